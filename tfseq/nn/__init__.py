@@ -1,0 +1,10 @@
+"""TF1's RNN drivers over tfseq (and Keras 3) cells: ``from tfseq import nn``."""
+
+from tfseq.nn.rnn import (
+    bidirectional_dynamic_rnn,
+    dynamic_rnn,
+    static_bidirectional_rnn,
+    static_rnn,
+)
+
+__all__ = ["dynamic_rnn", "static_rnn", "bidirectional_dynamic_rnn", "static_bidirectional_rnn"]

@@ -1,0 +1,259 @@
+"""TF1's RNN drivers: ``dynamic_rnn``, ``static_rnn``, ``bidirectional_dynamic_rnn``,
+``static_bidirectional_rnn``.
+
+They run any cell that follows the tfseq contract (:mod:`tfseq.rnn_cell.base`) and Keras
+3's own cells (``keras.layers.LSTMCell`` & co.), eagerly or inside ``tf.function``.
+TF1 semantics: past a row's ``sequence_length`` the output is zeros and the state is
+carried through unchanged, so the final state is the state at each row's last step.
+"""
+
+import numbers
+
+import tensorflow as tf
+
+# TF1 performance knobs with no effect here; accepted at their TF1 default only.
+_IGNORED_DEFAULTS = {"parallel_iterations": None, "swap_memory": False}
+
+
+def _check_tf1_knobs(fn_name, **kwargs):
+    for name, value in kwargs.items():
+        if value != _IGNORED_DEFAULTS[name]:
+            raise ValueError(
+                f"{fn_name}: {name}={value!r} has no meaning in Keras 3 (tf.while_loop picks "
+                "its own parallelism); remove it"
+            )
+
+
+def _state_structure(cell):
+    size = getattr(cell, "state_size", None)
+    if size is None:
+        raise TypeError(f"cell must have a state_size (an RNN cell), got {cell!r}")
+    return size
+
+
+def initial_state_for(cell, batch_size, dtype):
+    """Zero state of ``cell`` for a batch, for tfseq cells and Keras 3 cells alike."""
+    if hasattr(cell, "zero_state"):
+        return cell.zero_state(batch_size, dtype)
+    if hasattr(cell, "get_initial_state"):  # Keras 3 cells: get_initial_state(batch_size)
+        state = cell.get_initial_state(batch_size=batch_size)
+        return tf.nest.map_structure(lambda t: tf.cast(t, dtype), state)
+    return tf.nest.map_structure(lambda n: tf.zeros([batch_size, n], dtype), _state_structure(cell))
+
+
+def _check_initial_state(cell, state, batch_size_static):
+    sizes = tf.nest.flatten(_state_structure(cell))
+    flat = tf.nest.flatten(state)
+    if len(flat) != len(sizes):
+        raise ValueError(
+            f"initial_state must match the cell's state_size={_state_structure(cell)}: "
+            f"expected {len(sizes)} tensor(s), got {len(flat)}"
+        )
+    for tensor, size in zip(flat, sizes):
+        shape = tf.TensorShape(tensor.shape)
+        if shape.rank != 2 or shape[-1] not in (None, size) or (
+            batch_size_static is not None and shape[0] not in (None, batch_size_static)
+        ):
+            raise ValueError(
+                f"initial_state tensors must be [batch, size] with sizes {sizes}, "
+                f"got shape {tuple(shape)}"
+            )
+
+
+def _check_inputs(inputs, time_major):
+    inputs = tf.convert_to_tensor(inputs)
+    if inputs.shape.rank != 3:
+        layout = "[time, batch, depth]" if time_major else "[batch, time, depth]"
+        raise ValueError(f"inputs must have rank 3 {layout}, got shape {tuple(inputs.shape)}")
+    if not inputs.dtype.is_floating:
+        raise TypeError(f"inputs must be a float tensor, got dtype {inputs.dtype.name}")
+    return inputs
+
+
+def _check_sequence_length(sequence_length, batch_size_static):
+    if sequence_length is None:
+        return None
+    if isinstance(sequence_length, numbers.Number):
+        raise ValueError(
+            f"sequence_length must be a vector of shape [batch], got the scalar {sequence_length!r}"
+        )
+    seq = tf.convert_to_tensor(sequence_length)
+    if not seq.dtype.is_integer:
+        raise TypeError(f"sequence_length must be integers, got dtype {seq.dtype.name}")
+    if seq.shape.rank != 1 or (
+        batch_size_static is not None and seq.shape[0] not in (None, batch_size_static)
+    ):
+        raise ValueError(
+            f"sequence_length must have shape [batch]=[{batch_size_static}], got {tuple(seq.shape)}"
+        )
+    return tf.cast(seq, tf.int32)
+
+
+def step_with_length(cell, x_t, state, time, sequence_length, training=None):
+    """One step of ``cell``; rows whose ``sequence_length <= time`` emit zeros and keep state."""
+    output, new_state = cell(x_t, state, training=training) if training is not None else cell(x_t, state)
+    new_state = tf.nest.pack_sequence_as(state, tf.nest.flatten(new_state))
+    if sequence_length is None:
+        return output, new_state
+    finished = (time >= sequence_length)[:, None]  # [batch, 1]
+    output = tf.where(finished, tf.zeros_like(output), output)
+    new_state = tf.nest.map_structure(lambda old, new: tf.where(finished, old, new), state, new_state)
+    return output, new_state
+
+
+def dynamic_rnn(
+    cell,
+    inputs,
+    sequence_length=None,
+    initial_state=None,
+    dtype=None,
+    parallel_iterations=None,
+    swap_memory=False,
+    time_major=False,
+    scope=None,
+    training=None,
+):
+    """Run ``cell`` over ``inputs`` with a ``tf.while_loop``; TF1's ``tf.nn.dynamic_rnn``.
+
+    Args:
+        cell: a tfseq cell or a Keras 3 cell.
+        inputs: ``[batch, time, depth]`` (``[time, batch, depth]`` if ``time_major``).
+        sequence_length: optional int vector ``[batch]``.
+        initial_state: optional, structured like ``cell.state_size``; zeros by default.
+        dtype: dtype of the zero state (default: the dtype of ``inputs``).
+        time_major: layout of ``inputs`` and ``outputs``.
+        scope: name scope for the ops (variable names come from the cell).
+        training: passed to the cell (dropout wrappers); ``None`` leaves the default.
+        parallel_iterations, swap_memory: TF1 knobs, accepted at their default only.
+
+    Returns:
+        ``(outputs, final_state)``: outputs ``[batch, time, cell.output_size]`` (or time
+        major); ``final_state`` structured like ``cell.state_size``.
+    """
+    _check_tf1_knobs("dynamic_rnn", parallel_iterations=parallel_iterations, swap_memory=swap_memory)
+    with tf.name_scope(scope or "rnn"):
+        inputs = _check_inputs(inputs, time_major)
+        if not time_major:
+            inputs = tf.transpose(inputs, [1, 0, 2])  # [time, batch, depth]
+        batch_static = inputs.shape[1]
+        batch_size = batch_static if batch_static is not None else tf.shape(inputs)[1]
+        sequence_length = _check_sequence_length(sequence_length, batch_static)
+        if initial_state is None:
+            state = initial_state_for(cell, batch_size, dtype or inputs.dtype)
+        else:
+            _check_initial_state(cell, initial_state, batch_static)
+            state = initial_state
+        outputs, final_state = _time_loop(cell, inputs, state, sequence_length, training)
+        if not time_major:
+            outputs = tf.transpose(outputs, [1, 0, 2])
+        return outputs, final_state
+
+
+def _time_loop(cell, inputs_tm, state, sequence_length, training):
+    """The readable per-step path over time-major inputs."""
+    num_steps = tf.shape(inputs_tm)[0]
+    if not cell.built:  # weights must not be created inside the while body
+        cell.build(tuple(inputs_tm.shape[1:]))
+    output_ta = tf.TensorArray(inputs_tm.dtype, size=num_steps, element_shape=None)
+    input_ta = tf.TensorArray(inputs_tm.dtype, size=num_steps).unstack(inputs_tm)
+
+    def body(time, state, output_ta):
+        output, state = step_with_length(cell, input_ta.read(time), state, time, sequence_length, training)
+        return time + 1, state, output_ta.write(time, tf.cast(output, output_ta.dtype))
+
+    _, final_state, output_ta = tf.while_loop(
+        lambda time, *_: time < num_steps, body, (tf.constant(0), state, output_ta)
+    )
+    outputs = output_ta.stack()
+    outputs.set_shape([inputs_tm.shape[0], inputs_tm.shape[1], cell.output_size])
+    return outputs, final_state
+
+
+def static_rnn(cell, inputs, initial_state=None, dtype=None, sequence_length=None, scope=None, training=None):
+    """TF1's ``static_rnn``: ``inputs`` is a Python list of ``[batch, depth]`` tensors.
+
+    Returns ``(outputs, final_state)`` with ``outputs`` a list of ``[batch, output_size]``.
+    """
+    if not isinstance(inputs, (list, tuple)) or not inputs:
+        raise TypeError(f"inputs must be a non-empty list of [batch, depth] tensors, got {type(inputs).__name__}")
+    with tf.name_scope(scope or "rnn"):
+        inputs = [tf.convert_to_tensor(x) for x in inputs]
+        for t, x in enumerate(inputs):
+            if x.shape.rank != 2:
+                raise ValueError(f"inputs[{t}] must have rank 2 [batch, depth], got shape {tuple(x.shape)}")
+        batch_static = inputs[0].shape[0]
+        sequence_length = _check_sequence_length(sequence_length, batch_static)
+        if initial_state is None:
+            batch = batch_static if batch_static is not None else tf.shape(inputs[0])[0]
+            state = initial_state_for(cell, batch, dtype or inputs[0].dtype)
+        else:
+            _check_initial_state(cell, initial_state, batch_static)
+            state = initial_state
+        outputs = []
+        for t, x in enumerate(inputs):
+            output, state = step_with_length(cell, x, state, t, sequence_length, training)
+            outputs.append(output)
+        return outputs, state
+
+
+def _reverse(inputs_tm, sequence_length):
+    """Reverse each row of time-major ``inputs`` within its own length."""
+    if sequence_length is None:
+        return tf.reverse(inputs_tm, [0])
+    return tf.reverse_sequence(inputs_tm, sequence_length, seq_axis=0, batch_axis=1)
+
+
+def bidirectional_dynamic_rnn(
+    cell_fw,
+    cell_bw,
+    inputs,
+    sequence_length=None,
+    initial_state_fw=None,
+    initial_state_bw=None,
+    dtype=None,
+    parallel_iterations=None,
+    swap_memory=False,
+    time_major=False,
+    scope=None,
+    training=None,
+):
+    """TF1's ``bidirectional_dynamic_rnn``.
+
+    Returns ``((output_fw, output_bw), (state_fw, state_bw))``; the backward direction
+    reads each row reversed within its own ``sequence_length`` and its outputs are
+    re-reversed so both directions are aligned in time.
+    """
+    _check_tf1_knobs(
+        "bidirectional_dynamic_rnn", parallel_iterations=parallel_iterations, swap_memory=swap_memory
+    )
+    with tf.name_scope(scope or "bidirectional_rnn"):
+        inputs = _check_inputs(inputs, time_major)
+        inputs_tm = inputs if time_major else tf.transpose(inputs, [1, 0, 2])
+        seq = _check_sequence_length(sequence_length, inputs_tm.shape[1])
+        kwargs = dict(sequence_length=seq, dtype=dtype, time_major=True, training=training)
+        out_fw, state_fw = dynamic_rnn(cell_fw, inputs_tm, initial_state=initial_state_fw, scope="fw", **kwargs)
+        out_bw, state_bw = dynamic_rnn(
+            cell_bw, _reverse(inputs_tm, seq), initial_state=initial_state_bw, scope="bw", **kwargs
+        )
+        out_bw = _reverse(out_bw, seq)
+        if not time_major:
+            out_fw = tf.transpose(out_fw, [1, 0, 2])
+            out_bw = tf.transpose(out_bw, [1, 0, 2])
+        return (out_fw, out_bw), (state_fw, state_bw)
+
+
+def static_bidirectional_rnn(
+    cell_fw, cell_bw, inputs, initial_state_fw=None, initial_state_bw=None, dtype=None,
+    sequence_length=None, scope=None, training=None,
+):
+    """TF1's ``static_bidirectional_rnn``: returns ``(outputs, state_fw, state_bw)`` where
+    each output is the depth-concatenation ``[fw, bw]`` of one step."""
+    if not isinstance(inputs, (list, tuple)) or not inputs:
+        raise TypeError(f"inputs must be a non-empty list of [batch, depth] tensors, got {type(inputs).__name__}")
+    stacked = tf.stack([tf.convert_to_tensor(x) for x in inputs])  # [time, batch, depth]
+    (out_fw, out_bw), (state_fw, state_bw) = bidirectional_dynamic_rnn(
+        cell_fw, cell_bw, stacked, sequence_length=sequence_length, initial_state_fw=initial_state_fw,
+        initial_state_bw=initial_state_bw, dtype=dtype, time_major=True, scope=scope, training=training,
+    )
+    outputs = tf.unstack(tf.concat([out_fw, out_bw], axis=2))
+    return outputs, state_fw, state_bw

@@ -1,0 +1,15 @@
+"""TF1's ``tf.nn.rnn_cell`` as Keras 3 layers: ``from tfseq import rnn_cell``."""
+
+from tfseq.rnn_cell.base import LSTMStateTuple, RNNCell, keras_weight_name, tf1_weight_name
+from tfseq.rnn_cell.cells import BasicLSTMCell, BasicRNNCell, GRUCell, LSTMCell
+
+__all__ = [
+    "RNNCell",
+    "LSTMStateTuple",
+    "BasicRNNCell",
+    "BasicLSTMCell",
+    "LSTMCell",
+    "GRUCell",
+    "tf1_weight_name",
+    "keras_weight_name",
+]

@@ -1,0 +1,234 @@
+"""The cell contract, written once, and the one place that maps weights to TF1 names.
+
+Every tfseq cell and wrapper is a Keras 3 layer that follows this contract:
+
+* ``state_size``: an int (one state tensor of shape ``[batch, state_size]``) or a
+  nested tuple of ints (``LSTMStateTuple(c=..., h=...)``, or one entry per layer in
+  ``MultiRNNCell``). Order and nesting are TF1's: LSTM state is ``(c, h)``.
+* ``output_size``: an int, the depth of the per-step output.
+* ``call(inputs, states, training=None) -> (output, new_states)``: one time step.
+  ``inputs`` is ``[batch, depth]`` float; ``states`` has the structure of
+  ``state_size`` (``keras.layers.RNN`` hands it over as a flat list, which is
+  accepted too); ``new_states`` has the structure of ``state_size``.
+* ``get_initial_state(batch_size=None, dtype=None, inputs=None)``: zeros shaped
+  like ``state_size``; ``zero_state(batch_size, dtype)`` is TF1's spelling of it.
+* ``tf1_variables()``: ``{tf1_relative_name: variable}``, e.g.
+  ``{"basic_lstm_cell/kernel": <Variable>}``; wrappers nest their children's.
+
+TF1 arguments that mean nothing in Keras 3 (``reuse``, variable sharding) follow one
+rule: they are accepted at their TF1 default (so copied code runs) and any other value
+raises ``ValueError`` saying what to do instead. See :func:`reject_tf1_only_args`.
+"""
+
+import collections
+import numbers
+
+import keras
+import tensorflow as tf
+
+if keras.backend.backend() != "tensorflow":  # pragma: no cover - configuration error
+    raise ImportError(
+        "tfseq needs the TensorFlow backend of Keras 3, got KERAS_BACKEND="
+        f"{keras.backend.backend()!r}; unset KERAS_BACKEND or set it to 'tensorflow'."
+    )
+
+# Keras 3 forbids "/" in weight names, so a TF1 sub-scope is spelled with "_".
+# This is the only table of such names; tfseq.compat builds on it.
+_KERAS_TO_TF1 = {
+    "gates_kernel": "gates/kernel",
+    "gates_bias": "gates/bias",
+    "candidate_kernel": "candidate/kernel",
+    "candidate_bias": "candidate/bias",
+    "projection_kernel": "projection/kernel",
+}
+_TF1_TO_KERAS = {v: k for k, v in _KERAS_TO_TF1.items()}
+
+# TF1-only arguments: name -> what to do instead in Keras 3.
+_TF1_ONLY_ADVICE = {
+    "reuse": "share weights by calling the same cell object again",
+    "num_unit_shards": "variable sharding is gone; use tf.distribute for large models",
+    "num_proj_shards": "variable sharding is gone; use tf.distribute for large models",
+}
+
+
+def tf1_weight_name(keras_name):
+    """TF1 relative variable name for a Keras weight name (``gates_kernel`` -> ``gates/kernel``)."""
+    return _KERAS_TO_TF1.get(keras_name, keras_name)
+
+
+def keras_weight_name(tf1_name):
+    """Keras weight name for a TF1 relative variable name (``gates/kernel`` -> ``gates_kernel``)."""
+    return _TF1_TO_KERAS.get(tf1_name, tf1_name)
+
+
+class LSTMStateTuple(collections.namedtuple("LSTMStateTuple", ("c", "h"))):
+    """TF1's LSTM state: ``c`` is the cell state, ``h`` the output (hidden) state."""
+
+    __slots__ = ()
+
+    @property
+    def dtype(self):
+        c, h = self
+        if c.dtype != h.dtype:
+            raise TypeError(f"LSTMStateTuple has c.dtype={c.dtype} but h.dtype={h.dtype}")
+        return c.dtype
+
+
+def reject_tf1_only_args(owner, **kwargs):
+    """Raise ``ValueError`` for a TF1-only argument set to anything but its default (None)."""
+    for name, value in kwargs.items():
+        if value is not None and value is not False:
+            raise ValueError(
+                f"{owner}: {name}={value!r} has no meaning in Keras 3; "
+                f"{_TF1_ONLY_ADVICE.get(name, 'remove it')}."
+            )
+
+
+def check_positive_int(owner, name, value):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value <= 0:
+        raise ValueError(f"{owner}: {name} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+def check_optional_positive(owner, name, value):
+    """None, or a float > 0 (clip values)."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value > 0:
+        raise ValueError(f"{owner}: {name} must be a positive number or None, got {value!r}")
+    return float(value)
+
+
+def get_activation(owner, activation):
+    """TF1 default tanh; accepts a callable or a Keras activation name."""
+    if activation is None:
+        return tf.tanh
+    if isinstance(activation, str):
+        try:
+            return keras.activations.get(activation)
+        except ValueError:
+            raise ValueError(f"{owner}: unknown activation {activation!r}") from None
+    if not callable(activation):
+        raise TypeError(f"{owner}: activation must be callable or a name, got {activation!r}")
+    return activation
+
+
+def serialize_optional(obj):
+    return None if obj is None else keras.saving.serialize_keras_object(obj)
+
+
+def deserialize_optional(config):
+    return None if config is None else keras.saving.deserialize_keras_object(config)
+
+
+def flat_state_size(state_size):
+    return tf.nest.flatten(state_size)
+
+
+def pack_state(state_size, flat):
+    """Give a flat list of state tensors the nesting of ``state_size``."""
+    return tf.nest.pack_sequence_as(state_size, list(flat))
+
+
+class RNNCell(keras.layers.Layer):
+    """Base class of every tfseq cell: one time step of a recurrent network.
+
+    Subclasses set ``tf1_scope_name`` (their TF1 variable scope, e.g.
+    ``"basic_lstm_cell"``), define ``state_size``, ``output_size``, ``build`` (creating
+    weights with :meth:`add_tf1_weight`) and ``call``. See the module docstring for
+    the contract.
+    """
+
+    tf1_scope_name = None
+    object_args = ()  # config keys holding serialized Keras objects (activations, initializers)
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self._tf1_weights = {}
+
+    @property
+    def state_size(self):
+        raise NotImplementedError
+
+    @property
+    def output_size(self):
+        raise NotImplementedError
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        for key in cls.object_args:
+            if key in config:
+                config[key] = deserialize_optional(config[key])
+        return cls(**config)
+
+    # -- weights ---------------------------------------------------------------
+    def add_tf1_weight(self, name, shape, initializer):
+        """Create a weight whose TF1 name is ``tf1_weight_name(name)``."""
+        weight = self.add_weight(name=name, shape=shape, initializer=initializer)
+        self._tf1_weights[tf1_weight_name(name)] = weight
+        return weight
+
+    def tf1_variables(self):
+        """``{"<tf1_scope_name>/<tf1 name>": variable}`` for this cell's own weights."""
+        if not self.built:
+            raise ValueError(f"{self.name}: build the cell (call it once) before asking for variables")
+        return {f"{self.tf1_scope_name}/{k}": v for k, v in self._tf1_weights.items()}
+
+    # -- input checks (Python-level, free at run time) ------------------------
+    def input_depth(self, input_shape):
+        """Validate a build-time input shape ``[batch, depth]`` and return ``depth``."""
+        shape = tuple(input_shape)
+        if len(shape) != 2:
+            raise ValueError(
+                f"{self.name}: inputs must have rank 2 [batch, depth] for one time step, "
+                f"got shape {shape}"
+            )
+        if shape[-1] is None:
+            raise ValueError(f"{self.name}: the last dimension of inputs must be known, got shape {shape}")
+        return int(shape[-1])
+
+    def check_inputs(self, inputs):
+        dtype = tf.as_dtype(inputs.dtype)
+        if not dtype.is_floating:
+            raise TypeError(
+                f"{self.name}: inputs must be a float tensor, got dtype {dtype.name}; "
+                "cast integer ids through an embedding first"
+            )
+        return inputs
+
+    def check_state(self, states):
+        """Accept the nested ``state_size`` structure or Keras' flat list; return the nested one."""
+        flat = tf.nest.flatten(states)
+        sizes = flat_state_size(self.state_size)
+        if len(flat) != len(sizes):
+            raise ValueError(
+                f"{self.name}: expected a state with {len(sizes)} tensor(s) shaped like "
+                f"state_size={self.state_size}, got {len(flat)}"
+            )
+        for tensor, size in zip(flat, sizes):
+            depth = tensor.shape[-1]
+            if tensor.shape.rank != 2 or (depth is not None and depth != size):
+                raise ValueError(
+                    f"{self.name}: state tensors must be [batch, {size}] "
+                    f"(state_size={self.state_size}), got shape {tuple(tensor.shape)}"
+                )
+        return pack_state(self.state_size, flat)
+
+    # -- initial state ----------------------------------------------------------
+    def get_initial_state(self, batch_size=None, dtype=None, inputs=None):
+        """Zeros with the structure of ``state_size``.
+
+        Works with ``keras.layers.RNN`` (``batch_size=``) and with TF1 call sites
+        (``inputs=``, ``batch_size=``, ``dtype=``).
+        """
+        if batch_size is None:
+            if inputs is None:
+                raise ValueError(f"{self.name}: pass batch_size or inputs to get_initial_state")
+            batch_size = tf.shape(inputs)[0]
+        dtype = tf.as_dtype(dtype or (inputs.dtype if inputs is not None else self.compute_dtype))
+        return tf.nest.map_structure(lambda n: tf.zeros([batch_size, n], dtype), self.state_size)
+
+    def zero_state(self, batch_size, dtype):
+        """TF1's name for :meth:`get_initial_state`."""
+        return self.get_initial_state(batch_size=batch_size, dtype=dtype)
