@@ -1,0 +1,93 @@
+"""Run real TF1 code (``tf.compat.v1`` graph mode, tf-keras legacy cells) in a subprocess.
+
+``tf.compat.v1.nn.rnn_cell.*`` only exists when ``tf-keras`` is installed and
+``TF_USE_LEGACY_KERAS=1`` is set before TensorFlow is imported, so the reference can
+never share a process with tfseq (Keras 3). This module is that bridge:
+
+    out = run_tf1('''
+        cell = tf1.nn.rnn_cell.GRUCell(3)
+        x = tf1.constant(inputs["x"])
+        y, s = tf1.nn.dynamic_rnn(cell, x, dtype=tf.float32)
+        sess.run(tf1.global_variables_initializer())
+        outputs["y"] = sess.run(y)
+    ''', {"x": x})
+
+Each case runs in a fresh ``tf.Graph`` and ``tf1.Session`` (``sess``), sees ``tf``,
+``tf1`` (``tf.compat.v1``), ``np``, ``inputs`` (dict of arrays) and ``tmpdir``, and
+fills ``outputs`` (dict of arrays). :func:`run_tf1_many` runs several cases in one
+subprocess to pay TensorFlow's import once. Failures in the reference raise
+``RuntimeError`` with its traceback: the reference is never silently skipped.
+"""
+
+import json
+import os
+import pickle
+import subprocess
+import sys
+import tempfile
+import textwrap
+
+import numpy as np
+
+_RUNNER = r'''
+import os, pickle, sys, tempfile, traceback
+os.environ["TF_USE_LEGACY_KERAS"] = "1"
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import numpy as np
+import tensorflow as tf
+tf1 = tf.compat.v1
+tf1.disable_eager_execution()
+with open(sys.argv[1], "rb") as f:
+    cases = pickle.load(f)
+results = {}
+for name, source, inputs in cases:
+    graph = tf.Graph()
+    outputs = {}
+    with graph.as_default(), tf1.Session(graph=graph) as sess, tempfile.TemporaryDirectory() as tmpdir:
+        tf1.set_random_seed(0)
+        env = dict(tf=tf, tf1=tf1, np=np, inputs=inputs, outputs=outputs, sess=sess, tmpdir=tmpdir)
+        try:
+            exec(compile(source, f"<tf1 case {name}>", "exec"), env)
+        except Exception:
+            results[name] = {"__error__": traceback.format_exc()}
+            continue
+    results[name] = {k: np.asarray(v) for k, v in outputs.items()}
+with open(sys.argv[2], "wb") as f:
+    pickle.dump(results, f)
+'''
+
+
+def run_tf1_many(cases, timeout=600):
+    """Run ``[(name, source, inputs), ...]`` in one TF1 subprocess; ``{name: outputs}``."""
+    cases = [(name, textwrap.dedent(source), dict(inputs or {})) for name, source, inputs in cases]
+    with tempfile.TemporaryDirectory() as tmp:
+        case_path = os.path.join(tmp, "cases.pkl")
+        result_path = os.path.join(tmp, "results.pkl")
+        with open(case_path, "wb") as f:
+            pickle.dump(cases, f)
+        env = dict(os.environ, TF_USE_LEGACY_KERAS="1", TF_CPP_MIN_LOG_LEVEL="2")
+        proc = subprocess.run(
+            [sys.executable, "-c", _RUNNER, case_path, result_path],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=timeout,
+        )
+        if proc.returncode != 0:
+            raise RuntimeError(f"TF1 reference process failed:\n{proc.stderr[-4000:]}")
+        with open(result_path, "rb") as f:
+            results = pickle.load(f)
+    for name, outputs in results.items():
+        if "__error__" in outputs:
+            raise RuntimeError(f"TF1 reference case {name!r} failed:\n{outputs['__error__']}")
+    return results
+
+
+def run_tf1(source, inputs=None, timeout=600):
+    """Run one TF1 case in a subprocess; returns its ``outputs`` dict."""
+    return run_tf1_many([("case", source, inputs)], timeout=timeout)["case"]
+
+
+def describe(results):
+    """Shapes of a result dict, for assertion messages."""
+    return json.dumps({k: list(np.shape(v)) for k, v in results.items()})

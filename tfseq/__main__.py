@@ -1,0 +1,5 @@
+import sys
+
+from tfseq.cli.main import main
+
+sys.exit(main())

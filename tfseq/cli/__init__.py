@@ -1,0 +1,1 @@
+"""Command-line entry points (``tfseq ...``); thin wrappers over the library."""

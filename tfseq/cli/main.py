@@ -1,0 +1,45 @@
+"""``tfseq`` console script: dispatches to sub-command modules.
+
+Each module in ``SUBCOMMANDS`` exposes ``register(subparsers)``, which adds its parser
+and sets ``func`` (called with the parsed args, returns an exit code). Bad input is a
+:class:`UsageError`: one line on stderr, exit code 2, no traceback.
+"""
+
+import argparse
+import importlib
+import os
+import sys
+
+SUBCOMMANDS = [
+    # one line per sub-command module, e.g. "tfseq.cli.lm"
+]
+
+
+class UsageError(Exception):
+    """Bad user input: reported as one line, exit code 2."""
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(prog="tfseq", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name in SUBCOMMANDS:
+        importlib.import_module(name).register(sub)
+    return parser
+
+
+def main(argv=None):
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except UsageError as err:
+        print(f"tfseq {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"tfseq {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
