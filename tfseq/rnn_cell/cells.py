@@ -5,6 +5,8 @@ Each class has the same skeleton: ``__init__`` (validate + store), ``state_size`
 ``get_config`` (mirror of ``__init__``). The contract is in :mod:`tfseq.rnn_cell.base`.
 """
 
+import numbers
+
 import keras
 import tensorflow as tf
 
@@ -143,7 +145,7 @@ class LSTMCell(RNNCell):
         self.proj_clip = check_optional_positive(owner, "proj_clip", proj_clip)
         if self.proj_clip is not None and self.num_proj is None:
             raise ValueError(f"{owner}: proj_clip={proj_clip!r} needs num_proj (got num_proj=None)")
-        if isinstance(forget_bias, bool) or not isinstance(forget_bias, (int, float)):
+        if isinstance(forget_bias, bool) or not isinstance(forget_bias, numbers.Real):
             raise ValueError(f"{owner}: forget_bias must be a number, got {forget_bias!r}")
         self.forget_bias = float(forget_bias)
         self.state_is_tuple = bool(state_is_tuple)
