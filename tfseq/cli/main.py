@@ -12,6 +12,8 @@ import sys
 
 SUBCOMMANDS = [
     # one line per sub-command module, e.g. "tfseq.cli.lm"
+    "tfseq.cli.bench",
+    "tfseq.cli.lm",
 ]
 
 

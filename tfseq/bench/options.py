@@ -1,0 +1,75 @@
+"""Command-line options of the benchmark, shared by ``tfseq bench`` and ``python -m tfseq.bench``."""
+
+from tfseq.bench import runner, shapes
+
+EPILOG = (
+    "Default: shapes small (20 steps) and medium (35 steps), all three workloads and families, "
+    "peers keras, tf1, torch, 5 rounds. Figures are only comparable within one run."
+)
+
+
+def add_arguments(parser):
+    parser.add_argument("--shapes", default="small,medium", help="comma list of presets: small, medium (tiny: smoke)")
+    parser.add_argument(
+        "--steps", default=None,
+        help="comma list of num_steps run at every shape (default: each preset's own, small 20, medium 35)",
+    )
+    parser.add_argument("--only", default=",".join(shapes.FAMILIES), help="comma list of families: lstm, gru, rnn")
+    parser.add_argument("--bench", default=",".join(shapes.BENCHES), help="comma list of workloads: rnn, train, generate")
+    parser.add_argument("--peers", default=",".join(runner.PEERS), help="comma list of peers: keras, tf1, torch (or none)")
+    parser.add_argument("--rounds", type=int, default=None, help="interleaved timed rounds (default 5; 1 with --quick)")
+    parser.add_argument("--min-time", type=float, default=None, help="seconds per timed sample (default 0.2)")
+    parser.add_argument("--quick", action="store_true", help="tiny shapes, 1 round: a smoke test")
+    parser.add_argument("--json", default=None, metavar="PATH", help="also write all results as JSON to PATH")
+    return parser
+
+
+def _choices(arg, value, allowed, allow_empty=False):
+    items = tuple(v.strip() for v in value.split(",") if v.strip())
+    if items == ("none",) and allow_empty:
+        return ()
+    bad = [v for v in items if v not in allowed]
+    if bad or (not items and not allow_empty):
+        raise ValueError(f"{arg} must be a comma list of {', '.join(allowed)}, got {value!r}")
+    return tuple(dict.fromkeys(items))
+
+
+def config_from_args(args):
+    """``BenchConfig`` from parsed options; bad values raise ``ValueError`` naming the option."""
+    names = tuple(shapes.PRESETS)
+    overrides = {
+        "families": _choices("--only", args.only, shapes.FAMILIES),
+        "benches": _choices("--bench", args.bench, shapes.BENCHES),
+        "peers": _choices("--peers", args.peers, runner.PEERS, allow_empty=True),
+    }
+    if not args.quick or args.shapes != "small,medium":
+        overrides["shapes"] = _choices("--shapes", args.shapes, names)
+    if args.steps is not None:
+        try:
+            steps = tuple(int(s) for s in args.steps.split(","))
+        except ValueError:
+            steps = ()
+        if not steps or min(steps) < 1:
+            raise ValueError(f"--steps must be a comma list of positive integers, got {args.steps!r}")
+        overrides["steps"] = steps
+    if args.rounds is not None:
+        if args.rounds < 1:
+            raise ValueError(f"--rounds must be >= 1, got {args.rounds}")
+        overrides["rounds"] = args.rounds
+    if args.min_time is not None:
+        if args.min_time < 0:
+            raise ValueError(f"--min-time must be >= 0, got {args.min_time}")
+        overrides["min_time"] = args.min_time
+    return runner.quick_config(**overrides) if args.quick else runner.BenchConfig(**overrides)
+
+
+def run_from_args(args, out=print):
+    """Run the benchmark for parsed options: table on stdout, JSON if asked. Returns results."""
+    from tfseq.bench import report
+
+    config = config_from_args(args)
+    results = runner.run_benchmark(config)
+    out(report.format_report(results))
+    if args.json:
+        report.write_json(results, args.json)
+    return results

@@ -1,0 +1,60 @@
+"""Keras 3 built-in recurrent layers as peers (run inside ``tf.function``).
+
+``keras.layers.LSTM``, ``keras.layers.GRU(reset_after=False)`` (TF1's GRU math) and
+``keras.layers.SimpleRNN``, ``shape.layers`` of them stacked with
+``return_sequences=True``. Generation calls each layer on a one-step sequence with
+``initial_state`` and ``return_state=True``, as a Keras sampling loop does.
+"""
+
+import keras
+import tensorflow as tf
+
+_LAYERS = {
+    "lstm": ("keras.layers.LSTM", lambda n: keras.layers.LSTM(n, return_sequences=True, return_state=True)),
+    "gru": (
+        "keras.layers.GRU(reset_after=False)",
+        lambda n: keras.layers.GRU(n, reset_after=False, return_sequences=True, return_state=True),
+    ),
+    "rnn": ("keras.layers.SimpleRNN", lambda n: keras.layers.SimpleRNN(n, return_sequences=True, return_state=True)),
+}
+
+
+class KerasStack:
+    """``layers`` Keras recurrent layers; states are each layer's list (``[h]`` or ``[h, c]``)."""
+
+    def __init__(self, make_layer, hidden, layers):
+        self.hidden = hidden
+        self.layers = [make_layer(hidden) for _ in range(layers)]
+
+    def build(self, depth):
+        for layer in self.layers:
+            layer.build((None, None, depth))
+            depth = self.hidden
+
+    @property
+    def variables(self):
+        return [v for layer in self.layers for v in layer.trainable_variables]
+
+    def sequence(self, x):
+        for layer in self.layers:
+            x = layer(x)[0]
+        return x
+
+    def step(self, x, states):
+        new_states = []
+        x = x[:, None, :]  # [batch, 1, depth]
+        for layer, state in zip(self.layers, states):
+            out = layer(x, initial_state=list(state))
+            x, state = out[0], tuple(out[1:])
+            new_states.append(state)
+        return x[:, 0, :], tuple(new_states)
+
+    def initial_states(self, batch):
+        count = len(tf.nest.flatten(self.layers[0].cell.state_size))  # 2 for LSTM ([h, c]), else 1
+        return tuple(tuple(tf.zeros([batch, self.hidden]) for _ in range(count)) for _ in self.layers)
+
+
+def implementations(family):
+    """``[(name, make_stack(shape))]``: the Keras 3 built-in layer of ``family``."""
+    name, make_layer = _LAYERS[family]
+    return [(name, lambda shape: KerasStack(make_layer, shape.hidden, shape.layers))]

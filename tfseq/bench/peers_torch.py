@@ -1,0 +1,128 @@
+"""PyTorch peers: ``nn.LSTM``, ``nn.GRU``, ``nn.RNN`` (CPU, eager, default threads).
+
+Optional: :func:`available` is False when ``torch`` is not installed and the runner
+skips these peers with a note. The workloads mirror :mod:`tfseq.bench.tf_harness`
+(same shapes, loss scaling, clipping and SGD step; ``nn.Embedding`` with dense
+gradients, PyTorch's default).
+"""
+
+import importlib.util
+import time
+
+import numpy as np
+
+_MODULES = {"lstm": "LSTM", "gru": "GRU", "rnn": "RNN"}
+
+
+def available():
+    return importlib.util.find_spec("torch") is not None
+
+
+def version():
+    import torch
+
+    return torch.__version__
+
+
+def _timed(fn):
+    def run(reps):
+        start = time.perf_counter()
+        for _ in range(reps):
+            fn()
+        return time.perf_counter() - start
+
+    return run
+
+
+class _Model:
+    def __init__(self, family, shape, data):
+        import torch
+
+        torch.manual_seed(0)
+        rnn_cls = getattr(torch.nn, _MODULES[family])
+        self.rnn = rnn_cls(shape.hidden, shape.hidden, num_layers=shape.layers, batch_first=True)
+        for param in self.rnn.parameters():
+            torch.nn.init.uniform_(param, -0.1, 0.1)
+        self.embedding = torch.nn.Embedding(shape.vocab, shape.hidden)
+        self.softmax = torch.nn.Linear(shape.hidden, shape.vocab)
+        with torch.no_grad():
+            self.embedding.weight.copy_(torch.from_numpy(data["embedding"]))
+            self.softmax.weight.copy_(torch.from_numpy(np.ascontiguousarray(data["softmax_w"].T)))
+            self.softmax.bias.copy_(torch.from_numpy(data["softmax_b"]))
+        self.parameters = (
+            list(self.embedding.parameters()) + list(self.rnn.parameters()) + list(self.softmax.parameters())
+        )
+
+
+def make_rnn(family, shape, data):
+    import torch
+
+    model = _Model(family, shape, data)
+    x = torch.from_numpy(data["x"]).requires_grad_(True)
+    dy = torch.from_numpy(data["dy"])
+
+    def fwd_bwd():
+        model.rnn.zero_grad(set_to_none=True)
+        x.grad = None
+        y, _ = model.rnn(x)  # [batch, time, hidden]
+        (y * dy).sum().backward()
+
+    return _timed(fwd_bwd)
+
+
+def make_train(family, shape, data):
+    import torch
+
+    model = _Model(family, shape, data)
+    ids = torch.from_numpy(data["ids"]).long()
+    targets = torch.from_numpy(data["targets"]).long().reshape(-1)
+    optimizer = torch.optim.SGD(model.parameters, lr=1.0)
+
+    def train_step():
+        optimizer.zero_grad(set_to_none=True)
+        outputs, _ = model.rnn(model.embedding(ids))  # [batch, time, hidden]
+        logits = model.softmax(outputs.reshape(-1, shape.hidden))  # [batch*time, vocab]
+        loss = torch.nn.functional.cross_entropy(logits, targets, reduction="sum") / shape.batch
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters, 5.0)
+        optimizer.step()
+
+    return _timed(train_step)
+
+
+def make_generate(family, shape, data):
+    import torch
+
+    model = _Model(family, shape, data)
+
+    def generate():
+        with torch.inference_mode():
+            token = torch.zeros([1, 1], dtype=torch.long)
+            state = None
+            for _ in range(shape.gen_tokens):
+                y, state = model.rnn(model.embedding(token), state)  # [1, 1, hidden]
+                probs = torch.softmax(model.softmax(y[:, 0]), dim=-1)  # [1, vocab]
+                token = torch.multinomial(probs, 1)  # [1, 1]
+
+    return _timed(generate)
+
+
+WORKLOADS = {"rnn": make_rnn, "train": make_train, "generate": make_generate}
+
+
+def implementations(family):
+    """``[(name, make_run(bench, shape, data))]``: PyTorch's built-in module of ``family``."""
+
+    def make_run(bench, shape, data):
+        return WORKLOADS[bench](family, shape, data)
+
+    return [(f"torch.nn.{_MODULES[family]}", make_run)]
+
+
+def matmul_ceiling(size):
+    import torch
+
+    gen = torch.Generator().manual_seed(1)
+    a = torch.randn(size, size, generator=gen)
+    b = torch.randn(size, size, generator=gen)
+    return _timed(lambda: torch.mm(a, b))

@@ -1,0 +1,191 @@
+"""Derived figures (words/s, GFLOP/s, fraction of the matmul ceiling, ratios), the
+stdout table and the JSON file.
+
+All derived numbers come from the measured per-iteration medians of one group:
+``words/s = words per iteration / median seconds``; ``ratio(tfseq, peer) =
+words/s(tfseq) / words/s(peer)`` (> 1: tfseq is faster; for generation, words are
+tokens, so the ratio is also peer latency / tfseq latency).
+"""
+
+import json
+import os
+import tempfile
+
+from tfseq.bench import shapes, timing
+
+_BENCH_TITLES = {
+    "rnn": "recurrent layers only, forward + backward",
+    "train": "full training step (embedding, RNN, softmax, loss, clip 5, SGD)",
+    "generate": "generation, batch 1, one token per call (latency)",
+}
+
+
+def make_group(bench, family, shape, candidates, raw, ceiling_size):
+    """One group's record: every candidate's stats and derived figures, and the ratios."""
+    words = shape.words(bench)
+    flops = shapes.bench_flops(bench, family, shape)
+    ceiling_flops = 2 * ceiling_size**3
+    entries = []
+    for cand in candidates:
+        res = raw[cand.name]
+        entry = {"name": cand.name, "framework": cand.framework}
+        if "error" in res:
+            entry["error"] = res["error"]
+        else:
+            entry.update(timing.summarize(res["samples"]), reps=res["reps"])
+            work = ceiling_flops if cand.framework == "ceiling" else flops
+            entry["gflops"] = work / entry["median_s"] / 1e9
+            if cand.framework != "ceiling":
+                entry["words_per_s"] = words / entry["median_s"]
+                entry["words_per_s_min"] = words / entry["max_s"]
+                entry["words_per_s_max"] = words / entry["min_s"]
+                entry["ms_per_word"] = 1000 * entry["median_s"] / words
+        entries.append(entry)
+    ceilings = [e["gflops"] for e in entries if e["framework"] == "ceiling" and "gflops" in e]
+    ceiling = max(ceilings) if ceilings else None
+    for entry in entries:
+        if ceiling and "gflops" in entry and entry["framework"] != "ceiling":
+            entry["fraction_of_ceiling"] = entry["gflops"] / ceiling
+    ok = [e for e in entries if "words_per_s" in e]
+    tfseq_ok = [e for e in ok if e["framework"] == "tfseq"]
+    peers_ok = [e for e in ok if e["framework"] not in ("tfseq", "ceiling")]
+    reference = next((c.name for c in candidates if c.framework == "tfseq"), None)
+    return {
+        "bench": bench,
+        "family": family,
+        "shape": {k: getattr(shape, k) for k in ("name", "vocab", "hidden", "layers", "batch", "num_steps", "gen_tokens")},
+        "words_per_iteration": words,
+        "flops_per_iteration": flops,
+        "ceiling_gflops": ceiling,
+        "reference": reference,
+        "results": entries,
+        "ratios": {
+            t["name"]: {p["name"]: t["words_per_s"] / p["words_per_s"] for p in peers_ok} for t in tfseq_ok
+        },
+    }
+
+
+def summary(groups):
+    """Per group: the reference tfseq cell's ratio to each peer framework's built-in."""
+    rows = []
+    for group in groups:
+        ref = group["reference"]
+        ratios = group["ratios"].get(ref, {})
+        by_framework = {}
+        for entry in group["results"]:
+            if entry["name"] in ratios:
+                by_framework[entry["framework"]] = ratios[entry["name"]]
+        ref_entry = next((e for e in group["results"] if e["name"] == ref), {})
+        rows.append({
+            "bench": group["bench"],
+            "shape": group["shape"]["name"],
+            "num_steps": group["shape"]["num_steps"],
+            "family": group["family"],
+            "reference": ref,
+            "vs": by_framework,
+            "reference_fraction_of_ceiling": ref_entry.get("fraction_of_ceiling"),
+        })
+    return rows
+
+
+def _num(value, digits=0):
+    return "-" if value is None else f"{value:,.{digits}f}"
+
+
+def _ratio(value):
+    return "-" if value is None else f"{value:.2f}x"
+
+
+def format_group(group):
+    shape = group["shape"]
+    bench = group["bench"]
+    unit = "tokens/s" if bench == "generate" else "words/s"
+    per = "ms/token" if bench == "generate" else "ms/iter"
+    head = (
+        f"== {bench}: {_BENCH_TITLES[bench]} | {shape['name']} (vocab {shape['vocab']}, "
+        f"{shape['layers']}x{shape['hidden']}, "
+        + (f"batch 1, {shape['gen_tokens']} tokens/sample" if bench == "generate"
+           else f"batch {shape['batch']}, {shape['num_steps']} steps")
+        + f") | {group['family']} | ceiling {_num(group['ceiling_gflops'], 1)} GFLOP/s =="
+    )
+    ref = group["reference"]
+    ref_ratios = group["ratios"].get(ref, {})
+    ref_entry = next((e for e in group["results"] if e["name"] == ref and "words_per_s" in e), None)
+    header = ["implementation", unit, "min-max", per, "GFLOP/s", "% ceil", f"{ref} / this"]
+    rows = []
+    for e in group["results"]:
+        if "error" in e:
+            rows.append([e["name"], "failed: " + e["error"], "", "", "", "", ""])
+        elif e["framework"] == "ceiling":
+            rows.append([e["name"], "", "", _num(1000 * e["median_s"], 2), _num(e["gflops"], 1), "", ""])
+        else:
+            if e["name"] == ref:
+                vs = "1.00x"
+            elif e["framework"] == "tfseq" and ref_entry is not None:
+                vs = _ratio(ref_entry["words_per_s"] / e["words_per_s"])
+            else:
+                vs = _ratio(ref_ratios.get(e["name"]))
+            per_value = e["ms_per_word"] if bench == "generate" else 1000 * e["median_s"]
+            frac = e.get("fraction_of_ceiling")
+            rows.append([
+                e["name"],
+                _num(e["words_per_s"]),
+                f"{_num(e['words_per_s_min'])}-{_num(e['words_per_s_max'])}",
+                _num(per_value, 2),
+                _num(e["gflops"], 2 if bench == "generate" else 1),
+                "-" if frac is None else f"{100 * frac:.1f}%",
+                vs,
+            ])
+    return head + "\n" + _columns([header] + rows)
+
+
+def _columns(rows):
+    widths = [max(len(str(r[i])) for r in rows) for i in range(len(rows[0]))]
+    lines = []
+    for index, row in enumerate(rows):
+        cells = [str(c).ljust(w) if i == 0 else str(c).rjust(w) for i, (c, w) in enumerate(zip(row, widths))]
+        lines.append("  ".join(cells).rstrip())
+        if index == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def format_summary(rows, frameworks=("keras", "tf1", "torch")):
+    header = ["bench", "shape", "steps", "family", "tfseq reference"] + [f"vs {f}" for f in frameworks]
+    header.append("ref % ceil")
+    table = [header]
+    for row in rows:
+        frac = row["reference_fraction_of_ceiling"]
+        table.append(
+            [row["bench"], row["shape"], str(row["num_steps"]), row["family"], row["reference"] or "-"]
+            + [_ratio(row["vs"].get(f)) for f in frameworks]
+            + ["-" if frac is None else f"{100 * frac:.1f}%"]
+        )
+    return (
+        "== summary: tfseq reference cell's speed / peer's speed (> 1: tfseq faster; generation: latency ratio) ==\n"
+        + _columns(table)
+    )
+
+
+def format_report(results):
+    meta = results["meta"]
+    versions = ", ".join(f"{k} {v}" for k, v in meta["versions"].items() if v)
+    config = meta["config"]
+    parts = [
+        f"tfseq bench: {versions}; {meta['cpus']} CPUs; {config['rounds']} interleaved rounds, "
+        f"{config['warmup']} warm-up, medians (min-max over rounds); took {meta['seconds']:.0f} s",
+    ]
+    parts += [f"note: {n}" for n in meta["notes"]]
+    parts += [format_group(g) for g in results["groups"]]
+    parts.append(format_summary(results["summary"]))
+    return "\n\n".join(parts)
+
+
+def write_json(results, path):
+    """Write ``results`` to ``path`` atomically (temp file + rename)."""
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".bench-", suffix=".json")
+    with os.fdopen(fd, "w") as f:
+        json.dump(results, f, indent=1)
+    os.replace(tmp, path)

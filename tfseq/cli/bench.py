@@ -1,0 +1,25 @@
+"""``tfseq bench``: benchmark tfseq's recurrent layers against Keras 3, TF1 and PyTorch."""
+
+from tfseq.cli.main import UsageError
+
+
+def register(subparsers):
+    from tfseq.bench import options
+
+    parser = subparsers.add_parser(
+        "bench", help="benchmark tfseq's RNNs against their peers", description=__doc__, epilog=options.EPILOG
+    )
+    options.add_arguments(parser)
+    parser.set_defaults(func=run)
+    return parser
+
+
+def run(args):
+    from tfseq.bench import options
+
+    try:
+        options.config_from_args(args)
+    except ValueError as err:
+        raise UsageError(str(err)) from None
+    options.run_from_args(args)
+    return 0
