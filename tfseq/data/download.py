@@ -109,7 +109,7 @@ def extract_members(archive, names, out_dir):
     return found
 
 
-def fetch_ptb(cache=None, url=PTB_URL, checksums=None, char_checksums=None, timeout=60.0):
+def fetch_ptb(cache=None, url=None, checksums=None, char_checksums=None, timeout=60.0):
     """Returns a directory holding the verified PTB files, downloading them once if needed.
 
     The word-level files ``ptb.{train,valid,test}.txt`` are required; the char-level files
@@ -118,7 +118,8 @@ def fetch_ptb(cache=None, url=PTB_URL, checksums=None, char_checksums=None, time
 
     Args:
         cache: cache root (default: :func:`cache_dir`); files go to ``<cache>/ptb/``.
-        url: where to download ``simple-examples.tgz`` from (``file://`` works).
+        url: where to download ``simple-examples.tgz`` from (default :data:`PTB_URL`;
+            ``file://`` works).
         checksums: ``{file name: sha256}`` of the required files (default the canonical
             :data:`PTB_SHA256`); ``char_checksums`` likewise for the optional char files.
 
@@ -126,6 +127,7 @@ def fetch_ptb(cache=None, url=PTB_URL, checksums=None, char_checksums=None, time
         DataSourceError: offline/unreachable (the message says where to put the files),
             or a file is missing from the archive or fails its checksum.
     """
+    url = PTB_URL if url is None else url
     checksums = dict(PTB_SHA256 if checksums is None else checksums)
     char_checksums = dict(PTB_CHAR_SHA256 if char_checksums is None else char_checksums)
     target = os.path.join(cache_dir(cache), "ptb")
@@ -144,17 +146,19 @@ def fetch_ptb(cache=None, url=PTB_URL, checksums=None, char_checksums=None, time
         missing = sorted(set(checksums) - found)
         if missing:
             raise DataSourceError(f"{url}: archive has no {', '.join(missing)}")
+        mismatches = []
         for name, expected in list(checksums.items()) + list(char_checksums.items()):
             path = os.path.join(target, name)
-            if name not in found:
-                continue
-            actual = sha256_file(path)
-            if actual != expected:
-                os.remove(path)
+            if name in found and sha256_file(path) != expected:
                 if name in checksums:
-                    raise DataSourceError(
-                        f"{url}: checksum mismatch for {name}: expected sha256 {expected}, got {actual}"
-                    )
+                    mismatches.append((name, expected, sha256_file(path)))
+                os.remove(path)  # a file that fails its checksum is never left to be used
+        if mismatches:
+            name, expected, actual = mismatches[0]
+            others = f" (also {', '.join(m[0] for m in mismatches[1:])})" if len(mismatches) > 1 else ""
+            raise DataSourceError(
+                f"{url}: checksum mismatch for {name}: expected sha256 {expected}, got {actual}{others}"
+            )
     finally:
         if os.path.exists(archive):
             os.remove(archive)

@@ -5,8 +5,10 @@ when the text does not end with a newline, is followed by exactly one end-of-lin
 blank piece after the final newline is not a line (so ``"a\\n"`` and ``"a"`` tokenize alike).
 
 * ``level="word"``: PTB style, as the TF PTB tutorial's reader. Each line is split on
-  whitespace and followed by ``"<eos>"``. On files that end with a newline (all PTB files)
-  this is exactly the tutorial's ``text.replace("\\n", "<eos>").split()``.
+  whitespace and followed by ``"<eos>"``. On PTB files (every line starts and ends with a space
+  and ends with a newline) this is exactly the tutorial's ``text.replace("\\n", "<eos>").split()``, except that a
+  blank line is one ``<eos>`` here, where the tutorial's reader makes the glued token
+  ``"<eos><eos>"`` (PTB has no blank lines).
 * ``level="char"``: every character is a token, and the end of a line is the ``"\\n"`` token
   itself (no ``<eos>`` symbol), so decoding is ``"".join(tokens)``. For a corpus of one name
   per line a name ends with ``"\\n"``, which is where name generation stops.
