@@ -1,0 +1,347 @@
+"""``tfseq lm train|eval|sample``: RNN language models from the command line.
+
+    tfseq lm train                      # built-in names corpus, char level, tiny config (~1 min)
+    tfseq lm train --config small --data-dir data/ptb --logdir logdir/ptb-small
+    tfseq lm train --data tfds:tiny_shakespeare --level char --cell gru hidden_size=256
+    tfseq lm eval --logdir logdir/names --run RUN
+    tfseq lm sample --logdir logdir/names --run RUN --temperature 0.8 --num 20
+
+A run lives in ``<logdir>/<run>/``: ``train/`` and ``validation/`` event files,
+``config.json``, ``vocab.json`` and ``checkpoints/``. Training an existing run resumes it
+from its latest checkpoint.
+"""
+
+import dataclasses
+import json
+import os
+import typing
+
+from tfseq.cli.main import UsageError
+
+_LINE_COUNT = 12  # names printed after training
+
+
+def register(subparsers):
+    lm = subparsers.add_parser("lm", help="train, evaluate and sample RNN language models",
+                               description=__doc__.splitlines()[0])
+    sub = lm.add_subparsers(dest="lm_command", required=True)
+
+    train = sub.add_parser("train", help="train a language model (resumes an existing run)")
+    train.add_argument("--config", default="tiny", help="preset: test|tiny|small|medium|large|small_reg")
+    train.add_argument("--data", default=None,
+                       help="builtin:names (default), builtin:shakespeare, ptb, tfds:NAME, a file or a PTB directory")
+    train.add_argument("--data-dir", default=None,
+                       help="a PTB-layout directory (when --data is not given), the TFDS data dir, or the ptb cache")
+    train.add_argument("--level", choices=("char", "word"), default=None,
+                       help="tokenization (default: the source's own, char for builtin corpora)")
+    train.add_argument("--cell", choices=("lstm", "peephole", "gru", "rnn"), default=None)
+    _add_run_args(train, run_required=False)
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--max-steps", type=int, default=None, help="stop after this many steps (resume later)")
+    train.add_argument("--checkpoint-every", type=int, default=None, help="also checkpoint every N steps")
+    train.add_argument("--samples", type=int, default=_LINE_COUNT, help="lines/names to print at the end")
+    train.add_argument("--no-progress", action="store_true", help="no progress bar")
+    train.add_argument("overrides", nargs="*", metavar="key=value", help="config overrides, e.g. hidden_size=256")
+    train.set_defaults(func=cmd_train)
+
+    evaluate = sub.add_parser("eval", help="perplexity of a trained run on its valid/test splits")
+    _add_run_args(evaluate, run_required=True)
+    evaluate.set_defaults(func=cmd_eval)
+
+    sample = sub.add_parser("sample", help="generate text or names from a trained run")
+    _add_run_args(sample, run_required=True)
+    sample.add_argument("--prime", default="", help="text to start from")
+    sample.add_argument("--length", type=int, default=None, help="tokens per sample (default 40 per line, 300 text)")
+    sample.add_argument("--temperature", type=float, default=1.0)
+    sample.add_argument("--greedy", action="store_true", help="always the most likely token")
+    sample.add_argument("--seed", type=int, default=0)
+    sample.add_argument("--num", type=int, default=10, help="number of lines (names)")
+    sample.add_argument("--text", action="store_true", help="one running text instead of lines")
+    sample.set_defaults(func=cmd_sample)
+
+
+def _add_run_args(parser, run_required):
+    parser.add_argument("--logdir", default="logdir/names", help="experiment directory, logdir/<experiment>")
+    parser.add_argument("--run", required=run_required, default=None,
+                        help="run name (default: <config>-<cell>-<time>); an existing run is resumed")
+
+
+# -- config ------------------------------------------------------------------------------------
+def parse_overrides(config, items):
+    """Apply ``key=value`` strings to an ``LMConfig``; values are parsed by the field's type."""
+    fields = {f.name: f for f in dataclasses.fields(config)}
+    hints = typing.get_type_hints(type(config))
+    values = {}
+    for item in items:
+        key, sep, text = item.partition("=")
+        if not sep or not key:
+            raise UsageError(f"override must look like key=value, got {item!r}")
+        if key not in fields:
+            raise UsageError(f"unknown config key {key!r}; known keys: {', '.join(sorted(fields))}")
+        values[key] = _parse_value(key, text, hints[key])
+    try:
+        return config.with_overrides(**values)
+    except ValueError as err:
+        raise UsageError(str(err)) from None
+
+
+def _parse_value(key, text, hint):
+    args = typing.get_args(hint)
+    if type(None) in args:
+        if text.lower() in ("none", "null", ""):
+            return None
+        hint = next(a for a in args if a is not type(None))
+    try:
+        if hint is bool:
+            if text.lower() in ("1", "true", "yes", "on"):
+                return True
+            if text.lower() in ("0", "false", "no", "off"):
+                return False
+            raise ValueError
+        if hint is int:
+            return int(text)
+        if hint is float:
+            return float(text)
+    except ValueError:
+        raise UsageError(f"{key}={text!r}: expected a {hint.__name__}") from None
+    return text
+
+
+# -- data ----------------------------------------------------------------------------------------
+def _source(args):
+    if args.data:
+        return args.data
+    return args.data_dir or "builtin:names"
+
+
+def _load_corpus(source, level, data_dir, vocab=None):
+    from tfseq import data
+
+    kwargs = {}
+    if source.startswith("tfds:"):
+        kwargs["data_dir"] = data_dir
+    elif source == "ptb":
+        kwargs["cache_dir"] = data_dir
+    elif not source.startswith("builtin:") and not os.path.exists(source):
+        raise UsageError(f"{source}: no such file or directory")
+    try:
+        corpus = data.load_corpus(source, level, vocab=vocab, **kwargs)
+    except ValueError as err:  # DataSourceError included: missing/empty/non-UTF-8 files
+        raise UsageError(str(err).splitlines()[0]) from None
+    if len(corpus.train) == 0:
+        raise UsageError(f"{source}: the training split is empty")
+    return corpus
+
+
+def _corpus_lines(corpus):
+    from tfseq.data import detokenize
+
+    lines = set()
+    for ids in (corpus.train, corpus.valid, corpus.test):
+        if len(ids):
+            lines.update(detokenize(corpus.vocab.decode(ids), corpus.level).split("\n"))
+    return lines
+
+
+# -- run directory ---------------------------------------------------------------------------------
+def _read_run(run_dir):
+    from tfseq.data import Vocabulary
+    from tfseq.models import LMConfig
+
+    path = os.path.join(run_dir, "config.json")
+    if not os.path.exists(path):
+        raise UsageError(f"{run_dir}: not a tfseq lm run (no config.json)")
+    with open(path, encoding="utf-8") as f:
+        saved = json.load(f)
+    config = LMConfig(**saved["config"])
+    vocab = Vocabulary.load(os.path.join(run_dir, "vocab.json"))
+    return saved, config, vocab
+
+
+def _build_model(config, vocab_size, seed):
+    from tfseq.models import language_model_from_config
+
+    return language_model_from_config(config, vocab_size=vocab_size, seed=seed)
+
+
+def _restore_model(run_dir, model):
+    import tensorflow as tf
+
+    from tfseq.train import CheckpointKeeper
+
+    keeper = CheckpointKeeper(os.path.join(run_dir, "checkpoints"), {"model_variables": list(model.variables)})
+    prefix = keeper.latest()
+    if prefix is None:
+        raise UsageError(f"{run_dir}: no checkpoint yet")
+    tf.train.Checkpoint(model_variables=list(model.variables)).read(prefix).expect_partial()
+    return prefix
+
+
+def _samples_markdown(model, corpus, known, seed):
+    from tfseq.models import generate_lines, generate_text, novelty
+
+    if corpus.level == "char":
+        lines = generate_lines(model, corpus.vocab, "char", num_lines=_LINE_COUNT, seed=seed)
+        frac = novelty(lines, known)
+        return lines, frac, "\n".join(f"* `{line}`" for line in lines) + f"\n\nnovel: {frac:.0%}"
+    text = generate_text(model, corpus.vocab, "word", length=60, seed=seed)
+    return [text], None, text
+
+
+def _tensorboard_root(logdir):
+    parent = os.path.dirname(os.path.normpath(logdir))
+    return parent or logdir
+
+
+# -- commands ----------------------------------------------------------------------------------------
+def cmd_train(args):
+    from tfseq.models import presets
+
+    try:
+        config = presets.get(args.config)
+    except ValueError as err:
+        raise UsageError(str(err)) from None
+    if args.cell:
+        config = config.with_overrides(cell=args.cell)
+    config = parse_overrides(config, args.overrides)
+    for name in ("max_steps", "checkpoint_every"):
+        value = getattr(args, name)
+        if value is not None and value <= 0:
+            raise UsageError(f"--{name.replace('_', '-')} must be a positive integer, got {value}")
+    source = _source(args)
+    corpus = _load_corpus(source, args.level, args.data_dir)
+    config = config.with_overrides(vocab_size=corpus.vocab.size)
+
+    run = args.run or _default_run(config, corpus)
+    run_dir = os.path.join(args.logdir, run)
+    settings = {"config": config.to_dict(), "data": source, "data_dir": args.data_dir,
+                "level": corpus.level, "seed": args.seed}
+    _write_or_check_run(run_dir, settings, corpus.vocab)
+    return _train(args, config, corpus, run_dir, settings)
+
+
+def _default_run(config, corpus):
+    from tfseq.train import default_run_name
+
+    return default_run_name(corpus.name.replace("/", "_"), config.name, config.cell)
+
+
+def _write_or_check_run(run_dir, settings, vocab):
+    path = os.path.join(run_dir, "config.json")
+    if os.path.exists(path):
+        with open(path, encoding="utf-8") as f:
+            saved = json.load(f)
+        if saved != json.loads(json.dumps(settings)):
+            raise UsageError(f"{run_dir} holds a run with other settings; choose another --run to start afresh")
+        return
+    os.makedirs(run_dir, exist_ok=True)
+    vocab.save(os.path.join(run_dir, "vocab.json"))
+    tmp = path + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(settings, f, indent=2)
+    os.replace(tmp, path)
+
+
+def _train(args, config, corpus, run_dir, settings):
+    import keras
+
+    from tfseq.train import LanguageModelTask, Progress, RunWriters, Trainer
+
+    keras.utils.set_random_seed(args.seed)
+    model = _build_model(config, corpus.vocab.size, args.seed)
+    known = _corpus_lines(corpus) if corpus.level == "char" else set()
+
+    def texts(epoch):
+        return {"samples": _samples_markdown(model, corpus, known, seed=epoch)[2]}
+
+    try:
+        task = LanguageModelTask(
+            model, corpus.train, config.batch_size, config.num_steps,
+            valid_ids=corpus.valid if len(corpus.valid) else None,
+            test_ids=corpus.test if len(corpus.test) else None, texts=texts,
+        )
+        steps = task.steps_per_epoch()
+    except ValueError as err:
+        raise UsageError(str(err)) from None
+    if steps == 0:
+        raise UsageError(
+            f"{settings['data']}: too little training text for batch_size={config.batch_size} "
+            f"and num_steps={config.num_steps}"
+        )
+    writers = RunWriters(run_dir)
+    writers.hparams({**config.to_dict(), "data": settings["data"], "level": corpus.level, "seed": args.seed})
+    trainer = Trainer(
+        task, keras.optimizers.SGD(config.learning_rate), epochs=config.max_max_epoch,
+        learning_rate_at=config.learning_rate_at, max_grad_norm=config.max_grad_norm,
+        writers=writers, checkpoint_dir=os.path.join(run_dir, "checkpoints"),
+        checkpoint_every=args.checkpoint_every, progress=Progress(enabled=not args.no_progress),
+    )
+    print(f"run {run_dir}: {corpus.summary()}; config {config.name} ({config.num_layers}x"
+          f"{config.hidden_size} {config.cell}, {steps} steps/epoch, {config.max_max_epoch} epochs)", flush=True)
+    trainer.fit(max_steps=args.max_steps)
+    done = int(trainer.epoch.numpy()) >= config.max_max_epoch
+    if not done:
+        print(f"stopped at step {int(trainer.global_step.numpy())}; run the same command to resume", flush=True)
+    else:
+        test = task.evaluate("test")
+        if test is not None:
+            print(f"Test perplexity: {test['perplexity']:.3f} (mean xent {test['loss']:.4f} nats/token, "
+                  f"{test['tokens']} tokens)", flush=True)
+            writers.scalars("test", {"Test Loss": test["loss"], "Perplexity": test["perplexity"]},
+                            int(trainer.global_step.numpy()))
+        lines, frac, _ = _samples_markdown(model, corpus, known, seed=args.seed)
+        if frac is None:
+            print("Sample:", lines[0])
+        else:
+            print(f"Samples ({frac:.0%} novel, not in the corpus):")
+            for line in lines:
+                print(f"  {line}")
+    writers.close()
+    print(f"tensorboard --logdir {_tensorboard_root(args.logdir)}", flush=True)
+    return 0
+
+
+def _load_run(args):
+    run_dir = os.path.join(args.logdir, args.run)
+    if not os.path.isdir(run_dir):
+        raise UsageError(f"{run_dir}: no such run")
+    saved, config, vocab = _read_run(run_dir)
+    model = _build_model(config, vocab.size, saved.get("seed", 0))
+    _restore_model(run_dir, model)
+    return run_dir, saved, config, vocab, model
+
+
+def cmd_eval(args):
+    from tfseq.train import LanguageModelTask
+
+    run_dir, saved, config, vocab, model = _load_run(args)
+    corpus = _load_corpus(saved["data"], saved["level"], saved.get("data_dir"), vocab=vocab)
+    task = LanguageModelTask(model, corpus.train, config.batch_size, config.num_steps,
+                             valid_ids=corpus.valid if len(corpus.valid) else None,
+                             test_ids=corpus.test if len(corpus.test) else None)
+    for split in ("validation", "test"):
+        result = task.evaluate(split)
+        if result is not None:
+            print(f"{split}: perplexity {result['perplexity']:.3f}, mean xent {result['loss']:.4f} "
+                  f"nats/token ({result['tokens']} tokens)")
+    return 0
+
+
+def cmd_sample(args):
+    from tfseq.models import generate_lines, generate_text
+
+    if args.temperature < 0:
+        raise UsageError(f"--temperature must be >= 0, got {args.temperature}")
+    if args.num <= 0 or (args.length is not None and args.length <= 0):
+        raise UsageError("--num and --length must be positive")
+    _, saved, _, vocab, model = _load_run(args)
+    level = saved["level"]
+    if args.text:
+        print(generate_text(model, vocab, level, prime=args.prime, length=args.length or 300,
+                            temperature=args.temperature, greedy=args.greedy, seed=args.seed))
+        return 0
+    for line in generate_lines(model, vocab, level, num_lines=args.num, max_length=args.length or 40,
+                               temperature=args.temperature, prime=args.prime, greedy=args.greedy,
+                               seed=args.seed):
+        print(line)
+    return 0

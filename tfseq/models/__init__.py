@@ -1,0 +1,19 @@
+"""Sequence models built on tfseq cells: ``from tfseq import models``."""
+
+from tfseq.models import presets
+from tfseq.models.lm import LanguageModel, language_model_from_config, make_cell, tutorial_cost
+from tfseq.models.presets import LMConfig
+from tfseq.models.sampling import generate, generate_lines, generate_text, novelty
+
+__all__ = [
+    "LanguageModel",
+    "LMConfig",
+    "presets",
+    "language_model_from_config",
+    "make_cell",
+    "tutorial_cost",
+    "generate",
+    "generate_lines",
+    "generate_text",
+    "novelty",
+]

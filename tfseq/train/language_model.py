@@ -1,0 +1,108 @@
+"""The language-model task for :class:`~tfseq.train.loop.Trainer` (truncated BPTT, the PTB
+tutorial's loss scaling and evaluation).
+
+* Batches are the tutorial's consecutive windows (:func:`tfseq.data.lm_batches`); the RNN
+  state is carried from one batch to the next in non-trainable variables (so it is also
+  checkpointed, and a resumed epoch continues with the right state) and zeroed each epoch.
+* The objective is the tutorial's ``cost``: the sum over time of the batch-mean
+  cross-entropy, for which SGD with learning rate 1.0 is right.
+* Perplexity is ``exp(mean cross-entropy per token)`` over a whole split, with the state
+  carried through the split (evaluation state is separate from the training state).
+"""
+
+import math
+
+import tensorflow as tf
+
+from tfseq.data.batching import lm_batches, lm_epoch_size
+from tfseq.models.lm import sequence_xent, tutorial_cost
+from tfseq.train.loop import Task
+
+
+class LanguageModelTask(Task):
+    """Trains a :class:`~tfseq.models.lm.LanguageModel` on token-id streams.
+
+    Args:
+        model: a built ``LanguageModel``.
+        train_ids: 1-D int array, the training stream.
+        batch_size, num_steps: training batch shape (rows, truncated-BPTT length).
+        valid_ids, test_ids: optional 1-D int arrays.
+        eval_batch_size, eval_num_steps: validation batch shape (default: the training one).
+        test_batch_size, test_num_steps: test batch shape (default: ``1`` row, as the
+            tutorial, so the whole stream is read with the state carried; ``num_steps``).
+        texts: optional ``epoch -> {tag: text}`` (e.g. samples) for TensorBoard.
+    """
+
+    throughput_name = "words_per_second"
+
+    def __init__(self, model, train_ids, batch_size, num_steps, valid_ids=None, test_ids=None,
+                 eval_batch_size=None, eval_num_steps=None, test_batch_size=1,
+                 test_num_steps=None, texts=None):
+        self.model = model
+        self.train_ids = train_ids
+        self.batch_size = int(batch_size)
+        self.num_steps = int(num_steps)
+        self.splits = {"validation": valid_ids, "test": test_ids}
+        self.eval_shapes = {
+            "validation": (eval_batch_size or self.batch_size, eval_num_steps or self.num_steps),
+            "test": (test_batch_size or self.batch_size, test_num_steps or self.num_steps),
+        }
+        self.texts = texts
+        state = model.get_initial_state(self.batch_size)
+        self._state_structure = state
+        self._state = [tf.Variable(t, trainable=False, name=f"carried_state_{i}")
+                       for i, t in enumerate(tf.nest.flatten(state))]
+        self._eval_step = tf.function(self._eval_batch)
+
+    # -- training -------------------------------------------------------------------------
+    def steps_per_epoch(self):
+        return lm_epoch_size(len(self.train_ids), self.batch_size, self.num_steps)
+
+    def train_batches(self, start):
+        return lm_batches(self.train_ids, self.batch_size, self.num_steps, start=start).prefetch(2)
+
+    def reset_state(self):
+        for var in self._state:
+            var.assign(tf.zeros_like(var))
+
+    def carried_state(self):
+        """The state the next training batch starts from (nested like the model's)."""
+        return tf.nest.pack_sequence_as(self._state_structure, [v.value() for v in self._state])
+
+    def loss(self, batch, training):
+        x, y = batch  # [batch, num_steps] each
+        logits, state = self.model(x, initial_state=self.carried_state(), training=training)
+        for var, value in zip(self._state, tf.nest.flatten(state)):
+            var.assign(value)
+        xent = sequence_xent(logits, y)  # [batch, num_steps]
+        metrics = {"loss_sum": tf.reduce_sum(xent), "count": tf.size(xent)}
+        return tutorial_cost(logits, y), metrics
+
+    def trackables(self):
+        return {"carried_state": list(self._state)}
+
+    # -- evaluation -------------------------------------------------------------------------
+    def _eval_batch(self, x, y, state):
+        logits, state = self.model(x, initial_state=state, training=False)
+        return tf.reduce_sum(sequence_xent(logits, y)), state
+
+    def evaluate(self, split):
+        """``{"loss": mean xent per token, "perplexity": exp(loss), "tokens": n}`` or ``None``."""
+        ids = self.splits.get(split)
+        if ids is None:
+            return None
+        batch_size, num_steps = self.eval_shapes[split]
+        state = self.model.get_initial_state(batch_size)
+        total, count = 0.0, 0
+        for x, y in lm_batches(ids, batch_size, num_steps).prefetch(2):
+            loss_sum, state = self._eval_step(x, y, state)
+            total += float(loss_sum)
+            count += batch_size * num_steps
+        loss = total / count
+        return {"loss": loss, "perplexity": math.exp(loss), "tokens": count}
+
+    def derived_metrics(self, mean_loss):
+        return {"Perplexity": math.exp(min(mean_loss, 700.0))}
+
+    def epoch_texts(self, epoch):
+        return self.texts(epoch) if self.texts is not None else {}

@@ -1,0 +1,95 @@
+"""TensorBoard event files for one run: ``<run_dir>/train``, ``<run_dir>/validation``.
+
+A run directory is ``logdir/<experiment>/<run>``; point TensorBoard at ``logdir`` (or at
+the experiment) and runs appear side by side. Scalars, histograms and text go to the
+split's writer; the run's hyper-parameters go to the run directory itself, which is how the
+HParams plugin (``tensorboard.plugins.hparams``) finds a session and its per-split metrics.
+The writers are created here and passed to whoever writes; nothing is global.
+"""
+
+import datetime
+import os
+
+import tensorflow as tf
+from tensorboard.plugins.hparams import api as hp
+
+SPLITS = ("train", "validation", "test")
+
+
+def default_run_name(*parts):
+    """``part1-part2-YYYYmmdd-HHMMSS`` (UTC), a fresh run name."""
+    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%d-%H%M%S")
+    return "-".join([str(p) for p in parts if p] + [stamp])
+
+
+class RunWriters:
+    """Summary writers of one run.
+
+    Args:
+        run_dir: ``logdir/<experiment>/<run>``; created if missing.
+
+    Example:
+        >>> writers = RunWriters("logdir/names/run1")
+        >>> writers.scalars("train", {"Training Loss": 2.3}, step=10)
+        >>> writers.close()
+    """
+
+    def __init__(self, run_dir):
+        if not isinstance(run_dir, (str, os.PathLike)) or not os.fspath(run_dir):
+            raise ValueError(f"run_dir must be a non-empty path, got {run_dir!r}")
+        self.run_dir = os.fspath(run_dir)
+        os.makedirs(self.run_dir, exist_ok=True)
+        self._writers = {}
+
+    def writer(self, split):
+        """The ``tf.summary`` writer of ``split`` (one of :data:`SPLITS`, or ``"run"``)."""
+        if split not in SPLITS and split != "run":
+            raise ValueError(f"split must be one of {SPLITS + ('run',)}, got {split!r}")
+        if split not in self._writers:
+            path = self.run_dir if split == "run" else os.path.join(self.run_dir, split)
+            self._writers[split] = tf.summary.create_file_writer(path)
+        return self._writers[split]
+
+    def scalars(self, split, values, step):
+        """Write ``{tag: number}`` at ``step``."""
+        with self.writer(split).as_default():
+            for tag, value in values.items():
+                tf.summary.scalar(tag, float(value), step=int(step))
+
+    def histograms(self, split, variables, step, prefix="weights/"):
+        """One histogram per variable, tagged ``prefix + variable path``."""
+        with self.writer(split).as_default():
+            for variable in variables:
+                name = getattr(variable, "path", None) or variable.name
+                tf.summary.histogram(prefix + name.replace(":0", ""), variable, step=int(step))
+
+    def text(self, split, tag, text, step):
+        """A text summary (rendered as Markdown by TensorBoard)."""
+        with self.writer(split).as_default():
+            tf.summary.text(tag, tf.constant(text), step=int(step))
+
+    def hparams(self, values, trial_id=None):
+        """Record the run's hyper-parameters for the HParams plugin.
+
+        ``values`` maps names to bool/int/float/str; other values are written as strings.
+        """
+        clean = {}
+        for key, value in values.items():
+            clean[key] = value if isinstance(value, (bool, int, float, str)) else str(value)
+        with self.writer("run").as_default():
+            hp.hparams(clean, trial_id=trial_id or os.path.basename(self.run_dir.rstrip(os.sep)))
+
+    def flush(self):
+        for writer in self._writers.values():
+            writer.flush()
+
+    def close(self):
+        for writer in self._writers.values():
+            writer.close()
+        self._writers = {}
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
