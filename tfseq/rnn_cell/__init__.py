@@ -13,3 +13,25 @@ __all__ = [
     "tf1_weight_name",
     "keras_weight_name",
 ]
+
+from tfseq.rnn_cell.dropout import DropoutWrapper  # noqa: E402
+from tfseq.rnn_cell.multi_rnn import MultiRNNCell  # noqa: E402
+from tfseq.rnn_cell.wrappers import (  # noqa: E402
+    DeviceWrapper,
+    EmbeddingWrapper,
+    InputProjectionWrapper,
+    OutputProjectionWrapper,
+    ResidualWrapper,
+    RNNCellWrapper,
+)
+
+__all__ += [
+    "RNNCellWrapper",
+    "MultiRNNCell",
+    "DropoutWrapper",
+    "ResidualWrapper",
+    "DeviceWrapper",
+    "EmbeddingWrapper",
+    "InputProjectionWrapper",
+    "OutputProjectionWrapper",
+]

@@ -1,0 +1,208 @@
+"""TF1's ``DropoutWrapper`` with Keras' training switch and per-sequence variational masks."""
+
+import numbers
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from tfseq.rnn_cell.base import LSTMStateTuple, serialize_optional
+from tfseq.rnn_cell.wrappers import RNNCellWrapper
+
+_INPUT_SALT, _OUTPUT_SALT, _STATE_SALT = 0, 1, 2  # state component k uses _STATE_SALT + k
+
+
+def default_dropout_state_filter_visitor(substate):
+    """TF1's default: drop every state tensor except an LSTM's memory ``c``."""
+    if isinstance(substate, LSTMStateTuple):
+        return LSTMStateTuple(c=False, h=True)
+    return True
+
+
+def _children(structure):
+    if isinstance(structure, dict):
+        return [structure[key] for key in sorted(structure)]
+    return list(structure)
+
+
+def dropout_flags(visitor, state):
+    """One bool per ``tf.nest.flatten(state)`` leaf: does dropout apply to it?
+
+    Follows TF1's ``nest.get_traverse_shallow_structure``: ``visitor(substate)``
+    returns a bool (False: skip the whole subtree, True: look inside it) or a depth-1
+    structure of bools, one per child.
+    """
+    decision = visitor(state)
+    if isinstance(decision, (bool, np.bool_)):
+        decision = bool(decision)
+        if not decision:
+            return [False] * len(tf.nest.flatten(state))
+        if not tf.nest.is_nested(state):
+            return [True]
+        return [flag for child in _children(state) for flag in dropout_flags(visitor, child)]
+    decisions, children = _children(decision), _children(state)
+    if len(decisions) != len(children):
+        raise ValueError(
+            f"dropout_state_filter_visitor returned {decision!r}, which does not match the state structure {state!r}"
+        )
+    flags = []
+    for flag, child in zip(decisions, children):
+        flags += dropout_flags(visitor, child) if flag else [False] * len(tf.nest.flatten(child))
+    return flags
+
+
+def _check_keep_prob(name, value):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0.0 < value <= 1.0:
+        raise ValueError(f"DropoutWrapper: {name} must be in (0, 1], got {value!r}")
+    return float(value)
+
+
+@keras.saving.register_keras_serializable(package="tfseq")
+class DropoutWrapper(RNNCellWrapper):
+    """Dropout on a cell's inputs, outputs and new state, with TF1's semantics.
+
+    Kept units are scaled by ``1 / keep_prob`` (inverted dropout), so the expected
+    value of every tensor is unchanged. State dropout passes each state tensor through
+    ``dropout_state_filter_visitor``; the default never drops an LSTM's memory ``c``.
+    Dropout is active only when the wrapper is called with ``training=True`` (the Keras
+    convention: ``model.fit`` does it; ``tfseq.nn.dynamic_rnn(..., training=True)`` too);
+    otherwise the wrapper is the identity around its cell.
+
+    ``variational_recurrent=False``: a fresh mask for every element at every step.
+    ``variational_recurrent=True`` (Gal & Ghahramani): one mask of shape ``[1, size]``
+    per tensor (input, output, each state part), shared by every time step and every
+    batch row of a sequence batch, and resampled for the next sequence batch.
+
+    How variational masks stay fixed within a sequence and change between sequences,
+    in eager mode, in ``tf.function``, in ``keras.layers.RNN`` and in
+    ``tfseq.nn.dynamic_rnn`` alike: each mask is *stateless* random,
+    ``stateless_uniform([1, size], seed=fold_in(sequence_seed, salt))``, keyed by a
+    per-sequence seed held in a ``keras.random.SeedGenerator`` variable. Every step
+    reads the same seed, so every step (every while-loop iteration) recomputes the
+    same mask; nothing random is carried between iterations. The seed advances once
+    per sequence batch, outside the loop, in :meth:`get_initial_state` (both drivers
+    call it when no ``initial_state`` is passed). When you pass the state yourself
+    (truncated BPTT carrying the final state into the next batch), call
+    :meth:`resample_dropout_masks` on the outermost cell before each batch; a wrapper
+    forwards it to every ``DropoutWrapper`` inside. TF1's eager mode sampled the masks
+    once and froze them forever (tensorflow#7927); this does not.
+
+    Args:
+        cell: the wrapped cell.
+        input_keep_prob, output_keep_prob, state_keep_prob: floats in (0, 1]; 1 disables.
+        variational_recurrent: bool, see above.
+        input_size: optional int, the input depth (TF1 needed it for variational input
+            dropout; here it is inferred at build and, if given, checked).
+        dtype: TF1's dtype of inputs and state; here the Keras layer dtype (policy).
+        seed: optional int, makes masks reproducible.
+        dropout_state_filter_visitor: ``substate -> bool or depth-1 structure of bools``
+            (TF1's); default :func:`default_dropout_state_filter_visitor`.
+
+    Call arguments: ``inputs``, ``states``, ``training`` (bool or bool tensor).
+
+    TF1 scope: none (``rnn/basic_lstm_cell/kernel``).
+
+    Raises:
+        ValueError: a keep probability outside (0, 1]; ``input_size`` not matching the input.
+    """
+
+    object_args = ("cell", "dropout_state_filter_visitor")
+
+    def __init__(
+        self,
+        cell,
+        input_keep_prob=1.0,
+        output_keep_prob=1.0,
+        state_keep_prob=1.0,
+        variational_recurrent=False,
+        input_size=None,
+        dtype=None,
+        seed=None,
+        dropout_state_filter_visitor=None,
+        **kwargs,
+    ):
+        super().__init__(cell, dtype=dtype, **kwargs)
+        self.input_keep_prob = _check_keep_prob("input_keep_prob", input_keep_prob)
+        self.output_keep_prob = _check_keep_prob("output_keep_prob", output_keep_prob)
+        self.state_keep_prob = _check_keep_prob("state_keep_prob", state_keep_prob)
+        self.variational_recurrent = bool(variational_recurrent)
+        if input_size is not None and (isinstance(input_size, bool) or not isinstance(input_size, numbers.Integral)):
+            raise ValueError(f"DropoutWrapper: input_size must be an int or None, got {input_size!r}")
+        self.input_size = input_size
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral)):
+            raise ValueError(f"DropoutWrapper: seed must be an int or None, got {seed!r}")
+        self.seed = seed
+        if dropout_state_filter_visitor is not None and not callable(dropout_state_filter_visitor):
+            raise TypeError(
+                f"DropoutWrapper: dropout_state_filter_visitor must be callable, got {dropout_state_filter_visitor!r}"
+            )
+        self.dropout_state_filter_visitor = dropout_state_filter_visitor
+        self.sequence_seed = keras.random.SeedGenerator(seed)
+
+    def build(self, input_shape):
+        depth = tuple(input_shape)[-1]
+        if self.input_size is not None and depth is not None and depth != self.input_size:
+            raise ValueError(f"{self.name}: input_size={self.input_size} but the inputs have depth {depth}")
+        super().build(input_shape)
+
+    # -- sequences -------------------------------------------------------------
+    def resample_dropout_masks(self):
+        """Start a new sequence batch: new variational masks from the next call on."""
+        self.sequence_seed.next()
+        super().resample_dropout_masks()
+
+    def get_initial_state(self, batch_size=None, dtype=None, inputs=None):
+        self.sequence_seed.next()
+        return super().get_initial_state(batch_size=batch_size, dtype=dtype, inputs=inputs)
+
+    # -- masks -----------------------------------------------------------------
+    def _drop(self, value, keep_prob, salt):
+        """``value / keep_prob * floor(keep_prob + uniform)``, TF1's formula."""
+        if self.variational_recurrent:
+            seed = tf.random.experimental.stateless_fold_in(self.sequence_seed.state.value, salt)
+            noise = tf.random.stateless_uniform([1, value.shape[-1]], seed=seed, dtype=value.dtype)
+        else:
+            op_seed = None if self.seed is None else self.seed + salt
+            noise = tf.random.uniform(tf.shape(value), seed=op_seed, dtype=value.dtype)
+        keep = tf.floor(keep_prob + noise)  # 1 with probability keep_prob
+        return value / keep_prob * keep
+
+    def _dropout_step(self, inputs, states, training):
+        if self.input_keep_prob < 1.0:
+            inputs = self._drop(inputs, self.input_keep_prob, _INPUT_SALT)
+        output, new_state = self.cell(inputs, states, training=training)
+        if self.state_keep_prob < 1.0:
+            visitor = self.dropout_state_filter_visitor or default_dropout_state_filter_visitor
+            flat = tf.nest.flatten(new_state)
+            flags = dropout_flags(visitor, new_state)
+            flat = [
+                self._drop(s, self.state_keep_prob, _STATE_SALT + k) if flag else s
+                for k, (s, flag) in enumerate(zip(flat, flags))
+            ]
+            new_state = tf.nest.pack_sequence_as(new_state, flat)
+        if self.output_keep_prob < 1.0:
+            output = self._drop(output, self.output_keep_prob, _OUTPUT_SALT)
+        return output, new_state
+
+    def call(self, inputs, states, training=None):
+        if training is None or training is False:
+            return self.cell(inputs, states, training=training)
+        if training is True:
+            return self._dropout_step(inputs, states, True)
+        return tf.cond(
+            tf.convert_to_tensor(training),
+            lambda: self._dropout_step(inputs, states, True),
+            lambda: self.cell(inputs, states, training=False),
+        )
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "input_keep_prob": self.input_keep_prob,
+            "output_keep_prob": self.output_keep_prob,
+            "state_keep_prob": self.state_keep_prob,
+            "variational_recurrent": self.variational_recurrent,
+            "input_size": self.input_size,
+            "seed": self.seed,
+            "dropout_state_filter_visitor": serialize_optional(self.dropout_state_filter_visitor),
+        }

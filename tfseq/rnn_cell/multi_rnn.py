@@ -1,0 +1,122 @@
+"""TF1's ``MultiRNNCell``: a stack of cells run one after another at each time step."""
+
+import warnings
+
+import keras
+import tensorflow as tf
+
+from tfseq.rnn_cell.wrappers import RNNCellWrapper, build_cell, cell_initial_state, cell_tf1_variables, check_cell
+
+
+@keras.saving.register_keras_serializable(package="tfseq")
+class MultiRNNCell(RNNCellWrapper):
+    """Stacks cells: cell ``k`` reads the output of cell ``k - 1``; the output is the last cell's.
+
+    State is a tuple with one entry per cell (``state_is_tuple=True``) or the
+    concatenation of all states (``False``, which needs every cell to have a flat
+    state). Cell ``k`` is built with the output size of cell ``k - 1`` as its input depth.
+
+    Passing one cell object twice shares its weights, as in TF1 (with TF1's warning);
+    the two cells then need the same input depth.
+
+    Args:
+        cells: non-empty list or tuple of RNN cells (tfseq cells, wrappers or Keras cells).
+        state_is_tuple: bool, TF1's state layout switch.
+
+    TF1 names: ``multi_rnn_cell/cell_<k>/<cell names>``, e.g.
+    ``multi_rnn_cell/cell_0/basic_lstm_cell/kernel``.
+
+    Raises:
+        TypeError: ``cells`` is not a list/tuple of cells.
+        ValueError: ``cells`` is empty, or ``state_is_tuple=False`` with a cell whose state is a tuple.
+    """
+
+    tf1_scope_name = "multi_rnn_cell"
+
+    def __init__(self, cells, state_is_tuple=True, **kwargs):
+        if not isinstance(cells, (list, tuple)):
+            raise TypeError(f"MultiRNNCell: cells must be a list or tuple, but saw: {cells!r}")
+        if not cells:
+            raise ValueError("MultiRNNCell: must specify at least one cell, got cells=[]")
+        cells = [check_cell("MultiRNNCell", f"cells[{k}]", cell) for k, cell in enumerate(cells)]
+        if len({id(cell) for cell in cells}) < len(cells):
+            warnings.warn(
+                "At least two cells provided to MultiRNNCell are the same object and will share weights.",
+                stacklevel=2,
+            )
+        self.state_is_tuple = bool(state_is_tuple)
+        if not self.state_is_tuple and any(tf.nest.is_nested(c.state_size) for c in cells):
+            raise ValueError(
+                "MultiRNNCell: some cells return tuples of states, but state_is_tuple=False. "
+                f"State sizes are: {[c.state_size for c in cells]}"
+            )
+        # The base's single-cell __init__ does not apply: skip it, keep the rest of the base.
+        super(RNNCellWrapper, self).__init__(**kwargs)
+        self.cells = cells
+
+    def wrapped_cells(self):
+        return list(self.cells)
+
+    @property
+    def state_size(self):
+        if self.state_is_tuple:
+            return tuple(cell.state_size for cell in self.cells)
+        return sum(cell.state_size for cell in self.cells)
+
+    @property
+    def output_size(self):
+        return self.cells[-1].output_size
+
+    def build(self, input_shape):
+        shape = tuple(input_shape)
+        for cell in self.cells:
+            build_cell(cell, shape)
+            shape = (shape[0], cell.output_size)
+
+    def get_initial_state(self, batch_size=None, dtype=None, inputs=None):
+        if batch_size is None:
+            if inputs is None:
+                raise ValueError(f"{self.name}: pass batch_size or inputs to get_initial_state")
+            batch_size = tf.shape(inputs)[0]
+        dtype = tf.as_dtype(dtype or self.compute_dtype)
+        states = tuple(cell_initial_state(cell, batch_size, dtype) for cell in self.cells)
+        return states if self.state_is_tuple else tf.concat(states, 1)
+
+    def tf1_variables(self):
+        if not self.built:
+            raise ValueError(f"{self.name}: build the cell (call it once) before asking for variables")
+        names = {}
+        for k, cell in enumerate(self.cells):
+            for name, var in cell_tf1_variables(cell).items():
+                names[f"{self.tf1_scope_name}/cell_{k}/{name}"] = var
+        return names
+
+    def split_state(self, states):
+        """Per-cell states from either layout (and from Keras' flat list)."""
+        state = self.check_state(states)
+        if self.state_is_tuple:
+            return list(state)
+        sizes = [cell.state_size for cell in self.cells]
+        return tf.split(state, sizes, axis=1)
+
+    def call(self, inputs, states, training=None):
+        layer_input = inputs
+        new_states = []
+        for cell, state in zip(self.cells, self.split_state(states)):
+            layer_input, new_state = cell(layer_input, state, training=training)
+            new_states.append(new_state)
+        if self.state_is_tuple:
+            return layer_input, tuple(new_states)
+        return layer_input, tf.concat(new_states, 1)
+
+    def get_config(self):
+        config = super(RNNCellWrapper, self).get_config()
+        config["cells"] = [keras.saving.serialize_keras_object(cell) for cell in self.cells]
+        config["state_is_tuple"] = self.state_is_tuple
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        config["cells"] = [keras.saving.deserialize_keras_object(c) for c in config["cells"]]
+        return cls(**config)

@@ -1,0 +1,367 @@
+"""TF1's cell wrappers on one shared base: residual, device, embedding, projections.
+
+:class:`RNNCellWrapper` holds everything a wrapper shares (state/output sizes, initial
+state, build delegation, nested ``get_config``/``from_config``, TF1 variable names);
+each wrapper overrides only its step and, where it owns weights, ``build``.
+:class:`~tfseq.rnn_cell.multi_rnn.MultiRNNCell` and
+:class:`~tfseq.rnn_cell.dropout.DropoutWrapper` build on the same base. Wrapped cells may
+be tfseq cells, other wrappers (any order, any depth) or Keras 3 cells
+(``keras.layers.LSTMCell`` & co.). The cell contract is in :mod:`tfseq.rnn_cell.base`.
+
+TF1 variable scopes: ``DropoutWrapper``, ``ResidualWrapper`` and ``DeviceWrapper`` add
+none (``rnn/basic_lstm_cell/kernel``); ``MultiRNNCell`` adds ``multi_rnn_cell/cell_<k>``;
+the contrib wrappers add their own scope around their weights and the wrapped cell's:
+``embedding_wrapper/embedding``, ``input_projection_wrapper/kernel`` (no bias),
+``output_projection_wrapper/{kernel,bias}``.
+"""
+
+import math
+
+import keras
+import tensorflow as tf
+
+from tfseq.rnn_cell.base import (
+    RNNCell,
+    check_positive_int,
+    get_activation,
+    serialize_optional,
+)
+
+
+def check_cell(owner, name, cell):
+    """A wrapped cell must be a Keras layer with ``state_size`` (an RNN cell)."""
+    if not isinstance(cell, keras.layers.Layer) or not hasattr(cell, "state_size"):
+        raise TypeError(f"{owner}: {name} must be an RNN cell (a Keras layer with state_size), got {cell!r}")
+    return cell
+
+
+def cell_initial_state(cell, batch_size, dtype):
+    """Zero state of any cell: tfseq cells take ``dtype``, Keras 3 cells only ``batch_size``
+    (and may have no ``get_initial_state`` at all)."""
+    if isinstance(cell, RNNCell):
+        return cell.get_initial_state(batch_size=batch_size, dtype=dtype)
+    if not hasattr(cell, "get_initial_state"):  # optional in Keras' cell contract
+        return tf.nest.map_structure(lambda n: tf.zeros([batch_size, n], dtype), cell.state_size)
+    state = cell.get_initial_state(batch_size=batch_size)
+    return tf.nest.map_structure(lambda t: tf.cast(t, dtype), state)
+
+
+def cell_tf1_variables(cell):
+    """``cell.tf1_variables()``, or a clear error for cells without TF1 names (Keras cells)."""
+    if not hasattr(cell, "tf1_variables"):
+        raise TypeError(
+            f"{cell.name} ({type(cell).__name__}) has no TF1 variable names; only tfseq cells map "
+            "to TF1 checkpoints (convert Keras cells with tfseq.compat.from_keras_cell first)"
+        )
+    return cell.tf1_variables()
+
+
+def build_cell(cell, input_shape):
+    """Build ``cell`` for a step input of ``input_shape`` unless it is built already."""
+    if not cell.built:
+        cell.build(tuple(input_shape))
+    return cell
+
+
+class RNNCellWrapper(RNNCell):
+    """Base of every wrapper: a cell around one (or, for MultiRNNCell, several) cells.
+
+    By default a wrapper is transparent: same ``state_size``, ``output_size`` and
+    initial state as the wrapped cell, builds it with its own input shape
+    (:meth:`wrapped_input_shape` changes that), adds no TF1 scope unless
+    ``tf1_scope_name`` is set, and serializes the wrapped cell inside its config.
+
+    Args:
+        cell: the wrapped RNN cell.
+    """
+
+    tf1_scope_name = None  # TF1 scope the wrapper opens around its weights and its cell
+    object_args = ("cell",)
+
+    def __init__(self, cell, **kwargs):
+        super().__init__(**kwargs)
+        self.cell = check_cell(type(self).__name__, "cell", cell)
+
+    def wrapped_cells(self):
+        """The wrapped cells, in TF1 order."""
+        return [self.cell]
+
+    @property
+    def state_size(self):
+        return self.cell.state_size
+
+    @property
+    def output_size(self):
+        return self.cell.output_size
+
+    def wrapped_input_shape(self, input_shape):
+        """Step input shape the wrapped cell sees (default: the wrapper's own)."""
+        return tuple(input_shape)
+
+    def build(self, input_shape):
+        build_cell(self.cell, self.wrapped_input_shape(input_shape))
+
+    def get_initial_state(self, batch_size=None, dtype=None, inputs=None):
+        if batch_size is None:
+            if inputs is None:
+                raise ValueError(f"{self.name}: pass batch_size or inputs to get_initial_state")
+            batch_size = tf.shape(inputs)[0]
+        dtype = tf.as_dtype(dtype or self.compute_dtype)
+        return cell_initial_state(self.cell, batch_size, dtype)
+
+    def resample_dropout_masks(self):
+        """Start a new sequence for every ``DropoutWrapper`` inside (see its docstring)."""
+        for cell in self.wrapped_cells():
+            if hasattr(cell, "resample_dropout_masks"):
+                cell.resample_dropout_masks()
+
+    def tf1_variables(self):
+        """TF1 names: the wrapper's own weights and its cells', under ``tf1_scope_name`` if any."""
+        if not self.built:
+            raise ValueError(f"{self.name}: build the cell (call it once) before asking for variables")
+        names = dict(self._tf1_weights)
+        for cell in self.wrapped_cells():
+            names.update(cell_tf1_variables(cell))
+        if self.tf1_scope_name is None:
+            return names
+        return {f"{self.tf1_scope_name}/{name}": var for name, var in names.items()}
+
+    def call(self, inputs, states, training=None):
+        return self.cell(inputs, states, training=training)
+
+    def get_config(self):
+        return {**super().get_config(), "cell": keras.saving.serialize_keras_object(self.cell)}
+
+
+@keras.saving.register_keras_serializable(package="tfseq")
+class ResidualWrapper(RNNCellWrapper):
+    """Adds the step input to the step output: ``output = residual_fn(inputs, cell_output)``.
+
+    Args:
+        cell: the wrapped cell; its ``output_size`` must equal the input depth for the
+            default ``residual_fn``.
+        residual_fn: ``(inputs, outputs) -> outputs``; default ``inputs + outputs``. A
+            custom function must be registered with ``keras.saving.register_keras_serializable``
+            for ``.keras`` files to load.
+
+    TF1 scope: none (``rnn/basic_lstm_cell/kernel``).
+    """
+
+    object_args = ("cell", "residual_fn")
+
+    def __init__(self, cell, residual_fn=None, **kwargs):
+        super().__init__(cell, **kwargs)
+        if residual_fn is not None and not callable(residual_fn):
+            raise TypeError(f"ResidualWrapper: residual_fn must be callable or None, got {residual_fn!r}")
+        self.residual_fn = residual_fn
+
+    def build(self, input_shape):
+        depth = self.input_depth(input_shape)
+        if self.residual_fn is None and depth != self.cell.output_size:
+            raise ValueError(
+                f"{self.name}: the default residual needs input depth == cell output_size, got "
+                f"input depth {depth} and output_size {self.cell.output_size}"
+            )
+        super().build(input_shape)
+
+    def call(self, inputs, states, training=None):
+        output, new_state = self.cell(inputs, states, training=training)
+        if self.residual_fn is None:
+            return inputs + output, new_state
+        return self.residual_fn(inputs, output), new_state
+
+    def get_config(self):
+        return {**super().get_config(), "residual_fn": serialize_optional(self.residual_fn)}
+
+
+@keras.saving.register_keras_serializable(package="tfseq")
+class DeviceWrapper(RNNCellWrapper):
+    """Runs the wrapped cell's step (and its zero state) on ``device``, e.g. ``"/cpu:0"``.
+
+    TF1 scope: none.
+    """
+
+    def __init__(self, cell, device, **kwargs):
+        super().__init__(cell, **kwargs)
+        if not isinstance(device, str):
+            raise TypeError(f"DeviceWrapper: device must be a device string like '/cpu:0', got {device!r}")
+        self.device = device
+
+    def get_initial_state(self, batch_size=None, dtype=None, inputs=None):
+        with tf.device(self.device):
+            return super().get_initial_state(batch_size=batch_size, dtype=dtype, inputs=inputs)
+
+    def call(self, inputs, states, training=None):
+        with tf.device(self.device):
+            return self.cell(inputs, states, training=training)
+
+    def get_config(self):
+        return {**super().get_config(), "device": self.device}
+
+
+@keras.saving.register_keras_serializable(package="tfseq")
+class EmbeddingWrapper(RNNCellWrapper):
+    """Looks integer ids up in an embedding, then runs the cell: TF1's contrib wrapper.
+
+    Step inputs are ids shaped ``[batch]`` or ``[batch, 1]`` (int, or float holding
+    whole numbers, for drivers that only carry floats); ids outside
+    ``[0, embedding_classes)`` raise ``InvalidArgumentError`` (checked on every step).
+
+    Args:
+        cell: the wrapped cell, fed ``[batch, embedding_size]`` vectors.
+        embedding_classes: int > 0, the vocabulary size.
+        embedding_size: int > 0.
+        initializer: default uniform in ``[-sqrt(3), sqrt(3)]`` (TF1's, unit variance).
+
+    Weights: ``embedding_wrapper/embedding`` ``[embedding_classes, embedding_size]``;
+    the wrapped cell's names are nested under ``embedding_wrapper/``.
+    """
+
+    tf1_scope_name = "embedding_wrapper"
+    object_args = ("cell", "initializer")
+
+    def __init__(self, cell, embedding_classes, embedding_size, initializer=None, **kwargs):
+        super().__init__(cell, **kwargs)
+        owner = type(self).__name__
+        self.embedding_classes = check_positive_int(owner, "embedding_classes", embedding_classes)
+        self.embedding_size = check_positive_int(owner, "embedding_size", embedding_size)
+        self._initializer_arg = initializer
+
+    def wrapped_input_shape(self, input_shape):
+        return (tuple(input_shape)[0], self.embedding_size)
+
+    def build(self, input_shape):
+        shape = tuple(input_shape)
+        if len(shape) not in (1, 2) or (len(shape) == 2 and shape[-1] not in (None, 1)):
+            raise ValueError(f"{self.name}: step inputs must be ids shaped [batch] or [batch, 1], got {shape}")
+        sqrt3 = math.sqrt(3.0)
+        init = self._initializer_arg or keras.initializers.RandomUniform(-sqrt3, sqrt3)
+        self.embedding = self.add_tf1_weight(
+            "embedding", (self.embedding_classes, self.embedding_size), keras.initializers.get(init)
+        )
+        super().build(input_shape)
+
+    def call(self, inputs, states, training=None):
+        ids = tf.reshape(inputs, [-1])
+        if ids.dtype.is_floating:
+            ids = tf.cast(ids, tf.int64)
+        elif not ids.dtype.is_integer:
+            raise TypeError(f"{self.name}: inputs must be integer ids, got dtype {ids.dtype.name}")
+        tf.debugging.assert_non_negative(ids, message=f"{self.name}: ids must be >= 0")
+        tf.debugging.assert_less(
+            ids,
+            tf.cast(self.embedding_classes, ids.dtype),
+            message=f"{self.name}: ids must be < embedding_classes={self.embedding_classes}",
+        )
+        embedded = tf.gather(self.embedding, ids)  # [batch, embedding_size]
+        return self.cell(embedded, states, training=training)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "embedding_classes": self.embedding_classes,
+            "embedding_size": self.embedding_size,
+            "initializer": serialize_optional(self._initializer_arg),
+        }
+
+
+@keras.saving.register_keras_serializable(package="tfseq")
+class InputProjectionWrapper(RNNCellWrapper):
+    """Projects the step input, ``activation(x @ kernel)`` (no bias, as in TF1), then runs the cell.
+
+    Args:
+        cell: the wrapped cell, fed ``[batch, num_proj]``.
+        num_proj: int > 0.
+        activation: None (identity, TF1's default), a callable or a Keras activation name.
+
+    Weights: ``input_projection_wrapper/kernel`` ``[depth, num_proj]`` (Glorot uniform);
+    the wrapped cell's names are nested under ``input_projection_wrapper/``.
+    """
+
+    tf1_scope_name = "input_projection_wrapper"
+    object_args = ("cell", "activation")
+
+    def __init__(self, cell, num_proj, activation=None, **kwargs):
+        super().__init__(cell, **kwargs)
+        self.num_proj = check_positive_int(type(self).__name__, "num_proj", num_proj)
+        self._activation_arg = activation
+        self.activation = None if activation is None else get_activation(type(self).__name__, activation)
+
+    def wrapped_input_shape(self, input_shape):
+        return (tuple(input_shape)[0], self.num_proj)
+
+    def build(self, input_shape):
+        depth = self.input_depth(input_shape)
+        self.kernel = self.add_tf1_weight("kernel", (depth, self.num_proj), "glorot_uniform")
+        super().build(input_shape)
+
+    def call(self, inputs, states, training=None):
+        projected = tf.matmul(self.check_inputs(inputs), self.kernel)
+        if self.activation is not None:
+            projected = self.activation(projected)
+        return self.cell(projected, states, training=training)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "num_proj": self.num_proj,
+            "activation": serialize_optional(self._activation_arg),
+        }
+
+
+@keras.saving.register_keras_serializable(package="tfseq")
+class OutputProjectionWrapper(RNNCellWrapper):
+    """Runs the cell, then projects its output: ``activation(output @ kernel + bias)``.
+
+    Args:
+        cell: the wrapped cell.
+        output_size: int > 0, the new output size.
+        activation: None (identity, TF1's default), a callable or a Keras activation name.
+
+    Weights: ``output_projection_wrapper/kernel`` ``[cell.output_size, output_size]``
+    (Glorot uniform) and ``output_projection_wrapper/bias`` (zeros); the wrapped cell's
+    names are nested under ``output_projection_wrapper/``.
+    """
+
+    tf1_scope_name = "output_projection_wrapper"
+    object_args = ("cell", "activation")
+
+    def __init__(self, cell, output_size, activation=None, **kwargs):
+        super().__init__(cell, **kwargs)
+        self.projection_size = check_positive_int(type(self).__name__, "output_size", output_size)
+        self._activation_arg = activation
+        self.activation = None if activation is None else get_activation(type(self).__name__, activation)
+
+    @property
+    def output_size(self):
+        return self.projection_size
+
+    def build(self, input_shape):
+        cell_output = self.cell.output_size
+        self.kernel = self.add_tf1_weight("kernel", (cell_output, self.projection_size), "glorot_uniform")
+        self.bias = self.add_tf1_weight("bias", (self.projection_size,), "zeros")
+        super().build(input_shape)
+
+    def call(self, inputs, states, training=None):
+        output, new_state = self.cell(inputs, states, training=training)
+        projected = tf.matmul(output, self.kernel) + self.bias
+        if self.activation is not None:
+            projected = self.activation(projected)
+        return projected, new_state
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "output_size": self.projection_size,
+            "activation": serialize_optional(self._activation_arg),
+        }
+
+
+__all__ = [
+    "RNNCellWrapper",
+    "ResidualWrapper",
+    "DeviceWrapper",
+    "EmbeddingWrapper",
+    "InputProjectionWrapper",
+    "OutputProjectionWrapper",
+]
