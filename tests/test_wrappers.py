@@ -347,3 +347,158 @@ def test_harness_dropout_wrapper(tmp_path):
         tmp_path,
         weight_shapes={"basic_lstm_cell/kernel": (6, 12), "basic_lstm_cell/bias": (12,)},
     )
+
+
+def test_harness_residual_and_device_wrappers(tmp_path):
+    gru_shapes = {
+        "gru_cell/gates/kernel": (6, 6), "gru_cell/gates/bias": (6,),
+        "gru_cell/candidate/kernel": (6, 3), "gru_cell/candidate/bias": (3,),
+    }
+    check_cell(lambda: rnn_cell.ResidualWrapper(rnn_cell.GRUCell(3)), tmp_path, weight_shapes=gru_shapes)
+    check_cell(lambda: rnn_cell.DeviceWrapper(rnn_cell.GRUCell(3), "/cpu:0"), tmp_path, weight_shapes=gru_shapes)
+
+
+def test_harness_projection_wrappers(tmp_path):
+    check_cell(
+        lambda: rnn_cell.InputProjectionWrapper(rnn_cell.GRUCell(2), num_proj=4, activation="relu"),
+        tmp_path,
+        weight_shapes={
+            "input_projection_wrapper/kernel": (3, 4),  # TF1: no bias
+            "input_projection_wrapper/gru_cell/gates/kernel": (6, 4),
+            "input_projection_wrapper/gru_cell/gates/bias": (4,),
+            "input_projection_wrapper/gru_cell/candidate/kernel": (6, 2),
+            "input_projection_wrapper/gru_cell/candidate/bias": (2,),
+        },
+    )
+    check_cell(
+        lambda: rnn_cell.OutputProjectionWrapper(rnn_cell.BasicLSTMCell(3), 2, activation="tanh"),
+        tmp_path,
+        weight_shapes={
+            "output_projection_wrapper/kernel": (3, 2),
+            "output_projection_wrapper/bias": (2,),
+            "output_projection_wrapper/basic_lstm_cell/kernel": (6, 12),
+            "output_projection_wrapper/basic_lstm_cell/bias": (12,),
+        },
+    )
+
+
+def test_harness_deeply_nested_wrappers(tmp_path):
+    def make():
+        return rnn_cell.DropoutWrapper(
+            rnn_cell.MultiRNNCell([
+                rnn_cell.ResidualWrapper(rnn_cell.DropoutWrapper(rnn_cell.GRUCell(3), output_keep_prob=0.5)),
+                rnn_cell.OutputProjectionWrapper(rnn_cell.DeviceWrapper(rnn_cell.BasicLSTMCell(4), "/cpu:0"), 2),
+            ]),
+            input_keep_prob=0.9,
+            variational_recurrent=True,
+        )
+
+    cell = check_cell(make, tmp_path)
+    assert sorted(cell.tf1_variables()) == [
+        "multi_rnn_cell/cell_0/gru_cell/candidate/bias",
+        "multi_rnn_cell/cell_0/gru_cell/candidate/kernel",
+        "multi_rnn_cell/cell_0/gru_cell/gates/bias",
+        "multi_rnn_cell/cell_0/gru_cell/gates/kernel",
+        "multi_rnn_cell/cell_1/output_projection_wrapper/basic_lstm_cell/bias",
+        "multi_rnn_cell/cell_1/output_projection_wrapper/basic_lstm_cell/kernel",
+        "multi_rnn_cell/cell_1/output_projection_wrapper/bias",
+        "multi_rnn_cell/cell_1/output_projection_wrapper/kernel",
+    ]
+
+
+def test_projection_wrappers_equal_their_math():
+    cell = rnn_cell.OutputProjectionWrapper(rnn_cell.InputProjectionWrapper(rnn_cell.GRUCell(3), 5), 2)
+    y, s = nn.dynamic_rnn(cell, SEQ, sequence_length=LENGTHS)
+    v = {k: var.numpy() for k, var in cell.tf1_variables().items()}
+    inner = "output_projection_wrapper/input_projection_wrapper/gru_cell/"
+    w = {k[len(inner):]: val for k, val in v.items() if k.startswith(inner)}
+
+    def step(x_t, h):
+        out, h = numpy_ref.gru_step(x_t @ v["output_projection_wrapper/input_projection_wrapper/kernel"], h, w)
+        return out @ v["output_projection_wrapper/kernel"] + v["output_projection_wrapper/bias"], h
+
+    ref_y, ref_s = numpy_ref.dynamic_rnn(step, SEQ, np.zeros((3, 3), np.float32), LENGTHS)
+    np.testing.assert_allclose(y.numpy(), ref_y, atol=1e-5)
+    np.testing.assert_allclose(s.numpy(), ref_s, atol=1e-5)
+
+
+def test_residual_wrapper_custom_fn_and_depth_error():
+    cell = rnn_cell.ResidualWrapper(rnn_cell.GRUCell(3), residual_fn=lambda x, y: y - x)
+    bare = rnn_cell.GRUCell(3)
+    bare.build((None, 3))
+    cell.build((None, 3))
+    cell.set_weights(bare.get_weights())
+    x = tf.constant(SEQ[:, 0])
+    state = bare.get_initial_state(batch_size=3)
+    np.testing.assert_allclose(cell(x, state)[0].numpy(), (bare(x, state)[0] - x).numpy(), atol=1e-7)
+    with pytest.raises(ValueError, match="input depth 3 and output_size 4"):
+        rnn_cell.ResidualWrapper(rnn_cell.GRUCell(4)).build((None, 3))
+
+
+# --- EmbeddingWrapper ---------------------------------------------------------------------
+
+IDS = np.array([[3, 0, 7, 7], [1, 9, 2, 4]], np.int32)  # [batch, time]
+
+
+def test_embedding_wrapper_equals_lookup_then_cell(tmp_path):
+    cell = rnn_cell.EmbeddingWrapper(rnn_cell.BasicLSTMCell(4), embedding_classes=10, embedding_size=3)
+    layer = keras.layers.RNN(cell, return_sequences=True)
+    inputs = keras.Input((4, 1), dtype="int32")
+    model = keras.Model(inputs, layer(inputs))
+    y_keras = model(IDS[..., None])
+    shapes = {k: tuple(v.shape) for k, v in cell.tf1_variables().items()}
+    assert shapes == {
+        "embedding_wrapper/embedding": (10, 3),
+        "embedding_wrapper/basic_lstm_cell/kernel": (7, 16),
+        "embedding_wrapper/basic_lstm_cell/bias": (16,),
+    }
+    assert np.abs(cell.embedding.numpy()).max() <= np.sqrt(3.0)  # TF1's default uniform(+-sqrt 3)
+    # equivalence: embedding lookup, then the bare cell
+    embedded = tf.gather(cell.embedding, IDS)
+    y_ref, _ = nn.dynamic_rnn(cell.cell, embedded)
+    np.testing.assert_allclose(y_keras.numpy(), y_ref.numpy(), atol=1e-6)
+    # tfseq.nn.dynamic_rnn carries float inputs only: whole-number float ids work too
+    y_dyn, _ = nn.dynamic_rnn(cell, IDS[..., None].astype(np.float32))
+    np.testing.assert_allclose(y_dyn.numpy(), y_ref.numpy(), atol=1e-6)
+    path = str(tmp_path / "embedding.keras")
+    model.save(path)
+    np.testing.assert_array_equal(keras.models.load_model(path)(IDS[..., None]).numpy(), y_keras.numpy())
+
+
+@pytest.mark.parametrize("bad_id", [10, -1])
+def test_embedding_wrapper_out_of_range_ids_are_a_clear_error(bad_id):
+    cell = rnn_cell.EmbeddingWrapper(rnn_cell.GRUCell(2), embedding_classes=10, embedding_size=3)
+    state = cell.get_initial_state(batch_size=2)
+    with pytest.raises(tf.errors.InvalidArgumentError, match="embedding_classes=10|must be >= 0"):
+        cell(tf.constant([[1], [bad_id]]), state)
+
+
+def test_wrapper_argument_errors():
+    with pytest.raises(TypeError, match="cell must be an RNN cell"):
+        rnn_cell.DropoutWrapper("lstm")
+    with pytest.raises(ValueError, match="embedding_classes must be a positive integer, got 0"):
+        rnn_cell.EmbeddingWrapper(rnn_cell.GRUCell(2), 0, 3)
+    with pytest.raises(ValueError, match="output_size must be a positive integer, got -2"):
+        rnn_cell.OutputProjectionWrapper(rnn_cell.GRUCell(2), -2)
+    with pytest.raises(TypeError, match="device must be a device string"):
+        rnn_cell.DeviceWrapper(rnn_cell.GRUCell(2), 0)
+    with pytest.raises(ValueError, match="input_size=4 but the inputs have depth 3"):
+        rnn_cell.DropoutWrapper(rnn_cell.GRUCell(2), input_size=4).build((None, 3))
+    with pytest.raises(ValueError, match="seed must be an int or None, got 1.5"):
+        rnn_cell.DropoutWrapper(rnn_cell.GRUCell(2), seed=1.5)
+
+
+def test_dropout_wrapper_trains_with_model_fit():
+    """Variational dropout inside keras.layers.RNN under model.fit's compiled train step."""
+    cell = rnn_cell.MultiRNNCell([
+        rnn_cell.DropoutWrapper(rnn_cell.BasicLSTMCell(8), output_keep_prob=0.8, state_keep_prob=0.8,
+                                variational_recurrent=True, seed=0),
+        rnn_cell.GRUCell(4),
+    ])
+    inputs = keras.Input((5, 3))
+    model = keras.Model(inputs, keras.layers.RNN(cell)(inputs))
+    model.compile(optimizer=keras.optimizers.Adam(0.01), loss="mse")
+    x = rng.standard_normal((32, 5, 3)).astype(np.float32)
+    target = np.tanh(x.sum(1))[:, :1].repeat(4, 1)
+    history = model.fit(x, target, epochs=5, batch_size=8, verbose=0)
+    assert history.history["loss"][-1] < history.history["loss"][0]
