@@ -162,8 +162,9 @@ class DropoutWrapper(RNNCellWrapper):
             seed = tf.random.experimental.stateless_fold_in(self.sequence_seed.state.value, salt)
             noise = tf.random.stateless_uniform([1, value.shape[-1]], seed=seed, dtype=value.dtype)
         else:
-            op_seed = None if self.seed is None else self.seed + salt
-            noise = tf.random.uniform(tf.shape(value), seed=op_seed, dtype=value.dtype)
+            # Drawn from the SeedGenerator variable (not a stateful op) so that a checkpoint
+            # holds the RNG position and a resumed run draws the same masks.
+            noise = keras.random.uniform(tf.shape(value), dtype=value.dtype, seed=self.sequence_seed)
         keep = tf.floor(keep_prob + noise)  # 1 with probability keep_prob
         return value / keep_prob * keep
 
