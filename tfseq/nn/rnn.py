@@ -11,6 +11,8 @@ import numbers
 
 import tensorflow as tf
 
+from tfseq.nn import fused
+
 # TF1 performance knobs with no effect here; accepted at their TF1 default only.
 _IGNORED_DEFAULTS = {"parallel_iterations": None, "swap_memory": False}
 
@@ -112,6 +114,7 @@ def dynamic_rnn(
     time_major=False,
     scope=None,
     training=None,
+    fast=None,
 ):
     """Run ``cell`` over ``inputs`` with a ``tf.while_loop``; TF1's ``tf.nn.dynamic_rnn``.
 
@@ -124,6 +127,9 @@ def dynamic_rnn(
         time_major: layout of ``inputs`` and ``outputs``.
         scope: name scope for the ops (variable names come from the cell).
         training: passed to the cell (dropout wrappers); ``None`` leaves the default.
+        fast: ``None`` (default) runs a fused fast path when the cell allows it
+            (:func:`tfseq.nn.fused.plan` says which and why), ``False`` forces the
+            readable per-step loop, ``True`` raises ``ValueError`` if no fast path applies.
         parallel_iterations, swap_memory: TF1 knobs, accepted at their default only.
 
     Returns:
@@ -143,7 +149,10 @@ def dynamic_rnn(
         else:
             _check_initial_state(cell, initial_state, batch_static)
             state = initial_state
-        outputs, final_state = _time_loop(cell, inputs, state, sequence_length, training)
+        if fused.plan(cell, inputs, training, fast).path == fused.PER_STEP:
+            outputs, final_state = _time_loop(cell, inputs, state, sequence_length, training)
+        else:
+            outputs, final_state = fused.run(cell, inputs, state, sequence_length, training)
         if not time_major:
             outputs = tf.transpose(outputs, [1, 0, 2])
         return outputs, final_state

@@ -1,0 +1,483 @@
+"""Fused fast paths for whole sequences, in one place; the per-step loop stays the reference.
+
+``dynamic_rnn`` (and :class:`tfseq.nn.RNN`) ask :func:`plan` whether a cell can run
+fused; if so :func:`run` computes the same numbers as the readable per-step loop
+(``tfseq.nn.rnn._time_loop``), faster:
+
+1. **Input projection hoisted out of the loop.** TF1's fused kernel ``[depth + h, k*h]``
+   is sliced into its input rows ``W_x`` and recurrent rows ``W_h`` (the weights and
+   their TF1 names stay the cell's). ``x @ W_x + bias`` for every time step is one
+   ``[time * batch, depth]`` matmul; the loop does only ``h @ W_h`` and the gate math.
+2. **A hand-written backward pass** (``tf.custom_gradient``): the reverse loop does one
+   ``dz @ W_h^T`` matmul and a few element-wise ops per step; the weight gradients
+   ``H_prev^T @ dZ`` and ``X^T @ dZ`` are single large matmuls after the loop, instead
+   of one small matmul per step accumulated inside it.
+
+What runs fused (anything else falls back to the per-step path, see :func:`plan`):
+
+* ``BasicLSTMCell`` / ``LSTMCell`` without peepholes, ``cell_clip`` or ``num_proj``;
+  ``GRUCell``; ``BasicRNNCell`` -- each with the default ``tanh`` activation, either
+  state layout, a dtype policy whose compute and variable dtypes equal the inputs' dtype.
+* ``DropoutWrapper`` around one of those with ``state_keep_prob=1``: input/output
+  dropout is applied to the whole sequence at once with the wrapper's own sampler.
+  Variational masks (one ``[1, size]`` mask per sequence) are then bit-identical to the
+  per-step path's; per-step masks (``variational_recurrent=False``) have the same
+  distribution but other random numbers. ``training`` must be a Python bool (or None
+  with every keep probability 1).
+* ``MultiRNNCell`` of the above, run layer by layer (each layer's input projection is
+  then one matmul over the previous layer's whole output sequence).
+
+``sequence_length`` keeps TF1's semantics in every fused path: past a row's length the
+output is zeros and the state is carried unchanged.
+
+Tested equal to the per-step path (outputs, final states, gradients <= 1e-5) in
+``tests/test_fused.py``. The hand-written gradients are first-order only: a second
+derivative (gradient of a gradient) needs ``fast=False``.
+"""
+
+import collections
+
+import keras
+import tensorflow as tf
+
+from tfseq.rnn_cell.base import LSTMStateTuple
+from tfseq.rnn_cell.cells import BasicRNNCell, GRUCell, LSTMCell
+from tfseq.rnn_cell.dropout import _INPUT_SALT, _OUTPUT_SALT, DropoutWrapper  # the wrapper's mask salts
+from tfseq.rnn_cell.multi_rnn import MultiRNNCell
+
+PER_STEP = "per_step"
+
+Plan = collections.namedtuple("Plan", ["path", "reason"])
+Plan.__doc__ = """Which path runs a cell: ``path`` (``"fused_lstm"``, ``"fused_gru"``,
+``"fused_rnn"``, ``"fused_multi[lstm,lstm]"`` or ``"per_step"``) and ``reason`` (why)."""
+
+_TANH = {tf.tanh, tf.math.tanh, tf.nn.tanh, keras.activations.tanh, keras.ops.tanh}
+_KINDS = {LSTMCell: "lstm", GRUCell: "gru", BasicRNNCell: "rnn"}
+
+
+class _NotFusable(Exception):
+    """Internal: why a cell cannot run fused."""
+
+
+# -- planning ----------------------------------------------------------------------
+
+
+def _kind(cell):
+    """``"lstm" | "gru" | "rnn"`` for a plain tfseq cell that the fused kernels cover."""
+    kind = next((k for cls, k in _KINDS.items() if isinstance(cell, cls)), None)
+    if kind is None:
+        raise _NotFusable(f"{type(cell).__name__} has no fused kernel")
+    # A subclass that changes the step math is not ours to fuse.
+    if type(cell).call is not next(cls for cls in _KINDS if isinstance(cell, cls)).call:
+        raise _NotFusable(f"{type(cell).__name__} overrides call()")
+    if cell.activation not in _TANH:
+        raise _NotFusable(f"{cell.name}: activation {cell.activation!r} is not tanh")
+    if kind == "lstm":
+        if cell.use_peepholes:
+            raise _NotFusable(f"{cell.name}: use_peepholes=True")
+        if cell.cell_clip is not None:
+            raise _NotFusable(f"{cell.name}: cell_clip={cell.cell_clip}")
+        if cell.num_proj is not None:
+            raise _NotFusable(f"{cell.name}: num_proj={cell.num_proj}")
+    policy = cell.dtype_policy
+    if policy.compute_dtype != policy.variable_dtype:
+        raise _NotFusable(f"{cell.name}: mixed precision policy {policy.name!r}")
+    return kind
+
+
+def _dropout_active(wrapper, training):
+    keeps = (wrapper.input_keep_prob, wrapper.output_keep_prob, wrapper.state_keep_prob)
+    if all(k == 1.0 for k in keeps):
+        return False
+    if training is None:
+        raise _NotFusable(
+            f"{wrapper.name}: dropout with training=None (only the per-step path lets Keras "
+            "resolve training from the calling layer); pass training=True/False"
+        )
+    if not isinstance(training, bool):
+        raise _NotFusable(f"{wrapper.name}: dropout with a tensor training={training!r}")
+    if training and wrapper.state_keep_prob < 1.0:
+        raise _NotFusable(f"{wrapper.name}: state dropout (state_keep_prob={wrapper.state_keep_prob})")
+    return training
+
+
+def _layer(cell, training):
+    """``(kind, core_cell, dropout_wrapper_or_None)`` for one fusable layer."""
+    dropout = None
+    if isinstance(cell, DropoutWrapper):
+        if type(cell)._dropout_step is not DropoutWrapper._dropout_step:
+            raise _NotFusable(f"{type(cell).__name__} overrides the dropout step")
+        dropout = cell if _dropout_active(cell, training) else None
+        cell = cell.cell
+    return _kind(cell), cell, dropout
+
+
+def _layers(cell, training):
+    if isinstance(cell, MultiRNNCell):
+        if type(cell).call is not MultiRNNCell.call:
+            raise _NotFusable(f"{type(cell).__name__} overrides call()")
+        return [_layer(c, training) for c in cell.cells]
+    return [_layer(cell, training)]
+
+
+def _path_name(cell, layers):
+    kinds = [kind for kind, _, _ in layers]
+    if isinstance(cell, MultiRNNCell):
+        return f"fused_multi[{','.join(kinds)}]"
+    return f"fused_{kinds[0]}"
+
+
+def plan(cell, inputs=None, training=None, fast=None):
+    """Choose the path for ``cell``: a :class:`Plan` ``(path, reason)``.
+
+    Args:
+        cell: the RNN cell ``dynamic_rnn`` would run.
+        inputs: optional sequence tensor; its dtype must match the cell's weights.
+        training: as passed to ``dynamic_rnn`` (matters for ``DropoutWrapper``).
+        fast: ``None`` picks the fused path when it applies, ``False`` forces the
+            per-step path, ``True`` requires the fused path.
+
+    Raises:
+        ValueError: ``fast=True`` but the cell cannot run fused (the message says why),
+            or ``fast`` is not None/True/False.
+    """
+    if fast not in (None, True, False):
+        raise ValueError(f"fast must be None, True or False, got {fast!r}")
+    if fast is False:
+        return Plan(PER_STEP, "fast=False")
+    try:
+        layers = _layers(cell, training)
+        if inputs is not None:
+            dtype = tf.as_dtype(inputs.dtype)
+            for _, core, _ in layers:
+                if tf.as_dtype(core.compute_dtype) != dtype:
+                    raise _NotFusable(f"{core.name}: inputs are {dtype.name}, weights {core.compute_dtype}")
+    except _NotFusable as err:
+        if fast:
+            raise ValueError(f"fast=True but {cell.name} cannot run fused: {err}") from None
+        return Plan(PER_STEP, str(err))
+    return Plan(_path_name(cell, layers), "fast=True" if fast else "the cell allows it")
+
+
+# -- running -----------------------------------------------------------------------
+
+
+def run(cell, inputs_tm, state, sequence_length=None, training=None, finished=None):
+    """Run a fusable ``cell`` (see :func:`plan`) over time-major ``inputs_tm``.
+
+    Args:
+        cell: a cell for which :func:`plan` returned a fused path.
+        inputs_tm: ``[time, batch, depth]``.
+        state: initial state, structured like ``cell.state_size``.
+        sequence_length: optional int32 ``[batch]``: TF1 semantics past each length.
+        training: as for :func:`plan`.
+        finished: optional bool ``[time, batch]``, True where a step is skipped (output
+            zeros, state carried); overrides ``sequence_length`` (Keras masks).
+
+    Returns:
+        ``(outputs [time, batch, output_size], final_state)`` like the per-step path.
+    """
+    layers = _layers(cell, training)
+    if not cell.built:  # as the per-step path does, so wrappers report built too
+        cell.build(tuple(inputs_tm.shape[1:]))
+    if finished is None and sequence_length is not None:
+        steps = tf.range(tf.shape(inputs_tm)[0])
+        finished = steps[:, None] >= sequence_length[None, :]  # [time, batch]
+    if finished is not None:
+        finished = finished[:, :, None]  # [time, batch, 1]
+    if isinstance(cell, MultiRNNCell):
+        states = cell.split_state(state)
+    else:
+        states = [state]
+    x = inputs_tm
+    new_states = []
+    for (kind, core, dropout), layer_state in zip(layers, states):
+        x, new_state = _run_layer(kind, core, dropout, x, layer_state, finished)
+        new_states.append(new_state)
+    if isinstance(cell, MultiRNNCell):
+        final = tuple(new_states) if cell.state_is_tuple else tf.concat(new_states, 1)
+    else:
+        final = new_states[0]
+    return x, final
+
+
+def _run_layer(kind, core, dropout, x, state, finished):
+    if not core.built:
+        core.build(tuple(x.shape[1:]))
+    if dropout is not None and dropout.input_keep_prob < 1.0:
+        x = dropout._drop(x, dropout.input_keep_prob, _INPUT_SALT)
+    depth = x.shape[-1]
+    if kind == "lstm":
+        c0, h0 = core.split_state(state)
+        kernel = tf.convert_to_tensor(core.kernel)
+        n = core.num_units
+        # TF1 adds forget_bias at every step; folded into the hoisted bias here.
+        bias = tf.convert_to_tensor(core.bias) + tf.constant(
+            [0.0] * (2 * n) + [core.forget_bias] * n + [0.0] * n, dtype=kernel.dtype
+        )
+        xw = _project(x, kernel[:depth], bias)
+        outputs, c, h = lstm_sequence(xw, c0, h0, kernel[depth:], finished)
+        new_state = core.join_state(c, h)
+    elif kind == "gru":
+        h0 = core.check_state(state)
+        gates_kernel = tf.convert_to_tensor(core.gates_kernel)
+        candidate_kernel = tf.convert_to_tensor(core.candidate_kernel)
+        w_x = tf.concat([gates_kernel[:depth], candidate_kernel[:depth]], 1)  # [depth, 3h]
+        bias = tf.concat([tf.convert_to_tensor(core.gates_bias), tf.convert_to_tensor(core.candidate_bias)], 0)
+        xw = _project(x, w_x, bias)
+        outputs, new_state = gru_sequence(xw, h0, gates_kernel[depth:], candidate_kernel[depth:], finished)
+    else:
+        h0 = core.check_state(state)
+        kernel = tf.convert_to_tensor(core.kernel)
+        xw = _project(x, kernel[:depth], tf.convert_to_tensor(core.bias))
+        outputs, new_state = rnn_sequence(xw, h0, kernel[depth:], finished)
+    if dropout is not None and dropout.output_keep_prob < 1.0:
+        outputs = dropout._drop(outputs, dropout.output_keep_prob, _OUTPUT_SALT)
+    return outputs, new_state
+
+
+def _project(x, w_x, bias):
+    """``x @ w_x + bias`` for every step at once: ``[time, batch, depth] -> [time, batch, k]``."""
+    shape = tf.shape(x)
+    flat = tf.reshape(x, [-1, x.shape[-1]])  # [time * batch, depth]
+    xw = tf.matmul(flat, w_x) + bias
+    xw = tf.reshape(xw, [shape[0], shape[1], w_x.shape[-1]])
+    xw.set_shape(x.shape[:2].concatenate([w_x.shape[-1]]))
+    return xw
+
+
+# -- fused kernels -----------------------------------------------------------------
+# Each takes the hoisted input projection ``xw [time, batch, k * h]`` (bias included),
+# the initial state, the recurrent rows of the kernel and the optional ``finished``
+# mask ``[time, batch, 1]``, and returns time-major outputs and the final state.
+
+
+def _ta(dtype, size, element_shape):
+    return tf.TensorArray(dtype, size=size, element_shape=element_shape)
+
+
+def _stack(ta, like):
+    out = ta.stack()
+    out.set_shape(like)
+    return out
+
+
+def _prev(first, states):
+    """``[first, states[0], ..., states[T-2]]``: the state each step started from."""
+    return tf.concat([first[None], states[:-1]], 0)
+
+
+def _zeros_for_none(grads, values):
+    return [tf.zeros_like(v) if g is None else g for g, v in zip(grads, values)]
+
+
+def _flat_matmul(a, b):
+    """``sum_t a[t]^T @ b[t]`` as one matmul: ``[T, B, m], [T, B, n] -> [m, n]``."""
+    return tf.matmul(tf.reshape(a, [-1, a.shape[-1]]), tf.reshape(b, [-1, b.shape[-1]]), transpose_a=True)
+
+
+def lstm_sequence(xw, c0, h0, w_h, finished=None):
+    """TF1's LSTM over a sequence: ``xw [T, B, 4h]`` is ``x @ W_x + bias`` with
+    ``forget_bias`` already added to the ``f`` block. Returns ``(outputs, c_T, h_T)``."""
+
+    @tf.custom_gradient
+    def forward(xw, c0, h0, w_h):
+        steps, n, dtype = tf.shape(xw)[0], h0.shape[-1], xw.dtype
+        xw_ta = _ta(dtype, steps, xw.shape[1:]).unstack(xw)
+        fin_ta = None if finished is None else _ta(tf.bool, steps, finished.shape[1:]).unstack(finished)
+
+        def body(t, c_prev, h_prev, ys, cs, hs, sig, js):
+            z = xw_ta.read(t) + tf.matmul(h_prev, w_h)
+            s = tf.sigmoid(z)
+            i, _, f, o = tf.split(s, 4, axis=1)  # input gate, (new input), forget gate, output gate
+            j = tf.tanh(tf.split(z, 4, axis=1)[1])
+            c = f * c_prev + i * j
+            h = o * tf.tanh(c)
+            y = h
+            if fin_ta is not None:
+                done = fin_ta.read(t)
+                c = tf.where(done, c_prev, c)
+                y = tf.where(done, tf.zeros_like(h), h)
+                h = tf.where(done, h_prev, h)
+                hs = hs.write(t, h)
+            return t + 1, c, h, ys.write(t, y), cs.write(t, c), hs, sig.write(t, s), js.write(t, j)
+
+        tas = [_ta(dtype, steps, h0.shape) for _ in range(3)] + [_ta(dtype, steps, xw.shape[1:]), _ta(dtype, steps, h0.shape)]
+        _, c_last, h_last, ys, cs, hs, sig, js = tf.while_loop(
+            lambda t, *_: t < steps, body, (tf.constant(0), c0, h0, *tas)
+        )
+        outputs = _stack(ys, xw.shape[:2].concatenate([n]))
+        c_states = _stack(cs, outputs.shape)
+        h_states = outputs if fin_ta is None else _stack(hs, outputs.shape)
+        sig = _stack(sig, xw.shape)
+        j_all = _stack(js, outputs.shape)
+
+        def grad(d_outputs, d_c_last, d_h_last):
+            d_outputs, d_c_last, d_h_last = _zeros_for_none((d_outputs, d_c_last, d_h_last), (outputs, c_last, h_last))
+            i, _, f, o = tf.split(sig, 4, axis=2)
+            c_prev = _prev(c0, c_states)
+            tanh_c = tf.tanh(c_states)
+            # dz = [dc * a_i, dc * a_j, dc * a_f, dh * a_o];  dc += dh * a_c  (vectorised over time)
+            a_ijfo = tf.concat([j_all * i * (1 - i), i * (1 - j_all * j_all), c_prev * f * (1 - f),
+                                tanh_c * o * (1 - o)], 2)
+            a_cf = tf.concat([o * (1 - tanh_c * tanh_c), f], 2)
+            a_ijfo_ta = _ta(dtype, steps, a_ijfo.shape[1:]).unstack(a_ijfo)
+            a_cf_ta = _ta(dtype, steps, a_cf.shape[1:]).unstack(a_cf)
+            dy_ta = _ta(dtype, steps, d_outputs.shape[1:]).unstack(d_outputs)
+            fin_back = None if finished is None else _ta(tf.bool, steps, finished.shape[1:]).unstack(finished)
+            w_h_t = tf.transpose(w_h)
+
+            def back(t, dc, dh, dz_ta):
+                dh_total = dh + dy_ta.read(t)
+                a_c, f_t = tf.split(a_cf_ta.read(t), 2, axis=1)
+                dc_total = dc + dh_total * a_c
+                dz = tf.concat([dc_total, dc_total, dc_total, dh_total], 1) * a_ijfo_ta.read(t)
+                dc_prev = dc_total * f_t
+                if fin_ta is not None:
+                    done = fin_back.read(t)
+                    dz = tf.where(done, tf.zeros_like(dz), dz)
+                    dc_prev = tf.where(done, dc, dc_prev)
+                    dh_prev = tf.where(done, dh, tf.matmul(dz, w_h_t))
+                else:
+                    dh_prev = tf.matmul(dz, w_h_t)
+                return t - 1, dc_prev, dh_prev, dz_ta.write(t, dz)
+
+            _, dc0, dh0, dz_ta = tf.while_loop(
+                lambda t, *_: t >= 0, back, (steps - 1, d_c_last, d_h_last, _ta(dtype, steps, xw.shape[1:]))
+            )
+            dz = _stack(dz_ta, xw.shape)
+            return dz, dc0, dh0, _flat_matmul(_prev(h0, h_states), dz)
+
+        return (outputs, c_last, h_last), grad
+
+    return forward(xw, c0, h0, w_h)
+
+
+def gru_sequence(xw, h0, w_gates_h, w_candidate_h, finished=None):
+    """TF1's GRU over a sequence: ``xw [T, B, 3h]`` is ``x @ [W_gates_x, W_candidate_x]
+    + [gates_bias, candidate_bias]``. Returns ``(outputs, h_T)``."""
+
+    @tf.custom_gradient
+    def forward(xw, h0, w_gates_h, w_candidate_h):
+        steps, n, dtype = tf.shape(xw)[0], h0.shape[-1], xw.dtype
+        xw_ta = _ta(dtype, steps, xw.shape[1:]).unstack(xw)
+        fin_ta = None if finished is None else _ta(tf.bool, steps, finished.shape[1:]).unstack(finished)
+
+        def body(t, h_prev, ys, hs, rus, cands):
+            x_gates, x_candidate = tf.split(xw_ta.read(t), [2 * n, n], axis=1)
+            ru = tf.sigmoid(x_gates + tf.matmul(h_prev, w_gates_h))
+            r, u = tf.split(ru, 2, axis=1)  # reset gate, update gate
+            candidate = tf.tanh(x_candidate + tf.matmul(r * h_prev, w_candidate_h))
+            h = u * h_prev + (1 - u) * candidate
+            y = h
+            if fin_ta is not None:
+                done = fin_ta.read(t)
+                y = tf.where(done, tf.zeros_like(h), h)
+                h = tf.where(done, h_prev, h)
+                hs = hs.write(t, h)
+            return t + 1, h, ys.write(t, y), hs, rus.write(t, ru), cands.write(t, candidate)
+
+        tas = [_ta(dtype, steps, h0.shape), _ta(dtype, steps, h0.shape), _ta(dtype, steps, h0.shape[:1].concatenate([2 * n])),
+               _ta(dtype, steps, h0.shape)]
+        _, h_last, ys, hs, rus, cands = tf.while_loop(
+            lambda t, *_: t < steps, body, (tf.constant(0), h0, *tas)
+        )
+        outputs = _stack(ys, xw.shape[:2].concatenate([n]))
+        h_states = outputs if fin_ta is None else _stack(hs, outputs.shape)
+        ru_all = _stack(rus, xw.shape[:2].concatenate([2 * n]))
+        cand_all = _stack(cands, outputs.shape)
+
+        def grad(d_outputs, d_h_last):
+            d_outputs, d_h_last = _zeros_for_none((d_outputs, d_h_last), (outputs, h_last))
+            h_prev = _prev(h0, h_states)
+            r, u = tf.split(ru_all, 2, axis=2)
+            # per step: dh' -> du = dh' * (h - c) * u(1-u), dzc = dh' * (1-u) * (1-c^2),
+            # d(r*h) = dzc @ Wc^T, dr = d(r*h) * h * r(1-r), dh = dh' * u + d(r*h) * r + dzg @ Wg^T
+            a = tf.concat([(h_prev - cand_all) * u * (1 - u), (1 - u) * (1 - cand_all * cand_all),
+                           u, r, h_prev * r * (1 - r)], 2)
+            a_ta = _ta(dtype, steps, a.shape[1:]).unstack(a)
+            dy_ta = _ta(dtype, steps, d_outputs.shape[1:]).unstack(d_outputs)
+            fin_back = None if finished is None else _ta(tf.bool, steps, finished.shape[1:]).unstack(finished)
+            w_gates_t, w_candidate_t = tf.transpose(w_gates_h), tf.transpose(w_candidate_h)
+
+            def back(t, dh, dzg_ta, dzc_ta):
+                dh_total = dh + dy_ta.read(t)
+                a_u, a_c, u_t, r_t, a_r = tf.split(a_ta.read(t), 5, axis=1)
+                dzc = dh_total * a_c
+                d_rh = tf.matmul(dzc, w_candidate_t)
+                dzg = tf.concat([d_rh * a_r, dh_total * a_u], 1)
+                if fin_ta is not None:
+                    done = fin_back.read(t)
+                    dzc = tf.where(done, tf.zeros_like(dzc), dzc)
+                    dzg = tf.where(done, tf.zeros_like(dzg), dzg)
+                    dh_prev = tf.where(done, dh, dh_total * u_t + d_rh * r_t + tf.matmul(dzg, w_gates_t))
+                else:
+                    dh_prev = dh_total * u_t + d_rh * r_t + tf.matmul(dzg, w_gates_t)
+                return t - 1, dh_prev, dzg_ta.write(t, dzg), dzc_ta.write(t, dzc)
+
+            _, dh0, dzg_ta, dzc_ta = tf.while_loop(
+                lambda t, *_: t >= 0, back,
+                (steps - 1, d_h_last, _ta(dtype, steps, ru_all.shape[1:]), _ta(dtype, steps, h0.shape)),
+            )
+            dzg = _stack(dzg_ta, ru_all.shape)
+            dzc = _stack(dzc_ta, outputs.shape)
+            d_w_gates = _flat_matmul(h_prev, dzg)
+            d_w_candidate = _flat_matmul(r * h_prev, dzc)
+            return tf.concat([dzg, dzc], 2), dh0, d_w_gates, d_w_candidate
+
+        return (outputs, h_last), grad
+
+    return forward(xw, h0, w_gates_h, w_candidate_h)
+
+
+def rnn_sequence(xw, h0, w_h, finished=None):
+    """TF1's BasicRNNCell over a sequence: ``h' = tanh(xw_t + h @ w_h)``; ``(outputs, h_T)``."""
+
+    @tf.custom_gradient
+    def forward(xw, h0, w_h):
+        steps, dtype = tf.shape(xw)[0], xw.dtype
+        xw_ta = _ta(dtype, steps, xw.shape[1:]).unstack(xw)
+        fin_ta = None if finished is None else _ta(tf.bool, steps, finished.shape[1:]).unstack(finished)
+
+        def body(t, h_prev, ys, hs, news):
+            h = tf.tanh(xw_ta.read(t) + tf.matmul(h_prev, w_h))
+            y = h
+            if fin_ta is not None:
+                done = fin_ta.read(t)
+                news = news.write(t, h)
+                y = tf.where(done, tf.zeros_like(h), h)
+                h = tf.where(done, h_prev, h)
+                hs = hs.write(t, h)
+            return t + 1, h, ys.write(t, y), hs, news
+
+        tas = [_ta(dtype, steps, h0.shape) for _ in range(3)]
+        _, h_last, ys, hs, news = tf.while_loop(lambda t, *_: t < steps, body, (tf.constant(0), h0, *tas))
+        outputs = _stack(ys, xw.shape)
+        h_states = outputs if fin_ta is None else _stack(hs, xw.shape)
+        h_new = outputs if fin_ta is None else _stack(news, xw.shape)
+
+        def grad(d_outputs, d_h_last):
+            d_outputs, d_h_last = _zeros_for_none((d_outputs, d_h_last), (outputs, h_last))
+            a = 1 - h_new * h_new
+            a_ta = _ta(dtype, steps, a.shape[1:]).unstack(a)
+            dy_ta = _ta(dtype, steps, d_outputs.shape[1:]).unstack(d_outputs)
+            fin_back = None if finished is None else _ta(tf.bool, steps, finished.shape[1:]).unstack(finished)
+            w_h_t = tf.transpose(w_h)
+
+            def back(t, dh, dz_ta):
+                dz = (dh + dy_ta.read(t)) * a_ta.read(t)
+                if fin_ta is not None:
+                    done = fin_back.read(t)
+                    dz = tf.where(done, tf.zeros_like(dz), dz)
+                    dh_prev = tf.where(done, dh, tf.matmul(dz, w_h_t))
+                else:
+                    dh_prev = tf.matmul(dz, w_h_t)
+                return t - 1, dh_prev, dz_ta.write(t, dz)
+
+            _, dh0, dz_ta = tf.while_loop(lambda t, *_: t >= 0, back, (steps - 1, d_h_last, _ta(dtype, steps, xw.shape[1:])))
+            dz = _stack(dz_ta, xw.shape)
+            return dz, dh0, _flat_matmul(_prev(h0, h_states), dz)
+
+        return (outputs, h_last), grad
+
+    return forward(xw, h0, w_h)
