@@ -4,12 +4,20 @@ Optional: :func:`available` is False when ``torch`` is not installed and the run
 skips these peers with a note. The workloads mirror :mod:`tfseq.bench.tf_harness`
 (same shapes, loss scaling, clipping and SGD step; ``nn.Embedding`` with dense
 gradients, PyTorch's default).
+
+``OMP_WAIT_POLICY=PASSIVE`` is set (unless already set) before torch loads: with the
+default spinning barriers, libgomp threads on an oversubscribed machine (more runnable
+threads than cores) made ``nn.LSTM`` 4-7x slower here; passive waiting is PyTorch's
+best case on a shared machine and costs little on an idle one.
 """
 
 import importlib.util
+import os
 import time
 
 import numpy as np
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 _MODULES = {"lstm": "LSTM", "gru": "GRU", "rnn": "RNN"}
 
@@ -22,6 +30,12 @@ def version():
     import torch
 
     return torch.__version__
+
+
+def settings():
+    import torch
+
+    return {"threads": torch.get_num_threads(), "OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY")}
 
 
 def _timed(fn):

@@ -173,7 +173,8 @@ def format_report(results):
     config = meta["config"]
     parts = [
         f"tfseq bench: {versions}; {meta['cpus']} CPUs; {config['rounds']} interleaved rounds, "
-        f"{config['warmup']} warm-up, medians (min-max over rounds); took {meta['seconds']:.0f} s",
+        f"{config['warmup']} warm-up, medians (min-max over rounds); took {meta['seconds']:.0f} s; "
+        f"load average {meta['load_average_1min']['start']} -> {meta['load_average_1min']['end']}",
     ]
     parts += [f"note: {n}" for n in meta["notes"]]
     parts += [format_group(g) for g in results["groups"]]

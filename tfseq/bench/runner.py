@@ -92,6 +92,8 @@ def _candidates(bench, family, shape, data, config, tf1_worker, use_torch):
 
 def run_benchmark(config, log=None):
     """Run every group of ``config``; returns the results dict (derived figures included)."""
+    import tensorflow as tf
+
     from tfseq.bench import peers_tf1, peers_torch, tf_harness
 
     log = log or (lambda msg: print(msg, file=sys.stderr, flush=True))
@@ -105,8 +107,20 @@ def run_benchmark(config, log=None):
             tf1_worker = peers_tf1.Tf1Worker()
         else:
             notes.append("tf-keras is not installed: TF1 legacy peers skipped (pip install tf-keras).")
+    if use_torch:
+        torch_settings = peers_torch.settings()
+        notes.append(
+            f"PyTorch runs with {torch_settings['threads']} threads, "
+            f"OMP_WAIT_POLICY={torch_settings['OMP_WAIT_POLICY']}."
+        )
+    if tf1_worker is not None:
+        notes.append("TF1 peers run in a worker process, idle while the others run (rounds interleaved).")
     groups = []
+    load_before = os.getloadavg()
     started = datetime.datetime.now(datetime.timezone.utc)
+    tf_logger = tf.get_logger()
+    tf_level = tf_logger.level
+    tf_logger.setLevel("ERROR")  # one tf.function per implementation: retracing warnings are expected
     try:
         for shape in config.shape_list():
             data = tf_harness.make_data(shape)
@@ -118,6 +132,7 @@ def run_benchmark(config, log=None):
                     groups.append(report.make_group(bench, family, shape, cands, raw, config.ceiling_size))
                     gc.collect()
     finally:
+        tf_logger.setLevel(tf_level)
         if tf1_worker is not None:
             tf1_worker.close()
     finished = datetime.datetime.now(datetime.timezone.utc)
@@ -127,6 +142,7 @@ def run_benchmark(config, log=None):
         "versions": _versions(use_torch),
         "platform": platform.platform(),
         "cpus": os.cpu_count(),
+        "load_average_1min": {"start": round(load_before[0], 2), "end": round(os.getloadavg()[0], 2)},
         "config": dataclasses.asdict(config),
         "notes": notes,
     }

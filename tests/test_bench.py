@@ -1,0 +1,166 @@
+"""tfseq.bench: structure of the results, the table and the JSON, and that every derived
+figure (words/s, GFLOP/s, fraction of the ceiling, ratios) comes from the measured
+medians. Tiny shapes, one round; no timing is asserted."""
+
+import json
+
+import pytest
+
+from tfseq.bench import BenchConfig, format_report, quick_config, report, run_benchmark, shapes, timing, write_json
+from tfseq.bench import peers_torch
+from tfseq.cli import main as cli
+
+
+def _check_derived(group):
+    """Recompute every derived figure of a group from its measured seconds."""
+    words = group["words_per_iteration"]
+    by_name = {e["name"]: e for e in group["results"]}
+    ceilings = [e["gflops"] for e in group["results"] if e["framework"] == "ceiling"]
+    assert group["ceiling_gflops"] == max(ceilings)
+    for entry in group["results"]:
+        assert "error" not in entry, entry
+        assert entry["min_s"] <= entry["median_s"] <= entry["max_s"]
+        if entry["framework"] == "ceiling":
+            continue
+        assert entry["words_per_s"] == pytest.approx(words / entry["median_s"])
+        assert entry["words_per_s_min"] == pytest.approx(words / entry["max_s"])
+        assert entry["gflops"] == pytest.approx(group["flops_per_iteration"] / entry["median_s"] / 1e9)
+        assert entry["fraction_of_ceiling"] == pytest.approx(entry["gflops"] / group["ceiling_gflops"])
+    for tfseq_name, row in group["ratios"].items():
+        assert by_name[tfseq_name]["framework"] == "tfseq"
+        for peer_name, ratio in row.items():
+            assert by_name[peer_name]["framework"] not in ("tfseq", "ceiling")
+            assert ratio == pytest.approx(by_name[peer_name]["median_s"] / by_name[tfseq_name]["median_s"])
+
+
+def test_quick_run_with_every_peer():
+    config = quick_config(families=("gru",), benches=("rnn", "generate"), peers=("keras", "tf1", "torch"))
+    results = run_benchmark(config, log=lambda msg: None)
+    assert [(g["bench"], g["family"]) for g in results["groups"]] == [("rnn", "gru"), ("generate", "gru")]
+    expected = {"tfseq.GRUCell", "keras.layers.GRU(reset_after=False)", "tf1.GRUCell", "ceiling: tf.matmul"}
+    if peers_torch.available():
+        expected |= {"torch.nn.GRU", "ceiling: torch.mm"}
+    else:
+        assert any("PyTorch is not installed" in n for n in results["meta"]["notes"])
+    for group in results["groups"]:
+        assert expected <= {e["name"] for e in group["results"]}
+        assert group["reference"] == "tfseq.GRUCell"
+        assert all(e["rounds"] == 1 for e in group["results"])
+        _check_derived(group)
+    tiny = shapes.PRESETS["tiny"]
+    rnn_group, gen_group = results["groups"]
+    # GRU: [x, h] @ [2H, 3H] per layer and step; fwd + bwd = 3x; generation adds the softmax.
+    assert rnn_group["flops_per_iteration"] == 3 * 2 * tiny.batch * tiny.num_steps * 2 * (2 * 8) * 24
+    assert gen_group["flops_per_iteration"] == 2 * tiny.gen_tokens * (2 * 16 * 24 + 8 * 50)
+    assert gen_group["words_per_iteration"] == tiny.gen_tokens
+    summary = {(r["bench"], r["family"]): r for r in results["summary"]}
+    ratios = rnn_group["ratios"]["tfseq.GRUCell"]
+    assert summary["rnn", "gru"]["vs"]["tf1"] == ratios["tf1.GRUCell"]
+    assert summary["rnn", "gru"]["vs"]["keras"] == ratios["keras.layers.GRU(reset_after=False)"]
+    table = format_report(results)
+    assert "== rnn: recurrent layers only" in table and "== generate:" in table and "== summary" in table
+    for name in expected:
+        assert name in table
+
+
+def test_cli_writes_table_and_json(tmp_path, capsys):
+    path = tmp_path / "out" / "bench.json"
+    code = cli.main(["bench", "--quick", "--only", "rnn", "--bench", "train", "--peers", "keras", "--json", str(path)])
+    assert code == 0
+    table = capsys.readouterr().out
+    assert "tfseq.BasicRNNCell" in table and "keras.layers.SimpleRNN" in table
+    saved = json.loads(path.read_text())
+    assert saved["meta"]["config"]["rounds"] == 1 and saved["meta"]["config"]["shapes"] == ["tiny"]
+    (group,) = saved["groups"]
+    assert (group["bench"], group["family"], group["shape"]["name"]) == ("train", "rnn", "tiny")
+    assert {e["framework"] for e in group["results"]} == {"tfseq", "keras", "ceiling"}
+    _check_derived(group)
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--only", "lstm,foo"], "--only must be a comma list of lstm, gru, rnn, got 'lstm,foo'"),
+        (["--shapes", "huge"], "--shapes must be a comma list of small, medium, tiny, got 'huge'"),
+        (["--peers", "jax"], "--peers must be a comma list of keras, tf1, torch, got 'jax'"),
+        (["--steps", "20,x"], "--steps must be a comma list of positive integers, got '20,x'"),
+        (["--rounds", "0"], "--rounds must be >= 1, got 0"),
+    ],
+)
+def test_cli_bad_options_exit_2(argv, message, capsys):
+    assert cli.main(["bench"] + argv) == 2
+    err = capsys.readouterr().err
+    assert err == f"tfseq bench: error: {message}\n"
+
+
+def test_make_group_derives_everything_from_medians():
+    tiny = shapes.PRESETS["tiny"]
+    cands = [
+        timing.Candidate("tfseq.A", "tfseq", None),
+        timing.Candidate("tfseq.B", "tfseq", None),
+        timing.Candidate("keras.X", "keras", None),
+        timing.Candidate("torch.Y", "torch", None),
+        timing.Candidate("ceiling: one", "ceiling", None),
+        timing.Candidate("ceiling: two", "ceiling", None),
+    ]
+    raw = {
+        "tfseq.A": {"samples": [0.3, 0.1, 0.2], "reps": 4},
+        "tfseq.B": {"error": "ValueError: no"},
+        "keras.X": {"samples": [0.5, 0.4, 0.9], "reps": 2},
+        "torch.Y": {"samples": [0.05, 0.1, 0.15], "reps": 8},
+        "ceiling: one": {"samples": [1.0, 1.0, 1.0], "reps": 1},
+        "ceiling: two": {"samples": [0.5, 0.5, 0.5], "reps": 1},
+    }
+    group = report.make_group("train", "lstm", tiny, cands, raw, ceiling_size=1000)
+    words = tiny.batch * tiny.num_steps
+    entries = {e["name"]: e for e in group["results"]}
+    assert entries["tfseq.A"]["words_per_s"] == pytest.approx(words / 0.2)
+    assert entries["tfseq.A"]["words_per_s_max"] == pytest.approx(words / 0.1)
+    assert entries["tfseq.B"] == {"name": "tfseq.B", "framework": "tfseq", "error": "ValueError: no"}
+    assert group["ceiling_gflops"] == pytest.approx(2 * 1000**3 / 0.5 / 1e9)
+    assert group["ratios"] == {"tfseq.A": {"keras.X": pytest.approx(2.5), "torch.Y": pytest.approx(0.5)}}
+    assert group["flops_per_iteration"] == shapes.bench_flops("train", "lstm", tiny)
+    (row,) = report.summary([group])
+    assert row["vs"] == {"keras": pytest.approx(2.5), "torch": pytest.approx(0.5)}
+    assert "failed: ValueError: no" in report.format_group(group)
+
+
+def test_measure_interleaves_rounds_and_isolates_failures():
+    calls = []
+
+    def make(name, seconds):
+        def run(reps):
+            calls.append((name, reps))
+            return seconds * reps
+
+        return lambda: run
+
+    def broken():
+        raise RuntimeError("cannot build\nsecond line")
+
+    cands = [
+        timing.Candidate("a", "tfseq", make("a", 0.1)),
+        timing.Candidate("bad", "keras", broken),
+        timing.Candidate("b", "torch", make("b", 0.02)),
+    ]
+    results = timing.measure(cands, rounds=3, warmup=1, min_time=0.1)
+    assert results["bad"] == {"error": "RuntimeError: second line"}
+    assert results["a"] == {"samples": [pytest.approx(0.1)] * 3, "reps": 1}
+    assert results["b"] == {"samples": [pytest.approx(0.02)] * 3, "reps": 5}
+    # warm-up first (a: build + 1, b: build + 1), then rounds rotating their starting point
+    assert [name for name, _ in calls[:4]] == ["a", "a", "b", "b"]
+    assert calls[4:] == [("a", 1), ("b", 5), ("b", 5), ("a", 1), ("a", 1), ("b", 5)]
+
+
+def test_steps_option_crosses_shapes():
+    default = BenchConfig().shape_list()
+    assert [(s.name, s.num_steps) for s in default] == [("small", 20), ("medium", 35)]
+    crossed = BenchConfig(steps=(20, 35)).shape_list()
+    assert [(s.name, s.num_steps) for s in crossed] == [("small", 20), ("small", 35), ("medium", 20), ("medium", 35)]
+
+
+def test_json_is_written_atomically(tmp_path):
+    path = tmp_path / "r.json"
+    write_json({"meta": {}, "groups": []}, str(path))
+    assert json.loads(path.read_text()) == {"meta": {}, "groups": []}
+    assert [p.name for p in tmp_path.iterdir()] == ["r.json"]
