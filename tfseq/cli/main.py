@@ -14,6 +14,7 @@ SUBCOMMANDS = [
     # one line per sub-command module, e.g. "tfseq.cli.lm"
     "tfseq.cli.bench",
     "tfseq.cli.lm",
+    "tfseq.cli.checkpoint",
 ]
 
 

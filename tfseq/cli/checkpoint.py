@@ -1,0 +1,40 @@
+"""``tfseq inspect-checkpoint PATH [--scope S]``: a TF1 checkpoint's variables and their tfseq cells.
+
+Prints one line per variable (name, shape, and the tfseq cell weight it maps to, e.g.
+``BasicLSTMCell(num_units=200).kernel (MultiRNNCell layer 0)``), so you can see which
+cells to build and which ``scope`` to pass to ``tfseq.compat.load_tf1_checkpoint``.
+"""
+
+from tfseq.cli.main import UsageError
+
+
+def register(subparsers):
+    parser = subparsers.add_parser(
+        "inspect-checkpoint",
+        help="list a TF1 checkpoint's variables, shapes and the tfseq cells they map to",
+        description=__doc__.splitlines()[0],
+    )
+    parser.add_argument("path", help="checkpoint prefix (model.ckpt-1000) or a directory (its latest checkpoint)")
+    parser.add_argument("--scope", default="", help="only variables under this scope, e.g. Model/RNN")
+    parser.set_defaults(func=run)
+
+
+def run(args):
+    from tfseq.compat.checkpoint import checkpoint_shapes, describe_variable  # TF import only when used
+
+    try:
+        shapes = checkpoint_shapes(args.path)
+    except ValueError as err:
+        raise UsageError(str(err)) from None
+    scope = args.scope.strip("/")
+    names = sorted(n for n in shapes if not scope or n == scope or n.startswith(scope + "/"))
+    if not names:
+        raise UsageError(f"no variables under --scope {args.scope!r} in {args.path} ({len(shapes)} variables in all)")
+    rows = [(n, "[" + ", ".join(str(d) for d in shapes[n]) + "]", describe_variable(n, shapes[n]) or "-") for n in names]
+    width_name = max(len(r[0]) for r in rows)
+    width_shape = max(len(r[1]) for r in rows)
+    for name, shape, maps_to in rows:
+        print(f"{name:<{width_name}}  {shape:<{width_shape}}  {maps_to}")
+    mapped = sum(r[2] != "-" for r in rows)
+    print(f"{len(rows)} variables, {mapped} map to tfseq cells")
+    return 0
