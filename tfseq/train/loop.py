@@ -83,7 +83,8 @@ class Trainer:
         writers: a :class:`~tfseq.train.summaries.RunWriters` or ``None``.
         checkpoint_dir: where checkpoints go, or ``None`` for none.
         checkpoint_every: also checkpoint every this many steps (``None``: epoch ends only).
-        log_every: steps between scalar summaries and progress refreshes (default: 1/50 epoch).
+        log_every: steps between scalar summaries and progress refreshes (default:
+            1/50 epoch, at least 20).
         progress: a :class:`~tfseq.train.progress.Progress` or ``None`` (silent).
         histograms: write weight histograms at each epoch's end.
     """
@@ -107,21 +108,21 @@ class Trainer:
         self.steps_per_epoch = int(task.steps_per_epoch())
         if self.steps_per_epoch <= 0:
             raise ValueError("the task has no training batches (steps_per_epoch is 0)")
-        self.log_every = log_every or max(1, self.steps_per_epoch // 50)
+        self.log_every = log_every or max(20, self.steps_per_epoch // 50)
         self.progress = progress or Progress(enabled=False)
         self.histograms = histograms
 
         self.global_step = tf.Variable(0, dtype=tf.int64, trainable=False, name="global_step")
         self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
         self.step_in_epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="step_in_epoch")
-        sums = ("loss_sum", "count", "grad_norm_sum", "steps")
-        self._epoch_sums = {k: tf.Variable(0.0, dtype=tf.float64, trainable=False) for k in sums}
-        self._window_sums = {k: tf.Variable(0.0, dtype=tf.float64, trainable=False) for k in sums}
+        # [loss_sum, count, grad_norm_sum] of this epoch; one variable, one assign_add per step.
+        self._epoch_sums = tf.Variable(tf.zeros([3], tf.float64), trainable=False, name="epoch_sums")
+        self._window_start = (0.0, 0.0, 0.0, 0)  # epoch sums and step at the last log
         self.checkpoints = None
         if checkpoint_dir is not None:
             trackables = training_trackables(
                 task.model, optimizer, global_step=self.global_step, epoch=self.epoch,
-                step_in_epoch=self.step_in_epoch, epoch_sums=dict(self._epoch_sums),
+                step_in_epoch=self.step_in_epoch, epoch_sums=self._epoch_sums,
                 task=dict(task.trackables()),
             )
             self.checkpoints = CheckpointKeeper(checkpoint_dir, trackables)
@@ -135,15 +136,10 @@ class Trainer:
         grads = tape.gradient(objective, variables)
         grads, grad_norm = tf.clip_by_global_norm(grads, self.max_grad_norm)
         self.optimizer.apply_gradients(zip(grads, variables))
-        values = {
-            "loss_sum": tf.cast(metrics["loss_sum"], tf.float64),
-            "count": tf.cast(metrics["count"], tf.float64),
-            "grad_norm_sum": tf.cast(grad_norm, tf.float64),
-            "steps": tf.constant(1.0, tf.float64),
-        }
-        for key, value in values.items():
-            self._epoch_sums[key].assign_add(value)
-            self._window_sums[key].assign_add(value)
+        self._epoch_sums.assign_add(tf.cast(
+            tf.stack([tf.cast(metrics["loss_sum"], tf.float32), tf.cast(metrics["count"], tf.float32), grad_norm]),
+            tf.float64,
+        ))
         self.step_in_epoch.assign_add(1)
         self.global_step.assign_add(1)
 
@@ -191,13 +187,11 @@ class Trainer:
         start = int(self.step_in_epoch.numpy())
         if start == 0:
             self.task.reset_state()
-            for var in self._epoch_sums.values():
-                var.assign(0.0)
+            self._epoch_sums.assign(tf.zeros([3], tf.float64))
         learning_rate = float(self.learning_rate_at(epoch))
         self.optimizer.learning_rate = learning_rate
-        for var in self._window_sums.values():
-            var.assign(0.0)
         step = int(self.global_step.numpy())
+        self._window_start = (*self._epoch_sums.numpy().tolist(), step)
         self._epoch_started = time.perf_counter()
         self.progress.start(self.steps_per_epoch, start, desc=f"epoch {epoch + 1}/{self.epochs}")
         window_start, window_steps = time.perf_counter(), 0
@@ -220,17 +214,17 @@ class Trainer:
         return True
 
     def _log_window(self, step, learning_rate, seconds, steps):
-        sums = {k: float(v.numpy()) for k, v in self._window_sums.items()}
-        for var in self._window_sums.values():
-            var.assign(0.0)
-        if not sums["count"]:
+        sums = self._epoch_sums.numpy().tolist()
+        loss_sum, count, grad_norm_sum = (now - before for now, before in zip(sums, self._window_start))
+        self._window_start = (*sums, step)
+        if not count:
             return
-        loss = sums["loss_sum"] / sums["count"]
-        throughput = sums["count"] / max(seconds, 1e-9)
+        loss = loss_sum / count
+        throughput = count / max(seconds, 1e-9)
         values = {
             "Training Loss": loss,
             "Learning Rate": learning_rate,
-            "Gradient Norm": sums["grad_norm_sum"] / max(sums["steps"], 1.0),
+            "Gradient Norm": grad_norm_sum / steps,
             self.task.throughput_name: throughput,
             **self.task.derived_metrics(loss),
         }
@@ -243,8 +237,8 @@ class Trainer:
     def _end_epoch(self, epoch):
         train_seconds = time.perf_counter() - self._epoch_started
         step = int(self.global_step.numpy())
-        sums = {k: float(v.numpy()) for k, v in self._epoch_sums.items()}
-        train_loss = sums["loss_sum"] / sums["count"] if sums["count"] else math.nan
+        loss_sum, count, _ = self._epoch_sums.numpy().tolist()
+        train_loss = loss_sum / count if count else math.nan
         record = {"epoch": epoch + 1, "learning_rate": float(self.learning_rate_at(epoch)),
                   "train_loss": train_loss, "train_seconds": train_seconds}
         record.update({f"train_{k.lower()}": v for k, v in self.task.derived_metrics(train_loss).items()})
