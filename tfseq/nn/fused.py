@@ -249,17 +249,44 @@ def _project(x, w_x, bias):
 # -- fused kernels -----------------------------------------------------------------
 # Each takes the hoisted input projection ``xw [time, batch, k * h]`` (bias included),
 # the initial state, the recurrent rows of the kernel and the optional ``finished``
-# mask ``[time, batch, 1]``, and returns time-major outputs and the final state.
+# mask ``[time, batch, 1]`` (True: skip the step), and returns time-major outputs and
+# the final state. Forward and backward loops are ``step(carry, slices)`` functions
+# run by :func:`_scan`; the backward pass is written by hand (``tf.custom_gradient``).
+
+MAX_UNROLL = 32  # sequences with a static length up to this run as unrolled Python loops
+_PARALLEL_ITERATIONS = 32  # longer ones in tf.while_loop; lets the reverse loop's writes overlap
 
 
-def _ta(dtype, size, element_shape):
-    return tf.TensorArray(dtype, size=size, element_shape=element_shape)
+def _scan(step, sequences, carry, num_outputs, reverse=False):
+    """``carry, outputs_t = step(carry, [s[t] for s in sequences])`` for every ``t``.
 
+    Returns ``(final_carry, [outputs stacked over time])`` in time order, also when
+    ``reverse`` runs from the last step to the first. Outputs have the dtype of
+    ``sequences[0]``.
+    """
+    num_steps = sequences[0].shape[0]
+    if num_steps is not None and num_steps <= MAX_UNROLL:
+        slices = [tf.unstack(seq, num=num_steps) for seq in sequences]
+        outputs = [None] * num_steps
+        for t in reversed(range(num_steps)) if reverse else range(num_steps):
+            carry, outputs[t] = step(carry, [s[t] for s in slices])
+        return carry, [tf.stack(out) for out in zip(*outputs)]
+    num_steps = tf.shape(sequences[0])[0]
+    inputs = [tf.TensorArray(seq.dtype, size=num_steps).unstack(seq) for seq in sequences]
+    dtype = sequences[0].dtype
 
-def _stack(ta, like):
-    out = ta.stack()
-    out.set_shape(like)
-    return out
+    def body(t, carry, out_tas):
+        carry, outputs = step(carry, [ta.read(t) for ta in inputs])
+        return t + (-1 if reverse else 1), carry, [ta.write(t, out) for ta, out in zip(out_tas, outputs)]
+
+    out_tas = [tf.TensorArray(dtype, size=num_steps) for _ in range(num_outputs)]
+    _, carry, out_tas = tf.while_loop(
+        (lambda t, *_: t >= 0) if reverse else (lambda t, *_: t < num_steps),
+        body,
+        (num_steps - 1 if reverse else tf.constant(0), carry, out_tas),
+        parallel_iterations=_PARALLEL_ITERATIONS,
+    )
+    return carry, [ta.stack() for ta in out_tas]
 
 
 def _prev(first, states):
@@ -276,158 +303,134 @@ def _flat_matmul(a, b):
     return tf.matmul(tf.reshape(a, [-1, a.shape[-1]]), tf.reshape(b, [-1, b.shape[-1]]), transpose_a=True)
 
 
+def _masked(finished, sequences):
+    """The scan inputs: ``sequences`` plus the ``finished`` mask when there is one."""
+    return list(sequences) + ([] if finished is None else [finished])
+
+
 def lstm_sequence(xw, c0, h0, w_h, finished=None):
     """TF1's LSTM over a sequence: ``xw [T, B, 4h]`` is ``x @ W_x + bias`` with
     ``forget_bias`` already added to the ``f`` block. Returns ``(outputs, c_T, h_T)``."""
 
     @tf.custom_gradient
     def forward(xw, c0, h0, w_h):
-        steps, n, dtype = tf.shape(xw)[0], h0.shape[-1], xw.dtype
-        xw_ta = _ta(dtype, steps, xw.shape[1:]).unstack(xw)
-        fin_ta = None if finished is None else _ta(tf.bool, steps, finished.shape[1:]).unstack(finished)
-
-        def body(t, c_prev, h_prev, ys, cs, hs, sig, js):
-            z = xw_ta.read(t) + tf.matmul(h_prev, w_h)
+        def step(carry, slices):
+            c_prev, h_prev = carry
+            z = slices[0] + tf.matmul(h_prev, w_h)
             s = tf.sigmoid(z)
             i, _, f, o = tf.split(s, 4, axis=1)  # input gate, (new input), forget gate, output gate
             j = tf.tanh(tf.split(z, 4, axis=1)[1])
             c = f * c_prev + i * j
             h = o * tf.tanh(c)
-            y = h
-            if fin_ta is not None:
-                done = fin_ta.read(t)
-                c = tf.where(done, c_prev, c)
-                y = tf.where(done, tf.zeros_like(h), h)
-                h = tf.where(done, h_prev, h)
-                hs = hs.write(t, h)
-            return t + 1, c, h, ys.write(t, y), cs.write(t, c), hs, sig.write(t, s), js.write(t, j)
+            if finished is None:
+                return (c, h), (h, c, s, j)
+            done = slices[1]
+            c = tf.where(done, c_prev, c)
+            y = tf.where(done, tf.zeros_like(h), h)
+            h = tf.where(done, h_prev, h)
+            return (c, h), (y, c, s, j, h)
 
-        tas = [_ta(dtype, steps, h0.shape) for _ in range(3)] + [_ta(dtype, steps, xw.shape[1:]), _ta(dtype, steps, h0.shape)]
-        _, c_last, h_last, ys, cs, hs, sig, js = tf.while_loop(
-            lambda t, *_: t < steps, body, (tf.constant(0), c0, h0, *tas)
-        )
-        outputs = _stack(ys, xw.shape[:2].concatenate([n]))
-        c_states = _stack(cs, outputs.shape)
-        h_states = outputs if fin_ta is None else _stack(hs, outputs.shape)
-        sig = _stack(sig, xw.shape)
-        j_all = _stack(js, outputs.shape)
+        (c_last, h_last), seqs = _scan(step, _masked(finished, [xw]), (c0, h0), 4 if finished is None else 5)
+        outputs, c_states, sig, j_all = seqs[:4]
+        h_states = outputs if finished is None else seqs[4]
 
         def grad(d_outputs, d_c_last, d_h_last):
             d_outputs, d_c_last, d_h_last = _zeros_for_none((d_outputs, d_c_last, d_h_last), (outputs, c_last, h_last))
             i, _, f, o = tf.split(sig, 4, axis=2)
-            c_prev = _prev(c0, c_states)
             tanh_c = tf.tanh(c_states)
-            # dz = [dc * a_i, dc * a_j, dc * a_f, dh * a_o];  dc += dh * a_c  (vectorised over time)
-            a_ijfo = tf.concat([j_all * i * (1 - i), i * (1 - j_all * j_all), c_prev * f * (1 - f),
+            # Per step: dh = dh_next + dy, dc = dc_next + dh * a_c,
+            # dz = [dc * a_i, dc * a_j, dc * a_f, dh * a_o], dh_prev = dz @ W_h^T, dc_prev = dc * f;
+            # the a_* do not depend on the gradient, so they are computed for all steps at once.
+            a_ijfo = tf.concat([j_all * i * (1 - i), i * (1 - j_all * j_all), _prev(c0, c_states) * f * (1 - f),
                                 tanh_c * o * (1 - o)], 2)
             a_cf = tf.concat([o * (1 - tanh_c * tanh_c), f], 2)
-            a_ijfo_ta = _ta(dtype, steps, a_ijfo.shape[1:]).unstack(a_ijfo)
-            a_cf_ta = _ta(dtype, steps, a_cf.shape[1:]).unstack(a_cf)
-            dy_ta = _ta(dtype, steps, d_outputs.shape[1:]).unstack(d_outputs)
-            fin_back = None if finished is None else _ta(tf.bool, steps, finished.shape[1:]).unstack(finished)
             w_h_t = tf.transpose(w_h)
 
-            def back(t, dc, dh, dz_ta):
-                dh_total = dh + dy_ta.read(t)
-                a_c, f_t = tf.split(a_cf_ta.read(t), 2, axis=1)
+            def back(carry, slices):
+                dc, dh = carry
+                dy, a, a_c_f = slices[:3]
+                dh_total = dh + dy
+                a_c, f_t = tf.split(a_c_f, 2, axis=1)
                 dc_total = dc + dh_total * a_c
-                dz = tf.concat([dc_total, dc_total, dc_total, dh_total], 1) * a_ijfo_ta.read(t)
-                dc_prev = dc_total * f_t
-                if fin_ta is not None:
-                    done = fin_back.read(t)
-                    dz = tf.where(done, tf.zeros_like(dz), dz)
-                    dc_prev = tf.where(done, dc, dc_prev)
-                    dh_prev = tf.where(done, dh, tf.matmul(dz, w_h_t))
-                else:
-                    dh_prev = tf.matmul(dz, w_h_t)
-                return t - 1, dc_prev, dh_prev, dz_ta.write(t, dz)
+                dz = tf.concat([dc_total, dc_total, dc_total, dh_total], 1) * a
+                if finished is None:
+                    return (dc_total * f_t, tf.matmul(dz, w_h_t)), (dz,)
+                done = slices[3]
+                dz = tf.where(done, tf.zeros_like(dz), dz)
+                dc_prev = tf.where(done, dc, dc_total * f_t)
+                return (dc_prev, tf.where(done, dh, tf.matmul(dz, w_h_t))), (dz,)
 
-            _, dc0, dh0, dz_ta = tf.while_loop(
-                lambda t, *_: t >= 0, back, (steps - 1, d_c_last, d_h_last, _ta(dtype, steps, xw.shape[1:]))
+            (dc0, dh0), (dz,) = _scan(
+                back, _masked(finished, [d_outputs, a_ijfo, a_cf]), (d_c_last, d_h_last), 1, reverse=True
             )
-            dz = _stack(dz_ta, xw.shape)
             return dz, dc0, dh0, _flat_matmul(_prev(h0, h_states), dz)
 
         return (outputs, c_last, h_last), grad
 
-    return forward(xw, c0, h0, w_h)
+    outputs, c_last, h_last = forward(xw, c0, h0, w_h)
+    outputs.set_shape(xw.shape[:2].concatenate(h0.shape[-1:]))
+    return outputs, c_last, h_last
 
 
 def gru_sequence(xw, h0, w_gates_h, w_candidate_h, finished=None):
     """TF1's GRU over a sequence: ``xw [T, B, 3h]`` is ``x @ [W_gates_x, W_candidate_x]
     + [gates_bias, candidate_bias]``. Returns ``(outputs, h_T)``."""
+    n = h0.shape[-1]
 
     @tf.custom_gradient
     def forward(xw, h0, w_gates_h, w_candidate_h):
-        steps, n, dtype = tf.shape(xw)[0], h0.shape[-1], xw.dtype
-        xw_ta = _ta(dtype, steps, xw.shape[1:]).unstack(xw)
-        fin_ta = None if finished is None else _ta(tf.bool, steps, finished.shape[1:]).unstack(finished)
-
-        def body(t, h_prev, ys, hs, rus, cands):
-            x_gates, x_candidate = tf.split(xw_ta.read(t), [2 * n, n], axis=1)
+        def step(h_prev, slices):
+            x_gates, x_candidate = tf.split(slices[0], [2 * n, n], axis=1)
             ru = tf.sigmoid(x_gates + tf.matmul(h_prev, w_gates_h))
             r, u = tf.split(ru, 2, axis=1)  # reset gate, update gate
             candidate = tf.tanh(x_candidate + tf.matmul(r * h_prev, w_candidate_h))
             h = u * h_prev + (1 - u) * candidate
-            y = h
-            if fin_ta is not None:
-                done = fin_ta.read(t)
-                y = tf.where(done, tf.zeros_like(h), h)
-                h = tf.where(done, h_prev, h)
-                hs = hs.write(t, h)
-            return t + 1, h, ys.write(t, y), hs, rus.write(t, ru), cands.write(t, candidate)
+            if finished is None:
+                return h, (h, ru, candidate)
+            done = slices[1]
+            y = tf.where(done, tf.zeros_like(h), h)
+            h = tf.where(done, h_prev, h)
+            return h, (y, ru, candidate, h)
 
-        tas = [_ta(dtype, steps, h0.shape), _ta(dtype, steps, h0.shape), _ta(dtype, steps, h0.shape[:1].concatenate([2 * n])),
-               _ta(dtype, steps, h0.shape)]
-        _, h_last, ys, hs, rus, cands = tf.while_loop(
-            lambda t, *_: t < steps, body, (tf.constant(0), h0, *tas)
-        )
-        outputs = _stack(ys, xw.shape[:2].concatenate([n]))
-        h_states = outputs if fin_ta is None else _stack(hs, outputs.shape)
-        ru_all = _stack(rus, xw.shape[:2].concatenate([2 * n]))
-        cand_all = _stack(cands, outputs.shape)
+        h_last, seqs = _scan(step, _masked(finished, [xw]), h0, 3 if finished is None else 4)
+        outputs, ru_all, cand_all = seqs[:3]
+        h_states = outputs if finished is None else seqs[3]
 
         def grad(d_outputs, d_h_last):
             d_outputs, d_h_last = _zeros_for_none((d_outputs, d_h_last), (outputs, h_last))
             h_prev = _prev(h0, h_states)
             r, u = tf.split(ru_all, 2, axis=2)
-            # per step: dh' -> du = dh' * (h - c) * u(1-u), dzc = dh' * (1-u) * (1-c^2),
-            # d(r*h) = dzc @ Wc^T, dr = d(r*h) * h * r(1-r), dh = dh' * u + d(r*h) * r + dzg @ Wg^T
+            # Per step: dzc = dh * (1-u)(1-c^2), d(r*h) = dzc @ Wc^T,
+            # dzg = [d(r*h) * h * r(1-r), dh * (h-c) * u(1-u)], dh_prev = dh*u + d(r*h)*r + dzg @ Wg^T.
             a = tf.concat([(h_prev - cand_all) * u * (1 - u), (1 - u) * (1 - cand_all * cand_all),
                            u, r, h_prev * r * (1 - r)], 2)
-            a_ta = _ta(dtype, steps, a.shape[1:]).unstack(a)
-            dy_ta = _ta(dtype, steps, d_outputs.shape[1:]).unstack(d_outputs)
-            fin_back = None if finished is None else _ta(tf.bool, steps, finished.shape[1:]).unstack(finished)
             w_gates_t, w_candidate_t = tf.transpose(w_gates_h), tf.transpose(w_candidate_h)
 
-            def back(t, dh, dzg_ta, dzc_ta):
-                dh_total = dh + dy_ta.read(t)
-                a_u, a_c, u_t, r_t, a_r = tf.split(a_ta.read(t), 5, axis=1)
+            def back(dh, slices):
+                dy, a_t = slices[:2]
+                dh_total = dh + dy
+                a_u, a_c, u_t, r_t, a_r = tf.split(a_t, 5, axis=1)
                 dzc = dh_total * a_c
                 d_rh = tf.matmul(dzc, w_candidate_t)
                 dzg = tf.concat([d_rh * a_r, dh_total * a_u], 1)
-                if fin_ta is not None:
-                    done = fin_back.read(t)
-                    dzc = tf.where(done, tf.zeros_like(dzc), dzc)
-                    dzg = tf.where(done, tf.zeros_like(dzg), dzg)
-                    dh_prev = tf.where(done, dh, dh_total * u_t + d_rh * r_t + tf.matmul(dzg, w_gates_t))
-                else:
-                    dh_prev = dh_total * u_t + d_rh * r_t + tf.matmul(dzg, w_gates_t)
-                return t - 1, dh_prev, dzg_ta.write(t, dzg), dzc_ta.write(t, dzc)
+                dh_prev = dh_total * u_t + d_rh * r_t + tf.matmul(dzg, w_gates_t)
+                if finished is None:
+                    return dh_prev, (dzg, dzc)
+                done = slices[2]
+                dzc = tf.where(done, tf.zeros_like(dzc), dzc)
+                dzg = tf.where(done, tf.zeros_like(dzg), dzg)
+                return tf.where(done, dh, dh_prev), (dzg, dzc)
 
-            _, dh0, dzg_ta, dzc_ta = tf.while_loop(
-                lambda t, *_: t >= 0, back,
-                (steps - 1, d_h_last, _ta(dtype, steps, ru_all.shape[1:]), _ta(dtype, steps, h0.shape)),
-            )
-            dzg = _stack(dzg_ta, ru_all.shape)
-            dzc = _stack(dzc_ta, outputs.shape)
+            dh0, (dzg, dzc) = _scan(back, _masked(finished, [d_outputs, a]), d_h_last, 2, reverse=True)
             d_w_gates = _flat_matmul(h_prev, dzg)
             d_w_candidate = _flat_matmul(r * h_prev, dzc)
             return tf.concat([dzg, dzc], 2), dh0, d_w_gates, d_w_candidate
 
         return (outputs, h_last), grad
 
-    return forward(xw, h0, w_gates_h, w_candidate_h)
+    outputs, h_last = forward(xw, h0, w_gates_h, w_candidate_h)
+    outputs.set_shape(xw.shape[:2].concatenate([n]))
+    return outputs, h_last
 
 
 def rnn_sequence(xw, h0, w_h, finished=None):
@@ -435,49 +438,35 @@ def rnn_sequence(xw, h0, w_h, finished=None):
 
     @tf.custom_gradient
     def forward(xw, h0, w_h):
-        steps, dtype = tf.shape(xw)[0], xw.dtype
-        xw_ta = _ta(dtype, steps, xw.shape[1:]).unstack(xw)
-        fin_ta = None if finished is None else _ta(tf.bool, steps, finished.shape[1:]).unstack(finished)
+        def step(h_prev, slices):
+            h = tf.tanh(slices[0] + tf.matmul(h_prev, w_h))
+            if finished is None:
+                return h, (h,)
+            done = slices[1]
+            return tf.where(done, h_prev, h), (tf.where(done, tf.zeros_like(h), h), h, tf.where(done, h_prev, h))
 
-        def body(t, h_prev, ys, hs, news):
-            h = tf.tanh(xw_ta.read(t) + tf.matmul(h_prev, w_h))
-            y = h
-            if fin_ta is not None:
-                done = fin_ta.read(t)
-                news = news.write(t, h)
-                y = tf.where(done, tf.zeros_like(h), h)
-                h = tf.where(done, h_prev, h)
-                hs = hs.write(t, h)
-            return t + 1, h, ys.write(t, y), hs, news
-
-        tas = [_ta(dtype, steps, h0.shape) for _ in range(3)]
-        _, h_last, ys, hs, news = tf.while_loop(lambda t, *_: t < steps, body, (tf.constant(0), h0, *tas))
-        outputs = _stack(ys, xw.shape)
-        h_states = outputs if fin_ta is None else _stack(hs, xw.shape)
-        h_new = outputs if fin_ta is None else _stack(news, xw.shape)
+        h_last, seqs = _scan(step, _masked(finished, [xw]), h0, 1 if finished is None else 3)
+        outputs = seqs[0]
+        h_new, h_states = (outputs, outputs) if finished is None else seqs[1:]
 
         def grad(d_outputs, d_h_last):
             d_outputs, d_h_last = _zeros_for_none((d_outputs, d_h_last), (outputs, h_last))
-            a = 1 - h_new * h_new
-            a_ta = _ta(dtype, steps, a.shape[1:]).unstack(a)
-            dy_ta = _ta(dtype, steps, d_outputs.shape[1:]).unstack(d_outputs)
-            fin_back = None if finished is None else _ta(tf.bool, steps, finished.shape[1:]).unstack(finished)
             w_h_t = tf.transpose(w_h)
 
-            def back(t, dh, dz_ta):
-                dz = (dh + dy_ta.read(t)) * a_ta.read(t)
-                if fin_ta is not None:
-                    done = fin_back.read(t)
-                    dz = tf.where(done, tf.zeros_like(dz), dz)
-                    dh_prev = tf.where(done, dh, tf.matmul(dz, w_h_t))
-                else:
-                    dh_prev = tf.matmul(dz, w_h_t)
-                return t - 1, dh_prev, dz_ta.write(t, dz)
+            def back(dh, slices):
+                dy, a = slices[:2]
+                dz = (dh + dy) * a
+                if finished is None:
+                    return tf.matmul(dz, w_h_t), (dz,)
+                done = slices[2]
+                dz = tf.where(done, tf.zeros_like(dz), dz)
+                return tf.where(done, dh, tf.matmul(dz, w_h_t)), (dz,)
 
-            _, dh0, dz_ta = tf.while_loop(lambda t, *_: t >= 0, back, (steps - 1, d_h_last, _ta(dtype, steps, xw.shape[1:])))
-            dz = _stack(dz_ta, xw.shape)
+            dh0, (dz,) = _scan(back, _masked(finished, [d_outputs, 1 - h_new * h_new]), d_h_last, 1, reverse=True)
             return dz, dh0, _flat_matmul(_prev(h0, h_states), dz)
 
         return (outputs, h_last), grad
 
-    return forward(xw, h0, w_h)
+    outputs, h_last = forward(xw, h0, w_h)
+    outputs.set_shape(xw.shape)
+    return outputs, h_last
