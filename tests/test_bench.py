@@ -34,9 +34,9 @@ def _check_derived(group):
 
 
 def test_quick_run_with_every_peer():
-    config = quick_config(families=("gru",), benches=("rnn", "generate"), peers=("keras", "tf1", "torch"))
+    config = quick_config(families=("gru",), benches=("fwd_bwd", "generate"), peers=("keras", "tf1", "torch"))
     results = run_benchmark(config, log=lambda msg: None)
-    assert [(g["bench"], g["family"]) for g in results["groups"]] == [("rnn", "gru"), ("generate", "gru")]
+    assert [(g["bench"], g["family"]) for g in results["groups"]] == [("fwd_bwd", "gru"), ("generate", "gru")]
     expected = {"tfseq.GRUCell", "keras.layers.GRU(reset_after=False)", "tf1.GRUCell", "ceiling: tf.matmul"}
     if peers_torch.available():
         expected |= {"torch.nn.GRU", "ceiling: torch.mm"}
@@ -48,17 +48,21 @@ def test_quick_run_with_every_peer():
         assert all(e["rounds"] == 1 for e in group["results"])
         _check_derived(group)
     tiny = shapes.PRESETS["tiny"]
-    rnn_group, gen_group = results["groups"]
+    fwd_group, gen_group = results["groups"]
     # GRU: [x, h] @ [2H, 3H] per layer and step; fwd + bwd = 3x; generation adds the softmax.
-    assert rnn_group["flops_per_iteration"] == 3 * 2 * tiny.batch * tiny.num_steps * 2 * (2 * 8) * 24
+    assert fwd_group["flops_per_iteration"] == 3 * 2 * tiny.batch * tiny.num_steps * 2 * (2 * 8) * 24
     assert gen_group["flops_per_iteration"] == 2 * tiny.gen_tokens * (2 * 16 * 24 + 8 * 50)
     assert gen_group["words_per_iteration"] == tiny.gen_tokens
+    # the path dynamic_rnn took is recorded; generation calls the cells directly
+    fwd_paths = {e["name"]: e.get("path") for e in fwd_group["results"]}
+    assert fwd_paths["tfseq.GRUCell"] and fwd_paths["tfseq.GRUCell fast=False"] == "per_step"
+    assert not any("path" in e for e in gen_group["results"])
     summary = {(r["bench"], r["family"]): r for r in results["summary"]}
-    ratios = rnn_group["ratios"]["tfseq.GRUCell"]
-    assert summary["rnn", "gru"]["vs"]["tf1"] == ratios["tf1.GRUCell"]
-    assert summary["rnn", "gru"]["vs"]["keras"] == ratios["keras.layers.GRU(reset_after=False)"]
+    ratios = fwd_group["ratios"]["tfseq.GRUCell"]
+    assert summary["fwd_bwd", "gru"]["vs"]["tf1"] == ratios["tf1.GRUCell"]
+    assert summary["fwd_bwd", "gru"]["vs"]["keras"] == ratios["keras.layers.GRU(reset_after=False)"]
     table = format_report(results)
-    assert "== rnn: recurrent layers only" in table and "== generate:" in table and "== summary" in table
+    assert "== fwd_bwd: recurrent layers only" in table and "== generate:" in table and "== summary" in table
     for name in expected:
         assert name in table
 

@@ -1,16 +1,24 @@
 """tfseq implementations, through the public API only.
 
-- ``tfseq.<Cell>``: one ``tfseq.nn.dynamic_rnn`` per layer (whatever path
-  ``dynamic_rnn`` picks, fused or per-step), the cells called directly to generate;
-- ``tfseq.MultiRNNCell(2x<Cell>)``: one ``dynamic_rnn`` over a ``MultiRNNCell`` (only when
-  ``tfseq.rnn_cell.MultiRNNCell`` exists);
+- ``tfseq.<Cell>``: one ``tfseq.nn.dynamic_rnn`` per layer, on whatever path
+  ``dynamic_rnn`` picks by itself (fused or per-step; the path is recorded); the cells
+  are called directly, one token at a time, to generate;
+- ``tfseq.<Cell> fast=False``: the same with the readable per-step loop forced (only
+  when ``dynamic_rnn`` has the ``fast`` switch), to show what the fast path buys;
+- ``tfseq.MultiRNNCell(<Cell>)``: one ``dynamic_rnn`` over a ``MultiRNNCell``;
 - ``tfseq.<Cell> in keras.layers.RNN``: a tfseq cell inside Keras' own sequence layer.
+
+Generation does not go through ``dynamic_rnn``, so it only runs the first and the
+``MultiRNNCell`` variants.
 """
+
+import inspect
 
 import keras
 import tensorflow as tf
 
 from tfseq import nn, rnn_cell
+
 
 def _cell_factories():
     return {
@@ -23,11 +31,30 @@ def _cell_factories():
     }
 
 
+def _has_fast_switch():
+    return "fast" in inspect.signature(nn.dynamic_rnn).parameters
+
+
+def _path_of(cell, fast):
+    """The path ``dynamic_rnn`` takes for ``cell`` (``tfseq.nn.fused.plan``), if it says."""
+    try:
+        from tfseq.nn import fused
+
+        return fused.plan(cell, fast=fast).path
+    except (ImportError, AttributeError, TypeError, ValueError):
+        return None
+
+
 class DynamicRnnStack:
     """``layers`` cells, one ``tfseq.nn.dynamic_rnn`` each."""
 
-    def __init__(self, make_cell, layers):
+    def __init__(self, make_cell, layers, fast=None):
         self.cells = [make_cell() for _ in range(layers)]
+        self.fast = fast
+
+    @property
+    def detail(self):
+        return _path_of(self.cells[0], self.fast)
 
     def build(self, depth):
         for cell in self.cells:
@@ -39,8 +66,9 @@ class DynamicRnnStack:
         return [v for cell in self.cells for v in cell.trainable_variables]
 
     def sequence(self, x):
+        kwargs = {} if self.fast is None else {"fast": self.fast}
         for cell in self.cells:
-            x, _ = nn.dynamic_rnn(cell, x, dtype=x.dtype)
+            x, _ = nn.dynamic_rnn(cell, x, dtype=x.dtype, **kwargs)
         return x
 
     def step(self, x, states):
@@ -57,9 +85,13 @@ class DynamicRnnStack:
 class MultiCellStack(DynamicRnnStack):
     """One ``dynamic_rnn`` over ``tfseq.rnn_cell.MultiRNNCell(cells)``."""
 
-    def __init__(self, make_cell, layers):
-        super().__init__(make_cell, layers)
+    def __init__(self, make_cell, layers, fast=None):
+        super().__init__(make_cell, layers, fast)
         self.multi = rnn_cell.MultiRNNCell(self.cells)
+
+    @property
+    def detail(self):
+        return _path_of(self.multi, self.fast)
 
     def build(self, depth):
         self.multi.build((None, depth))
@@ -78,9 +110,13 @@ class MultiCellStack(DynamicRnnStack):
 class KerasRnnStack(DynamicRnnStack):
     """Each tfseq cell inside ``keras.layers.RNN(cell, return_sequences=True)``."""
 
-    def __init__(self, make_cell, layers):
-        super().__init__(make_cell, layers)
+    def __init__(self, make_cell, layers, fast=None):
+        super().__init__(make_cell, layers, fast)
         self.layers = [keras.layers.RNN(cell, return_sequences=True) for cell in self.cells]
+
+    @property
+    def detail(self):
+        return None  # Keras' own loop decides
 
     def build(self, depth):
         for layer, cell in zip(self.layers, self.cells):
@@ -93,20 +129,23 @@ class KerasRnnStack(DynamicRnnStack):
         return x
 
 
-def implementations(family):
+def implementations(family, bench):
     """``[(name, make_stack(shape))]`` for ``family``; the first one is the reference for ratios."""
     cells = _cell_factories()[family]
-    impls = [(f"tfseq.{name}", _factory(DynamicRnnStack, make)) for name, make in cells]
     base_name, base_make = cells[0]
+    impls = [(f"tfseq.{name}", _factory(DynamicRnnStack, make)) for name, make in cells]
+    sequence_bench = bench != "generate"
+    if sequence_bench and _has_fast_switch():
+        impls.insert(1, (f"tfseq.{base_name} fast=False", _factory(DynamicRnnStack, base_make, fast=False)))
     if hasattr(rnn_cell, "MultiRNNCell"):
         impls.append((f"tfseq.MultiRNNCell({base_name})", _factory(MultiCellStack, base_make)))
-    if family == "lstm":
+    if family == "lstm" and sequence_bench:
         impls.append((f"tfseq.{base_name} in keras.layers.RNN", _factory(KerasRnnStack, base_make)))
     return impls
 
 
-def _factory(stack_cls, make_cell):
+def _factory(stack_cls, make_cell, fast=None):
     def make_stack(shape):
-        return stack_cls(lambda: make_cell(shape.hidden), shape.layers)
+        return stack_cls(lambda: make_cell(shape.hidden), shape.layers, fast)
 
     return make_stack

@@ -68,7 +68,7 @@ class _Model:
         )
 
 
-def make_rnn(family, shape, data):
+def make_fwd_bwd(family, shape, data):
     import torch
 
     model = _Model(family, shape, data)
@@ -121,7 +121,7 @@ def make_generate(family, shape, data):
     return _timed(generate)
 
 
-WORKLOADS = {"rnn": make_rnn, "train": make_train, "generate": make_generate}
+WORKLOADS = {"fwd_bwd": make_fwd_bwd, "train": make_train, "generate": make_generate}
 
 
 def implementations(family):

@@ -14,7 +14,7 @@ import tempfile
 from tfseq.bench import shapes, timing
 
 _BENCH_TITLES = {
-    "rnn": "recurrent layers only, forward + backward",
+    "fwd_bwd": "recurrent layers only, forward + backward",
     "train": "full training step (embedding, RNN, softmax, loss, clip 5, SGD)",
     "generate": "generation, batch 1, one token per call (latency)",
 }
@@ -33,6 +33,8 @@ def make_group(bench, family, shape, candidates, raw, ceiling_size):
             entry["error"] = res["error"]
         else:
             entry.update(timing.summarize(res["samples"]), reps=res["reps"])
+            if res.get("detail"):
+                entry["path"] = res["detail"]
             work = ceiling_flops if cand.framework == "ceiling" else flops
             entry["gflops"] = work / entry["median_s"] / 1e9
             if cand.framework != "ceiling":
@@ -111,13 +113,13 @@ def format_group(group):
     ref = group["reference"]
     ref_ratios = group["ratios"].get(ref, {})
     ref_entry = next((e for e in group["results"] if e["name"] == ref and "words_per_s" in e), None)
-    header = ["implementation", unit, "min-max", per, "GFLOP/s", "% ceil", f"{ref} / this"]
+    header = ["implementation", unit, "min-max", per, "GFLOP/s", "% ceil", f"{ref} / this", "path"]
     rows = []
     for e in group["results"]:
         if "error" in e:
-            rows.append([e["name"], "failed: " + e["error"], "", "", "", "", ""])
+            rows.append([e["name"], "failed: " + e["error"], "", "", "", "", "", ""])
         elif e["framework"] == "ceiling":
-            rows.append([e["name"], "", "", _num(1000 * e["median_s"], 2), _num(e["gflops"], 1), "", ""])
+            rows.append([e["name"], "", "", _num(1000 * e["median_s"], 2), _num(e["gflops"], 1), "", "", ""])
         else:
             if e["name"] == ref:
                 vs = "1.00x"
@@ -135,6 +137,7 @@ def format_group(group):
                 _num(e["gflops"], 2 if bench == "generate" else 1),
                 "-" if frac is None else f"{100 * frac:.1f}%",
                 vs,
+                e.get("path", ""),
             ])
     return head + "\n" + _columns([header] + rows)
 

@@ -69,12 +69,19 @@ def _candidates(bench, family, shape, data, config, tf1_worker, use_torch):
     from tfseq.bench import peers_keras, peers_tf1, peers_tfseq, peers_torch, tf_harness
 
     def tf_make(make_stack):
-        return lambda: tf_harness.WORKLOADS[bench](make_stack(shape), shape, data)
+        def make():
+            stack = make_stack(shape)
+            run = tf_harness.WORKLOADS[bench](stack, shape, data)
+            if bench != "generate":  # generation calls the cells, not dynamic_rnn
+                run.detail = getattr(stack, "detail", None)  # tfseq: the path dynamic_rnn took
+            return run
+
+        return make
 
     def peer_make(make_run):
         return lambda: make_run(bench, shape, data)
 
-    cands = [timing.Candidate(n, "tfseq", tf_make(m)) for n, m in peers_tfseq.implementations(family)]
+    cands = [timing.Candidate(n, "tfseq", tf_make(m)) for n, m in peers_tfseq.implementations(family, bench)]
     if "keras" in config.peers:
         cands += [timing.Candidate(n, "keras", tf_make(m)) for n, m in peers_keras.implementations(family)]
     if tf1_worker is not None:

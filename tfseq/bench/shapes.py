@@ -10,7 +10,7 @@ so forward + backward is 3x the forward count.
 import dataclasses
 
 FAMILIES = ("lstm", "gru", "rnn")
-BENCHES = ("rnn", "train", "generate")
+BENCHES = ("fwd_bwd", "train", "generate")
 
 # Matmul width of one step, in units of num_units: [x, h] @ kernel[D + H, k * H].
 _GATE_BLOCKS = {"lstm": 4, "gru": 3, "rnn": 1}
@@ -77,7 +77,7 @@ def softmax_flops(shape, batch, steps):
 
 def bench_flops(bench, family, shape):
     """Matmul FLOPs of one timed iteration of ``bench``."""
-    if bench == "rnn":  # forward + backward through the recurrent layers only
+    if bench == "fwd_bwd":  # forward + backward through the recurrent layers only
         return 3 * recurrent_flops(family, shape, shape.batch, shape.num_steps)
     if bench == "train":
         fwd = recurrent_flops(family, shape, shape.batch, shape.num_steps)

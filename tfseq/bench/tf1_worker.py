@@ -52,7 +52,7 @@ def _softmax_vars(data):
     return embedding, softmax_w, softmax_b
 
 
-def _build_rnn(family, shape, data, sess):
+def _build_fwd_bwd(family, shape, data, sess):
     cell = _multi_cell(family, shape)
     x = tf.constant(data["x"])
     y, _ = tf1.nn.dynamic_rnn(cell, x, dtype=tf.float32)
@@ -101,7 +101,7 @@ def _build_generate(family, shape, data, sess):
     return generate
 
 
-_BUILDERS = {"rnn": _build_rnn, "train": _build_train, "generate": _build_generate}
+_BUILDERS = {"fwd_bwd": _build_fwd_bwd, "train": _build_train, "generate": _build_generate}
 
 
 def _timed(fn, reps):

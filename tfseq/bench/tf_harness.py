@@ -10,7 +10,7 @@ Every TF implementation is a *stack* of ``shape.layers`` recurrent layers with:
 The workloads around the stack are identical for every implementation (same
 embedding, softmax, loss, clipping and update code), so only the recurrent part differs:
 
-- ``rnn``: forward + backward through the stack (gradients of inputs and weights);
+- ``fwd_bwd``: forward + backward through the stack (gradients of inputs and weights);
 - ``train``: the TF PTB tutorial's step: embedding -> stack -> softmax -> loss (sum over
   time of the batch-mean cross-entropy) -> global-norm clip 5 -> SGD (lr 1.0);
 - ``generate``: batch 1, one token per ``tf.function`` call: embedding -> ``step`` ->
@@ -63,7 +63,7 @@ def _checksum(tensors):
     return tf.add_n([tf.reduce_sum(tf.convert_to_tensor(t)) for t in tensors])
 
 
-def make_rnn(stack, shape, data):
+def make_fwd_bwd(stack, shape, data):
     stack.build(shape.hidden)
     x = tf.constant(data["x"])
     dy = tf.constant(data["dy"])
@@ -144,7 +144,7 @@ def make_generate(stack, shape, data):
     return timed(generate)
 
 
-WORKLOADS = {"rnn": make_rnn, "train": make_train, "generate": make_generate}
+WORKLOADS = {"fwd_bwd": make_fwd_bwd, "train": make_train, "generate": make_generate}
 
 
 def matmul_ceiling(size):

@@ -31,7 +31,8 @@ def _short_error(err):
 
 
 def measure(candidates, rounds, warmup=1, min_time=0.2, log=lambda msg: None):
-    """Time ``candidates``; ``{name: {"samples": [s/iter...], "reps": n} | {"error": str}}``.
+    """Time ``candidates``; ``{name: {"samples": [s/iter...], "reps": n} | {"error": str}}``
+    (plus ``"detail"``, e.g. the path tfseq took, when ``run.detail`` says).
 
     A candidate that fails to build or run is reported with its error and the others
     go on: a peer missing a feature must not stop the benchmark.
@@ -44,6 +45,8 @@ def measure(candidates, rounds, warmup=1, min_time=0.2, log=lambda msg: None):
             estimate = min(run(1) for _ in range(max(warmup, 1)))
             runs[cand.name] = run
             results[cand.name] = {"samples": [], "reps": max(1, math.ceil(min_time / max(estimate, 1e-9)))}
+            if getattr(run, "detail", None):
+                results[cand.name]["detail"] = run.detail
         except Exception as err:  # noqa: BLE001 - reported in the table
             results[cand.name] = {"error": _short_error(err)}
             log(f"  {cand.name}: failed ({results[cand.name]['error']})")
