@@ -19,7 +19,7 @@ from tfseq.data.sources import (
     holdout_split,
     load_corpus,
 )
-from tfseq.data.tokenize import EOL, EOS, LEVELS, DataSourceError, detokenize, read_text, split_lines, tokenize
+from tfseq.data.text import EOL, EOS, LEVELS, DataSourceError, detokenize, read_text, split_lines, tokenize
 from tfseq.data.vocab import UNK, Vocabulary
 
 __all__ = [

@@ -4,7 +4,7 @@ Files are cached under ``$TFSEQ_CACHE`` or ``~/.cache/tfseq``. A download goes t
 ``.part`` file that is renamed into place only when complete; archive members are extracted
 by name (no paths from the archive are trusted) and every extracted file is checked against
 its published sha256 before it is used. Offline, the caller gets one
-:class:`~tfseq.data.tokenize.DataSourceError` line saying which files to put where.
+:class:`~tfseq.data.text.DataSourceError` line saying which files to put where.
 """
 
 import hashlib
@@ -15,7 +15,7 @@ import tempfile
 import urllib.error
 import urllib.request
 
-from tfseq.data.tokenize import DataSourceError
+from tfseq.data.text import DataSourceError
 
 # Mikolov's "simple-examples" (RNNLM toolkit page). The archive has been repacked over the
 # years (a 2016 repack holds only the word-level files), so the archive's own hash is not

@@ -12,6 +12,7 @@ built from the training split only. ``source`` is one of:
   three exist (whitespace-separated symbols, ``_`` between words, ``"\\n"`` after each line);
   otherwise the same symbols are derived from the word files with Mikolov's documented rule
   (words of a line joined by ``_``), which reproduces the published char files exactly.
+  A directory with ``train.txt`` etc. is tokenized like any text at either level.
 * one text file, or a list of files read in order: the lines are split into train / valid /
   test by ``valid_fraction`` and ``test_fraction`` (see :func:`holdout_split`).
 * ``"ptb"``: the canonical public PTB download (checksummed, cached; see
@@ -27,7 +28,7 @@ import os
 import numpy as np
 
 from tfseq.data import download as _download
-from tfseq.data.tokenize import (
+from tfseq.data.text import (
     EOL,
     DataSourceError,
     check_level,

@@ -7,7 +7,7 @@ to train / valid / test by name (``train``; ``validation``, ``valid``, ``val`` o
 ``tensorflow_datasets`` is imported only when a TFDS source is used.
 """
 
-from tfseq.data.tokenize import DataSourceError
+from tfseq.data.text import DataSourceError
 
 VALID_SPLIT_NAMES = ("validation", "valid", "val", "dev")
 
@@ -30,7 +30,7 @@ def text_feature(features, text_key=None):
         k
         for k in keys
         if isinstance(features[k], tfds.features.Text)
-        or (isinstance(features[k], tfds.features.Tensor) and features[k].dtype == tf.string and features[k].shape == ())
+        or (isinstance(features[k], tfds.features.Tensor) and features[k].tf_dtype == tf.string and features[k].shape == ())
     ]
     if len(strings) == 1:
         return strings[0]
@@ -81,6 +81,13 @@ def load_tfds_texts(name, data_dir=None, text_key=None, splits=None, download=Tr
             raise DataSourceError(f"tfds:{name}: not prepared in {builder.data_dir}")
         try:
             builder.download_and_prepare()
+        except ImportError as err:
+            # e.g. tensorflow-datasets 4.9.x needs `importlib_resources` on Python >= 3.9 but
+            # declares it only for < 3.9 (tensorflow/datasets#11212)
+            raise DataSourceError(
+                f"tfds:{name}: preparing the dataset needs the missing module {err.name!r} "
+                f"(pip install {(err.name or '').replace('_', '-')})"
+            ) from err
         except Exception as err:
             first = (str(err).splitlines() or [type(err).__name__])[0]
             raise DataSourceError(

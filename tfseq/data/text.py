@@ -92,13 +92,16 @@ def tokenize_lines(lines, level):
     return tokens
 
 
-def tokenize(text, level):
+def tokenize(text, level, add_eol=True):
     """Splits ``text`` into a list of string tokens.
 
     Args:
         text: a ``str``.
         level: ``"word"`` (whitespace-separated words, ``"<eos>"`` after each line) or
             ``"char"`` (characters, ``"\\n"`` after each line).
+        add_eol: ``True`` (corpora): a last line without a newline still gets its
+            end-of-line token. ``False`` (priming text for sampling): only newlines that are
+            in ``text`` give end-of-line tokens, so ``"em"`` stays an unfinished name.
 
     Returns:
         A list of ``str`` tokens.
@@ -108,10 +111,17 @@ def tokenize(text, level):
         ['the', 'cat', '<eos>', 'sat', '<eos>']
         >>> tokenize("ab\\nc", "char")
         ['a', 'b', '\\n', 'c', '\\n']
+        >>> tokenize("ab\\nc", "char", add_eol=False)
+        ['a', 'b', '\\n', 'c']
     """
     if not isinstance(text, str):
         raise TypeError(f"text must be a str, got {type(text).__name__}")
-    return tokenize_lines(split_lines(text), level)
+    if add_eol:
+        return tokenize_lines(split_lines(text), level)
+    *lines, tail = text.split("\n")
+    tokens = tokenize_lines(lines, level)
+    tokens.extend(tail.split() if level == "word" else tail)
+    return tokens
 
 
 def detokenize(tokens, level):

@@ -31,6 +31,14 @@ def test_char_level_uses_newline_as_end_of_line():
     assert tokens[-1] == "\n"
 
 
+def test_priming_text_without_end_of_line():
+    assert tokenize("em", "char", add_eol=False) == ["e", "m"]
+    assert tokenize("ab\nc", "char", add_eol=False) == ["a", "b", "\n", "c"]
+    assert tokenize("ab\n", "char", add_eol=False) == ["a", "b", "\n"]
+    assert tokenize("the cat\nsat on", "word", add_eol=False) == ["the", "cat", "<eos>", "sat", "on"]
+    assert tokenize("", "word", add_eol=False) == []
+
+
 def test_detokenize_inverts_tokenize():
     text = "first line\nsecond  line here\n"
     assert detokenize(tokenize(text, "word"), "word") == "first line\nsecond line here\n"
