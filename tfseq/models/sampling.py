@@ -11,7 +11,7 @@ import weakref
 import numpy as np
 import tensorflow as tf
 
-from tfseq.data.tokenize import EOL, EOS, check_level, detokenize
+from tfseq.data import EOL, EOS, LEVELS, detokenize
 
 _STEP_FNS = weakref.WeakKeyDictionary()  # model -> its tf.function one-step
 
@@ -76,6 +76,12 @@ def generate(model, prime_ids, length, temperature=1.0, greedy=False, seed=0, nu
         if t + 1 < length:
             logits, state = step(next_ids[:, None], state)
     return out
+
+
+def check_level(level):
+    if level not in LEVELS:
+        raise ValueError(f"level must be one of {LEVELS}, got {level!r}")
+    return level
 
 
 def _prime_tokens(prime, level):

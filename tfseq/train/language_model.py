@@ -14,7 +14,7 @@ import math
 
 import tensorflow as tf
 
-from tfseq.data.batching import lm_batches, lm_epoch_size
+from tfseq.data import lm_batches, lm_epoch_size
 from tfseq.models.lm import sequence_xent, tutorial_cost
 from tfseq.train.loop import Task
 
