@@ -8,3 +8,8 @@ from tfseq.nn.rnn import (
 )
 
 __all__ = ["dynamic_rnn", "static_rnn", "bidirectional_dynamic_rnn", "static_bidirectional_rnn"]
+
+from tfseq.nn import fused  # noqa: E402  (fast paths: fused.plan(cell) says which one runs)
+from tfseq.nn.layers import RNN  # noqa: E402
+
+__all__ += ["RNN", "fused"]

@@ -1,0 +1,72 @@
+"""``tfseq.nn.RNN``: ``keras.layers.RNN`` that runs tfseq's fused fast path when it can."""
+
+import keras
+import tensorflow as tf
+
+from tfseq.nn import fused
+
+
+@keras.saving.register_keras_serializable(package="tfseq")
+class RNN(keras.layers.RNN):
+    """Drop-in for ``keras.layers.RNN`` that runs a whole sequence fused when the cell allows it.
+
+    Same arguments, call signature, outputs and config as ``keras.layers.RNN``, plus
+    ``fast``. When :func:`tfseq.nn.fused.plan` accepts the cell (tfseq LSTM/GRU/BasicRNN
+    cells, ``DropoutWrapper``/``MultiRNNCell`` of them), the sequence runs through the
+    fused kernels of :mod:`tfseq.nn.fused`; otherwise (Keras cells, other wrappers,
+    ``go_backwards``, ``unroll``, a mask with ``zero_output_for_mask=False``) it runs
+    Keras' own per-step loop. Both give the same numbers (``tests/test_fused.py``).
+
+    A Keras mask (e.g. from ``Embedding(mask_zero=True)``) gives TF1's semantics when
+    ``zero_output_for_mask=True``: zeros at masked steps, state carried unchanged.
+
+    Args:
+        cell: an RNN cell (see ``keras.layers.RNN``).
+        fast: ``None`` (default): fused when possible; ``False``: always Keras' loop;
+            ``True``: fused or ``ValueError`` at call time saying why not.
+        **kwargs: ``keras.layers.RNN``'s (``return_sequences``, ``return_state``,
+            ``go_backwards``, ``stateful``, ``unroll``, ``zero_output_for_mask``, ...).
+
+    Example:
+        >>> layer = tfseq.nn.RNN(tfseq.rnn_cell.BasicLSTMCell(8), return_sequences=True)
+        >>> y = layer(tf.zeros([2, 5, 3]))  # [2, 5, 8], fused
+    """
+
+    def __init__(self, cell, fast=None, **kwargs):
+        if fast not in (None, True, False):
+            raise ValueError(f"RNN: fast must be None, True or False, got {fast!r}")
+        super().__init__(cell, **kwargs)
+        self.fast = fast
+
+    def plan(self, sequences=None, mask=None, training=None):
+        """The :class:`tfseq.nn.fused.Plan` this layer uses for such a call."""
+        if self.fast is not False:
+            reason = None
+            if self.go_backwards:
+                reason = "go_backwards=True"
+            elif self.unroll:
+                reason = "unroll=True"
+            elif mask is not None and not self.zero_output_for_mask:
+                reason = "a mask with zero_output_for_mask=False (Keras keeps the previous output)"
+            if reason is not None:
+                if self.fast:
+                    raise ValueError(f"fast=True but {self.name} cannot run fused: {reason}")
+                return fused.Plan(fused.PER_STEP, reason)
+        return fused.plan(self.cell, sequences, training, self.fast)
+
+    def inner_loop(self, sequences, initial_state, mask, training=False):
+        if tf.nest.is_nested(mask):
+            mask = tf.nest.flatten(mask)[0]
+        if self.plan(sequences, mask, training).path == fused.PER_STEP:
+            return super().inner_loop(sequences, initial_state, mask, training=training)
+        state = tf.nest.pack_sequence_as(self.cell.state_size, tf.nest.flatten(initial_state))
+        finished = None if mask is None else tf.logical_not(tf.transpose(tf.cast(mask, tf.bool)))  # [time, batch]
+        outputs, final_state = fused.run(
+            self.cell, tf.transpose(sequences, [1, 0, 2]), state, training=training, finished=finished
+        )
+        last_output = outputs[-1]
+        outputs = tf.transpose(outputs, [1, 0, 2])  # [batch, time, output_size]
+        return last_output, outputs, tf.nest.pack_sequence_as(initial_state, tf.nest.flatten(final_state))
+
+    def get_config(self):
+        return {**super().get_config(), "fast": self.fast}
