@@ -165,3 +165,16 @@ def test_bad_sources(tmp_path):
         load_corpus(42)
     with pytest.raises(ValueError, match="at least one file"):
         load_corpus([])
+
+
+def test_data_layer_imports_nothing_above_it():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, tfseq.data; "
+        "print(sorted(m for m in sys.modules if m.split('.')[:2] in "
+        "(['tfseq', 'models'], ['tfseq', 'train'], ['tfseq', 'cli'], ['tfseq', 'bench'])))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

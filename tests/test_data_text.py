@@ -61,7 +61,11 @@ def test_read_text_normalizes_newlines_and_bom(tmp_path):
 
 @pytest.mark.parametrize(
     "content, message",
-    [(b"caf\xe9\n", r"not UTF-8 text \(invalid byte 0xe9 at offset 3\)"), (b"", "file is empty"), (b" \n\n", "file is empty")],
+    [
+        (b"caf\xe9\n", r"not UTF-8 text \(invalid byte 0xe9 at offset 3\)"),
+        (b"", "file is empty"),
+        (b" \n\n", "file is empty"),
+    ],
 )
 def test_read_text_errors_name_the_path(tmp_path, content, message):
     path = tmp_path / "bad.txt"

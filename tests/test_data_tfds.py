@@ -19,9 +19,11 @@ class TfseqTestTinyText(tfds.core.GeneratorBasedBuilder):
     VERSION = tfds.core.Version("1.0.0")
 
     def _info(self):
-        features = tfds.features.FeaturesDict(
-            {"text": tfds.features.Text(), "title": tfds.features.Text(), "label": tfds.features.ClassLabel(num_classes=2)}
-        )
+        features = tfds.features.FeaturesDict({
+            "text": tfds.features.Text(),
+            "title": tfds.features.Text(),
+            "label": tfds.features.ClassLabel(num_classes=2),
+        })
         return tfds.core.DatasetInfo(builder=self, features=features)
 
     def _split_generators(self, dl_manager):
@@ -39,7 +41,8 @@ class TfseqTestTrainOnly(tfds.core.GeneratorBasedBuilder):
     VERSION = tfds.core.Version("1.0.0")
 
     def _info(self):
-        return tfds.core.DatasetInfo(builder=self, features=tfds.features.FeaturesDict({"content": tfds.features.Text()}))
+        features = tfds.features.FeaturesDict({"content": tfds.features.Text()})
+        return tfds.core.DatasetInfo(builder=self, features=features)
 
     def _split_generators(self, dl_manager):
         return {"train": self._generate_examples()}

@@ -57,8 +57,9 @@ def download(url, dest, timeout=60.0):
         DataSourceError: the URL cannot be reached or read (the message names it).
     """
     dest = os.fspath(dest)
-    os.makedirs(os.path.dirname(os.path.abspath(dest)), exist_ok=True)
-    fd, part = tempfile.mkstemp(prefix=os.path.basename(dest) + ".", suffix=".part", dir=os.path.dirname(os.path.abspath(dest)))
+    directory = os.path.dirname(os.path.abspath(dest))
+    os.makedirs(directory, exist_ok=True)
+    fd, part = tempfile.mkstemp(prefix=os.path.basename(dest) + ".", suffix=".part", dir=directory)
     try:
         with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as response:
             shutil.copyfileobj(response, out, 1 << 20)

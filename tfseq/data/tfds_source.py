@@ -26,12 +26,12 @@ def text_feature(features, text_key=None):
         if text_key not in keys:
             raise DataSourceError(f"text_key {text_key!r} is not a feature of this dataset (features: {keys})")
         return text_key
-    strings = [
-        k
-        for k in keys
-        if isinstance(features[k], tfds.features.Text)
-        or (isinstance(features[k], tfds.features.Tensor) and features[k].tf_dtype == tf.string and features[k].shape == ())
-    ]
+    def is_string(feature):
+        if isinstance(feature, tfds.features.Text):
+            return True
+        return isinstance(feature, tfds.features.Tensor) and feature.tf_dtype == tf.string and feature.shape == ()
+
+    strings = [k for k in keys if is_string(features[k])]
     if len(strings) == 1:
         return strings[0]
     if "text" in strings:
