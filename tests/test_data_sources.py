@@ -178,3 +178,12 @@ def test_data_layer_imports_nothing_above_it():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_fractions_checked_for_every_source_and_vocab_without_unk(tmp_path):
+    directory = write_ptb(tmp_path / "ptb")
+    with pytest.raises(ValueError, match=r"valid_fraction must be a number in \[0, 1\), got 2"):
+        load_corpus(directory, valid_fraction=2)
+    strict = Vocabulary(["the", "cat", "sat", "<eos>"], unk_token=None)
+    with pytest.raises(DataSourceError, match="ptb: token 'dog' is not in the vocabulary and it has no unk_token"):
+        load_corpus(directory, vocab=strict)

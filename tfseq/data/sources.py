@@ -105,6 +105,17 @@ def builtin_corpus_path(name):
     return str(importlib.resources.files("tfseq.data") / "corpora" / BUILTIN_CORPORA[name].file)
 
 
+def check_fractions(valid_fraction, test_fraction):
+    """``ValueError`` unless both fractions are numbers in [0, 1) with a sum below 1."""
+    for arg, value in (("valid_fraction", valid_fraction), ("test_fraction", test_fraction)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
+            raise ValueError(f"{arg} must be a number in [0, 1), got {value!r}")
+    if valid_fraction + test_fraction >= 1:
+        raise ValueError(
+            f"valid_fraction + test_fraction must be < 1, got {valid_fraction} + {test_fraction}"
+        )
+
+
 def holdout_split(lines, valid_fraction=0.1, test_fraction=0.1, order="contiguous", seed=0):
     """Splits a list of lines into ``(train, valid, test)`` line lists, deterministically.
 
@@ -119,13 +130,7 @@ def holdout_split(lines, valid_fraction=0.1, test_fraction=0.1, order="contiguou
     Raises:
         ValueError: bad fractions, bad ``order``, or too few lines to leave one for train.
     """
-    for arg, value in (("valid_fraction", valid_fraction), ("test_fraction", test_fraction)):
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
-            raise ValueError(f"{arg} must be a number in [0, 1), got {value!r}")
-    if valid_fraction + test_fraction >= 1:
-        raise ValueError(
-            f"valid_fraction + test_fraction must be < 1, got {valid_fraction} + {test_fraction}"
-        )
+    check_fractions(valid_fraction, test_fraction)
     if order not in SPLIT_ORDERS:
         raise ValueError(f"order must be one of {SPLIT_ORDERS}, got {order!r}")
     n = len(lines)
@@ -197,6 +202,27 @@ def _file_lines(paths):
     return lines
 
 
+def _tfds_tokens(name, level, data_dir, text_key, tfds_splits, order, valid_fraction, test_fraction, seed):
+    from tfseq.data.tfds_source import load_tfds_texts  # imports tensorflow_datasets
+
+    texts, _ = load_tfds_texts(name, data_dir=data_dir, text_key=text_key, splits=tfds_splits)
+    if not texts["train"].strip():
+        raise DataSourceError(f"tfds:{name}: the train split has no text")
+    # a missing valid/test split is held out from train's lines
+    train, valid, test = holdout_split(
+        split_lines(texts["train"]),
+        valid_fraction if texts["valid"] is None else 0,
+        test_fraction if texts["test"] is None else 0,
+        order=order,
+        seed=seed,
+    )
+    lines = {"train": train, "valid": valid, "test": test}
+    for part in ("valid", "test"):
+        if texts[part] is not None:
+            lines[part] = split_lines(texts[part])
+    return [tokenize_lines(lines[part], level) for part in ("train", "valid", "test")]
+
+
 def load_corpus(
     source,
     level=None,
@@ -247,6 +273,7 @@ def load_corpus(
     """
     if level is not None:
         check_level(level)
+    check_fractions(valid_fraction, test_fraction)
     if split is not None and split not in SPLIT_ORDERS:
         raise ValueError(f"split must be one of {SPLIT_ORDERS} or None, got {split!r}")
     held_out = dict(valid_fraction=valid_fraction, test_fraction=test_fraction, seed=seed)
@@ -254,42 +281,22 @@ def load_corpus(
     if isinstance(source, (list, tuple)):
         if not source:
             raise ValueError("source must name at least one file, got []")
-        level = level or "word"
         paths = [os.fspath(p) for p in source]
+        level = level or "word"
         tokens = _split_tokens(_file_lines(paths), level, order=split or "contiguous", **held_out)
         name = "+".join(os.path.basename(p) for p in paths)
     elif isinstance(source, str) and source.startswith("builtin:"):
-        key = source[len("builtin:") :]
-        path = builtin_corpus_path(key)
-        spec = BUILTIN_CORPORA[key]
+        name = source[len("builtin:") :]
+        path = builtin_corpus_path(name)
+        spec = BUILTIN_CORPORA[name]
         level = level or spec.level
         tokens = _split_tokens(split_lines(read_text(path)), level, order=split or spec.split, **held_out)
-        name = key
     elif isinstance(source, str) and source.startswith("tfds:"):
-        from tfseq.data.tfds_source import load_tfds_texts
-
+        name = source[len("tfds:") :]
         level = level or "word"
-        dataset = source[len("tfds:") :]
-        texts, _ = load_tfds_texts(dataset, data_dir=data_dir, text_key=text_key, splits=tfds_splits)
-        if not texts["train"].strip():
-            raise DataSourceError(f"{source}: the train split has no text")
-        if texts["valid"] is None or texts["test"] is None:
-            train, valid, test = holdout_split(
-                split_lines(texts["train"]),
-                valid_fraction if texts["valid"] is None else 0,
-                test_fraction if texts["test"] is None else 0,
-                order=split or "contiguous",
-                seed=seed,
-            )
-            lines = {"train": train, "valid": valid, "test": test}
-            for part in ("valid", "test"):
-                if texts[part] is not None:
-                    lines[part] = split_lines(texts[part])
-        else:
-            lines = {part: split_lines(texts[part]) for part in ("train", "valid", "test")}
-        tokens = [tokenize_lines(lines[part], level) for part in ("train", "valid", "test")]
-        name = dataset.split("/")[0].split(":")[0]
-    elif isinstance(source, (str, os.PathLike)) and os.fspath(source) == "ptb":
+        tokens = _tfds_tokens(name, level, data_dir, text_key, tfds_splits, order=split or "contiguous", **held_out)
+        name = name.split("/")[0].split(":")[0]
+    elif source == "ptb":
         level = level or "word"
         tokens = _ptb_dir_tokens(_download.fetch_ptb(cache_dir), level)
         name = "ptb"
@@ -319,11 +326,8 @@ def load_corpus(
         )
     elif not isinstance(vocab, Vocabulary):
         raise TypeError(f"vocab must be a Vocabulary or None, got {type(vocab).__name__}")
-    return Corpus(
-        train=vocab.encode(train_tokens),
-        valid=vocab.encode(valid_tokens),
-        test=vocab.encode(test_tokens),
-        vocab=vocab,
-        level=level,
-        name=name,
-    )
+    try:
+        ids = [vocab.encode(t) for t in tokens]
+    except KeyError as err:  # a given vocabulary without unk_token
+        raise DataSourceError(f"{name}: {err.args[0]}") from err
+    return Corpus(train=ids[0], valid=ids[1], test=ids[2], vocab=vocab, level=level, name=name)
