@@ -1,0 +1,187 @@
+"""Trainer + LanguageModelTask: loss goes down, perplexity vs NumPy, state carry and reset,
+learning rate per epoch, resume after an interruption equals an uninterrupted run."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tfseq.data import lm_windows
+from tfseq.models import language_model_from_config, presets
+from tfseq.train import LanguageModelTask, Task, Trainer, perplexity
+
+VOCAB = 12
+BATCH, STEPS = 4, 5
+
+
+def stream(n=2000, seed=0):
+    """A learnable stream: a noisy repeating pattern."""
+    rng = np.random.default_rng(seed)
+    ids = np.tile(np.arange(VOCAB), n // VOCAB + 1)[:n]
+    noise = rng.random(n) < 0.1
+    ids[noise] = rng.integers(0, VOCAB, noise.sum())
+    return ids.astype(np.int32)
+
+
+def config(**overrides):
+    base = dict(hidden_size=8, num_layers=2, num_steps=STEPS, batch_size=BATCH, max_epoch=1,
+                max_max_epoch=2, vocab_size=VOCAB, max_grad_norm=5)
+    base.update(overrides)
+    return presets.get("test").with_overrides(**base)
+
+
+def make(cfg, train_ids, checkpoint_dir=None, checkpoint_every=None, valid_ids=None, seed=3,
+         learning_rate_at=None):
+    keras.utils.set_random_seed(seed)
+    model = language_model_from_config(cfg, seed=seed)
+    task = LanguageModelTask(model, train_ids, cfg.batch_size, cfg.num_steps, valid_ids=valid_ids)
+    trainer = Trainer(task, keras.optimizers.SGD(cfg.learning_rate), cfg.max_max_epoch,
+                      learning_rate_at or cfg.learning_rate_at, cfg.max_grad_norm,
+                      checkpoint_dir=checkpoint_dir, checkpoint_every=checkpoint_every)
+    return model, task, trainer
+
+
+def numpy_perplexity(model, ids, batch_size, num_steps):
+    """exp(mean per-token xent) with NumPy log-softmax, state carried window to window."""
+    xs, ys = lm_windows(ids, batch_size, num_steps)
+    state = model.get_initial_state(batch_size)
+    total = 0.0
+    for x, y in zip(xs, ys):
+        logits, state = model(tf.constant(x), initial_state=state)
+        z = logits.numpy().astype(np.float64)
+        log_probs = z - z.max(-1, keepdims=True)
+        log_probs -= np.log(np.exp(log_probs).sum(-1, keepdims=True))
+        total -= np.take_along_axis(log_probs, y[..., None], -1).sum()
+    return np.exp(total / ys.size), ys.size
+
+
+def test_training_lowers_the_loss():
+    ids = stream()
+    cfg = config(num_layers=1, hidden_size=16, max_epoch=3, max_max_epoch=2)
+    model, task, trainer = make(cfg, ids, valid_ids=stream(600, seed=1))
+    before = task.evaluate("validation")["loss"]
+    history = trainer.fit()
+    assert [h["epoch"] for h in history] == [1, 2]
+    assert history[-1]["validation_loss"] < before - 0.5
+    assert history[-1]["train_loss"] < history[0]["train_loss"]
+    assert history[-1]["validation_perplexity"] == pytest.approx(np.exp(history[-1]["validation_loss"]))
+
+
+def test_evaluate_perplexity_matches_numpy():
+    cfg = config(init_scale=0.5)
+    model, task, _ = make(cfg, stream(), valid_ids=stream(503, seed=2))
+    got = task.evaluate("validation")
+    want, count = numpy_perplexity(model, stream(503, seed=2), BATCH, STEPS)
+    assert got["tokens"] == count == (503 // BATCH - 1) // STEPS * BATCH * STEPS
+    assert got["perplexity"] == pytest.approx(want, rel=1e-5)
+    assert task.evaluate("test") is None
+
+
+def test_perplexity_arithmetic():
+    xent = np.random.default_rng(0).random(50) * 4
+    assert perplexity(xent.sum(), xent.size) == pytest.approx(np.exp(xent.mean()))
+    with pytest.raises(ValueError, match="count must be > 0, got 0"):
+        perplexity(1.0, 0)
+
+
+def test_state_carried_across_batches_and_reset_each_epoch():
+    ids = stream(1000)
+    cfg = config(max_max_epoch=1, init_scale=0.5)
+    model, task, trainer = make(cfg, ids, learning_rate_at=lambda epoch: 0.0)  # weights stay put
+    trainer.fit()
+    # one pass over the windows from a zero state, carrying the state: same final state
+    xs, _ = lm_windows(ids, BATCH, STEPS)
+    state = model.get_initial_state(BATCH)
+    for x in xs:
+        _, state = model(tf.constant(x), initial_state=state)
+    after_one = [v.numpy() for v in tf.nest.flatten(task.carried_state())]
+    for got, want in zip(after_one, tf.nest.flatten(state)):
+        np.testing.assert_allclose(got, want, atol=1e-6)
+    # a second epoch starts again from zeros: it ends in the same state, not a continued one
+    trainer.epochs = 2
+    trainer.fit()
+    for got, want in zip(tf.nest.flatten(task.carried_state()), after_one):
+        np.testing.assert_allclose(got, want, atol=1e-6)
+    _, continued = model(tf.constant(xs[0]), initial_state=state)
+    _, fresh = model(tf.constant(xs[0]), initial_state=model.get_initial_state(BATCH))
+    difference = tf.nest.flatten(continued)[0].numpy() - tf.nest.flatten(fresh)[0].numpy()
+    assert np.abs(difference).max() > 1e-4  # so the equality above really tests the reset
+
+
+class RecordingTask(Task):
+    """A regression task (not an LM): fit y = 3x; records the optimizer's learning rate."""
+
+    def __init__(self, optimizer_ref):
+        self.model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1, use_bias=False)])
+        self.optimizer_ref = optimizer_ref
+        self.rates = []
+        self.data = tf.data.Dataset.from_tensor_slices(
+            (tf.ones([6, 2, 1]), 3 * tf.ones([6, 2, 1]))
+        )
+
+    def steps_per_epoch(self):
+        return 6
+
+    def train_batches(self, start):
+        self.rates.append(float(self.optimizer_ref[0].learning_rate.numpy()))
+        return self.data.skip(start)
+
+    def loss(self, batch, training):
+        x, y = batch
+        err = tf.reduce_sum((self.model(x) - y) ** 2)
+        return err, {"loss_sum": err, "count": tf.size(y)}
+
+
+@pytest.mark.parametrize("name", ["small", "medium", "large"])
+def test_learning_rate_schedule_applied_per_epoch(name):
+    cfg = presets.get(name)
+    ref = [keras.optimizers.SGD(1.0)]
+    task = RecordingTask(ref)
+    epochs = min(cfg.max_max_epoch, cfg.max_epoch + 4)
+    Trainer(task, ref[0], epochs, cfg.learning_rate_at, cfg.max_grad_norm).fit()
+    want = [cfg.learning_rate * cfg.lr_decay ** max(e + 1 - cfg.max_epoch, 0) for e in range(epochs)]
+    assert task.rates == pytest.approx(want, rel=1e-6)
+
+
+def _weights(model):
+    return [v.numpy() for v in model.trainable_variables]
+
+
+class Crash(Exception):
+    pass
+
+
+@pytest.mark.parametrize("variant", ["dropout-step-budget", "variational-exception"])
+def test_resume_after_interruption_equals_uninterrupted(tmp_path, variant):
+    ids = stream(1600)
+    cfg = config(keep_prob=0.5, variational_dropout=variant.startswith("variational"), max_max_epoch=2)
+    steps = (1600 // BATCH - 1) // STEPS  # 79 per epoch
+    reference, _, trainer = make(cfg, ids)
+    trainer.fit()
+    want = _weights(reference)
+
+    ckpt = str(tmp_path / "ckpt")
+    _, task, trainer = make(cfg, ids, checkpoint_dir=ckpt, checkpoint_every=10)
+    if variant.endswith("step-budget"):
+        trainer.fit(max_steps=steps + 37, save_on_stop=False)  # mid-epoch 2; last checkpoint at step 110
+    else:
+        batches = task.train_batches
+        calls = []
+
+        def crashing(start):
+            calls.append(start)
+            for k, batch in enumerate(batches(start)):
+                if k == 23:  # 23 steps into epoch 1: last checkpoint at step 20
+                    raise Crash()
+                yield batch
+
+        task.train_batches = crashing
+        with pytest.raises(Crash):
+            trainer.fit()
+    assert not np.allclose(_weights(task.model)[0], want[0])
+
+    resumed, _, trainer = make(cfg, ids, checkpoint_dir=ckpt, checkpoint_every=10, seed=99)  # other init
+    trainer.fit()
+    assert int(trainer.global_step.numpy()) == 2 * steps
+    for got, expected in zip(_weights(resumed), want):
+        np.testing.assert_allclose(got, expected, rtol=0, atol=1e-6)
