@@ -55,10 +55,6 @@ def _require_built(cell, what):
         raise ValueError(f"{what}: build {cell.name} first (call it once, or cell.build((None, depth)))")
 
 
-def _split_rows(kernel, depth):
-    return kernel[:depth], kernel[depth:]
-
-
 def _blocks(matrix, n):
     return np.split(np.asarray(matrix), n, axis=-1)
 
