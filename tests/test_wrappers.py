@@ -512,3 +512,13 @@ def test_variational_masks_hold_on_every_dynamic_rnn_path(fast):
     x = tf.constant(rng.standard_normal((4, 6, 3)), tf.float32)
     runs = [(nn.dynamic_rnn(cell, x, training=True, fast=fast)[0].numpy() != 0).astype(np.int8) for _ in range(2)]
     _check_variational(*runs)
+
+
+def test_dropout_training_may_be_a_bool_tensor_and_xla_compiles():
+    cell = rnn_cell.DropoutWrapper(rnn_cell.BasicLSTMCell(200), output_keep_prob=0.5, variational_recurrent=True)
+    state = cell.get_initial_state(batch_size=2)
+    x = tf.ones([2, 3])
+    assert np.mean(cell(x, state, training=tf.constant(True))[0].numpy() == 0) > 0.3
+    assert np.mean(cell(x, state, training=tf.constant(False))[0].numpy() == 0) == 0
+    compiled = tf.function(lambda x: nn.dynamic_rnn(cell, x, training=True, fast=False)[0], jit_compile=True)
+    _check_variational(*[(compiled(tf.ones([2, 4, 3])).numpy() != 0).astype(np.int8) for _ in range(2)])
