@@ -141,7 +141,7 @@ def plan(cell, inputs=None, training=None, fast=None):
         ValueError: ``fast=True`` but the cell cannot run fused (the message says why),
             or ``fast`` is not None/True/False.
     """
-    if fast not in (None, True, False):
+    if not (fast is None or isinstance(fast, bool)):
         raise ValueError(f"fast must be None, True or False, got {fast!r}")
     if fast is False:
         return Plan(PER_STEP, "fast=False")

@@ -33,7 +33,7 @@ class RNN(keras.layers.RNN):
     """
 
     def __init__(self, cell, fast=None, **kwargs):
-        if fast not in (None, True, False):
+        if not (fast is None or isinstance(fast, bool)):
             raise ValueError(f"RNN: fast must be None, True or False, got {fast!r}")
         super().__init__(cell, **kwargs)
         self.fast = fast

@@ -1,0 +1,302 @@
+"""Fast == exact: every fused path of tfseq.nn.fused against the readable per-step path.
+
+Outputs, final states and gradients (w.r.t. inputs, initial state and every weight)
+agree within 1e-5, with and without ``sequence_length``, batch- and time-major, for the
+unrolled and the ``tf.while_loop`` form of the kernels; and the fallback triggers
+where it must. (The per-step path itself is checked against real TF1 in
+``test_parity_tf1.py`` and against NumPy in ``test_nn_drivers.py``.)
+"""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tfseq import nn, rnn_cell
+from tfseq.nn import fused
+
+B, T, D = 4, 5, 3
+RNG = np.random.default_rng(7)
+X_NP = RNG.standard_normal((B, T, D)).astype(np.float32)
+LENGTHS = np.array([5, 3, 0, 1], np.int32)  # full, partial, empty, one step
+TOL = 1e-5
+
+CELLS = {
+    "basic_lstm": (lambda: rnn_cell.BasicLSTMCell(6), "fused_lstm"),
+    "lstm_not_tuple": (lambda: rnn_cell.LSTMCell(6, forget_bias=0.3, state_is_tuple=False), "fused_lstm"),
+    "gru": (lambda: rnn_cell.GRUCell(6), "fused_gru"),
+    "basic_rnn": (lambda: rnn_cell.BasicRNNCell(6), "fused_rnn"),
+    "multi": (
+        lambda: rnn_cell.MultiRNNCell([rnn_cell.BasicLSTMCell(6), rnn_cell.GRUCell(5), rnn_cell.BasicRNNCell(4)]),
+        "fused_multi[lstm,gru,rnn]",
+    ),
+    "multi_not_tuple": (
+        lambda: rnn_cell.MultiRNNCell([rnn_cell.BasicRNNCell(4), rnn_cell.GRUCell(3)], state_is_tuple=False),
+        "fused_multi[rnn,gru]",
+    ),
+}
+
+
+def randomize(cell, seed=0):
+    rng = np.random.default_rng(seed)
+    for v in cell.weights:
+        v.assign(rng.uniform(-0.8, 0.8, v.shape).astype(v.dtype))
+    return cell
+
+
+def random_state(cell, batch=B):
+    flat = [tf.constant(RNG.uniform(-1, 1, (batch, n)).astype(np.float32)) for n in tf.nest.flatten(cell.state_size)]
+    return tf.nest.pack_sequence_as(cell.state_size, flat)
+
+
+def run_both(cell, x, fast_values=(False, True), **kwargs):
+    """Outputs, final state and gradients (inputs, initial state, weights) per ``fast``."""
+    results = []
+    for fast in fast_values:
+        initial_state = kwargs.get("initial_state")
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            if initial_state is not None:
+                tape.watch(tf.nest.flatten(initial_state))
+            y, state = nn.dynamic_rnn(cell, x, fast=fast, **kwargs)
+            # A loss that weighs every output and state element differently.
+            loss = tf.reduce_sum(tf.sin(3.0 * y)) + sum(tf.reduce_sum(tf.cos(s)) for s in tf.nest.flatten(state))
+        sources = [x] + ([] if initial_state is None else tf.nest.flatten(initial_state)) + list(cell.trainable_weights)
+        grads = tape.gradient(loss, sources)
+        assert all(g is not None for g in grads)
+        results.append([y] + tf.nest.flatten(state) + grads)
+    return results
+
+
+def assert_close(reference, candidate):
+    assert len(reference) == len(candidate)
+    for want, got in zip(reference, candidate):
+        np.testing.assert_allclose(np.asarray(got), np.asarray(want), atol=TOL, rtol=TOL)
+
+
+@pytest.fixture(params=["unrolled", "while_loop"])
+def loop_form(request, monkeypatch):
+    if request.param == "while_loop":
+        monkeypatch.setattr(fused, "MAX_UNROLL", 0)
+    return request.param
+
+
+@pytest.mark.parametrize("name", sorted(CELLS))
+@pytest.mark.parametrize("lengths", [False, True], ids=["full", "sequence_length"])
+@pytest.mark.parametrize("time_major", [False, True], ids=["batch_major", "time_major"])
+def test_fused_equals_per_step(name, lengths, time_major, loop_form):
+    make, path = CELLS[name]
+    cell = make()
+    cell.build((None, D))
+    randomize(cell)
+    assert fused.plan(cell) == fused.Plan(path, "the cell allows it")
+    x = tf.constant(np.transpose(X_NP, [1, 0, 2]) if time_major else X_NP)
+    per_step, fast = run_both(
+        cell, x, initial_state=random_state(cell), time_major=time_major,
+        sequence_length=LENGTHS if lengths else None,
+    )
+    assert_close(per_step, fast)
+    if lengths:  # TF1 semantics survive in the fused path: zeros past each row's length
+        y = fast[0].numpy() if not time_major else np.transpose(fast[0].numpy(), [1, 0, 2])
+        assert np.all(y[2] == 0) and np.all(y[1, 3:] == 0) and np.all(y[3, 1:] == 0)
+
+
+def test_fused_in_tf_function_with_unknown_shapes(loop_form):
+    cell = randomize(rnn_cell.BasicLSTMCell(4).__class__(4))
+    cell.build((None, D))
+    randomize(cell)
+    spec = tf.TensorSpec([None, None, D], tf.float32)
+
+    def loss_and_grads(fast):
+        @tf.function(input_signature=[spec, tf.TensorSpec([None], tf.int32)])
+        def f(x, lengths):
+            with tf.GradientTape() as tape:
+                tape.watch(x)
+                y, (c, h) = nn.dynamic_rnn(cell, x, sequence_length=lengths, dtype=tf.float32, fast=fast)
+                loss = tf.reduce_sum(tf.sin(y)) + tf.reduce_sum(c * h)
+            return [y, c, h] + tape.gradient(loss, [x] + cell.trainable_weights)
+        return f(tf.constant(X_NP), tf.constant(LENGTHS))
+
+    assert_close(loss_and_grads(False), loss_and_grads(True))
+
+
+def test_float64_cells_run_fused():
+    cell = rnn_cell.GRUCell(3, dtype="float64")
+    cell.build((None, D))
+    randomize(cell)
+    x = tf.constant(X_NP.astype(np.float64))
+    assert fused.plan(cell, x).path == "fused_gru"
+    per_step, fast = run_both(cell, x, dtype=tf.float64)
+    assert fast[0].dtype == tf.float64
+    assert_close(per_step, fast)
+
+
+def test_two_stacked_layers_match_one_multi_rnn_cell_per_step():
+    """The layer-by-layer schedule of a MultiRNNCell == stepping both layers together."""
+    cells = [rnn_cell.BasicLSTMCell(5), rnn_cell.BasicLSTMCell(5)]
+    multi = rnn_cell.MultiRNNCell(cells)
+    multi.build((None, D))
+    randomize(multi)
+    per_step, fast = run_both(multi, tf.constant(X_NP), dtype=tf.float32, sequence_length=LENGTHS)
+    assert_close(per_step, fast)
+
+
+# -- dropout -------------------------------------------------------------------------
+
+
+def test_dropout_wrapper_inactive_unwraps_exactly():
+    cell = rnn_cell.DropoutWrapper(rnn_cell.BasicLSTMCell(5), input_keep_prob=0.5, output_keep_prob=0.5)
+    cell.build((None, D))
+    randomize(cell)
+    assert fused.plan(cell, training=False).path == "fused_lstm"
+    per_step, fast = run_both(cell, tf.constant(X_NP), initial_state=random_state(cell), training=False)
+    assert_close(per_step, fast)
+
+
+def test_variational_dropout_is_bit_identical_to_per_step_masks():
+    """Variational masks are one [1, size] mask per sequence: the fused path draws the very
+    same mask (same seed, same salt), so training outputs and gradients match too."""
+    layers = [
+        rnn_cell.DropoutWrapper(rnn_cell.BasicLSTMCell(6), input_keep_prob=0.6, output_keep_prob=0.7,
+                                variational_recurrent=True, seed=11 + k)
+        for k in range(2)
+    ]
+    cell = rnn_cell.MultiRNNCell(layers)
+    cell.build((None, D))
+    randomize(cell)
+    assert fused.plan(cell, training=True).path == "fused_multi[lstm,lstm]"
+    # Passing the state keeps the per-sequence seed where it is, so both runs use one mask set.
+    per_step, fast = run_both(cell, tf.constant(X_NP), initial_state=random_state(cell), training=True,
+                              sequence_length=LENGTHS)
+    assert_close(per_step, fast)
+    no_dropout, _ = run_both(cell, tf.constant(X_NP), fast_values=(True, False),
+                             initial_state=random_state(cell), training=False)
+    assert not np.allclose(fast[0], no_dropout[0])  # dropout did act
+
+
+def test_per_step_output_dropout_has_the_wrappers_distribution():
+    """Non-variational masks are fresh random numbers (other draws than the per-step path):
+    the kept units are the undropped outputs scaled by 1/keep_prob, about keep_prob of them."""
+    keep = 0.5
+    core = randomize(rnn_cell.GRUCell(8).__class__(8))
+    wrapped = rnn_cell.DropoutWrapper(core, output_keep_prob=keep, seed=3)
+    wrapped.build((None, D))
+    randomize(wrapped)
+    x = tf.constant(RNG.standard_normal((16, T, D)).astype(np.float32))
+    assert fused.plan(wrapped, training=True).path == "fused_gru"
+    y_drop, _ = nn.dynamic_rnn(wrapped, x, dtype=tf.float32, training=True)
+    y_plain, _ = nn.dynamic_rnn(core, x, dtype=tf.float32)
+    y_drop, y_plain = y_drop.numpy(), y_plain.numpy()
+    kept = y_drop != 0
+    np.testing.assert_allclose(y_drop[kept], y_plain[kept] / keep, rtol=1e-6)
+    assert 0.4 < kept.mean() < 0.6  # 640 units: 5 standard deviations either side
+
+
+# -- fallback ------------------------------------------------------------------------
+
+
+class SquashedLSTMCell(rnn_cell.BasicLSTMCell):
+    def call(self, inputs, states, training=None):
+        output, state = super().call(inputs, states, training=training)
+        return 0.5 * output, state
+
+
+FALLBACKS = {
+    "peepholes": (lambda: rnn_cell.LSTMCell(4, use_peepholes=True), "use_peepholes=True"),
+    "cell_clip": (lambda: rnn_cell.LSTMCell(4, cell_clip=3.0), "cell_clip=3.0"),
+    "projection": (lambda: rnn_cell.LSTMCell(4, num_proj=2), "num_proj=2"),
+    "relu": (lambda: rnn_cell.BasicRNNCell(4, activation="relu"), "is not tanh"),
+    "keras_cell": (lambda: keras.layers.LSTMCell(4), "LSTMCell has no fused kernel"),
+    "subclass": (lambda: SquashedLSTMCell(4), "SquashedLSTMCell overrides call()"),
+    "residual": (lambda: rnn_cell.ResidualWrapper(rnn_cell.BasicRNNCell(D)), "ResidualWrapper has no fused kernel"),
+    "multi_with_peepholes": (
+        lambda: rnn_cell.MultiRNNCell([rnn_cell.BasicLSTMCell(4), rnn_cell.LSTMCell(4, use_peepholes=True)]),
+        "use_peepholes=True",
+    ),
+    "mixed_precision": (lambda: rnn_cell.GRUCell(4, dtype="mixed_float16"), "mixed precision"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(FALLBACKS))
+def test_fallback_to_per_step(name):
+    make, reason = FALLBACKS[name]
+    cell = make()
+    chosen = fused.plan(cell)
+    assert chosen.path == fused.PER_STEP and reason in chosen.reason, chosen
+    with pytest.raises(ValueError, match="fast=True but .* cannot run fused"):
+        nn.dynamic_rnn(cell, tf.constant(X_NP), dtype=tf.float32, fast=True)
+    if name != "mixed_precision":  # the per-step path still runs it
+        y, _ = nn.dynamic_rnn(cell, tf.constant(X_NP), dtype=tf.float32)
+        assert y.shape[:2] == (B, T)
+
+
+def test_fallback_for_dropout_it_cannot_fuse():
+    state_dropout = rnn_cell.DropoutWrapper(rnn_cell.BasicLSTMCell(4), state_keep_prob=0.5)
+    assert "state dropout" in fused.plan(state_dropout, training=True).reason
+    assert fused.plan(state_dropout, training=False).path == "fused_lstm"
+    output_dropout = rnn_cell.DropoutWrapper(rnn_cell.BasicLSTMCell(4), output_keep_prob=0.5)
+    assert "training=None" in fused.plan(output_dropout, training=None).reason
+    assert "tensor training" in fused.plan(output_dropout, training=tf.constant(True)).reason
+    no_dropout = rnn_cell.DropoutWrapper(rnn_cell.BasicLSTMCell(4))
+    assert fused.plan(no_dropout, training=None).path == "fused_lstm"
+
+
+def test_fallback_for_inputs_of_another_dtype_and_fast_false():
+    cell = rnn_cell.BasicRNNCell(4)
+    assert "float64" in fused.plan(cell, tf.zeros([1, 2, 3], tf.float64)).reason
+    assert fused.plan(cell, fast=False) == fused.Plan(fused.PER_STEP, "fast=False")
+    with pytest.raises(ValueError, match="fast must be None, True or False, got 'yes'"):
+        fused.plan(cell, fast="yes")
+
+
+# -- tfseq.nn.RNN --------------------------------------------------------------------
+
+MASK = np.array([[1, 1, 1, 1, 1], [1, 1, 1, 0, 0], [1, 0, 1, 1, 0], [0, 0, 0, 0, 0]], bool)
+
+
+@pytest.mark.parametrize("name", ["basic_lstm", "gru", "multi"])
+@pytest.mark.parametrize("masked", [False, True], ids=["no_mask", "mask"])
+def test_rnn_layer_equals_keras_rnn(name, masked):
+    cell = CELLS[name][0]()
+    cell.build((None, D))
+    randomize(cell)
+    x = tf.constant(X_NP)
+    mask = tf.constant(MASK) if masked else None
+    results = []
+    for layer in (
+        keras.layers.RNN(cell, return_sequences=True, return_state=True, zero_output_for_mask=True),
+        nn.RNN(cell, return_sequences=True, return_state=True, zero_output_for_mask=True),
+    ):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            out = layer(x, mask=mask)
+            loss = sum(tf.reduce_sum(tf.sin(3.0 * t)) for t in tf.nest.flatten(out))
+        results.append(tf.nest.flatten(out) + tape.gradient(loss, [x] + cell.trainable_weights))
+    assert layer.plan(x, mask).path == CELLS[name][1]
+    assert_close(*results)
+
+
+def test_rnn_layer_fallbacks():
+    cell = rnn_cell.GRUCell(3)
+    assert nn.RNN(cell, go_backwards=True).plan().reason == "go_backwards=True"
+    assert "zero_output_for_mask=False" in nn.RNN(cell).plan(mask=tf.constant(MASK)).reason
+    assert nn.RNN(cell, fast=False).plan().path == fused.PER_STEP
+    assert nn.RNN(keras.layers.GRUCell(3)).plan().path == fused.PER_STEP
+    with pytest.raises(ValueError, match="go_backwards=True"):
+        nn.RNN(cell, go_backwards=True, fast=True).plan()
+    with pytest.raises(ValueError, match="fast must be None, True or False, got 1"):
+        nn.RNN(cell, fast=1)
+    # The per-step fallback of the layer is Keras' own loop: same numbers as keras.layers.RNN.
+    x = tf.constant(X_NP)
+    np.testing.assert_allclose(nn.RNN(cell, go_backwards=True)(x), keras.layers.RNN(cell, go_backwards=True)(x))
+
+
+def test_rnn_layer_keras_file_round_trip(tmp_path):
+    inputs = keras.Input((None, D))
+    model = keras.Model(inputs, nn.RNN(rnn_cell.BasicLSTMCell(4), fast=True, return_sequences=True)(inputs))
+    path = str(tmp_path / "fused.keras")
+    model.save(path)
+    loaded = keras.models.load_model(path)
+    layer = loaded.layers[-1]
+    assert type(layer) is nn.RNN and layer.fast is True
+    np.testing.assert_allclose(loaded(X_NP), model(X_NP), atol=1e-6)
