@@ -185,6 +185,7 @@ def run(cell, inputs_tm, state, sequence_length=None, training=None, finished=No
         finished = steps[:, None] >= sequence_length[None, :]  # [time, batch]
     if finished is not None:
         finished = finished[:, :, None]  # [time, batch, 1]
+    state = tf.nest.map_structure(lambda s: tf.convert_to_tensor(s, inputs_tm.dtype), state)
     if isinstance(cell, MultiRNNCell):
         states = cell.split_state(state)
     else:
