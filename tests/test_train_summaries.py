@@ -39,7 +39,7 @@ def run_dir(tmp_path_factory):
     writers.hparams({**cfg.to_dict(), "data": "generated"})
     stream = io.StringIO()
     Trainer(task, keras.optimizers.SGD(1.0), cfg.max_max_epoch, cfg.learning_rate_at, cfg.max_grad_norm,
-            writers=writers, log_every=10, progress=Progress(stream=stream)).fit()
+            writers=writers, log_every=10, progress=Progress(stream=stream, lines=stream)).fit()
     writers.close()
     return run_dir, stream.getvalue()
 
@@ -69,7 +69,9 @@ def test_histograms_and_samples(run_dir):
     acc = load(os.path.join(run_dir[0], "train"))
     tags = acc.Tags()["tensors"]
     hist = [t for t in tags if t.startswith("weights/")]
-    assert {"weights/language_model/softmax_w", "weights/language_model/embedding/embeddings"} <= set(hist)
+    model_name = hist[0].split("/")[1]  # language_model, language_model_1, ... (Keras unique names)
+    assert {f"weights/{model_name}/softmax_w", f"weights/{model_name}/embedding/embeddings"} <= set(hist)
+    assert len(hist) == 5  # embedding, LSTM kernel and bias, softmax weight and bias
     assert acc.SummaryMetadata(hist[0]).plugin_data.plugin_name == "histograms"
     texts = acc.Tensors("samples")
     assert [e.step for e in texts] == [49, 98]

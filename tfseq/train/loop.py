@@ -85,7 +85,8 @@ class Trainer:
         checkpoint_every: also checkpoint every this many steps (``None``: epoch ends only).
         log_every: steps between scalar summaries and progress refreshes (default:
             1/50 epoch, at least 20).
-        progress: a :class:`~tfseq.train.progress.Progress` or ``None`` (silent).
+        progress: a :class:`~tfseq.train.progress.Progress` (bar and epoch lines) or ``None``
+            (silent).
         histograms: write weight histograms at each epoch's end.
     """
 
@@ -109,7 +110,7 @@ class Trainer:
         if self.steps_per_epoch <= 0:
             raise ValueError("the task has no training batches (steps_per_epoch is 0)")
         self.log_every = log_every or max(20, self.steps_per_epoch // 50)
-        self.progress = progress or Progress(enabled=False)
+        self.progress = progress or Progress(enabled=False, lines=False)
         self.histograms = histograms
 
         self.global_step = tf.Variable(0, dtype=tf.int64, trainable=False, name="global_step")

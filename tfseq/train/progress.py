@@ -6,16 +6,19 @@ from tqdm.auto import tqdm
 
 
 class Progress:
-    """One bar per epoch; :meth:`update` advances it and shows metrics.
+    """One bar per epoch; :meth:`update` advances it and shows metrics; :meth:`write`
+    prints a line (an epoch summary) without breaking the bar.
 
     Args:
-        enabled: ``False`` writes nothing (tests, logs).
-        stream: where to draw (default ``sys.stderr``).
+        enabled: draw the bar.
+        stream: where to draw the bar (default ``sys.stderr``).
+        lines: where :meth:`write` prints (default ``sys.stdout``); ``False``: nowhere.
     """
 
-    def __init__(self, enabled=True, stream=None):
+    def __init__(self, enabled=True, stream=None, lines=None):
         self.enabled = enabled
         self.stream = stream or sys.stderr
+        self.lines = sys.stdout if lines is None else lines
         self._bar = None
 
     def start(self, total, initial=0, desc=""):
@@ -32,10 +35,12 @@ class Progress:
 
     def write(self, line):
         """Print a line without breaking the bar."""
+        if self.lines is False:
+            return
         if self._bar is not None:
-            self._bar.write(line, file=self.stream)
-        elif self.enabled:
-            print(line, file=self.stream, flush=True)
+            self._bar.write(line, file=self.lines)
+        else:
+            print(line, file=self.lines, flush=True)
 
     def close(self):
         if self._bar is not None:
