@@ -214,3 +214,23 @@ def test_lstm_cell_without_peepholes_equals_basic_lstm_cell():
     np.testing.assert_array_equal(s_full.c.numpy(), s_basic.c.numpy())
     assert sorted(full.tf1_variables()) == ["lstm_cell/bias", "lstm_cell/kernel"]
     assert sorted(basic.tf1_variables()) == ["basic_lstm_cell/bias", "basic_lstm_cell/kernel"]
+
+
+@pytest.mark.parametrize("make_cell", [lambda: rnn_cell.LSTMCell(3, use_peepholes=True),
+                                       lambda: rnn_cell.GRUCell(3), lambda: keras.layers.LSTMCell(3)],
+                         ids=["lstm", "gru", "keras_lstm"])
+@pytest.mark.parametrize("seq", [None, [5, 2, 0]], ids=["full", "ragged"])
+def test_dynamic_rnn_under_mixed_float16(make_cell, seq, mixed_precision):
+    """The cell computes in float16; the carried state keeps the dtype it was given (float32 here)."""
+    cell = make_cell()
+    y, state = nn.dynamic_rnn(cell, X, sequence_length=seq)
+    y_graph, _ = tf.function(lambda x: nn.dynamic_rnn(cell, x, sequence_length=seq))(X)
+    assert y.dtype == tf.float32 and all(s.dtype == tf.float32 for s in tf.nest.flatten(state))
+    np.testing.assert_allclose(y_graph.numpy(), y.numpy(), atol=2e-3)  # float16 rounding differs in graphs
+    keras.mixed_precision.set_global_policy("float32")
+    reference = type(cell).from_config({**cell.get_config(), "dtype": "float32"})
+    reference.build((B, D))
+    copy_weights(cell, reference)
+    y_ref, _ = nn.dynamic_rnn(reference, X, sequence_length=seq)
+    np.testing.assert_allclose(y.numpy(), y_ref.numpy(), atol=1e-2)
+    assert np.abs(y.numpy() - y_ref.numpy()).max() > 0  # it really ran in float16

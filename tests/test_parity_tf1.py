@@ -9,6 +9,7 @@ states and every weight, to 1e-5. The TF1 variable names are compared first.
 All TF1 cases run in ONE subprocess (module-scoped fixture).
 """
 
+import functools
 import zlib
 
 import numpy as np
@@ -17,6 +18,7 @@ import tensorflow as tf
 
 from tf1_reference import run_tf1_many
 from tfseq import nn, rnn_cell
+from tfseq.nn import rnn as rnn_module
 
 ATOL = 1e-5
 BATCH, TIME, DEPTH = 3, 6, 4
@@ -168,8 +170,12 @@ def tf1_results():
     return specs, results
 
 
-def run_tfseq(spec, cells):
-    """The tfseq side of one case: (results, grads) in the same order as the TF1 side."""
+def run_tfseq(spec, cells, fast=None):
+    """The tfseq side of one case: (results, grads) in the same order as the TF1 side.
+
+    ``fast=None`` is ``dynamic_rnn``'s default (a fused fast path where one applies),
+    ``fast=False`` the readable per-step loop.
+    """
     x = tf.constant(spec["x"])
     init_flat = [tf.constant(a) for a in spec["init"]]
     init = tf.nest.pack_sequence_as(cells[0].state_size, init_flat) if init_flat else None
@@ -188,7 +194,8 @@ def run_tfseq(spec, cells):
             ys = [tf.stack(y_list, 1)]
         else:
             y, states = nn.dynamic_rnn(
-                cells[0], x, sequence_length=spec["seq"], initial_state=init, time_major=spec["time_major"]
+                cells[0], x, sequence_length=spec["seq"], initial_state=init, time_major=spec["time_major"],
+                fast=fast,
             )
             ys = [y]
         results = ys + tf.nest.flatten(states)
@@ -200,8 +207,9 @@ def run_tfseq(spec, cells):
 PREFIXES = {"dynamic": ["rnn/"], "static": ["rnn/"], "bidi": ["bidirectional_rnn/fw/", "bidirectional_rnn/bw/"]}
 
 
+@pytest.mark.parametrize("fast", [None, False], ids=["default", "per_step"])
 @pytest.mark.parametrize("name", list(CASES))
-def test_matches_tf1(name, tf1_results):
+def test_matches_tf1(name, fast, tf1_results, monkeypatch):
     specs, results = tf1_results
     spec, ref = specs[name], results[name]
     expr, options = CASES[name]
@@ -213,7 +221,9 @@ def test_matches_tf1(name, tf1_results):
 
     for key, variable in named.items():
         variable.assign(spec["weights"][key])
-    results_tfseq, grads_tfseq = run_tfseq(spec, cells)
+    if fast is False:  # bidirectional_dynamic_rnn calls dynamic_rnn with its default
+        monkeypatch.setattr(rnn_module, "dynamic_rnn", functools.partial(rnn_module.dynamic_rnn, fast=False))
+    results_tfseq, grads_tfseq = run_tfseq(spec, cells, fast)
 
     # 2. outputs and final states (flattened in TF1's nesting order)
     n_results = len([k for k in ref if k.startswith("result")])
@@ -242,3 +252,16 @@ def test_ragged_case_really_is_ragged(tf1_results):
     _, results = tf1_results
     y = results["ragged_basic_lstm"]["result0"]
     assert np.all(y[1, 3:] == 0) and np.all(y[2] == 0) and np.abs(y[0, -1]).max() > 0
+
+
+def test_default_path_cases_cover_every_fused_kernel_and_the_per_step_loop():
+    """Guards the suite: dynamic_rnn's default path is fused for plain cells, so the
+    'default' parity cases above must reach each fused kernel (and the per-step loop)."""
+    from tfseq.nn import fused
+
+    paths = set()
+    for expr, options in CASES.values():
+        if options.get("driver", "dynamic") == "dynamic":
+            cells, _ = build_cells(expr, options)
+            paths.add(fused.plan(cells[0], tf.zeros((TIME, BATCH, DEPTH)), None, None).path)
+    assert {"fused_lstm", "fused_gru", "fused_rnn", fused.PER_STEP} <= paths, paths

@@ -95,6 +95,8 @@ def step_with_length(cell, x_t, state, time, sequence_length, training=None):
     """One step of ``cell``; rows whose ``sequence_length <= time`` emit zeros and keep state."""
     output, new_state = cell(x_t, state, training=training) if training is not None else cell(x_t, state)
     new_state = tf.nest.pack_sequence_as(state, tf.nest.flatten(new_state))
+    # the carried state keeps the dtype it was given (a mixed_float16 cell computes in float16)
+    new_state = tf.nest.map_structure(lambda old, new: tf.cast(new, old.dtype), state, new_state)
     if sequence_length is None:
         return output, new_state
     finished = (time >= sequence_length)[:, None]  # [batch, 1]
