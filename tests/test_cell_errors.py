@@ -180,3 +180,17 @@ def test_initial_state_needs_a_batch_size_and_variables_need_a_build():
         cell.get_initial_state()
     with pytest.raises(ValueError, match=r"build the cell"):
         cell.tf1_variables()
+
+
+def test_unknown_rank_inside_tf_function_is_reported_not_crashed():
+    cell = rnn_cell.GRUCell(3)
+
+    def run(x, seq):
+        return nn.dynamic_rnn(cell, x, sequence_length=seq)[0]
+
+    unknown_inputs = tf.function(run, input_signature=[tf.TensorSpec(None), tf.TensorSpec([None], tf.int32)])
+    with pytest.raises(ValueError, match=r"inputs must have rank 3.*got shape <unknown>"):
+        unknown_inputs.get_concrete_function()
+    unknown_seq = tf.function(run, input_signature=[tf.TensorSpec([3, 5, 4]), tf.TensorSpec(None, tf.int32)])
+    with pytest.raises(ValueError, match=r"sequence_length must have shape \[batch\]=\[3\], got <unknown>"):
+        unknown_seq.get_concrete_function()

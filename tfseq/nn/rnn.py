@@ -58,7 +58,7 @@ def _check_initial_state(cell, state, batch_size_static):
         ):
             raise ValueError(
                 f"initial_state tensors must be [batch, size] with sizes {sizes}, "
-                f"got shape {tuple(shape)}"
+                f"got shape {shape}"
             )
 
 
@@ -66,7 +66,7 @@ def _check_inputs(inputs, time_major):
     inputs = tf.convert_to_tensor(inputs)
     if inputs.shape.rank != 3:
         layout = "[time, batch, depth]" if time_major else "[batch, time, depth]"
-        raise ValueError(f"inputs must have rank 3 {layout}, got shape {tuple(inputs.shape)}")
+        raise ValueError(f"inputs must have rank 3 {layout}, got shape {inputs.shape}")
     if not inputs.dtype.is_floating:
         raise TypeError(f"inputs must be a float tensor, got dtype {inputs.dtype.name}")
     return inputs
@@ -86,7 +86,7 @@ def _check_sequence_length(sequence_length, batch_size_static):
         batch_size_static is not None and seq.shape[0] not in (None, batch_size_static)
     ):
         raise ValueError(
-            f"sequence_length must have shape [batch]=[{batch_size_static}], got {tuple(seq.shape)}"
+            f"sequence_length must have shape [batch]=[{batch_size_static}], got {seq.shape}"
         )
     return tf.cast(seq, tf.int32)
 
@@ -191,7 +191,7 @@ def static_rnn(cell, inputs, initial_state=None, dtype=None, sequence_length=Non
         inputs = [tf.convert_to_tensor(x) for x in inputs]
         for t, x in enumerate(inputs):
             if x.shape.rank != 2:
-                raise ValueError(f"inputs[{t}] must have rank 2 [batch, depth], got shape {tuple(x.shape)}")
+                raise ValueError(f"inputs[{t}] must have rank 2 [batch, depth], got shape {x.shape}")
         batch_static = inputs[0].shape[0]
         sequence_length = _check_sequence_length(sequence_length, batch_static)
         if initial_state is None:
