@@ -133,7 +133,7 @@ def run_benchmark(config, log=None):
             data = tf_harness.make_data(shape)
             for bench in config.benches:
                 for family in config.families:
-                    log(f"[{bench} | {shape.describe()} | {family}]")
+                    log(f"[{bench} | {shape.name}, {shape.num_steps} steps | {family}]")
                     cands = _candidates(bench, family, shape, data, config, tf1_worker, use_torch)
                     raw = timing.measure(cands, config.rounds, config.warmup, config.min_time, log)
                     groups.append(report.make_group(bench, family, shape, cands, raw, config.ceiling_size))
@@ -153,4 +153,5 @@ def run_benchmark(config, log=None):
         "config": dataclasses.asdict(config),
         "notes": notes,
     }
-    return {"meta": meta, "groups": groups, "summary": report.summary(groups)}
+    ceiling = report.add_run_ceiling(groups)
+    return {"meta": meta, "ceiling_gflops": ceiling, "groups": groups, "summary": report.summary(groups)}
