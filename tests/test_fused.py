@@ -120,6 +120,25 @@ def test_fused_in_tf_function_with_unknown_shapes(loop_form):
     assert_close(loss_and_grads(False), loss_and_grads(True))
 
 
+def test_fused_path_compiles_with_xla():
+    """Unrolled (static length), the fused path has no while_loop, so a jit_compile=True
+    training step works; the per-step path's unbounded while_loop does not compile."""
+    cell = rnn_cell.MultiRNNCell([rnn_cell.BasicLSTMCell(4), rnn_cell.GRUCell(3)])
+    cell.build((None, D))
+    randomize(cell)
+    x = tf.constant(X_NP)
+
+    def loss_and_grads(fast):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            y, _ = nn.dynamic_rnn(cell, x, sequence_length=LENGTHS, dtype=tf.float32, fast=fast)
+            loss = tf.reduce_sum(tf.sin(3.0 * y))
+        return [y] + tape.gradient(loss, [x] + cell.trainable_weights)
+
+    compiled = tf.function(lambda: loss_and_grads(True), jit_compile=True)
+    assert_close(loss_and_grads(False), compiled())
+
+
 def test_float64_cells_run_fused():
     cell = rnn_cell.GRUCell(3, dtype="float64")
     cell.build((None, D))

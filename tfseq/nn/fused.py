@@ -309,165 +309,184 @@ def _masked(finished, sequences):
     return list(sequences) + ([] if finished is None else [finished])
 
 
+def _fused_op(forward, backward, inputs, finished):
+    """``forward(*inputs, finished) -> (outputs, saved)`` as one differentiable op whose
+    gradient is the hand-written ``backward(d_outputs, inputs, finished, saved)``."""
+
+    @tf.custom_gradient
+    def op(*inputs):
+        outputs, saved = forward(*inputs, finished)
+
+        def grad(*d_outputs):
+            return backward(tuple(_zeros_for_none(d_outputs, outputs)), inputs, finished, saved)
+
+        return outputs, grad
+
+    return op(*inputs)
+
+
 def lstm_sequence(xw, c0, h0, w_h, finished=None):
     """TF1's LSTM over a sequence: ``xw [T, B, 4h]`` is ``x @ W_x + bias`` with
     ``forget_bias`` already added to the ``f`` block. Returns ``(outputs, c_T, h_T)``."""
-
-    @tf.custom_gradient
-    def forward(xw, c0, h0, w_h):
-        def step(carry, slices):
-            c_prev, h_prev = carry
-            z = slices[0] + tf.matmul(h_prev, w_h)
-            s = tf.sigmoid(z)
-            i, _, f, o = tf.split(s, 4, axis=1)  # input gate, (new input), forget gate, output gate
-            j = tf.tanh(tf.split(z, 4, axis=1)[1])
-            c = f * c_prev + i * j
-            h = o * tf.tanh(c)
-            if finished is None:
-                return (c, h), (h, c, s, j)
-            done = slices[1]
-            c = tf.where(done, c_prev, c)
-            y = tf.where(done, tf.zeros_like(h), h)
-            h = tf.where(done, h_prev, h)
-            return (c, h), (y, c, s, j, h)
-
-        (c_last, h_last), seqs = _scan(step, _masked(finished, [xw]), (c0, h0), 4 if finished is None else 5)
-        outputs, c_states, sig, j_all = seqs[:4]
-        h_states = outputs if finished is None else seqs[4]
-
-        def grad(d_outputs, d_c_last, d_h_last):
-            d_outputs, d_c_last, d_h_last = _zeros_for_none((d_outputs, d_c_last, d_h_last), (outputs, c_last, h_last))
-            i, _, f, o = tf.split(sig, 4, axis=2)
-            tanh_c = tf.tanh(c_states)
-            # Per step: dh = dh_next + dy, dc = dc_next + dh * a_c,
-            # dz = [dc * a_i, dc * a_j, dc * a_f, dh * a_o], dh_prev = dz @ W_h^T, dc_prev = dc * f;
-            # the a_* do not depend on the gradient, so they are computed for all steps at once.
-            a_ijfo = tf.concat([j_all * i * (1 - i), i * (1 - j_all * j_all), _prev(c0, c_states) * f * (1 - f),
-                                tanh_c * o * (1 - o)], 2)
-            a_cf = tf.concat([o * (1 - tanh_c * tanh_c), f], 2)
-            w_h_t = tf.transpose(w_h)
-
-            def back(carry, slices):
-                dc, dh = carry
-                dy, a, a_c_f = slices[:3]
-                dh_total = dh + dy
-                a_c, f_t = tf.split(a_c_f, 2, axis=1)
-                dc_total = dc + dh_total * a_c
-                dz = tf.concat([dc_total, dc_total, dc_total, dh_total], 1) * a
-                if finished is None:
-                    return (dc_total * f_t, tf.matmul(dz, w_h_t)), (dz,)
-                done = slices[3]
-                dz = tf.where(done, tf.zeros_like(dz), dz)
-                dc_prev = tf.where(done, dc, dc_total * f_t)
-                return (dc_prev, tf.where(done, dh, tf.matmul(dz, w_h_t))), (dz,)
-
-            (dc0, dh0), (dz,) = _scan(
-                back, _masked(finished, [d_outputs, a_ijfo, a_cf]), (d_c_last, d_h_last), 1, reverse=True
-            )
-            return dz, dc0, dh0, _flat_matmul(_prev(h0, h_states), dz)
-
-        return (outputs, c_last, h_last), grad
-
-    outputs, c_last, h_last = forward(xw, c0, h0, w_h)
+    outputs, c_last, h_last = _fused_op(_lstm_forward, _lstm_backward, (xw, c0, h0, w_h), finished)
     outputs.set_shape(xw.shape[:2].concatenate(h0.shape[-1:]))
     return outputs, c_last, h_last
+
+
+def _lstm_forward(xw, c0, h0, w_h, finished):
+    def step(carry, slices):
+        c_prev, h_prev = carry
+        z = slices[0] + tf.matmul(h_prev, w_h)
+        s = tf.sigmoid(z)
+        i, _, f, o = tf.split(s, 4, axis=1)  # input gate, (new input), forget gate, output gate
+        j = tf.tanh(tf.split(z, 4, axis=1)[1])
+        c = f * c_prev + i * j
+        h = o * tf.tanh(c)
+        if finished is None:
+            return (c, h), (h, c, s, j)
+        done = slices[1]
+        c = tf.where(done, c_prev, c)
+        y = tf.where(done, tf.zeros_like(h), h)
+        h = tf.where(done, h_prev, h)
+        return (c, h), (y, c, s, j, h)
+
+    (c_last, h_last), seqs = _scan(step, _masked(finished, [xw]), (c0, h0), 4 if finished is None else 5)
+    outputs = seqs[0]
+    h_states = outputs if finished is None else seqs[4]
+    return (outputs, c_last, h_last), (seqs[1], seqs[2], seqs[3], h_states)
+
+
+def _lstm_backward(d_outputs, inputs, finished, saved):
+    d_outputs, d_c_last, d_h_last = d_outputs
+    _, c0, h0, w_h = inputs
+    c_states, sig, j_all, h_states = saved
+    i, _, f, o = tf.split(sig, 4, axis=2)
+    tanh_c = tf.tanh(c_states)
+    # Per step: dh = dh_next + dy, dc = dc_next + dh * a_c,
+    # dz = [dc * a_i, dc * a_j, dc * a_f, dh * a_o], dh_prev = dz @ W_h^T, dc_prev = dc * f;
+    # the a_* do not depend on the gradient, so they are computed for all steps at once.
+    a_ijfo = tf.concat([j_all * i * (1 - i), i * (1 - j_all * j_all), _prev(c0, c_states) * f * (1 - f),
+                        tanh_c * o * (1 - o)], 2)
+    a_cf = tf.concat([o * (1 - tanh_c * tanh_c), f], 2)
+    w_h_t = tf.transpose(w_h)
+
+    def back(carry, slices):
+        dc, dh = carry
+        dy, a, a_c_f = slices[:3]
+        dh_total = dh + dy
+        a_c, f_t = tf.split(a_c_f, 2, axis=1)
+        dc_total = dc + dh_total * a_c
+        dz = tf.concat([dc_total, dc_total, dc_total, dh_total], 1) * a
+        if finished is None:
+            return (dc_total * f_t, tf.matmul(dz, w_h_t)), (dz,)
+        done = slices[3]
+        dz = tf.where(done, tf.zeros_like(dz), dz)
+        dc_prev = tf.where(done, dc, dc_total * f_t)
+        return (dc_prev, tf.where(done, dh, tf.matmul(dz, w_h_t))), (dz,)
+
+    (dc0, dh0), (dz,) = _scan(back, _masked(finished, [d_outputs, a_ijfo, a_cf]), (d_c_last, d_h_last), 1, reverse=True)
+    return dz, dc0, dh0, _flat_matmul(_prev(h0, h_states), dz)
 
 
 def gru_sequence(xw, h0, w_gates_h, w_candidate_h, finished=None):
     """TF1's GRU over a sequence: ``xw [T, B, 3h]`` is ``x @ [W_gates_x, W_candidate_x]
     + [gates_bias, candidate_bias]``. Returns ``(outputs, h_T)``."""
+    outputs, h_last = _fused_op(_gru_forward, _gru_backward, (xw, h0, w_gates_h, w_candidate_h), finished)
+    outputs.set_shape(xw.shape[:2].concatenate(h0.shape[-1:]))
+    return outputs, h_last
+
+
+def _gru_forward(xw, h0, w_gates_h, w_candidate_h, finished):
     n = h0.shape[-1]
 
-    @tf.custom_gradient
-    def forward(xw, h0, w_gates_h, w_candidate_h):
-        def step(h_prev, slices):
-            x_gates, x_candidate = tf.split(slices[0], [2 * n, n], axis=1)
-            ru = tf.sigmoid(x_gates + tf.matmul(h_prev, w_gates_h))
-            r, u = tf.split(ru, 2, axis=1)  # reset gate, update gate
-            candidate = tf.tanh(x_candidate + tf.matmul(r * h_prev, w_candidate_h))
-            h = u * h_prev + (1 - u) * candidate
-            if finished is None:
-                return h, (h, ru, candidate)
-            done = slices[1]
-            y = tf.where(done, tf.zeros_like(h), h)
-            h = tf.where(done, h_prev, h)
-            return h, (y, ru, candidate, h)
+    def step(h_prev, slices):
+        x_gates, x_candidate = tf.split(slices[0], [2 * n, n], axis=1)
+        ru = tf.sigmoid(x_gates + tf.matmul(h_prev, w_gates_h))
+        r, u = tf.split(ru, 2, axis=1)  # reset gate, update gate
+        candidate = tf.tanh(x_candidate + tf.matmul(r * h_prev, w_candidate_h))
+        h = u * h_prev + (1 - u) * candidate
+        if finished is None:
+            return h, (h, ru, candidate)
+        done = slices[1]
+        y = tf.where(done, tf.zeros_like(h), h)
+        h = tf.where(done, h_prev, h)
+        return h, (y, ru, candidate, h)
 
-        h_last, seqs = _scan(step, _masked(finished, [xw]), h0, 3 if finished is None else 4)
-        outputs, ru_all, cand_all = seqs[:3]
-        h_states = outputs if finished is None else seqs[3]
+    h_last, seqs = _scan(step, _masked(finished, [xw]), h0, 3 if finished is None else 4)
+    outputs = seqs[0]
+    h_states = outputs if finished is None else seqs[3]
+    return (outputs, h_last), (seqs[1], seqs[2], h_states)
 
-        def grad(d_outputs, d_h_last):
-            d_outputs, d_h_last = _zeros_for_none((d_outputs, d_h_last), (outputs, h_last))
-            h_prev = _prev(h0, h_states)
-            r, u = tf.split(ru_all, 2, axis=2)
-            # Per step: dzc = dh * (1-u)(1-c^2), d(r*h) = dzc @ Wc^T,
-            # dzg = [d(r*h) * h * r(1-r), dh * (h-c) * u(1-u)], dh_prev = dh*u + d(r*h)*r + dzg @ Wg^T.
-            a = tf.concat([(h_prev - cand_all) * u * (1 - u), (1 - u) * (1 - cand_all * cand_all),
-                           u, r, h_prev * r * (1 - r)], 2)
-            w_gates_t, w_candidate_t = tf.transpose(w_gates_h), tf.transpose(w_candidate_h)
 
-            def back(dh, slices):
-                dy, a_t = slices[:2]
-                dh_total = dh + dy
-                a_u, a_c, u_t, r_t, a_r = tf.split(a_t, 5, axis=1)
-                dzc = dh_total * a_c
-                d_rh = tf.matmul(dzc, w_candidate_t)
-                dzg = tf.concat([d_rh * a_r, dh_total * a_u], 1)
-                dh_prev = dh_total * u_t + d_rh * r_t + tf.matmul(dzg, w_gates_t)
-                if finished is None:
-                    return dh_prev, (dzg, dzc)
-                done = slices[2]
-                dzc = tf.where(done, tf.zeros_like(dzc), dzc)
-                dzg = tf.where(done, tf.zeros_like(dzg), dzg)
-                return tf.where(done, dh, dh_prev), (dzg, dzc)
+def _gru_backward(d_outputs, inputs, finished, saved):
+    d_outputs, d_h_last = d_outputs
+    _, h0, w_gates_h, w_candidate_h = inputs
+    ru_all, cand_all, h_states = saved
+    h_prev = _prev(h0, h_states)
+    r, u = tf.split(ru_all, 2, axis=2)
+    # Per step: dzc = dh * (1-u)(1-c^2), d(r*h) = dzc @ Wc^T,
+    # dzg = [d(r*h) * h * r(1-r), dh * (h-c) * u(1-u)], dh_prev = dh*u + d(r*h)*r + dzg @ Wg^T.
+    a = tf.concat([(h_prev - cand_all) * u * (1 - u), (1 - u) * (1 - cand_all * cand_all),
+                   u, r, h_prev * r * (1 - r)], 2)
+    w_gates_t, w_candidate_t = tf.transpose(w_gates_h), tf.transpose(w_candidate_h)
 
-            dh0, (dzg, dzc) = _scan(back, _masked(finished, [d_outputs, a]), d_h_last, 2, reverse=True)
-            d_w_gates = _flat_matmul(h_prev, dzg)
-            d_w_candidate = _flat_matmul(r * h_prev, dzc)
-            return tf.concat([dzg, dzc], 2), dh0, d_w_gates, d_w_candidate
+    def back(dh, slices):
+        dy, a_t = slices[:2]
+        dh_total = dh + dy
+        a_u, a_c, u_t, r_t, a_r = tf.split(a_t, 5, axis=1)
+        dzc = dh_total * a_c
+        d_rh = tf.matmul(dzc, w_candidate_t)
+        dzg = tf.concat([d_rh * a_r, dh_total * a_u], 1)
+        dh_prev = dh_total * u_t + d_rh * r_t + tf.matmul(dzg, w_gates_t)
+        if finished is None:
+            return dh_prev, (dzg, dzc)
+        done = slices[2]
+        dzc = tf.where(done, tf.zeros_like(dzc), dzc)
+        dzg = tf.where(done, tf.zeros_like(dzg), dzg)
+        return tf.where(done, dh, dh_prev), (dzg, dzc)
 
-        return (outputs, h_last), grad
-
-    outputs, h_last = forward(xw, h0, w_gates_h, w_candidate_h)
-    outputs.set_shape(xw.shape[:2].concatenate([n]))
-    return outputs, h_last
+    dh0, (dzg, dzc) = _scan(back, _masked(finished, [d_outputs, a]), d_h_last, 2, reverse=True)
+    d_w_gates = _flat_matmul(h_prev, dzg)
+    d_w_candidate = _flat_matmul(r * h_prev, dzc)
+    return tf.concat([dzg, dzc], 2), dh0, d_w_gates, d_w_candidate
 
 
 def rnn_sequence(xw, h0, w_h, finished=None):
     """TF1's BasicRNNCell over a sequence: ``h' = tanh(xw_t + h @ w_h)``; ``(outputs, h_T)``."""
-
-    @tf.custom_gradient
-    def forward(xw, h0, w_h):
-        def step(h_prev, slices):
-            h = tf.tanh(slices[0] + tf.matmul(h_prev, w_h))
-            if finished is None:
-                return h, (h,)
-            done = slices[1]
-            return tf.where(done, h_prev, h), (tf.where(done, tf.zeros_like(h), h), h, tf.where(done, h_prev, h))
-
-        h_last, seqs = _scan(step, _masked(finished, [xw]), h0, 1 if finished is None else 3)
-        outputs = seqs[0]
-        h_new, h_states = (outputs, outputs) if finished is None else seqs[1:]
-
-        def grad(d_outputs, d_h_last):
-            d_outputs, d_h_last = _zeros_for_none((d_outputs, d_h_last), (outputs, h_last))
-            w_h_t = tf.transpose(w_h)
-
-            def back(dh, slices):
-                dy, a = slices[:2]
-                dz = (dh + dy) * a
-                if finished is None:
-                    return tf.matmul(dz, w_h_t), (dz,)
-                done = slices[2]
-                dz = tf.where(done, tf.zeros_like(dz), dz)
-                return tf.where(done, dh, tf.matmul(dz, w_h_t)), (dz,)
-
-            dh0, (dz,) = _scan(back, _masked(finished, [d_outputs, 1 - h_new * h_new]), d_h_last, 1, reverse=True)
-            return dz, dh0, _flat_matmul(_prev(h0, h_states), dz)
-
-        return (outputs, h_last), grad
-
-    outputs, h_last = forward(xw, h0, w_h)
+    outputs, h_last = _fused_op(_rnn_forward, _rnn_backward, (xw, h0, w_h), finished)
     outputs.set_shape(xw.shape)
     return outputs, h_last
+
+
+def _rnn_forward(xw, h0, w_h, finished):
+    def step(h_prev, slices):
+        h = tf.tanh(slices[0] + tf.matmul(h_prev, w_h))
+        if finished is None:
+            return h, (h,)
+        done = slices[1]
+        h_state = tf.where(done, h_prev, h)
+        return h_state, (tf.where(done, tf.zeros_like(h), h), h, h_state)
+
+    h_last, seqs = _scan(step, _masked(finished, [xw]), h0, 1 if finished is None else 3)
+    outputs = seqs[0]
+    h_new, h_states = (outputs, outputs) if finished is None else seqs[1:]
+    return (outputs, h_last), (h_new, h_states)
+
+
+def _rnn_backward(d_outputs, inputs, finished, saved):
+    d_outputs, d_h_last = d_outputs
+    _, h0, w_h = inputs
+    h_new, h_states = saved
+    w_h_t = tf.transpose(w_h)
+
+    def back(dh, slices):
+        dy, a = slices[:2]
+        dz = (dh + dy) * a
+        if finished is None:
+            return tf.matmul(dz, w_h_t), (dz,)
+        done = slices[2]
+        dz = tf.where(done, tf.zeros_like(dz), dz)
+        return tf.where(done, dh, tf.matmul(dz, w_h_t)), (dz,)
+
+    dh0, (dz,) = _scan(back, _masked(finished, [d_outputs, 1 - h_new * h_new]), d_h_last, 1, reverse=True)
+    return dz, dh0, _flat_matmul(_prev(h0, h_states), dz)
