@@ -14,9 +14,15 @@ def add_arguments(parser):
         "--steps", default=None,
         help="comma list of num_steps run at every shape (default: each preset's own, small 20, medium 35)",
     )
-    parser.add_argument("--only", default=",".join(shapes.FAMILIES), help="comma list of families: lstm, gru, rnn")
-    parser.add_argument("--bench", default=",".join(shapes.BENCHES), help="comma list of workloads: fwd_bwd, train, generate")
-    parser.add_argument("--peers", default=",".join(runner.PEERS), help="comma list of peers: keras, tf1, torch (or none)")
+    parser.add_argument(
+        "--only", default=",".join(shapes.FAMILIES), help="comma list of cell families: lstm, gru, rnn"
+    )
+    parser.add_argument(
+        "--bench", default=",".join(shapes.BENCHES), help="comma list of workloads: fwd_bwd, train, generate"
+    )
+    parser.add_argument(
+        "--peers", default=",".join(runner.PEERS), help="comma list of peers: keras, tf1, torch (or none)"
+    )
     parser.add_argument("--rounds", type=int, default=None, help="interleaved timed rounds (default 5; 1 with --quick)")
     parser.add_argument("--min-time", type=float, default=None, help="seconds per timed sample (default 0.2)")
     parser.add_argument("--quick", action="store_true", help="tiny shapes, 1 round: a smoke test")

@@ -35,9 +35,10 @@ class Tf1Worker:
 
     def _start(self):
         env = dict(os.environ, TF_USE_LEGACY_KERAS="1", TF_CPP_MIN_LOG_LEVEL="2")
-        # -P: do not put tfseq/bench on sys.path; the worker must not import tfseq.
+        # run_path, not "python tf1_worker.py": that would put tfseq/bench/ on sys.path.
+        launcher = "import runpy, sys; runpy.run_path(sys.argv[1], run_name='__main__')"
         self._proc = subprocess.Popen(
-            [sys.executable, "-P", _WORKER],
+            [sys.executable, "-c", launcher, _WORKER],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self._stderr,

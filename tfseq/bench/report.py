@@ -27,6 +27,9 @@ _BENCH_TITLES = {
 }
 
 
+_SHAPE_KEYS = ("name", "vocab", "hidden", "layers", "batch", "num_steps", "gen_tokens")
+
+
 def make_group(bench, family, shape, candidates, raw, ceiling_size):
     """One group's record: every candidate's stats and derived figures, and the ratios."""
     words = shape.words(bench)
@@ -57,7 +60,7 @@ def make_group(bench, family, shape, candidates, raw, ceiling_size):
     return {
         "bench": bench,
         "family": family,
-        "shape": {k: getattr(shape, k) for k in ("name", "vocab", "hidden", "layers", "batch", "num_steps", "gen_tokens")},
+        "shape": {k: getattr(shape, k) for k in _SHAPE_KEYS},
         "words_per_iteration": words,
         "flops_per_iteration": flops,
         "reference": reference,

@@ -49,6 +49,11 @@ def quick_config(**overrides):
     return BenchConfig(**base)
 
 
+def _load_average():
+    """1-minute load average (None where the OS has none): how busy the machine was."""
+    return round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None
+
+
 def _versions(use_torch):
     import keras
     import tensorflow as tf
@@ -123,7 +128,7 @@ def run_benchmark(config, log=None):
     if tf1_worker is not None:
         notes.append("TF1 peers run in a worker process, idle while the others run (rounds interleaved).")
     groups = []
-    load_before = os.getloadavg()
+    load_before = _load_average()
     started = datetime.datetime.now(datetime.timezone.utc)
     tf_logger = tf.get_logger()
     tf_level = tf_logger.level
@@ -149,7 +154,7 @@ def run_benchmark(config, log=None):
         "versions": _versions(use_torch),
         "platform": platform.platform(),
         "cpus": os.cpu_count(),
-        "load_average_1min": {"start": round(load_before[0], 2), "end": round(os.getloadavg()[0], 2)},
+        "load_average_1min": {"start": load_before, "end": _load_average()},
         "config": dataclasses.asdict(config),
         "notes": notes,
     }
