@@ -9,7 +9,10 @@ EPILOG = (
 
 
 def add_arguments(parser):
-    parser.add_argument("--shapes", default="small,medium", help="comma list of presets: small, medium (tiny: smoke)")
+    parser.add_argument(
+        "--shapes", default=None,
+        help="comma list of presets: small, medium, tiny (default: small,medium; tiny with --quick)",
+    )
     parser.add_argument(
         "--steps", default=None,
         help="comma list of num_steps run at every shape (default: each preset's own, small 20, medium 35)",
@@ -48,7 +51,7 @@ def config_from_args(args):
         "benches": _choices("--bench", args.bench, shapes.BENCHES),
         "peers": _choices("--peers", args.peers, runner.PEERS, allow_empty=True),
     }
-    if not args.quick or args.shapes != "small,medium":
+    if args.shapes is not None:
         overrides["shapes"] = _choices("--shapes", args.shapes, names)
     if args.steps is not None:
         try:

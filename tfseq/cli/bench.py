@@ -7,7 +7,10 @@ def register(subparsers):
     from tfseq.bench import options
 
     parser = subparsers.add_parser(
-        "bench", help="benchmark tfseq's RNNs against their peers", description=__doc__, epilog=options.EPILOG
+        "bench",
+        help="benchmark tfseq's RNNs against their peers",
+        description="Benchmark tfseq's recurrent layers against Keras 3, TF1 (tf-keras) and PyTorch.",
+        epilog=options.EPILOG,
     )
     options.add_arguments(parser)
     parser.set_defaults(func=run)
