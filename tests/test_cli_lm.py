@@ -85,7 +85,7 @@ def test_train_eval_sample(tmp_path, capsys):
                              "--run", "r1", "--no-progress", *TINY)
     assert code == 0, err
     assert "Epoch 2, lr 0.5, train perplexity" in out
-    assert "Test perplexity:" in out and "novel, not in the corpus):" in out
+    assert "Test perplexity:" in out and "generated lines are novel, not in the corpus):" in out
     assert out.rstrip().endswith(f"tensorboard --logdir {os.path.dirname(logdir)}")
     run_dir = os.path.join(logdir, "r1")
     assert {"train", "validation", "checkpoints", "config.json", "vocab.json"} <= set(os.listdir(run_dir))

@@ -19,6 +19,7 @@ import typing
 from tfseq.cli.main import UsageError
 
 _LINE_COUNT = 12  # names printed after training
+_NOVELTY_SAMPLES = 200  # names generated to estimate the novel fraction
 
 
 def register(subparsers):
@@ -177,13 +178,17 @@ def _restore_model(run_dir, model):
     return prefix
 
 
-def _samples_markdown(model, corpus, known, seed):
+def _samples_markdown(model, corpus, known, seed, count=_LINE_COUNT):
+    """``(lines, novel fraction or None, markdown)``; the fraction is measured on
+    ``_NOVELTY_SAMPLES`` generated lines, the first ``count`` of which are returned."""
     from tfseq.models import generate_lines, generate_text, novelty
 
     if corpus.level == "char":
-        lines = generate_lines(model, corpus.vocab, "char", num_lines=_LINE_COUNT, seed=seed)
+        lines = generate_lines(model, corpus.vocab, "char", num_lines=max(count, _NOVELTY_SAMPLES), seed=seed)
         frac = novelty(lines, known)
-        return lines, frac, "\n".join(f"* `{line}`" for line in lines) + f"\n\nnovel: {frac:.0%}"
+        lines = lines[:count]
+        markdown = "\n".join(f"* `{line}`" for line in lines)
+        return lines, frac, markdown + f"\n\nnovel (not in the corpus): {frac:.0%} of {_NOVELTY_SAMPLES}"
     text = generate_text(model, corpus.vocab, "word", length=60, seed=seed)
     return [text], None, text
 
@@ -289,11 +294,12 @@ def _train(args, config, corpus, run_dir, settings):
                   f"{test['tokens']} tokens)", flush=True)
             writers.scalars("test", {"Test Loss": test["loss"], "Perplexity": test["perplexity"]},
                             int(trainer.global_step.numpy()))
-        lines, frac, _ = _samples_markdown(model, corpus, known, seed=args.seed)
+        lines, frac, _ = _samples_markdown(model, corpus, known, seed=args.seed, count=args.samples)
         if frac is None:
             print("Sample:", lines[0])
         else:
-            print(f"Samples ({frac:.0%} novel, not in the corpus):")
+            print(f"Samples ({frac:.0%} of {max(args.samples, _NOVELTY_SAMPLES)} generated lines are novel, "
+                  "not in the corpus):")
             for line in lines:
                 print(f"  {line}")
     writers.close()

@@ -107,7 +107,7 @@ _PRESETS = {
     # tfseq's own quick char-level config (names corpus in ~1 min on a laptop CPU).
     "tiny": LMConfig(
         name="tiny", init_scale=0.1, learning_rate=1.0, max_grad_norm=5, num_layers=1, num_steps=16,
-        hidden_size=128, max_epoch=3, max_max_epoch=4, keep_prob=1.0, lr_decay=0.5, batch_size=32,
+        hidden_size=128, max_epoch=4, max_max_epoch=6, keep_prob=1.0, lr_decay=0.5, batch_size=32,
         vocab_size=64,
     ),
     "small": LMConfig(

@@ -193,6 +193,7 @@ class Trainer:
         self.optimizer.learning_rate = learning_rate
         step = int(self.global_step.numpy())
         self._window_start = (*self._epoch_sums.numpy().tolist(), step)
+        self._count_at_start = self._window_start[1]  # items seen in this epoch before this call
         self._epoch_started = time.perf_counter()
         self.progress.start(self.steps_per_epoch, start, desc=f"epoch {epoch + 1}/{self.epochs}")
         window_start, window_steps = time.perf_counter(), 0
@@ -243,6 +244,7 @@ class Trainer:
         record = {"epoch": epoch + 1, "learning_rate": float(self.learning_rate_at(epoch)),
                   "train_loss": train_loss, "train_seconds": train_seconds}
         record.update({f"train_{k.lower()}": v for k, v in self.task.derived_metrics(train_loss).items()})
+        record[self.task.throughput_name] = (count - self._count_at_start) / max(train_seconds, 1e-9)
         valid = self.task.evaluate("validation")
         if valid is not None:
             record["validation_loss"] = valid["loss"]
@@ -274,7 +276,8 @@ def format_epoch(record):
         parts.append(f"train loss {record['train_loss']:.4f}")
         if "validation_loss" in record:
             parts.append(f"validation loss {record['validation_loss']:.4f}")
-    return ", ".join(parts)
+    speeds = [f"{v:,.0f} {k.split('_')[0]}/s" for k, v in record.items() if k.endswith("_per_second")]
+    return ", ".join(parts) + (f" ({speeds[0]})" if speeds else "")
 
 
 def perplexity(loss_sum, count):
