@@ -1,4 +1,5 @@
-"""PyTorch peers: ``nn.LSTM``, ``nn.GRU``, ``nn.RNN`` (CPU, eager, default threads).
+"""PyTorch peers: ``nn.LSTM``, ``nn.GRU``, ``nn.RNN`` (eager, default threads; on the GPU
+when ``torch.cuda.is_available()``, else the CPU).
 
 Optional: :func:`available` is False when ``torch`` is not installed and the runner
 skips these peers with a note. The workloads mirror :mod:`tfseq.bench.tf_harness`
@@ -32,10 +33,33 @@ def version():
     return torch.__version__
 
 
+def device():
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
 def settings():
     import torch
 
-    return {"threads": torch.get_num_threads(), "OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY")}
+    return {
+        "device": device(),
+        "threads": torch.get_num_threads(),
+        "OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY"),
+    }
+
+
+def _tensor(array):
+    import torch
+
+    return torch.from_numpy(np.ascontiguousarray(array)).to(device())
+
+
+def _sync():
+    import torch
+
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
 
 
 def _timed(fn):
@@ -43,6 +67,7 @@ def _timed(fn):
         start = time.perf_counter()
         for _ in range(reps):
             fn()
+        _sync()
         return time.perf_counter() - start
 
     return run
@@ -63,6 +88,8 @@ class _Model:
             self.embedding.weight.copy_(torch.from_numpy(data["embedding"]))
             self.softmax.weight.copy_(torch.from_numpy(np.ascontiguousarray(data["softmax_w"].T)))
             self.softmax.bias.copy_(torch.from_numpy(data["softmax_b"]))
+        for module in (self.rnn, self.embedding, self.softmax):
+            module.to(device())
         self.parameters = (
             list(self.embedding.parameters()) + list(self.rnn.parameters()) + list(self.softmax.parameters())
         )
@@ -72,8 +99,8 @@ def make_fwd_bwd(family, shape, data):
     import torch
 
     model = _Model(family, shape, data)
-    x = torch.from_numpy(data["x"]).requires_grad_(True)
-    dy = torch.from_numpy(data["dy"])
+    x = _tensor(data["x"]).requires_grad_(True)
+    dy = _tensor(data["dy"])
 
     def fwd_bwd():
         model.rnn.zero_grad(set_to_none=True)
@@ -88,8 +115,8 @@ def make_train(family, shape, data):
     import torch
 
     model = _Model(family, shape, data)
-    ids = torch.from_numpy(data["ids"]).long()
-    targets = torch.from_numpy(data["targets"]).long().reshape(-1)
+    ids = _tensor(data["ids"]).long()
+    targets = _tensor(data["targets"]).long().reshape(-1)
     optimizer = torch.optim.SGD(model.parameters, lr=1.0)
 
     def train_step():
@@ -111,7 +138,7 @@ def make_generate(family, shape, data):
 
     def generate():
         with torch.inference_mode():
-            token = torch.zeros([1, 1], dtype=torch.long)
+            token = torch.zeros([1, 1], dtype=torch.long, device=device())
             state = None
             for _ in range(shape.gen_tokens):
                 y, state = model.rnn(model.embedding(token), state)  # [1, 1, hidden]
@@ -137,6 +164,6 @@ def matmul_ceiling(size):
     import torch
 
     gen = torch.Generator().manual_seed(1)
-    a = torch.randn(size, size, generator=gen)
-    b = torch.randn(size, size, generator=gen)
+    a = torch.randn(size, size, generator=gen).to(device())
+    b = torch.randn(size, size, generator=gen).to(device())
     return _timed(lambda: torch.mm(a, b))

@@ -122,9 +122,14 @@ def run_benchmark(config, log=None):
     if use_torch:
         torch_settings = peers_torch.settings()
         notes.append(
-            f"PyTorch runs with {torch_settings['threads']} threads, "
+            f"PyTorch runs on {torch_settings['device']} with {torch_settings['threads']} CPU threads, "
             f"OMP_WAIT_POLICY={torch_settings['OMP_WAIT_POLICY']}."
         )
+    gpus = tf.config.list_physical_devices("GPU")
+    notes.append(
+        f"TensorFlow (tfseq, Keras, TF1) runs on {'GPU: ' + gpus[0].name if gpus else 'the CPU'}"
+        + ("; the TF1 worker places its ops itself." if gpus else ".")
+    )
     if tf1_worker is not None:
         notes.append("TF1 peers run in a worker process, idle while the others run (rounds interleaved).")
     groups = []
