@@ -30,6 +30,14 @@ What runs fused (anything else falls back to the per-step path, see :func:`plan`
 ``sequence_length`` keeps TF1's semantics in every fused path: past a row's length the
 output is zeros and the state is carried unchanged.
 
+Sequences of a static length up to :data:`MAX_UNROLL` steps run as unrolled Python loops
+(no ``tf.while_loop``, so a ``jit_compile=True`` training step compiles them with XLA);
+longer or unknown lengths run in ``tf.while_loop``. Measured at PTB small shapes on a
+2-core CPU (forward+backward, 2x200 LSTM, batch 20, 20 steps), the fused LSTM is about
+1.5-1.8x the per-step path and 1.2-1.4x ``keras.layers.LSTM``; jit-compiling the whole
+training step adds about 1.2x. Not fused: peepholes, clipping, projections, other
+activations, state dropout, Keras cells, other wrappers; no GPU (cuDNN) branch yet.
+
 Tested equal to the per-step path (outputs, final states, gradients <= 1e-5) in
 ``tests/test_fused.py``. The hand-written gradients are first-order only: a second
 derivative (gradient of a gradient) needs ``fast=False``.
@@ -40,7 +48,6 @@ import collections
 import keras
 import tensorflow as tf
 
-from tfseq.rnn_cell.base import LSTMStateTuple
 from tfseq.rnn_cell.cells import BasicRNNCell, GRUCell, LSTMCell
 from tfseq.rnn_cell.dropout import _INPUT_SALT, _OUTPUT_SALT, DropoutWrapper  # the wrapper's mask salts
 from tfseq.rnn_cell.multi_rnn import MultiRNNCell
@@ -127,6 +134,7 @@ def _path_name(cell, layers):
     return f"fused_{kinds[0]}"
 
 
+@tf.autograph.experimental.do_not_convert  # plain Python on Python values; traced as is
 def plan(cell, inputs=None, training=None, fast=None):
     """Choose the path for ``cell``: a :class:`Plan` ``(path, reason)``.
 
@@ -162,6 +170,7 @@ def plan(cell, inputs=None, training=None, fast=None):
 # -- running -----------------------------------------------------------------------
 
 
+@tf.autograph.experimental.do_not_convert  # plain Python on Python values; traced as is
 def run(cell, inputs_tm, state, sequence_length=None, training=None, finished=None):
     """Run a fusable ``cell`` (see :func:`plan`) over time-major ``inputs_tm``.
 
