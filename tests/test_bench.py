@@ -186,3 +186,13 @@ def test_json_is_written_atomically(tmp_path):
     write_json({"meta": {}, "groups": []}, str(path))
     assert json.loads(path.read_text()) == {"meta": {}, "groups": []}
     assert [p.name for p in tmp_path.iterdir()] == ["r.json"]
+
+
+def test_python_m_entry_point_rejects_bad_options(capsys):
+    from tfseq.bench.__main__ import main
+
+    assert main(["--bench", "inference"]) == 2
+    err = capsys.readouterr().err
+    assert err == (
+        "python -m tfseq.bench: error: --bench must be a comma list of fwd_bwd, train, generate, got 'inference'\n"
+    )
