@@ -125,6 +125,8 @@ def run_benchmark(config, log=None):
             f"PyTorch runs on {torch_settings['device']} with {torch_settings['threads']} CPU threads, "
             f"OMP_WAIT_POLICY={torch_settings['OMP_WAIT_POLICY']}."
         )
+    if "tiny" in config.shapes or config.rounds < 3:
+        notes.append("Smoke-test settings (tiny shapes or < 3 rounds): these figures show that it runs, not speed.")
     gpus = tf.config.list_physical_devices("GPU")
     notes.append(
         f"TensorFlow (tfseq, Keras, TF1) runs on {'GPU: ' + gpus[0].name if gpus else 'the CPU'}"
