@@ -41,6 +41,8 @@ def _check_derived(group, ceiling):
         for peer_name, ratio in row.items():
             assert by_name[peer_name]["framework"] not in ("tfseq", "ceiling")
             assert ratio == pytest.approx(by_name[peer_name]["median_s"] / by_name[tfseq_name]["median_s"])
+            per_round = [p / t for t, p in zip(by_name[tfseq_name]["samples_s"], by_name[peer_name]["samples_s"])]
+            assert group["ratio_spread"][tfseq_name][peer_name] == pytest.approx([min(per_round), max(per_round)])
 
 
 def test_quick_run_with_every_peer():
@@ -141,6 +143,9 @@ def test_make_group_derives_everything_from_medians():
     assert report.add_run_ceiling([group, other, third]) == pytest.approx(4.0)  # median(4, 8, 1) GFLOP/s
     assert entries["tfseq.A"]["fraction_of_ceiling"] == pytest.approx(entries["tfseq.A"]["gflops"] / 4.0)
     assert group["ratios"] == {"tfseq.A": {"keras.X": pytest.approx(2.5), "torch.Y": pytest.approx(0.5)}}
+    # per-round ratios: keras 0.5/0.3, 0.4/0.1, 0.9/0.2; torch 0.05/0.3, 0.1/0.1, 0.15/0.2
+    assert group["ratio_spread"]["tfseq.A"]["keras.X"] == pytest.approx([0.5 / 0.3, 4.5])
+    assert group["ratio_spread"]["tfseq.A"]["torch.Y"] == pytest.approx([0.05 / 0.3, 1.0])
     assert group["flops_per_iteration"] == shapes.bench_flops("train", "lstm", tiny)
     (row,) = report.summary([group])
     assert row["vs"] == {"keras": pytest.approx(2.5), "torch": pytest.approx(0.5)}

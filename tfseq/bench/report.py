@@ -4,7 +4,8 @@ stdout table and the JSON file.
 All derived numbers come from the measured per-iteration medians of one group:
 ``words/s = words per iteration / median seconds``; ``ratio(tfseq, peer) =
 words/s(tfseq) / words/s(peer)`` (> 1: tfseq is faster; for generation, words are
-tokens, so the ratio is also peer latency / tfseq latency).
+tokens, so the ratio is also peer latency / tfseq latency). The spread of a ratio is
+the min-max of the per-round ratios (both measured in the same round).
 
 The matmul ceiling is timed in every group's rounds, next to the implementations; the
 run's ceiling (:func:`add_run_ceiling`) is, for the best of the matmuls measured, the
@@ -42,7 +43,7 @@ def make_group(bench, family, shape, candidates, raw, ceiling_size):
         if "error" in res:
             entry["error"] = res["error"]
         else:
-            entry.update(timing.summarize(res["samples"]), reps=res["reps"])
+            entry.update(timing.summarize(res["samples"]), reps=res["reps"], samples_s=list(res["samples"]))
             if res.get("detail"):
                 entry["path"] = res["detail"]
             work = ceiling_flops if cand.framework == "ceiling" else flops
@@ -68,7 +69,15 @@ def make_group(bench, family, shape, candidates, raw, ceiling_size):
         "ratios": {
             t["name"]: {p["name"]: t["words_per_s"] / p["words_per_s"] for p in peers_ok} for t in tfseq_ok
         },
+        "ratio_spread": {t["name"]: {p["name"]: _round_spread(t, p) for p in peers_ok} for t in tfseq_ok},
     }
+
+
+def _round_spread(tfseq_entry, peer_entry):
+    """``[min, max]`` over rounds of ``peer seconds / tfseq seconds`` in the same round."""
+    pairs = list(zip(tfseq_entry["samples_s"], peer_entry["samples_s"]))
+    ratios = [peer / mine for mine, peer in pairs]
+    return [min(ratios), max(ratios)]
 
 
 def add_run_ceiling(groups):
@@ -94,10 +103,12 @@ def summary(groups):
     for group in groups:
         ref = group["reference"]
         ratios = group["ratios"].get(ref, {})
-        by_framework = {}
+        spreads = group["ratio_spread"].get(ref, {})
+        by_framework, spread = {}, {}
         for entry in group["results"]:
             if entry["name"] in ratios:
                 by_framework[entry["framework"]] = ratios[entry["name"]]
+                spread[entry["framework"]] = spreads[entry["name"]]
         ref_entry = next((e for e in group["results"] if e["name"] == ref), {})
         rows.append({
             "bench": group["bench"],
@@ -106,6 +117,7 @@ def summary(groups):
             "family": group["family"],
             "reference": ref,
             "vs": by_framework,
+            "vs_spread": spread,
             "reference_fraction_of_ceiling": ref_entry.get("fraction_of_ceiling"),
         })
     return rows
@@ -174,6 +186,12 @@ def _columns(rows):
     return "\n".join(lines)
 
 
+def _ratio_with_spread(value, spread):
+    if value is None:
+        return "-"
+    return f"{value:.2f}x ({spread[0]:.2f}-{spread[1]:.2f})"
+
+
 def format_summary(rows, frameworks=("keras", "tf1", "torch")):
     header = ["bench", "shape", "steps", "family", "tfseq reference"] + [f"vs {f}" for f in frameworks]
     header.append("ref % ceil")
@@ -182,11 +200,12 @@ def format_summary(rows, frameworks=("keras", "tf1", "torch")):
         frac = row["reference_fraction_of_ceiling"]
         table.append(
             [row["bench"], row["shape"], str(row["num_steps"]), row["family"], row["reference"] or "-"]
-            + [_ratio(row["vs"].get(f)) for f in frameworks]
+            + [_ratio_with_spread(row["vs"].get(f), row["vs_spread"].get(f)) for f in frameworks]
             + ["-" if frac is None else f"{100 * frac:.1f}%"]
         )
     return (
-        "== summary: tfseq reference cell's speed / peer's speed (> 1: tfseq faster; generation: latency ratio) ==\n"
+        "== summary: tfseq reference cell's speed / peer's speed, ratio of medians (min-max of per-round ratios);"
+        " > 1: tfseq faster; generation: latency ratio ==\n"
         + _columns(table)
     )
 
