@@ -150,3 +150,31 @@ def test_resume_after_sigkill_equals_uninterrupted(tmp_path, capsys):
     assert resumed.keys() == straight.keys() and len(resumed) >= 8
     for name in resumed:
         np.testing.assert_allclose(resumed[name], straight[name], rtol=0, atol=1e-6, err_msg=name)
+
+
+def test_train_from_a_tfds_dataset(tmp_path, capsys):
+    tfds = pytest.importorskip("tensorflow_datasets")
+    lines = open(names_file(tmp_path / "n.txt", n=400), encoding="utf-8").read().splitlines()
+
+    class TfseqTestLmNames(tfds.core.GeneratorBasedBuilder):  # registered as tfseq_test_lm_names
+        VERSION = tfds.core.Version("1.0.0")
+
+        def _info(self):
+            return tfds.core.DatasetInfo(builder=self, features=tfds.features.FeaturesDict(
+                {"text": tfds.features.Text()}))
+
+        def _split_generators(self, dl_manager):
+            return {"train": self._generate_examples()}
+
+        def _generate_examples(self):
+            for i, line in enumerate(lines):
+                yield i, {"text": line}
+
+    logdir = str(tmp_path / "logdir" / "tfds")
+    code, out, err = run_cli(capsys, "lm", "train", "--data", "tfds:tfseq_test_lm_names", "--data-dir",
+                             str(tmp_path / "tfds"), "--level", "char", "--logdir", logdir, "--run", "r",
+                             "--no-progress", *TINY)
+    assert code == 0, err
+    assert "tfseq_test_lm_names (char)" in out and "Test perplexity:" in out
+    code, out, err = run_cli(capsys, "lm", "eval", "--logdir", logdir, "--run", "r")
+    assert code == 0 and "test: perplexity" in out, err
