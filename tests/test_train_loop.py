@@ -1,6 +1,8 @@
 """Trainer + LanguageModelTask: loss goes down, perplexity vs NumPy, state carry and reset,
 learning rate per epoch, resume after an interruption equals an uninterrupted run."""
 
+import os
+
 import keras
 import numpy as np
 import pytest
@@ -151,10 +153,11 @@ class Crash(Exception):
     pass
 
 
-@pytest.mark.parametrize("variant", ["dropout-step-budget", "variational-exception"])
+@pytest.mark.parametrize("variant", ["dropout-step-budget", "variational-exception", "dropout-ctrl-c"])
 def test_resume_after_interruption_equals_uninterrupted(tmp_path, variant):
     ids = stream(1600)
     cfg = config(keep_prob=0.5, variational_dropout=variant.startswith("variational"), max_max_epoch=2)
+    # keep_prob < 1: the dropout RNG position must be checkpointed too
     steps = (1600 // BATCH - 1) // STEPS  # 79 per epoch
     reference, _, trainer = make(cfg, ids)
     trainer.fit()
@@ -164,20 +167,22 @@ def test_resume_after_interruption_equals_uninterrupted(tmp_path, variant):
     _, task, trainer = make(cfg, ids, checkpoint_dir=ckpt, checkpoint_every=10)
     if variant.endswith("step-budget"):
         trainer.fit(max_steps=steps + 37, save_on_stop=False)  # mid-epoch 2; last checkpoint at step 110
-    else:
+    else:  # an exception (a crash, or Ctrl-C) 23 steps into epoch 1
+        error = KeyboardInterrupt if variant.endswith("ctrl-c") else Crash
         batches = task.train_batches
-        calls = []
 
         def crashing(start):
-            calls.append(start)
             for k, batch in enumerate(batches(start)):
-                if k == 23:  # 23 steps into epoch 1: last checkpoint at step 20
-                    raise Crash()
+                if k == 23:
+                    raise error()
                 yield batch
 
         task.train_batches = crashing
-        with pytest.raises(Crash):
+        with pytest.raises(error):
             trainer.fit()
+        # a crash leaves the last periodic checkpoint; Ctrl-C saves where it stopped
+        saved = os.path.basename(os.path.dirname(trainer.checkpoints.latest()))
+        assert saved == ("ckpt-23" if error is KeyboardInterrupt else "ckpt-20")
     assert not np.allclose(_weights(task.model)[0], want[0])
 
     resumed, _, trainer = make(cfg, ids, checkpoint_dir=ckpt, checkpoint_every=10, seed=99)  # other init

@@ -11,9 +11,9 @@ supplies the model, one epoch of batches starting at a given position, the loss 
 * per-epoch evaluation, TensorBoard scalars/histograms/text/hparams
   (:class:`~tfseq.train.summaries.RunWriters`), a progress bar;
 * checkpoints of model, optimizer, counters, RNG states and task state
-  (:class:`~tfseq.train.checkpoints.CheckpointKeeper`) every ``checkpoint_every`` steps and
-  at each epoch end, and resume from the latest one: the data position is the step within
-  the epoch, and ``task.train_batches(start)`` skips the windows already seen.
+  (:class:`~tfseq.train.checkpoints.CheckpointKeeper`) every ``checkpoint_every`` steps, at
+  each epoch end and on Ctrl-C, and resume from the latest one: the data position is the
+  step within the epoch, and ``task.train_batches(start)`` skips the windows already seen.
 """
 
 import math
@@ -197,19 +197,27 @@ class Trainer:
         self._epoch_started = time.perf_counter()
         self.progress.start(self.steps_per_epoch, start, desc=f"epoch {epoch + 1}/{self.epochs}")
         window_start, window_steps = time.perf_counter(), 0
-        for batch in self.task.train_batches(start):
-            if max_steps is not None and step >= max_steps:
-                return False
-            self._step_fn(batch)
-            step += 1
-            window_steps += 1
-            if (self.checkpoint_every and step % self.checkpoint_every == 0) or (
-                window_steps == self.log_every
-            ):
-                self._log_window(step, learning_rate, time.perf_counter() - window_start, window_steps)
-                if self.checkpoint_every and step % self.checkpoint_every == 0:
-                    self.save()
-                window_start, window_steps = time.perf_counter(), 0
+        try:
+            for batch in self.task.train_batches(start):
+                if max_steps is not None and step >= max_steps:
+                    return False
+                self._step_fn(batch)
+                step += 1
+                window_steps += 1
+                if (self.checkpoint_every and step % self.checkpoint_every == 0) or (
+                    window_steps == self.log_every
+                ):
+                    self._log_window(step, learning_rate, time.perf_counter() - window_start, window_steps)
+                    if self.checkpoint_every and step % self.checkpoint_every == 0:
+                        self.save()
+                    window_start, window_steps = time.perf_counter(), 0
+        except KeyboardInterrupt:
+            # Every piece of training state lives in variables that the compiled step updates
+            # as a whole, so the state between two steps is consistent: save it, then stop.
+            self.progress.close()
+            if self.save():
+                self.progress.write(f"interrupted: checkpoint saved at step {int(self.global_step.numpy())}")
+            raise
         if window_steps:
             self._log_window(step, learning_rate, time.perf_counter() - window_start, window_steps)
         self.progress.close()
