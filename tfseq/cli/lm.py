@@ -62,9 +62,14 @@ def register(subparsers):
 
 
 def _add_run_args(parser, run_required):
-    parser.add_argument("--logdir", default="logdir/names", help="experiment directory, logdir/<experiment>")
-    parser.add_argument("--run", required=run_required, default=None,
-                        help="run name (default: <config>-<cell>-<time>); an existing run is resumed")
+    if run_required:
+        parser.add_argument("--logdir", default="logdir/names", help="experiment directory, logdir/<experiment>")
+        parser.add_argument("--run", required=True, help="run name (a directory under --logdir)")
+    else:
+        parser.add_argument("--logdir", default=None,
+                            help="experiment directory, logdir/<experiment> (default: logdir/<corpus name>)")
+        parser.add_argument("--run", default=None,
+                            help="run name (default: <corpus>-<config>-<cell>-<time>); an existing run is resumed")
 
 
 # -- config ------------------------------------------------------------------------------------
@@ -217,6 +222,8 @@ def cmd_train(args):
     corpus = _load_corpus(source, args.level, args.data_dir)
     config = config.with_overrides(vocab_size=corpus.vocab.size)
 
+    if args.logdir is None:
+        args.logdir = os.path.join("logdir", corpus.name.replace("/", "_"))
     run = args.run or _default_run(config, corpus)
     run_dir = os.path.join(args.logdir, run)
     settings = {"config": config.to_dict(), "data": source, "data_dir": args.data_dir,
