@@ -14,6 +14,12 @@ supplies the model, one epoch of batches starting at a given position, the loss 
   (:class:`~tfseq.train.checkpoints.CheckpointKeeper`) every ``checkpoint_every`` steps, at
   each epoch end and on Ctrl-C, and resume from the latest one: the data position is the
   step within the epoch, and ``task.train_batches(start)`` skips the windows already seen.
+
+TensorBoard tags (the PTB tutorial's first): ``train/``: "Training Loss" (mean loss per
+item over the last ``log_every`` steps), "Learning Rate", "Gradient Norm" (before
+clipping), ``task.throughput_name`` (e.g. "words_per_second"), the task's derived metrics
+("Perplexity"), ``weights/<variable path>`` histograms and the task's texts (e.g.
+"samples") each epoch; ``validation/``: "Validation Loss" and derived metrics each epoch.
 """
 
 import math
@@ -30,8 +36,7 @@ class Task:
 
     Attributes:
         model: the Keras model whose ``trainable_variables`` are trained.
-        loss_name: how the per-item loss reads in the logs (e.g. ``"xent"``).
-        throughput_name: the unit of ``count`` per second (e.g. ``"words_per_second"``).
+        throughput_name: the tag of ``count`` per second (e.g. ``"words_per_second"``).
     """
 
     model = None
