@@ -81,8 +81,8 @@ def main():
         record = trainer.fit(max_steps=(epoch + 1) * task.steps_per_epoch(), save_on_stop=False)
         loop_times.append(record[-1]["train_seconds"])
         bare_times.append(bare(ids))
-        print(f"epoch {epoch}: loop {tokens / loop_times[-1]:,.0f} words/s, bare {tokens / bare_times[-1]:,.0f} words/s",
-              flush=True)
+        print(f"epoch {epoch}: loop {tokens / loop_times[-1]:,.0f} words/s, "
+              f"bare {tokens / bare_times[-1]:,.0f} words/s", flush=True)
     print(f"{args.shape}: {task.steps_per_epoch()} steps/epoch of {config.batch_size}x{config.num_steps} tokens")
     for name, pick in (("min", min), ("median", statistics.median)):
         loop_s, bare_s = pick(loop_times[1:]), pick(bare_times[1:])
