@@ -174,3 +174,14 @@ def test_float_ids_rejected():
     model = LanguageModel(VOCAB, HIDDEN)
     with pytest.raises(TypeError, match="integer token ids"):
         model(tf.zeros([2, 3]))
+
+
+@pytest.mark.parametrize("cell, keep_prob, fused", [("lstm", 0.5, True), ("gru", 1.0, True),
+                                                    ("peephole", 1.0, False)])
+def test_dynamic_rnn_fast_path_is_used_when_the_cell_allows(cell, keep_prob, fused):
+    from tfseq.nn import fused as fused_paths
+
+    model = LanguageModel(VOCAB, HIDDEN, num_layers=2, cell=cell, keep_prob=keep_prob, seed=0)
+    model.build()
+    plan = fused_paths.plan(model.cell, tf.zeros([BATCH, TIME, HIDDEN]), training=True)
+    assert (plan.path != fused_paths.PER_STEP) == fused, plan
