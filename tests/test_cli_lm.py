@@ -6,11 +6,13 @@ import subprocess
 import sys
 import time
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
 from tfseq.cli.main import main
+from tfseq.models import LanguageModel
 
 TINY = ["--config", "test", "hidden_size=16", "num_steps=8", "batch_size=8", "max_max_epoch=2"]
 
@@ -88,7 +90,9 @@ def test_train_eval_sample(tmp_path, capsys):
     assert "Test perplexity:" in out and "generated lines are novel, not in the corpus):" in out
     assert out.rstrip().endswith(f"tensorboard --logdir {os.path.dirname(logdir)}")
     run_dir = os.path.join(logdir, "r1")
-    assert {"train", "validation", "checkpoints", "config.json", "vocab.json"} <= set(os.listdir(run_dir))
+    assert {"train", "validation", "checkpoints", "config.json", "vocab.json", "model.keras"} <= set(
+        os.listdir(run_dir))
+    assert isinstance(keras.saving.load_model(os.path.join(run_dir, "model.keras")), LanguageModel)
 
     code, out, err = run_cli(capsys, "lm", "eval", "--logdir", logdir, "--run", "r1")
     assert code == 0, err

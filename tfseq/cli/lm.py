@@ -7,8 +7,8 @@
     tfseq lm sample --logdir logdir/names --run RUN --temperature 0.8 --num 20
 
 A run lives in ``<logdir>/<run>/``: ``train/`` and ``validation/`` event files,
-``config.json``, ``vocab.json`` and ``checkpoints/``. Training an existing run resumes it
-from its latest checkpoint.
+``config.json``, ``vocab.json``, ``checkpoints/`` and, once finished, ``model.keras``.
+Training an existing run resumes it from its latest checkpoint.
 """
 
 import dataclasses
@@ -295,6 +295,7 @@ def _train(args, config, corpus, run_dir, settings):
     if not done:
         print(f"stopped at step {int(trainer.global_step.numpy())}; run the same command to resume", flush=True)
     else:
+        model.save(os.path.join(run_dir, "model.keras"))  # keras.saving.load_model() reads it back
         test = task.evaluate("test")
         if test is not None:
             print(f"Test perplexity: {test['perplexity']:.3f} (mean xent {test['loss']:.4f} nats/token, "
