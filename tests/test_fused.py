@@ -172,12 +172,14 @@ def test_dropout_wrapper_inactive_unwraps_exactly():
     assert_close(per_step, fast)
 
 
-def test_variational_dropout_is_bit_identical_to_per_step_masks():
+@pytest.mark.parametrize("state_keep_prob", [1.0, 0.6], ids=["no_state_dropout", "state_dropout"])
+def test_variational_dropout_matches_per_step_masks(state_keep_prob):
     """Variational masks are one [1, size] mask per sequence: the fused path draws the very
-    same mask (same seed, same salt), so training outputs and gradients match too."""
+    same masks (same seed, same salts), so training outputs and gradients match too; state
+    dropout of an LSTM's h included (the language model's variational preset)."""
     layers = [
         rnn_cell.DropoutWrapper(rnn_cell.BasicLSTMCell(6), input_keep_prob=0.6, output_keep_prob=0.7,
-                                variational_recurrent=True, seed=11 + k)
+                                state_keep_prob=state_keep_prob, variational_recurrent=True, seed=11 + k)
         for k in range(2)
     ]
     cell = rnn_cell.MultiRNNCell(layers)
@@ -251,8 +253,16 @@ def test_fallback_to_per_step(name):
 
 def test_fallback_for_dropout_it_cannot_fuse():
     state_dropout = rnn_cell.DropoutWrapper(rnn_cell.BasicLSTMCell(4), state_keep_prob=0.5)
-    assert "state dropout" in fused.plan(state_dropout, training=True).reason
+    assert "per-step state dropout" in fused.plan(state_dropout, training=True).reason
     assert fused.plan(state_dropout, training=False).path == "fused_lstm"
+    variational = dict(state_keep_prob=0.5, variational_recurrent=True)
+    gru = rnn_cell.DropoutWrapper(rnn_cell.GRUCell(4), **variational)
+    assert "state dropout of a GRUCell" in fused.plan(gru, training=True).reason
+    drop_c = rnn_cell.DropoutWrapper(rnn_cell.BasicLSTMCell(4), dropout_state_filter_visitor=lambda s: True,
+                                     **variational)
+    assert "state dropout on c" in fused.plan(drop_c, training=True).reason
+    keep_c = rnn_cell.DropoutWrapper(rnn_cell.BasicLSTMCell(4), **variational)
+    assert fused.plan(keep_c, training=True).path == "fused_lstm"
     output_dropout = rnn_cell.DropoutWrapper(rnn_cell.BasicLSTMCell(4), output_keep_prob=0.5)
     assert "training=None" in fused.plan(output_dropout, training=None).reason
     assert "tensor training" in fused.plan(output_dropout, training=tf.constant(True)).reason
@@ -319,3 +329,45 @@ def test_rnn_layer_keras_file_round_trip(tmp_path):
     layer = loaded.layers[-1]
     assert type(layer) is nn.RNN and layer.fast is True
     np.testing.assert_allclose(loaded(X_NP), model(X_NP), atol=1e-6)
+
+
+# -- the language model ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("variational", [False, True], ids=["dropout", "variational_dropout"])
+def test_language_model_trains_on_the_fused_path(variational):
+    """The PTB model's MultiRNNCell of DropoutWrapper(LSTM) runs fused in training and in
+    inference, and its training-mode logits and gradients equal the per-step path's when
+    the dropout masks are the same (variational: one mask per sequence, state passed in)."""
+    from tfseq.models.lm import LanguageModel
+
+    model = LanguageModel(vocab_size=20, hidden_size=6, num_layers=2, keep_prob=0.6,
+                          variational_dropout=variational, seed=1)
+    ids = tf.constant(RNG.integers(0, 20, (3, 4)), tf.int32)
+    state = model.get_initial_state(3)
+    model(ids, initial_state=state)
+    for training in (True, False):
+        assert fused.plan(model.cell, training=training).path == "fused_multi[lstm,lstm]"
+    if not variational:
+        return
+    results = []
+    for fast in (False, True):
+        original = nn.dynamic_rnn
+
+        def dynamic_rnn(*args, fast=fast, **kwargs):
+            return original(*args, fast=fast, **kwargs)
+
+        # Same masks in both runs: the same input-dropout seed, per-sequence seeds rewound.
+        model.input_dropout.seed_generator.state.assign([1, 0])
+        seeds = [(layer.sequence_seed.state, layer.sequence_seed.state.numpy()) for layer in model.cell.cells]
+        with tf.GradientTape() as tape:
+            try:
+                nn.dynamic_rnn = dynamic_rnn
+                logits, final = model(ids, initial_state=state, training=True)
+            finally:
+                nn.dynamic_rnn = original
+            loss = tf.reduce_sum(tf.sin(logits))
+        results.append([logits] + tf.nest.flatten(final) + tape.gradient(loss, model.cell.trainable_weights))
+        for variable, value in seeds:
+            variable.assign(value)
+    assert_close(*results)

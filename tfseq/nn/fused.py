@@ -49,7 +49,15 @@ import keras
 import tensorflow as tf
 
 from tfseq.rnn_cell.cells import BasicRNNCell, GRUCell, LSTMCell
-from tfseq.rnn_cell.dropout import _INPUT_SALT, _OUTPUT_SALT, DropoutWrapper  # the wrapper's mask salts
+from tfseq.rnn_cell.base import LSTMStateTuple
+from tfseq.rnn_cell.dropout import (  # the wrapper's mask salts, its state filter
+    _INPUT_SALT,
+    _OUTPUT_SALT,
+    _STATE_SALT,
+    DropoutWrapper,
+    default_dropout_state_filter_visitor,
+    dropout_flags,
+)
 from tfseq.rnn_cell.multi_rnn import MultiRNNCell
 
 PER_STEP = "per_step"
@@ -104,8 +112,21 @@ def _dropout_active(wrapper, training):
     if not isinstance(training, bool):
         raise _NotFusable(f"{wrapper.name}: dropout with a tensor training={training!r}")
     if training and wrapper.state_keep_prob < 1.0:
-        raise _NotFusable(f"{wrapper.name}: state dropout (state_keep_prob={wrapper.state_keep_prob})")
+        _check_state_dropout(wrapper)
     return training
+
+
+def _check_state_dropout(wrapper):
+    """State dropout runs fused only where it is a fixed mask on an LSTM's ``h``:
+    variational, tuple state, ``c`` kept (TF1's default filter)."""
+    cell = wrapper.cell
+    if not wrapper.variational_recurrent:
+        raise _NotFusable(f"{wrapper.name}: per-step state dropout (variational_recurrent=False)")
+    if not isinstance(cell, LSTMCell) or not cell.state_is_tuple:
+        raise _NotFusable(f"{wrapper.name}: state dropout of a {type(cell).__name__} without a tuple state")
+    visitor = wrapper.dropout_state_filter_visitor or default_dropout_state_filter_visitor
+    if dropout_flags(visitor, LSTMStateTuple(0, 0)) != [False, True]:
+        raise _NotFusable(f"{wrapper.name}: state dropout on c (a custom dropout_state_filter_visitor)")
 
 
 def _layer(cell, training):
@@ -226,7 +247,11 @@ def _run_layer(kind, core, dropout, x, state, finished):
             [0.0] * (2 * n) + [core.forget_bias] * n + [0.0] * n, dtype=kernel.dtype
         )
         xw = _project(x, kernel[:depth], bias)
-        outputs, c, h = lstm_sequence(xw, c0, h0, kernel[depth:], finished)
+        h_mask = None
+        if dropout is not None and dropout.state_keep_prob < 1.0:  # variational: one [1, n] mask
+            # h is the second state part (c, h): the wrapper's salt for it is _STATE_SALT + 1.
+            h_mask = dropout._drop(tf.ones([1, n], kernel.dtype), dropout.state_keep_prob, _STATE_SALT + 1)
+        outputs, c, h = lstm_sequence(xw, c0, h0, kernel[depth:], finished, h_mask)
         new_state = core.join_state(c, h)
     elif kind == "gru":
         h0 = core.check_state(state)
@@ -318,31 +343,36 @@ def _masked(finished, sequences):
     return list(sequences) + ([] if finished is None else [finished])
 
 
-def _fused_op(forward, backward, inputs, finished):
-    """``forward(*inputs, finished) -> (outputs, saved)`` as one differentiable op whose
-    gradient is the hand-written ``backward(d_outputs, inputs, finished, saved)``."""
+def _fused_op(forward, backward, inputs, consts):
+    """``forward(*inputs, *consts) -> (outputs, saved)`` as one differentiable op whose
+    gradient w.r.t. ``inputs`` is the hand-written ``backward(d_outputs, inputs, saved, *consts)``
+    (``consts``: the ``finished`` mask and such, no gradient)."""
 
     @tf.custom_gradient
     def op(*inputs):
-        outputs, saved = forward(*inputs, finished)
+        outputs, saved = forward(*inputs, *consts)
 
         def grad(*d_outputs):
-            return backward(tuple(_zeros_for_none(d_outputs, outputs)), inputs, finished, saved)
+            return backward(tuple(_zeros_for_none(d_outputs, outputs)), inputs, saved, *consts)
 
         return outputs, grad
 
     return op(*inputs)
 
 
-def lstm_sequence(xw, c0, h0, w_h, finished=None):
+def lstm_sequence(xw, c0, h0, w_h, finished=None, h_mask=None):
     """TF1's LSTM over a sequence: ``xw [T, B, 4h]`` is ``x @ W_x + bias`` with
-    ``forget_bias`` already added to the ``f`` block. Returns ``(outputs, c_T, h_T)``."""
-    outputs, c_last, h_last = _fused_op(_lstm_forward, _lstm_backward, (xw, c0, h0, w_h), finished)
+    ``forget_bias`` already added to the ``f`` block. Returns ``(outputs, c_T, h_T)``.
+
+    ``h_mask`` (optional ``[1, h]``): ``DropoutWrapper``'s variational state dropout, the
+    state ``h`` carried to the next step (and returned) is ``h * h_mask``, the output is ``h``.
+    """
+    outputs, c_last, h_last = _fused_op(_lstm_forward, _lstm_backward, (xw, c0, h0, w_h), (finished, h_mask))
     outputs.set_shape(xw.shape[:2].concatenate(h0.shape[-1:]))
     return outputs, c_last, h_last
 
 
-def _lstm_forward(xw, c0, h0, w_h, finished):
+def _lstm_forward(xw, c0, h0, w_h, finished, h_mask):
     def step(carry, slices):
         c_prev, h_prev = carry
         z = slices[0] + tf.matmul(h_prev, w_h)
@@ -351,21 +381,23 @@ def _lstm_forward(xw, c0, h0, w_h, finished):
         j = tf.tanh(tf.split(z, 4, axis=1)[1])
         c = f * c_prev + i * j
         h = o * tf.tanh(c)
+        h_state = h if h_mask is None else h * h_mask  # the state dropout of a DropoutWrapper
         if finished is None:
-            return (c, h), (h, c, s, j)
+            return (c, h_state), (h, c, s, j) + (() if h_mask is None else (h_state,))
         done = slices[1]
         c = tf.where(done, c_prev, c)
         y = tf.where(done, tf.zeros_like(h), h)
-        h = tf.where(done, h_prev, h)
-        return (c, h), (y, c, s, j, h)
+        h_state = tf.where(done, h_prev, h_state)
+        return (c, h_state), (y, c, s, j, h_state)
 
-    (c_last, h_last), seqs = _scan(step, _masked(finished, [xw]), (c0, h0), 4 if finished is None else 5)
+    num_outputs = 4 if finished is None and h_mask is None else 5
+    (c_last, h_last), seqs = _scan(step, _masked(finished, [xw]), (c0, h0), num_outputs)
     outputs = seqs[0]
-    h_states = outputs if finished is None else seqs[4]
+    h_states = outputs if num_outputs == 4 else seqs[4]
     return (outputs, c_last, h_last), (seqs[1], seqs[2], seqs[3], h_states)
 
 
-def _lstm_backward(d_outputs, inputs, finished, saved):
+def _lstm_backward(d_outputs, inputs, saved, finished, h_mask):
     d_outputs, d_c_last, d_h_last = d_outputs
     _, c0, h0, w_h = inputs
     c_states, sig, j_all, h_states = saved
@@ -382,7 +414,7 @@ def _lstm_backward(d_outputs, inputs, finished, saved):
     def back(carry, slices):
         dc, dh = carry
         dy, a, a_c_f = slices[:3]
-        dh_total = dh + dy
+        dh_total = dy + (dh if h_mask is None else dh * h_mask)
         a_c, f_t = tf.split(a_c_f, 2, axis=1)
         dc_total = dc + dh_total * a_c
         dz = tf.concat([dc_total, dc_total, dc_total, dh_total], 1) * a
@@ -400,7 +432,7 @@ def _lstm_backward(d_outputs, inputs, finished, saved):
 def gru_sequence(xw, h0, w_gates_h, w_candidate_h, finished=None):
     """TF1's GRU over a sequence: ``xw [T, B, 3h]`` is ``x @ [W_gates_x, W_candidate_x]
     + [gates_bias, candidate_bias]``. Returns ``(outputs, h_T)``."""
-    outputs, h_last = _fused_op(_gru_forward, _gru_backward, (xw, h0, w_gates_h, w_candidate_h), finished)
+    outputs, h_last = _fused_op(_gru_forward, _gru_backward, (xw, h0, w_gates_h, w_candidate_h), (finished,))
     outputs.set_shape(xw.shape[:2].concatenate(h0.shape[-1:]))
     return outputs, h_last
 
@@ -427,7 +459,7 @@ def _gru_forward(xw, h0, w_gates_h, w_candidate_h, finished):
     return (outputs, h_last), (seqs[1], seqs[2], h_states)
 
 
-def _gru_backward(d_outputs, inputs, finished, saved):
+def _gru_backward(d_outputs, inputs, saved, finished):
     d_outputs, d_h_last = d_outputs
     _, h0, w_gates_h, w_candidate_h = inputs
     ru_all, cand_all, h_states = saved
@@ -462,7 +494,7 @@ def _gru_backward(d_outputs, inputs, finished, saved):
 
 def rnn_sequence(xw, h0, w_h, finished=None):
     """TF1's BasicRNNCell over a sequence: ``h' = tanh(xw_t + h @ w_h)``; ``(outputs, h_T)``."""
-    outputs, h_last = _fused_op(_rnn_forward, _rnn_backward, (xw, h0, w_h), finished)
+    outputs, h_last = _fused_op(_rnn_forward, _rnn_backward, (xw, h0, w_h), (finished,))
     outputs.set_shape(xw.shape)
     return outputs, h_last
 
@@ -482,7 +514,7 @@ def _rnn_forward(xw, h0, w_h, finished):
     return (outputs, h_last), (h_new, h_states)
 
 
-def _rnn_backward(d_outputs, inputs, finished, saved):
+def _rnn_backward(d_outputs, inputs, saved, finished):
     d_outputs, d_h_last = d_outputs
     _, h0, w_h = inputs
     h_new, h_states = saved
