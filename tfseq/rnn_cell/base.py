@@ -207,11 +207,13 @@ class RNNCell(keras.layers.Layer):
                 f"state_size={self.state_size}, got {len(flat)}"
             )
         for tensor, size in zip(flat, sizes):
-            depth = tensor.shape[-1]
-            if tensor.shape.rank != 2 or (depth is not None and depth != size):
+            shape = tf.TensorShape(tensor.shape)
+            if shape.rank is None:  # unknown rank (traced code): checked at run time by the ops
+                continue
+            if shape.rank != 2 or shape[-1] not in (None, size):
                 raise ValueError(
                     f"{self.name}: state tensors must be [batch, {size}] "
-                    f"(state_size={self.state_size}), got shape {tuple(tensor.shape)}"
+                    f"(state_size={self.state_size}), got shape {shape}"
                 )
         return pack_state(self.state_size, flat)
 
