@@ -18,12 +18,13 @@ What runs fused (anything else falls back to the per-step path, see :func:`plan`
 * ``BasicLSTMCell`` / ``LSTMCell`` without peepholes, ``cell_clip`` or ``num_proj``;
   ``GRUCell``; ``BasicRNNCell`` -- each with the default ``tanh`` activation, either
   state layout, a dtype policy whose compute and variable dtypes equal the inputs' dtype.
-* ``DropoutWrapper`` around one of those with ``state_keep_prob=1``: input/output
-  dropout is applied to the whole sequence at once with the wrapper's own sampler.
-  Variational masks (one ``[1, size]`` mask per sequence) are then bit-identical to the
-  per-step path's; per-step masks (``variational_recurrent=False``) have the same
-  distribution but other random numbers. ``training`` must be a Python bool (or None
-  with every keep probability 1).
+* ``DropoutWrapper`` around one of those: input/output dropout is applied to the whole
+  sequence at once with the wrapper's own sampler. Variational masks (one ``[1, size]``
+  mask per sequence, same seed and salt) are then the per-step path's very masks;
+  per-step masks (``variational_recurrent=False``) have the same distribution but other
+  random numbers. State dropout runs fused only where it is a variational mask on an
+  LSTM's ``h`` (tuple state, TF1's default filter keeping ``c``). ``training`` must be a
+  Python bool (or None with every keep probability 1).
 * ``MultiRNNCell`` of the above, run layer by layer (each layer's input projection is
   then one matmul over the previous layer's whole output sequence).
 
@@ -36,11 +37,12 @@ longer or unknown lengths run in ``tf.while_loop``. Measured at PTB small shapes
 2-core CPU (forward+backward, 2x200 LSTM, batch 20, 20 steps), the fused LSTM is about
 1.5-1.8x the per-step path and 1.2-1.4x ``keras.layers.LSTM``; jit-compiling the whole
 training step adds about 1.2x. Not fused: peepholes, clipping, projections, other
-activations, state dropout, Keras cells, other wrappers; no GPU (cuDNN) branch yet.
+activations, per-step or non-LSTM state dropout, Keras cells, other wrappers; no GPU
+(cuDNN) branch yet.
 
 Tested equal to the per-step path (outputs, final states, gradients <= 1e-5) in
-``tests/test_fused.py``. The hand-written gradients are first-order only: a second
-derivative (gradient of a gradient) needs ``fast=False``.
+``tests/test_fused.py``. The hand-written gradients are first-order only: second
+derivatives (a gradient of a gradient) need ``fast=False``.
 """
 
 import collections
