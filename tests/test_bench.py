@@ -102,6 +102,7 @@ def test_cli_writes_table_and_json(tmp_path, capsys):
         (["--peers", "jax"], "--peers must be a comma list of keras, tf1, torch, got 'jax'"),
         (["--steps", "20,x"], "--steps must be a comma list of positive integers, got '20,x'"),
         (["--rounds", "0"], "--rounds must be >= 1, got 0"),
+        (["--torch-threads", "0"], "--torch-threads must be >= 1, got 0"),
     ],
 )
 def test_cli_bad_options_exit_2(argv, message, capsys):

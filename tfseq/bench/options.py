@@ -28,6 +28,9 @@ def add_arguments(parser):
     )
     parser.add_argument("--rounds", type=int, default=None, help="interleaved timed rounds (default 5; 1 with --quick)")
     parser.add_argument("--min-time", type=float, default=None, help="seconds per timed sample (default 0.2)")
+    parser.add_argument(
+        "--torch-threads", type=int, default=None, help="PyTorch intra-op threads (default: PyTorch's, one per core)"
+    )
     parser.add_argument("--quick", action="store_true", help="tiny shapes, 1 round: a smoke test")
     parser.add_argument("--json", default=None, metavar="PATH", help="also write all results as JSON to PATH")
     return parser
@@ -65,6 +68,10 @@ def config_from_args(args):
         if args.rounds < 1:
             raise ValueError(f"--rounds must be >= 1, got {args.rounds}")
         overrides["rounds"] = args.rounds
+    if args.torch_threads is not None:
+        if args.torch_threads < 1:
+            raise ValueError(f"--torch-threads must be >= 1, got {args.torch_threads}")
+        overrides["torch_threads"] = args.torch_threads
     if args.min_time is not None:
         if args.min_time < 0:
             raise ValueError(f"--min-time must be >= 0, got {args.min_time}")

@@ -49,6 +49,12 @@ def settings():
     }
 
 
+def set_threads(threads):
+    import torch
+
+    torch.set_num_threads(threads)
+
+
 def _tensor(array):
     import torch
 

@@ -33,6 +33,7 @@ class BenchConfig:
     warmup: int = 1
     min_time: float = 0.2
     ceiling_size: int = 2048
+    torch_threads: int = None  # None: PyTorch's default (one per core)
 
     def shape_list(self):
         out = []
@@ -120,6 +121,8 @@ def run_benchmark(config, log=None):
         else:
             notes.append("tf-keras is not installed: TF1 legacy peers skipped (pip install tf-keras).")
     if use_torch:
+        if config.torch_threads is not None:
+            peers_torch.set_threads(config.torch_threads)
         torch_settings = peers_torch.settings()
         notes.append(
             f"PyTorch runs on {torch_settings['device']} with {torch_settings['threads']} CPU threads, "
