@@ -82,8 +82,15 @@ def test_quick_run_with_every_peer():
 
 def test_cli_writes_table_and_json(tmp_path, capsys):
     path = tmp_path / "out" / "bench.json"
-    code = cli.main(["bench", "--quick", "--only", "rnn", "--bench", "train", "--peers", "keras", "--json", str(path)])
+    markdown = tmp_path / "bench.md"
+    argv = ["--quick", "--only", "rnn", "--bench", "train", "--peers", "keras", "--json", str(path)]
+    code = cli.main(["bench"] + argv + ["--markdown", str(markdown)])
     assert code == 0
+    lines = markdown.read_text().splitlines()
+    assert lines[0].startswith("`tfseq bench --quick --only rnn --bench train --peers keras` (tfseq ")
+    assert lines[2:4] == ["| workload | shape | family | vs keras | vs tf1 | vs torch | tfseq % of matmul ceiling |",
+                          "|---|---|---|---|---|---|---|"]
+    assert lines[4].startswith("| train | tiny (3 steps) | rnn | ") and lines[4].count(" - |") == 2
     table = capsys.readouterr().out
     assert "tfseq.BasicRNNCell" in table and "keras.layers.SimpleRNN" in table
     saved = json.loads(path.read_text())

@@ -13,7 +13,7 @@ the ceiling and the ratios of tfseq to each peer.
     print(format_report(results))
 """
 
-from tfseq.bench.report import format_report, write_json
+from tfseq.bench.report import format_markdown, format_report, write_json
 from tfseq.bench.runner import BenchConfig, quick_config, run_benchmark
 
-__all__ = ["BenchConfig", "quick_config", "run_benchmark", "format_report", "write_json"]
+__all__ = ["BenchConfig", "quick_config", "run_benchmark", "format_report", "format_markdown", "write_json"]

@@ -1,5 +1,7 @@
 """Command-line options of the benchmark, shared by ``tfseq bench`` and ``python -m tfseq.bench``."""
 
+import argparse
+
 from tfseq.bench import runner, shapes
 
 EPILOG = (
@@ -33,6 +35,9 @@ def add_arguments(parser):
     )
     parser.add_argument("--quick", action="store_true", help="tiny shapes, 1 round: a smoke test")
     parser.add_argument("--json", default=None, metavar="PATH", help="also write all results as JSON to PATH")
+    parser.add_argument(
+        "--markdown", default=None, metavar="PATH", help="also write the summary as a Markdown table to PATH"
+    )
     return parser
 
 
@@ -79,6 +84,17 @@ def config_from_args(args):
     return runner.quick_config(**overrides) if args.quick else runner.BenchConfig(**overrides)
 
 
+def command_line(args):
+    """The ``tfseq bench`` command that reproduces ``args`` (output paths left out)."""
+    defaults = add_arguments(argparse.ArgumentParser()).parse_args([])
+    parts = ["tfseq bench"] + (["--quick"] if args.quick else [])
+    for name in ("shapes", "steps", "only", "bench", "peers", "rounds", "min_time", "torch_threads"):
+        value = getattr(args, name)
+        if value != getattr(defaults, name):
+            parts.append(f"--{name.replace('_', '-')} {value}")
+    return " ".join(parts)
+
+
 def run_from_args(args, out=print):
     """Run the benchmark for parsed options: table on stdout, JSON if asked. Returns results."""
     from tfseq.bench import report
@@ -88,4 +104,6 @@ def run_from_args(args, out=print):
     out(report.format_report(results))
     if args.json:
         report.write_json(results, args.json)
+    if args.markdown:
+        report.write_text(report.format_markdown(results, command_line(args)), args.markdown)
     return results

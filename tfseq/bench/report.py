@@ -210,6 +210,29 @@ def format_summary(rows, frameworks=("keras", "tf1", "torch")):
     )
 
 
+def format_markdown(results, command="tfseq bench", frameworks=("keras", "tf1", "torch")):
+    """The summary as a Markdown table for a README: ratios only, with the command and setting."""
+    meta = results["meta"]
+    versions = ", ".join(f"{k} {v}" for k, v in meta["versions"].items() if v)
+    lines = [
+        f"`{command}` ({versions}; {meta['cpus']} CPUs, load average {meta['load_average_1min']['start']}; "
+        f"{meta['config']['rounds']} interleaved rounds, medians). tfseq reference cell's speed / peer's speed "
+        "(> 1: tfseq faster; generation: per-token latency ratio); in brackets the min-max of per-round ratios.",
+        "",
+        "| workload | shape | family | " + " | ".join(f"vs {f}" for f in frameworks) + " | tfseq % of matmul ceiling |",
+        "|---|---|---|" + "---|" * len(frameworks) + "---|",
+    ]
+    for row in results["summary"]:
+        frac = row["reference_fraction_of_ceiling"]
+        cells = [_ratio_with_spread(row["vs"].get(f), row["vs_spread"].get(f)) for f in frameworks]
+        lines.append(
+            f"| {row['bench']} | {row['shape']} ({row['num_steps']} steps) | {row['family']} | "
+            + " | ".join(cells)
+            + f" | {'-' if frac is None else f'{100 * frac:.0f} %'} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
 def format_report(results):
     meta = results["meta"]
     versions = ", ".join(f"{k} {v}" for k, v in meta["versions"].items() if v)
@@ -231,9 +254,14 @@ def format_report(results):
 
 def write_json(results, path):
     """Write ``results`` to ``path`` atomically (temp file + rename)."""
+    write_text(json.dumps(results, indent=1), path)
+
+
+def write_text(text, path):
+    """Write ``text`` to ``path`` atomically (temp file + rename)."""
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".bench-", suffix=".json")
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".bench-")
     with os.fdopen(fd, "w") as f:
-        json.dump(results, f, indent=1)
+        f.write(text)
     os.replace(tmp, path)
