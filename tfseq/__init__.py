@@ -1,9 +1,18 @@
 """tfseq: TF1's rnn_cell API as native Keras 3 cells, made fast, and classic sequence models.
 
 ``from tfseq import rnn_cell`` is a drop-in for ``tf.compat.v1.nn.rnn_cell``;
-``from tfseq import nn`` provides ``dynamic_rnn`` and friends.
+``from tfseq import nn`` provides ``dynamic_rnn`` and friends. Sub-packages are imported
+on first use, so ``import tfseq`` alone does not load TensorFlow.
 """
+
+import importlib
 
 __version__ = "0.1.0"
 
-from tfseq import nn, rnn_cell  # noqa: E402,F401
+_SUBPACKAGES = ("rnn_cell", "nn", "compat", "data", "models", "train", "bench", "cli")
+
+
+def __getattr__(name):
+    if name in _SUBPACKAGES:
+        return importlib.import_module(f"tfseq.{name}")
+    raise AttributeError(f"module 'tfseq' has no attribute {name!r}")

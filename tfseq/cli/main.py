@@ -23,7 +23,9 @@ class UsageError(Exception):
 
 
 def build_parser():
-    parser = argparse.ArgumentParser(prog="tfseq", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="tfseq", description="tfseq: TF1's RNN cells on Keras 3 - language models, benchmarks, TF1 migration."
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     for name in SUBCOMMANDS:
         importlib.import_module(name).register(sub)
@@ -31,7 +33,7 @@ def build_parser():
 
 
 def main(argv=None):
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow is first imported
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
