@@ -120,9 +120,9 @@ def test_fused_in_tf_function_with_unknown_shapes(loop_form):
     assert_close(loss_and_grads(False), loss_and_grads(True))
 
 
-def test_fused_path_compiles_with_xla():
-    """Unrolled (static length), the fused path has no while_loop, so a jit_compile=True
-    training step works; the per-step path's unbounded while_loop does not compile."""
+def test_fused_path_compiles_with_xla(loop_form):
+    """With a static length the fused path's loops are bounded (or unrolled), so a
+    jit_compile=True training step compiles; the per-step path's unbounded loop does not."""
     cell = rnn_cell.MultiRNNCell([rnn_cell.BasicLSTMCell(4), rnn_cell.GRUCell(3)])
     cell.build((None, D))
     randomize(cell)
