@@ -102,7 +102,7 @@ def test_fused_equals_per_step(name, lengths, time_major, loop_form):
 
 
 def test_fused_in_tf_function_with_unknown_shapes(loop_form):
-    cell = randomize(rnn_cell.BasicLSTMCell(4).__class__(4))
+    cell = rnn_cell.BasicLSTMCell(4)
     cell.build((None, D))
     randomize(cell)
     spec = tf.TensorSpec([None, None, D], tf.float32)
@@ -199,7 +199,7 @@ def test_per_step_output_dropout_has_the_wrappers_distribution():
     """Non-variational masks are fresh random numbers (other draws than the per-step path):
     the kept units are the undropped outputs scaled by 1/keep_prob, about keep_prob of them."""
     keep = 0.5
-    core = randomize(rnn_cell.GRUCell(8).__class__(8))
+    core = rnn_cell.GRUCell(8)
     wrapped = rnn_cell.DropoutWrapper(core, output_keep_prob=keep, seed=3)
     wrapped.build((None, D))
     randomize(wrapped)

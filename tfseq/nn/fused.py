@@ -36,9 +36,9 @@ longer or unknown lengths run in ``tf.while_loop`` (bounded when the length is s
 a ``jit_compile=True`` training step compiles either form with XLA; the gain measured
 0.9-1.3x, i.e. noise-level, on this CPU). Measured at PTB small shapes on a 2-core CPU
 (forward+backward, 2x200 LSTM, batch 20, 20 steps), the fused LSTM is about 1.3-2.3x
-the per-step path and 1.2-2.1x ``keras.layers.LSTM``. Not fused: peepholes, clipping, projections, other
-activations, per-step or non-LSTM state dropout, Keras cells, other wrappers; no GPU
-(cuDNN) branch yet.
+the per-step path and 1.2-2.1x ``keras.layers.LSTM``. Not fused: peepholes, clipping,
+projections, other activations, per-step or non-LSTM state dropout, Keras cells, other
+wrappers; no GPU (cuDNN) branch yet.
 
 Tested equal to the per-step path (outputs, final states, gradients <= 1e-5) in
 ``tests/test_fused.py``. The hand-written gradients are first-order only: second
@@ -260,7 +260,9 @@ def _run_layer(kind, core, dropout, x, state, finished):
         gates_kernel = tf.convert_to_tensor(core.gates_kernel)
         candidate_kernel = tf.convert_to_tensor(core.candidate_kernel)
         w_x = tf.concat([gates_kernel[:depth], candidate_kernel[:depth]], 1)  # [depth, 3h]
-        bias = tf.concat([tf.convert_to_tensor(core.gates_bias), tf.convert_to_tensor(core.candidate_bias)], 0)
+        bias = tf.concat([
+            tf.convert_to_tensor(core.gates_bias), tf.convert_to_tensor(core.candidate_bias)
+        ], 0)
         xw = _project(x, w_x, bias)
         outputs, new_state = gru_sequence(xw, h0, gates_kernel[depth:], candidate_kernel[depth:], finished)
     else:
@@ -434,7 +436,8 @@ def _lstm_backward(d_outputs, inputs, saved, finished, h_mask):
         dc_prev = tf.where(done, dc, dc_total * f_t)
         return (dc_prev, tf.where(done, dh, tf.matmul(dz, w_h_t))), (dz,)
 
-    (dc0, dh0), (dz,) = _scan(back, _masked(finished, [d_outputs, a_ijfo, a_cf]), (d_c_last, d_h_last), 1, reverse=True)
+    sequences = _masked(finished, [d_outputs, a_ijfo, a_cf])
+    (dc0, dh0), (dz,) = _scan(back, sequences, (d_c_last, d_h_last), 1, reverse=True)
     return dz, dc0, dh0, _flat_matmul(_prev(h0, h_states), dz)
 
 

@@ -60,7 +60,8 @@ class RNN(keras.layers.RNN):
         if self.plan(sequences, mask, training).path == fused.PER_STEP:
             return super().inner_loop(sequences, initial_state, mask, training=training)
         state = tf.nest.pack_sequence_as(self.cell.state_size, tf.nest.flatten(initial_state))
-        finished = None if mask is None else tf.logical_not(tf.transpose(tf.cast(mask, tf.bool)))  # [time, batch]
+        # Keras masks are True where a step is real; fused.run wants [time, batch] True where skipped.
+        finished = None if mask is None else tf.logical_not(tf.transpose(tf.cast(mask, tf.bool)))
         outputs, final_state = fused.run(
             self.cell, tf.transpose(sequences, [1, 0, 2]), state, training=training, finished=finished
         )
