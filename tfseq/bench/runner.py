@@ -103,30 +103,22 @@ def _candidates(bench, family, shape, data, config, tf1_worker, use_torch):
     return cands
 
 
-def run_benchmark(config, log=None):
-    """Run every group of ``config``; returns the results dict (derived figures included)."""
+def _notes(config, use_torch, use_tf1):
+    """What a reader of the figures must know: skipped peers, threads, devices, settings."""
     import tensorflow as tf
 
-    from tfseq.bench import peers_tf1, peers_torch, tf_harness
+    from tfseq.bench import peers_torch
 
-    log = log or (lambda msg: print(msg, file=sys.stderr, flush=True))
     notes = []
-    use_torch = "torch" in config.peers and peers_torch.available()
     if "torch" in config.peers and not use_torch:
         notes.append("PyTorch is not installed: torch peers skipped (pip install torch to include them).")
-    tf1_worker = None
-    if "tf1" in config.peers:
-        if peers_tf1.available():
-            tf1_worker = peers_tf1.Tf1Worker()
-        else:
-            notes.append("tf-keras is not installed: TF1 legacy peers skipped (pip install tf-keras).")
+    if "tf1" in config.peers and not use_tf1:
+        notes.append("tf-keras is not installed: TF1 legacy peers skipped (pip install tf-keras).")
     if use_torch:
-        if config.torch_threads is not None:
-            peers_torch.set_threads(config.torch_threads)
-        torch_settings = peers_torch.settings()
+        settings = peers_torch.settings()
         notes.append(
-            f"PyTorch runs on {torch_settings['device']} with {torch_settings['threads']} CPU threads, "
-            f"OMP_WAIT_POLICY={torch_settings['OMP_WAIT_POLICY']}."
+            f"PyTorch runs on {settings['device']} with {settings['threads']} CPU threads, "
+            f"OMP_WAIT_POLICY={settings['OMP_WAIT_POLICY']}."
         )
     if "tiny" in config.shapes or config.rounds < 3:
         notes.append("Smoke-test settings (tiny shapes or < 3 rounds): these figures show that it runs, not speed.")
@@ -135,8 +127,24 @@ def run_benchmark(config, log=None):
         f"TensorFlow (tfseq, Keras, TF1) runs on {'GPU: ' + gpus[0].name if gpus else 'the CPU'}"
         + ("; the TF1 worker places its ops itself." if gpus else ".")
     )
-    if tf1_worker is not None:
+    if use_tf1:
         notes.append("TF1 peers run in a worker process, idle while the others run (rounds interleaved).")
+    return notes
+
+
+def run_benchmark(config, log=None):
+    """Run every group of ``config``; returns the results dict (derived figures included)."""
+    import tensorflow as tf
+
+    from tfseq.bench import peers_tf1, peers_torch, tf_harness
+
+    log = log or (lambda msg: print(msg, file=sys.stderr, flush=True))
+    use_torch = "torch" in config.peers and peers_torch.available()
+    use_tf1 = "tf1" in config.peers and peers_tf1.available()
+    if use_torch and config.torch_threads is not None:
+        peers_torch.set_threads(config.torch_threads)
+    notes = _notes(config, use_torch, use_tf1)
+    tf1_worker = peers_tf1.Tf1Worker() if use_tf1 else None
     groups = []
     load_before = _load_average()
     started = datetime.datetime.now(datetime.timezone.utc)
