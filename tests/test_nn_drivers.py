@@ -205,3 +205,16 @@ def test_zero_state_dtype_and_scope():
     y, _ = nn.dynamic_rnn(cell, X, dtype=tf.float32, scope="encoder")
     y2, _ = nn.dynamic_rnn(cell, X)  # the scope names ops only; the weights are the cell's
     np.testing.assert_array_equal(y.numpy(), y2.numpy())
+
+
+def test_dynamic_rnn_feeds_integer_ids_to_an_embedding_wrapper():
+    """TF1 pattern: EmbeddingWrapper + dynamic_rnn over int ids [batch, time, 1]."""
+    cell = rnn_cell.EmbeddingWrapper(rnn_cell.GRUCell(4), embedding_classes=10, embedding_size=3)
+    ids = np.random.RandomState(0).randint(0, 10, (2, 5, 1)).astype(np.int32)
+    outputs, state = nn.dynamic_rnn(cell, ids, sequence_length=[5, 3])
+    assert outputs.dtype == tf.float32 and state.dtype == tf.float32
+    # equals looking the ids up first and running the bare cell on the vectors
+    embedded = tf.gather(cell.tf1_variables()["embedding_wrapper/embedding"], ids[..., 0])
+    expected, expected_state = nn.dynamic_rnn(cell.cell, embedded, sequence_length=[5, 3])
+    np.testing.assert_allclose(outputs, expected, atol=1e-6)
+    np.testing.assert_allclose(state, expected_state, atol=1e-6)

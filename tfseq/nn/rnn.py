@@ -67,9 +67,16 @@ def _check_inputs(inputs, time_major):
     if inputs.shape.rank != 3:
         layout = "[time, batch, depth]" if time_major else "[batch, time, depth]"
         raise ValueError(f"inputs must have rank 3 {layout}, got shape {inputs.shape}")
-    if not inputs.dtype.is_floating:
-        raise TypeError(f"inputs must be a float tensor, got dtype {inputs.dtype.name}")
-    return inputs
+    return inputs  # integer ids are allowed (EmbeddingWrapper); other cells reject them
+
+
+def _state_dtype(cell, inputs, dtype):
+    """TF1: the zero state has ``dtype``; by default the inputs' (or the cell's, for ids)."""
+    if dtype is not None:
+        return dtype
+    if inputs.dtype.is_floating:
+        return inputs.dtype
+    return getattr(cell, "variable_dtype", None) or tf.float32
 
 
 def _check_sequence_length(sequence_length, batch_size_static):
@@ -147,7 +154,7 @@ def dynamic_rnn(
         batch_size = batch_static if batch_static is not None else tf.shape(inputs)[1]
         sequence_length = _check_sequence_length(sequence_length, batch_static)
         if initial_state is None:
-            state = initial_state_for(cell, batch_size, dtype or inputs.dtype)
+            state = initial_state_for(cell, batch_size, _state_dtype(cell, inputs, dtype))
         else:
             _check_initial_state(cell, initial_state, batch_static)
             state = initial_state
@@ -165,7 +172,7 @@ def _time_loop(cell, inputs_tm, state, sequence_length, training):
     num_steps = tf.shape(inputs_tm)[0]
     if not cell.built:  # weights must not be created inside the while body
         cell.build(tuple(inputs_tm.shape[1:]))
-    output_ta = tf.TensorArray(inputs_tm.dtype, size=num_steps, element_shape=None)
+    output_ta = tf.TensorArray(tf.nest.flatten(state)[0].dtype, size=num_steps)
     input_ta = tf.TensorArray(inputs_tm.dtype, size=num_steps).unstack(inputs_tm)
 
     def body(time, state, output_ta):
@@ -196,7 +203,7 @@ def static_rnn(cell, inputs, initial_state=None, dtype=None, sequence_length=Non
         sequence_length = _check_sequence_length(sequence_length, batch_static)
         if initial_state is None:
             batch = batch_static if batch_static is not None else tf.shape(inputs[0])[0]
-            state = initial_state_for(cell, batch, dtype or inputs[0].dtype)
+            state = initial_state_for(cell, batch, _state_dtype(cell, inputs[0], dtype))
         else:
             _check_initial_state(cell, initial_state, batch_static)
             state = initial_state
