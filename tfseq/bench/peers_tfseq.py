@@ -6,7 +6,8 @@
 - ``tfseq.<Cell> fast=False``: the same with the readable per-step loop forced (only
   when ``dynamic_rnn`` has the ``fast`` switch), to show what the fast path buys;
 - ``tfseq.MultiRNNCell(<Cell>)``: one ``dynamic_rnn`` over a ``MultiRNNCell``;
-- ``tfseq.<Cell> in keras.layers.RNN``: a tfseq cell inside Keras' own sequence layer.
+- ``tfseq.<Cell> in keras.layers.RNN``: a tfseq cell inside Keras' own sequence layer;
+- ``tfseq.nn.RNN(<Cell>)``: tfseq's drop-in for ``keras.layers.RNN`` (when it exists).
 
 Generation does not go through ``dynamic_rnn``, so it only runs the first and the
 ``MultiRNNCell`` variants.
@@ -129,6 +130,21 @@ class KerasRnnStack(DynamicRnnStack):
         return x
 
 
+class NnRnnStack(KerasRnnStack):
+    """Each tfseq cell inside ``tfseq.nn.RNN(cell, return_sequences=True)``."""
+
+    def __init__(self, make_cell, layers, fast=None):
+        DynamicRnnStack.__init__(self, make_cell, layers, fast)
+        self.layers = [nn.RNN(cell, return_sequences=True) for cell in self.cells]
+
+    @property
+    def detail(self):
+        try:
+            return self.layers[0].plan().path
+        except (AttributeError, TypeError, ValueError):
+            return None
+
+
 def implementations(family, bench):
     """``[(name, make_stack(shape))]`` for ``family``; the first one is the reference for ratios."""
     cells = _cell_factories()[family]
@@ -141,6 +157,8 @@ def implementations(family, bench):
         impls.append((f"tfseq.MultiRNNCell({base_name})", _factory(MultiCellStack, base_make)))
     if family == "lstm" and sequence_bench:
         impls.append((f"tfseq.{base_name} in keras.layers.RNN", _factory(KerasRnnStack, base_make)))
+        if hasattr(nn, "RNN"):
+            impls.append((f"tfseq.nn.RNN({base_name})", _factory(NnRnnStack, base_make)))
     return impls
 
 
