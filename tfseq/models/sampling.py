@@ -13,20 +13,39 @@ import tensorflow as tf
 
 from tfseq.data import EOL, EOS, LEVELS, detokenize
 
-_STEP_FNS = weakref.WeakKeyDictionary()  # model -> its tf.function one-step
+_SAMPLERS = weakref.WeakKeyDictionary()  # model -> {greedy: tf.function}
 
 
-def _step_fn(model):
-    fn = _STEP_FNS.get(model)
-    if fn is None:
+def _sampler(model, greedy):
+    """The whole sampling loop as one ``tf.function`` (a graph ``tf.while_loop``).
+
+    Reads ``prime`` [num, prime_len] (one fused RNN call), then draws ``length`` tokens,
+    feeding each back; draw ``t`` uses the stateless seed ``(seed, t)``.
+    """
+    fns = _SAMPLERS.setdefault(model, {})
+    if greedy not in fns:
 
         @tf.function
-        def fn(ids, state):  # ids [batch, time] -> last logits [batch, vocab], state
-            logits, state = model(ids, initial_state=state, training=False)
-            return logits[:, -1, :], state
+        def sample(prime, state, length, temperature, seed):
+            logits, state = model(prime, initial_state=state, training=False)
+            logits = logits[:, -1, :]  # [num, vocab]
+            tokens = tf.TensorArray(tf.int32, size=length)
 
-        _STEP_FNS[model] = fn
-    return fn
+            def body(t, logits, state, tokens):
+                if greedy:
+                    next_ids = tf.argmax(logits, axis=-1, output_type=tf.int32)  # [num]
+                else:
+                    next_ids = tf.random.stateless_categorical(
+                        logits / temperature, 1, seed=tf.stack([seed, tf.cast(t, tf.int64)]), dtype=tf.int32
+                    )[:, 0]  # [num]
+                logits, state = model(next_ids[:, None], initial_state=state, training=False)
+                return t + 1, logits[:, -1, :], state, tokens.write(t, next_ids)
+
+            *_, tokens = tf.while_loop(lambda t, *_: t < length, body, (0, logits, state, tokens))
+            return tf.transpose(tokens.stack())  # [num, length]
+
+        fns[greedy] = sample
+    return fns[greedy]
 
 
 def _check_sampling_args(length, temperature, num_samples):
@@ -60,22 +79,13 @@ def generate(model, prime_ids, length, temperature=1.0, greedy=False, seed=0, nu
     if prime.min() < 0 or prime.max() >= model.vocab_size:
         raise ValueError(f"prime_ids must be in [0, {model.vocab_size}), got {prime.tolist()[:10]}")
     greedy = greedy or temperature == 0
-    step = _step_fn(model)
+    if length == 0:
+        return np.zeros([num_samples, 0], np.int32)
     ids = tf.constant(np.tile(prime[None, :], [num_samples, 1]), tf.int32)  # [num, prime]
-    logits, state = step(ids, model.get_initial_state(num_samples))
-    out = np.zeros([num_samples, length], np.int32)
-    for t in range(length):
-        if greedy:
-            next_ids = tf.argmax(logits, axis=-1, output_type=tf.int32)  # [num]
-        else:
-            draws = tf.random.stateless_categorical(
-                logits / temperature, 1, seed=[int(seed), t], dtype=tf.int32
-            )  # [num, 1]
-            next_ids = draws[:, 0]
-        out[:, t] = next_ids.numpy()
-        if t + 1 < length:
-            logits, state = step(next_ids[:, None], state)
-    return out
+    sample = _sampler(model, bool(greedy))
+    out = sample(ids, model.get_initial_state(num_samples), tf.constant(length, tf.int32),
+                 tf.constant(float(temperature or 1.0), tf.float32), tf.constant(int(seed), tf.int64))
+    return out.numpy()
 
 
 def check_level(level):
