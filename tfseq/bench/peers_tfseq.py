@@ -10,7 +10,8 @@
 - ``tfseq.nn.RNN(<Cell>)``: tfseq's drop-in for ``keras.layers.RNN`` (when it exists).
 
 Generation does not go through ``dynamic_rnn``, so it only runs the first and the
-``MultiRNNCell`` variants.
+``MultiRNNCell`` variants, plus ``MultiRNNCell`` with the whole sampling loop in one graph
+(``tfseq.MultiRNNCell(<Cell>) in-graph loop``, how ``tfseq.models.generate`` samples).
 """
 
 import inspect
@@ -108,6 +109,13 @@ class MultiCellStack(DynamicRnnStack):
         return self.multi.zero_state(batch, tf.float32)
 
 
+class InGraphSamplingStack(MultiCellStack):
+    """``MultiRNNCell`` generating with the whole sampling loop in one graph ``tf.while_loop``,
+    as ``tfseq.models.generate`` does (the other rows make one ``tf.function`` call per token)."""
+
+    in_graph_loop = True
+
+
 class KerasRnnStack(DynamicRnnStack):
     """Each tfseq cell inside ``keras.layers.RNN(cell, return_sequences=True)``."""
 
@@ -155,6 +163,8 @@ def implementations(family, bench):
         impls.insert(1, (f"tfseq.{base_name} fast=False", _factory(DynamicRnnStack, base_make, fast=False)))
     if hasattr(rnn_cell, "MultiRNNCell"):
         impls.append((f"tfseq.MultiRNNCell({base_name})", _factory(MultiCellStack, base_make)))
+        if not sequence_bench:
+            impls.append((f"tfseq.MultiRNNCell({base_name}) in-graph loop", _factory(InGraphSamplingStack, base_make)))
     if family == "lstm" and sequence_bench:
         impls.append((f"tfseq.{base_name} in keras.layers.RNN", _factory(KerasRnnStack, base_make)))
         if hasattr(nn, "RNN"):

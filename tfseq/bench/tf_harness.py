@@ -14,7 +14,9 @@ embedding, softmax, loss, clipping and update code), so only the recurrent part 
 - ``train``: the TF PTB tutorial's step: embedding -> stack -> softmax -> loss (sum over
   time of the batch-mean cross-entropy) -> global-norm clip 5 -> SGD (lr 1.0);
 - ``generate``: batch 1, one token per ``tf.function`` call: embedding -> ``step`` ->
-  softmax -> sample, for ``shape.gen_tokens`` tokens.
+  softmax -> sample, for ``shape.gen_tokens`` tokens; stacks with ``in_graph_loop = True``
+  run the same steps inside one graph ``tf.while_loop`` (how ``tfseq.models.generate``
+  samples).
 
 Each ``make_*`` returns a callable ``run(reps) -> seconds`` that runs ``reps`` iterations
 and waits for their results.
@@ -141,7 +143,18 @@ def make_generate(stack, shape, data):
             token, states = next_token(token, states)
         return token
 
-    return timed(generate)
+    @tf.function
+    def generate_in_graph():  # the whole sampling loop in one graph while_loop
+        def body(t, token, states):
+            token, states = next_token(token, states)
+            return t + 1, token, states
+
+        _, token, _ = tf.while_loop(
+            lambda t, *_: t < shape.gen_tokens, body, (0, tf.zeros([1], tf.int64), stack.initial_states(1))
+        )
+        return token
+
+    return timed(generate_in_graph if getattr(stack, "in_graph_loop", False) else generate)
 
 
 WORKLOADS = {"fwd_bwd": make_fwd_bwd, "train": make_train, "generate": make_generate}
