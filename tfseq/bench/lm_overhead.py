@@ -7,8 +7,8 @@ TensorBoard scalars (writers on, checkpoints off). Short epochs are interleaved 
 loop, bare, ...), the first of each (tracing) is dropped, and the minimum and median epoch
 times are reported: on a shared machine the minimum is the least disturbed figure.
 
-    python benchmarks/lm_step_overhead.py                # main job: names corpus, tiny config
-    python benchmarks/lm_step_overhead.py --shape ptb-small --epochs 3 --tokens 60000
+    python -m tfseq.bench.lm_overhead                # main job: names corpus, tiny config
+    python -m tfseq.bench.lm_overhead --shape ptb-small --epochs 3 --tokens 60000
 """
 
 import argparse

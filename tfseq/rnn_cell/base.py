@@ -224,12 +224,20 @@ class RNNCell(keras.layers.Layer):
         Works with ``keras.layers.RNN`` (``batch_size=``) and with TF1 call sites
         (``inputs=``, ``batch_size=``, ``dtype=``).
         """
+        batch_size, dtype = self.initial_state_args(batch_size, dtype, inputs)
+        return tf.nest.map_structure(lambda n: tf.zeros([batch_size, n], dtype), self.state_size)
+
+    def initial_state_args(self, batch_size=None, dtype=None, inputs=None):
+        """``(batch_size, dtype)`` of an initial state: the given ones, else taken from
+        ``inputs`` (float inputs give their dtype), else the layer's compute dtype."""
         if batch_size is None:
             if inputs is None:
                 raise ValueError(f"{self.name}: pass batch_size or inputs to get_initial_state")
             batch_size = tf.shape(inputs)[0]
-        dtype = tf.as_dtype(dtype or (inputs.dtype if inputs is not None else self.compute_dtype))
-        return tf.nest.map_structure(lambda n: tf.zeros([batch_size, n], dtype), self.state_size)
+        if dtype is None:
+            floating = inputs is not None and tf.as_dtype(inputs.dtype).is_floating
+            dtype = inputs.dtype if floating else self.compute_dtype
+        return batch_size, tf.as_dtype(dtype)
 
     def zero_state(self, batch_size, dtype):
         """TF1's name for :meth:`get_initial_state`."""

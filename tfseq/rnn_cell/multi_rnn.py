@@ -74,11 +74,7 @@ class MultiRNNCell(RNNCellWrapper):
             shape = (shape[0], cell.output_size)
 
     def get_initial_state(self, batch_size=None, dtype=None, inputs=None):
-        if batch_size is None:
-            if inputs is None:
-                raise ValueError(f"{self.name}: pass batch_size or inputs to get_initial_state")
-            batch_size = tf.shape(inputs)[0]
-        dtype = tf.as_dtype(dtype or self.compute_dtype)
+        batch_size, dtype = self.initial_state_args(batch_size, dtype, inputs)
         states = tuple(cell_initial_state(cell, batch_size, dtype) for cell in self.cells)
         return states if self.state_is_tuple else tf.concat(states, 1)
 

@@ -102,11 +102,7 @@ class RNNCellWrapper(RNNCell):
         build_cell(self.cell, self.wrapped_input_shape(input_shape))
 
     def get_initial_state(self, batch_size=None, dtype=None, inputs=None):
-        if batch_size is None:
-            if inputs is None:
-                raise ValueError(f"{self.name}: pass batch_size or inputs to get_initial_state")
-            batch_size = tf.shape(inputs)[0]
-        dtype = tf.as_dtype(dtype or self.compute_dtype)
+        batch_size, dtype = self.initial_state_args(batch_size, dtype, inputs)
         return cell_initial_state(self.cell, batch_size, dtype)
 
     def resample_dropout_masks(self):
