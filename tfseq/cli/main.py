@@ -22,6 +22,28 @@ class UsageError(Exception):
     """Bad user input: reported as one line, exit code 2."""
 
 
+def import_tensorflow_quietly():
+    """Import TensorFlow with its C++ start-up lines (oneDNN notice, CUDA probing, cuInit failures on
+    machines without a GPU) kept off
+    the terminal: they are written before absl logging starts, so TF_CPP_MIN_LOG_LEVEL
+    cannot silence them, and they would bury one-line error messages. Set
+    ``TFSEQ_VERBOSE_TF=1`` to see them."""
+    if "tensorflow" in sys.modules or os.environ.get("TFSEQ_VERBOSE_TF"):
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        import tensorflow
+
+        tensorflow.config.list_physical_devices()  # probes CUDA now, while quiet
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
 def build_parser():
     parser = argparse.ArgumentParser(
         prog="tfseq", description="tfseq: TF1's RNN cells on Keras 3 - language models, benchmarks, TF1 migration."
@@ -36,6 +58,7 @@ def main(argv=None):
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow is first imported
     parser = build_parser()
     args = parser.parse_args(argv)
+    import_tensorflow_quietly()
     try:
         return int(args.func(args) or 0)
     except UsageError as err:
