@@ -58,12 +58,14 @@ def test_small_schedule_values():
     assert got == [1, 1, 1, 1, 0.5, 0.25, 0.125, 0.0625, 2**-5, 2**-6, 2**-7, 2**-8, 2**-9]
 
 
-def test_regularised_preset_has_small_size_and_schedule():
+def test_regularised_preset_has_small_size_and_number_of_epochs():
     small, reg = presets.get("small"), presets.get("small_reg")
-    for key in ("num_layers", "hidden_size", "num_steps", "batch_size", "max_epoch", "max_max_epoch",
+    for key in ("num_layers", "hidden_size", "num_steps", "batch_size", "max_max_epoch",
                 "learning_rate", "lr_decay", "max_grad_norm", "init_scale"):
         assert getattr(reg, key) == getattr(small, key), key
     assert reg.tie_embeddings and reg.variational_dropout and reg.keep_prob < 1
+    # regularised: two more epochs at the initial learning rate, then small's decay
+    assert [reg.learning_rate_at(e) for e in range(13)] == [1] * 6 + [0.5 ** k for k in range(1, 8)]
 
 
 def test_overrides():
