@@ -55,7 +55,9 @@ def build_parser():
 
 
 def main(argv=None):
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow is first imported
+    # Before TensorFlow is first imported. 3 also hides benign C++ notices logged at ERROR
+    # level (e.g. oneDNN's int32 fallback); real failures still raise Python exceptions.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     parser = build_parser()
     args = parser.parse_args(argv)
     import_tensorflow_quietly()
