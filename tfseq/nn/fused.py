@@ -52,10 +52,7 @@ import tensorflow as tf
 
 from tfseq.rnn_cell.cells import BasicRNNCell, GRUCell, LSTMCell
 from tfseq.rnn_cell.base import LSTMStateTuple
-from tfseq.rnn_cell.dropout import (  # the wrapper's mask salts, its state filter
-    _INPUT_SALT,
-    _OUTPUT_SALT,
-    _STATE_SALT,
+from tfseq.rnn_cell.dropout import (  # the wrapper and its state filter
     DropoutWrapper,
     default_dropout_state_filter_visitor,
     dropout_flags,
@@ -238,7 +235,7 @@ def _run_layer(kind, core, dropout, x, state, finished):
     if not core.built:
         core.build(tuple(x.shape[1:]))
     if dropout is not None and dropout.input_keep_prob < 1.0:
-        x = dropout._drop(x, dropout.input_keep_prob, _INPUT_SALT)
+        x = dropout.drop_inputs(x)
     depth = x.shape[-1]
     if kind == "lstm":
         c0, h0 = core.split_state(state)
@@ -251,8 +248,8 @@ def _run_layer(kind, core, dropout, x, state, finished):
         xw = _project(x, kernel[:depth], bias)
         h_mask = None
         if dropout is not None and dropout.state_keep_prob < 1.0:  # variational: one [1, n] mask
-            # h is the second state part (c, h): the wrapper's salt for it is _STATE_SALT + 1.
-            h_mask = dropout._drop(tf.ones([1, n], kernel.dtype), dropout.state_keep_prob, _STATE_SALT + 1)
+            # h is the second state part (c, h): the same mask the per-step path draws for it.
+            h_mask = dropout.drop_state_component(tf.ones([1, n], kernel.dtype), 1)
         outputs, c, h = lstm_sequence(xw, c0, h0, kernel[depth:], finished, h_mask)
         new_state = core.join_state(c, h)
     elif kind == "gru":
@@ -271,7 +268,7 @@ def _run_layer(kind, core, dropout, x, state, finished):
         xw = _project(x, kernel[:depth], tf.convert_to_tensor(core.bias))
         outputs, new_state = rnn_sequence(xw, h0, kernel[depth:], finished)
     if dropout is not None and dropout.output_keep_prob < 1.0:
-        outputs = dropout._drop(outputs, dropout.output_keep_prob, _OUTPUT_SALT)
+        outputs = dropout.drop_outputs(outputs)
     return outputs, new_state
 
 

@@ -168,21 +168,34 @@ class DropoutWrapper(RNNCellWrapper):
         keep = tf.floor(keep_prob + noise)  # 1 with probability keep_prob
         return value / keep_prob * keep
 
+    def drop_inputs(self, inputs):
+        """Input dropout as a training step applies it (any leading shape; the fused path
+        applies it to a whole sequence at once)."""
+        return self._drop(inputs, self.input_keep_prob, _INPUT_SALT)
+
+    def drop_outputs(self, outputs):
+        """Output dropout as a training step applies it."""
+        return self._drop(outputs, self.output_keep_prob, _OUTPUT_SALT)
+
+    def drop_state_component(self, value, index):
+        """State dropout of the ``index``-th flattened state tensor (LSTM: 0 is c, 1 is h)."""
+        return self._drop(value, self.state_keep_prob, _STATE_SALT + index)
+
     def _dropout_step(self, inputs, states, training):
         if self.input_keep_prob < 1.0:
-            inputs = self._drop(inputs, self.input_keep_prob, _INPUT_SALT)
+            inputs = self.drop_inputs(inputs)
         output, new_state = self.cell(inputs, states, training=training)
         if self.state_keep_prob < 1.0:
             visitor = self.dropout_state_filter_visitor or default_dropout_state_filter_visitor
             flat = tf.nest.flatten(new_state)
             flags = dropout_flags(visitor, new_state)
             flat = [
-                self._drop(s, self.state_keep_prob, _STATE_SALT + k) if flag else s
+                self.drop_state_component(s, k) if flag else s
                 for k, (s, flag) in enumerate(zip(flat, flags))
             ]
             new_state = tf.nest.pack_sequence_as(new_state, flat)
         if self.output_keep_prob < 1.0:
-            output = self._drop(output, self.output_keep_prob, _OUTPUT_SALT)
+            output = self.drop_outputs(output)
         return output, new_state
 
     def call(self, inputs, states, training=None):
