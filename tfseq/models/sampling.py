@@ -11,7 +11,7 @@ import weakref
 import numpy as np
 import tensorflow as tf
 
-from tfseq.data import EOL, EOS, LEVELS, detokenize
+from tfseq.data import EOL, EOS, detokenize, tokenize
 
 _SAMPLERS = weakref.WeakKeyDictionary()  # model -> {greedy: tf.function}
 
@@ -88,14 +88,9 @@ def generate(model, prime_ids, length, temperature=1.0, greedy=False, seed=0, nu
     return out.numpy()
 
 
-def check_level(level):
-    if level not in LEVELS:
-        raise ValueError(f"level must be one of {LEVELS}, got {level!r}")
-    return level
-
-
-def _prime_tokens(prime, level):
-    return list(prime) if level == "char" else prime.split()
+def _line_start(prime, level):
+    """An end-of-line token, then ``prime``'s tokens (an unfinished line: no end-of-line added)."""
+    return [EOL if level == "char" else EOS] + tokenize(prime, level, add_eol=False)
 
 
 def generate_text(model, vocab, level, prime="", length=200, temperature=1.0, greedy=False, seed=0):
@@ -104,9 +99,7 @@ def generate_text(model, vocab, level, prime="", length=200, temperature=1.0, gr
     Generation starts after an end-of-line token followed by ``prime``'s tokens, as if
     ``prime`` began a new line of the corpus. Returns ``prime`` + the generated text.
     """
-    check_level(level)
-    start = [EOL if level == "char" else EOS] + _prime_tokens(prime, level)
-    ids = generate(model, vocab.encode(start), length, temperature, greedy, seed)
+    ids = generate(model, vocab.encode(_line_start(prime, level)), length, temperature, greedy, seed)
     generated = detokenize(vocab.decode(ids[0]), level)
     return prime + ("" if level == "char" or not prime else " ") + generated
 
@@ -115,16 +108,15 @@ def generate_lines(model, vocab, level, num_lines=10, max_length=40, temperature
                    greedy=False, seed=0):
     """``num_lines`` new lines (e.g. names from a names corpus), each generated from an
     end-of-line token (+ ``prime``) up to the next end-of-line token or ``max_length`` tokens."""
-    check_level(level)
-    end = EOL if level == "char" else EOS
-    start = [end] + _prime_tokens(prime, level)
+    start = _line_start(prime, level)
+    end = start[0]
     ids = generate(model, vocab.encode(start), max_length, temperature, greedy, seed, num_lines)
     lines = []
     for row in ids:
         tokens = vocab.decode(row)
         if end in tokens:
             tokens = tokens[: tokens.index(end)]
-        text = "".join(tokens) if level == "char" else " ".join(tokens)
+        text = detokenize(tokens, level)  # no end-of-line token left: the words or characters joined
         lines.append(prime + ("" if level == "char" or not prime or not text else " ") + text)
     return lines
 
