@@ -14,11 +14,11 @@ def main(argv=None):
     )
     args = options.add_arguments(parser).parse_args(argv)
     try:
-        options.config_from_args(args)
+        config = options.config_from_args(args)
     except ValueError as err:
         print(f"{parser.prog}: error: {err}", file=sys.stderr)
         return 2
-    options.run_from_args(args)
+    options.run(config, args)
     return 0
 
 

@@ -95,11 +95,11 @@ def command_line(args):
     return " ".join(parts)
 
 
-def run_from_args(args, out=print):
-    """Run the benchmark for parsed options: table on stdout, JSON if asked. Returns results."""
+def run(config, args, out=print):
+    """Run ``config`` (from :func:`config_from_args`): the table on stdout, JSON and Markdown
+    where ``args`` asks. Returns the results."""
     from tfseq.bench import report
 
-    config = config_from_args(args)
     results = runner.run_benchmark(config)
     out(report.format_report(results))
     if args.json:

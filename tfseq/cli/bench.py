@@ -21,8 +21,8 @@ def run(args):
     from tfseq.bench import options
 
     try:
-        options.config_from_args(args)
+        config = options.config_from_args(args)
     except ValueError as err:
         raise UsageError(str(err)) from None
-    options.run_from_args(args)
+    options.run(config, args)
     return 0
