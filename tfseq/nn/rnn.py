@@ -43,6 +43,16 @@ def initial_state_for(cell, batch_size, dtype):
     return tf.nest.map_structure(lambda n: tf.zeros([batch_size, n], dtype), _state_structure(cell))
 
 
+def _start_state(cell, initial_state, inputs, batch_axis, dtype):
+    """The given ``initial_state`` (checked against the cell), or zeros of the state dtype."""
+    batch_size_static = inputs.shape[batch_axis]
+    if initial_state is not None:
+        _check_initial_state(cell, initial_state, batch_size_static)
+        return initial_state
+    batch_size = batch_size_static if batch_size_static is not None else tf.shape(inputs)[batch_axis]
+    return initial_state_for(cell, batch_size, _state_dtype(cell, inputs, dtype))
+
+
 def _check_initial_state(cell, state, batch_size_static):
     sizes = tf.nest.flatten(_state_structure(cell))
     flat = tf.nest.flatten(state)
@@ -151,13 +161,8 @@ def dynamic_rnn(
         if not time_major:
             inputs = tf.transpose(inputs, [1, 0, 2])  # [time, batch, depth]
         batch_static = inputs.shape[1]
-        batch_size = batch_static if batch_static is not None else tf.shape(inputs)[1]
         sequence_length = _check_sequence_length(sequence_length, batch_static)
-        if initial_state is None:
-            state = initial_state_for(cell, batch_size, _state_dtype(cell, inputs, dtype))
-        else:
-            _check_initial_state(cell, initial_state, batch_static)
-            state = initial_state
+        state = _start_state(cell, initial_state, inputs, 1, dtype)
         if fused.plan(cell, inputs, training, fast).path == fused.PER_STEP:
             outputs, final_state = _time_loop(cell, inputs, state, sequence_length, training)
         else:
@@ -201,12 +206,7 @@ def static_rnn(cell, inputs, initial_state=None, dtype=None, sequence_length=Non
                 raise ValueError(f"inputs[{t}] must have rank 2 [batch, depth], got shape {x.shape}")
         batch_static = inputs[0].shape[0]
         sequence_length = _check_sequence_length(sequence_length, batch_static)
-        if initial_state is None:
-            batch = batch_static if batch_static is not None else tf.shape(inputs[0])[0]
-            state = initial_state_for(cell, batch, _state_dtype(cell, inputs[0], dtype))
-        else:
-            _check_initial_state(cell, initial_state, batch_static)
-            state = initial_state
+        state = _start_state(cell, initial_state, inputs[0], 0, dtype)
         outputs = []
         for t, x in enumerate(inputs):
             output, state = step_with_length(cell, x, state, t, sequence_length, training)

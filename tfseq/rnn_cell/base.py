@@ -121,15 +121,6 @@ def deserialize_optional(config):
     return None if config is None else keras.saving.deserialize_keras_object(config)
 
 
-def flat_state_size(state_size):
-    return tf.nest.flatten(state_size)
-
-
-def pack_state(state_size, flat):
-    """Give a flat list of state tensors the nesting of ``state_size``."""
-    return tf.nest.pack_sequence_as(state_size, list(flat))
-
-
 class RNNCell(keras.layers.Layer):
     """Base class of every tfseq cell: one time step of a recurrent network.
 
@@ -200,7 +191,7 @@ class RNNCell(keras.layers.Layer):
     def check_state(self, states):
         """Accept the nested ``state_size`` structure or Keras' flat list; return the nested one."""
         flat = tf.nest.flatten(states)
-        sizes = flat_state_size(self.state_size)
+        sizes = tf.nest.flatten(self.state_size)
         if len(flat) != len(sizes):
             raise ValueError(
                 f"{self.name}: expected a state with {len(sizes)} tensor(s) shaped like "
@@ -215,7 +206,7 @@ class RNNCell(keras.layers.Layer):
                     f"{self.name}: state tensors must be [batch, {size}] "
                     f"(state_size={self.state_size}), got shape {shape}"
                 )
-        return pack_state(self.state_size, flat)
+        return tf.nest.pack_sequence_as(self.state_size, flat)
 
     # -- initial state ----------------------------------------------------------
     def get_initial_state(self, batch_size=None, dtype=None, inputs=None):

@@ -27,8 +27,37 @@ def _initializer(init, default):
     return keras.initializers.get(default if init is None else init)
 
 
+class _UnitsCell(RNNCell):
+    """What the TF1 cells share: ``num_units``, ``activation`` (TF1 default ``tanh``), TF1-only
+    arguments accepted at their default (``tf1_only``), and one ``[batch, num_units]`` state
+    and output unless a subclass says otherwise."""
+
+    def __init__(self, num_units, activation=None, tf1_only=None, **kwargs):
+        owner = type(self).__name__
+        reject_tf1_only_args(owner, **(tf1_only or {}))
+        super().__init__(**kwargs)
+        self.num_units = check_positive_int(owner, "num_units", num_units)
+        self.activation = get_activation(owner, activation)
+        self._activation_arg = activation
+
+    @property
+    def state_size(self):
+        return self.num_units
+
+    @property
+    def output_size(self):
+        return self.num_units
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "num_units": self.num_units,
+            "activation": serialize_optional(self._activation_arg),
+        }
+
+
 @keras.saving.register_keras_serializable(package="tfseq")
-class BasicRNNCell(RNNCell):
+class BasicRNNCell(_UnitsCell):
     """The Elman cell: ``h' = activation([x, h] @ kernel + bias)``; output is ``h'``.
 
     Args:
@@ -44,20 +73,7 @@ class BasicRNNCell(RNNCell):
     object_args = ("activation",)
 
     def __init__(self, num_units, activation=None, reuse=None, **kwargs):
-        owner = type(self).__name__
-        reject_tf1_only_args(owner, reuse=reuse)
-        super().__init__(**kwargs)
-        self.num_units = check_positive_int(owner, "num_units", num_units)
-        self.activation = get_activation(owner, activation)
-        self._activation_arg = activation
-
-    @property
-    def state_size(self):
-        return self.num_units
-
-    @property
-    def output_size(self):
-        return self.num_units
+        super().__init__(num_units, activation, tf1_only={"reuse": reuse}, **kwargs)
 
     def build(self, input_shape):
         depth = self.input_depth(input_shape)
@@ -70,17 +86,10 @@ class BasicRNNCell(RNNCell):
         h = self.activation(tf.matmul(tf.concat([x, h_prev], 1), self.kernel) + self.bias)
         return h, h
 
-    def get_config(self):
-        return {
-            **super().get_config(),
-            "num_units": self.num_units,
-            "activation": serialize_optional(self._activation_arg),
-        }
-
 
 
 @keras.saving.register_keras_serializable(package="tfseq")
-class LSTMCell(RNNCell):
+class LSTMCell(_UnitsCell):
     """TF1's ``LSTMCell``: optional peepholes, cell clipping and a projection.
 
     With gates split from one fused matmul ``z = [x, h] @ kernel + bias``::
@@ -133,12 +142,9 @@ class LSTMCell(RNNCell):
         reuse=None,
         **kwargs,
     ):
+        tf1_only = {"reuse": reuse, "num_unit_shards": num_unit_shards, "num_proj_shards": num_proj_shards}
+        super().__init__(num_units, activation, tf1_only=tf1_only, **kwargs)
         owner = type(self).__name__
-        reject_tf1_only_args(
-            owner, reuse=reuse, num_unit_shards=num_unit_shards, num_proj_shards=num_proj_shards
-        )
-        super().__init__(**kwargs)
-        self.num_units = check_positive_int(owner, "num_units", num_units)
         self.use_peepholes = bool(use_peepholes)
         self.cell_clip = check_optional_positive(owner, "cell_clip", cell_clip)
         self.num_proj = None if num_proj is None else check_positive_int(owner, "num_proj", num_proj)
@@ -149,8 +155,6 @@ class LSTMCell(RNNCell):
             raise ValueError(f"{owner}: forget_bias must be a number, got {forget_bias!r}")
         self.forget_bias = float(forget_bias)
         self.state_is_tuple = bool(state_is_tuple)
-        self.activation = get_activation(owner, activation)
-        self._activation_arg = activation
         self._initializer_arg = initializer
 
     @property
@@ -213,7 +217,6 @@ class LSTMCell(RNNCell):
     def get_config(self):
         return {
             **super().get_config(),
-            "num_units": self.num_units,
             "use_peepholes": self.use_peepholes,
             "cell_clip": self.cell_clip,
             "initializer": serialize_optional(self._initializer_arg),
@@ -221,7 +224,6 @@ class LSTMCell(RNNCell):
             "proj_clip": self.proj_clip,
             "forget_bias": self.forget_bias,
             "state_is_tuple": self.state_is_tuple,
-            "activation": serialize_optional(self._activation_arg),
         }
 
 
@@ -261,7 +263,7 @@ class BasicLSTMCell(LSTMCell):
 
 
 @keras.saving.register_keras_serializable(package="tfseq")
-class GRUCell(RNNCell):
+class GRUCell(_UnitsCell):
     """TF1's ``GRUCell`` (Cho et al. 2014), reset applied before the candidate matmul::
 
         r, u = split(sigmoid([x, h] @ gates_kernel + gates_bias), 2)   # reset, update
@@ -292,22 +294,9 @@ class GRUCell(RNNCell):
         bias_initializer=None,
         **kwargs,
     ):
-        owner = type(self).__name__
-        reject_tf1_only_args(owner, reuse=reuse)
-        super().__init__(**kwargs)
-        self.num_units = check_positive_int(owner, "num_units", num_units)
-        self.activation = get_activation(owner, activation)
-        self._activation_arg = activation
+        super().__init__(num_units, activation, tf1_only={"reuse": reuse}, **kwargs)
         self._kernel_initializer_arg = kernel_initializer
         self._bias_initializer_arg = bias_initializer
-
-    @property
-    def state_size(self):
-        return self.num_units
-
-    @property
-    def output_size(self):
-        return self.num_units
 
     def build(self, input_shape):
         depth = self.input_depth(input_shape)
@@ -333,8 +322,6 @@ class GRUCell(RNNCell):
     def get_config(self):
         return {
             **super().get_config(),
-            "num_units": self.num_units,
-            "activation": serialize_optional(self._activation_arg),
             "kernel_initializer": serialize_optional(self._kernel_initializer_arg),
             "bias_initializer": serialize_optional(self._bias_initializer_arg),
         }
