@@ -3,48 +3,30 @@
 - ``tfseq.<Cell>``: one ``tfseq.nn.dynamic_rnn`` per layer, on whatever path
   ``dynamic_rnn`` picks by itself (fused or per-step; the path is recorded); the cells
   are called directly, one token at a time, to generate;
-- ``tfseq.<Cell> fast=False``: the same with the readable per-step loop forced (only
-  when ``dynamic_rnn`` has the ``fast`` switch), to show what the fast path buys;
+- ``tfseq.<Cell> fast=False``: the same with the readable per-step loop forced, to show
+  what the fast path buys;
 - ``tfseq.MultiRNNCell(<Cell>)``: one ``dynamic_rnn`` over a ``MultiRNNCell``;
 - ``tfseq.<Cell> in keras.layers.RNN``: a tfseq cell inside Keras' own sequence layer;
-- ``tfseq.nn.RNN(<Cell>)``: tfseq's drop-in for ``keras.layers.RNN`` (when it exists).
+- ``tfseq.nn.RNN(<Cell>)``: tfseq's drop-in for ``keras.layers.RNN``.
 
 Generation does not go through ``dynamic_rnn``, so it only runs the first and the
 ``MultiRNNCell`` variants, plus ``MultiRNNCell`` with the whole sampling loop in one graph
 (``tfseq.MultiRNNCell(<Cell>) in-graph loop``, how ``tfseq.models.generate`` samples).
 """
 
-import inspect
-
 import keras
 import tensorflow as tf
 
 from tfseq import nn, rnn_cell
 
-
-def _cell_factories():
-    return {
-        "lstm": [
-            ("BasicLSTMCell", lambda n: rnn_cell.BasicLSTMCell(n, forget_bias=0.0)),
-            ("LSTMCell(use_peepholes)", lambda n: rnn_cell.LSTMCell(n, use_peepholes=True, forget_bias=0.0)),
-        ],
-        "gru": [("GRUCell", lambda n: rnn_cell.GRUCell(n))],
-        "rnn": [("BasicRNNCell", lambda n: rnn_cell.BasicRNNCell(n))],
-    }
-
-
-def _has_fast_switch():
-    return "fast" in inspect.signature(nn.dynamic_rnn).parameters
-
-
-def _path_of(cell, fast):
-    """The path ``dynamic_rnn`` takes for ``cell`` (``tfseq.nn.fused.plan``), if it says."""
-    try:
-        from tfseq.nn import fused
-
-        return fused.plan(cell, fast=fast).path
-    except (ImportError, AttributeError, TypeError, ValueError):
-        return None
+_CELLS = {
+    "lstm": [
+        ("BasicLSTMCell", lambda n: rnn_cell.BasicLSTMCell(n, forget_bias=0.0)),
+        ("LSTMCell(use_peepholes)", lambda n: rnn_cell.LSTMCell(n, use_peepholes=True, forget_bias=0.0)),
+    ],
+    "gru": [("GRUCell", lambda n: rnn_cell.GRUCell(n))],
+    "rnn": [("BasicRNNCell", lambda n: rnn_cell.BasicRNNCell(n))],
+}
 
 
 class DynamicRnnStack:
@@ -56,7 +38,7 @@ class DynamicRnnStack:
 
     @property
     def detail(self):
-        return _path_of(self.cells[0], self.fast)
+        return nn.fused.plan(self.cells[0], fast=self.fast).path  # the path dynamic_rnn takes
 
     def build(self, depth):
         for cell in self.cells:
@@ -93,7 +75,7 @@ class MultiCellStack(DynamicRnnStack):
 
     @property
     def detail(self):
-        return _path_of(self.multi, self.fast)
+        return nn.fused.plan(self.multi, fast=self.fast).path
 
     def build(self, depth):
         self.multi.build((None, depth))
@@ -119,9 +101,11 @@ class InGraphSamplingStack(MultiCellStack):
 class KerasRnnStack(DynamicRnnStack):
     """Each tfseq cell inside ``keras.layers.RNN(cell, return_sequences=True)``."""
 
+    layer_class = keras.layers.RNN
+
     def __init__(self, make_cell, layers, fast=None):
         super().__init__(make_cell, layers, fast)
-        self.layers = [keras.layers.RNN(cell, return_sequences=True) for cell in self.cells]
+        self.layers = [self.layer_class(cell, return_sequences=True) for cell in self.cells]
 
     @property
     def detail(self):
@@ -141,34 +125,27 @@ class KerasRnnStack(DynamicRnnStack):
 class NnRnnStack(KerasRnnStack):
     """Each tfseq cell inside ``tfseq.nn.RNN(cell, return_sequences=True)``."""
 
-    def __init__(self, make_cell, layers, fast=None):
-        DynamicRnnStack.__init__(self, make_cell, layers, fast)
-        self.layers = [nn.RNN(cell, return_sequences=True) for cell in self.cells]
+    layer_class = nn.RNN
 
     @property
     def detail(self):
-        try:
-            return self.layers[0].plan().path
-        except (AttributeError, TypeError, ValueError):
-            return None
+        return self.layers[0].plan().path
 
 
 def implementations(family, bench):
     """``[(name, make_stack(shape))]`` for ``family``; the first one is the reference for ratios."""
-    cells = _cell_factories()[family]
+    cells = _CELLS[family]
     base_name, base_make = cells[0]
     impls = [(f"tfseq.{name}", _factory(DynamicRnnStack, make)) for name, make in cells]
     sequence_bench = bench != "generate"
-    if sequence_bench and _has_fast_switch():
+    if sequence_bench:
         impls.insert(1, (f"tfseq.{base_name} fast=False", _factory(DynamicRnnStack, base_make, fast=False)))
-    if hasattr(rnn_cell, "MultiRNNCell"):
-        impls.append((f"tfseq.MultiRNNCell({base_name})", _factory(MultiCellStack, base_make)))
-        if not sequence_bench:
-            impls.append((f"tfseq.MultiRNNCell({base_name}) in-graph loop", _factory(InGraphSamplingStack, base_make)))
+    impls.append((f"tfseq.MultiRNNCell({base_name})", _factory(MultiCellStack, base_make)))
+    if not sequence_bench:
+        impls.append((f"tfseq.MultiRNNCell({base_name}) in-graph loop", _factory(InGraphSamplingStack, base_make)))
     if family == "lstm" and sequence_bench:
         impls.append((f"tfseq.{base_name} in keras.layers.RNN", _factory(KerasRnnStack, base_make)))
-        if hasattr(nn, "RNN"):
-            impls.append((f"tfseq.nn.RNN({base_name})", _factory(NnRnnStack, base_make)))
+        impls.append((f"tfseq.nn.RNN({base_name})", _factory(NnRnnStack, base_make)))
     return impls
 
 
