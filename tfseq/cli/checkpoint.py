@@ -20,14 +20,15 @@ def register(subparsers):
 
 
 def run(args):
-    from tfseq.compat.checkpoint import checkpoint_shapes, describe_variable  # TF import only when used
+    # TF import only when used
+    from tfseq.compat.checkpoint import checkpoint_shapes, describe_variable, under_scope
 
     try:
         shapes = checkpoint_shapes(args.path)
     except ValueError as err:
         raise UsageError(str(err)) from None
     scope = args.scope.strip("/")
-    names = sorted(n for n in shapes if not scope or n == scope or n.startswith(scope + "/"))
+    names = sorted(n for n in shapes if under_scope(n, scope))
     if not names:
         raise UsageError(f"no variables under --scope {args.scope!r} in {args.path} ({len(shapes)} variables in all)")
     rows = [(n, "[" + ", ".join(str(d) for d in shapes[n]) + "]", describe_variable(n, shapes[n]) or "-") for n in names]

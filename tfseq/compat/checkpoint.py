@@ -31,6 +31,8 @@ import re
 
 import tensorflow as tf
 
+from tfseq.rnn_cell.base import keras_weight_name
+
 ERAS = ("tf>=1.2", "tf1.0-1.1", "tf<=0.12")
 
 # scope components renamed in TF <= 0.12 (class names, capitalised driver scopes)
@@ -145,8 +147,7 @@ def era_name(entry, era):
         return _join(entry.scope, entry.relative)
     if era == ERAS[1]:
         return _join(entry.scope, _rename_1_0(entry.relative))
-    scope = "/".join(_scope_0_12(p) for p in entry.scope.split("/")) if entry.scope else ""
-    return _join(scope, _rename_0_12(entry.relative))
+    return _join(era_scope(entry.scope, era), _rename_0_12(entry.relative))
 
 
 def era_scope(scope, era):
@@ -182,11 +183,15 @@ def resolve_checkpoint(checkpoint_path):
 
 def checkpoint_shapes(checkpoint_path):
     """``{name: shape tuple}`` of every variable in a checkpoint."""
-    reader = tf.train.load_checkpoint(resolve_checkpoint(checkpoint_path))
+    return _shapes(tf.train.load_checkpoint(resolve_checkpoint(checkpoint_path)))
+
+
+def _shapes(reader):
     return {name: tuple(shape) for name, shape in reader.get_variable_to_shape_map().items()}
 
 
-def _under(name, scope):
+def under_scope(name, scope):
+    """Is checkpoint variable ``name`` inside ``scope`` (``""``: everything)?"""
     return not scope or name == scope or name.startswith(scope + "/")
 
 
@@ -236,7 +241,7 @@ def load_tf1_checkpoint(checkpoint_path, target, scope=None, strict=True):
         raise TypeError(f"scope must be a string, got {scope!r}")
     path = resolve_checkpoint(checkpoint_path)
     reader = tf.train.load_checkpoint(path)
-    shapes = {name: tuple(s) for name, s in reader.get_variable_to_shape_map().items()}
+    shapes = _shapes(reader)
     entries = _entries(target, scope)
     era, plan = _plan(entries, shapes)
 
@@ -250,7 +255,7 @@ def load_tf1_checkpoint(checkpoint_path, target, scope=None, strict=True):
     unexpected = sorted(
         name
         for name in shapes
-        if _under(name, prefix)
+        if under_scope(name, prefix)
         and name not in plan
         and name.rpartition("/")[2] not in _BOOKKEEPING
         and not _is_slot(name, plan)
@@ -279,25 +284,20 @@ def load_tf1_checkpoint(checkpoint_path, target, scope=None, strict=True):
 
 
 # -- inspection: which tfseq cell a checkpoint variable belongs to -------------------------
-_CELL_CLASSES = {
-    "basic_lstm_cell": "BasicLSTMCell",
-    "lstm_cell": "LSTMCell",
-    "gru_cell": "GRUCell",
-    "basic_rnn_cell": "BasicRNNCell",
-}
-_WRAPPER_CLASSES = {
-    "embedding_wrapper": "EmbeddingWrapper",
-    "input_projection_wrapper": "InputProjectionWrapper",
-    "output_projection_wrapper": "OutputProjectionWrapper",
-}
-_FROM_0_12 = {v: k for k, v in _SCOPES_0_12.items()}
-_LEAF_TO_MODERN = {"weights": "kernel", "biases": "bias", "Linear/Matrix": "kernel", "Linear/Bias": "bias"}
+# each cell scope's TF1 weight names; the class names are the TF <= 0.12 scopes
 _LEAVES = {
     "basic_lstm_cell": ("kernel", "bias"),
     "lstm_cell": ("kernel", "bias", "w_f_diag", "w_i_diag", "w_o_diag", "projection/kernel"),
     "gru_cell": ("gates/kernel", "gates/bias", "candidate/kernel", "candidate/bias"),
     "basic_rnn_cell": ("kernel", "bias"),
 }
+_CELL_CLASSES = {scope: _SCOPES_0_12[scope] for scope in _LEAVES}
+_WRAPPER_CLASSES = {
+    scope: _SCOPES_0_12[scope]
+    for scope in ("embedding_wrapper", "input_projection_wrapper", "output_projection_wrapper")
+}
+_FROM_0_12 = {v: k for k, v in _SCOPES_0_12.items()}
+_LEAF_TO_MODERN = {"weights": "kernel", "biases": "bias", "Linear/Matrix": "kernel", "Linear/Bias": "bias"}
 
 
 def _modern_component(component):
@@ -337,8 +337,8 @@ def describe_variable(name, shape):
         if leaf is None:
             return None
         units = _units(cell_scope, leaf, shape)
-        desc = f"{_CELL_CLASSES[cell_scope]}(num_units={units}).{leaf.replace('/', '_')}" if units else (
-            f"{_CELL_CLASSES[cell_scope]}.{leaf.replace('/', '_')}")
+        cell_class = _CELL_CLASSES[cell_scope] + (f"(num_units={units})" if units else "")
+        desc = f"{cell_class}.{keras_weight_name(leaf)}"
         if slot:
             desc += f" [optimizer slot {slot}]"
         return desc + where
