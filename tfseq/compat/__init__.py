@@ -5,9 +5,6 @@
 """
 
 from tfseq.compat.checkpoint import load_tf1_checkpoint, tf1_variable_names
+from tfseq.compat.keras_convert import from_keras_cell, to_keras_cell
 
-__all__ = ["load_tf1_checkpoint", "tf1_variable_names"]
-
-from tfseq.compat.keras_convert import from_keras_cell, to_keras_cell  # noqa: E402
-
-__all__ += ["to_keras_cell", "from_keras_cell"]
+__all__ = ["load_tf1_checkpoint", "tf1_variable_names", "to_keras_cell", "from_keras_cell"]
