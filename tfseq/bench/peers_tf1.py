@@ -6,6 +6,7 @@ can interleave its rounds with the in-process implementations: while one runs, t
 other waits. Timing is taken inside the worker around ``sess.run`` only.
 """
 
+import dataclasses
 import importlib.util
 import json
 import os
@@ -70,7 +71,7 @@ class Tf1Worker:
         key = f"{bench}-{family}-{self._count}"
         path = os.path.join(self._tmp.name, f"{key}.npz")
         np.savez(path, **data)
-        self.request(op="build", key=key, bench=bench, family=family, shape=_shape_dict(shape), data=path)
+        self.request(op="build", key=key, bench=bench, family=family, shape=dataclasses.asdict(shape), data=path)
         os.remove(path)
 
         def run(reps):
@@ -89,11 +90,6 @@ class Tf1Worker:
                 self._proc.kill()
         self._stderr.close()
         self._tmp.cleanup()
-
-
-def _shape_dict(shape):
-    keys = ("vocab", "hidden", "layers", "batch", "num_steps", "gen_tokens")
-    return {k: getattr(shape, k) for k in keys}
 
 
 def implementations(family, worker):

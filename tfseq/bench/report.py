@@ -14,6 +14,7 @@ the fractions comparable between groups; on a loaded machine a fraction can exce
 100 % when the implementation ran in a quieter moment than the typical matmul.
 """
 
+import dataclasses
 import json
 import os
 import statistics
@@ -26,9 +27,6 @@ _BENCH_TITLES = {
     "train": "full training step (embedding, RNN, softmax, loss, clip 5, SGD)",
     "generate": "generation, batch 1, one token per call (latency)",
 }
-
-
-_SHAPE_KEYS = ("name", "vocab", "hidden", "layers", "batch", "num_steps", "gen_tokens")
 
 
 def make_group(bench, family, shape, candidates, raw, ceiling_size):
@@ -61,7 +59,7 @@ def make_group(bench, family, shape, candidates, raw, ceiling_size):
     return {
         "bench": bench,
         "family": family,
-        "shape": {k: getattr(shape, k) for k in _SHAPE_KEYS},
+        "shape": dataclasses.asdict(shape),
         "words_per_iteration": words,
         "flops_per_iteration": flops,
         "reference": reference,
