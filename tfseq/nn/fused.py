@@ -78,11 +78,11 @@ class _NotFusable(Exception):
 
 def _kind(cell):
     """``"lstm" | "gru" | "rnn"`` for a plain tfseq cell that the fused kernels cover."""
-    kind = next((k for cls, k in _KINDS.items() if isinstance(cell, cls)), None)
+    base, kind = next(((cls, k) for cls, k in _KINDS.items() if isinstance(cell, cls)), (None, None))
     if kind is None:
         raise _NotFusable(f"{type(cell).__name__} has no fused kernel")
     # A subclass that changes the step math is not ours to fuse.
-    if type(cell).call is not next(cls for cls in _KINDS if isinstance(cell, cls)).call:
+    if type(cell).call is not base.call:
         raise _NotFusable(f"{type(cell).__name__} overrides call()")
     if cell.activation not in _TANH:
         raise _NotFusable(f"{cell.name}: activation {cell.activation!r} is not tanh")
