@@ -5,7 +5,7 @@ import warnings
 import keras
 import tensorflow as tf
 
-from tfseq.rnn_cell.wrappers import RNNCellWrapper, build_cell, cell_initial_state, cell_tf1_variables, check_cell
+from tfseq.rnn_cell.wrappers import RNNCellWrapper, build_cell, cell_initial_state, check_cell
 
 
 @keras.saving.register_keras_serializable(package="tfseq")
@@ -57,6 +57,9 @@ class MultiRNNCell(RNNCellWrapper):
     def wrapped_cells(self):
         return list(self.cells)
 
+    def wrapped_cell_scope(self, index):
+        return f"cell_{index}"
+
     @property
     def state_size(self):
         if self.state_is_tuple:
@@ -77,15 +80,6 @@ class MultiRNNCell(RNNCellWrapper):
         batch_size, dtype = self.initial_state_args(batch_size, dtype, inputs)
         states = tuple(cell_initial_state(cell, batch_size, dtype) for cell in self.cells)
         return states if self.state_is_tuple else tf.concat(states, 1)
-
-    def tf1_variables(self):
-        if not self.built:
-            raise ValueError(f"{self.name}: build the cell (call it once) before asking for variables")
-        names = {}
-        for k, cell in enumerate(self.cells):
-            for name, var in cell_tf1_variables(cell).items():
-                names[f"{self.tf1_scope_name}/cell_{k}/{name}"] = var
-        return names
 
     def split_state(self, states):
         """Per-cell states from either layout (and from Keras' flat list)."""

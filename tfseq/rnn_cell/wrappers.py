@@ -86,6 +86,10 @@ class RNNCellWrapper(RNNCell):
         """The wrapped cells, in TF1 order."""
         return [self.cell]
 
+    def wrapped_cell_scope(self, index):
+        """TF1 scope of ``wrapped_cells()[index]`` inside the wrapper's (default: none)."""
+        return ""
+
     @property
     def state_size(self):
         return self.cell.state_size
@@ -116,8 +120,10 @@ class RNNCellWrapper(RNNCell):
         if not self.built:
             raise ValueError(f"{self.name}: build the cell (call it once) before asking for variables")
         names = dict(self._tf1_weights)
-        for cell in self.wrapped_cells():
-            names.update(cell_tf1_variables(cell))
+        for index, cell in enumerate(self.wrapped_cells()):
+            prefix = self.wrapped_cell_scope(index)
+            for name, var in cell_tf1_variables(cell).items():
+                names[f"{prefix}/{name}" if prefix else name] = var
         if self.tf1_scope_name is None:
             return names
         return {f"{self.tf1_scope_name}/{name}": var for name, var in names.items()}
