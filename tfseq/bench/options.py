@@ -26,7 +26,7 @@ def add_arguments(parser):
         "--bench", default=",".join(shapes.BENCHES), help="comma list of workloads: fwd_bwd, train, generate"
     )
     parser.add_argument(
-        "--peers", default=",".join(runner.PEERS), help="comma list of peers: keras, tf1, torch (or none)"
+        "--peers", default=",".join(shapes.PEERS), help="comma list of peers: keras, tf1, torch (or none)"
     )
     parser.add_argument("--rounds", type=int, default=None, help="interleaved timed rounds (default 5; 1 with --quick)")
     parser.add_argument("--min-time", type=float, default=None, help="seconds per timed sample (default 0.2)")
@@ -57,7 +57,7 @@ def config_from_args(args):
     overrides = {
         "families": _choices("--only", args.only, shapes.FAMILIES),
         "benches": _choices("--bench", args.bench, shapes.BENCHES),
-        "peers": _choices("--peers", args.peers, runner.PEERS, allow_empty=True),
+        "peers": _choices("--peers", args.peers, shapes.PEERS, allow_empty=True),
     }
     if args.shapes is not None:
         overrides["shapes"] = _choices("--shapes", args.shapes, names)

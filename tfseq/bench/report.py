@@ -190,7 +190,7 @@ def _ratio_with_spread(value, spread):
     return f"{value:.2f}x ({spread[0]:.2f}-{spread[1]:.2f})"
 
 
-def format_summary(rows, frameworks=("keras", "tf1", "torch")):
+def format_summary(rows, frameworks=shapes.PEERS):
     header = ["bench", "shape", "steps", "family", "tfseq reference"] + [f"vs {f}" for f in frameworks]
     header.append("ref % ceil")
     table = [header]
@@ -208,7 +208,7 @@ def format_summary(rows, frameworks=("keras", "tf1", "torch")):
     )
 
 
-def format_markdown(results, command="tfseq bench", frameworks=("keras", "tf1", "torch")):
+def format_markdown(results, command="tfseq bench", frameworks=shapes.PEERS):
     """The summary as a Markdown table for a README: ratios only, with the command and setting."""
     meta = results["meta"]
     versions = ", ".join(f"{k} {v}" for k, v in meta["versions"].items() if v)

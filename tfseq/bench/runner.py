@@ -14,9 +14,7 @@ import platform
 import sys
 
 from tfseq.bench import report, timing
-from tfseq.bench.shapes import BENCHES, FAMILIES, PRESETS
-
-PEERS = ("keras", "tf1", "torch")
+from tfseq.bench.shapes import BENCHES, FAMILIES, PEERS, PRESETS
 
 
 @dataclasses.dataclass(frozen=True)

@@ -11,6 +11,7 @@ import dataclasses
 
 FAMILIES = ("lstm", "gru", "rnn")
 BENCHES = ("fwd_bwd", "train", "generate")
+PEERS = ("keras", "tf1", "torch")  # frameworks tfseq is compared with
 
 # Matmul width of one step, in units of num_units: [x, h] @ kernel[D + H, k * H].
 _GATE_BLOCKS = {"lstm": 4, "gru": 3, "rnn": 1}
