@@ -57,6 +57,12 @@ def _check_keep_prob(name, value):
     return float(value)
 
 
+def _check_optional_int(name, value):
+    if value is not None and (isinstance(value, bool) or not isinstance(value, numbers.Integral)):
+        raise ValueError(f"DropoutWrapper: {name} must be an int or None, got {value!r}")
+    return value
+
+
 @keras.saving.register_keras_serializable(package="tfseq")
 class DropoutWrapper(RNNCellWrapper):
     """Dropout on a cell's inputs, outputs and new state, with TF1's semantics.
@@ -126,12 +132,8 @@ class DropoutWrapper(RNNCellWrapper):
         self.output_keep_prob = _check_keep_prob("output_keep_prob", output_keep_prob)
         self.state_keep_prob = _check_keep_prob("state_keep_prob", state_keep_prob)
         self.variational_recurrent = bool(variational_recurrent)
-        if input_size is not None and (isinstance(input_size, bool) or not isinstance(input_size, numbers.Integral)):
-            raise ValueError(f"DropoutWrapper: input_size must be an int or None, got {input_size!r}")
-        self.input_size = input_size
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral)):
-            raise ValueError(f"DropoutWrapper: seed must be an int or None, got {seed!r}")
-        self.seed = seed
+        self.input_size = _check_optional_int("input_size", input_size)
+        self.seed = _check_optional_int("seed", seed)
         if dropout_state_filter_visitor is not None and not callable(dropout_state_filter_visitor):
             raise TypeError(
                 f"DropoutWrapper: dropout_state_filter_visitor must be callable, got {dropout_state_filter_visitor!r}"
