@@ -37,7 +37,7 @@ EPOCHS = int(os.environ.get("TFSEQ_NOTEBOOK_EPOCHS", "3"))
 # %% [markdown]
 # ## Config
 #
-# `tiny` is tfseq's quick char-level preset: one LSTM layer of 128 units, 20-character
+# `tiny` is tfseq's quick char-level preset: one LSTM layer of 128 units, 16-character
 # windows, SGD at learning rate 1.0 with the PTB tutorial's decay. Any field can be
 # overridden.
 
@@ -95,7 +95,7 @@ for epoch in history:
 # %%
 names = generate_lines(model, corpus.vocab, "char", num_lines=20, temperature=0.8, seed=1)
 print(names)
-print(f"novel: {novelty(names, data.split_lines(data.read_text(data.builtin_corpus_path('names')))):.0%}")
+print(f"novel: {novelty(names, corpus.lines()):.0%}")
 
 # %% [markdown]
 # ## Inspect in TensorBoard

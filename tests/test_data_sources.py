@@ -110,6 +110,7 @@ def test_builtin_names_char_level():
     assert split_names[0][:3] != names[:3]  # shuffled: the popular names are not all in train
     again = load_corpus("builtin:names")
     np.testing.assert_array_equal(again.valid, corpus.valid)  # deterministic
+    assert sorted(corpus.lines()) == sorted(n for n in names if n)  # decoded, not read again
 
 
 def test_builtin_shakespeare_contiguous_and_word_level():

@@ -32,6 +32,7 @@ from tfseq.data.text import (
     EOL,
     DataSourceError,
     check_level,
+    detokenize,
     read_text,
     split_lines,
     tokenize_lines,
@@ -93,6 +94,12 @@ class Corpus:
                 text += f" ({np.mean(ids == self.vocab.unk_id):.1%} unk)"
             parts.append(text)
         return ", ".join(parts) + " tokens"
+
+    def lines(self):
+        """The lines of all three splits, decoded from the ids (no file is read again), e.g.
+        to tell generated lines from known ones."""
+        ids = np.concatenate([self.train, self.valid, self.test])
+        return split_lines(detokenize(self.vocab.decode(ids), self.level))
 
     def __repr__(self):
         return f"Corpus({self.summary()})"
