@@ -148,11 +148,14 @@ def fetch_ptb(cache=None, url=None, checksums=None, char_checksums=None, timeout
         if missing:
             raise DataSourceError(f"{url}: archive has no {', '.join(missing)}")
         mismatches = []
-        for name, expected in list(checksums.items()) + list(char_checksums.items()):
+        for name, expected in [*checksums.items(), *char_checksums.items()]:
+            if name not in found:
+                continue
             path = os.path.join(target, name)
-            if name in found and sha256_file(path) != expected:
+            actual = sha256_file(path)
+            if actual != expected:
                 if name in checksums:
-                    mismatches.append((name, expected, sha256_file(path)))
+                    mismatches.append((name, expected, actual))
                 os.remove(path)  # a file that fails its checksum is never left to be used
         if mismatches:
             name, expected, actual = mismatches[0]

@@ -76,7 +76,7 @@ def load_tfds_texts(name, data_dir=None, text_key=None, splits=None, download=Tr
         builder = tfds.builder(name, data_dir=data_dir)
     except Exception as err:  # tfds raises its own DatasetNotFoundError and friends
         raise DataSourceError(f"tfds:{name}: {str(err).splitlines()[0]}") from err
-    if not _is_prepared(builder):
+    if not builder.is_prepared():
         if not download:
             raise DataSourceError(f"tfds:{name}: not prepared in {builder.data_dir}")
         try:
@@ -100,10 +100,6 @@ def load_tfds_texts(name, data_dir=None, text_key=None, splits=None, download=Tr
     for part, split in parts.items():
         texts[part] = None if split is None else _read_split(builder, name, split, key)
     return texts, key
-
-
-def _is_prepared(builder):
-    return builder.is_prepared()
 
 
 def _read_split(builder, name, split, key):
