@@ -128,25 +128,10 @@ def _load_corpus(source, level, data_dir, vocab=None):
         kwargs["data_dir"] = data_dir
     elif source == "ptb":
         kwargs["cache_dir"] = data_dir
-    elif not source.startswith("builtin:") and not os.path.exists(source):
-        raise UsageError(f"{source}: no such file or directory")
     try:
-        corpus = data.load_corpus(source, level, vocab=vocab, **kwargs)
-    except ValueError as err:  # DataSourceError included: missing/empty/non-UTF-8 files
+        return data.load_corpus(source, level, vocab=vocab, **kwargs)
+    except ValueError as err:  # DataSourceError: missing/empty/non-UTF-8 files, empty train split
         raise UsageError(str(err).splitlines()[0]) from None
-    if len(corpus.train) == 0:
-        raise UsageError(f"{source}: the training split is empty")
-    return corpus
-
-
-def _corpus_lines(corpus):
-    from tfseq.data import detokenize
-
-    lines = set()
-    for ids in (corpus.train, corpus.valid, corpus.test):
-        if len(ids):
-            lines.update(detokenize(corpus.vocab.decode(ids), corpus.level).split("\n"))
-    return lines
 
 
 # -- run directory ---------------------------------------------------------------------------------
@@ -164,23 +149,26 @@ def _read_run(run_dir):
     return saved, config, vocab
 
 
-def _build_model(config, vocab_size, seed):
-    from tfseq.models import language_model_from_config
-
-    return language_model_from_config(config, vocab_size=vocab_size, seed=seed)
-
-
 def _restore_model(run_dir, model):
-    import tensorflow as tf
-
     from tfseq.train import CheckpointKeeper
 
     keeper = CheckpointKeeper(os.path.join(run_dir, "checkpoints"), {"model_variables": list(model.variables)})
     prefix = keeper.latest()
     if prefix is None:
         raise UsageError(f"{run_dir}: no checkpoint yet")
-    tf.train.Checkpoint(model_variables=list(model.variables)).read(prefix).expect_partial()
+    keeper.checkpoint.read(prefix).expect_partial()  # the model only: no optimizer, counters
     return prefix
+
+
+def _task(model, corpus, config, texts=None):
+    """The LM task on ``corpus``'s splits (an empty valid/test split is left out)."""
+    from tfseq.train import LanguageModelTask
+
+    return LanguageModelTask(
+        model, corpus.train, config.batch_size, config.num_steps,
+        valid_ids=corpus.valid if len(corpus.valid) else None,
+        test_ids=corpus.test if len(corpus.test) else None, texts=texts,
+    )
 
 
 def _samples_markdown(model, corpus, known, seed, count=_LINE_COUNT):
@@ -257,21 +245,18 @@ def _write_or_check_run(run_dir, settings, vocab):
 def _train(args, config, corpus, run_dir, settings):
     import keras
 
-    from tfseq.train import LanguageModelTask, Progress, RunWriters, Trainer
+    from tfseq.models import language_model_from_config
+    from tfseq.train import Progress, RunWriters, Trainer
 
     keras.utils.set_random_seed(args.seed)
-    model = _build_model(config, corpus.vocab.size, args.seed)
-    known = _corpus_lines(corpus) if corpus.level == "char" else set()
+    model = language_model_from_config(config, seed=args.seed)  # config.vocab_size is the corpus'
+    known = set(corpus.lines()) if corpus.level == "char" else set()
 
     def texts(epoch):
         return {"samples": _samples_markdown(model, corpus, known, seed=epoch)[2]}
 
     try:
-        task = LanguageModelTask(
-            model, corpus.train, config.batch_size, config.num_steps,
-            valid_ids=corpus.valid if len(corpus.valid) else None,
-            test_ids=corpus.test if len(corpus.test) else None, texts=texts,
-        )
+        task = _task(model, corpus, config, texts)
         steps = task.steps_per_epoch()
     except ValueError as err:
         raise UsageError(str(err)) from None
@@ -316,23 +301,21 @@ def _train(args, config, corpus, run_dir, settings):
 
 
 def _load_run(args):
+    from tfseq.models import language_model_from_config
+
     run_dir = os.path.join(args.logdir, args.run)
     if not os.path.isdir(run_dir):
         raise UsageError(f"{run_dir}: no such run")
     saved, config, vocab = _read_run(run_dir)
-    model = _build_model(config, vocab.size, saved.get("seed", 0))
+    model = language_model_from_config(config, seed=saved.get("seed", 0))  # config.vocab_size == vocab.size
     _restore_model(run_dir, model)
     return run_dir, saved, config, vocab, model
 
 
 def cmd_eval(args):
-    from tfseq.train import LanguageModelTask
-
-    run_dir, saved, config, vocab, model = _load_run(args)
+    _, saved, config, vocab, model = _load_run(args)
     corpus = _load_corpus(saved["data"], saved["level"], saved.get("data_dir"), vocab=vocab)
-    task = LanguageModelTask(model, corpus.train, config.batch_size, config.num_steps,
-                             valid_ids=corpus.valid if len(corpus.valid) else None,
-                             test_ids=corpus.test if len(corpus.test) else None)
+    task = _task(model, corpus, config)
     for split in ("validation", "test"):
         result = task.evaluate(split)
         if result is not None:
