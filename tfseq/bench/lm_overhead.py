@@ -67,8 +67,8 @@ def main():
         ids = ids[: args.tokens]
     epochs = args.epochs + 1
     keras.utils.set_random_seed(0)
-    loop_model = language_model_from_config(config, vocab_size=config.vocab_size, seed=0)
-    bare_model = language_model_from_config(config, vocab_size=config.vocab_size, seed=0)
+    loop_model = language_model_from_config(config, seed=0)
+    bare_model = language_model_from_config(config, seed=0)
     task = LanguageModelTask(loop_model, ids, config.batch_size, config.num_steps)
     logdir = tempfile.mkdtemp(prefix="tfseq-overhead-")
     trainer = Trainer(task, keras.optimizers.SGD(config.learning_rate), epochs=epochs,

@@ -18,6 +18,7 @@ import keras
 import tensorflow as tf
 
 from tfseq import nn, rnn_cell
+from tfseq.rnn_cell.base import check_positive_int
 
 CELLS = ("lstm", "peephole", "gru", "rnn")
 
@@ -89,10 +90,9 @@ class LanguageModel(keras.Model):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        for key, value in (("vocab_size", vocab_size), ("hidden_size", hidden_size),
-                           ("num_layers", num_layers)):
-            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-                raise ValueError(f"LanguageModel: {key} must be a positive integer, got {value!r}")
+        vocab_size = check_positive_int("LanguageModel", "vocab_size", vocab_size)
+        hidden_size = check_positive_int("LanguageModel", "hidden_size", hidden_size)
+        num_layers = check_positive_int("LanguageModel", "num_layers", num_layers)
         if cell not in CELLS:
             raise ValueError(f"LanguageModel: cell must be one of {', '.join(CELLS)}, got {cell!r}")
         if isinstance(keep_prob, bool) or not isinstance(keep_prob, (int, float)) or not 0 < keep_prob <= 1:
@@ -211,13 +211,13 @@ class LanguageModel(keras.Model):
         }
 
 
-def language_model_from_config(config, vocab_size=None, seed=None):
+def language_model_from_config(config, seed=None):
     """A built :class:`LanguageModel` for an :class:`~tfseq.models.presets.LMConfig`.
 
-    ``vocab_size`` overrides ``config.vocab_size`` (pass the corpus vocabulary's size).
+    Set the corpus vocabulary's size first: ``config.with_overrides(vocab_size=vocab.size)``.
     """
     model = LanguageModel(
-        vocab_size=vocab_size or config.vocab_size,
+        vocab_size=config.vocab_size,
         hidden_size=config.hidden_size,
         num_layers=config.num_layers,
         cell=config.cell,

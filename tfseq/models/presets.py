@@ -33,7 +33,7 @@ Example:
 import dataclasses
 from typing import Optional
 
-CELLS = ("lstm", "peephole", "gru", "rnn")
+from tfseq.models.lm import CELLS
 
 
 @dataclasses.dataclass(frozen=True)
