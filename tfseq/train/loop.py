@@ -123,7 +123,7 @@ class Trainer:
         self.step_in_epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="step_in_epoch")
         # [loss_sum, count, grad_norm_sum] of this epoch; one variable, one assign_add per step.
         self._epoch_sums = tf.Variable(tf.zeros([3], tf.float64), trainable=False, name="epoch_sums")
-        self._window_start = (0.0, 0.0, 0.0, 0)  # epoch sums and step at the last log
+        self._window_start = (0.0, 0.0, 0.0)  # the epoch sums at the last log
         self.checkpoints = None
         if checkpoint_dir is not None:
             trackables = training_trackables(
@@ -197,7 +197,7 @@ class Trainer:
         learning_rate = float(self.learning_rate_at(epoch))
         self.optimizer.learning_rate = learning_rate
         step = int(self.global_step.numpy())
-        self._window_start = (*self._epoch_sums.numpy().tolist(), step)
+        self._window_start = tuple(self._epoch_sums.numpy().tolist())
         self._count_at_start = self._window_start[1]  # items seen in this epoch before this call
         self._epoch_started = time.perf_counter()
         self.progress.start(self.steps_per_epoch, start, desc=f"epoch {epoch + 1}/{self.epochs}")
@@ -209,11 +209,10 @@ class Trainer:
                 self._step_fn(batch)
                 step += 1
                 window_steps += 1
-                if (self.checkpoint_every and step % self.checkpoint_every == 0) or (
-                    window_steps == self.log_every
-                ):
+                checkpoint_now = self.checkpoint_every and step % self.checkpoint_every == 0
+                if checkpoint_now or window_steps == self.log_every:
                     self._log_window(step, learning_rate, time.perf_counter() - window_start, window_steps)
-                    if self.checkpoint_every and step % self.checkpoint_every == 0:
+                    if checkpoint_now:
                         self.save()
                     window_start, window_steps = time.perf_counter(), 0
         except KeyboardInterrupt:
@@ -229,23 +228,24 @@ class Trainer:
         return True
 
     def _log_window(self, step, learning_rate, seconds, steps):
-        sums = self._epoch_sums.numpy().tolist()
+        sums = tuple(self._epoch_sums.numpy().tolist())
         loss_sum, count, grad_norm_sum = (now - before for now, before in zip(sums, self._window_start))
-        self._window_start = (*sums, step)
+        self._window_start = sums
         if not count:
             return
         loss = loss_sum / count
         throughput = count / max(seconds, 1e-9)
+        derived = self.task.derived_metrics(loss)
         values = {
             "Training Loss": loss,
             "Learning Rate": learning_rate,
             "Gradient Norm": grad_norm_sum / steps,
             self.task.throughput_name: throughput,
-            **self.task.derived_metrics(loss),
+            **derived,
         }
         if self.writers is not None:
             self.writers.scalars("train", values, step)
-        shown = {"loss": loss, **{k.lower(): v for k, v in self.task.derived_metrics(loss).items()},
+        shown = {"loss": loss, **{k.lower(): v for k, v in derived.items()},
                  self.task.throughput_name.split("_")[0] + "/s": throughput}
         self.progress.update(steps, **shown)
 
