@@ -59,6 +59,22 @@ def _blocks(matrix, n):
     return np.split(np.asarray(matrix), n, axis=-1)
 
 
+def _loaded_keras_cell(target, kernel, bias):
+    """Build Keras cell ``target`` and load a TF1 ``[x, h]`` kernel (split into ``kernel`` and
+    ``recurrent_kernel``) and bias, both already in Keras' gate order."""
+    depth = kernel.shape[0] - target.units
+    target.build((None, depth))
+    target.kernel.assign(kernel[:depth])
+    target.recurrent_kernel.assign(kernel[depth:])
+    target.bias.assign(bias)
+    return target
+
+
+def _tf1_kernel(keras_cell):
+    """Keras' ``kernel`` over ``recurrent_kernel``: TF1's one ``[x, h]`` kernel."""
+    return np.concatenate([keras_cell.kernel.numpy(), keras_cell.recurrent_kernel.numpy()], 0)
+
+
 # -- tfseq -> Keras -------------------------------------------------------------------------
 
 
@@ -86,49 +102,34 @@ def to_keras_cell(cell):
             if getattr(cell, attr):
                 raise ValueError(f"{what}: {attr}={getattr(cell, attr)!r} cannot convert exactly: {reason}")
         _require_built(cell, what)
-        kernel = cell.kernel.numpy()
-        depth = kernel.shape[0] - cell.num_units
-        i, j, f, o = _blocks(kernel, 4)  # TF1 gate order
+        i, j, f, o = _blocks(cell.kernel.numpy(), 4)  # TF1 gate order
         b_i, b_j, b_f, b_o = _blocks(cell.bias.numpy(), 4)
-        keras_kernel = np.concatenate([i, f, j, o], 1)  # Keras gate order i, f, c, o
         target = keras.layers.LSTMCell(
             cell.num_units, activation=_keras_activation(cell), recurrent_activation="sigmoid",
             dtype=cell.dtype_policy,
         )
-        target.build((None, depth))
-        target.kernel.assign(keras_kernel[:depth])
-        target.recurrent_kernel.assign(keras_kernel[depth:])
-        target.bias.assign(np.concatenate([b_i, b_f + cell.forget_bias, b_j, b_o]))
-        return target
+        return _loaded_keras_cell(  # Keras gate order i, f, c, o
+            target, np.concatenate([i, f, j, o], 1), np.concatenate([b_i, b_f + cell.forget_bias, b_j, b_o])
+        )
     if isinstance(cell, GRUCell):
         _require_built(cell, what)
-        n = cell.num_units
-        gates, candidate = cell.gates_kernel.numpy(), cell.candidate_kernel.numpy()
-        depth = gates.shape[0] - n
-        r, u = _blocks(gates, 2)  # TF1: reset, update
+        r, u = _blocks(cell.gates_kernel.numpy(), 2)  # TF1: reset, update
         b_r, b_u = _blocks(cell.gates_bias.numpy(), 2)
-        keras_kernel = np.concatenate([u, r, candidate], 1)  # Keras: z (= update), r, h
         target = keras.layers.GRUCell(
-            n, activation=_keras_activation(cell), recurrent_activation="sigmoid",
+            cell.num_units, activation=_keras_activation(cell), recurrent_activation="sigmoid",
             reset_after=False, dtype=cell.dtype_policy,
         )
-        target.build((None, depth))
-        target.kernel.assign(keras_kernel[:depth])
-        target.recurrent_kernel.assign(keras_kernel[depth:])
-        target.bias.assign(np.concatenate([b_u, b_r, cell.candidate_bias.numpy()]))
-        return target
+        return _loaded_keras_cell(  # Keras: z (= update), r, h
+            target,
+            np.concatenate([u, r, cell.candidate_kernel.numpy()], 1),
+            np.concatenate([b_u, b_r, cell.candidate_bias.numpy()]),
+        )
     if isinstance(cell, BasicRNNCell):
         _require_built(cell, what)
-        kernel = cell.kernel.numpy()
-        depth = kernel.shape[0] - cell.num_units
         target = keras.layers.SimpleRNNCell(
             cell.num_units, activation=_keras_activation(cell), dtype=cell.dtype_policy
         )
-        target.build((None, depth))
-        target.kernel.assign(kernel[:depth])
-        target.recurrent_kernel.assign(kernel[depth:])
-        target.bias.assign(cell.bias.numpy())
-        return target
+        return _loaded_keras_cell(target, cell.kernel.numpy(), cell.bias.numpy())
     raise TypeError(
         f"to_keras_cell: no exact Keras 3 cell for {type(cell).__name__}; convertible are BasicLSTMCell, "
         "LSTMCell, GRUCell and BasicRNNCell (for wrappers, convert the cells inside)"
@@ -182,8 +183,7 @@ def from_keras_cell(keras_cell, forget_bias=0.0):
         _check_keras_cell(what, keras_cell)
         n = keras_cell.units
         depth = keras_cell.kernel.shape[0]
-        kernel = np.concatenate([keras_cell.kernel.numpy(), keras_cell.recurrent_kernel.numpy()], 0)
-        i, f, c, o = _blocks(kernel, 4)  # Keras gate order
+        i, f, c, o = _blocks(_tf1_kernel(keras_cell), 4)  # Keras gate order
         b_i, b_f, b_c, b_o = _blocks(_bias(keras_cell, 4 * n), 4)
         cell = BasicLSTMCell(n, forget_bias=forget_bias, activation=_tfseq_activation(keras_cell.activation),
                              dtype=keras_cell.dtype_policy)
@@ -200,8 +200,7 @@ def from_keras_cell(keras_cell, forget_bias=0.0):
         _check_keras_cell(what, keras_cell)
         n = keras_cell.units
         depth = keras_cell.kernel.shape[0]
-        kernel = np.concatenate([keras_cell.kernel.numpy(), keras_cell.recurrent_kernel.numpy()], 0)
-        z, r, h = _blocks(kernel, 3)  # Keras: update, reset, candidate
+        z, r, h = _blocks(_tf1_kernel(keras_cell), 3)  # Keras: update, reset, candidate
         b_z, b_r, b_h = _blocks(_bias(keras_cell, 3 * n), 3)
         cell = GRUCell(n, activation=_tfseq_activation(keras_cell.activation), dtype=keras_cell.dtype_policy)
         cell.build((None, depth))
@@ -216,7 +215,7 @@ def from_keras_cell(keras_cell, forget_bias=0.0):
         depth = keras_cell.kernel.shape[0]
         cell = BasicRNNCell(n, activation=_tfseq_activation(keras_cell.activation), dtype=keras_cell.dtype_policy)
         cell.build((None, depth))
-        cell.kernel.assign(np.concatenate([keras_cell.kernel.numpy(), keras_cell.recurrent_kernel.numpy()], 0))
+        cell.kernel.assign(_tf1_kernel(keras_cell))
         cell.bias.assign(_bias(keras_cell, n))
         return cell
     raise TypeError(
