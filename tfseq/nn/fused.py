@@ -58,6 +58,7 @@ from tfseq.rnn_cell.dropout import (  # the wrapper and its state filter
     dropout_flags,
 )
 from tfseq.rnn_cell.multi_rnn import MultiRNNCell
+from tfseq.rnn_cell.wrappers import build_cell
 
 PER_STEP = "per_step"
 
@@ -207,8 +208,7 @@ def run(cell, inputs_tm, state, sequence_length=None, training=None, finished=No
         ``(outputs [time, batch, output_size], final_state)`` like the per-step path.
     """
     layers = _layers(cell, training)
-    if not cell.built:  # as the per-step path does, so wrappers report built too
-        cell.build(tuple(inputs_tm.shape[1:]))
+    build_cell(cell, inputs_tm.shape[1:])  # builds every wrapped core too, as the per-step path does
     if finished is None and sequence_length is not None:
         steps = tf.range(tf.shape(inputs_tm)[0])
         finished = steps[:, None] >= sequence_length[None, :]  # [time, batch]
@@ -232,8 +232,6 @@ def run(cell, inputs_tm, state, sequence_length=None, training=None, finished=No
 
 
 def _run_layer(kind, core, dropout, x, state, finished):
-    if not core.built:
-        core.build(tuple(x.shape[1:]))
     if dropout is not None and dropout.input_keep_prob < 1.0:
         x = dropout.drop_inputs(x)
     depth = x.shape[-1]
