@@ -14,9 +14,10 @@ best case on a shared machine and costs little on an idle one.
 
 import importlib.util
 import os
-import time
 
 import numpy as np
+
+from tfseq.bench import timing
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
@@ -61,22 +62,14 @@ def _tensor(array):
     return torch.from_numpy(np.ascontiguousarray(array)).to(device())
 
 
-def _sync():
+def _timed(fn):
     import torch
 
-    if torch.cuda.is_available():
-        torch.cuda.synchronize()
+    def wait(_):
+        if torch.cuda.is_available():
+            torch.cuda.synchronize()
 
-
-def _timed(fn):
-    def run(reps):
-        start = time.perf_counter()
-        for _ in range(reps):
-            fn()
-        _sync()
-        return time.perf_counter() - start
-
-    return run
+    return timing.timed(fn, wait)
 
 
 class _Model:

@@ -22,10 +22,10 @@ Each ``make_*`` returns a callable ``run(reps) -> seconds`` that runs ``reps`` i
 and waits for their results.
 """
 
-import time
-
 import numpy as np
 import tensorflow as tf
+
+from tfseq.bench import timing
 
 LEARNING_RATE = 1.0
 MAX_GRAD_NORM = 5.0
@@ -48,16 +48,9 @@ def make_data(shape, seed=0):
 
 
 def timed(fn):
-    """``run(reps) -> seconds`` around a function that returns a small tensor."""
-
-    def run(reps):
-        start = time.perf_counter()
-        for _ in range(reps):
-            result = fn()
-        np.asarray(result)  # wait for the last (and so every) iteration
-        return time.perf_counter() - start
-
-    return run
+    """``run(reps) -> seconds`` around a function that returns a small tensor; reading the
+    last result waits for every iteration."""
+    return timing.timed(fn, np.asarray)
 
 
 def _checksum(tensors):

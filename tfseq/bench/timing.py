@@ -9,6 +9,7 @@ warm-up so one sample lasts about ``min_time`` seconds; samples are kept per ite
 import dataclasses
 import math
 import statistics
+import time
 from typing import Callable
 
 
@@ -23,6 +24,20 @@ class Candidate:
     name: str
     framework: str  # "tfseq", "keras", "tf1", "torch" or "ceiling"
     make: Callable
+
+
+def timed(fn, wait):
+    """``run(reps) -> seconds``: ``reps`` calls of ``fn``, then ``wait(last result)`` blocks
+    until the device has finished them (``np.asarray`` for a TF tensor)."""
+
+    def run(reps):
+        start = time.perf_counter()
+        for _ in range(reps):
+            result = fn()
+        wait(result)
+        return time.perf_counter() - start
+
+    return run
 
 
 def _short_error(err):
