@@ -52,7 +52,7 @@ def test_to_keras_and_back_gives_identical_outputs_and_states(name):
         assert keras_cell.reset_after is False
     y_keras, states_keras = _keras_run(keras_cell, X)
     np.testing.assert_allclose(y_keras.numpy(), y.numpy(), atol=ATOL)
-    for got, ref in zip(states_keras, _tf1_states_as_keras(cell, state)):
+    for got, ref in zip(states_keras, _tf1_states_as_keras(cell, state), strict=True):
         np.testing.assert_allclose(got.numpy(), ref.numpy(), atol=ATOL)
     # and back: Keras -> tfseq gives the TF1 cell again
     back = compat.from_keras_cell(keras_cell)
@@ -77,7 +77,7 @@ def test_from_keras_gives_identical_outputs_and_states(make):
     cell = compat.from_keras_cell(keras_cell)
     y, state = nn.dynamic_rnn(cell, X)
     np.testing.assert_allclose(y.numpy(), y_keras.numpy(), atol=ATOL)
-    for got, ref in zip(_tf1_states_as_keras(cell, state), states_keras):
+    for got, ref in zip(_tf1_states_as_keras(cell, state), states_keras, strict=True):
         np.testing.assert_allclose(got.numpy(), ref.numpy(), atol=ATOL)
 
 
@@ -90,15 +90,15 @@ def test_from_keras_lstm_with_forget_bias_keeps_the_math():
     np.testing.assert_allclose(nn.dynamic_rnn(cell, X)[0].numpy(), _keras_run(keras_cell, X)[0].numpy(), atol=ATOL)
 
 
-@pytest.mark.parametrize("cell, reason", [
-    (rnn_cell.LSTMCell(3, use_peepholes=True), "use_peepholes=True cannot convert exactly: .*no peephole"),
-    (rnn_cell.LSTMCell(3, cell_clip=2.0), "cell_clip=2.0 cannot convert exactly"),
-    (rnn_cell.LSTMCell(3, num_proj=2), "num_proj=2 cannot convert exactly: .*no output projection"),
-    (rnn_cell.GRUCell(3), "build gru_cell.* first"),
-])
-def test_to_keras_refuses_with_the_reason(cell, reason):
+@pytest.mark.parametrize("make, reason", [
+    (lambda: rnn_cell.LSTMCell(3, use_peepholes=True), "use_peepholes=True cannot convert exactly: .*no peephole"),
+    (lambda: rnn_cell.LSTMCell(3, cell_clip=2.0), "cell_clip=2.0 cannot convert exactly"),
+    (lambda: rnn_cell.LSTMCell(3, num_proj=2), "num_proj=2 cannot convert exactly: .*no output projection"),
+    (lambda: rnn_cell.GRUCell(3), "build gru_cell.* first"),
+], ids=["peepholes", "cell_clip", "num_proj", "unbuilt"])
+def test_to_keras_refuses_with_the_reason(make, reason):
     with pytest.raises(ValueError, match=reason):
-        compat.to_keras_cell(cell)
+        compat.to_keras_cell(make())
 
 
 def test_to_keras_refuses_wrappers():
@@ -118,6 +118,9 @@ def test_from_keras_refuses_with_the_reason(make, reason):
     keras_cell.build((None, 4))
     with pytest.raises(ValueError, match=reason):
         compat.from_keras_cell(keras_cell)
+
+
+def test_from_keras_refuses_layers_that_are_not_cells():
     with pytest.raises(TypeError, match="no exact TF1 cell for LSTM"):
         compat.from_keras_cell(keras.layers.LSTM(3))
 
