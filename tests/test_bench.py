@@ -110,6 +110,7 @@ def test_cli_writes_table_and_json(tmp_path, capsys):
         (["--steps", "20,x"], "--steps must be a comma list of positive integers, got '20,x'"),
         (["--rounds", "0"], "--rounds must be >= 1, got 0"),
         (["--torch-threads", "0"], "--torch-threads must be >= 1, got 0"),
+        (["--min-time", "-1"], "--min-time must be >= 0, got -1.0"),
     ],
 )
 def test_cli_bad_options_exit_2(argv, message, capsys):
@@ -154,7 +155,8 @@ def test_make_group_derives_everything_from_medians():
     # per-round ratios: keras 0.5/0.3, 0.4/0.1, 0.9/0.2; torch 0.05/0.3, 0.1/0.1, 0.15/0.2
     assert group["ratio_spread"]["tfseq.A"]["keras.X"] == pytest.approx([0.5 / 0.3, 4.5])
     assert group["ratio_spread"]["tfseq.A"]["torch.Y"] == pytest.approx([0.05 / 0.3, 1.0])
-    assert group["flops_per_iteration"] == shapes.bench_flops("train", "lstm", tiny)
+    # LSTM: [x, h] @ [2H, 4H] per layer and step, plus the softmax; fwd + bwd = 3x
+    assert group["flops_per_iteration"] == 3 * 2 * tiny.batch * tiny.num_steps * (2 * (2 * 8) * 32 + 8 * 50)
     (row,) = report.summary([group])
     assert row["vs"] == {"keras": pytest.approx(2.5), "torch": pytest.approx(0.5)}
     assert "failed: ValueError: no" in report.format_group(group)
