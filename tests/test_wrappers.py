@@ -155,6 +155,7 @@ def test_multi_rnn_cell_of_one_cell_equals_the_cell():
     y_multi, (s_multi,) = nn.dynamic_rnn(multi, SEQ, sequence_length=LENGTHS)
     np.testing.assert_allclose(y_bare.numpy(), y_multi.numpy(), atol=1e-6)
     np.testing.assert_allclose(s_bare.c.numpy(), s_multi.c.numpy(), atol=1e-6)
+    np.testing.assert_allclose(s_bare.h.numpy(), s_multi.h.numpy(), atol=1e-6)
 
 
 def test_multi_rnn_cell_tf1_errors_and_shared_cell_warning():
@@ -325,11 +326,14 @@ def test_dropout_resample_reaches_wrappers_inside_a_multi_cell():
 # --- baseline harness: every wrapper, nested, Keras RNN, .keras round trip --------------------
 
 
-def test_harness_multi_rnn_cell(tmp_path):
-    check_cell(
+_GRU3_SHAPES = {
+    "gru_cell/gates/kernel": (6, 6), "gru_cell/gates/bias": (6,),
+    "gru_cell/candidate/kernel": (6, 3), "gru_cell/candidate/bias": (3,),
+}
+HARNESS_CASES = {
+    "multi_rnn_cell": (
         lambda: rnn_cell.MultiRNNCell([rnn_cell.BasicLSTMCell(3), rnn_cell.GRUCell(2)]),
-        tmp_path,
-        weight_shapes={
+        {
             "multi_rnn_cell/cell_0/basic_lstm_cell/kernel": (6, 12),
             "multi_rnn_cell/cell_0/basic_lstm_cell/bias": (12,),
             "multi_rnn_cell/cell_1/gru_cell/gates/kernel": (5, 4),
@@ -337,50 +341,41 @@ def test_harness_multi_rnn_cell(tmp_path):
             "multi_rnn_cell/cell_1/gru_cell/candidate/kernel": (5, 2),
             "multi_rnn_cell/cell_1/gru_cell/candidate/bias": (2,),
         },
-    )
-
-
-def test_harness_dropout_wrapper(tmp_path):
-    check_cell(
+    ),
+    "dropout": (
         lambda: rnn_cell.DropoutWrapper(
             rnn_cell.BasicLSTMCell(3), input_keep_prob=0.8, state_keep_prob=0.5, variational_recurrent=True, seed=1
         ),
-        tmp_path,
-        weight_shapes={"basic_lstm_cell/kernel": (6, 12), "basic_lstm_cell/bias": (12,)},
-    )
-
-
-def test_harness_residual_and_device_wrappers(tmp_path):
-    gru_shapes = {
-        "gru_cell/gates/kernel": (6, 6), "gru_cell/gates/bias": (6,),
-        "gru_cell/candidate/kernel": (6, 3), "gru_cell/candidate/bias": (3,),
-    }
-    check_cell(lambda: rnn_cell.ResidualWrapper(rnn_cell.GRUCell(3)), tmp_path, weight_shapes=gru_shapes)
-    check_cell(lambda: rnn_cell.DeviceWrapper(rnn_cell.GRUCell(3), "/cpu:0"), tmp_path, weight_shapes=gru_shapes)
-
-
-def test_harness_projection_wrappers(tmp_path):
-    check_cell(
+        {"basic_lstm_cell/kernel": (6, 12), "basic_lstm_cell/bias": (12,)},
+    ),
+    "residual": (lambda: rnn_cell.ResidualWrapper(rnn_cell.GRUCell(3)), _GRU3_SHAPES),
+    "device": (lambda: rnn_cell.DeviceWrapper(rnn_cell.GRUCell(3), "/cpu:0"), _GRU3_SHAPES),
+    "input_projection": (
         lambda: rnn_cell.InputProjectionWrapper(rnn_cell.GRUCell(2), num_proj=4, activation="relu"),
-        tmp_path,
-        weight_shapes={
+        {
             "input_projection_wrapper/kernel": (3, 4),  # TF1: no bias
             "input_projection_wrapper/gru_cell/gates/kernel": (6, 4),
             "input_projection_wrapper/gru_cell/gates/bias": (4,),
             "input_projection_wrapper/gru_cell/candidate/kernel": (6, 2),
             "input_projection_wrapper/gru_cell/candidate/bias": (2,),
         },
-    )
-    check_cell(
+    ),
+    "output_projection": (
         lambda: rnn_cell.OutputProjectionWrapper(rnn_cell.BasicLSTMCell(3), 2, activation="tanh"),
-        tmp_path,
-        weight_shapes={
+        {
             "output_projection_wrapper/kernel": (3, 2),
             "output_projection_wrapper/bias": (2,),
             "output_projection_wrapper/basic_lstm_cell/kernel": (6, 12),
             "output_projection_wrapper/basic_lstm_cell/bias": (12,),
         },
-    )
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(HARNESS_CASES))
+def test_harness(tmp_path, name):
+    make, weight_shapes = HARNESS_CASES[name]
+    check_cell(make, tmp_path, weight_shapes=weight_shapes)
 
 
 def test_harness_deeply_nested_wrappers(tmp_path):
