@@ -2,8 +2,8 @@
 checkpoints, a progress bar, and the language-model task."""
 
 from tfseq.train.checkpoints import CheckpointKeeper, training_trackables
-from tfseq.train.language_model import LanguageModelTask
-from tfseq.train.loop import Task, Trainer, perplexity
+from tfseq.train.language_model import LanguageModelTask, perplexity
+from tfseq.train.loop import Task, Trainer
 from tfseq.train.progress import Progress
 from tfseq.train.summaries import RunWriters, default_run_name
 

@@ -19,6 +19,13 @@ from tfseq.models.lm import sequence_xent, tutorial_cost
 from tfseq.train.loop import Task
 
 
+def perplexity(loss_sum, count):
+    """``exp(loss_sum / count)``: perplexity from summed per-token cross-entropy (nats)."""
+    if not count > 0:
+        raise ValueError(f"count must be > 0, got {count!r}")
+    return math.exp(loss_sum / count)
+
+
 class LanguageModelTask(Task):
     """Trains a :class:`~tfseq.models.lm.LanguageModel` on token-id streams.
 
@@ -98,8 +105,7 @@ class LanguageModelTask(Task):
             loss_sum, state = self._eval_step(x, y, state)
             total += float(loss_sum)
             count += batch_size * num_steps
-        loss = total / count
-        return {"loss": loss, "perplexity": math.exp(loss), "tokens": count}
+        return {"loss": total / count, "perplexity": perplexity(total, count), "tokens": count}
 
     def derived_metrics(self, mean_loss):
         return {"Perplexity": math.exp(min(mean_loss, 700.0))}

@@ -291,10 +291,3 @@ def format_epoch(record):
             parts.append(f"validation loss {record['validation_loss']:.4f}")
     speeds = [f"{v:,.0f} {k.split('_')[0]}/s" for k, v in record.items() if k.endswith("_per_second")]
     return ", ".join(parts) + (f" ({speeds[0]})" if speeds else "")
-
-
-def perplexity(loss_sum, count):
-    """``exp(loss_sum / count)``: perplexity from summed per-token cross-entropy (nats)."""
-    if not count > 0:
-        raise ValueError(f"count must be > 0, got {count!r}")
-    return math.exp(loss_sum / count)
