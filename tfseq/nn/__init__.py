@@ -1,5 +1,11 @@
-"""TF1's RNN drivers over tfseq (and Keras 3) cells: ``from tfseq import nn``."""
+"""TF1's RNN drivers over tfseq (and Keras 3) cells: ``from tfseq import nn``.
 
+``nn.RNN`` is ``keras.layers.RNN`` with the fused fast path; ``nn.fused.plan(cell)``
+says which path a cell runs.
+"""
+
+from tfseq.nn import fused
+from tfseq.nn.layers import RNN
 from tfseq.nn.rnn import (
     bidirectional_dynamic_rnn,
     dynamic_rnn,
@@ -7,9 +13,4 @@ from tfseq.nn.rnn import (
     static_rnn,
 )
 
-__all__ = ["dynamic_rnn", "static_rnn", "bidirectional_dynamic_rnn", "static_bidirectional_rnn"]
-
-from tfseq.nn import fused  # noqa: E402  (fast paths: fused.plan(cell) says which one runs)
-from tfseq.nn.layers import RNN  # noqa: E402
-
-__all__ += ["RNN", "fused"]
+__all__ = ["dynamic_rnn", "static_rnn", "bidirectional_dynamic_rnn", "static_bidirectional_rnn", "RNN", "fused"]
