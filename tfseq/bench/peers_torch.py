@@ -18,6 +18,7 @@ import os
 import numpy as np
 
 from tfseq.bench import timing
+from tfseq.bench.tf_harness import INIT_SCALE, LEARNING_RATE, MAX_GRAD_NORM
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
@@ -80,7 +81,7 @@ class _Model:
         rnn_cls = getattr(torch.nn, _MODULES[family])
         self.rnn = rnn_cls(shape.hidden, shape.hidden, num_layers=shape.layers, batch_first=True)
         for param in self.rnn.parameters():
-            torch.nn.init.uniform_(param, -0.1, 0.1)
+            torch.nn.init.uniform_(param, -INIT_SCALE, INIT_SCALE)
         self.embedding = torch.nn.Embedding(shape.vocab, shape.hidden)
         self.softmax = torch.nn.Linear(shape.hidden, shape.vocab)
         with torch.no_grad():
@@ -116,7 +117,7 @@ def make_train(family, shape, data):
     model = _Model(family, shape, data)
     ids = _tensor(data["ids"]).long()
     targets = _tensor(data["targets"]).long().reshape(-1)
-    optimizer = torch.optim.SGD(model.parameters, lr=1.0)
+    optimizer = torch.optim.SGD(model.parameters, lr=LEARNING_RATE)
 
     def train_step():
         optimizer.zero_grad(set_to_none=True)
@@ -124,7 +125,7 @@ def make_train(family, shape, data):
         logits = model.softmax(outputs.reshape(-1, shape.hidden))  # [batch*time, vocab]
         loss = torch.nn.functional.cross_entropy(logits, targets, reduction="sum") / shape.batch
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters, 5.0)
+        torch.nn.utils.clip_grad_norm_(model.parameters, MAX_GRAD_NORM)
         optimizer.step()
 
     return _timed(train_step)
