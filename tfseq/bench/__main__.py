@@ -1,26 +1,8 @@
-"""``python -m tfseq.bench [options]``: same options as ``tfseq bench``."""
+"""``python -m tfseq.bench [options]``: the ``tfseq bench`` command (same parser and options)."""
 
-import argparse
-import os
 import sys
 
-
-def main(argv=None):
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from tfseq.bench import options
-
-    parser = argparse.ArgumentParser(
-        prog="python -m tfseq.bench", description=__doc__.splitlines()[0], epilog=options.EPILOG
-    )
-    args = options.add_arguments(parser).parse_args(argv)
-    try:
-        config = options.config_from_args(args)
-    except ValueError as err:
-        print(f"{parser.prog}: error: {err}", file=sys.stderr)
-        return 2
-    options.run(config, args)
-    return 0
-
+from tfseq.cli.main import main
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(["bench", *sys.argv[1:]]))
