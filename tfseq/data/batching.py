@@ -51,9 +51,8 @@ def lm_windows(ids, batch_size, num_steps):
             window needs (``batch_size * (num_steps + 1)``).
     """
     ids = _as_ids(ids)
-    batch_size = _check_positive_int("batch_size", batch_size)
-    num_steps = _check_positive_int("num_steps", num_steps)
-    epoch_size = lm_epoch_size(ids.size, batch_size, num_steps)
+    epoch_size = lm_epoch_size(ids.size, batch_size, num_steps)  # checks batch_size, num_steps
+    batch_size, num_steps = int(batch_size), int(num_steps)
     if epoch_size == 0:
         raise ValueError(
             f"too few tokens ({ids.size}) for one window with batch_size={batch_size} and "
