@@ -96,8 +96,6 @@ class _Model:
 
 
 def make_fwd_bwd(family, shape, data):
-    import torch
-
     model = _Model(family, shape, data)
     x = _tensor(data["x"]).requires_grad_(True)
     dy = _tensor(data["dy"])
