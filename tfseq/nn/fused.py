@@ -344,6 +344,12 @@ def _flat_matmul(a, b):
     return tf.matmul(tf.reshape(a, [-1, a.shape[-1]]), tf.reshape(b, [-1, b.shape[-1]]), transpose_a=True)
 
 
+def _zero_finished(finished, values):
+    """``values [T, B, n]`` with the skipped steps zeroed: done once for the whole
+    sequence after a loop, not per step inside it."""
+    return values if finished is None else tf.where(finished, tf.zeros_like(values), values)
+
+
 def _masked(finished, sequences):
     """The scan inputs: ``sequences`` plus the ``finished`` mask when there is one."""
     return list(sequences) + ([] if finished is None else [finished])
@@ -392,15 +398,13 @@ def _lstm_forward(xw, c0, h0, w_h, finished, h_mask):
             return (c, h_state), (h, c, s, j) + (() if h_mask is None else (h_state,))
         done = slices[1]
         c = tf.where(done, c_prev, c)
-        y = tf.where(done, tf.zeros_like(h), h)
         h_state = tf.where(done, h_prev, h_state)
-        return (c, h_state), (y, c, s, j, h_state)
+        return (c, h_state), (h, c, s, j, h_state)
 
     num_outputs = 4 if finished is None and h_mask is None else 5
     (c_last, h_last), seqs = _scan(step, _masked(finished, [xw]), (c0, h0), num_outputs)
-    outputs = seqs[0]
-    h_states = outputs if num_outputs == 4 else seqs[4]
-    return (outputs, c_last, h_last), (seqs[1], seqs[2], seqs[3], h_states)
+    h_states = seqs[0] if num_outputs == 4 else seqs[4]
+    return (_zero_finished(finished, seqs[0]), c_last, h_last), (seqs[1], seqs[2], seqs[3], h_states)
 
 
 def _lstm_backward(d_outputs, inputs, saved, finished, h_mask):
@@ -424,15 +428,15 @@ def _lstm_backward(d_outputs, inputs, saved, finished, h_mask):
         a_c, f_t = tf.split(a_c_f, 2, axis=1)
         dc_total = dc + dh_total * a_c
         dz = tf.concat([dc_total, dc_total, dc_total, dh_total], 1) * a
+        dc_prev, dh_prev = dc_total * f_t, tf.matmul(dz, w_h_t)
         if finished is None:
-            return (dc_total * f_t, tf.matmul(dz, w_h_t)), (dz,)
-        done = slices[3]
-        dz = tf.where(done, tf.zeros_like(dz), dz)
-        dc_prev = tf.where(done, dc, dc_total * f_t)
-        return (dc_prev, tf.where(done, dh, tf.matmul(dz, w_h_t))), (dz,)
+            return (dc_prev, dh_prev), (dz,)
+        done = slices[3]  # a skipped step passes the gradient through; its dz is zeroed after the loop
+        return (tf.where(done, dc, dc_prev), tf.where(done, dh, dh_prev)), (dz,)
 
     sequences = _masked(finished, [d_outputs, a_ijfo, a_cf])
     (dc0, dh0), (dz,) = _scan(back, sequences, (d_c_last, d_h_last), 1, reverse=True)
+    dz = _zero_finished(finished, dz)
     return dz, dc0, dh0, _flat_matmul(_prev(h0, h_states), dz)
 
 
@@ -455,15 +459,12 @@ def _gru_forward(xw, h0, w_gates_h, w_candidate_h, finished):
         h = u * h_prev + (1 - u) * candidate
         if finished is None:
             return h, (h, ru, candidate)
-        done = slices[1]
-        y = tf.where(done, tf.zeros_like(h), h)
-        h = tf.where(done, h_prev, h)
-        return h, (y, ru, candidate, h)
+        h_state = tf.where(slices[1], h_prev, h)
+        return h_state, (h, ru, candidate, h_state)
 
     h_last, seqs = _scan(step, _masked(finished, [xw]), h0, 3 if finished is None else 4)
-    outputs = seqs[0]
-    h_states = outputs if finished is None else seqs[3]
-    return (outputs, h_last), (seqs[1], seqs[2], h_states)
+    h_states = seqs[0] if finished is None else seqs[3]
+    return (_zero_finished(finished, seqs[0]), h_last), (seqs[1], seqs[2], h_states)
 
 
 def _gru_backward(d_outputs, inputs, saved, finished):
@@ -488,12 +489,10 @@ def _gru_backward(d_outputs, inputs, saved, finished):
         dh_prev = dh_total * u_t + d_rh * r_t + tf.matmul(dzg, w_gates_t)
         if finished is None:
             return dh_prev, (dzg, dzc)
-        done = slices[2]
-        dzc = tf.where(done, tf.zeros_like(dzc), dzc)
-        dzg = tf.where(done, tf.zeros_like(dzg), dzg)
-        return tf.where(done, dh, dh_prev), (dzg, dzc)
+        return tf.where(slices[2], dh, dh_prev), (dzg, dzc)  # dzg, dzc zeroed after the loop
 
     dh0, (dzg, dzc) = _scan(back, _masked(finished, [d_outputs, a]), d_h_last, 2, reverse=True)
+    dzg, dzc = _zero_finished(finished, dzg), _zero_finished(finished, dzc)
     d_w_gates = _flat_matmul(h_prev, dzg)
     d_w_candidate = _flat_matmul(r * h_prev, dzc)
     return tf.concat([dzg, dzc], 2), dh0, d_w_gates, d_w_candidate
@@ -511,14 +510,13 @@ def _rnn_forward(xw, h0, w_h, finished):
         h = tf.tanh(slices[0] + tf.matmul(h_prev, w_h))
         if finished is None:
             return h, (h,)
-        done = slices[1]
-        h_state = tf.where(done, h_prev, h)
-        return h_state, (tf.where(done, tf.zeros_like(h), h), h, h_state)
+        h_state = tf.where(slices[1], h_prev, h)
+        return h_state, (h, h_state)
 
-    h_last, seqs = _scan(step, _masked(finished, [xw]), h0, 1 if finished is None else 3)
-    outputs = seqs[0]
-    h_new, h_states = (outputs, outputs) if finished is None else seqs[1:]
-    return (outputs, h_last), (h_new, h_states)
+    h_last, seqs = _scan(step, _masked(finished, [xw]), h0, 1 if finished is None else 2)
+    h_new = seqs[0]
+    h_states = h_new if finished is None else seqs[1]
+    return (_zero_finished(finished, h_new), h_last), (h_new, h_states)
 
 
 def _rnn_backward(d_outputs, inputs, saved, finished):
@@ -532,9 +530,8 @@ def _rnn_backward(d_outputs, inputs, saved, finished):
         dz = (dh + dy) * a
         if finished is None:
             return tf.matmul(dz, w_h_t), (dz,)
-        done = slices[2]
-        dz = tf.where(done, tf.zeros_like(dz), dz)
-        return tf.where(done, dh, tf.matmul(dz, w_h_t)), (dz,)
+        return tf.where(slices[2], dh, tf.matmul(dz, w_h_t)), (dz,)  # dz zeroed after the loop
 
     dh0, (dz,) = _scan(back, _masked(finished, [d_outputs, 1 - h_new * h_new]), d_h_last, 1, reverse=True)
+    dz = _zero_finished(finished, dz)
     return dz, dh0, _flat_matmul(_prev(h0, h_states), dz)
