@@ -385,6 +385,8 @@ def lstm_sequence(xw, c0, h0, w_h, finished=None, h_mask=None):
 
 
 def _lstm_forward(xw, c0, h0, w_h, finished, h_mask):
+    keep_h_states = finished is not None or h_mask is not None  # else the carried h is the output h
+
     def step(carry, slices):
         c_prev, h_prev = carry
         z = slices[0] + tf.matmul(h_prev, w_h)
@@ -394,16 +396,13 @@ def _lstm_forward(xw, c0, h0, w_h, finished, h_mask):
         c = f * c_prev + i * j
         h = o * tf.tanh(c)
         h_state = h if h_mask is None else h * h_mask  # the state dropout of a DropoutWrapper
-        if finished is None:
-            return (c, h_state), (h, c, s, j) + (() if h_mask is None else (h_state,))
-        done = slices[1]
-        c = tf.where(done, c_prev, c)
-        h_state = tf.where(done, h_prev, h_state)
-        return (c, h_state), (h, c, s, j, h_state)
+        if finished is not None:  # finished rows carry their state
+            c = tf.where(slices[1], c_prev, c)
+            h_state = tf.where(slices[1], h_prev, h_state)
+        return (c, h_state), (h, c, s, j) + ((h_state,) if keep_h_states else ())
 
-    num_outputs = 4 if finished is None and h_mask is None else 5
-    (c_last, h_last), seqs = _scan(step, _masked(finished, [xw]), (c0, h0), num_outputs)
-    h_states = seqs[0] if num_outputs == 4 else seqs[4]
+    (c_last, h_last), seqs = _scan(step, _masked(finished, [xw]), (c0, h0), 5 if keep_h_states else 4)
+    h_states = seqs[4] if keep_h_states else seqs[0]
     return (_zero_finished(finished, seqs[0]), c_last, h_last), (seqs[1], seqs[2], seqs[3], h_states)
 
 
@@ -459,7 +458,7 @@ def _gru_forward(xw, h0, w_gates_h, w_candidate_h, finished):
         h = u * h_prev + (1 - u) * candidate
         if finished is None:
             return h, (h, ru, candidate)
-        h_state = tf.where(slices[1], h_prev, h)
+        h_state = tf.where(slices[1], h_prev, h)  # finished rows carry their state
         return h_state, (h, ru, candidate, h_state)
 
     h_last, seqs = _scan(step, _masked(finished, [xw]), h0, 3 if finished is None else 4)
@@ -510,7 +509,7 @@ def _rnn_forward(xw, h0, w_h, finished):
         h = tf.tanh(slices[0] + tf.matmul(h_prev, w_h))
         if finished is None:
             return h, (h,)
-        h_state = tf.where(slices[1], h_prev, h)
+        h_state = tf.where(slices[1], h_prev, h)  # finished rows carry their state
         return h_state, (h, h_state)
 
     h_last, seqs = _scan(step, _masked(finished, [xw]), h0, 1 if finished is None else 2)
