@@ -15,6 +15,8 @@ import tempfile
 
 import tensorflow as tf
 
+from tfseq.rnn_cell.base import check_positive_int
+
 LATEST = "latest"
 
 
@@ -40,10 +42,8 @@ class CheckpointKeeper:
     """
 
     def __init__(self, directory, trackables, max_to_keep=2):
-        if isinstance(max_to_keep, bool) or not isinstance(max_to_keep, int) or max_to_keep <= 0:
-            raise ValueError(f"max_to_keep must be a positive integer, got {max_to_keep!r}")
+        self.max_to_keep = check_positive_int("CheckpointKeeper", "max_to_keep", max_to_keep)
         self.directory = os.fspath(directory)
-        self.max_to_keep = max_to_keep
         self.checkpoint = tf.train.Checkpoint(**trackables)
 
     def save(self, step):

@@ -27,6 +27,7 @@ import time
 
 import tensorflow as tf
 
+from tfseq.rnn_cell.base import check_positive_int
 from tfseq.train.checkpoints import CheckpointKeeper, training_trackables
 from tfseq.train.progress import Progress
 
@@ -98,12 +99,11 @@ class Trainer:
     def __init__(self, task, optimizer, epochs, learning_rate_at, max_grad_norm, writers=None,
                  checkpoint_dir=None, checkpoint_every=None, log_every=None, progress=None,
                  histograms=True):
-        if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs <= 0:
-            raise ValueError(f"epochs must be a positive integer, got {epochs!r}")
+        epochs = check_positive_int("Trainer", "epochs", epochs)
         if not max_grad_norm > 0:
-            raise ValueError(f"max_grad_norm must be > 0, got {max_grad_norm!r}")
-        if checkpoint_every is not None and (not isinstance(checkpoint_every, int) or checkpoint_every <= 0):
-            raise ValueError(f"checkpoint_every must be a positive integer or None, got {checkpoint_every!r}")
+            raise ValueError(f"Trainer: max_grad_norm must be > 0, got {max_grad_norm!r}")
+        if checkpoint_every is not None:
+            checkpoint_every = check_positive_int("Trainer", "checkpoint_every", checkpoint_every)
         self.task = task
         self.optimizer = optimizer
         self.epochs = epochs
