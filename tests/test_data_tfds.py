@@ -2,11 +2,10 @@
 
 import numpy as np
 import pytest
+import tensorflow_datasets as tfds  # a dependency of tfseq: never skipped
 
-tfds = pytest.importorskip("tensorflow_datasets")
-
-from tfseq.data import DataSourceError, detokenize, load_corpus  # noqa: E402
-from tfseq.data.tfds_source import load_tfds_texts  # noqa: E402
+from tfseq.data import DataSourceError, detokenize, load_corpus
+from tfseq.data.tfds_source import load_tfds_texts
 
 TRAIN = ["the cat sat", "the dog ran\nthe cat ran"]  # an example may hold several lines
 VALID = ["a bird sat"]
