@@ -214,6 +214,16 @@ class SquashedLSTMCell(rnn_cell.BasicLSTMCell):
         return 0.5 * output, state
 
 
+class ClippedOutputDropout(rnn_cell.DropoutWrapper):
+    def drop_outputs(self, outputs):
+        return tf.clip_by_value(super().drop_outputs(outputs), -1.0, 1.0)
+
+
+class LoggingMultiRNNCell(rnn_cell.MultiRNNCell):
+    def call(self, inputs, states, training=None):
+        return super().call(inputs, states, training=training)
+
+
 FALLBACKS = {
     "peepholes": (lambda: rnn_cell.LSTMCell(4, use_peepholes=True), "use_peepholes=True"),
     "cell_clip": (lambda: rnn_cell.LSTMCell(4, cell_clip=3.0), "cell_clip=3.0"),
@@ -221,6 +231,14 @@ FALLBACKS = {
     "relu": (lambda: rnn_cell.BasicRNNCell(4, activation="relu"), "is not tanh"),
     "keras_cell": (lambda: keras.layers.LSTMCell(4), "LSTMCell has no fused kernel"),
     "subclass": (lambda: SquashedLSTMCell(4), "SquashedLSTMCell overrides call()"),
+    "dropout_subclass": (
+        lambda: ClippedOutputDropout(rnn_cell.BasicLSTMCell(4), output_keep_prob=0.5),
+        "ClippedOutputDropout overrides drop_outputs()",
+    ),
+    "multi_subclass": (
+        lambda: LoggingMultiRNNCell([rnn_cell.BasicLSTMCell(4)]),
+        "LoggingMultiRNNCell overrides call()",
+    ),
     "residual": (lambda: rnn_cell.ResidualWrapper(rnn_cell.BasicRNNCell(D)), "ResidualWrapper has no fused kernel"),
     "multi_with_peepholes": (
         lambda: rnn_cell.MultiRNNCell([rnn_cell.BasicLSTMCell(4), rnn_cell.LSTMCell(4, use_peepholes=True)]),

@@ -77,14 +77,23 @@ class _NotFusable(Exception):
 # -- planning ----------------------------------------------------------------------
 
 
+def _check_not_overridden(obj, base, methods):
+    """A subclass that overrides a method the fused path replaces is not ours to fuse."""
+    for name in methods:
+        if getattr(type(obj), name) is not getattr(base, name):
+            raise _NotFusable(f"{type(obj).__name__} overrides {name}()")
+
+
+# What the fused path stands in for, per class it unpacks.
+_DROPOUT_METHODS = ("call", "_dropout_step", "drop_inputs", "drop_outputs", "drop_state_component")
+
+
 def _kind(cell):
     """``"lstm" | "gru" | "rnn"`` for a plain tfseq cell that the fused kernels cover."""
     base, kind = next(((cls, k) for cls, k in _KINDS.items() if isinstance(cell, cls)), (None, None))
     if kind is None:
         raise _NotFusable(f"{type(cell).__name__} has no fused kernel")
-    # A subclass that changes the step math is not ours to fuse.
-    if type(cell).call is not base.call:
-        raise _NotFusable(f"{type(cell).__name__} overrides call()")
+    _check_not_overridden(cell, base, ("call",))
     if cell.activation not in _TANH:
         raise _NotFusable(f"{cell.name}: activation {cell.activation!r} is not tanh")
     if kind == "lstm":
@@ -133,8 +142,7 @@ def _layer(cell, training):
     """``(kind, core_cell, dropout_wrapper_or_None)`` for one fusable layer."""
     dropout = None
     if isinstance(cell, DropoutWrapper):
-        if type(cell)._dropout_step is not DropoutWrapper._dropout_step:
-            raise _NotFusable(f"{type(cell).__name__} overrides the dropout step")
+        _check_not_overridden(cell, DropoutWrapper, _DROPOUT_METHODS)
         dropout = cell if _dropout_active(cell, training) else None
         cell = cell.cell
     return _kind(cell), cell, dropout
@@ -142,8 +150,7 @@ def _layer(cell, training):
 
 def _layers(cell, training):
     if isinstance(cell, MultiRNNCell):
-        if type(cell).call is not MultiRNNCell.call:
-            raise _NotFusable(f"{type(cell).__name__} overrides call()")
+        _check_not_overridden(cell, MultiRNNCell, ("call",))
         return [_layer(c, training) for c in cell.cells]
     return [_layer(cell, training)]
 
