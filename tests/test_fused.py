@@ -2,8 +2,8 @@
 
 Outputs, final states and gradients (w.r.t. inputs, initial state and every weight)
 agree within 1e-5, with and without ``sequence_length``, batch- and time-major, for the
-unrolled and the ``tf.while_loop`` form of the kernels; and the fallback triggers
-where it must. (The per-step path itself is checked against real TF1 in
+unrolled and the ``tf.while_loop`` form of the kernels, and compiled with XLA; and the
+fallback triggers where it must. (The per-step path itself is checked against real TF1 in
 ``test_parity_tf1.py`` and against NumPy in ``test_nn_drivers.py``.)
 """
 
@@ -50,8 +50,9 @@ def random_state(cell, batch=B):
     return tf.nest.pack_sequence_as(cell.state_size, flat)
 
 
-def run_both(cell, x, fast_values=(False, True), **kwargs):
-    """Outputs, final state and gradients (inputs, initial state, weights) per ``fast``."""
+def run_both(cell, x, fast_values=(False, True), xla=None, **kwargs):
+    """Outputs, final state and gradients (inputs, initial state, weights) per ``fast``
+    (``xla`` is passed to the fused path)."""
     initial_state = kwargs.get("initial_state")
     results = []
     for fast in fast_values:
@@ -59,7 +60,8 @@ def run_both(cell, x, fast_values=(False, True), **kwargs):
             tape.watch(x)
             if initial_state is not None:
                 tape.watch(tf.nest.flatten(initial_state))
-            y, state = nn.dynamic_rnn(cell, x, fast=fast, **kwargs)
+            extra = {"xla": xla} if fast else {}
+            y, state = nn.dynamic_rnn(cell, x, fast=fast, **kwargs, **extra)
             # A loss that weighs every output and state element differently.
             loss = tf.reduce_sum(tf.sin(3.0 * y)) + sum(tf.reduce_sum(tf.cos(s)) for s in tf.nest.flatten(state))
         sources = [x] + ([] if initial_state is None else tf.nest.flatten(initial_state)) + list(cell.trainable_weights)
@@ -75,9 +77,10 @@ def assert_close(reference, candidate):
         np.testing.assert_allclose(np.asarray(got), np.asarray(want), atol=TOL, rtol=TOL)
 
 
-@pytest.fixture(params=["unrolled", "while_loop"])
+@pytest.fixture(params=["unrolled", "while_loop", "xla"])
 def loop_form(request, monkeypatch):
-    if request.param == "while_loop":
+    """How the fused kernels run: unrolled, in a tf.while_loop, or that loop compiled with XLA."""
+    if request.param != "unrolled":
         monkeypatch.setattr(fused, "MAX_UNROLL", 0)
     return request.param
 
@@ -94,7 +97,7 @@ def test_fused_equals_per_step(name, lengths, time_major, loop_form):
     x = tf.constant(np.transpose(X_NP, [1, 0, 2]) if time_major else X_NP)
     per_step, fast = run_both(
         cell, x, initial_state=random_state(cell), time_major=time_major,
-        sequence_length=LENGTHS if lengths else None,
+        sequence_length=LENGTHS if lengths else None, xla=loop_form == "xla",
     )
     assert_close(per_step, fast)
     if lengths:  # TF1 semantics survive in the fused path: zeros past each row's length
@@ -122,9 +125,9 @@ def test_fused_in_tf_function_with_unknown_shapes():
     assert_close(loss_and_grads(False), loss_and_grads(True))
 
 
-def test_fused_path_compiles_with_xla(loop_form):
-    """With a static length the fused path's loops are bounded (or unrolled), so a
-    jit_compile=True training step compiles; the per-step path's unbounded loop does not."""
+def test_both_paths_compile_inside_a_jit_compiled_step(loop_form):
+    """Both paths' loops are bounded (or unrolled), so a jit_compile=True training step
+    compiles either; compiled, they still match the per-step path run eagerly."""
     cell = rnn_cell.MultiRNNCell([rnn_cell.BasicLSTMCell(4), rnn_cell.GRUCell(3)])
     cell.build((None, D))
     randomize(cell)
@@ -137,8 +140,35 @@ def test_fused_path_compiles_with_xla(loop_form):
             loss = tf.reduce_sum(tf.sin(3.0 * y))
         return [y] + tape.gradient(loss, [x] + cell.trainable_weights)
 
-    compiled = tf.function(lambda: loss_and_grads(True), jit_compile=True)
-    assert_close(loss_and_grads(False), compiled())
+    eager = loss_and_grads(False)
+    for fast in (False, True):
+        assert_close(eager, tf.function(lambda: loss_and_grads(fast), jit_compile=True)())
+
+
+def test_when_the_fused_path_uses_xla():
+    """Default: inside a tf.function with a static number of steps; not eagerly, not for
+    an unknown length (each new length would compile a new program)."""
+    x = tf.constant(X_NP)
+    assert not fused.uses_xla(x)
+    assert tf.function(lambda: fused.uses_xla(x))()
+    unknown_length = tf.function(lambda v: fused.uses_xla(v), input_signature=[tf.TensorSpec([None, T, D])])
+    assert not unknown_length(x)
+    assert fused.uses_xla(x, xla=True) and not tf.function(lambda: fused.uses_xla(x, xla=False))()
+    with pytest.raises(ValueError, match="xla must be None, True or False, got 'auto'"):
+        fused.uses_xla(x, xla="auto")
+
+
+def test_fused_in_tf_function_uses_xla_and_matches():
+    """The default inside a tf.function (static shapes): fused and compiled with XLA."""
+    cell = rnn_cell.MultiRNNCell([rnn_cell.BasicLSTMCell(6), rnn_cell.GRUCell(5)])
+    cell.build((None, D))
+    randomize(cell)
+    state = random_state(cell)
+    (per_step,) = run_both(cell, tf.constant(X_NP), fast_values=(False,), initial_state=state,
+                           sequence_length=LENGTHS)
+    in_function = tf.function(lambda: run_both(cell, tf.constant(X_NP), fast_values=(None,),
+                                               initial_state=state, sequence_length=LENGTHS)[0])
+    assert_close(per_step, in_function())
 
 
 def test_float64_cells_run_fused():
@@ -164,11 +194,13 @@ def test_dropout_wrapper_inactive_unwraps_exactly():
     assert_close(per_step, fast)
 
 
+@pytest.mark.parametrize("xla", [False, True], ids=["no_xla", "xla"])
 @pytest.mark.parametrize("state_keep_prob", [1.0, 0.6], ids=["no_state_dropout", "state_dropout"])
-def test_variational_dropout_matches_per_step_masks(state_keep_prob):
+def test_variational_dropout_matches_per_step_masks(state_keep_prob, xla):
     """Variational masks are one [1, size] mask per sequence: the fused path draws the very
     same masks (same seed, same salts), so training outputs and gradients match too; state
-    dropout of an LSTM's h included (the language model's variational preset)."""
+    dropout of an LSTM's h included (the language model's variational preset). The masks
+    are drawn outside the XLA program (XLA's random numbers differ from TensorFlow's)."""
     layers = [
         rnn_cell.DropoutWrapper(rnn_cell.BasicLSTMCell(6), input_keep_prob=0.6, output_keep_prob=0.7,
                                 state_keep_prob=state_keep_prob, variational_recurrent=True, seed=11 + k)
@@ -180,7 +212,7 @@ def test_variational_dropout_matches_per_step_masks(state_keep_prob):
     assert fused.plan(cell, training=True).path == "fused_multi[lstm,lstm]"
     # Passing the state keeps the per-sequence seed where it is, so both runs use one mask set.
     per_step, fast = run_both(cell, tf.constant(X_NP), initial_state=random_state(cell), training=True,
-                              sequence_length=LENGTHS)
+                              sequence_length=LENGTHS, xla=xla)
     assert_close(per_step, fast)
     no_dropout, _ = run_both(cell, tf.constant(X_NP), fast_values=(True, False),
                              initial_state=random_state(cell), training=False)
@@ -325,6 +357,8 @@ def test_rnn_layer_fallbacks():
         nn.RNN(cell, go_backwards=True, fast=True).plan()
     with pytest.raises(ValueError, match="fast must be None, True or False, got 1"):
         nn.RNN(cell, fast=1)
+    with pytest.raises(ValueError, match="xla must be None, True or False, got 'yes'"):
+        nn.RNN(cell, xla="yes")
     # The per-step fallback of the layer is Keras' own loop: same numbers as keras.layers.RNN.
     x = tf.constant(X_NP)
     np.testing.assert_allclose(nn.RNN(cell, go_backwards=True)(x), keras.layers.RNN(cell, go_backwards=True)(x))

@@ -198,8 +198,26 @@ def plan(cell, inputs=None, training=None, fast=None):
 # -- running -----------------------------------------------------------------------
 
 
+def uses_xla(inputs_tm, xla=None):
+    """Whether :func:`run` compiles the fused stack with XLA for ``inputs_tm [time, batch, depth]``.
+
+    ``xla=None`` (default): inside a ``tf.function`` when the number of steps is static
+    (XLA compiles one program per shape; a static length means the caller's trace already
+    fixes it, so no extra compilations). Eagerly, or with an unknown length, no XLA.
+    ``True``/``False`` force it on/off.
+
+    Raises:
+        ValueError: ``xla`` is not None/True/False.
+    """
+    if not (xla is None or isinstance(xla, bool)):
+        raise ValueError(f"xla must be None, True or False, got {xla!r}")
+    if xla is not None:
+        return xla
+    return tf.inside_function() and inputs_tm.shape[0] is not None
+
+
 @tf.autograph.experimental.do_not_convert  # plain Python on Python values; traced as is
-def run(cell, inputs_tm, state, sequence_length=None, training=None, finished=None):
+def run(cell, inputs_tm, state, sequence_length=None, training=None, finished=None, xla=None):
     """Run a fusable ``cell`` (see :func:`plan`) over time-major ``inputs_tm``.
 
     Args:
@@ -210,37 +228,76 @@ def run(cell, inputs_tm, state, sequence_length=None, training=None, finished=No
         training: as for :func:`plan`.
         finished: optional bool ``[time, batch]``, True where a step is skipped (output
             zeros, state carried); overrides ``sequence_length`` (Keras masks).
+        xla: compile the stack with XLA (``jit_compile``): see :func:`uses_xla`. Dropout
+            masks are drawn outside the compiled program, so they are the same numbers
+            with or without XLA.
 
     Returns:
         ``(outputs [time, batch, output_size], final_state)`` like the per-step path.
     """
     layers = _layers(cell, training)
     build_cell(cell, inputs_tm.shape[1:])  # builds every wrapped core too, as the per-step path does
+    compile_with_xla = uses_xla(inputs_tm, xla)
     if finished is None and sequence_length is not None:
         steps = tf.range(tf.shape(inputs_tm)[0])
         finished = steps[:, None] >= sequence_length[None, :]  # [time, batch]
     if finished is not None:
         finished = finished[:, :, None]  # [time, batch, 1]
     state = tf.nest.map_structure(lambda s: tf.convert_to_tensor(s, inputs_tm.dtype), state)
-    if isinstance(cell, MultiRNNCell):
-        states = cell.split_state(state)
-    else:
-        states = [state]
-    x = inputs_tm
-    new_states = []
-    for (kind, core, dropout), layer_state in zip(layers, states):
-        x, new_state = _run_layer(kind, core, dropout, x, layer_state, finished)
-        new_states.append(new_state)
+    states = cell.split_state(state) if isinstance(cell, MultiRNNCell) else [state]
+    masks = _dropout_masks(layers, inputs_tm)
+
+    def stack(x, states, finished, masks):
+        new_states = []
+        for (kind, core, _), layer_state, layer_masks in zip(layers, states, masks):
+            x, new_state = _run_layer(kind, core, x, layer_state, finished, *layer_masks)
+            new_states.append(new_state)
+        return x, new_states
+
+    if compile_with_xla:
+        stack = tf.function(stack, jit_compile=True, autograph=False)
+    outputs, new_states = stack(inputs_tm, list(states), finished, masks)
     if isinstance(cell, MultiRNNCell):
         final = tuple(new_states) if cell.state_is_tuple else tf.concat(new_states, 1)
     else:
         final = new_states[0]
-    return x, final
+    return outputs, final
 
 
-def _run_layer(kind, core, dropout, x, state, finished):
-    if dropout is not None and dropout.input_keep_prob < 1.0:
-        x = dropout.drop_inputs(x)
+def _dropout_masks(layers, inputs_tm):
+    """Per layer ``(input_mask, h_mask, output_mask)``, each ``None`` where no dropout applies.
+
+    A mask is the wrapper's own dropout applied to ones (``1 / keep_prob`` or 0), drawn
+    with its sampler in the per-step path's order: ``[1, size]`` for variational masks,
+    ``[time, batch, size]`` per-step masks otherwise. ``h_mask`` is the variational state
+    dropout of an LSTM's ``h`` (the second state part: the mask the per-step path draws)."""
+    time_batch = tf.shape(inputs_tm)[:2]
+    depth = inputs_tm.shape[-1]
+    dtype = inputs_tm.dtype
+
+    def ones(dropout, size):
+        if dropout.variational_recurrent:
+            return tf.ones([1, size], dtype)
+        return tf.ones(tf.concat([time_batch, [size]], 0), dtype)
+
+    masks = []
+    for _, core, dropout in layers:
+        in_mask = h_mask = out_mask = None
+        if dropout is not None:
+            if dropout.input_keep_prob < 1.0:
+                in_mask = dropout.drop_inputs(ones(dropout, depth))
+            if dropout.state_keep_prob < 1.0:  # variational only (see _check_state_dropout)
+                h_mask = dropout.drop_state_component(tf.ones([1, core.num_units], dtype), 1)
+            if dropout.output_keep_prob < 1.0:
+                out_mask = dropout.drop_outputs(ones(dropout, core.output_size))
+        masks.append((in_mask, h_mask, out_mask))
+        depth = core.output_size
+    return masks
+
+
+def _run_layer(kind, core, x, state, finished, in_mask, h_mask, out_mask):
+    if in_mask is not None:
+        x = x * in_mask
     depth = x.shape[-1]
     if kind == "lstm":
         c0, h0 = core.split_state(state)
@@ -251,10 +308,6 @@ def _run_layer(kind, core, dropout, x, state, finished):
             [0.0] * (2 * n) + [core.forget_bias] * n + [0.0] * n, dtype=kernel.dtype
         )
         xw = _project(x, kernel[:depth], bias)
-        h_mask = None
-        if dropout is not None and dropout.state_keep_prob < 1.0:  # variational: one [1, n] mask
-            # h is the second state part (c, h): the same mask the per-step path draws for it.
-            h_mask = dropout.drop_state_component(tf.ones([1, n], kernel.dtype), 1)
         outputs, c, h = lstm_sequence(xw, c0, h0, kernel[depth:], finished, h_mask)
         new_state = core.join_state(c, h)
     elif kind == "gru":
@@ -272,8 +325,8 @@ def _run_layer(kind, core, dropout, x, state, finished):
         kernel = tf.convert_to_tensor(core.kernel)
         xw = _project(x, kernel[:depth], tf.convert_to_tensor(core.bias))
         outputs, new_state = rnn_sequence(xw, h0, kernel[depth:], finished)
-    if dropout is not None and dropout.output_keep_prob < 1.0:
-        outputs = dropout.drop_outputs(outputs)
+    if out_mask is not None:
+        outputs = outputs * out_mask
     return outputs, new_state
 
 
@@ -315,7 +368,6 @@ def _scan(step, sequences, carry, num_outputs, reverse=False):
         for t in reversed(range(num_steps)) if reverse else range(num_steps):
             carry, outputs[t] = step(carry, [s[t] for s in slices])
         return carry, [tf.stack(out) for out in zip(*outputs)]
-    static_steps = num_steps  # a static length keeps the loop compilable by XLA
     if num_steps is None:
         num_steps = tf.shape(sequences[0])[0]
     inputs = [tf.TensorArray(seq.dtype, size=num_steps).unstack(seq) for seq in sequences]
@@ -332,7 +384,7 @@ def _scan(step, sequences, carry, num_outputs, reverse=False):
         body,
         (start, carry, out_tas),
         parallel_iterations=_PARALLEL_ITERATIONS,
-        maximum_iterations=static_steps,
+        maximum_iterations=num_steps,  # a bound lets XLA (jit_compile=True) compile the loop
     )
     return carry, [ta.stack() for ta in out_tas]
 

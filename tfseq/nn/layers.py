@@ -11,7 +11,7 @@ class RNN(keras.layers.RNN):
     """Drop-in for ``keras.layers.RNN`` that runs a whole sequence fused when the cell allows it.
 
     Same arguments, call signature, outputs and config as ``keras.layers.RNN``, plus
-    ``fast``. When :func:`tfseq.nn.fused.plan` accepts the cell (tfseq LSTM/GRU/BasicRNN
+    ``fast`` and ``xla``. When :func:`tfseq.nn.fused.plan` accepts the cell (tfseq LSTM/GRU/BasicRNN
     cells, ``DropoutWrapper``/``MultiRNNCell`` of them), the sequence runs through the
     fused kernels of :mod:`tfseq.nn.fused`; otherwise (Keras cells, other wrappers,
     ``go_backwards``, ``unroll``, a mask with ``zero_output_for_mask=False``) it runs
@@ -24,6 +24,9 @@ class RNN(keras.layers.RNN):
         cell: an RNN cell (see ``keras.layers.RNN``).
         fast: ``None`` (default): fused when possible; ``False``: always Keras' loop;
             ``True``: fused or ``ValueError`` at call time saying why not.
+        xla: compile the fused path with XLA: ``None`` (default) inside a ``tf.function``
+            when the number of steps is static; ``True``/``False`` force it
+            (:func:`tfseq.nn.fused.uses_xla`).
         **kwargs: ``keras.layers.RNN``'s (``return_sequences``, ``return_state``,
             ``go_backwards``, ``stateful``, ``unroll``, ``zero_output_for_mask``, ...).
 
@@ -32,11 +35,13 @@ class RNN(keras.layers.RNN):
         >>> y = layer(tf.zeros([2, 5, 3]))  # [2, 5, 8], fused
     """
 
-    def __init__(self, cell, fast=None, **kwargs):
-        if not (fast is None or isinstance(fast, bool)):
-            raise ValueError(f"RNN: fast must be None, True or False, got {fast!r}")
+    def __init__(self, cell, fast=None, xla=None, **kwargs):
+        for name, value in (("fast", fast), ("xla", xla)):
+            if not (value is None or isinstance(value, bool)):
+                raise ValueError(f"RNN: {name} must be None, True or False, got {value!r}")
         super().__init__(cell, **kwargs)
         self.fast = fast
+        self.xla = xla
 
     def plan(self, sequences=None, mask=None, training=None):
         """The :class:`tfseq.nn.fused.Plan` this layer uses for such a call."""
@@ -63,11 +68,12 @@ class RNN(keras.layers.RNN):
         # Keras masks are True where a step is real; fused.run wants [time, batch] True where skipped.
         finished = None if mask is None else tf.logical_not(tf.transpose(tf.cast(mask, tf.bool)))
         outputs, final_state = fused.run(
-            self.cell, tf.transpose(sequences, [1, 0, 2]), state, training=training, finished=finished
+            self.cell, tf.transpose(sequences, [1, 0, 2]), state, training=training, finished=finished,
+            xla=self.xla,
         )
         last_output = outputs[-1]
         outputs = tf.transpose(outputs, [1, 0, 2])  # [batch, time, output_size]
         return last_output, outputs, tf.nest.pack_sequence_as(initial_state, tf.nest.flatten(final_state))
 
     def get_config(self):
-        return {**super().get_config(), "fast": self.fast}
+        return {**super().get_config(), "fast": self.fast, "xla": self.xla}

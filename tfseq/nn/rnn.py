@@ -134,6 +134,7 @@ def dynamic_rnn(
     scope=None,
     training=None,
     fast=None,
+    xla=None,
 ):
     """Run ``cell`` over ``inputs`` with a ``tf.while_loop``; TF1's ``tf.nn.dynamic_rnn``.
 
@@ -149,6 +150,9 @@ def dynamic_rnn(
         fast: ``None`` (default) runs a fused fast path when the cell allows it
             (:func:`tfseq.nn.fused.plan` says which and why), ``False`` forces the
             readable per-step loop, ``True`` raises ``ValueError`` if no fast path applies.
+        xla: whether the fused path is compiled with XLA: ``None`` (default) inside a
+            ``tf.function`` when the number of steps is static, ``True``/``False`` force it
+            (:func:`tfseq.nn.fused.uses_xla`). The per-step path is never compiled here.
         parallel_iterations, swap_memory: TF1 knobs, accepted at their default only.
 
     Returns:
@@ -166,7 +170,7 @@ def dynamic_rnn(
         if fused.plan(cell, inputs, training, fast).path == fused.PER_STEP:
             outputs, final_state = _time_loop(cell, inputs, state, sequence_length, training)
         else:
-            outputs, final_state = fused.run(cell, inputs, state, sequence_length, training)
+            outputs, final_state = fused.run(cell, inputs, state, sequence_length, training, xla=xla)
         if not time_major:
             outputs = tf.transpose(outputs, [1, 0, 2])
         return outputs, final_state
@@ -185,7 +189,8 @@ def _time_loop(cell, inputs_tm, state, sequence_length, training):
         return time + 1, state, output_ta.write(time, tf.cast(output, output_ta.dtype))
 
     _, final_state, output_ta = tf.while_loop(
-        lambda time, *_: time < num_steps, body, (tf.constant(0), state, output_ta)
+        lambda time, *_: time < num_steps, body, (tf.constant(0), state, output_ta),
+        maximum_iterations=num_steps,  # a bound lets XLA (jit_compile=True) compile the loop and its gradient
     )
     outputs = output_ta.stack()
     outputs.set_shape([inputs_tm.shape[0], inputs_tm.shape[1], cell.output_size])
