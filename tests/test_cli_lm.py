@@ -183,3 +183,14 @@ def test_train_from_a_tfds_dataset(tmp_path, capsys):
     assert "tfseq_test_lm_names (char)" in out and "Test perplexity:" in out
     code, out, err = run_cli(capsys, "lm", "eval", "--logdir", logdir, "--run", "r")
     assert code == 0 and "test: perplexity" in out, err
+
+
+def test_no_xla_trains_and_a_run_resumes_only_with_its_xla_setting(tmp_path, capsys):
+    """XLA draws other dropout masks than TensorFlow, so the setting is part of the run."""
+    data = names_file(tmp_path / "names.txt", n=200)
+    train = ["lm", "train", "--data", data, "--level", "char", "--logdir", str(tmp_path / "exp"), "--run", "r",
+             "--no-progress", "--max-steps", "3", *TINY]
+    assert run_cli(capsys, *train, "--no-xla")[0] == 0
+    code, _, err = run_cli(capsys, *train)  # the same run without --no-xla
+    assert code == 2 and "holds a run with other settings" in err, err
+    assert run_cli(capsys, *train, "--no-xla", "--max-steps", "6")[0] == 0  # resumes with its setting

@@ -190,3 +190,46 @@ def test_resume_after_interruption_equals_uninterrupted(tmp_path, variant):
     assert int(trainer.global_step.numpy()) == 2 * steps
     for got, expected in zip(_weights(resumed), want):
         np.testing.assert_allclose(got, expected, rtol=0, atol=1e-6)
+
+
+# -- XLA ---------------------------------------------------------------------------------
+
+
+class HostOpTask(RecordingTask):
+    """A regression task whose loss runs a host Python op: XLA cannot compile it."""
+
+    def loss(self, batch, training):
+        err, metrics = super().loss(batch, training)
+        return tf.py_function(lambda e: e, [err], tf.float32), metrics
+
+
+def fit_regression(task_class, jit_compile):
+    ref = [keras.optimizers.SGD(0.01)]
+    task = task_class(ref)
+    task.model.layers[0].kernel.assign([[0.5]])
+    trainer = Trainer(task, ref[0], 2, lambda epoch: 0.01, 5.0, jit_compile=jit_compile)
+    history = trainer.fit()
+    return float(task.model.layers[0].kernel.numpy()[0, 0]), history
+
+
+def test_xla_compiled_step_trains_like_the_plain_graph():
+    weight, history = fit_regression(RecordingTask, None)
+    plain_weight, plain_history = fit_regression(RecordingTask, False)
+    assert abs(weight - 0.5) > 0.1  # it learned
+    np.testing.assert_allclose(weight, plain_weight, rtol=1e-5)
+    np.testing.assert_allclose([r["train_loss"] for r in history], [r["train_loss"] for r in plain_history],
+                               rtol=1e-5)
+
+
+def test_step_xla_cannot_compile_falls_back_with_a_warning_or_raises_when_required():
+    with pytest.warns(UserWarning, match="cannot be compiled with XLA"):
+        weight, _ = fit_regression(HostOpTask, None)
+    plain_weight, _ = fit_regression(RecordingTask, False)
+    np.testing.assert_allclose(weight, plain_weight, rtol=1e-5)  # every step ran, none twice
+    with pytest.raises(tf.errors.InvalidArgumentError, match="XLA|xla"):
+        fit_regression(HostOpTask, True)
+
+
+def test_jit_compile_must_be_none_or_bool():
+    with pytest.raises(ValueError, match="Trainer: jit_compile must be None, True or False, got 'auto'"):
+        Trainer(RecordingTask([None]), keras.optimizers.SGD(1.0), 1, lambda e: 1.0, 5.0, jit_compile="auto")

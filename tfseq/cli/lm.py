@@ -42,6 +42,8 @@ def register(subparsers):
     train.add_argument("--checkpoint-every", type=int, default=None, help="also checkpoint every N steps")
     train.add_argument("--samples", type=int, default=_LINE_COUNT, help="lines/names to print at the end")
     train.add_argument("--no-progress", action="store_true", help="no progress bar")
+    train.add_argument("--no-xla", action="store_true",
+                       help="do not compile the training step with XLA (default: XLA where the step compiles)")
     train.add_argument("overrides", nargs="*", metavar="key=value", help="config overrides, e.g. hidden_size=256")
     train.set_defaults(func=cmd_train)
 
@@ -216,6 +218,8 @@ def cmd_train(args):
     run_dir = os.path.join(args.logdir, run)
     settings = {"config": config.to_dict(), "data": source, "data_dir": args.data_dir,
                 "level": corpus.level, "seed": args.seed}
+    if args.no_xla:  # XLA draws other dropout masks: a run resumes with the setting it started with
+        settings["xla"] = False
     _write_or_check_run(run_dir, settings, corpus.vocab)
     return _train(args, config, corpus, run_dir, settings)
 
@@ -272,6 +276,7 @@ def _train(args, config, corpus, run_dir, settings):
         learning_rate_at=config.learning_rate_at, max_grad_norm=config.max_grad_norm,
         writers=writers, checkpoint_dir=os.path.join(run_dir, "checkpoints"),
         checkpoint_every=args.checkpoint_every, progress=Progress(enabled=not args.no_progress),
+        jit_compile=False if args.no_xla else None,
     )
     print(f"run {run_dir}: {corpus.summary()}; config {config.name} ({config.num_layers}x"
           f"{config.hidden_size} {config.cell}, {steps} steps/epoch, {config.max_max_epoch} epochs)", flush=True)

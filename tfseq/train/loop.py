@@ -6,7 +6,10 @@ supplies the model, one epoch of batches starting at a given position, the loss 
 
 * one ``tf.function`` step: ``task.loss`` under a ``GradientTape``, gradients clipped by
   global norm, ``optimizer.apply_gradients``, metric sums and step counters updated in
-  variables, so the Python loop does no per-step tensor work;
+  variables, so the Python loop does no per-step tensor work. By default the step is
+  compiled with XLA (``jit_compile``): measured 1.3x faster for the PTB ``small`` model on
+  CPU. A step XLA cannot compile (an op without an XLA kernel) falls back to the plain
+  graph with a warning; ``jit_compile=False`` turns XLA off, ``True`` makes it required;
 * the learning-rate schedule ``learning_rate_at(epoch)``, set once per epoch;
 * per-epoch evaluation, TensorBoard scalars/histograms/text/hparams
   (:class:`~tfseq.train.summaries.RunWriters`), a progress bar;
@@ -24,6 +27,7 @@ clipping), ``task.throughput_name`` (e.g. "words_per_second"), the task's derive
 
 import math
 import time
+import warnings
 
 import tensorflow as tf
 
@@ -94,12 +98,18 @@ class Trainer:
         progress: a :class:`~tfseq.train.progress.Progress` (bar and epoch lines) or ``None``
             (silent).
         histograms: write weight histograms at each epoch's end.
+        jit_compile: compile the step with XLA: ``None`` (default) tries XLA and falls
+            back to the plain ``tf.function`` graph (with a warning) if the step cannot be
+            compiled; ``True`` requires XLA; ``False`` never uses it. XLA draws other random
+            numbers than TensorFlow (dropout), so resume a run with the same setting.
     """
 
     def __init__(self, task, optimizer, epochs, learning_rate_at, max_grad_norm, writers=None,
                  checkpoint_dir=None, checkpoint_every=None, log_every=None, progress=None,
-                 histograms=True):
+                 histograms=True, jit_compile=None):
         epochs = check_positive_int("Trainer", "epochs", epochs)
+        if not (jit_compile is None or isinstance(jit_compile, bool)):
+            raise ValueError(f"Trainer: jit_compile must be None, True or False, got {jit_compile!r}")
         if not max_grad_norm > 0:
             raise ValueError(f"Trainer: max_grad_norm must be > 0, got {max_grad_norm!r}")
         if checkpoint_every is not None:
@@ -132,9 +142,30 @@ class Trainer:
                 task=dict(task.trackables()),
             )
             self.checkpoints = CheckpointKeeper(checkpoint_dir, trackables)
-        self._step_fn = tf.function(self._train_step)
+        self.jit_compile = jit_compile
+        self._step_fn = tf.function(self._train_step, jit_compile=jit_compile is not False)
+        self._step_compiled = False  # becomes True after the first step ran
 
     # -- the compiled step ----------------------------------------------------------------
+    def _run_step(self, batch):
+        """One step; on the first, an XLA compilation failure under ``jit_compile=None``
+        switches to the plain graph (nothing ran: XLA compiles before it executes)."""
+        if self._step_compiled or self.jit_compile is not None:
+            return self._step_fn(batch)
+        try:
+            result = self._step_fn(batch)
+        except (tf.errors.InvalidArgumentError, tf.errors.UnimplementedError) as err:
+            if "XLA" not in str(err) and "xla" not in str(err):
+                raise
+            first_line = str(err).strip().splitlines()[0]
+            warnings.warn(f"Trainer: the training step cannot be compiled with XLA, running it "
+                          f"without (pass jit_compile=False to skip the attempt): {first_line}",
+                          stacklevel=3)
+            self._step_fn = tf.function(self._train_step)
+            result = self._step_fn(batch)
+        self._step_compiled = True
+        return result
+
     def _train_step(self, batch):
         variables = self.task.model.trainable_variables
         with tf.GradientTape() as tape:
@@ -206,7 +237,7 @@ class Trainer:
             for batch in self.task.train_batches(start):
                 if max_steps is not None and step >= max_steps:
                     return False
-                self._step_fn(batch)
+                self._run_step(batch)
                 step += 1
                 window_steps += 1
                 checkpoint_now = self.checkpoint_every and step % self.checkpoint_every == 0
