@@ -8,9 +8,10 @@ import subprocess
 import sys
 
 import pytest
+import tensorflow as tf
 
 from tfseq.bench import BenchConfig, format_report, quick_config, report, run_benchmark, shapes, timing, write_json
-from tfseq.bench import peers_torch
+from tfseq.bench import peers_keras, peers_tfseq, peers_torch, tf_harness
 from tfseq.cli import main as cli
 
 
@@ -64,6 +65,11 @@ def test_quick_run_with_every_peer():
         _check_derived(group, results["ceiling_gflops"])
     tiny = shapes.PRESETS["tiny"]
     fwd_group, gen_group = results["groups"]
+    jit_names = {"tfseq.MultiRNNCell(GRUCell) jit_compile", "keras.layers.GRU(reset_after=False) jit_compile"}
+    assert jit_names <= {e["name"] for e in fwd_group["results"]}
+    assert not any("jit_compile" in e["name"] for e in gen_group["results"])
+    assert fwd_group["references"] == ["tfseq.GRUCell", "tfseq.MultiRNNCell(GRUCell) jit_compile"]
+    assert gen_group["references"] == ["tfseq.GRUCell"]
     # GRU: [x, h] @ [2H, 3H] per layer and step; fwd + bwd = 3x; generation adds the softmax.
     assert fwd_group["flops_per_iteration"] == 3 * 2 * tiny.batch * tiny.num_steps * 2 * (2 * 8) * 24
     assert gen_group["flops_per_iteration"] == 2 * tiny.gen_tokens * (2 * 16 * 24 + 8 * 50)
@@ -72,10 +78,17 @@ def test_quick_run_with_every_peer():
     fwd_paths = {e["name"]: e.get("path") for e in fwd_group["results"]}
     assert fwd_paths["tfseq.GRUCell"] and fwd_paths["tfseq.GRUCell fast=False"] == "per_step"
     assert not any("path" in e for e in gen_group["results"])
-    summary = {(r["bench"], r["family"]): r for r in results["summary"]}
-    ratios = fwd_group["ratios"]["tfseq.GRUCell"]
-    assert summary["fwd_bwd", "gru"]["vs"]["tf1"] == ratios["tf1.GRUCell"]
-    assert summary["fwd_bwd", "gru"]["vs"]["keras"] == ratios["keras.layers.GRU(reset_after=False)"]
+    # one summary row per reference, against the fastest entry of each framework
+    summary = {(r["bench"], r["reference"]): r for r in results["summary"]}
+    assert list(summary) == [("fwd_bwd", ref) for ref in fwd_group["references"]] + [("generate", "tfseq.GRUCell")]
+    for (bench, ref), row in summary.items():
+        group = fwd_group if bench == "fwd_bwd" else gen_group
+        for framework, name in row["vs_entry"].items():
+            same = [e for e in group["results"] if e["framework"] == framework and "words_per_s" in e]
+            assert name == max(same, key=lambda e: e["words_per_s"])["name"]
+            assert row["vs"][framework] == group["ratios"][ref][name]
+            assert row["vs_spread"][framework] == group["ratio_spread"][ref][name]
+        assert set(row["vs_entry"]) == {"keras", "tf1"} | ({"torch"} if peers_torch.available() else set())
     table = format_report(results)
     assert "== fwd_bwd: recurrent layers only" in table and "== generate:" in table and "== summary" in table
     for name in expected:
@@ -90,17 +103,28 @@ def test_cli_writes_table_and_json(tmp_path, capsys):
     assert code == 0
     lines = markdown.read_text().splitlines()
     assert lines[0].startswith("`tfseq bench --quick --only rnn --bench train --peers keras` (tfseq ")
-    assert lines[2:4] == ["| workload | shape | family | vs keras | vs tf1 | vs torch | tfseq % of matmul ceiling |",
-                          "|---|---|---|---|---|---|---|"]
-    assert lines[4].startswith("| train | tiny (3 steps) | rnn | ") and lines[4].count(" - |") == 2
+    assert lines[2:4] == [
+        "| workload | shape | family | tfseq | vs keras | vs tf1 | vs torch | tfseq % of matmul ceiling |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    assert len(lines) == 6  # one row per reference: the first tfseq entry, the jit_compile one
+    assert lines[4].startswith("| train | tiny (3 steps) | rnn | `BasicRNNCell` | ")
+    assert lines[5].startswith("| train | tiny (3 steps) | rnn | `MultiRNNCell(BasicRNNCell) jit_compile` | ")
+    assert all(line.count(" - |") == 2 for line in lines[4:])  # no tf1, no torch
     table = capsys.readouterr().out
     assert "tfseq.BasicRNNCell" in table and "keras.layers.SimpleRNN" in table
+    assert "keras.layers.SimpleRNN jit_compile" in table and "tfseq.MultiRNNCell(BasicRNNCell) jit_compile" in table
     saved = json.loads(path.read_text())
     assert saved["meta"]["config"]["rounds"] == 1 and saved["meta"]["config"]["shapes"] == ["tiny"]
     (group,) = saved["groups"]
     assert (group["bench"], group["family"], group["shape"]["name"]) == ("train", "rnn", "tiny")
     assert {e["framework"] for e in group["results"]} == {"tfseq", "keras", "ceiling"}
     _check_derived(group, saved["ceiling_gflops"])
+    # the JSON carries the references and, per summary row, the entry each ratio is against
+    assert group["references"] == ["tfseq.BasicRNNCell", "tfseq.MultiRNNCell(BasicRNNCell) jit_compile"]
+    assert [row["reference"] for row in saved["summary"]] == group["references"]
+    for row in saved["summary"]:
+        assert row["vs"]["keras"] == group["ratios"][row["reference"]][row["vs_entry"]["keras"]]
 
 
 @pytest.mark.parametrize(
@@ -161,7 +185,122 @@ def test_make_group_derives_everything_from_medians():
     assert group["flops_per_iteration"] == 3 * 2 * tiny.batch * tiny.num_steps * (2 * (2 * 8) * 32 + 8 * 50)
     (row,) = report.summary([group])
     assert row["vs"] == {"keras": pytest.approx(2.5), "torch": pytest.approx(0.5)}
+    assert row["vs_entry"] == {"keras": "keras.X", "torch": "torch.Y"}
     assert "failed: ValueError: no" in report.format_group(group)
+
+
+@pytest.mark.parametrize("keras_order", [("fast", "slow"), ("slow", "fast")])
+def test_summary_compares_each_reference_with_the_fastest_entry_of_each_framework(keras_order):
+    tiny = shapes.PRESETS["tiny"]
+    keras_names = {"fast": "keras.K jit_compile", "slow": "keras.K"}
+    cands = (
+        [timing.Candidate(n, "tfseq", None) for n in ("tfseq.A", "tfseq.B", "tfseq.M jit_compile")]
+        + [timing.Candidate(keras_names[k], "keras", None) for k in keras_order]
+        + [timing.Candidate("keras.broken", "keras", None), timing.Candidate("torch.T", "torch", None)]
+    )
+    raw = {
+        "tfseq.A": {"samples": [0.2, 0.2, 0.2], "reps": 1},
+        "tfseq.B": {"samples": [0.01, 0.01, 0.01], "reps": 1},  # fastest tfseq entry, but not a reference
+        "tfseq.M jit_compile": {"samples": [0.1, 0.12, 0.1], "reps": 1},
+        "keras.K": {"samples": [0.4, 0.5, 0.6], "reps": 1},  # median 0.5
+        "keras.K jit_compile": {"samples": [0.25, 0.3, 0.2], "reps": 1},  # median 0.25: keras' fastest
+        "keras.broken": {"error": "RuntimeError: no"},
+        "torch.T": {"samples": [0.1, 0.1, 0.1], "reps": 1},
+    }
+    group = report.make_group("fwd_bwd", "lstm", tiny, cands, raw, ceiling_size=100)
+    assert group["reference"] == "tfseq.A"
+    assert group["references"] == ["tfseq.A", "tfseq.M jit_compile"]
+    rows = report.summary([group])
+    assert [r["reference"] for r in rows] == ["tfseq.A", "tfseq.M jit_compile"]
+    for row in rows:
+        assert row["vs_entry"] == {"keras": "keras.K jit_compile", "torch": "torch.T"}
+    # ratio = peer median / reference median; spread over rounds of peer / reference
+    assert rows[0]["vs"] == {"keras": pytest.approx(0.25 / 0.2), "torch": pytest.approx(0.1 / 0.2)}
+    assert rows[0]["vs_spread"]["keras"] == pytest.approx([0.2 / 0.2, 0.3 / 0.2])
+    assert rows[1]["vs"] == {"keras": pytest.approx(0.25 / 0.1), "torch": pytest.approx(0.1 / 0.1)}
+    assert rows[1]["vs_spread"]["keras"] == pytest.approx([0.2 / 0.1, 0.25 / 0.1])
+    text = report.format_summary(rows).splitlines()  # title, header, rule, rows ("-": no ceiling set)
+    assert "vs the fastest entry of each peer framework" in text[0]
+    assert text[3].split() == ["fwd_bwd", "tiny", "3", "lstm", "A", "1.25x", "(1.00-1.50)", "-", "0.50x", "(0.50-0.50)",
+                               "-"]
+    assert text[4].split() == ["M", "jit_compile", "2.50x", "(2.00-2.50)", "-", "1.00x", "(0.83-1.00)", "-"]
+    assert text[5].split() == ["(fastest", "entry)", "K", "jit_compile", "-", "T"]
+    meta = {"versions": {"tfseq": "0"}, "cpus": 2, "load_average_1min": {"start": 0.5}, "config": {"rounds": 3}}
+    markdown = report.format_markdown({"meta": meta, "summary": rows}).splitlines()
+    assert markdown[4:] == [
+        "| fwd_bwd | tiny (3 steps) | lstm | `A` | 1.25x (1.00-1.50) `K jit_compile` | - | 0.50x (0.50-0.50) `T` | - |",
+        "| fwd_bwd | tiny (3 steps) | lstm | `M jit_compile` | 2.50x (2.00-2.50) `K jit_compile` | - "
+        "| 1.00x (0.83-1.00) `T` | - |",  # torch per round: 0.1 / 0.1, 0.1 / 0.12, 0.1 / 0.1
+    ]
+    # a failed reference keeps its row, without ratios
+    raw["tfseq.M jit_compile"] = {"error": "E: x"}
+    _, failed_row = report.summary([report.make_group("fwd_bwd", "lstm", tiny, cands, raw, ceiling_size=100)])
+    assert (failed_row["reference"], failed_row["vs"], failed_row["vs_entry"]) == ("tfseq.M jit_compile", {}, {})
+
+
+_JIT_ROWS = {  # family: (first tfseq entry, tfseq jit_compile entry, Keras jit_compile entry)
+    "lstm": ("tfseq.BasicLSTMCell", "tfseq.MultiRNNCell(BasicLSTMCell) jit_compile", "keras.layers.LSTM jit_compile"),
+    "gru": ("tfseq.GRUCell", "tfseq.MultiRNNCell(GRUCell) jit_compile",
+            "keras.layers.GRU(reset_after=False) jit_compile"),
+    "rnn": ("tfseq.BasicRNNCell", "tfseq.MultiRNNCell(BasicRNNCell) jit_compile", "keras.layers.SimpleRNN jit_compile"),
+}
+
+
+@pytest.mark.parametrize("family", shapes.FAMILIES)
+@pytest.mark.parametrize("bench", shapes.BENCHES)
+def test_jit_compile_rows_for_fwd_bwd_and_train_only(family, bench):
+    tiny = shapes.PRESETS["tiny"]
+    first, tfseq_jit, keras_jit = _JIT_ROWS[family]
+    tfseq_impls = peers_tfseq.implementations(family, bench)
+    keras_impls = peers_keras.implementations(family, bench)
+    stacks = {name: make(tiny) for name, make in tfseq_impls + keras_impls}
+    jit = {name for name, stack in stacks.items() if getattr(stack, "jit_compile", False)}
+    assert tfseq_impls[0][0] == first  # the reference stays first
+    if bench == "generate":
+        assert jit == set() and not any("jit_compile" in name for name in stacks)
+    else:
+        assert jit == {tfseq_jit, keras_jit}
+        assert isinstance(stacks[tfseq_jit], peers_tfseq.MultiCellStack)
+        assert isinstance(stacks[keras_jit], peers_keras.KerasStack)
+
+
+class _StringOpStack:
+    """A one-weight "stack" whose steps run string ops, which XLA cannot compile: it fails
+    exactly where the harness compiles with XLA. ``jit_compile=None`` leaves the attribute unset."""
+
+    def __init__(self, jit_compile):
+        if jit_compile is not None:
+            self.jit_compile = jit_compile
+
+    def build(self, depth):
+        self.weight = tf.Variable(tf.ones([depth]))
+
+    @property
+    def variables(self):
+        return [self.weight]
+
+    def sequence(self, x):
+        # weight -> text -> weight: no XLA kernel; reads the variable, so no constant folding
+        weight_again = tf.strings.to_number(tf.strings.as_string(self.weight))
+        return x * self.weight + weight_again
+
+    def step(self, x, states):
+        return self.sequence(x), states
+
+    def initial_states(self, batch):
+        return ()
+
+
+@pytest.mark.parametrize("bench", ["fwd_bwd", "train"])
+def test_harness_compiles_the_step_with_xla_when_the_stack_asks(bench):
+    tiny = shapes.PRESETS["tiny"]
+    data = tf_harness.make_data(tiny)
+    for jit_compile in (None, False):
+        tf_harness.WORKLOADS[bench](_StringOpStack(jit_compile), tiny, data)(1)  # runs
+    with pytest.raises(tf.errors.InvalidArgumentError, match="AsString|StringToNumber"):
+        tf_harness.WORKLOADS[bench](_StringOpStack(True), tiny, data)(1)
+    # generation ignores jit_compile
+    tf_harness.make_generate(_StringOpStack(True), tiny, data)(1)
 
 
 def test_measure_interleaves_rounds_and_isolates_failures():

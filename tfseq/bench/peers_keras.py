@@ -4,10 +4,16 @@
 ``keras.layers.SimpleRNN``, ``shape.layers`` of them stacked with
 ``return_sequences=True``. Generation calls each layer on a one-step sequence with
 ``initial_state`` and ``return_state=True``, as a Keras sampling loop does.
+
+For ``fwd_bwd`` and ``train`` each layer also runs as ``<name> jit_compile``: the whole
+step compiled with XLA (``tf.function(jit_compile=True)``), the setting tfseq's
+``jit_compile`` row runs in, so the comparison is like for like. Generation: no XLA variant.
 """
 
 import keras
 import tensorflow as tf
+
+from tfseq.bench import report
 
 _LAYERS = {
     "lstm": ("keras.layers.LSTM", lambda n: keras.layers.LSTM(n, return_sequences=True, return_state=True)),
@@ -54,7 +60,21 @@ class KerasStack:
         return tuple(tuple(tf.zeros([batch, self.hidden]) for _ in range(count)) for _ in self.layers)
 
 
-def implementations(family):
-    """``[(name, make_stack(shape))]``: the Keras 3 built-in layer of ``family``."""
+class JitCompiledKerasStack(KerasStack):
+    """The same layers, the whole timed step compiled with XLA (see :mod:`tfseq.bench.tf_harness`)."""
+
+    jit_compile = True
+
+
+def implementations(family, bench):
+    """``[(name, make_stack(shape))]``: the Keras 3 built-in layer of ``family``, plus its
+    XLA-compiled variant for ``fwd_bwd`` and ``train``."""
     name, make_layer = _LAYERS[family]
-    return [(name, lambda shape: KerasStack(make_layer, shape.hidden, shape.layers))]
+    impls = [(name, _factory(KerasStack, make_layer))]
+    if bench != "generate":
+        impls.append((name + report.JIT_COMPILE_SUFFIX, _factory(JitCompiledKerasStack, make_layer)))
+    return impls
+
+
+def _factory(stack_cls, make_layer):
+    return lambda shape: stack_cls(make_layer, shape.hidden, shape.layers)

@@ -6,18 +6,25 @@
 - ``tfseq.<Cell> fast=False``: the same with the readable per-step loop forced, to show
   what the fast path buys;
 - ``tfseq.MultiRNNCell(<Cell>)``: one ``dynamic_rnn`` over a ``MultiRNNCell``;
+- ``tfseq.MultiRNNCell(<Cell>) jit_compile``: the same, the whole step compiled with XLA
+  (``tf.function(jit_compile=True)``), as ``tfseq lm train`` compiles its training step;
 - ``tfseq.<Cell> in keras.layers.RNN``: a tfseq cell inside Keras' own sequence layer;
 - ``tfseq.nn.RNN(<Cell>)``: tfseq's drop-in for ``keras.layers.RNN``.
 
 Generation does not go through ``dynamic_rnn``, so it only runs the first and the
-``MultiRNNCell`` variants, plus ``MultiRNNCell`` with the whole sampling loop in one graph
-(``tfseq.MultiRNNCell(<Cell>) in-graph loop``, how ``tfseq.models.generate`` samples).
+``MultiRNNCell`` variants (not ``jit_compile``), plus ``MultiRNNCell`` with the whole
+sampling loop in one graph (``tfseq.MultiRNNCell(<Cell>) in-graph loop``, how
+``tfseq.models.generate`` samples).
+
+The summary's references (:mod:`tfseq.bench.report`) are the first entry and, where
+present, the ``jit_compile`` one.
 """
 
 import keras
 import tensorflow as tf
 
 from tfseq import nn, rnn_cell
+from tfseq.bench import report
 
 _CELLS = {
     "lstm": [
@@ -91,6 +98,13 @@ class MultiCellStack(DynamicRnnStack):
         return self.multi.zero_state(batch, tf.float32)
 
 
+class JitCompiledStack(MultiCellStack):
+    """``MultiRNNCell`` with the whole timed step compiled with XLA (see
+    :mod:`tfseq.bench.tf_harness`), as ``tfseq lm train`` compiles its training step."""
+
+    jit_compile = True
+
+
 class InGraphSamplingStack(MultiCellStack):
     """``MultiRNNCell`` generating with the whole sampling loop in one graph ``tf.while_loop``,
     as ``tfseq.models.generate`` does (the other rows make one ``tf.function`` call per token)."""
@@ -133,7 +147,8 @@ class NnRnnStack(KerasRnnStack):
 
 
 def implementations(family, bench):
-    """``[(name, make_stack(shape))]`` for ``family``; the first one is the reference for ratios."""
+    """``[(name, make_stack(shape))]`` for ``family``; the first one is the reference for ratios
+    (with the ``jit_compile`` one, in ``fwd_bwd`` and ``train``)."""
     cells = _CELLS[family]
     base_name, base_make = cells[0]
     impls = [(f"tfseq.{name}", _factory(DynamicRnnStack, make)) for name, make in cells]
@@ -141,7 +156,10 @@ def implementations(family, bench):
     if sequence_bench:
         impls.insert(1, (f"tfseq.{base_name} fast=False", _factory(DynamicRnnStack, base_make, fast=False)))
     impls.append((f"tfseq.MultiRNNCell({base_name})", _factory(MultiCellStack, base_make)))
-    if not sequence_bench:
+    if sequence_bench:
+        name = f"tfseq.MultiRNNCell({base_name}){report.JIT_COMPILE_SUFFIX}"
+        impls.append((name, _factory(JitCompiledStack, base_make)))
+    else:
         impls.append((f"tfseq.MultiRNNCell({base_name}) in-graph loop", _factory(InGraphSamplingStack, base_make)))
     if family == "lstm" and sequence_bench:
         impls.append((f"tfseq.{base_name} in keras.layers.RNN", _factory(KerasRnnStack, base_make)))

@@ -7,6 +7,12 @@ words/s(tfseq) / words/s(peer)`` (> 1: tfseq is faster; for generation, words ar
 tokens, so the ratio is also peer latency / tfseq latency). The spread of a ratio is
 the min-max of the per-round ratios (both measured in the same round).
 
+A group's *references* are its first tfseq candidate (``reference``) and, when present,
+the tfseq candidate whose name ends with :data:`JIT_COMPILE_SUFFIX` (its whole step
+compiled with XLA, as ``tfseq lm train`` runs). The summary has one row per reference
+and compares it with the *fastest* ok entry of each peer framework in the group (highest
+words/s; e.g. ``keras.layers.LSTM jit_compile`` when XLA helps Keras), naming that entry.
+
 The matmul ceiling is timed in every group's rounds, next to the implementations; the
 run's ceiling (:func:`add_run_ceiling`) is, for the best of the matmuls measured, the
 median over groups of its per-group median GFLOP/s. One number for the whole run keeps
@@ -15,12 +21,15 @@ the fractions comparable between groups; on a loaded machine a fraction can exce
 """
 
 import dataclasses
+import itertools
 import json
 import os
 import statistics
 import tempfile
 
 from tfseq.bench import shapes, timing
+
+JIT_COMPILE_SUFFIX = " jit_compile"  # name suffix of an implementation run under tf.function(jit_compile=True)
 
 _BENCH_TITLES = {
     "fwd_bwd": "recurrent layers only, forward + backward",
@@ -30,7 +39,8 @@ _BENCH_TITLES = {
 
 
 def make_group(bench, family, shape, candidates, raw, ceiling_size):
-    """One group's record: every candidate's stats and derived figures, and the ratios."""
+    """One group's record: every candidate's stats and derived figures, the references and
+    the ratios of every tfseq entry to every peer entry."""
     words = shape.words(bench)
     flops = shapes.bench_flops(bench, family, shape)
     ceiling_flops = 2 * ceiling_size**3
@@ -55,20 +65,31 @@ def make_group(bench, family, shape, candidates, raw, ceiling_size):
     ok = [e for e in entries if "words_per_s" in e]
     tfseq_ok = [e for e in ok if e["framework"] == "tfseq"]
     peers_ok = [e for e in ok if e["framework"] not in ("tfseq", "ceiling")]
-    reference = next((c.name for c in candidates if c.framework == "tfseq"), None)
+    references = _references(candidates)
     return {
         "bench": bench,
         "family": family,
         "shape": dataclasses.asdict(shape),
         "words_per_iteration": words,
         "flops_per_iteration": flops,
-        "reference": reference,
+        "reference": references[0] if references else None,
+        "references": references,
         "results": entries,
         "ratios": {
             t["name"]: {p["name"]: t["words_per_s"] / p["words_per_s"] for p in peers_ok} for t in tfseq_ok
         },
         "ratio_spread": {t["name"]: {p["name"]: _round_spread(t, p) for p in peers_ok} for t in tfseq_ok},
     }
+
+
+def _references(candidates):
+    """The first tfseq candidate's name, then the first tfseq ``jit_compile`` one's if any."""
+    tfseq_names = [c.name for c in candidates if c.framework == "tfseq"]
+    references = tfseq_names[:1]
+    jit = next((n for n in tfseq_names if n.endswith(JIT_COMPILE_SUFFIX)), None)
+    if jit is not None and jit not in references:
+        references.append(jit)
+    return references
 
 
 def _round_spread(tfseq_entry, peer_entry):
@@ -95,29 +116,42 @@ def add_run_ceiling(groups):
     return ceiling
 
 
+def fastest_peers(group):
+    """``{framework: entry}``: each peer framework's fastest ok entry in ``group`` (highest
+    words/s; the first one on a tie)."""
+    fastest = {}
+    for entry in group["results"]:
+        framework = entry["framework"]
+        if "words_per_s" not in entry or framework in ("tfseq", "ceiling"):
+            continue
+        if framework not in fastest or entry["words_per_s"] > fastest[framework]["words_per_s"]:
+            fastest[framework] = entry
+    return fastest
+
+
 def summary(groups):
-    """Per group: the reference tfseq cell's ratio to each peer framework's built-in."""
+    """One row per group and reference: the reference's ratio to the fastest entry of each
+    peer framework (``vs``), that entry's name (``vs_entry``) and the per-round spread
+    (``vs_spread``), all keyed by framework. A failed reference has no ratios."""
     rows = []
     for group in groups:
-        ref = group["reference"]
-        ratios = group["ratios"].get(ref, {})
-        spreads = group["ratio_spread"].get(ref, {})
-        by_framework, spread = {}, {}
-        for entry in group["results"]:
-            if entry["name"] in ratios:
-                by_framework[entry["framework"]] = ratios[entry["name"]]
-                spread[entry["framework"]] = spreads[entry["name"]]
-        ref_entry = next((e for e in group["results"] if e["name"] == ref), {})
-        rows.append({
-            "bench": group["bench"],
-            "shape": group["shape"]["name"],
-            "num_steps": group["shape"]["num_steps"],
-            "family": group["family"],
-            "reference": ref,
-            "vs": by_framework,
-            "vs_spread": spread,
-            "reference_fraction_of_ceiling": ref_entry.get("fraction_of_ceiling"),
-        })
+        fastest = fastest_peers(group)
+        for ref in group["references"]:
+            ratios = group["ratios"].get(ref, {})
+            spreads = group["ratio_spread"].get(ref, {})
+            vs_entry = {f: e["name"] for f, e in fastest.items() if e["name"] in ratios}
+            ref_entry = next((e for e in group["results"] if e["name"] == ref), {})
+            rows.append({
+                "bench": group["bench"],
+                "shape": group["shape"]["name"],
+                "num_steps": group["shape"]["num_steps"],
+                "family": group["family"],
+                "reference": ref,
+                "vs": {f: ratios[name] for f, name in vs_entry.items()},
+                "vs_entry": vs_entry,
+                "vs_spread": {f: spreads[name] for f, name in vs_entry.items()},
+                "reference_fraction_of_ceiling": ref_entry.get("fraction_of_ceiling"),
+            })
     return rows
 
 
@@ -173,11 +207,13 @@ def format_group(group):
     return head + "\n" + _columns([header] + rows)
 
 
-def _columns(rows):
+def _columns(rows, left=1):
+    """Aligned text columns, a rule under the header; the first ``left`` columns are
+    left-aligned, the others right-aligned."""
     widths = [max(len(str(r[i])) for r in rows) for i in range(len(rows[0]))]
     lines = []
     for index, row in enumerate(rows):
-        cells = [str(c).ljust(w) if i == 0 else str(c).rjust(w) for i, (c, w) in enumerate(zip(row, widths))]
+        cells = [str(c).ljust(w) if i < left else str(c).rjust(w) for i, (c, w) in enumerate(zip(row, widths))]
         lines.append("  ".join(cells).rstrip())
         if index == 0:
             lines.append("  ".join("-" * w for w in widths))
@@ -190,22 +226,44 @@ def _ratio_with_spread(value, spread):
     return f"{value:.2f}x ({spread[0]:.2f}-{spread[1]:.2f})"
 
 
+def _short_name(name):
+    """``name`` without its module path: ``keras.layers.LSTM jit_compile`` -> ``LSTM jit_compile``."""
+    head, space, rest = name.partition(" ")
+    callee, paren, args = head.partition("(")
+    return callee.rsplit(".", 1)[-1] + paren + args + space + rest
+
+
+_SUMMARY_TEXT = (
+    "tfseq vs the fastest entry of each peer framework: tfseq's words/s / the entry's, ratio of medians "
+    "(min-max of per-round ratios); > 1: tfseq faster; generation: latency ratio"
+)
+
+
+def _place(row):
+    """What a summary row measured: ``(bench, shape, steps, family)``, as text."""
+    return (row["bench"], row["shape"], str(row["num_steps"]), row["family"])
+
+
 def format_summary(rows, frameworks=shapes.PEERS):
-    header = ["bench", "shape", "steps", "family", "tfseq reference"] + [f"vs {f}" for f in frameworks]
-    header.append("ref % ceil")
+    """One line per group and reference (the first tfseq entry, then its ``jit_compile``
+    one), then a line naming the fastest entry of each peer framework (what the ratios
+    are against)."""
+    header = ["bench", "shape", "steps", "family", "tfseq"] + [f"vs {f}" for f in frameworks] + ["tfseq % ceil"]
     table = [header]
-    for row in rows:
-        frac = row["reference_fraction_of_ceiling"]
-        table.append(
-            [row["bench"], row["shape"], str(row["num_steps"]), row["family"], row["reference"] or "-"]
-            + [_ratio_with_spread(row["vs"].get(f), row["vs_spread"].get(f)) for f in frameworks]
-            + ["-" if frac is None else f"{100 * frac:.1f}%"]
-        )
-    return (
-        "== summary: tfseq reference cell's speed / peer's speed, ratio of medians (min-max of per-round ratios);"
-        " > 1: tfseq faster; generation: latency ratio ==\n"
-        + _columns(table)
-    )
+    for place, group_rows in itertools.groupby(rows, key=_place):
+        vs_entry = {}
+        for index, row in enumerate(group_rows):
+            frac = row["reference_fraction_of_ceiling"]
+            table.append(
+                (list(place) if index == 0 else [""] * len(place))
+                + [_short_name(row["reference"])]
+                + [_ratio_with_spread(row["vs"].get(f), row["vs_spread"].get(f)) for f in frameworks]
+                + ["-" if frac is None else f"{100 * frac:.1f}%"]
+            )
+            vs_entry.update(row["vs_entry"])
+        against = [_short_name(vs_entry[f]) if f in vs_entry else "-" for f in frameworks]
+        table.append([""] * len(place) + ["  (fastest entry)"] + against + [""])
+    return f"== summary: {_SUMMARY_TEXT} ==\n" + _columns(table, left=len(header) - 1)
 
 
 def format_markdown(results, command="tfseq bench", frameworks=shapes.PEERS):
@@ -214,21 +272,30 @@ def format_markdown(results, command="tfseq bench", frameworks=shapes.PEERS):
     versions = ", ".join(f"{k} {v}" for k, v in meta["versions"].items() if v)
     lines = [
         f"`{command}` ({versions}; {meta['cpus']} CPUs, load average {meta['load_average_1min']['start']}; "
-        f"{meta['config']['rounds']} interleaved rounds, medians). tfseq reference cell's speed / peer's speed "
-        "(> 1: tfseq faster; generation: per-token latency ratio); in brackets the min-max of per-round ratios.",
+        f"{meta['config']['rounds']} interleaved rounds, medians). {_SUMMARY_TEXT}.",
         "",
-        "| workload | shape | family | " + " | ".join(f"vs {f}" for f in frameworks) + " | tfseq % of matmul ceiling |",
-        "|---|---|---|" + "---|" * len(frameworks) + "---|",
+        "| workload | shape | family | tfseq | " + " | ".join(f"vs {f}" for f in frameworks)
+        + " | tfseq % of matmul ceiling |",
+        "|---|---|---|---|" + "---|" * len(frameworks) + "---|",
     ]
     for row in results["summary"]:
         frac = row["reference_fraction_of_ceiling"]
-        cells = [_ratio_with_spread(row["vs"].get(f), row["vs_spread"].get(f)) for f in frameworks]
+        cells = [_markdown_vs(row, f) for f in frameworks]
         lines.append(
             f"| {row['bench']} | {row['shape']} ({row['num_steps']} steps) | {row['family']} | "
+            f"`{_short_name(row['reference'])}` | "
             + " | ".join(cells)
             + f" | {'-' if frac is None else f'{100 * frac:.0f} %'} |"
         )
     return "\n".join(lines) + "\n"
+
+
+def _markdown_vs(row, framework):
+    """``<ratio> (<spread>) `<fastest entry>```, or ``-`` when there is no ratio."""
+    if framework not in row["vs"]:
+        return "-"
+    ratio = _ratio_with_spread(row["vs"][framework], row["vs_spread"][framework])
+    return f"{ratio} `{_short_name(row['vs_entry'][framework])}`"
 
 
 def format_report(results):

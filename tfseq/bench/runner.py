@@ -87,7 +87,7 @@ def _candidates(bench, family, shape, data, config, tf1_worker, use_torch):
 
     cands = [timing.Candidate(n, "tfseq", tf_make(m)) for n, m in peers_tfseq.implementations(family, bench)]
     if "keras" in config.peers:
-        cands += [timing.Candidate(n, "keras", tf_make(m)) for n, m in peers_keras.implementations(family)]
+        cands += [timing.Candidate(n, "keras", tf_make(m)) for n, m in peers_keras.implementations(family, bench)]
     if tf1_worker is not None:
         cands += [
             timing.Candidate(n, "tf1", peer_make(m)) for n, m in peers_tf1.implementations(family, tf1_worker)

@@ -5,7 +5,10 @@ Every TF implementation is a *stack* of ``shape.layers`` recurrent layers with:
 - ``sequence(x)``: ``[batch, time, hidden] -> [batch, time, hidden]``;
 - ``step(x, states)``: one token, ``[batch, hidden] -> ([batch, hidden], states)``;
 - ``initial_states(batch)``: zero states in the structure ``step`` expects;
-- ``variables``: its trainable variables (after ``build(hidden)``).
+- ``variables``: its trainable variables (after ``build(hidden)``);
+- ``jit_compile`` (optional, False by default): when True, the timed ``fwd_bwd`` and
+  ``train`` steps are compiled whole with XLA (``tf.function(jit_compile=True)``), as
+  ``tfseq lm train`` compiles its training step; generation is not affected.
 
 The workloads around the stack are identical for every implementation (same
 embedding, softmax, loss, clipping and update code), so only the recurrent part differs:
@@ -58,13 +61,18 @@ def _checksum(tensors):
     return tf.add_n([tf.reduce_sum(tf.convert_to_tensor(t)) for t in tensors])
 
 
+def _step_function(stack):
+    """``tf.function`` for a timed sequence step: XLA-compiled whole when ``stack.jit_compile``."""
+    return tf.function(jit_compile=bool(getattr(stack, "jit_compile", False)))
+
+
 def make_fwd_bwd(stack, shape, data):
     stack.build(shape.hidden)
     x = tf.constant(data["x"])
     dy = tf.constant(data["dy"])
     variables = list(stack.variables)
 
-    @tf.function
+    @_step_function(stack)
     def fwd_bwd():
         with tf.GradientTape() as tape:
             tape.watch(x)
@@ -97,7 +105,7 @@ def make_train(stack, shape, data):
     ids = tf.constant(data["ids"])
     targets = tf.constant(data["targets"])
 
-    @tf.function
+    @_step_function(stack)
     def train_step():
         with tf.GradientTape() as tape:
             inputs = tf.gather(model.embedding, ids)  # [batch, time, hidden]
