@@ -156,6 +156,10 @@ def test_when_the_fused_path_uses_xla():
     assert fused.uses_xla(x, xla=True) and not tf.function(lambda: fused.uses_xla(x, xla=False))()
     with pytest.raises(ValueError, match="xla must be None, True or False, got 'auto'"):
         fused.uses_xla(x, xla="auto")
+    # Inside a caller's jit_compile program the stack is not wrapped in a nested XLA function
+    # (that boundary made a GRU training step recompile at every call).
+    assert tf.function(fused._inside_xla_program, jit_compile=True)()
+    assert not tf.function(fused._inside_xla_program)()
 
 
 def test_fused_in_tf_function_uses_xla_and_matches():

@@ -3,12 +3,13 @@
 Both run the same LanguageModel on the same ``lm_batches`` windows with the tutorial's loss,
 global-norm clipping and SGD; the bare loop is ``for x, y in dataset: state = step(x, y, state)``.
 The loop adds carried-state variables, metric sums, counters, progress refreshes and
-TensorBoard scalars (writers on, checkpoints off). Short epochs are interleaved (loop, bare,
-loop, bare, ...), the first of each (tracing) is dropped, and the minimum and median epoch
-times are reported: on a shared machine the minimum is the least disturbed figure.
+TensorBoard scalars (writers on, checkpoints off). Both steps are compiled alike: with XLA,
+as the Trainer does by default, or both without (``--no-xla``). Short epochs are interleaved
+(loop, bare, loop, bare, ...), the first of each (tracing) is dropped, and the minimum and
+median epoch times are reported: on a shared machine the minimum is the least disturbed figure.
 
     python -m tfseq.bench.lm_overhead                # main job: names corpus, tiny config
-    python -m tfseq.bench.lm_overhead --shape ptb-small --epochs 3 --tokens 60000
+    python -m tfseq.bench.lm_overhead --shape ptb-small --epochs 3 --tokens 60000 [--no-xla]
 """
 
 import argparse
@@ -25,11 +26,11 @@ from tfseq.models import language_model_from_config, presets, tutorial_cost
 from tfseq.train import LanguageModelTask, RunWriters, Trainer
 
 
-def bare_epoch_fn(model, config):
+def bare_epoch_fn(model, config, jit_compile):
     optimizer = keras.optimizers.SGD(config.learning_rate)
     variables = model.trainable_variables
 
-    @tf.function
+    @tf.function(jit_compile=jit_compile)
     def step(x, y, state):
         with tf.GradientTape() as tape:
             logits, state = model(x, initial_state=state, training=True)
@@ -54,6 +55,7 @@ def main():
     parser.add_argument("--shape", choices=("names-tiny", "ptb-small"), default="names-tiny")
     parser.add_argument("--epochs", type=int, default=15, help="timed epochs per variant (+1 warm-up)")
     parser.add_argument("--tokens", type=int, default=40_000, help="truncate the training stream")
+    parser.add_argument("--no-xla", action="store_true", help="compile neither step with XLA")
     args = parser.parse_args()
 
     if args.shape == "names-tiny":
@@ -73,8 +75,8 @@ def main():
     logdir = tempfile.mkdtemp(prefix="tfseq-overhead-")
     trainer = Trainer(task, keras.optimizers.SGD(config.learning_rate), epochs=epochs,
                       learning_rate_at=lambda e: config.learning_rate, max_grad_norm=config.max_grad_norm,
-                      writers=RunWriters(logdir + "/run"), histograms=False)
-    bare = bare_epoch_fn(bare_model, config)
+                      writers=RunWriters(logdir + "/run"), histograms=False, jit_compile=not args.no_xla)
+    bare = bare_epoch_fn(bare_model, config, jit_compile=not args.no_xla)
     tokens = task.steps_per_epoch() * config.batch_size * config.num_steps
     loop_times, bare_times = [], []
     for epoch in range(epochs):

@@ -32,13 +32,18 @@ What runs fused (anything else falls back to the per-step path, see :func:`plan`
 output is zeros and the state is carried unchanged.
 
 Sequences of a static length up to :data:`MAX_UNROLL` steps run as unrolled Python loops;
-longer or unknown lengths run in ``tf.while_loop`` (bounded when the length is static, so
-a ``jit_compile=True`` training step compiles either form with XLA; the gain measured
-0.9-1.3x, i.e. noise-level, on this CPU). Measured at PTB small shapes on a 2-core CPU
-(forward+backward, 2x200 LSTM, batch 20, 20 steps), the fused LSTM is about 1.3-2.3x
-the per-step path and 1.2-2.1x ``keras.layers.LSTM``. Not fused: peepholes, clipping,
-projections, other activations, per-step or non-LSTM state dropout, Keras cells, other
-wrappers; no GPU (cuDNN) branch yet.
+longer or unknown lengths run in a bounded ``tf.while_loop``.
+
+**XLA.** Inside a ``tf.function``, when the number of steps is static, the whole fused stack
+(projections, loops, hand-written backward) is compiled with XLA (:func:`uses_xla`; ``xla=``
+overrides it): XLA fuses the gate math and runs the loop without TensorFlow's per-op
+dispatch. Eagerly, or with an unknown length, nothing is compiled (each new shape would be
+a new program). Dropout masks are drawn before the compiled program, with the wrapper's
+own sampler (XLA's random numbers differ from TensorFlow's). A caller's own
+``jit_compile=True`` step compiles both paths too (``tfseq.train.Trainer`` does so).
+
+Not fused: peepholes, clipping, projections, other activations, per-step or non-LSTM
+state dropout, Keras cells, other wrappers; no GPU (cuDNN) branch yet.
 
 Tested equal to the per-step path (outputs, final states, gradients <= 1e-5) in
 ``tests/test_fused.py``. The hand-written gradients are first-order only: second
@@ -49,6 +54,7 @@ import collections
 
 import keras
 import tensorflow as tf
+from tensorflow.python.ops import control_flow_util  # no public "inside jit_compile?" test
 
 from tfseq.rnn_cell.cells import BasicRNNCell, GRUCell, LSTMCell
 from tfseq.rnn_cell.base import LSTMStateTuple
@@ -198,6 +204,7 @@ def plan(cell, inputs=None, training=None, fast=None):
 # -- running -----------------------------------------------------------------------
 
 
+@tf.autograph.experimental.do_not_convert  # plain Python on Python values
 def uses_xla(inputs_tm, xla=None):
     """Whether :func:`run` compiles the fused stack with XLA for ``inputs_tm [time, batch, depth]``.
 
@@ -214,6 +221,13 @@ def uses_xla(inputs_tm, xla=None):
     if xla is not None:
         return xla
     return tf.inside_function() and inputs_tm.shape[0] is not None
+
+
+def _inside_xla_program():
+    """Whether the code being traced is already part of an XLA program (a caller's
+    ``jit_compile=True`` function). A nested ``jit_compile`` function there would only add
+    a program boundary (measured: the GRU training step then recompiled at every call)."""
+    return control_flow_util.GraphOrParentsInXlaContext(tf.compat.v1.get_default_graph())
 
 
 @tf.autograph.experimental.do_not_convert  # plain Python on Python values; traced as is
@@ -254,7 +268,7 @@ def run(cell, inputs_tm, state, sequence_length=None, training=None, finished=No
             new_states.append(new_state)
         return x, new_states
 
-    if compile_with_xla:
+    if compile_with_xla and not _inside_xla_program():  # else the caller's program compiles it
         stack = tf.function(stack, jit_compile=True, autograph=False)
     outputs, new_states = stack(inputs_tm, list(states), finished, masks)
     if isinstance(cell, MultiRNNCell):
