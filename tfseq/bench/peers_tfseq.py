@@ -160,7 +160,8 @@ def implementations(family, bench):
         name = f"tfseq.MultiRNNCell({base_name}){report.JIT_COMPILE_SUFFIX}"
         impls.append((name, _factory(JitCompiledStack, base_make)))
     else:
-        impls.append((f"tfseq.MultiRNNCell({base_name}) in-graph loop", _factory(InGraphSamplingStack, base_make)))
+        impls.append((f"tfseq.MultiRNNCell({base_name}){report.IN_GRAPH_LOOP_SUFFIX}",
+                      _factory(InGraphSamplingStack, base_make)))
     if family == "lstm" and sequence_bench:
         impls.append((f"tfseq.{base_name} in keras.layers.RNN", _factory(KerasRnnStack, base_make)))
         impls.append((f"tfseq.nn.RNN({base_name})", _factory(NnRnnStack, base_make)))

@@ -9,7 +9,8 @@ the min-max of the per-round ratios (both measured in the same round).
 
 A group's *references* are its first tfseq candidate (``reference``) and, when present,
 the tfseq candidate whose name ends with :data:`JIT_COMPILE_SUFFIX` (its whole step
-compiled with XLA, as ``tfseq lm train`` runs). The summary has one row per reference
+compiled with XLA, as ``tfseq lm train`` runs) or :data:`IN_GRAPH_LOOP_SUFFIX` (the whole
+sampling loop in one graph, as ``tfseq.models.generate`` samples). The summary has one row per reference
 and compares it with the *fastest* ok entry of each peer framework in the group (highest
 words/s; e.g. ``keras.layers.LSTM jit_compile`` when XLA helps Keras), naming that entry.
 
@@ -30,6 +31,7 @@ import tempfile
 from tfseq.bench import shapes, timing
 
 JIT_COMPILE_SUFFIX = " jit_compile"  # name suffix of an implementation run under tf.function(jit_compile=True)
+IN_GRAPH_LOOP_SUFFIX = " in-graph loop"  # name suffix of a generator that samples in one graph while_loop
 
 _BENCH_TITLES = {
     "fwd_bwd": "recurrent layers only, forward + backward",
@@ -83,12 +85,13 @@ def make_group(bench, family, shape, candidates, raw, ceiling_size):
 
 
 def _references(candidates):
-    """The first tfseq candidate's name, then the first tfseq ``jit_compile`` one's if any."""
+    """The first tfseq candidate's name, then the first tfseq ``jit_compile`` or
+    ``in-graph loop`` one's if any (tfseq's own way of running that workload)."""
     tfseq_names = [c.name for c in candidates if c.framework == "tfseq"]
     references = tfseq_names[:1]
-    jit = next((n for n in tfseq_names if n.endswith(JIT_COMPILE_SUFFIX)), None)
-    if jit is not None and jit not in references:
-        references.append(jit)
+    own = next((n for n in tfseq_names if n.endswith((JIT_COMPILE_SUFFIX, IN_GRAPH_LOOP_SUFFIX))), None)
+    if own is not None and own not in references:
+        references.append(own)
     return references
 
 
