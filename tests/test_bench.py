@@ -55,6 +55,8 @@ def test_quick_run_with_every_peer():
     expected = {"tfseq.GRUCell", "keras.layers.GRU(reset_after=False)", "tf1.GRUCell", "ceiling: tf.matmul"}
     if peers_torch.available():
         expected |= {"torch.nn.GRU", "ceiling: torch.mm"}
+        if peers_torch.device() == "cpu" and peers_torch.settings()["threads"] > 1:
+            expected |= {"torch.nn.GRU 1 thread"}
     else:
         assert any("PyTorch is not installed" in n for n in results["meta"]["notes"])
     assert results["ceiling_gflops"] == pytest.approx(_run_ceiling(results["groups"]))
@@ -351,3 +353,19 @@ def test_python_m_entry_point_is_the_bench_command_and_rejects_bad_options():
     assert proc.stderr == (
         "tfseq bench: error: --bench must be a comma list of fwd_bwd, train, generate, got 'inference'\n"
     )
+
+
+def test_torch_one_thread_row_times_with_one_thread_and_restores():
+    torch = pytest.importorskip("torch")  # an optional peer
+    seen = []
+
+    def make_run(bench, shape, data):
+        def run(reps):
+            seen.append(torch.get_num_threads())
+            return 0.1 * reps
+        return run
+
+    before = torch.get_num_threads()
+    run = peers_torch.with_threads(make_run, 1)("fwd_bwd", None, None)
+    assert run(3) == pytest.approx(0.3)
+    assert seen == [1] and torch.get_num_threads() == before

@@ -13,7 +13,7 @@ import pytest
 import tensorflow as tf
 
 from tfseq import nn, rnn_cell
-from tfseq.nn import fused
+from tfseq.nn import fused, kernels
 
 B, T, D = 4, 5, 3
 RNG = np.random.default_rng(7)
@@ -81,7 +81,7 @@ def assert_close(reference, candidate):
 def loop_form(request, monkeypatch):
     """How the fused kernels run: unrolled, in a tf.while_loop, or that loop compiled with XLA."""
     if request.param != "unrolled":
-        monkeypatch.setattr(fused, "MAX_UNROLL", 0)
+        monkeypatch.setattr(kernels, "MAX_UNROLL", 0)
     return request.param
 
 

@@ -1,5 +1,8 @@
 """PyTorch peers: ``nn.LSTM``, ``nn.GRU``, ``nn.RNN`` (eager, default threads; on the GPU
-when ``torch.cuda.is_available()``, else the CPU).
+when ``torch.cuda.is_available()``, else the CPU). On a CPU with more than one thread each
+also runs as ``<name> 1 thread`` (PyTorch set to one intra-op thread while it is timed):
+on this project's 2-core machine one thread was the faster setting for ``nn.LSTM``, and the
+summary compares with the fastest entry.
 
 Optional: :func:`available` is False when ``torch`` is not installed and the runner
 skips these peers with a note. The workloads mirror :mod:`tfseq.bench.tf_harness`
@@ -152,10 +155,37 @@ WORKLOADS = {"fwd_bwd": make_fwd_bwd, "train": make_train, "generate": make_gene
 def implementations(family):
     """``[(name, make_run(bench, shape, data))]``: PyTorch's built-in module of ``family``."""
 
+    import torch
+
     def make_run(bench, shape, data):
         return WORKLOADS[bench](family, shape, data)
 
-    return [(f"torch.nn.{_MODULES[family]}", make_run)]
+    name = f"torch.nn.{_MODULES[family]}"
+    impls = [(name, make_run)]
+    if device() == "cpu" and torch.get_num_threads() > 1:
+        impls.append((f"{name} 1 thread", with_threads(make_run, 1)))
+    return impls
+
+
+def with_threads(make_run, threads):
+    """``make_run`` whose timed runs use ``threads`` PyTorch intra-op threads (restored after)."""
+
+    def make(bench, shape, data):
+        import torch
+
+        run = make_run(bench, shape, data)
+
+        def run_with_threads(reps):
+            before = torch.get_num_threads()
+            torch.set_num_threads(threads)
+            try:
+                return run(reps)
+            finally:
+                torch.set_num_threads(before)
+
+        return run_with_threads
+
+    return make
 
 
 def matmul_ceiling(size):
