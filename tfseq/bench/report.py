@@ -10,8 +10,8 @@ the min-max of the per-round ratios (both measured in the same round).
 A group's *references* are its first tfseq candidate (``reference``) and, when present,
 the tfseq candidate whose name ends with :data:`JIT_COMPILE_SUFFIX` (its whole step
 compiled with XLA, as ``tfseq lm train`` runs) or :data:`IN_GRAPH_LOOP_SUFFIX` (the whole
-sampling loop in one graph, as ``tfseq.models.generate`` samples). The summary has one row per reference
-and compares it with the *fastest* ok entry of each peer framework in the group (highest
+sampling loop in one graph, as ``tfseq.models.generate`` samples). The summary has one row
+per reference and compares it with the *fastest* ok entry of each peer framework in the group (highest
 words/s; e.g. ``keras.layers.LSTM jit_compile`` when XLA helps Keras), naming that entry.
 
 The matmul ceiling is timed in every group's rounds, next to the implementations; the
@@ -248,8 +248,8 @@ def _place(row):
 
 
 def format_summary(rows, frameworks=shapes.PEERS):
-    """One line per group and reference (the first tfseq entry, then its ``jit_compile``
-    one), then a line naming the fastest entry of each peer framework (what the ratios
+    """One line per group and reference (the first tfseq entry, then tfseq's own way:
+    ``jit_compile`` or ``in-graph loop``), then a line naming the fastest entry of each peer framework (what the ratios
     are against)."""
     header = ["bench", "shape", "steps", "family", "tfseq"] + [f"vs {f}" for f in frameworks] + ["tfseq % ceil"]
     table = [header]

@@ -213,7 +213,9 @@ def uses_xla(inputs_tm, xla=None):
     ``xla=None`` (default): inside a ``tf.function`` when the number of steps is static
     (XLA compiles one program per shape; a static length means the caller's trace already
     fixes it, so no extra compilations). Eagerly, or with an unknown length, no XLA.
-    ``True``/``False`` force it on/off.
+    ``True``/``False`` force it on/off; ``True`` eagerly compiles a new program at every
+    call (for tests), and a caller's own ``jit_compile=True`` function compiles everything
+    in it whatever ``xla`` says.
 
     Raises:
         ValueError: ``xla`` is not None/True/False.
