@@ -17,7 +17,7 @@ sampling loop in one graph (``tfseq.MultiRNNCell(<Cell>) in-graph loop``, how
 ``tfseq.models.generate`` samples).
 
 The summary's references (:mod:`tfseq.bench.report`) are the first entry and, where
-present, the ``jit_compile`` one.
+present, tfseq's own way: the ``jit_compile`` one, or the ``in-graph loop`` one.
 """
 
 import keras

@@ -59,7 +59,7 @@ from tensorflow.python.ops import control_flow_util  # no public "inside jit_com
 
 from tfseq.nn.kernels import gru_sequence, lstm_sequence, rnn_sequence
 from tfseq.rnn_cell.cells import BasicRNNCell, GRUCell, LSTMCell
-from tfseq.rnn_cell.base import LSTMStateTuple
+from tfseq.rnn_cell.base import LSTMStateTuple, check_optional_bool
 from tfseq.rnn_cell.dropout import (  # the wrapper and its state filter
     DropoutWrapper,
     default_dropout_state_filter_visitor,
@@ -185,8 +185,7 @@ def plan(cell, inputs=None, training=None, fast=None):
         ValueError: ``fast=True`` but the cell cannot run fused (the message says why),
             or ``fast`` is not None/True/False.
     """
-    if not (fast is None or isinstance(fast, bool)):
-        raise ValueError(f"fast must be None, True or False, got {fast!r}")
+    check_optional_bool("plan", "fast", fast)
     if fast is False:
         return Plan(PER_STEP, "fast=False")
     try:
@@ -220,9 +219,7 @@ def uses_xla(inputs_tm, xla=None):
     Raises:
         ValueError: ``xla`` is not None/True/False.
     """
-    if not (xla is None or isinstance(xla, bool)):
-        raise ValueError(f"xla must be None, True or False, got {xla!r}")
-    if xla is not None:
+    if check_optional_bool("uses_xla", "xla", xla) is not None:
         return xla
     return tf.inside_function() and inputs_tm.shape[0] is not None
 

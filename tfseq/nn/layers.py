@@ -4,6 +4,7 @@ import keras
 import tensorflow as tf
 
 from tfseq.nn import fused
+from tfseq.rnn_cell.base import check_optional_bool
 
 
 @keras.saving.register_keras_serializable(package="tfseq")
@@ -36,12 +37,9 @@ class RNN(keras.layers.RNN):
     """
 
     def __init__(self, cell, fast=None, xla=None, **kwargs):
-        for name, value in (("fast", fast), ("xla", xla)):
-            if not (value is None or isinstance(value, bool)):
-                raise ValueError(f"RNN: {name} must be None, True or False, got {value!r}")
+        fast, xla = check_optional_bool("RNN", "fast", fast), check_optional_bool("RNN", "xla", xla)
         super().__init__(cell, **kwargs)
-        self.fast = fast
-        self.xla = xla
+        self.fast, self.xla = fast, xla
 
     def plan(self, sequences=None, mask=None, training=None):
         """The :class:`tfseq.nn.fused.Plan` this layer uses for such a call."""

@@ -12,6 +12,7 @@ import numbers
 import tensorflow as tf
 
 from tfseq.nn import fused
+from tfseq.rnn_cell.base import check_optional_bool
 
 # TF1 performance knobs with no effect here; accepted at their TF1 default only.
 _IGNORED_DEFAULTS = {"parallel_iterations": None, "swap_memory": False}
@@ -160,6 +161,7 @@ def dynamic_rnn(
         major); ``final_state`` structured like ``cell.state_size``.
     """
     _check_tf1_knobs("dynamic_rnn", parallel_iterations=parallel_iterations, swap_memory=swap_memory)
+    check_optional_bool("dynamic_rnn", "xla", xla)
     with tf.name_scope(scope or "rnn"):
         inputs = _check_inputs(inputs, time_major)
         if not time_major:

@@ -90,6 +90,13 @@ def check_positive_int(owner, name, value):
     return int(value)
 
 
+def check_optional_bool(owner, name, value):
+    """None, True or False (a choice with an automatic default), exactly: 0/1 are rejected."""
+    if not (value is None or isinstance(value, bool)):
+        raise ValueError(f"{owner}: {name} must be None, True or False, got {value!r}")
+    return value
+
+
 def check_optional_positive(owner, name, value):
     """None, or a float > 0 (clip values)."""
     if value is None:

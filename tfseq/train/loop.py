@@ -31,7 +31,7 @@ import warnings
 
 import tensorflow as tf
 
-from tfseq.rnn_cell.base import check_positive_int
+from tfseq.rnn_cell.base import check_optional_bool, check_positive_int
 from tfseq.train.checkpoints import CheckpointKeeper, training_trackables
 from tfseq.train.progress import Progress
 
@@ -108,8 +108,6 @@ class Trainer:
                  checkpoint_dir=None, checkpoint_every=None, log_every=None, progress=None,
                  histograms=True, jit_compile=None):
         epochs = check_positive_int("Trainer", "epochs", epochs)
-        if not (jit_compile is None or isinstance(jit_compile, bool)):
-            raise ValueError(f"Trainer: jit_compile must be None, True or False, got {jit_compile!r}")
         if not max_grad_norm > 0:
             raise ValueError(f"Trainer: max_grad_norm must be > 0, got {max_grad_norm!r}")
         if checkpoint_every is not None:
@@ -142,7 +140,7 @@ class Trainer:
                 task=dict(task.trackables()),
             )
             self.checkpoints = CheckpointKeeper(checkpoint_dir, trackables)
-        self.jit_compile = jit_compile
+        self.jit_compile = check_optional_bool("Trainer", "jit_compile", jit_compile)
         self._step_fn = tf.function(self._train_step, jit_compile=jit_compile is not False)
         self._step_compiled = False  # becomes True after the first step ran
 
@@ -155,7 +153,7 @@ class Trainer:
         try:
             result = self._step_fn(batch)
         except (tf.errors.InvalidArgumentError, tf.errors.UnimplementedError) as err:
-            if "XLA" not in str(err) and "xla" not in str(err):
+            if "xla" not in str(err).lower():
                 raise
             first_line = str(err).strip().splitlines()[0]
             warnings.warn(f"Trainer: the training step cannot be compiled with XLA, running it "
