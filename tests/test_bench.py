@@ -355,8 +355,22 @@ def test_python_m_entry_point_is_the_bench_command_and_rejects_bad_options():
     )
 
 
-def test_torch_one_thread_row_times_with_one_thread_and_restores():
-    torch = pytest.importorskip("torch")  # an optional peer
+class FakeTorchThreads:
+    """Stands in for ``torch`` (an optional peer, not a test dependency): its thread setting."""
+
+    def __init__(self, threads):
+        self.threads = threads
+
+    def get_num_threads(self):
+        return self.threads
+
+    def set_num_threads(self, threads):
+        self.threads = threads
+
+
+def test_torch_one_thread_row_times_with_one_thread_and_restores(monkeypatch):
+    torch = FakeTorchThreads(2)
+    monkeypatch.setitem(sys.modules, "torch", torch)
     seen = []
 
     def make_run(bench, shape, data):
@@ -365,7 +379,6 @@ def test_torch_one_thread_row_times_with_one_thread_and_restores():
             return 0.1 * reps
         return run
 
-    before = torch.get_num_threads()
     run = peers_torch.with_threads(make_run, 1)("fwd_bwd", None, None)
     assert run(3) == pytest.approx(0.3)
-    assert seen == [1] and torch.get_num_threads() == before
+    assert seen == [1] and torch.get_num_threads() == 2

@@ -145,10 +145,22 @@ def test_both_paths_compile_inside_a_jit_compiled_step(loop_form):
         assert_close(eager, tf.function(lambda: loss_and_grads(fast), jit_compile=True)())
 
 
+def xla_calls(fn, *args):
+    """``_XlaMustCompile`` of every function call in ``fn``'s traced graph (None: not set)."""
+    graph = tf.function(fn).get_concrete_function(*args).graph
+    calls = [op for op in graph.get_operations() if op.type in ("StatefulPartitionedCall", "PartitionedCall")]
+    return [op.get_attr("_XlaMustCompile") if "_XlaMustCompile" in op.node_def.attr else None for op in calls]
+
+
 def test_when_the_fused_path_uses_xla():
     """Default: inside a tf.function with a static number of steps; not eagerly, not for
     an unknown length (each new length would compile a new program)."""
     x = tf.constant(X_NP)
+    # What the traced graph holds: one XLA-compiled call for the fused stack, none when off.
+    cell = rnn_cell.BasicLSTMCell(4)
+    assert xla_calls(lambda v: nn.dynamic_rnn(cell, v, dtype=tf.float32)[0], x) == [True]
+    assert xla_calls(lambda v: nn.dynamic_rnn(cell, v, dtype=tf.float32, xla=False)[0], x) == []
+    assert xla_calls(lambda v: nn.dynamic_rnn(cell, v, dtype=tf.float32, fast=False)[0], x) == []
     assert not fused.uses_xla(x)
     assert tf.function(lambda: fused.uses_xla(x))()
     unknown_length = tf.function(lambda v: fused.uses_xla(v), input_signature=[tf.TensorSpec([None, T, D])])
@@ -156,10 +168,15 @@ def test_when_the_fused_path_uses_xla():
     assert fused.uses_xla(x, xla=True) and not tf.function(lambda: fused.uses_xla(x, xla=False))()
     with pytest.raises(ValueError, match="xla must be None, True or False, got 'auto'"):
         fused.uses_xla(x, xla="auto")
+    with pytest.raises(ValueError, match="dynamic_rnn: xla must be None, True or False, got 1"):
+        nn.dynamic_rnn(cell, x, dtype=tf.float32, fast=False, xla=1)
     # Inside a caller's jit_compile program the stack is not wrapped in a nested XLA function
     # (that boundary made a GRU training step recompile at every call).
     assert tf.function(fused._inside_xla_program, jit_compile=True)()
     assert not tf.function(fused._inside_xla_program)()
+    outer = tf.function(lambda v: nn.dynamic_rnn(cell, v, dtype=tf.float32)[0], jit_compile=True)
+    graph = outer.get_concrete_function(x).graph
+    assert not [op for op in graph.get_operations() if op.type.endswith("PartitionedCall")]
 
 
 def test_fused_in_tf_function_uses_xla_and_matches():
