@@ -62,6 +62,29 @@ def test_usage_errors_are_one_line_exit_2(checkpoint, capsys, args, message):
     assert err.startswith("tfseq inspect-checkpoint: error:")
 
 
+def _keras_file(directory):
+    import keras
+
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    path = directory / "model.keras"
+    model.save(path)
+    return path
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda tmp, checkpoint: (tmp / "empty").write_bytes(b"") or tmp / "empty", "(the file is empty)"),
+    (lambda tmp, checkpoint: _keras_file(tmp), "(a .keras model file: load it with keras.saving.load_model)"),
+    (lambda tmp, checkpoint: checkpoint + ".meta", f"(it is part of the checkpoint 'PREFIX': pass that prefix)"),
+], ids=["empty", "keras", "meta"])
+def test_a_file_that_is_not_a_checkpoint_is_one_line_exit_2(checkpoint, tmp_path, capsys, make, message):
+    path = str(make(tmp_path, checkpoint))
+    assert os.path.isfile(path)
+    assert main(["inspect-checkpoint", path]) == 2
+    err = capsys.readouterr().err
+    assert err == (f"tfseq inspect-checkpoint: error: {path} is not a TensorFlow checkpoint "
+                   f"{message.replace('PREFIX', checkpoint)}\n")
+
+
 def test_console_entry_point(checkpoint):
     proc = subprocess.run([sys.executable, "-m", "tfseq", "inspect-checkpoint", checkpoint, "--scope", "RNN"],
                           capture_output=True, text=True, timeout=120)

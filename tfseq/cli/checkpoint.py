@@ -5,6 +5,9 @@ Prints one line per variable (name, shape, and the tfseq cell weight it maps to,
 cells to build and which ``scope`` to pass to ``tfseq.compat.load_tf1_checkpoint``.
 """
 
+import os
+import zipfile
+
 from tfseq.cli.main import UsageError
 
 
@@ -19,14 +22,36 @@ def register(subparsers):
     parser.set_defaults(func=run)
 
 
+def not_a_checkpoint(path):
+    """One line saying why ``path`` (a file TensorFlow could not read as a checkpoint) is not
+    one, and what to pass instead."""
+    stem, ext = os.path.splitext(path)
+    if ext == ".meta" or ext.startswith(".data-"):
+        hint = (f"it is part of the checkpoint {stem!r}: pass that prefix" if os.path.exists(stem + ".index")
+                else "a TF1 checkpoint is the prefix whose .index file sits beside it")
+    elif ext == ".keras" or zipfile.is_zipfile(path):
+        hint = "a .keras model file: load it with keras.saving.load_model"
+    elif os.path.getsize(path) == 0:
+        hint = "the file is empty"
+    else:
+        hint = "pass a checkpoint prefix (model.ckpt-1000) or its directory"
+    return f"{path} is not a TensorFlow checkpoint ({hint})"
+
+
 def run(args):
     # TF import only when used
+    import tensorflow as tf
+
     from tfseq.compat.checkpoint import checkpoint_shapes, describe_variable, under_scope
 
     try:
         shapes = checkpoint_shapes(args.path)
     except ValueError as err:
         raise UsageError(str(err)) from None
+    except tf.errors.OpError as err:  # DataLossError & co: the file exists but is no checkpoint
+        if os.path.isfile(args.path):
+            raise UsageError(not_a_checkpoint(args.path)) from None
+        raise UsageError(f"{args.path}: the checkpoint cannot be read ({err.message.splitlines()[0]})") from None
     scope = args.scope.strip("/")
     names = sorted(n for n in shapes if under_scope(n, scope))
     if not names:
