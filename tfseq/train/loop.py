@@ -1,17 +1,23 @@
-"""A general training loop: epochs of ``tf.function`` steps, clipped SGD, TensorBoard, resume.
+"""A general training loop: epochs of ``tf.function`` steps, TensorBoard, resume.
 
-The loop knows nothing about language models. A *task* plugs in (see :class:`Task`): it
-supplies the model, one epoch of batches starting at a given position, the loss of a batch
-(called inside the compiled step) and an evaluation. The loop owns the rest:
+The loop knows nothing about language models, translation or regression. A *task* plugs in
+(see :class:`Task`; tasks are duck-typed, so a model's task lives next to its model
+without importing this module): it supplies the model, one epoch of batches starting at a
+given position, the loss of a batch (called inside the compiled step) and an evaluation.
+The loop owns the rest:
 
 * one ``tf.function`` step: ``task.loss`` under a ``GradientTape``, gradients clipped by
-  global norm, ``optimizer.apply_gradients``, metric sums and step counters updated in
+  global norm (unless ``max_grad_norm=None``), ``optimizer.apply_gradients``, metric sums
+  and step counters updated in
   variables, so the Python loop does no per-step tensor work. By default the step is
   compiled with XLA (``jit_compile``): measured 1.3x faster for the PTB ``small`` model on
   CPU. A step XLA cannot compile (an op without an XLA kernel) falls back to the plain
   graph with a warning; ``jit_compile=False`` turns XLA off, ``True`` makes it required;
-* the learning-rate schedule ``learning_rate_at(epoch)``, set once per epoch;
-* per-epoch evaluation, TensorBoard scalars/histograms/text/hparams
+* the learning rate: ``learning_rate_at(epoch)``, set once per epoch, or (with
+  ``learning_rate_at=None``) the optimizer's own, e.g. a per-step
+  ``keras.optimizers.schedules.LearningRateSchedule`` (warm-up, decay);
+* per-epoch evaluation (every number it returns is logged and printed), TensorBoard
+  scalars/histograms/text/images/hparams
   (:class:`~tfseq.train.summaries.RunWriters`), a progress bar;
 * checkpoints of model, optimizer, counters, RNG states and task state
   (:class:`~tfseq.train.checkpoints.CheckpointKeeper`) every ``checkpoint_every`` steps, at
@@ -20,9 +26,11 @@ supplies the model, one epoch of batches starting at a given position, the loss 
 
 TensorBoard tags (the PTB tutorial's first): ``train/``: "Training Loss" (mean loss per
 item over the last ``log_every`` steps), "Learning Rate", "Gradient Norm" (before
-clipping), ``task.throughput_name`` (e.g. "words_per_second"), the task's derived metrics
-("Perplexity"), ``weights/<variable path>`` histograms and the task's texts (e.g.
-"samples") each epoch; ``validation/``: "Validation Loss" and derived metrics each epoch.
+clipping), ``task.throughput_name`` (e.g. "words_per_second", counted over the time spent
+fetching batches and running steps only), the task's derived metrics ("Perplexity") and
+``task.window_scalars()``; each epoch ``weights/<variable path>`` histograms, the task's
+texts (e.g. "samples") and images (e.g. attention heatmaps); ``validation/``: "Validation
+Loss", derived metrics and every other number of ``task.evaluate`` (e.g. "BLEU").
 """
 
 import math
@@ -37,7 +45,9 @@ from tfseq.train.progress import Progress
 
 
 class Task:
-    """What :class:`Trainer` needs from a task. Subclass it or duck-type it.
+    """What :class:`Trainer` needs from a task. Subclass it or duck-type it: only
+    ``model``, :meth:`steps_per_epoch`, :meth:`train_batches` and :meth:`loss` are
+    required; for a missing optional method the default below is used.
 
     Attributes:
         model: the Keras model whose ``trainable_variables`` are trained.
@@ -64,8 +74,9 @@ class Task:
         raise NotImplementedError
 
     def evaluate(self, split):
-        """``{"loss": mean per-item loss}`` on ``split`` (``"validation"``/``"test"``), or
-        ``None`` when there is no such split."""
+        """``{"loss": mean per-item loss, ...}`` on ``split`` (``"validation"``/``"test"``),
+        or ``None`` when there is no such split. Every other *float* in the dict (e.g.
+        ``"BLEU"``) is logged under its key and printed; ints (counts) are not."""
         return None
 
     def derived_metrics(self, mean_loss):
@@ -80,16 +91,35 @@ class Task:
         """``{tag: text}`` written to TensorBoard at each epoch's end (samples ...)."""
         return {}
 
+    def epoch_images(self, epoch):
+        """``{tag: uint8 image [H, W, C] or [N, H, W, C]}`` written at each epoch's end."""
+        return {}
+
+    def window_scalars(self):
+        """``{tag: number}`` written under ``train/`` at every log window (weights ...)."""
+        return {}
+
+
+def _task_method(task, name):
+    """``task.<name>``, or :class:`Task`'s default for a duck-typed task without it."""
+    method = getattr(task, name, None)
+    if method is None:
+        return getattr(Task(), name)
+    return method
+
 
 class Trainer:
-    """Runs a :class:`Task` for ``epochs`` epochs with clipped SGD.
+    """Runs a :class:`Task` for ``epochs`` epochs.
 
     Args:
         task: the task.
-        optimizer: a Keras optimizer (``keras.optimizers.SGD`` for the PTB tutorial).
+        optimizer: a Keras optimizer (``keras.optimizers.SGD`` for the PTB tutorial,
+            ``Adam`` for translation), whose ``learning_rate`` may be a per-step
+            ``keras.optimizers.schedules.LearningRateSchedule``.
         epochs: total number of epochs.
-        learning_rate_at: ``epoch -> learning rate`` (0-based epoch).
-        max_grad_norm: gradients are clipped to this global norm.
+        learning_rate_at: ``epoch -> learning rate`` (0-based epoch), set at the start of
+            each epoch; ``None`` leaves the optimizer's own learning rate (or schedule) alone.
+        max_grad_norm: gradients are clipped to this global norm; ``None``: no clipping.
         writers: a :class:`~tfseq.train.summaries.RunWriters` or ``None``.
         checkpoint_dir: where checkpoints go, or ``None`` for none.
         checkpoint_every: also checkpoint every this many steps (``None``: epoch ends only).
@@ -104,19 +134,22 @@ class Trainer:
             numbers than TensorFlow (dropout), so resume a run with the same setting.
     """
 
-    def __init__(self, task, optimizer, epochs, learning_rate_at, max_grad_norm, writers=None,
+    def __init__(self, task, optimizer, epochs, learning_rate_at=None, max_grad_norm=None, writers=None,
                  checkpoint_dir=None, checkpoint_every=None, log_every=None, progress=None,
                  histograms=True, jit_compile=None):
         epochs = check_positive_int("Trainer", "epochs", epochs)
-        if not max_grad_norm > 0:
-            raise ValueError(f"Trainer: max_grad_norm must be > 0, got {max_grad_norm!r}")
+        if max_grad_norm is not None and (isinstance(max_grad_norm, bool) or not max_grad_norm > 0):
+            raise ValueError(f"Trainer: max_grad_norm must be > 0 or None, got {max_grad_norm!r}")
+        if learning_rate_at is not None and not callable(learning_rate_at):
+            raise ValueError(f"Trainer: learning_rate_at must be a function of the epoch or None, "
+                             f"got {learning_rate_at!r}")
         if checkpoint_every is not None:
             checkpoint_every = check_positive_int("Trainer", "checkpoint_every", checkpoint_every)
         self.task = task
         self.optimizer = optimizer
         self.epochs = epochs
         self.learning_rate_at = learning_rate_at
-        self.max_grad_norm = float(max_grad_norm)
+        self.max_grad_norm = None if max_grad_norm is None else float(max_grad_norm)
         self.writers = writers
         self.checkpoint_every = checkpoint_every
         self.steps_per_epoch = int(task.steps_per_epoch())
@@ -137,7 +170,7 @@ class Trainer:
             trackables = training_trackables(
                 task.model, optimizer, global_step=self.global_step, epoch=self.epoch,
                 step_in_epoch=self.step_in_epoch, epoch_sums=self._epoch_sums,
-                task=dict(task.trackables()),
+                task=dict(_task_method(task, "trackables")()),
             )
             self.checkpoints = CheckpointKeeper(checkpoint_dir, trackables)
         self.jit_compile = check_optional_bool("Trainer", "jit_compile", jit_compile)
@@ -169,7 +202,10 @@ class Trainer:
         with tf.GradientTape() as tape:
             objective, metrics = self.task.loss(batch, training=True)
         grads = tape.gradient(objective, variables)
-        grads, grad_norm = tf.clip_by_global_norm(grads, self.max_grad_norm)
+        if self.max_grad_norm is None:
+            grad_norm = tf.linalg.global_norm(grads)
+        else:
+            grads, grad_norm = tf.clip_by_global_norm(grads, self.max_grad_norm)
         self.optimizer.apply_gradients(zip(grads, variables))
         self._epoch_sums.assign_add(tf.cast(
             tf.stack([tf.cast(metrics["loss_sum"], tf.float32), tf.cast(metrics["count"], tf.float32), grad_norm]),
@@ -190,6 +226,15 @@ class Trainer:
             return self.checkpoints.save(int(self.global_step.numpy()))
         return None
 
+    @property
+    def complete(self):
+        """True once all ``epochs`` are done (a resumed finished run trains no further)."""
+        return int(self.epoch.numpy()) >= self.epochs
+
+    def current_learning_rate(self):
+        """The optimizer's learning rate now (a schedule is evaluated at the current step)."""
+        return float(tf.convert_to_tensor(self.optimizer.learning_rate))
+
     # -- the loop -----------------------------------------------------------------------------
     def fit(self, max_steps=None, save_on_stop=True):
         """Train until ``epochs`` are done, or until ``global_step`` reaches ``max_steps``.
@@ -199,7 +244,11 @@ class Trainer:
         ``validation_loss``, derived metrics, ``seconds``).
         """
         resumed = self.restore()
-        if resumed:
+        if resumed and self.complete:
+            self.progress.write(f"the run is complete ({self.epochs} epochs, step "
+                                f"{int(self.global_step.numpy())}, checkpoint {resumed}); "
+                                "nothing to train: raise the number of epochs to train further")
+        elif resumed:
             self.progress.write(
                 f"resumed from {resumed} (epoch {int(self.epoch.numpy()) + 1}, "
                 f"step {int(self.step_in_epoch.numpy())}/{self.steps_per_epoch})"
@@ -221,29 +270,39 @@ class Trainer:
     def _run_epoch(self, epoch, max_steps):
         start = int(self.step_in_epoch.numpy())
         if start == 0:
-            self.task.reset_state()
+            _task_method(self.task, "reset_state")()
             self._epoch_sums.assign(tf.zeros([3], tf.float64))
-        learning_rate = float(self.learning_rate_at(epoch))
-        self.optimizer.learning_rate = learning_rate
+        if self.learning_rate_at is not None:
+            self.optimizer.learning_rate = float(self.learning_rate_at(epoch))
         step = int(self.global_step.numpy())
         self._window_start = tuple(self._epoch_sums.numpy().tolist())
         self._count_at_start = self._window_start[1]  # items seen in this epoch before this call
         self._epoch_started = time.perf_counter()
         self.progress.start(self.steps_per_epoch, start, desc=f"epoch {epoch + 1}/{self.epochs}")
-        window_start, window_steps = time.perf_counter(), 0
+        # Throughput counts only the time spent fetching batches and running steps: not
+        # building the epoch's pipeline, logging, checkpointing or evaluating.
+        window_busy, window_steps = 0.0, 0
+        batches = iter(self.task.train_batches(start))
         try:
-            for batch in self.task.train_batches(start):
-                if max_steps is not None and step >= max_steps:
-                    return False
+            while max_steps is None or step < max_steps:
+                started = time.perf_counter()
+                try:
+                    batch = next(batches)
+                except StopIteration:
+                    break
                 self._run_step(batch)
+                window_busy += time.perf_counter() - started
                 step += 1
                 window_steps += 1
                 checkpoint_now = self.checkpoint_every and step % self.checkpoint_every == 0
                 if checkpoint_now or window_steps == self.log_every:
-                    self._log_window(step, learning_rate, time.perf_counter() - window_start, window_steps)
+                    self._log_window(step, window_busy, window_steps)
                     if checkpoint_now:
                         self.save()
-                    window_start, window_steps = time.perf_counter(), 0
+                    window_busy, window_steps = 0.0, 0
+            else:  # max_steps reached: stop unless the epoch happens to end here too
+                if self._epoch_has_more(batches):
+                    return False
         except KeyboardInterrupt:
             # Every piece of training state lives in variables that the compiled step updates
             # as a whole, so the state between two steps is consistent: save it, then stop.
@@ -252,11 +311,19 @@ class Trainer:
                 self.progress.write(f"interrupted: checkpoint saved at step {int(self.global_step.numpy())}")
             raise
         if window_steps:
-            self._log_window(step, learning_rate, time.perf_counter() - window_start, window_steps)
+            self._log_window(step, window_busy, window_steps)
         self.progress.close()
         return True
 
-    def _log_window(self, step, learning_rate, seconds, steps):
+    @staticmethod
+    def _epoch_has_more(batches):
+        try:
+            next(batches)
+        except StopIteration:
+            return False
+        return True
+
+    def _log_window(self, step, seconds, steps):
         sums = tuple(self._epoch_sums.numpy().tolist())
         loss_sum, count, grad_norm_sum = (now - before for now, before in zip(sums, self._window_start))
         self._window_start = sums
@@ -264,18 +331,19 @@ class Trainer:
             return
         loss = loss_sum / count
         throughput = count / max(seconds, 1e-9)
-        derived = self.task.derived_metrics(loss)
+        derived = _task_method(self.task, "derived_metrics")(loss)
+        throughput_name = getattr(self.task, "throughput_name", Task.throughput_name)
         values = {
             "Training Loss": loss,
-            "Learning Rate": learning_rate,
+            "Learning Rate": self.current_learning_rate(),
             "Gradient Norm": grad_norm_sum / steps,
-            self.task.throughput_name: throughput,
+            throughput_name: throughput,
             **derived,
         }
         if self.writers is not None:
-            self.writers.scalars("train", values, step)
+            self.writers.scalars("train", {**values, **_task_method(self.task, "window_scalars")()}, step)
         shown = {"loss": loss, **{k.lower(): v for k, v in derived.items()},
-                 self.task.throughput_name.split("_")[0] + "/s": throughput}
+                 throughput_name.split("_")[0] + "/s": throughput}
         self.progress.update(steps, **shown)
 
     def _end_epoch(self, epoch):
@@ -283,22 +351,27 @@ class Trainer:
         step = int(self.global_step.numpy())
         loss_sum, count, _ = self._epoch_sums.numpy().tolist()
         train_loss = loss_sum / count if count else math.nan
-        record = {"epoch": epoch + 1, "learning_rate": float(self.learning_rate_at(epoch)),
+        derived_metrics = _task_method(self.task, "derived_metrics")
+        throughput_name = getattr(self.task, "throughput_name", Task.throughput_name)
+        record = {"epoch": epoch + 1, "learning_rate": self.current_learning_rate(),
                   "train_loss": train_loss, "train_seconds": train_seconds}
-        record.update({f"train_{k.lower()}": v for k, v in self.task.derived_metrics(train_loss).items()})
-        record[self.task.throughput_name] = (count - self._count_at_start) / max(train_seconds, 1e-9)
-        valid = self.task.evaluate("validation")
+        record.update({f"train_{k.lower()}": v for k, v in derived_metrics(train_loss).items()})
+        record[throughput_name] = (count - self._count_at_start) / max(train_seconds, 1e-9)
+        valid = _task_method(self.task, "evaluate")("validation")
         if valid is not None:
+            values = validation_scalars(valid, derived_metrics(valid["loss"]))
             record["validation_loss"] = valid["loss"]
-            derived = self.task.derived_metrics(valid["loss"])
-            record.update({f"validation_{k.lower()}": v for k, v in derived.items()})
+            record.update({f"validation_{k.lower().replace(' ', '_')}": v for k, v in values.items()
+                           if k != "Validation Loss"})
             if self.writers is not None:
-                self.writers.scalars("validation", {"Validation Loss": valid["loss"], **derived}, step)
+                self.writers.scalars("validation", values, step)
         if self.writers is not None:
             if self.histograms:
                 self.writers.histograms("train", self.task.model.trainable_variables, step)
-            for tag, text in self.task.epoch_texts(epoch).items():
+            for tag, text in _task_method(self.task, "epoch_texts")(epoch).items():
                 self.writers.text("train", tag, text, step)
+            for tag, image in _task_method(self.task, "epoch_images")(epoch).items():
+                self.writers.image("train", tag, image, step)
             self.writers.flush()
         self.epoch.assign_add(1)
         self.step_in_epoch.assign(0)
@@ -308,15 +381,30 @@ class Trainer:
         return record
 
 
+def validation_scalars(evaluation, derived):
+    """TensorBoard scalars of one evaluation: "Validation Loss", the derived metrics, and
+    every other float the task returned under its own key (ints are counts: not logged)."""
+    values = {"Validation Loss": evaluation["loss"], **derived}
+    known = {key.lower() for key in values}
+    for key, value in evaluation.items():
+        if key != "loss" and key.lower() not in known and isinstance(value, float):
+            values[key] = value
+    return values
+
+
 def format_epoch(record):
-    """One line per epoch, the tutorial's style."""
+    """One line per epoch: ``Epoch 2, lr 0.5, train perplexity 9.1, validation perplexity 8.7,
+    validation bleu 21.3 (40,000 words/s)``. A task's derived metrics (perplexity) stand
+    in for its losses; a task without them shows the losses."""
     parts = [f"Epoch {record['epoch']}", f"lr {record['learning_rate']:.4g}"]
-    for key in ("train_perplexity", "validation_perplexity"):
-        if key in record:
-            parts.append(f"{key.replace('_', ' ')} {record[key]:.3f}")
-    if "train_perplexity" not in record:
-        parts.append(f"train loss {record['train_loss']:.4f}")
-        if "validation_loss" in record:
-            parts.append(f"validation loss {record['validation_loss']:.4f}")
+    skip = {"epoch", "learning_rate", "train_seconds", "seconds"}
+    has_derived = any(k.startswith("train_") and k not in ("train_loss", "train_seconds") for k in record)
+    for key, value in record.items():
+        if key in skip or key.endswith("_per_second") or not key.startswith(("train_", "validation_")):
+            continue
+        if has_derived and key in ("train_loss", "validation_loss"):
+            continue
+        parts.append(f"{key.replace('_', ' ')} {value:.4f}" if key.endswith("_loss")
+                     else f"{key.replace('_', ' ')} {value:.3f}")
     speeds = [f"{v:,.0f} {k.split('_')[0]}/s" for k, v in record.items() if k.endswith("_per_second")]
     return ", ".join(parts) + (f" ({speeds[0]})" if speeds else "")

@@ -1,10 +1,10 @@
 """TensorBoard event files for one run: ``<run_dir>/train``, ``<run_dir>/validation``.
 
 A run directory is ``logdir/<experiment>/<run>``; point TensorBoard at ``logdir`` (or at
-the experiment) and runs appear side by side. Scalars, histograms and text go to the
-split's writer; the run's hyper-parameters go to the run directory itself, which is how the
-HParams plugin (``tensorboard.plugins.hparams``) finds a session and its per-split metrics.
-The writers are created here and passed to whoever writes; nothing is global.
+the experiment) and runs appear side by side. Scalars, histograms, text and images go to
+the split's writer; the run's hyper-parameters go to the run directory itself, which is how
+the HParams plugin (``tensorboard.plugins.hparams``) finds a session and its per-split
+metrics. The writers are created here and passed to whoever writes; nothing is global.
 """
 
 import datetime
@@ -67,6 +67,18 @@ class RunWriters:
         """A text summary (rendered as Markdown by TensorBoard)."""
         with self.writer(split).as_default():
             tf.summary.text(tag, tf.constant(text), step=int(step))
+
+    def image(self, split, tag, image, step, max_outputs=8):
+        """An image summary: ``image`` is ``uint8`` ``[H, W, C]`` or ``[N, H, W, C]`` (C = 1, 3 or 4),
+        e.g. :func:`tfseq.models.figures.figure_to_image` of a plot."""
+        pixels = tf.convert_to_tensor(image)
+        if pixels.shape.rank == 3:
+            pixels = pixels[tf.newaxis]
+        if pixels.shape.rank != 4 or pixels.shape[-1] not in (1, 3, 4):
+            raise ValueError(f"image {tag!r} must be [H, W, C] or [N, H, W, C] with C in 1, 3, 4, "
+                             f"got shape {tuple(pixels.shape)}")
+        with self.writer(split).as_default():
+            tf.summary.image(tag, pixels, step=int(step), max_outputs=max_outputs)
 
     def hparams(self, values, trial_id=None):
         """Record the run's hyper-parameters for the HParams plugin.
