@@ -15,12 +15,25 @@ Every tfseq cell and wrapper is a Keras 3 layer that follows this contract:
 * ``tf1_variables()``: ``{tf1_relative_name: variable}``, e.g.
   ``{"basic_lstm_cell/kernel": <Variable>}``; wrappers nest their children's.
 
+TF1's call convention works too: ``cell(inputs, state=state, scope="name")``
+(``scope`` only names the ops: variable names always come from the cell). A user's
+TF1-style cell that overrides ``__call__(inputs, state, scope=None)`` instead of
+``call`` runs inside tfseq's wrappers and drivers: they pass ``training`` only to cells
+whose ``__call__`` accepts it (:func:`call_cell`).
+
+**Float dtype, as in TF1.** A tfseq cell created without ``dtype=`` takes the float
+dtype of the first inputs it sees (``float64`` inputs give ``float64`` weights, states
+and outputs), unless a mixed-precision policy is set globally; wrappers pass it on to
+their cells. A cell whose weights exist already (or that was given ``dtype=``) raises
+``TypeError`` for inputs of another float dtype instead of casting them silently.
+
 TF1 arguments that mean nothing in Keras 3 (``reuse``, variable sharding) follow one
 rule: they are accepted at their TF1 default (so copied code runs) and any other value
 raises ``ValueError`` saying what to do instead. See :func:`reject_tf1_only_args`.
 """
 
 import collections
+import inspect
 import numbers
 
 import keras
@@ -40,6 +53,9 @@ _KERAS_TO_TF1 = {
     "candidate_kernel": "candidate/kernel",
     "candidate_bias": "candidate/bias",
     "projection_kernel": "projection/kernel",
+    "memory_layer_kernel": "memory_layer/kernel",  # tfseq.seq2seq attention
+    "query_layer_kernel": "query_layer/kernel",
+    "attention_layer_kernel": "attention_layer/kernel",
 }
 _TF1_TO_KERAS = {v: k for k, v in _KERAS_TO_TF1.items()}
 
@@ -97,6 +113,16 @@ def check_optional_bool(owner, name, value):
     return value
 
 
+def check_optional_nonnegative(owner, name, value):
+    """None, or a float >= 0 (TF1 clips to ``[-value, value]`` whenever it is not None, so 0.0
+    clips to zero)."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value >= 0:
+        raise ValueError(f"{owner}: {name} must be a number >= 0 or None, got {value!r}")
+    return float(value)
+
+
 def check_optional_positive(owner, name, value):
     """None, or a float > 0 (clip values)."""
     if value is None:
@@ -120,6 +146,48 @@ def get_activation(owner, activation):
     return activation
 
 
+def accepts_training(cell):
+    """Whether ``cell(inputs, state, training=...)`` is a valid call: Keras layers (whose
+    ``__call__`` routes ``training`` to ``call`` when ``call`` takes it) yes; a TF1-style cell
+    overriding ``__call__(inputs, state, scope=None)`` only if that signature takes it."""
+    call = type(cell).__call__
+    if call in (keras.layers.Layer.__call__, RNNCell.__call__):
+        return True
+    try:
+        parameters = inspect.signature(call).parameters.values()
+    except (TypeError, ValueError):  # pragma: no cover - builtins without a signature
+        return False
+    return any(p.name == "training" or p.kind is p.VAR_KEYWORD for p in parameters)
+
+
+def call_cell(cell, inputs, state, training=None):
+    """One step of any cell: ``training`` is passed on when given and accepted."""
+    if training is None or not accepts_training(cell):
+        return cell(inputs, state)
+    return cell(inputs, state, training=training)
+
+
+def sub_cells(cell):
+    """The cells a wrapper holds (``wrapped_cells()``), or ``[]``."""
+    wrapped = getattr(cell, "wrapped_cells", None)
+    return list(wrapped()) if callable(wrapped) else []
+
+
+def adopt_input_dtype(cell, dtype):
+    """TF1's rule: an unbuilt tfseq cell without an explicit ``dtype=`` takes the float dtype
+    of its inputs (its weights are then created in it); wrapped cells too. Nothing changes
+    for other cells, under a mixed-precision global policy, or for non-float inputs."""
+    dtype = tf.as_dtype(dtype)
+    global_policy = keras.config.dtype_policy()
+    if not dtype.is_floating or global_policy.compute_dtype != global_policy.variable_dtype:
+        return
+    if isinstance(cell, RNNCell) and not cell.built and not cell.dtype_given:
+        if cell.dtype_policy.compute_dtype != dtype.name:
+            cell.dtype_policy = dtype.name
+    for inner in sub_cells(cell):
+        adopt_input_dtype(inner, dtype)
+
+
 def serialize_optional(obj):
     return None if obj is None else keras.saving.serialize_keras_object(obj)
 
@@ -141,8 +209,51 @@ class RNNCell(keras.layers.Layer):
     object_args = ()  # config keys holding serialized Keras objects (activations, initializers)
 
     def __init__(self, **kwargs):
+        self.dtype_given = kwargs.get("dtype") is not None
         super().__init__(**kwargs)
         self._tf1_weights = {}
+
+    def __call__(self, inputs, *args, state=None, scope=None, **kwargs):
+        """Keras' ``__call__``, also with TF1's keywords: ``cell(inputs, state=s, scope="name")``.
+
+        ``scope`` (a string) names the ops of this step; variable names come from the cell.
+        Float inputs decide the weights' dtype of an unbuilt cell (module docstring).
+
+        Raises:
+            TypeError: ``state`` passed both positionally and by keyword; ``scope`` not a
+                string; float inputs whose dtype differs from the weights'.
+        """
+        if state is not None:
+            if args:
+                raise TypeError(f"{self.name}: pass the state once, positionally or as state=, not both")
+            args = (state,)
+        if scope is not None and not isinstance(scope, str):
+            raise TypeError(f"{self.name}: scope must be a string (it names the ops), got {scope!r}")
+        self._check_input_dtype(inputs)
+        if scope:
+            with tf.name_scope(scope):
+                return super().__call__(inputs, *args, **kwargs)
+        return super().__call__(inputs, *args, **kwargs)
+
+    def _check_input_dtype(self, inputs):
+        dtype = getattr(inputs, "dtype", None)
+        if dtype is None or isinstance(inputs, (list, tuple, dict)):
+            return
+        try:
+            dtype = tf.as_dtype(dtype)
+        except TypeError:
+            return
+        if not dtype.is_floating:
+            return
+        adopt_input_dtype(self, dtype)
+        policy = self.dtype_policy
+        if policy.compute_dtype == policy.variable_dtype and dtype.name != policy.compute_dtype:
+            why = "its weights were created as" if self.built else "it was created with dtype="
+            raise TypeError(
+                f"{self.name}: inputs are {dtype.name} but {why} {policy.compute_dtype}; "
+                f"cast the inputs (tf.cast(x, tf.{policy.compute_dtype})) or use a cell of the inputs' dtype "
+                "(TF1 never casts them either)"
+            )
 
     @property
     def state_size(self):
