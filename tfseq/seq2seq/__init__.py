@@ -48,3 +48,37 @@ from tfseq.seq2seq.sampler import (  # noqa: E402
     ScheduledEmbeddingTrainingSampler,
     TrainingSampler,
 )
+from tfseq.seq2seq.beam_search import (  # noqa: E402
+    BeamSearchDecoder,
+    BeamSearchDecoderOutput,
+    BeamSearchDecoderState,
+    FinalBeamSearchDecoderOutput,
+)
+from tfseq.seq2seq.beam_search_ops import gather_tree, gather_tree_from_array, tile_batch  # noqa: E402
+from tfseq.seq2seq.loss import SequenceLoss, sequence_loss  # noqa: E402
+
+__all__ += [
+    "Decoder",
+    "BaseDecoder",
+    "dynamic_decode",
+    "BasicDecoder",
+    "BasicDecoderOutput",
+    "Sampler",
+    "TrainingSampler",
+    "ScheduledEmbeddingTrainingSampler",
+    "GreedyEmbeddingSampler",
+    "SampleEmbeddingSampler",
+    "TrainingHelper",
+    "ScheduledEmbeddingTrainingHelper",
+    "GreedyEmbeddingHelper",
+    "SampleEmbeddingHelper",
+    "BeamSearchDecoder",
+    "BeamSearchDecoderOutput",
+    "BeamSearchDecoderState",
+    "FinalBeamSearchDecoderOutput",
+    "tile_batch",
+    "gather_tree",
+    "gather_tree_from_array",
+    "sequence_loss",
+    "SequenceLoss",
+]

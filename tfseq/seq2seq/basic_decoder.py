@@ -1,0 +1,159 @@
+"""``BasicDecoder``: a cell, an optional output layer and a sampler, stepped by ``dynamic_decode``."""
+
+import collections
+
+import keras
+import tensorflow as tf
+
+from tfseq.rnn_cell.wrappers import check_cell
+from tfseq.seq2seq.decoder import BaseDecoder
+from tfseq.seq2seq.sampler import Sampler
+
+
+class BasicDecoderOutput(collections.namedtuple("BasicDecoderOutput", ("rnn_output", "sample_id"))):
+    """One step of a ``BasicDecoder`` (stacked over time by ``dynamic_decode``).
+
+    Attributes:
+        rnn_output: ``[batch, (time,) vocab]``, the output layer's (else the cell's) output.
+        sample_id: ``[batch, (time,)]`` int32, the sampler's ids.
+    """
+
+    __slots__ = ()
+
+
+def rnn_output_size(cell, output_layer):
+    """Depth of a decoder's per-step output (``TensorShape`` without batch)."""
+    size = tf.TensorShape(cell.output_size)
+    if output_layer is None:
+        return size
+    shape = output_layer.compute_output_shape(tuple(tf.TensorShape([None]).concatenate(size).as_list()))
+    return tf.TensorShape(shape[1:])
+
+
+def check_end_token(owner, end_token, cell, output_layer):
+    """``end_token`` must index the output vocabulary when both are known statically."""
+    value = tf.get_static_value(end_token)
+    if value is None:
+        return
+    vocab = rnn_output_size(cell, output_layer)[-1]
+    if vocab is not None and not 0 <= int(value) < vocab:
+        raise ValueError(f"{owner}: end_token must be in [0, {vocab}) (the output vocabulary), got {int(value)}")
+
+
+def check_state_batch(owner, initial_state, batch_size, hint=""):
+    """Every state tensor's first dimension must be ``batch_size`` (when both are static)."""
+    expected = tf.get_static_value(batch_size)
+    if expected is None:
+        return
+    for tensor in tf.nest.flatten(initial_state):
+        if isinstance(tensor, tf.TensorArray) or tensor.shape.rank in (None, 0):
+            continue
+        if tensor.shape[0] is not None and tensor.shape[0] != expected:
+            raise ValueError(
+                f"{owner}: initial_state has batch size {tensor.shape[0]} but the decoder's batch "
+                f"is {int(expected)}{hint}"
+            )
+
+
+@keras.saving.register_keras_serializable(package="tfseq")
+class BasicDecoder(BaseDecoder):
+    """Decodes with ``cell`` and a sampler: at step ``t``
+
+        (o_t, s_t) = cell(x_t, s_{t-1});   y_t = output_layer(o_t);   id_t = sampler.sample(y_t)
+        x_{t+1} = sampler.next_inputs(y_t, id_t)     (ground truth, embedding(id_t), ...)
+
+    Args:
+        cell: any RNN cell (tfseq cells and wrappers, ``AttentionWrapper``, Keras cells).
+        sampler: a :class:`~tfseq.seq2seq.sampler.Sampler` (or TF1 ``*Helper``).
+        output_layer: optional layer on the cell output (e.g. ``keras.layers.Dense(vocab)``).
+        initial_state: TF1's spelling ``BasicDecoder(cell, helper, initial_state, output_layer)``
+            (then ``dynamic_decode(decoder)`` needs no inputs). Positionally, a third
+            argument that is not a layer is taken as this state.
+        **kwargs: loop settings of :class:`~tfseq.seq2seq.decoder.BaseDecoder`
+            (``maximum_iterations``, ``impute_finished``, ``output_time_major``, ...).
+
+    Call arguments (sampler spelling): ``decoder(inputs, initial_state=..., training=None,
+    **sampler_kwargs)``; ``inputs`` are the sampler's first ``initialize`` argument (the
+    ground truth ``[batch, time, depth]`` for ``TrainingSampler``, ``None`` or an embedding
+    matrix for ``GreedyEmbeddingSampler`` together with ``start_tokens=``/``end_token=``).
+
+    Returns:
+        ``(BasicDecoderOutput(rnn_output [batch, time, vocab], sample_id [batch, time]),
+        final_state, sequence_lengths [batch])``.
+
+    Raises:
+        TypeError: ``cell`` is not an RNN cell or ``sampler`` not a Sampler.
+        ValueError: ``end_token`` outside ``[0, vocab)``; ``initial_state``'s batch differs
+            from the sampler's.
+    """
+
+    def __init__(self, cell, sampler, output_layer=None, initial_state=None, **kwargs):
+        if output_layer is not None and not isinstance(output_layer, keras.layers.Layer):
+            if initial_state is not None:  # TF1 positional order: (cell, helper, initial_state, output_layer)
+                output_layer, initial_state = initial_state, output_layer
+            else:
+                output_layer, initial_state = None, output_layer
+        super().__init__(**kwargs)
+        self.cell = check_cell("BasicDecoder", "cell", cell)
+        if not isinstance(sampler, Sampler):
+            raise TypeError(f"BasicDecoder: sampler must be a tfseq.seq2seq Sampler, got {sampler!r}")
+        if output_layer is not None and not isinstance(output_layer, keras.layers.Layer):
+            raise TypeError(f"BasicDecoder: output_layer must be a Keras layer or None, got {output_layer!r}")
+        self.sampler = sampler
+        self.output_layer = output_layer
+        self._tf1_initial_state = initial_state
+
+    def initialize(self, inputs=None, initial_state=None, **kwargs):
+        if initial_state is None and inputs is None and not kwargs:  # TF1: everything given at construction
+            finished, first_inputs = self.sampler.initialize()
+            initial_state = self._tf1_initial_state
+        else:
+            finished, first_inputs = self.sampler.initialize(inputs, **kwargs)
+        if initial_state is None:
+            raise ValueError("BasicDecoder: initial_state is required (e.g. cell.get_initial_state(batch_size=...))")
+        if getattr(self.sampler, "end_token", None) is not None:
+            check_end_token("BasicDecoder", self.sampler.end_token, self.cell, self.output_layer)
+        check_state_batch("BasicDecoder", initial_state, self.sampler.batch_size)
+        self._cell_dtype = tf.nest.flatten(initial_state)[0].dtype
+        return finished, first_inputs, initial_state
+
+    @property
+    def batch_size(self):
+        return self.sampler.batch_size
+
+    @property
+    def output_size(self):
+        return BasicDecoderOutput(rnn_output_size(self.cell, self.output_layer), self.sampler.sample_ids_shape)
+
+    @property
+    def output_dtype(self):
+        return BasicDecoderOutput(self._cell_dtype, self.sampler.sample_ids_dtype)
+
+    def step(self, time, inputs, state, training=None):
+        cell_outputs, cell_state = self.cell(inputs, state, training=training)
+        cell_state = tf.nest.pack_sequence_as(state, tf.nest.flatten(cell_state))  # Keras cells return lists
+        if self.output_layer is not None:
+            cell_outputs = self.output_layer(cell_outputs)
+        sample_ids = self.sampler.sample(time=time, outputs=cell_outputs, state=cell_state)
+        finished, next_inputs, next_state = self.sampler.next_inputs(
+            time=time, outputs=cell_outputs, state=cell_state, sample_ids=sample_ids
+        )
+        return BasicDecoderOutput(cell_outputs, sample_ids), next_state, next_inputs, finished
+
+    def get_config(self):
+        if self._tf1_initial_state is not None:
+            raise TypeError("BasicDecoder: a decoder holding a TF1 initial_state cannot be saved; pass it when calling")
+        return {
+            **super().get_config(),
+            "cell": keras.saving.serialize_keras_object(self.cell),
+            "sampler": keras.saving.serialize_keras_object(self.sampler),
+            "output_layer": None if self.output_layer is None else keras.saving.serialize_keras_object(self.output_layer),
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        for key in ("cell", "sampler", "output_layer"):
+            if config.get(key) is not None:
+                config[key] = keras.saving.deserialize_keras_object(config[key])
+        return cls(**config)

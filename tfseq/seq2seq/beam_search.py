@@ -1,0 +1,267 @@
+"""``BeamSearchDecoder``: TF Addons' beam search (GNMT length and coverage penalties) as a Keras layer.
+
+The math lives in :mod:`tfseq.seq2seq.beam_search_ops` (pure functions); this module
+holds the decoder and its state/output structures.
+"""
+
+import collections
+import numbers
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from tfseq.rnn_cell.base import check_positive_int
+from tfseq.rnn_cell.wrappers import check_cell
+from tfseq.seq2seq import beam_search_ops as ops
+from tfseq.seq2seq.basic_decoder import check_end_token, check_state_batch
+from tfseq.seq2seq.decoder import BaseDecoder
+from tfseq.seq2seq.sampler import check_embedding_fn, deserialize_optional, embedding_lookup_fn, serialize_embedding_fn
+
+
+class BeamSearchDecoderState(
+    collections.namedtuple(
+        "BeamSearchDecoderState", ("cell_state", "log_probs", "finished", "lengths", "accumulated_attention_probs")
+    )
+):
+    """Loop state of a ``BeamSearchDecoder``.
+
+    Attributes:
+        cell_state: the cell's state, every tensor split to ``[B, W, ...]``.
+        log_probs: ``[B, W]`` accumulated log-probabilities.
+        finished: ``[B, W]`` bool.
+        lengths: ``[B, W]`` int64 lengths (including the end token).
+        accumulated_attention_probs: ``[B, W, S]`` summed attention (coverage penalty) or ``()``.
+    """
+
+    __slots__ = ()
+
+
+class BeamSearchDecoderOutput(collections.namedtuple("BeamSearchDecoderOutput", ("scores", "predicted_ids", "parent_ids"))):
+    """One step of beam search: ``scores`` (penalised, best first), ``predicted_ids`` and
+    ``parent_ids``, each ``[B, W]`` (``[B, T, W]`` once stacked)."""
+
+    __slots__ = ()
+
+
+class FinalBeamSearchDecoderOutput(
+    collections.namedtuple("FinalBeamDecoderOutput", ("predicted_ids", "beam_search_decoder_output"))
+):
+    """``predicted_ids [B, T, W]``: the full beams, best first (from :func:`gather_tree`);
+    ``beam_search_decoder_output``: the per-step :class:`BeamSearchDecoderOutput`."""
+
+    __slots__ = ()
+
+
+def _check_weight(name, value):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(value) or value < 0:
+        raise ValueError(f"BeamSearchDecoder: {name} must be a finite number >= 0, got {value!r}")
+    return float(value)
+
+
+@keras.saving.register_keras_serializable(package="tfseq")
+class BeamSearchDecoder(BaseDecoder):
+    """Beam search over a cell's outputs, keeping the ``beam_width`` best hypotheses per row.
+
+    At every step each live beam is extended by every token; hypotheses are ranked by
+
+        score = log p(y_1..t) / ((5 + |y|) / 6) ** length_penalty_weight
+                + coverage_penalty_weight * sum_j log(min(sum_t a_tj, 1))   (finished beams)
+
+    and the best ``beam_width`` survive (:func:`~tfseq.seq2seq.beam_search_ops.beam_search_step`).
+    A beam that emits ``end_token`` is frozen. At the end the beams are traced back
+    through their parents (:func:`gather_tree`), best first.
+
+    The cell's initial state (and an attention mechanism's memory) must hold ``B * W``
+    rows, tiled with :func:`tile_batch` (not ``tf.tile``).
+
+    Args:
+        cell: any RNN cell (an ``AttentionWrapper`` for attention models).
+        beam_width: positive int ``W``.
+        embedding_fn: ``ids [B, W] -> [B, W, depth]`` (e.g. a ``keras.layers.Embedding``);
+            else pass the ``embedding`` matrix when calling.
+        output_layer: optional layer mapping the cell output to vocabulary logits.
+        length_penalty_weight: ``alpha >= 0`` of the GNMT length penalty (0 disables it).
+        coverage_penalty_weight: ``beta >= 0`` (0 disables it; needs an attention cell).
+        reorder_tensor_arrays: at the end, reorder ``TensorArray`` s in the cell state (an
+            attention ``alignment_history``) along the final beams and return them stacked.
+        **kwargs: loop settings of :class:`~tfseq.seq2seq.decoder.BaseDecoder`.
+
+    Call arguments:
+        embedding: embedding matrix ``[vocab, depth]`` or None (with ``embedding_fn``).
+        start_tokens: int ``[B]``; end_token: int scalar in ``[0, vocab)``.
+        initial_state: the cell state for ``B * W`` rows.
+        training: passed to the cell.
+
+    Returns:
+        ``(FinalBeamSearchDecoderOutput, BeamSearchDecoderState, lengths [B, W])``.
+
+    Raises:
+        ValueError: ``beam_width < 1``; a negative or non-finite penalty weight;
+            ``end_token`` outside the vocabulary; ``initial_state`` not of batch ``B * W``.
+    """
+
+    def __init__(
+        self,
+        cell,
+        beam_width,
+        embedding_fn=None,
+        output_layer=None,
+        length_penalty_weight=0.0,
+        coverage_penalty_weight=0.0,
+        reorder_tensor_arrays=True,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.cell = check_cell("BeamSearchDecoder", "cell", cell)
+        self.beam_width = check_positive_int("BeamSearchDecoder", "beam_width", beam_width)
+        self.embedding_fn = check_embedding_fn("BeamSearchDecoder", embedding_fn)
+        if output_layer is not None and not isinstance(output_layer, keras.layers.Layer):
+            raise TypeError(f"BeamSearchDecoder: output_layer must be a Keras layer or None, got {output_layer!r}")
+        self.output_layer = output_layer
+        self.length_penalty_weight = _check_weight("length_penalty_weight", length_penalty_weight)
+        self.coverage_penalty_weight = _check_weight("coverage_penalty_weight", coverage_penalty_weight)
+        if not isinstance(reorder_tensor_arrays, bool):
+            raise ValueError(f"BeamSearchDecoder: reorder_tensor_arrays must be True or False, got {reorder_tensor_arrays!r}")
+        self.reorder_tensor_arrays = reorder_tensor_arrays
+
+    def call(self, embedding, start_tokens=None, end_token=None, initial_state=None, training=None, **kwargs):
+        return super().call(
+            embedding, initial_state=initial_state, training=training, start_tokens=start_tokens, end_token=end_token, **kwargs
+        )
+
+    def initialize(self, embedding, start_tokens=None, end_token=None, initial_state=None):
+        """``(finished [B, W], start inputs [B, W, depth], BeamSearchDecoderState)``."""
+        owner = "BeamSearchDecoder"
+        self._embed = self.embedding_fn if embedding is None else embedding_lookup_fn(owner, embedding)
+        if self._embed is None:
+            raise ValueError(f"{owner}: pass an embedding matrix when calling, or set embedding_fn")
+        if start_tokens is None or end_token is None or initial_state is None:
+            raise ValueError(f"{owner}: start_tokens, end_token and initial_state are required")
+        start_tokens = tf.convert_to_tensor(start_tokens, tf.int32, name="start_tokens")
+        if start_tokens.shape.rank != 1:
+            raise ValueError(f"{owner}: start_tokens must be a vector [batch], got shape {start_tokens.shape}")
+        self._end_token = tf.convert_to_tensor(end_token, tf.int32, name="end_token")
+        if self._end_token.shape.rank != 0:
+            raise ValueError(f"{owner}: end_token must be a scalar, got shape {self._end_token.shape}")
+        check_end_token(owner, self._end_token, self.cell, self.output_layer)
+        self._batch_size = tf.size(start_tokens)
+        static_batch = start_tokens.shape[0]
+        hint = (
+            f" = {static_batch} start_tokens x beam_width {self.beam_width}; tile the encoder state and "
+            f"memory with tile_batch(t, multiplier={self.beam_width})"
+        )
+        check_state_batch(owner, initial_state, None if static_batch is None else static_batch * self.beam_width, hint)
+        cell_state = tf.nest.map_structure(
+            lambda t: ops.split_batch_beams(t, self._batch_size, self.beam_width), initial_state
+        )
+        start_ids = tf.tile(start_tokens[:, tf.newaxis], [1, self.beam_width])  # [B, W]
+        start_inputs = self._embed(start_ids)  # [B, W, depth]
+        dtype = tf.nest.flatten(cell_state)[0].dtype
+        self._dtype_of_state = dtype
+        alive = tf.one_hot(tf.zeros([self._batch_size], tf.int32), self.beam_width, True, False, dtype=tf.bool)
+        log_probs = tf.where(alive, tf.constant(0.0, dtype), tf.constant(-np.inf, dtype))  # [B, W]: only beam 0 at t = 0
+        finished = tf.logical_not(alive)
+        accumulated = ()
+        if self.coverage_penalty_weight != 0.0:
+            accumulated = ops.attention_probs(cell_state)
+            if accumulated is None:
+                raise ValueError(f"{owner}: coverage_penalty_weight must be 0.0 unless the cell is attentional")
+        state = BeamSearchDecoderState(
+            cell_state=cell_state,
+            log_probs=log_probs,
+            finished=finished,
+            lengths=tf.zeros([self._batch_size, self.beam_width], tf.int64),
+            accumulated_attention_probs=accumulated,
+        )
+        return finished, start_inputs, state
+
+    @property
+    def batch_size(self):
+        return self._batch_size
+
+    @property
+    def tracks_own_finished(self):
+        return True  # beams are reordered between steps
+
+    @property
+    def output_size(self):
+        beams = tf.TensorShape([self.beam_width])
+        return BeamSearchDecoderOutput(beams, beams, beams)
+
+    @property
+    def output_dtype(self):
+        return BeamSearchDecoderOutput(self._dtype_of_state, tf.int32, tf.int32)
+
+    def step(self, time, inputs, state, training=None):
+        cell_inputs = tf.nest.map_structure(ops.merge_batch_beams, inputs)  # [B * W, depth]
+        cell_state = tf.nest.map_structure(ops.merge_batch_beams, state.cell_state)
+        cell_outputs, next_cell_state = self.cell(cell_inputs, cell_state, training=training)
+        next_cell_state = tf.nest.pack_sequence_as(cell_state, tf.nest.flatten(next_cell_state))
+        split = lambda t: ops.split_batch_beams(t, self._batch_size, self.beam_width)  # noqa: E731
+        cell_outputs = tf.nest.map_structure(split, cell_outputs)  # [B, W, out]
+        next_cell_state = tf.nest.map_structure(split, next_cell_state)
+        if self.output_layer is not None:
+            cell_outputs = self.output_layer(cell_outputs)  # [B, W, V]
+        accumulated = state.accumulated_attention_probs if self.coverage_penalty_weight != 0.0 else None
+        scores, word_ids, parent_ids, (cell_state, log_probs, finished, lengths, accumulated) = ops.beam_search_step(
+            cell_outputs,
+            next_cell_state,
+            state.log_probs,
+            state.finished,
+            state.lengths,
+            accumulated,
+            self._end_token,
+            self.length_penalty_weight,
+            self.coverage_penalty_weight,
+        )
+        next_state = BeamSearchDecoderState(cell_state, log_probs, finished, lengths, () if accumulated is None else accumulated)
+        next_inputs = self._embed(word_ids)  # [B, W, depth]
+        return BeamSearchDecoderOutput(scores, word_ids, parent_ids), next_state, next_inputs, finished
+
+    def finalize(self, outputs, final_state, sequence_lengths):
+        """Trace the beams back (``outputs`` are time-major here) and reorder TensorArrays."""
+        max_lengths = tf.cast(tf.reduce_max(final_state.lengths, axis=1), tf.int32)  # [B]
+        predicted_ids = ops.gather_tree(outputs.predicted_ids, outputs.parent_ids, max_lengths, self._end_token)
+        if self.reorder_tensor_arrays:
+            final_state = final_state._replace(
+                cell_state=tf.nest.map_structure(
+                    lambda t: self._sort_array(t, outputs.parent_ids, final_state.lengths), final_state.cell_state
+                )
+            )
+        return FinalBeamSearchDecoderOutput(predicted_ids, outputs), final_state
+
+    def _sort_array(self, t, parent_ids, lengths):
+        if not isinstance(t, tf.TensorArray):
+            return t
+        element = t.element_shape
+        batch = tf.get_static_value(self._batch_size)
+        if element.rank is None or element.rank < 1 or (
+            batch is not None and element[0] is not None and element[0] != batch * self.beam_width
+        ):
+            tf.get_logger().warning(
+                f"BeamSearchDecoder: a TensorArray with elements {element} cannot be reordered along the beams "
+                "(need [batch * beam_width, ...]); returned as is. Pass reorder_tensor_arrays=False to silence this."
+            )
+            return t
+        return ops.gather_tree_from_array(t.stack(), parent_ids, lengths)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "cell": keras.saving.serialize_keras_object(self.cell),
+            "beam_width": self.beam_width,
+            "embedding_fn": serialize_embedding_fn("BeamSearchDecoder", self.embedding_fn),
+            "output_layer": None if self.output_layer is None else keras.saving.serialize_keras_object(self.output_layer),
+            "length_penalty_weight": self.length_penalty_weight,
+            "coverage_penalty_weight": self.coverage_penalty_weight,
+            "reorder_tensor_arrays": self.reorder_tensor_arrays,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        for key in ("cell", "embedding_fn", "output_layer"):
+            config[key] = deserialize_optional(config.get(key))
+        return cls(**config)
+

@@ -1,0 +1,244 @@
+"""Beam-search bookkeeping as pure functions (no weights): tiling, scoring, one search step, back-tracing.
+
+Notation: ``B`` batch, ``W`` beam width, ``V`` vocabulary, ``T`` decoding steps.
+One step (:func:`beam_search_step`) extends every live beam by every token::
+
+    log p(y_1..t) = log p(y_1..t-1) + log softmax(logits_t)[y_t]           (finished beams: only
+                                                                             end_token, at +0)
+    score = log p / lp(len),   lp(len) = ((5 + len) / 6) ** alpha          (GNMT, Wu et al. 2016)
+                  + beta * sum_j log(min(coverage_j, 1))                   (coverage, if beta != 0)
+
+keeps the ``W`` best ``(beam, token)`` pairs per batch row (``top_k`` over ``W * V``),
+and records each survivor's parent beam. A finished beam is frozen: its only child is
+``end_token`` with log-probability 0 and unchanged length. :func:`gather_tree` then
+follows the parent pointers back from the last step.
+"""
+
+import numpy as np
+import tensorflow as tf
+
+
+def tile_batch(t, multiplier, name=None):
+    """Repeat each batch entry ``multiplier`` times: ``[B, ...] -> [B * multiplier, ...]``.
+
+    Rows come out as ``t[0], t[0], ..., t[1], t[1], ...`` (what ``BeamSearchDecoder``
+    expects of the encoder outputs and state, unlike ``tf.tile``). Works on nested
+    structures.
+
+    Raises:
+        ValueError: ``multiplier`` is not a positive integer, or a tensor has unknown rank or rank 0.
+    """
+    if isinstance(multiplier, bool) or not isinstance(multiplier, (int, np.integer)) or multiplier < 1:
+        raise ValueError(f"tile_batch: multiplier must be a positive integer, got {multiplier!r}")
+
+    def tile_one(x):
+        x = tf.convert_to_tensor(x)
+        if x.shape.rank is None or x.shape.rank < 1:
+            raise ValueError(f"tile_batch: tensors must have a known rank >= 1, got shape {x.shape}")
+        tiled = tf.repeat(x, multiplier, axis=0)  # [B * multiplier, ...]
+        static_batch = None if x.shape[0] is None else x.shape[0] * multiplier
+        tiled.set_shape(tf.TensorShape([static_batch]).concatenate(x.shape[1:]))
+        return tiled
+
+    with tf.name_scope(name or "tile_batch"):
+        return tf.nest.map_structure(tile_one, t)
+
+
+def merge_batch_beams(t):
+    """``[B, W, ...] -> [B * W, ...]`` (rank >= 2 tensors; TensorArrays and scalars pass)."""
+    if isinstance(t, tf.TensorArray) or t.shape.rank < 2:
+        return t
+    shape = tf.shape(t)
+    merged = tf.reshape(t, tf.concat([[shape[0] * shape[1]], shape[2:]], 0))
+    static = None if t.shape[0] is None or t.shape[1] is None else t.shape[0] * t.shape[1]
+    merged.set_shape(tf.TensorShape([static]).concatenate(t.shape[2:]))
+    return merged
+
+
+def split_batch_beams(t, batch_size, beam_width):
+    """``[B * W, ...] -> [B, W, ...]`` (rank >= 1 tensors; TensorArrays and scalars pass)."""
+    if isinstance(t, tf.TensorArray) or t.shape.rank < 1:
+        return t
+    split = tf.reshape(t, tf.concat([[batch_size, beam_width], tf.shape(t)[1:]], 0))
+    split.set_shape(tf.TensorShape([tf.get_static_value(batch_size), beam_width]).concatenate(t.shape[1:]))
+    return split
+
+
+def gather_beams(t, parent_ids):
+    """Select beams: ``t [B, W, ...]``, ``parent_ids [B, W]`` -> ``t[b, parent_ids[b, w], ...]``.
+
+    TensorArrays and tensors of rank < 2 (e.g. an attention state's step counter) pass through.
+    """
+    if isinstance(t, tf.TensorArray) or t.shape.rank < 2:
+        return t
+    return tf.gather(t, parent_ids, axis=1, batch_dims=1)
+
+
+def length_penalty(lengths, weight):
+    """GNMT length penalty ``((5 + lengths) / 6) ** weight`` (``1.0`` when ``weight`` is 0)."""
+    static = tf.get_static_value(tf.convert_to_tensor(weight))
+    if static is not None and static == 0:
+        return 1.0
+    weight = tf.convert_to_tensor(weight, tf.float32)
+    return (5.0 + tf.cast(lengths, tf.float32)) ** weight / tf.constant(6.0) ** weight
+
+
+def coverage_penalty(accumulated_attention, finished, weight):
+    """``beta * sum_j log(min(a_j, 1))`` over source positions ``j`` of the accumulated
+    attention ``[B, W, S]`` (positions never attended, e.g. padding, count as 1), applied
+    to ``finished [B, W]`` beams only (TF1/TFA). Returns ``[B, W, 1]``."""
+    safe = tf.where(tf.equal(accumulated_attention, 0.0), tf.ones_like(accumulated_attention), accumulated_attention)
+    penalty = tf.reduce_sum(tf.math.log(tf.minimum(safe, 1.0)), axis=2)  # [B, W]
+    penalty *= tf.cast(finished, penalty.dtype)
+    return tf.expand_dims(penalty * weight, 2)
+
+
+def mask_finished(step_log_probs, finished, end_token):
+    """Freeze finished beams: their row becomes ``0`` at ``end_token`` and ``dtype.min`` elsewhere.
+
+    ``step_log_probs [B, W, V]``, ``finished [B, W]``.
+    """
+    vocab_size = tf.shape(step_log_probs)[2]
+    dtype = step_log_probs.dtype
+    frozen_row = tf.one_hot(end_token, vocab_size, on_value=tf.constant(0.0, dtype), off_value=dtype.min, dtype=dtype)
+    return tf.where(tf.expand_dims(finished, 2), frozen_row[tf.newaxis, tf.newaxis, :], step_log_probs)
+
+
+def attention_probs(cell_state):
+    """Mean alignments ``[B, W, S]`` of every attention state inside ``cell_state`` (duck-typed:
+    a namedtuple with ``alignments`` and ``cell_state``), or None when there is none."""
+    states = [cell_state] if _is_attention_state(cell_state) else []
+    if not states and isinstance(cell_state, (tuple, list)):
+        states = [s for s in cell_state if _is_attention_state(s)]
+    if not states:
+        return None
+    probs = []
+    for state in states:
+        alignments = state.alignments
+        if isinstance(alignments, (tuple, list)):  # several mechanisms: their mean
+            alignments = tf.reduce_mean(tf.stack(list(alignments), -1), -1)
+        probs.append(alignments)
+    return probs[0] if len(probs) == 1 else tf.reduce_mean(tf.stack(probs, -1), -1)
+
+
+def _is_attention_state(state):
+    return hasattr(state, "alignments") and hasattr(state, "cell_state")
+
+
+def beam_search_step(logits, cell_state, log_probs, finished, lengths, accumulated_attention, end_token,
+                     length_penalty_weight, coverage_penalty_weight):
+    """One beam-search step on split tensors; returns ``(scores, word_ids, parent_ids, new_state)``.
+
+    Args:
+        logits: ``[B, W, V]`` this step's logits of each beam.
+        cell_state: the cell's new state, split to ``[B, W, ...]`` (reordered here).
+        log_probs: ``[B, W]`` accumulated log-probabilities.
+        finished: ``[B, W]`` bool; lengths: ``[B, W]`` int64 (finished beams stop growing).
+        accumulated_attention: ``[B, W, S]`` or None (only with a coverage penalty).
+        end_token: int32 scalar; length_penalty_weight, coverage_penalty_weight: floats.
+
+    Returns:
+        ``scores [B, W]`` (penalised, sorted best first), ``word_ids [B, W]`` int32,
+        ``parent_ids [B, W]`` int32, and ``(cell_state, log_probs, finished, lengths,
+        accumulated_attention)`` of the surviving beams.
+    """
+    batch_size, beam_width = tf.shape(logits)[0], log_probs.shape[1] or tf.shape(log_probs)[1]
+    vocab_size = logits.shape[-1] or tf.shape(logits)[-1]
+    step_log_probs = mask_finished(tf.nn.log_softmax(logits), finished, end_token)  # [B, W, V]
+    total_log_probs = tf.expand_dims(log_probs, 2) + step_log_probs  # [B, W, V]
+
+    # a candidate's length: +1 for a live beam's token, except end_token
+    grows = tf.logical_and(
+        tf.expand_dims(tf.logical_not(finished), 2), tf.not_equal(tf.range(vocab_size), end_token)[tf.newaxis, tf.newaxis]
+    )
+    candidate_lengths = tf.expand_dims(lengths, 2) + tf.cast(grows, tf.int64)  # [B, W, V]
+
+    if accumulated_attention is not None:
+        probs = attention_probs(cell_state)  # [B, W, S]
+        accumulated_attention = accumulated_attention + probs * tf.expand_dims(
+            tf.cast(tf.logical_not(finished), probs.dtype), 2
+        )
+    scores = total_log_probs / tf.cast(length_penalty(candidate_lengths, length_penalty_weight), logits.dtype)
+    if accumulated_attention is not None:
+        scores += coverage_penalty(accumulated_attention, finished, coverage_penalty_weight)
+
+    top_scores, top_indices = tf.math.top_k(tf.reshape(scores, [batch_size, -1]), k=beam_width)  # [B, W]
+    word_ids = tf.cast(tf.math.floormod(top_indices, vocab_size), tf.int32)
+    parent_ids = tf.cast(top_indices // vocab_size, tf.int32)
+    next_log_probs = tf.gather(tf.reshape(total_log_probs, [batch_size, -1]), top_indices, batch_dims=1)
+
+    parent_finished = tf.gather(finished, parent_ids, batch_dims=1)
+    next_finished = tf.logical_or(parent_finished, tf.equal(word_ids, end_token))
+    next_lengths = tf.gather(lengths, parent_ids, batch_dims=1) + tf.cast(tf.logical_not(parent_finished), tf.int64)
+    if accumulated_attention is not None:
+        accumulated_attention = tf.gather(accumulated_attention, parent_ids, batch_dims=1)
+    next_cell_state = tf.nest.map_structure(lambda t: gather_beams(t, parent_ids), cell_state)
+    return top_scores, word_ids, parent_ids, (next_cell_state, next_log_probs, next_finished, next_lengths,
+                                              accumulated_attention)
+
+
+def gather_tree(step_ids, parent_ids, max_sequence_lengths, end_token):
+    """Full beams from per-step ids and parent pointers (TF1's ``GatherTree`` op, in pure TF).
+
+    For batch ``b`` and final beam ``w``, walking back from ``t = L_b - 1`` (``L_b =
+    min(max_sequence_lengths[b], T)``) with ``k = w``: ``out[t] = step_ids[t, b, k]``,
+    then ``k = parent_ids[t, b, k]``. Steps ``>= L_b`` and every step after a beam's first
+    ``end_token`` are ``end_token``.
+
+    Args:
+        step_ids: ``[T, B, W]`` int32; parent_ids: ``[T, B, W]`` int32 in ``[0, W)``.
+        max_sequence_lengths: ``[B]`` int32; end_token: int32 scalar.
+
+    Returns:
+        ``[T, B, W]`` int32 token ids of each final beam.
+    """
+    step_ids = tf.convert_to_tensor(step_ids, tf.int32)
+    parent_ids = tf.convert_to_tensor(parent_ids, tf.int32)
+    end_token = tf.convert_to_tensor(end_token, tf.int32)
+    shape = tf.shape(step_ids)
+    max_time, beam_width = shape[0], shape[2]
+    lengths = tf.minimum(tf.convert_to_tensor(max_sequence_lengths, tf.int32), max_time)
+    active = tf.transpose(tf.sequence_mask(lengths, max_time))[:, :, tf.newaxis]  # [T, B, 1]
+    check = tf.debugging.assert_equal(
+        tf.reduce_all((parent_ids >= 0) & (parent_ids < beam_width) | tf.logical_not(active)),
+        True,
+        message="gather_tree: parent_ids must be in [0, beam_width)",
+    )
+    identity = tf.broadcast_to(tf.range(beam_width)[tf.newaxis], shape[1:])  # [B, W]
+
+    def back_step(carry, elems):
+        _, beam = carry  # beam: [B, W], which beam of step t each final beam passes through
+        ids_t, parents_t, active_t = elems  # [B, W], [B, W], [B, 1]
+        beam = tf.where(active_t, beam, identity)
+        ids = tf.where(active_t, tf.gather(ids_t, beam, batch_dims=1), end_token)
+        return ids, tf.where(active_t, tf.gather(parents_t, beam, batch_dims=1), identity)
+
+    with tf.control_dependencies([check]):
+        ids, _ = tf.scan(back_step, (step_ids, parent_ids, active), initializer=(identity, identity), reverse=True)
+    # everything after a beam's first end_token becomes end_token
+    seen_end = tf.cumsum(tf.cast(tf.equal(ids, end_token), tf.int32), axis=0, exclusive=True) > 0
+    return tf.where(seen_end, end_token, ids)
+
+
+def gather_tree_from_array(t, parent_ids, sequence_length):
+    """Reorder a stacked per-step tensor (an ``alignment_history``) along the final beams.
+
+    Args:
+        t: ``[T, B * W, ...]`` or ``[T, B, W, ...]``.
+        parent_ids: ``[T, B, W]``; sequence_length: ``[B, W]`` lengths of the beams.
+
+    Returns:
+        ``t`` with, at every step, the beam each final beam descends from (steps past a
+        beam's length keep their own beam).
+    """
+    shape = tf.shape(parent_ids)
+    max_time, batch_size, beam_width = shape[0], shape[1], shape[2]
+    beam_ids = tf.broadcast_to(tf.range(beam_width)[tf.newaxis, tf.newaxis], shape)  # [T, B, W]
+    max_lengths = tf.cast(tf.reduce_max(sequence_length, axis=1), tf.int32)
+    sorted_beams = gather_tree(beam_ids, parent_ids, max_lengths, end_token=beam_width + 1)
+    in_bound = tf.transpose(tf.sequence_mask(sequence_length, maxlen=max_time), [2, 0, 1])  # [T, B, W]
+    sorted_beams = tf.where(in_bound, sorted_beams, beam_ids)
+    flat = tf.reshape(t, tf.stack([max_time, batch_size, beam_width, -1]))
+    ordered = tf.gather(flat, sorted_beams, axis=2, batch_dims=2)
+    return tf.reshape(ordered, tf.shape(t))
+

@@ -1,0 +1,339 @@
+"""The decoder contract and ``dynamic_decode``: TF1 contrib's / TF Addons' decoding loop.
+
+A decoder turns a cell into a step function over *decoding* time::
+
+    finished, inputs, state = decoder.initialize(...)          # once
+    outputs, state, inputs, finished = decoder.step(t, inputs, state, training)   # per step
+    outputs, state = decoder.finalize(outputs, state, lengths)  # optional, once
+
+* ``inputs``: (structure of) tensors fed to the cell at step ``t`` (``[batch, depth]``).
+* ``state``: (structure of) tensors and ``tf.TensorArray`` s (e.g. an attention
+  wrapper's ``alignment_history``).
+* ``finished``: bool ``[batch]``, which rows are done.
+* ``outputs``: a namedtuple of tensors (e.g. ``BasicDecoderOutput``), one per step.
+
+:func:`dynamic_decode` runs that loop as **one** ``tf.while_loop`` (eagerly, in a
+``tf.function``, and in an XLA program when ``maximum_iterations`` is given), writes
+each step's outputs into ``tf.TensorArray`` s and stacks them at the end.
+"""
+
+import abc
+import numbers
+
+import keras
+import tensorflow as tf
+from tensorflow.python.ops import control_flow_util  # no public API says "inside an XLA program"
+
+
+class Decoder(metaclass=abc.ABCMeta):
+    """TF1's abstract decoder: ``initialize()`` takes no inputs (they were given at construction).
+
+    Subclasses define ``batch_size``, ``output_size`` (structure of ``TensorShape`` s
+    without the batch), ``output_dtype``, :meth:`initialize`, :meth:`step` and, when
+    they reorder rows between steps (beam search), ``tracks_own_finished = True``.
+    """
+
+    @property
+    def batch_size(self):
+        raise NotImplementedError
+
+    @property
+    def output_size(self):
+        raise NotImplementedError
+
+    @property
+    def output_dtype(self):
+        raise NotImplementedError
+
+    @abc.abstractmethod
+    def initialize(self, name=None):
+        """``(finished [batch] bool, first inputs, initial state)``."""
+
+    @abc.abstractmethod
+    def step(self, time, inputs, state, training=None, name=None):
+        """``(outputs, next_state, next_inputs, finished)`` for step ``time``."""
+
+    def finalize(self, outputs, final_state, sequence_lengths):
+        raise NotImplementedError
+
+    @property
+    def tracks_own_finished(self):
+        """True when the decoder reorders rows, so ``dynamic_decode`` must not OR ``finished``."""
+        return False
+
+
+class BaseDecoder(keras.layers.Layer):
+    """A decoder that is a Keras layer: ``decoder(inputs, initial_state=..., **kwargs)`` decodes.
+
+    Calling the layer runs :func:`dynamic_decode` with the loop settings given here;
+    ``inputs`` and the keyword arguments go to :meth:`initialize` (e.g. the
+    ``TrainingSampler``'s ``sequence_length``, or ``start_tokens``/``end_token``).
+
+    Args:
+        output_time_major: return ``[time, batch, ...]`` outputs instead of ``[batch, time, ...]``.
+        impute_finished: past a row's end, zero its outputs and copy its state through.
+        maximum_iterations: ``None`` (decode until every row is finished) or an int ``>= 0``.
+        parallel_iterations: TF1's ``tf.while_loop`` knob, passed on (default 32).
+        swap_memory: passed on to ``tf.while_loop``.
+
+    Call arguments:
+        inputs: what the sampler's (or decoder's) ``initialize`` reads first.
+        initial_state: the cell's initial state.
+        training: passed to the cell at every step (dropout).
+        **kwargs: further ``initialize`` arguments.
+
+    Returns:
+        ``(final_outputs, final_state, final_sequence_lengths)``.
+
+    Raises:
+        ValueError: ``maximum_iterations`` is negative or not an integer.
+    """
+
+    def __init__(
+        self,
+        output_time_major=False,
+        impute_finished=False,
+        maximum_iterations=None,
+        parallel_iterations=32,
+        swap_memory=False,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        owner = type(self).__name__
+        self.output_time_major = _check_bool(owner, "output_time_major", output_time_major)
+        self.impute_finished = _check_bool(owner, "impute_finished", impute_finished)
+        self.maximum_iterations = check_maximum_iterations(owner, maximum_iterations)
+        self.parallel_iterations = parallel_iterations
+        self.swap_memory = _check_bool(owner, "swap_memory", swap_memory)
+
+    def build(self, input_shape=None):
+        # The cell and output layer build at their first call inside the loop.
+        self.built = True
+
+    def call(self, inputs, initial_state=None, training=None, **kwargs):
+        return dynamic_decode(
+            self,
+            output_time_major=self.output_time_major,
+            impute_finished=self.impute_finished,
+            maximum_iterations=self.maximum_iterations,
+            parallel_iterations=self.parallel_iterations,
+            swap_memory=self.swap_memory,
+            training=training,
+            decoder_init_input=inputs,
+            decoder_init_kwargs=dict(kwargs, initial_state=initial_state),
+        )
+
+    @property
+    def batch_size(self):
+        raise NotImplementedError
+
+    @property
+    def output_size(self):
+        raise NotImplementedError
+
+    @property
+    def output_dtype(self):
+        raise NotImplementedError
+
+    def initialize(self, inputs, initial_state=None, **kwargs):
+        raise NotImplementedError
+
+    def step(self, time, inputs, state, training=None):
+        raise NotImplementedError
+
+    def finalize(self, outputs, final_state, sequence_lengths):
+        raise NotImplementedError
+
+    @property
+    def tracks_own_finished(self):
+        return False
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "output_time_major": self.output_time_major,
+            "impute_finished": self.impute_finished,
+            "maximum_iterations": self.maximum_iterations,
+            "parallel_iterations": self.parallel_iterations,
+            "swap_memory": self.swap_memory,
+        }
+
+
+def _check_bool(owner, name, value):
+    if not isinstance(value, bool):
+        raise ValueError(f"{owner}: {name} must be True or False, got {value!r}")
+    return value
+
+
+def check_maximum_iterations(owner, value):
+    """``None`` or an integer ``>= 0`` (a Python/NumPy int or a scalar tensor); negative is rejected."""
+    if value is None:
+        return None
+    if isinstance(value, (tf.Tensor, tf.Variable)):
+        static = tf.get_static_value(value)
+        if value.shape.rank not in (None, 0):
+            raise ValueError(f"{owner}: maximum_iterations must be a scalar, got shape {value.shape}")
+        if static is not None and int(static) < 0:
+            raise ValueError(f"{owner}: maximum_iterations must be >= 0, got {int(static)}")
+        return value
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise ValueError(f"{owner}: maximum_iterations must be None or an integer >= 0, got {value!r}")
+    if value < 0:
+        raise ValueError(f"{owner}: maximum_iterations must be >= 0, got {value!r}")
+    return int(value)
+
+
+def inside_xla_program():
+    """Whether the code being traced is part of an XLA (``jit_compile``) program."""
+    if tf.executing_eagerly():
+        return False
+    return control_flow_util.GraphOrParentsInXlaContext(tf.compat.v1.get_default_graph())
+
+
+def transpose_batch_time(tensor):
+    """``[a, b, ...] -> [b, a, ...]`` for tensors of rank >= 2 (others unchanged)."""
+    if tensor.shape.rank is not None and tensor.shape.rank < 2:
+        return tensor
+    perm = tf.concat(([1, 0], tf.range(2, tf.rank(tensor))), axis=0)
+    return tf.transpose(tensor, perm)
+
+
+def _with_batch(batch_size, shape):
+    """``[batch] + shape`` as a static shape (batch may be unknown), for TensorArray elements."""
+    static_batch = tf.get_static_value(batch_size)
+    return tf.TensorShape([static_batch]).concatenate(tf.TensorShape(shape))
+
+
+def _zeros(batch_size, shape, dtype):
+    shape = tf.TensorShape(shape)
+    return tf.zeros(tf.concat([[batch_size], tf.constant(shape.as_list(), tf.int32)], 0), dtype)
+
+
+def _copy_through_finished(finished, new, current):
+    """State past a row's end: keep ``current`` where ``finished`` (TensorArrays, scalars pass)."""
+    if isinstance(current, tf.TensorArray) or current.shape.rank == 0:
+        return new
+    new.set_shape(current.shape)
+    mask = tf.reshape(finished, tf.concat([tf.shape(finished), tf.ones([tf.rank(new) - 1], tf.int32)], 0))
+    return tf.where(mask, current, new)
+
+
+def dynamic_decode(
+    decoder,
+    output_time_major=False,
+    impute_finished=False,
+    maximum_iterations=None,
+    parallel_iterations=32,
+    swap_memory=False,
+    training=None,
+    scope=None,
+    **kwargs,
+):
+    """Runs ``decoder`` until every row is finished (or ``maximum_iterations`` steps).
+
+    One ``tf.while_loop``: ``initialize`` once, then ``step`` per iteration, outputs
+    written to ``tf.TensorArray`` s. A row's ``sequence_length`` is the step at which it
+    finished plus one (decoders that track their own finished state, like beam search,
+    report theirs through ``state.lengths``).
+
+    Args:
+        decoder: a :class:`Decoder` (TF1: ``initialize()`` without arguments) or a
+            :class:`BaseDecoder` layer.
+        output_time_major: ``[time, batch, ...]`` outputs if True, else ``[batch, time, ...]``.
+        impute_finished: zero outputs and copy the state through for finished rows, so the
+            final state is each row's state at its last step and no gradient flows past it.
+        maximum_iterations: ``None`` or an int (or int32 scalar tensor) ``>= 0``. Required
+            inside an XLA program, where outputs are then ``maximum_iterations`` long
+            (zeros past the last step), since XLA needs static shapes.
+        parallel_iterations, swap_memory: passed to ``tf.while_loop``.
+        training: passed to ``decoder.step`` (and on to the cell).
+        scope: name scope of the ops.
+        **kwargs: ``decoder_init_input`` / ``decoder_init_kwargs`` for a :class:`BaseDecoder`.
+
+    Returns:
+        ``(final_outputs, final_state, final_sequence_lengths)``: outputs with the
+        structure of ``decoder.output_size``, the last state, int32 ``[batch]`` lengths.
+
+    Raises:
+        ValueError: negative or non-integer ``maximum_iterations``, or none given inside an
+            XLA program.
+    """
+    maximum_iterations = check_maximum_iterations("dynamic_decode", maximum_iterations)
+    with tf.name_scope(scope or "decoder"):
+        in_xla = inside_xla_program()
+        if maximum_iterations is not None:
+            maximum_iterations = tf.convert_to_tensor(maximum_iterations, tf.int32, name="maximum_iterations")
+            if not in_xla and tf.get_static_value(maximum_iterations) is None:
+                tf.debugging.assert_non_negative(maximum_iterations, "dynamic_decode: maximum_iterations must be >= 0")
+        elif in_xla:
+            raise ValueError("dynamic_decode: maximum_iterations is required inside an XLA program, got None")
+
+        if isinstance(decoder, BaseDecoder) and "decoder_init_input" in kwargs:
+            init_input = kwargs.pop("decoder_init_input")
+            init_kwargs = kwargs.pop("decoder_init_kwargs", {}) or {}
+            finished, inputs, state = decoder.initialize(init_input, **init_kwargs)
+        else:
+            finished, inputs, state = decoder.initialize()
+        if kwargs:
+            raise TypeError(f"dynamic_decode: unexpected keyword arguments {sorted(kwargs)}")
+
+        if maximum_iterations is not None:
+            finished = tf.logical_or(finished, maximum_iterations <= 0)
+        batch_size = decoder.batch_size
+        output_size, output_dtype = decoder.output_size, decoder.output_dtype
+        zero_outputs = tf.nest.map_structure(lambda s, d: _zeros(batch_size, s, d), output_size, output_dtype)
+        fixed_size = in_xla  # XLA needs a static number of TensorArray elements
+        outputs_ta = tf.nest.map_structure(
+            lambda s, d: tf.TensorArray(
+                d,
+                size=maximum_iterations if fixed_size else 0,
+                dynamic_size=not fixed_size,
+                element_shape=_with_batch(batch_size, s),
+            ),
+            output_size,
+            output_dtype,
+        )
+        lengths = tf.zeros_like(finished, tf.int32)  # [batch]
+
+        def condition(time, outputs_ta, state, inputs, finished, lengths):
+            return tf.logical_not(tf.reduce_all(finished))
+
+        def body(time, outputs_ta, state, inputs, finished, lengths):
+            outputs, next_state, next_inputs, step_finished = decoder.step(time, inputs, state, training)
+            if decoder.tracks_own_finished:
+                next_finished = step_finished
+                own_lengths = getattr(next_state, "lengths", None)
+                next_lengths = (
+                    tf.where(finished, lengths, time + 1) if own_lengths is None else tf.cast(own_lengths, tf.int32)
+                )
+            else:
+                next_finished = tf.logical_or(step_finished, finished)
+                next_lengths = tf.where(finished, lengths, time + 1)
+            tf.nest.assert_same_structure(state, next_state)
+            tf.nest.assert_same_structure(inputs, next_inputs)
+            if impute_finished:
+                outputs = tf.nest.map_structure(
+                    lambda out, zero: _copy_through_finished(finished, out, zero), outputs, zero_outputs
+                )
+                next_state = tf.nest.map_structure(
+                    lambda new, cur: _copy_through_finished(finished, new, cur), next_state, state
+                )
+            outputs_ta = tf.nest.map_structure(lambda ta, out: ta.write(time, out), outputs_ta, outputs)
+            return time + 1, outputs_ta, next_state, next_inputs, next_finished, next_lengths
+
+        _, outputs_ta, state, _, _, lengths = tf.while_loop(
+            condition,
+            body,
+            loop_vars=(tf.constant(0, tf.int32), outputs_ta, state, inputs, finished, lengths),
+            parallel_iterations=parallel_iterations,
+            maximum_iterations=maximum_iterations,
+            swap_memory=swap_memory,
+        )
+        final_outputs = tf.nest.map_structure(lambda ta: ta.stack(), outputs_ta)  # [time, batch, ...]
+        try:
+            final_outputs, state = decoder.finalize(final_outputs, state, lengths)
+        except NotImplementedError:
+            pass
+        if not output_time_major:
+            final_outputs = tf.nest.map_structure(transpose_batch_time, final_outputs)
+    return final_outputs, state, lengths

@@ -1,0 +1,80 @@
+"""TF1 contrib's ``*Helper`` spellings of the samplers: the decoding inputs are given at construction.
+
+TF 1.x::
+
+    helper = tf.contrib.seq2seq.TrainingHelper(inputs, sequence_length)
+    decoder = tf.contrib.seq2seq.BasicDecoder(cell, helper, initial_state, output_layer)
+    outputs, state, lengths = tf.contrib.seq2seq.dynamic_decode(decoder)
+
+runs unchanged with ``tfseq.seq2seq`` in place of ``tf.contrib.seq2seq``. Each helper is
+the matching sampler (same math) whose ``initialize()`` needs no arguments. Helpers hold
+tensors, so a ``BasicDecoder`` built on one cannot be saved to a ``.keras`` file: use the
+sampler spelling (``BasicDecoder(cell, sampler)``, inputs given when calling it) for that.
+"""
+
+from tfseq.seq2seq import sampler as sampler_lib
+
+
+class _HelperMixin:
+    """``initialize()`` with no arguments uses the ones given at construction."""
+
+    def _store(self, *args, **kwargs):
+        self._helper_args, self._helper_kwargs = args, kwargs
+
+    def initialize(self, *args, **kwargs):
+        if any(a is not None for a in args) or any(v is not None for v in kwargs.values()):
+            raise ValueError(
+                f"{type(self).__name__}: its inputs were given at construction (TF1 spelling); "
+                "call initialize() without arguments, or use the matching sampler"
+            )
+        return super().initialize(*self._helper_args, **self._helper_kwargs)
+
+    def get_config(self):
+        raise TypeError(
+            f"{type(self).__name__} holds tensors and cannot be saved; use "
+            f"{type(self).__mro__[2].__name__} (the sampler spelling) in models you save"
+        )
+
+
+class TrainingHelper(_HelperMixin, sampler_lib.TrainingSampler):
+    """TF1's ``TrainingHelper(inputs, sequence_length, time_major=False)``: see ``TrainingSampler``."""
+
+    def __init__(self, inputs, sequence_length, time_major=False):
+        super().__init__(time_major=time_major)
+        self._store(inputs, sequence_length=sequence_length)
+
+
+class ScheduledEmbeddingTrainingHelper(_HelperMixin, sampler_lib.ScheduledEmbeddingTrainingSampler):
+    """TF1's ``ScheduledEmbeddingTrainingHelper(inputs, sequence_length, embedding,
+    sampling_probability, time_major=False, seed=None, scheduling_seed=None)``;
+    ``embedding`` is a matrix or a callable."""
+
+    def __init__(
+        self, inputs, sequence_length, embedding, sampling_probability, time_major=False, seed=None, scheduling_seed=None
+    ):
+        super().__init__(
+            sampling_probability,
+            embedding_fn=embedding if callable(embedding) else None,
+            time_major=time_major,
+            seed=seed,
+            scheduling_seed=scheduling_seed,
+        )
+        self._store(inputs, sequence_length=sequence_length, embedding=None if callable(embedding) else embedding)
+
+
+class GreedyEmbeddingHelper(_HelperMixin, sampler_lib.GreedyEmbeddingSampler):
+    """TF1's ``GreedyEmbeddingHelper(embedding, start_tokens, end_token)``; ``embedding`` is a
+    matrix or a callable."""
+
+    def __init__(self, embedding, start_tokens, end_token):
+        super().__init__(embedding if callable(embedding) else None)
+        self._store(None if callable(embedding) else embedding, start_tokens=start_tokens, end_token=end_token)
+
+
+class SampleEmbeddingHelper(_HelperMixin, sampler_lib.SampleEmbeddingSampler):
+    """TF1's ``SampleEmbeddingHelper(embedding, start_tokens, end_token, softmax_temperature=None,
+    seed=None)``."""
+
+    def __init__(self, embedding, start_tokens, end_token, softmax_temperature=None, seed=None):
+        super().__init__(embedding if callable(embedding) else None, softmax_temperature=softmax_temperature, seed=seed)
+        self._store(None if callable(embedding) else embedding, start_tokens=start_tokens, end_token=end_token)
