@@ -327,6 +327,15 @@ class AttentionWrapper(RNNCellWrapper):
         return tf.nest.pack_sequence_as(self.state_size, tf.nest.flatten(states))
 
     # -- step ------------------------------------------------------------------
+    def __call__(self, inputs, states, training=None, **kwargs):
+        if not any(isinstance(s, tf.TensorArray) for s in tf.nest.flatten(states)):
+            return super().__call__(inputs, states, training=training, **kwargs)
+        # alignment_history: Keras 3's Layer.__call__ refuses a state mixing tensors and
+        # TensorArrays, so build and step directly (the sublayers still go through Keras).
+        if not self.built:
+            self.build(tuple(inputs.shape))
+        return self.call(tf.convert_to_tensor(inputs, self.compute_dtype), states, training=training)
+
     def call(self, inputs, states, training=None):
         state = self._as_state(states)
         cell_inputs = (self.cell_input_fn or default_cell_input_fn)(inputs, state.attention)

@@ -1,0 +1,95 @@
+"""Run real TF Addons code (``tfa.seq2seq``, TF2 eager, tf-keras) in a subprocess.
+
+TF Addons 0.23 is end of life: it imports only against Keras 2. On TF 2.21 it still runs
+in a process of its own (``../shared/NOTES.md``) when ``TF_USE_LEGACY_KERAS=1`` is set
+before TensorFlow is imported, every ``tf_keras*`` module is aliased as ``keras*`` in
+``sys.modules`` before ``tensorflow_addons`` is imported, and ``np.Inf`` (removed in
+NumPy 2) is restored. It can never share a process with tfseq (Keras 3), hence this bridge:
+
+    out = run_tfa('''
+        mechanism = tfa.seq2seq.LuongAttention(4, memory=tf.constant(inputs["memory"]))
+        outputs["keys"] = mechanism.keys.numpy()
+    ''', {"memory": memory})
+
+Each case runs eagerly and sees ``tf``, ``tfa``, ``np``, ``inputs`` (a dict) and fills
+``outputs`` (a dict of arrays). :func:`run_tfa_many` runs several cases in one subprocess
+to pay the imports once. A failure in the reference raises ``RuntimeError`` with its
+traceback: the reference is never silently skipped.
+"""
+
+import os
+import pickle
+import subprocess
+import sys
+import tempfile
+import textwrap
+
+import numpy as np
+
+_RUNNER = r'''
+import os, pickle, sys, traceback, warnings
+os.environ["TF_USE_LEGACY_KERAS"] = "1"
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import numpy as np
+np.Inf = np.inf  # NumPy 2 removed it; tensorflow_addons still uses it
+import tensorflow as tf
+import tf_keras
+for _name in list(sys.modules):  # tensorflow_addons imports `keras`: give it Keras 2
+    if _name == "tf_keras" or _name.startswith("tf_keras."):
+        sys.modules["keras" + _name[len("tf_keras"):]] = sys.modules[_name]
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")  # "TF Addons supports TF < 2.16": known, that is why we are here
+    import tensorflow_addons as tfa
+with open(sys.argv[1], "rb") as f:
+    cases = pickle.load(f)
+results = {}
+for name, source, inputs in cases:
+    outputs = {}
+    tf.random.set_seed(0)
+    env = dict(tf=tf, tfa=tfa, np=np, inputs=inputs, outputs=outputs)
+    try:
+        exec(compile(source, f"<tfa case {name}>", "exec"), env)
+    except Exception:
+        results[name] = {"__error__": traceback.format_exc()}
+        continue
+    results[name] = {k: np.asarray(v) for k, v in outputs.items()}
+with open(sys.argv[2], "wb") as f:
+    pickle.dump(results, f)
+'''
+
+
+def run_tfa_many(cases, timeout=600):
+    """Run ``[(name, source, inputs), ...]`` in one TF Addons subprocess; ``{name: outputs}``."""
+    cases = [(name, textwrap.dedent(source), dict(inputs or {})) for name, source, inputs in cases]
+    with tempfile.TemporaryDirectory() as tmp:
+        case_path = os.path.join(tmp, "cases.pkl")
+        result_path = os.path.join(tmp, "results.pkl")
+        with open(case_path, "wb") as f:
+            pickle.dump(cases, f)
+        env = dict(os.environ, TF_USE_LEGACY_KERAS="1", TF_CPP_MIN_LOG_LEVEL="2")
+        env.pop("KERAS_BACKEND", None)
+        proc = subprocess.run(
+            [sys.executable, "-c", _RUNNER, case_path, result_path],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=timeout,
+        )
+        if proc.returncode != 0:
+            raise RuntimeError(f"TF Addons reference process failed:\n{proc.stderr[-4000:]}")
+        with open(result_path, "rb") as f:
+            results = pickle.load(f)
+    for name, outputs in results.items():
+        if "__error__" in outputs:
+            raise RuntimeError(f"TF Addons reference case {name!r} failed:\n{outputs['__error__']}")
+    return results
+
+
+def run_tfa(source, inputs=None, timeout=600):
+    """Run one TF Addons case in a subprocess; returns its ``outputs`` dict."""
+    return run_tfa_many([("case", source, inputs)], timeout=timeout)["case"]
+
+
+def describe(results):
+    """Shapes of a result dict, for assertion messages."""
+    return {k: list(np.shape(v)) for k, v in results.items()}
