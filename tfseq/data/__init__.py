@@ -11,6 +11,7 @@ Example:
 """
 
 from tfseq.data.batching import lm_batches, lm_epoch_size, lm_windows
+from tfseq.data.csv_source import CsvTable, read_csv_table
 from tfseq.data.download import cache_dir, fetch_ptb
 from tfseq.data.sources import (
     BUILTIN_CORPORA,
@@ -25,6 +26,7 @@ from tfseq.data.vocab import UNK, Vocabulary
 __all__ = [
     "BUILTIN_CORPORA",
     "Corpus",
+    "CsvTable",
     "DataSourceError",
     "EOL",
     "EOS",
@@ -40,6 +42,7 @@ __all__ = [
     "lm_epoch_size",
     "lm_windows",
     "load_corpus",
+    "read_csv_table",
     "read_text",
     "split_lines",
     "tokenize",

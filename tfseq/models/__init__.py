@@ -3,6 +3,7 @@
 from tfseq.models import presets
 from tfseq.models.lm import LanguageModel, language_model_from_config, make_cell, tutorial_cost
 from tfseq.models.presets import LMConfig
+from tfseq.models.regression import LinearRegression, RegressionTask, least_squares, synthetic_data
 from tfseq.models.sampling import generate, generate_lines, generate_text, novelty
 
 __all__ = [
@@ -16,4 +17,8 @@ __all__ = [
     "generate_lines",
     "generate_text",
     "novelty",
+    "LinearRegression",
+    "RegressionTask",
+    "least_squares",
+    "synthetic_data",
 ]
