@@ -84,7 +84,9 @@ class BeamSearchDecoder(BaseDecoder):
         length_penalty_weight: ``alpha >= 0`` of the GNMT length penalty (0 disables it).
         coverage_penalty_weight: ``beta >= 0`` (0 disables it; needs an attention cell).
         reorder_tensor_arrays: at the end, reorder ``TensorArray`` s in the cell state (an
-            attention ``alignment_history``) along the final beams and return them stacked.
+            attention ``alignment_history``) along the final beams and return them stacked
+            ``[T, B * W, ...]``: row ``(b, w)`` of step ``t`` is what produced token ``t`` of
+            final beam ``w`` (TFA's reorder is one step off; see ``beam_search_ops.history_rows``).
         **kwargs: loop settings of :class:`~tfseq.seq2seq.decoder.BaseDecoder`.
 
     Call arguments:
@@ -244,7 +246,7 @@ class BeamSearchDecoder(BaseDecoder):
                 "(need [batch * beam_width, ...]); returned as is. Pass reorder_tensor_arrays=False to silence this."
             )
             return t
-        return ops.gather_tree_from_array(t.stack(), parent_ids, lengths)
+        return ops.reorder_history(t.stack(), parent_ids, lengths)
 
     def get_config(self):
         return {

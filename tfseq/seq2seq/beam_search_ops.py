@@ -220,8 +220,40 @@ def gather_tree(step_ids, parent_ids, max_sequence_lengths, end_token):
     return tf.where(seen_end, end_token, ids)
 
 
+def history_rows(parent_ids, sequence_length):
+    """Which row of step ``t``'s cell call produced final beam ``w``'s token ``t``: ``[T, B, W]``.
+
+    At step ``t`` the cell runs on the beams kept at step ``t - 1``, so the row behind
+    token ``t`` of final beam ``w`` is that token's *parent*: ``parent_ids[t, b, k_t]``,
+    where ``k_t`` is the beam ``w`` passes through at step ``t``. (TF1 contrib and TF Addons
+    index by ``k_t`` itself, one step off: their reordered ``alignment_history`` rows
+    belong to other hypotheses.) Steps past a beam's length keep row ``w``.
+    """
+    shape = tf.shape(parent_ids)
+    beam_ids = tf.broadcast_to(tf.range(shape[2])[tf.newaxis, tf.newaxis], shape)  # [T, B, W]
+    max_lengths = tf.cast(tf.reduce_max(sequence_length, axis=1), tf.int32)
+    path = gather_tree(beam_ids, parent_ids, max_lengths, end_token=shape[2] + 1)  # k_t, [T, B, W]
+    in_bound = tf.transpose(tf.sequence_mask(sequence_length, maxlen=shape[0]), [2, 0, 1])  # [T, B, W]
+    path = tf.where(in_bound, path, beam_ids)
+    rows = tf.gather(parent_ids, path, axis=2, batch_dims=2)  # parent_ids[t, b, k_t]
+    return tf.where(in_bound, rows, beam_ids)
+
+
+def reorder_history(t, parent_ids, sequence_length):
+    """Per-step history ``t [T, B * W, ...]`` (written by the cell, e.g. ``alignment_history``)
+    ordered along the final beams: row ``(b, w)`` of step ``t`` is what produced token ``t``
+    of final beam ``w`` (see :func:`history_rows`)."""
+    shape = tf.shape(parent_ids)
+    flat = tf.reshape(t, tf.stack([shape[0], shape[1], shape[2], -1]))
+    ordered = tf.gather(flat, history_rows(parent_ids, sequence_length), axis=2, batch_dims=2)
+    return tf.reshape(ordered, tf.shape(t))
+
+
 def gather_tree_from_array(t, parent_ids, sequence_length):
-    """Reorder a stacked per-step tensor (an ``alignment_history``) along the final beams.
+    """Reorder a stacked per-step tensor along the final beams, as TF Addons does (by ``k_t``).
+
+    ``BeamSearchDecoder`` uses :func:`reorder_history` instead, which picks the row that
+    really produced each token (this function is kept for TFA code that calls it).
 
     Args:
         t: ``[T, B * W, ...]`` or ``[T, B, W, ...]``.

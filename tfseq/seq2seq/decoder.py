@@ -110,6 +110,14 @@ class BaseDecoder(keras.layers.Layer):
         # The cell and output layer build at their first call inside the loop.
         self.built = True
 
+    def __call__(self, *args, **kwargs):
+        if not any(isinstance(x, tf.TensorArray) for x in tf.nest.flatten((args, kwargs))):
+            return super().__call__(*args, **kwargs)
+        # Keras 3's Layer.__call__ refuses arguments mixing tensors and TensorArrays (an
+        # attention state with alignment_history): call directly (sublayers still go through Keras).
+        self.built = True
+        return self.call(*args, **kwargs)
+
     def call(self, inputs, initial_state=None, training=None, **kwargs):
         return dynamic_decode(
             self,

@@ -1,0 +1,265 @@
+"""BeamSearchDecoder, gather_tree and tile_batch: NumPy references, exhaustive search, equivalences."""
+
+import itertools
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tfseq import rnn_cell
+from tfseq import seq2seq as s2s
+from tfseq.seq2seq import beam_search_ops as ops
+
+V, H, D, START, END = 4, 5, 3, 0, 3
+
+
+def gather_tree_numpy(step_ids, parent_ids, max_sequence_lengths, end_token):
+    """TF1's C++ GatherTree kernel, loop for loop."""
+    max_time, batch_size, beam_width = step_ids.shape
+    beams = np.full_like(step_ids, end_token)
+    for b in range(batch_size):
+        length = min(max_time, int(max_sequence_lengths[b]))
+        for w in range(beam_width if length > 0 else 0):
+            beams[length - 1, b, w] = step_ids[length - 1, b, w]
+            parent = parent_ids[length - 1, b, w]
+            for level in range(length - 2, -1, -1):
+                beams[level, b, w] = step_ids[level, b, parent]
+                parent = parent_ids[level, b, parent]
+            finished = False
+            for t in range(length):
+                if finished:
+                    beams[t, b, w] = end_token
+                elif beams[t, b, w] == end_token:
+                    finished = True
+    return beams
+
+
+def make_model(seed=0, batch=2, end_bias=0.0):
+    """A fixed random GRU decoder (sharp logits), its embedding matrix and per-row initial states."""
+    keras.utils.set_random_seed(seed)
+    cell, out = rnn_cell.GRUCell(H), keras.layers.Dense(V)
+    embedding = tf.constant(np.random.default_rng(seed).standard_normal((V, D)), tf.float32)
+    out(cell(tf.zeros([1, D]), tf.zeros([1, H]))[0])  # build
+    out.kernel.assign(out.kernel * 4.0)  # peaked distributions: no near-ties between hypotheses
+    out.bias.assign(tf.one_hot(END, V) * end_bias)  # > 0: beams finish early
+    states = tf.constant(np.random.default_rng(seed + 1).standard_normal((batch, H)), tf.float32)
+    return cell, out, embedding, states
+
+
+def step_log_probs(cell, out, embedding, state, token):
+    output, state = cell(tf.nn.embedding_lookup(embedding, [token]), state)
+    return tf.nn.log_softmax(out(output))[0].numpy(), state
+
+
+def sequence_log_prob(cell, out, embedding, state, tokens):
+    """Teacher-forced sum of log-probabilities of ``tokens`` (up to and including END)."""
+    total, token = 0.0, START
+    for next_token in tokens:
+        log_probs, state = step_log_probs(cell, out, embedding, state, token)
+        total += log_probs[next_token]
+        if next_token == END:
+            break
+        token = next_token
+    return total
+
+
+def exhaustive_best(cell, out, embedding, state, max_len):
+    """Best hypothesis by summed log-probability: sequences ending in END or of length max_len."""
+    best, best_score = None, -np.inf
+    for length in range(1, max_len + 1):
+        for seq in itertools.product(range(V), repeat=length):
+            if END in seq[:-1] or (length < max_len and seq[-1] != END):
+                continue
+            score = sequence_log_prob(cell, out, embedding, state, seq)
+            if score > best_score:
+                best, best_score = seq, score
+    return best, best_score
+
+
+def beam_decode(cell, out, embedding, states, beam_width, max_len, **kwargs):
+    decoder = s2s.BeamSearchDecoder(cell, beam_width, output_layer=out, maximum_iterations=max_len, **kwargs)
+    batch = states.shape[0]
+    return decoder(embedding, start_tokens=[START] * batch, end_token=END, initial_state=s2s.tile_batch(states, beam_width))
+
+
+def trimmed(ids):
+    ids = list(ids)
+    return tuple(ids[: ids.index(END) + 1] if END in ids else ids)
+
+
+def test_gather_tree_matches_numpy_reference():
+    rng = np.random.default_rng(0)
+    T, B, W = 6, 4, 3
+    step_ids = rng.integers(0, 5, (T, B, W)).astype(np.int32)
+    parent_ids = rng.integers(0, W, (T, B, W)).astype(np.int32)
+    lengths = np.array([6, 3, 0, 9], np.int32)  # full, shorter, empty, longer than T
+    for end_token in (2, 7):
+        want = gather_tree_numpy(step_ids, parent_ids, lengths, end_token)
+        got = s2s.gather_tree(step_ids, parent_ids, lengths, end_token).numpy()
+        np.testing.assert_array_equal(got, want)
+    traced = tf.function(s2s.gather_tree, jit_compile=True)(step_ids, parent_ids, lengths, 2)
+    np.testing.assert_array_equal(traced.numpy(), gather_tree_numpy(step_ids, parent_ids, lengths, 2))
+    with pytest.raises(tf.errors.InvalidArgumentError, match="parent_ids must be in"):
+        s2s.gather_tree(step_ids, parent_ids + W, lengths, 2)
+
+
+def test_tile_batch_repeats_rows_and_validates():
+    x = tf.reshape(tf.range(6), [3, 2])
+    np.testing.assert_array_equal(s2s.tile_batch(x, 2).numpy(), [[0, 1], [0, 1], [2, 3], [2, 3], [4, 5], [4, 5]])
+    state = rnn_cell.LSTMStateTuple(tf.zeros([3, 4]), tf.ones([3, 4]))
+    tiled = s2s.tile_batch(state, 5)
+    assert isinstance(tiled, rnn_cell.LSTMStateTuple) and tiled.h.shape == (15, 4)
+    for bad in (0, -1, 2.0, True):
+        with pytest.raises(ValueError, match=f"multiplier must be a positive integer, got {bad!r}"):
+            s2s.tile_batch(x, bad)
+
+
+def test_length_penalty_and_coverage_penalty_match_the_formulas():
+    lengths = np.array([[1, 4], [7, 0]])
+    np.testing.assert_allclose(ops.length_penalty(lengths, 0.6), ((5.0 + lengths) / 6.0) ** 0.6, rtol=1e-6)
+    assert ops.length_penalty(lengths, 0.0) == 1.0
+    acc = np.array([[[0.5, 2.0, 0.0]], [[0.25, 0.25, 1.0]]], np.float32)  # [B=2, W=1, S=3]
+    finished = np.array([[True], [False]])
+    want = np.array([[[0.3 * np.log(0.5)]], [[0.0]]])  # min(., 1), zeros count as 1, finished beams only
+    np.testing.assert_allclose(ops.coverage_penalty(acc, finished, 0.3), want, rtol=1e-6)
+
+
+def test_exhaustive_search_finds_the_same_best_sequence():
+    cell, out, embedding, states = make_model()
+    max_len = 3
+    # beam_width = V ** (max_len - 1) keeps every prefix: nothing is pruned before the last step
+    outputs, final_state, _ = beam_decode(cell, out, embedding, states, V ** (max_len - 1), max_len)
+    narrow, _, _ = beam_decode(cell, out, embedding, states, 3, max_len)
+    for b in range(states.shape[0]):
+        best, best_score = exhaustive_best(cell, out, embedding, states[b : b + 1], max_len)
+        assert trimmed(outputs.predicted_ids[b, :, 0].numpy()) == best
+        np.testing.assert_allclose(final_state.log_probs[b, 0], best_score, rtol=1e-5)
+        # this small, peaked model: a 3-wide beam finds it too
+        assert trimmed(narrow.predicted_ids[b, :, 0].numpy()) == best
+
+
+@pytest.mark.parametrize("length_penalty_weight", [0.0, 1.0])
+def test_returned_beams_are_sorted_frozen_and_rescored_exactly(length_penalty_weight):
+    cell, out, embedding, states = make_model(seed=3, end_bias=1.5)
+    W, max_len = 4, 5
+    outputs, final_state, lengths = beam_decode(
+        cell, out, embedding, states, W, max_len, length_penalty_weight=length_penalty_weight
+    )
+    scores = outputs.beam_search_decoder_output.scores.numpy()  # [B, T, W]
+    assert np.all(np.diff(scores, axis=-1) <= 0), "beams must be ordered best first at every step"
+    ids = outputs.predicted_ids.numpy()  # [B, T, W]
+    for b, w in itertools.product(range(states.shape[0]), range(W)):
+        seq = ids[b, :, w]
+        ended = np.flatnonzero(seq == END)
+        if ended.size:  # frozen after END: only END follows, the length stops growing
+            assert np.all(seq[ended[0]:] == END)
+            assert lengths[b, w] == ended[0] + 1
+        else:
+            assert lengths[b, w] == len(seq)
+        # the accumulated log-probability is the teacher-forced one of the returned beam
+        log_prob = sequence_log_prob(cell, out, embedding, states[b : b + 1], trimmed(seq))
+        np.testing.assert_allclose(final_state.log_probs[b, w], log_prob, rtol=1e-5)
+    finished = final_state.finished.numpy()
+    assert finished.any() and not finished.all(), "the test should see finished and unfinished beams"
+
+
+def test_beam_width_one_is_greedy_decoding():
+    cell, out, embedding, states = make_model(seed=1, batch=3)
+    beam, _, beam_lengths = beam_decode(cell, out, embedding, states, 1, 6)
+    greedy = s2s.BasicDecoder(cell, s2s.GreedyEmbeddingSampler(), out, maximum_iterations=6)
+    greedy_out, _, greedy_lengths = greedy(embedding, start_tokens=[START] * 3, end_token=END, initial_state=states)
+    for b in range(3):
+        assert trimmed(beam.predicted_ids[b, :, 0].numpy()) == trimmed(greedy_out.sample_id[b].numpy())
+    np.testing.assert_array_equal(beam_lengths.numpy()[:, 0], greedy_lengths.numpy())
+
+
+def test_eager_equals_tf_function_and_xla():
+    cell, out, embedding, states = make_model(seed=2)
+    decoder = s2s.BeamSearchDecoder(cell, 3, output_layer=out, length_penalty_weight=0.5, maximum_iterations=5)
+
+    def run(init):
+        return decoder(embedding, start_tokens=[START, START], end_token=END, initial_state=init)
+
+    eager = run(s2s.tile_batch(states, 3))
+    steps = eager[0].predicted_ids.shape[1]
+    assert steps < 5, "the test should stop before maximum_iterations"
+    for compiled in (tf.function(run), tf.function(run, jit_compile=True)):
+        traced = compiled(s2s.tile_batch(states, 3))
+        ids = traced[0].predicted_ids.numpy()
+        np.testing.assert_array_equal(ids[:, :steps], eager[0].predicted_ids.numpy())
+        assert np.all(ids[:, steps:] == END)  # XLA: static length maximum_iterations, padded
+        np.testing.assert_allclose(
+            traced[0].beam_search_decoder_output.scores.numpy()[:, :steps],
+            eager[0].beam_search_decoder_output.scores.numpy(),
+            atol=1e-5,
+        )
+        np.testing.assert_array_equal(traced[2].numpy(), eager[2].numpy())
+
+
+def test_alignment_history_is_reordered_along_the_final_beams():
+    """With attention, alignment_history[t] of final beam w == the alignments of its own prefix."""
+    keras.utils.set_random_seed(4)
+    B, W, S, max_len = 2, 3, 4, 4
+    memory = tf.random.normal([B, S, H])
+    memory_lengths = tf.constant([4, 2])
+    mechanism = s2s.LuongAttention(H, memory=s2s.tile_batch(memory, W), memory_sequence_length=s2s.tile_batch(memory_lengths, W))
+    cell = s2s.AttentionWrapper(rnn_cell.GRUCell(H), mechanism, attention_layer_size=H, alignment_history=True)
+    out = keras.layers.Dense(V)
+    embedding = tf.random.normal([V, D])
+    decoder = s2s.BeamSearchDecoder(cell, W, output_layer=out, maximum_iterations=max_len)
+    init = cell.get_initial_state(batch_size=B * W, dtype=tf.float32)
+    outputs, final_state, lengths = decoder(embedding, start_tokens=[START] * B, end_token=END, initial_state=init)
+    history = final_state.cell_state.alignment_history.numpy()  # [T, B * W, S], reordered
+    steps = history.shape[0]
+    history = history.reshape(steps, B, W, S)
+
+    # replay each final beam alone (batch 1) with the same weights
+    single = s2s.LuongAttention(H, memory=memory[:1], memory_sequence_length=memory_lengths[:1])
+    single_cell = s2s.AttentionWrapper(rnn_cell.GRUCell(H), single, attention_layer_size=H)
+    single_cell(tf.zeros([1, D]), single_cell.get_initial_state(batch_size=1, dtype=tf.float32))  # build
+    single_cell.set_weights(cell.get_weights())  # the mechanism's memory layer included
+    for b in range(B):
+        single.setup_memory(memory[b : b + 1], memory_lengths[b : b + 1])  # keys with the copied weights
+        for w in range(W):
+            state = single_cell.get_initial_state(batch_size=1, dtype=tf.float32)
+            token = START
+            for t in range(int(lengths[b, w])):
+                _, state = single_cell(tf.nn.embedding_lookup(embedding, [token]), state)
+                np.testing.assert_allclose(history[t, b, w], state.alignments[0].numpy(), atol=1e-5)
+                token = int(outputs.predicted_ids[b, t, w])
+    assert np.all(history[:, 1, :, 2:] == 0), "padding of the shorter memory gets no attention"
+
+
+def test_bad_input_raises_value_error_naming_argument_and_value():
+    cell, out, embedding, states = make_model()
+    for bad in (0, -2, 1.5):
+        with pytest.raises(ValueError, match=f"beam_width must be a positive integer, got {bad!r}"):
+            s2s.BeamSearchDecoder(cell, bad, output_layer=out)
+    with pytest.raises(ValueError, match="length_penalty_weight must be a finite number >= 0, got -1"):
+        s2s.BeamSearchDecoder(cell, 2, output_layer=out, length_penalty_weight=-1)
+    with pytest.raises(ValueError, match="maximum_iterations must be >= 0, got -3"):
+        s2s.BeamSearchDecoder(cell, 2, output_layer=out, maximum_iterations=-3)
+    decoder = s2s.BeamSearchDecoder(cell, 2, output_layer=out, maximum_iterations=3)
+    with pytest.raises(ValueError, match=r"end_token must be in \[0, 4\) \(the output vocabulary\), got 4"):
+        decoder(embedding, start_tokens=[0, 0], end_token=V, initial_state=s2s.tile_batch(states, 2))
+    with pytest.raises(ValueError, match=r"initial_state has batch size 2 .*tile_batch\(t, multiplier=2\)"):
+        decoder(embedding, start_tokens=[0, 0], end_token=END, initial_state=states)
+    with pytest.raises(ValueError, match="coverage_penalty_weight must be 0.0 unless the cell is attentional"):
+        s2s.BeamSearchDecoder(cell, 2, output_layer=out, coverage_penalty_weight=0.5, maximum_iterations=2)(
+            embedding, start_tokens=[0, 0], end_token=END, initial_state=s2s.tile_batch(states, 2)
+        )
+
+
+def test_config_round_trip_decodes_the_same():
+    cell, out, embedding, states = make_model()
+    layer = keras.layers.Embedding(V, D)
+    decoder = s2s.BeamSearchDecoder(cell, 2, embedding_fn=layer, output_layer=out, length_penalty_weight=0.7,
+                                    maximum_iterations=4)
+    run = lambda d: d(None, start_tokens=[0, 0], end_token=END, initial_state=s2s.tile_batch(states, 2))  # noqa: E731
+    first = run(decoder)[0]
+    revived = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(decoder))
+    assert type(revived) is s2s.BeamSearchDecoder and revived.get_config() == decoder.get_config()
+    run(revived)
+    revived.set_weights(decoder.get_weights())
+    np.testing.assert_array_equal(run(revived)[0].predicted_ids.numpy(), first.predicted_ids.numpy())
