@@ -42,7 +42,7 @@ def test_numpy_scalars_are_valid_arguments(cls):
     "kwargs, pattern",
     [
         ({"cell_clip": -1.0}, r"cell_clip.*-1\.0"),
-        ({"cell_clip": 0}, r"cell_clip.*got 0"),
+        ({"cell_clip": -0.5}, r"cell_clip.*got -0\.5"),  # 0.0 is TF1's "clip to zero" (test_tf1_dropin.py)
         ({"cell_clip": "big"}, r"cell_clip.*'big'"),
         ({"num_proj": 0}, r"num_proj.*got 0"),
         ({"num_proj": 2, "proj_clip": -0.5}, r"proj_clip.*-0\.5"),
@@ -159,10 +159,12 @@ def test_sequence_length_of_wrong_shape(sequence_length, error, pattern, driver)
 
 
 @pytest.mark.parametrize("kwargs, pattern", [
-    ({"parallel_iterations": 32}, r"parallel_iterations=32"),
-    ({"swap_memory": True}, r"swap_memory=True"),
+    ({"parallel_iterations": 0}, r"parallel_iterations must be a positive integer or None, got 0"),
+    ({"swap_memory": "yes"}, r"swap_memory must be True or False, got 'yes'"),
 ])
-def test_tf1_performance_knobs_are_rejected(kwargs, pattern):
+def test_tf1_performance_knobs_reject_bad_values(kwargs, pattern):
+    # any valid value is accepted (TF1 code passes parallel_iterations=32, swap_memory=True):
+    # tests/test_tf1_dropin.py
     with pytest.raises(ValueError, match=pattern):
         nn.dynamic_rnn(rnn_cell.GRUCell(3), X, **kwargs)
     with pytest.raises(ValueError, match=pattern):

@@ -224,15 +224,20 @@ def test_dropout_is_identity_unless_training_and_with_keep_prob_one():
     y_bare, s_bare = nn.dynamic_rnn(bare, SEQ)
     dropped = rnn_cell.DropoutWrapper(rnn_cell.BasicLSTMCell(4), 0.5, 0.5, 0.5, variational_recurrent=True)
     kept = rnn_cell.DropoutWrapper(rnn_cell.BasicLSTMCell(4))  # keep 1 everywhere
-    for wrapper, training in [(dropped, None), (dropped, False), (kept, True)]:
+    for wrapper, training in [(dropped, False), (kept, True), (kept, None)]:
         wrapper.build((None, 3))
         wrapper.set_weights(bare.get_weights())
         y, s = nn.dynamic_rnn(wrapper, SEQ, training=training)
         # allclose, not equal: dynamic_rnn may take its fused path for one and not the other
         np.testing.assert_allclose(y.numpy(), y_bare.numpy(), atol=1e-6)
         np.testing.assert_allclose(s.h.numpy(), s_bare.h.numpy(), atol=1e-6)
-    y_train, _ = nn.dynamic_rnn(dropped, SEQ, training=True)
-    assert not np.allclose(y_train.numpy(), y_bare.numpy())
+    # Keras semantics: a Keras RNN layer called without training does not drop
+    y_keras = keras.layers.RNN(dropped, return_sequences=True)(SEQ)
+    np.testing.assert_allclose(y_keras.numpy(), y_bare.numpy(), atol=1e-6)
+    # the TF1 driver without training drops, as TF1 did (tests/test_tf1_dropin.py has more)
+    for training in (True, None):
+        y_train, _ = nn.dynamic_rnn(dropped, SEQ, training=training)
+        assert not np.allclose(y_train.numpy(), y_bare.numpy())
 
 
 @pytest.mark.parametrize("variational", [False, True])

@@ -22,6 +22,9 @@ spell out in a mapping are used as written):
 
 The era that matches the most names is used. Loading is strict by default: one
 ``ValueError`` lists every missing, unexpected and shape-mismatched name.
+``strict="target"`` loads a sub-scope strictly while the checkpoint also holds a program's
+other variables (a learning rate, an embedding, another model): only the target's own
+cell scopes are checked for unexpected names.
 """
 
 import collections
@@ -212,6 +215,19 @@ def _plan(entries, shapes):
     return best[1], best[2]
 
 
+def _owner_prefixes(entries, era):
+    """The checkpoint scopes the target's cells own (``<scope>/<cell or wrapper scope>``), in
+    ``era``; a variable spelled out in a mapping owns just its own name."""
+    prefixes = set()
+    for entry in entries:
+        if entry.relative is None:
+            prefixes.add(entry.scope)
+        else:
+            owner = entry.relative.split("/")[0]
+            prefixes.add(era_name(Entry(entry.scope, owner, None), era))
+    return prefixes
+
+
 def load_tf1_checkpoint(checkpoint_path, target, scope=None, strict=True):
     """Load a TF1 name-based checkpoint into ``target`` (see the module docstring) with one call.
 
@@ -222,7 +238,12 @@ def load_tf1_checkpoint(checkpoint_path, target, scope=None, strict=True):
             ``{tf1_name: variable | cell | pair}``.
         scope: the TF1 variable scope the target lived in. Default ``"rnn"`` for a cell,
             ``"bidirectional_rnn"`` for a pair, ``""`` for a mapping.
-        strict: if True (default), any missing or unexpected name is an error. Shape
+        strict: ``True`` (default): any missing name, and any name under ``scope`` that
+            the target does not expect, is an error. ``"target"``: missing names are errors,
+            and unexpected ones only inside the target's own cell scopes (e.g.
+            ``<scope>/basic_lstm_cell/...``, ``<scope>/multi_rnn_cell/...``): the
+            checkpoint's other variables -- a learning rate, an embedding, a second model
+            -- are left alone without listing them. ``False``: load what matches. Shape
             mismatches are always an error. Checkpoint names under ``scope`` that are
             optimizer slots of loaded variables (``.../kernel/Adam``, also
             ``Model/Model/.../kernel/Adam`` from an optimizer built inside the scope) or TF1 bookkeeping
@@ -239,6 +260,8 @@ def load_tf1_checkpoint(checkpoint_path, target, scope=None, strict=True):
     scope = _default_scope(target) if scope is None else scope
     if not isinstance(scope, str):
         raise TypeError(f"scope must be a string, got {scope!r}")
+    if not (isinstance(strict, bool) or strict == "target"):
+        raise ValueError(f"strict must be True, False or 'target', got {strict!r}")
     path = resolve_checkpoint(checkpoint_path)
     reader = tf.train.load_checkpoint(path)
     shapes = _shapes(reader)
@@ -252,10 +275,13 @@ def load_tf1_checkpoint(checkpoint_path, target, scope=None, strict=True):
         if name in shapes and shapes[name] != tuple(entry.variable.shape)
     )
     prefix = era_scope(scope, era)
+    prefixes = _owner_prefixes(entries, era) if strict == "target" else [prefix]
+    if strict == "target":
+        prefix = ", ".join(sorted(prefixes))
     unexpected = sorted(
         name
         for name in shapes
-        if under_scope(name, prefix)
+        if any(under_scope(name, p) for p in prefixes)
         and name not in plan
         and name.rpartition("/")[2] not in _BOOKKEEPING
         and not _is_slot(name, plan)

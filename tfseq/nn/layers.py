@@ -21,6 +21,10 @@ class RNN(keras.layers.RNN):
     A Keras mask (e.g. from ``Embedding(mask_zero=True)``) gives TF1's semantics when
     ``zero_output_for_mask=True``: zeros at masked steps, state carried unchanged.
 
+    ``training`` follows Keras (``DropoutWrapper`` drops in ``fit``, not in ``predict`` or a
+    call without ``training``); every call draws new variational dropout masks, also with a
+    caller's ``initial_state`` or ``stateful=True``.
+
     Args:
         cell: an RNN cell (see ``keras.layers.RNN``).
         fast: ``None`` (default): fused when possible; ``False``: always Keras' loop;
@@ -58,6 +62,9 @@ class RNN(keras.layers.RNN):
         return fused.plan(self.cell, sequences, training, self.fast)
 
     def inner_loop(self, sequences, initial_state, mask, training=False):
+        if hasattr(self.cell, "resample_dropout_masks"):
+            # new variational masks at every call, also with a caller's initial_state (TF1: per session.run)
+            self.cell.resample_dropout_masks()
         if tf.nest.is_nested(mask):
             mask = tf.nest.flatten(mask)[0]
         if self.plan(sequences, mask, training).path == fused.PER_STEP:

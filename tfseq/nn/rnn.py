@@ -5,6 +5,18 @@ They run any cell that follows the tfseq contract (:mod:`tfseq.rnn_cell.base`) a
 3's own cells (``keras.layers.LSTMCell`` & co.), eagerly or inside ``tf.function``.
 TF1 semantics: past a row's ``sequence_length`` the output is zeros and the state is
 carried through unchanged, so the final state is the state at each row's last step.
+
+TF1 behaviour the drivers keep, so TF1 programs run with import renames only:
+
+* ``training=None`` (not passed) outside any Keras layer's ``call`` means ``True``:
+  ``DropoutWrapper`` drops, as it always did in TF1. Inside a Keras layer's ``call`` it
+  stays None and Keras' ``training`` semantics decide (see ``rnn_cell.DropoutWrapper``).
+  ``training=False`` turns dropout off anywhere.
+* Every call draws new variational dropout masks (TF1: one per ``session.run``), also
+  when ``initial_state`` is passed.
+* An unbuilt cell takes the inputs' float dtype (float64 inputs: float64 weights).
+* ``parallel_iterations`` and ``swap_memory`` are passed to ``tf.while_loop`` (they
+  change no result); the fused path ignores them.
 """
 
 import numbers
@@ -12,19 +24,47 @@ import numbers
 import tensorflow as tf
 
 from tfseq.nn import fused
-from tfseq.rnn_cell.base import check_optional_bool
-
-# TF1 performance knobs with no effect here; accepted at their TF1 default only.
-_IGNORED_DEFAULTS = {"parallel_iterations": None, "swap_memory": False}
+from tfseq.rnn_cell.base import adopt_input_dtype, call_cell, check_optional_bool
+from tfseq.rnn_cell.wrappers import build_cell
 
 
-def _check_tf1_knobs(fn_name, **kwargs):
-    for name, value in kwargs.items():
-        if value != _IGNORED_DEFAULTS[name]:
-            raise ValueError(
-                f"{fn_name}: {name}={value!r} has no meaning in Keras 3 (tf.while_loop picks "
-                "its own parallelism); remove it"
-            )
+def _check_tf1_knobs(fn_name, parallel_iterations, swap_memory):
+    """TF1's ``tf.while_loop`` knobs: a positive int (or None) and a bool."""
+    if parallel_iterations is not None and (
+        isinstance(parallel_iterations, bool)
+        or not isinstance(parallel_iterations, numbers.Integral)
+        or parallel_iterations <= 0
+    ):
+        raise ValueError(f"{fn_name}: parallel_iterations must be a positive integer or None, got {parallel_iterations!r}")
+    if not isinstance(swap_memory, bool):
+        raise ValueError(f"{fn_name}: swap_memory must be True or False, got {swap_memory!r}")
+    return {"parallel_iterations": parallel_iterations or 32, "swap_memory": swap_memory}
+
+
+def _inside_keras_call():
+    """Whether a Keras layer's ``call`` is running (Keras then owns ``training``)."""
+    from keras.src.backend.common import global_state  # no public accessor for the call context
+
+    return global_state.get_global_attribute("current_call_ctx") is not None
+
+
+def resolve_training(training):
+    """TF1 drivers' ``training``: None means True (TF1 always dropped) outside a Keras call."""
+    if training is None and not _inside_keras_call():
+        return True
+    return training
+
+
+def new_sequence(cell, initial_state):
+    """Start a new sequence batch: new variational dropout masks (TF1: per ``session.run``).
+    With ``initial_state=None`` the zero state does it (``get_initial_state``)."""
+    if initial_state is not None and hasattr(cell, "resample_dropout_masks"):
+        cell.resample_dropout_masks()
+
+
+def prepare_cell(cell, dtype):
+    """TF1's dtype rule before anything is built: an unbuilt cell takes the inputs' float dtype."""
+    adopt_input_dtype(cell, dtype)
 
 
 def _state_structure(cell):
@@ -111,7 +151,7 @@ def _check_sequence_length(sequence_length, batch_size_static):
 
 def step_with_length(cell, x_t, state, time, sequence_length, training=None):
     """One step of ``cell``; rows whose ``sequence_length <= time`` emit zeros and keep state."""
-    output, new_state = cell(x_t, state, training=training) if training is not None else cell(x_t, state)
+    output, new_state = call_cell(cell, x_t, state, training)
     new_state = tf.nest.pack_sequence_as(state, tf.nest.flatten(new_state))
     # the carried state keeps the dtype it was given (a mixed_float16 cell computes in float16)
     new_state = tf.nest.map_structure(lambda old, new: tf.cast(new, old.dtype), state, new_state)
@@ -147,30 +187,36 @@ def dynamic_rnn(
         dtype: dtype of the zero state (default: the dtype of ``inputs``).
         time_major: layout of ``inputs`` and ``outputs``.
         scope: name scope for the ops (variable names come from the cell).
-        training: passed to the cell (dropout wrappers); ``None`` leaves the default.
+        training: passed to the cell (dropout wrappers). ``None``: True outside a Keras
+            layer's ``call`` (TF1: ``DropoutWrapper`` always drops), Keras' own
+            resolution inside one (module docstring).
         fast: ``None`` (default) runs a fused fast path when the cell allows it
             (:func:`tfseq.nn.fused.plan` says which and why), ``False`` forces the
             readable per-step loop, ``True`` raises ``ValueError`` if no fast path applies.
         xla: whether the fused path is compiled with XLA: ``None`` (default) inside a
             ``tf.function`` when the number of steps is static, ``True``/``False`` force it
             (:func:`tfseq.nn.fused.uses_xla`). The per-step path is never compiled here.
-        parallel_iterations, swap_memory: TF1 knobs, accepted at their default only.
+        parallel_iterations, swap_memory: TF1's ``tf.while_loop`` knobs, passed to the
+            per-step loop (no effect on results).
 
     Returns:
         ``(outputs, final_state)``: outputs ``[batch, time, cell.output_size]`` (or time
         major); ``final_state`` structured like ``cell.state_size``.
     """
-    _check_tf1_knobs("dynamic_rnn", parallel_iterations=parallel_iterations, swap_memory=swap_memory)
+    loop_knobs = _check_tf1_knobs("dynamic_rnn", parallel_iterations, swap_memory)
     check_optional_bool("dynamic_rnn", "xla", xla)
+    training = resolve_training(training)
     with tf.name_scope(scope or "rnn"):
         inputs = _check_inputs(inputs, time_major)
+        prepare_cell(cell, inputs.dtype)
         if not time_major:
             inputs = tf.transpose(inputs, [1, 0, 2])  # [time, batch, depth]
         batch_static = inputs.shape[1]
         sequence_length = _check_sequence_length(sequence_length, batch_static)
+        new_sequence(cell, initial_state)
         state = _start_state(cell, initial_state, inputs, 1, dtype)
         if fused.plan(cell, inputs, training, fast).path == fused.PER_STEP:
-            outputs, final_state = _time_loop(cell, inputs, state, sequence_length, training)
+            outputs, final_state = _time_loop(cell, inputs, state, sequence_length, training, **loop_knobs)
         else:
             outputs, final_state = fused.run(cell, inputs, state, sequence_length, training, xla=xla)
         if not time_major:
@@ -178,11 +224,18 @@ def dynamic_rnn(
         return outputs, final_state
 
 
-def _time_loop(cell, inputs_tm, state, sequence_length, training):
+def _has_unbuilt_layers(cell):
+    return any(not layer.built for layer in cell._flatten_layers())  # noqa: SLF001 (Keras' layer walk)
+
+
+def _time_loop(cell, inputs_tm, state, sequence_length, training, parallel_iterations=32, swap_memory=False):
     """The readable per-step path over time-major inputs."""
     num_steps = tf.shape(inputs_tm)[0]
-    if not cell.built:  # weights must not be created inside the while body
-        cell.build(tuple(inputs_tm.shape[1:]))
+    build_cell(cell, inputs_tm.shape[1:])  # weights must not be created inside the while body
+    if tf.inside_function() and _has_unbuilt_layers(cell):
+        # A TF1-style cell (own __call__) builds its inner layers on first use: one step
+        # outside the loop creates them (its result is discarded).
+        call_cell(cell, inputs_tm[0], state, training)
     output_ta = tf.TensorArray(tf.nest.flatten(state)[0].dtype, size=num_steps)
     input_ta = tf.TensorArray(inputs_tm.dtype, size=num_steps).unstack(inputs_tm)
 
@@ -193,6 +246,8 @@ def _time_loop(cell, inputs_tm, state, sequence_length, training):
     _, final_state, output_ta = tf.while_loop(
         lambda time, *_: time < num_steps, body, (tf.constant(0), state, output_ta),
         maximum_iterations=num_steps,  # a bound lets XLA (jit_compile=True) compile the loop and its gradient
+        parallel_iterations=parallel_iterations,
+        swap_memory=swap_memory,
     )
     outputs = output_ta.stack()
     outputs.set_shape([inputs_tm.shape[0], inputs_tm.shape[1], cell.output_size])
@@ -203,16 +258,20 @@ def static_rnn(cell, inputs, initial_state=None, dtype=None, sequence_length=Non
     """TF1's ``static_rnn``: ``inputs`` is a Python list of ``[batch, depth]`` tensors.
 
     Returns ``(outputs, final_state)`` with ``outputs`` a list of ``[batch, output_size]``.
+    ``training`` as in :func:`dynamic_rnn` (None: True outside a Keras layer's ``call``).
     """
     if not isinstance(inputs, (list, tuple)) or not inputs:
         raise TypeError(f"inputs must be a non-empty list of [batch, depth] tensors, got {type(inputs).__name__}")
+    training = resolve_training(training)
     with tf.name_scope(scope or "rnn"):
         inputs = [tf.convert_to_tensor(x) for x in inputs]
         for t, x in enumerate(inputs):
             if x.shape.rank != 2:
                 raise ValueError(f"inputs[{t}] must have rank 2 [batch, depth], got shape {x.shape}")
+        prepare_cell(cell, inputs[0].dtype)
         batch_static = inputs[0].shape[0]
         sequence_length = _check_sequence_length(sequence_length, batch_static)
+        new_sequence(cell, initial_state)
         state = _start_state(cell, initial_state, inputs[0], 0, dtype)
         outputs = []
         for t, x in enumerate(inputs):
@@ -246,16 +305,19 @@ def bidirectional_dynamic_rnn(
 
     Returns ``((output_fw, output_bw), (state_fw, state_bw))``; the backward direction
     reads each row reversed within its own ``sequence_length`` and its outputs are
-    re-reversed so both directions are aligned in time.
+    re-reversed so both directions are aligned in time. ``training`` as in
+    :func:`dynamic_rnn` (None: True outside a Keras layer's ``call``).
     """
-    _check_tf1_knobs(
-        "bidirectional_dynamic_rnn", parallel_iterations=parallel_iterations, swap_memory=swap_memory
-    )
+    _check_tf1_knobs("bidirectional_dynamic_rnn", parallel_iterations, swap_memory)
+    training = resolve_training(training)
     with tf.name_scope(scope or "bidirectional_rnn"):
         inputs = _check_inputs(inputs, time_major)
         inputs_tm = inputs if time_major else tf.transpose(inputs, [1, 0, 2])
         seq = _check_sequence_length(sequence_length, inputs_tm.shape[1])
-        kwargs = dict(sequence_length=seq, dtype=dtype, time_major=True, training=training)
+        kwargs = dict(
+            sequence_length=seq, dtype=dtype, time_major=True, training=training,
+            parallel_iterations=parallel_iterations, swap_memory=swap_memory,
+        )
         out_fw, state_fw = dynamic_rnn(cell_fw, inputs_tm, initial_state=initial_state_fw, scope="fw", **kwargs)
         out_bw, state_bw = dynamic_rnn(
             cell_bw, _reverse(inputs_tm, seq), initial_state=initial_state_bw, scope="bw", **kwargs
@@ -272,7 +334,8 @@ def static_bidirectional_rnn(
     sequence_length=None, scope=None, training=None,
 ):
     """TF1's ``static_bidirectional_rnn``: returns ``(outputs, state_fw, state_bw)`` where
-    each output is the depth-concatenation ``[fw, bw]`` of one step."""
+    each output is the depth-concatenation ``[fw, bw]`` of one step. ``training`` as in
+    :func:`dynamic_rnn`."""
     if not isinstance(inputs, (list, tuple)) or not inputs:
         raise TypeError(f"inputs must be a non-empty list of [batch, depth] tensors, got {type(inputs).__name__}")
     stacked = tf.stack([tf.convert_to_tensor(x) for x in inputs])  # [time, batch, depth]

@@ -6,7 +6,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tfseq.rnn_cell.base import LSTMStateTuple, serialize_optional
+from tfseq.rnn_cell.base import LSTMStateTuple, call_cell, serialize_optional
 from tfseq.rnn_cell.wrappers import RNNCellWrapper
 
 _INPUT_SALT, _OUTPUT_SALT, _STATE_SALT = 0, 1, 2  # state component k uses _STATE_SALT + k
@@ -52,9 +52,45 @@ def dropout_flags(visitor, state):
 
 
 def _check_keep_prob(name, value):
+    """A float in (0, 1], or a scalar float tensor / ``tf.Variable`` (TF1's placeholder idiom),
+    whose range is checked when the wrapper runs."""
+    if isinstance(value, tf.Variable) or tf.is_tensor(value):
+        if value.shape.rank not in (None, 0) or not tf.as_dtype(value.dtype).is_floating:
+            raise ValueError(f"DropoutWrapper: {name} must be a float or a scalar float tensor, got {value!r}")
+        return value
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0.0 < value <= 1.0:
         raise ValueError(f"DropoutWrapper: {name} must be in (0, 1], got {value!r}")
     return float(value)
+
+
+def _may_drop(keep_prob):
+    """Python-level: can this keep probability drop anything? (A tensor: yes, maybe.)"""
+    return not isinstance(keep_prob, float) or keep_prob < 1.0
+
+
+def _keep_tensor(name, keep_prob, dtype):
+    """``keep_prob`` as a tensor of ``dtype``; a tensor/Variable is range-checked at run time."""
+    if isinstance(keep_prob, float):
+        return keep_prob
+    keep = tf.cast(keep_prob, dtype)
+    message = f"DropoutWrapper: {name} must be in (0, 1]"
+    with tf.control_dependencies([
+        tf.debugging.assert_greater(keep, tf.zeros([], dtype), message=message),
+        tf.debugging.assert_less_equal(keep, tf.ones([], dtype), message=message),
+    ]):
+        return tf.identity(keep)
+
+
+def _config_value(keep_prob):
+    """A keep probability for ``get_config``: a tensor/Variable is saved as its current value."""
+    if isinstance(keep_prob, float):
+        return keep_prob
+    try:
+        return float(keras.ops.convert_to_numpy(keep_prob))
+    except Exception:  # a symbolic tensor has no value to save
+        raise ValueError(
+            f"DropoutWrapper: cannot serialize a symbolic keep probability {keep_prob!r}; pass a float or a tf.Variable"
+        ) from None
 
 
 def _check_optional_int(name, value):
@@ -68,11 +104,25 @@ class DropoutWrapper(RNNCellWrapper):
     """Dropout on a cell's inputs, outputs and new state, with TF1's semantics.
 
     Kept units are scaled by ``1 / keep_prob`` (inverted dropout), so the expected
-    value of every tensor is unchanged. State dropout passes each state tensor through
-    ``dropout_state_filter_visitor``; the default never drops an LSTM's memory ``c``.
-    Dropout is active only when the wrapper is called with ``training=True`` (the Keras
-    convention: ``model.fit`` does it; ``tfseq.nn.dynamic_rnn(..., training=True)`` too);
-    otherwise the wrapper is the identity around its cell.
+    value of every tensor is unchanged: ``y = x / keep_prob * floor(keep_prob + U[0, 1))``.
+    State dropout passes each state tensor through ``dropout_state_filter_visitor``; the
+    default never drops an LSTM's memory ``c``.
+
+    **When it drops** (one rule, TF1's where TF1 code runs, Keras' inside Keras):
+
+    * TF1 drivers -- ``tfseq.nn.dynamic_rnn``, ``static_rnn``, ``bidirectional_dynamic_rnn``,
+      ``static_bidirectional_rnn``, ``stack_bidirectional_*`` -- called without ``training``
+      outside any Keras layer's ``call`` drop, as TF1 always did (TF1 programs build the
+      wrapper with ``keep_prob < 1`` for training only, or feed ``keep_prob=1.0``).
+      ``training=False`` turns dropout off, ``training=True`` on.
+    * Keras (``keras.layers.RNN(cell)``, ``tfseq.nn.RNN``, a driver called inside a Keras
+      layer's ``call``, the cell called directly): Keras' ``training`` semantics --
+      ``model.fit`` drops, ``model.predict``/``evaluate`` and a call without ``training``
+      do not.
+
+    ``input_keep_prob`` & co. may be floats, or scalar float tensors / ``tf.Variable``s
+    (TF1's ``keep_prob`` placeholder idiom): their range is then checked when the wrapper
+    runs (``InvalidArgumentError``), and such a wrapper runs on the per-step path.
 
     ``variational_recurrent=False``: a fresh mask for every element at every step.
     ``variational_recurrent=True`` (Gal & Ghahramani): one mask of shape ``[1, size]``
@@ -86,16 +136,19 @@ class DropoutWrapper(RNNCellWrapper):
     per-sequence seed held in a ``keras.random.SeedGenerator`` variable. Every step
     reads the same seed, so every step (every while-loop iteration) recomputes the
     same mask; nothing random is carried between iterations. The seed advances once
-    per sequence batch, outside the loop, in :meth:`get_initial_state` (both drivers
-    call it when no ``initial_state`` is passed). When you pass the state yourself
-    (truncated BPTT carrying the final state into the next batch), call
+    per sequence batch, outside the loop: at every call of a TF1 driver
+    (``tfseq.nn.dynamic_rnn`` & co., like TF1's new masks at every ``session.run``) and of
+    ``tfseq.nn.RNN``, also when the caller passes ``initial_state`` (truncated BPTT
+    carrying the state across batches), and in :meth:`get_initial_state`. Only
+    ``keras.layers.RNN`` with a caller's ``initial_state`` (or ``stateful=True``) needs
     :meth:`resample_dropout_masks` on the outermost cell before each batch; a wrapper
     forwards it to every ``DropoutWrapper`` inside. TF1's eager mode sampled the masks
     once and froze them forever (tensorflow#7927); this does not.
 
     Args:
         cell: the wrapped cell.
-        input_keep_prob, output_keep_prob, state_keep_prob: floats in (0, 1]; 1 disables.
+        input_keep_prob, output_keep_prob, state_keep_prob: floats in (0, 1] (1 disables),
+            or scalar float tensors / ``tf.Variable``s checked at run time.
         variational_recurrent: bool, see above.
         input_size: optional int, the input depth (TF1 needed it for variational input
             dropout; here it is inferred at build and, if given, checked).
@@ -104,12 +157,14 @@ class DropoutWrapper(RNNCellWrapper):
         dropout_state_filter_visitor: ``substate -> bool or depth-1 structure of bools``
             (TF1's); default :func:`default_dropout_state_filter_visitor`.
 
-    Call arguments: ``inputs``, ``states``, ``training`` (bool or bool tensor).
+    Call arguments: ``inputs``, ``states``, ``training`` (bool or bool tensor; None: off,
+        unless a TF1 driver resolved it, see above).
 
     TF1 scope: none (``rnn/basic_lstm_cell/kernel``).
 
     Raises:
-        ValueError: a keep probability outside (0, 1]; ``input_size`` not matching the input.
+        ValueError: a keep probability outside (0, 1] (a tensor one: ``InvalidArgumentError``
+            at run time); ``input_size`` not matching the input.
     """
 
     object_args = ("cell", "dropout_state_filter_visitor")
@@ -158,8 +213,9 @@ class DropoutWrapper(RNNCellWrapper):
         return super().get_initial_state(batch_size=batch_size, dtype=dtype, inputs=inputs)
 
     # -- masks -----------------------------------------------------------------
-    def _drop(self, value, keep_prob, salt):
+    def _drop(self, value, keep_prob, salt, name):
         """``value / keep_prob * floor(keep_prob + uniform)``, TF1's formula."""
+        keep_prob = _keep_tensor(name, keep_prob, value.dtype)
         if self.variational_recurrent:
             seed = tf.random.experimental.stateless_fold_in(self.sequence_seed.state.value, salt)
             noise = tf.random.stateless_uniform([1, value.shape[-1]], seed=seed, dtype=value.dtype)
@@ -173,21 +229,21 @@ class DropoutWrapper(RNNCellWrapper):
     def drop_inputs(self, inputs):
         """Input dropout as a training step applies it (any leading shape; the fused path
         applies it to a whole sequence at once)."""
-        return self._drop(inputs, self.input_keep_prob, _INPUT_SALT)
+        return self._drop(inputs, self.input_keep_prob, _INPUT_SALT, "input_keep_prob")
 
     def drop_outputs(self, outputs):
         """Output dropout as a training step applies it."""
-        return self._drop(outputs, self.output_keep_prob, _OUTPUT_SALT)
+        return self._drop(outputs, self.output_keep_prob, _OUTPUT_SALT, "output_keep_prob")
 
     def drop_state_component(self, value, index):
         """State dropout of the ``index``-th flattened state tensor (LSTM: 0 is c, 1 is h)."""
-        return self._drop(value, self.state_keep_prob, _STATE_SALT + index)
+        return self._drop(value, self.state_keep_prob, _STATE_SALT + index, "state_keep_prob")
 
     def _dropout_step(self, inputs, states, training):
-        if self.input_keep_prob < 1.0:
+        if _may_drop(self.input_keep_prob):
             inputs = self.drop_inputs(inputs)
-        output, new_state = self.cell(inputs, states, training=training)
-        if self.state_keep_prob < 1.0:
+        output, new_state = call_cell(self.cell, inputs, states, training)
+        if _may_drop(self.state_keep_prob):
             visitor = self.dropout_state_filter_visitor or default_dropout_state_filter_visitor
             flat = tf.nest.flatten(new_state)
             flags = dropout_flags(visitor, new_state)
@@ -196,27 +252,27 @@ class DropoutWrapper(RNNCellWrapper):
                 for k, (s, flag) in enumerate(zip(flat, flags))
             ]
             new_state = tf.nest.pack_sequence_as(new_state, flat)
-        if self.output_keep_prob < 1.0:
+        if _may_drop(self.output_keep_prob):
             output = self.drop_outputs(output)
         return output, new_state
 
     def call(self, inputs, states, training=None):
         if training is None or training is False:
-            return self.cell(inputs, states, training=training)
+            return call_cell(self.cell, inputs, states, training)
         if training is True:
             return self._dropout_step(inputs, states, True)
         return tf.cond(
             tf.convert_to_tensor(training),
             lambda: self._dropout_step(inputs, states, True),
-            lambda: self.cell(inputs, states, training=False),
+            lambda: call_cell(self.cell, inputs, states, False),
         )
 
     def get_config(self):
         return {
             **super().get_config(),
-            "input_keep_prob": self.input_keep_prob,
-            "output_keep_prob": self.output_keep_prob,
-            "state_keep_prob": self.state_keep_prob,
+            "input_keep_prob": _config_value(self.input_keep_prob),
+            "output_keep_prob": _config_value(self.output_keep_prob),
+            "state_keep_prob": _config_value(self.state_keep_prob),
             "variational_recurrent": self.variational_recurrent,
             "input_size": self.input_size,
             "seed": self.seed,

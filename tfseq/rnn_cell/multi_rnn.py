@@ -5,6 +5,7 @@ import warnings
 import keras
 import tensorflow as tf
 
+from tfseq.rnn_cell.base import call_cell, reject_tf1_only_args
 from tfseq.rnn_cell.wrappers import RNNCellWrapper, build_cell, cell_initial_state, check_cell
 
 
@@ -19,9 +20,14 @@ class MultiRNNCell(RNNCellWrapper):
     Passing one cell object twice shares its weights, as in TF1 (with TF1's warning);
     the two cells then need the same input depth.
 
+    The cells are tracked as ``cell_0``, ``cell_1``, ... so that ``tf.train.Checkpoint``,
+    ``CheckpointManager`` and SavedModel save and restore their weights (Keras keeps a
+    list of layers out of TensorFlow's object graph).
+
     Args:
         cells: non-empty list or tuple of RNN cells (tfseq cells, wrappers or Keras cells).
         state_is_tuple: bool, TF1's state layout switch.
+        reuse: TF1 only; accepted as None.
 
     TF1 names: ``multi_rnn_cell/cell_<k>/<cell names>``, e.g.
     ``multi_rnn_cell/cell_0/basic_lstm_cell/kernel``.
@@ -33,7 +39,8 @@ class MultiRNNCell(RNNCellWrapper):
 
     tf1_scope_name = "multi_rnn_cell"
 
-    def __init__(self, cells, state_is_tuple=True, **kwargs):
+    def __init__(self, cells, state_is_tuple=True, reuse=None, **kwargs):
+        reject_tf1_only_args("MultiRNNCell", reuse=reuse)
         if not isinstance(cells, (list, tuple)):
             raise TypeError(f"MultiRNNCell: cells must be a list or tuple, but saw: {cells!r}")
         if not cells:
@@ -53,6 +60,12 @@ class MultiRNNCell(RNNCellWrapper):
         # The base's single-cell __init__ does not apply: skip it, keep the rest of the base.
         super(RNNCellWrapper, self).__init__(**kwargs)
         self.cells = cells
+        for index, cell in enumerate(cells):  # TF's object graph: checkpoint names cell_<k>/...
+            self._track_trackable(cell, name=f"cell_{index}", overwrite=True)
+
+    @property
+    def wrapped_cell(self):
+        raise AttributeError("MultiRNNCell wraps several cells: use .cells")
 
     def wrapped_cells(self):
         return list(self.cells)
@@ -93,7 +106,7 @@ class MultiRNNCell(RNNCellWrapper):
         layer_input = inputs
         new_states = []
         for cell, state in zip(self.cells, self.split_state(states)):
-            layer_input, new_state = cell(layer_input, state, training=training)
+            layer_input, new_state = call_cell(cell, layer_input, state, training)
             new_states.append(new_state)
         if self.state_is_tuple:
             return layer_input, tuple(new_states)

@@ -22,8 +22,10 @@ import tensorflow as tf
 
 from tfseq.rnn_cell.base import (
     RNNCell,
+    call_cell,
     check_positive_int,
     get_activation,
+    reject_tf1_only_args,
     serialize_optional,
 )
 
@@ -57,8 +59,11 @@ def cell_tf1_variables(cell):
 
 
 def build_cell(cell, input_shape):
-    """Build ``cell`` for a step input of ``input_shape`` unless it is built already."""
-    if not cell.built:
+    """Build ``cell`` for a step input of ``input_shape`` unless it is built already.
+
+    A cell without its own ``build`` (a TF1-style cell that creates its layers in
+    ``__init__`` and runs them in ``__call__``) is left to build them on first use."""
+    if not cell.built and type(cell).build is not keras.layers.Layer.build:
         cell.build(tuple(input_shape))
     return cell
 
@@ -71,16 +76,29 @@ class RNNCellWrapper(RNNCell):
     (:meth:`wrapped_input_shape` changes that), adds no TF1 scope unless
     ``tf1_scope_name`` is set, and serializes the wrapped cell inside its config.
 
+    Every wrapper takes TF1's ``reuse=None`` (any other value: ``ValueError``, share weights
+    by reusing the cell object) and Keras layer keywords (``name``, ``dtype``); the wrapped
+    cell is ``wrapper.cell`` (TF1: ``wrapper.wrapped_cell``). The wrapped cell is called
+    through :func:`~tfseq.rnn_cell.base.call_cell`, so TF1-style cells that override
+    ``__call__(inputs, state, scope=None)`` work inside.
+
     Args:
         cell: the wrapped RNN cell.
+        reuse: TF1 only; accepted as None.
     """
 
     tf1_scope_name = None  # TF1 scope the wrapper opens around its weights and its cell
     object_args = ("cell",)
 
-    def __init__(self, cell, **kwargs):
+    def __init__(self, cell, reuse=None, **kwargs):
+        reject_tf1_only_args(type(self).__name__, reuse=reuse)
         super().__init__(**kwargs)
         self.cell = check_cell(type(self).__name__, "cell", cell)
+
+    @property
+    def wrapped_cell(self):
+        """TF1's name for the wrapped cell (``self.cell``)."""
+        return self.cell
 
     def wrapped_cells(self):
         """The wrapped cells, in TF1 order."""
@@ -120,7 +138,11 @@ class RNNCellWrapper(RNNCell):
         if not self.built:
             raise ValueError(f"{self.name}: build the cell (call it once) before asking for variables")
         names = dict(self._tf1_weights)
+        seen = set()
         for index, cell in enumerate(self.wrapped_cells()):
+            if id(cell) in seen:  # one cell object used twice: TF1 created its variables once, at its first use
+                continue
+            seen.add(id(cell))
             prefix = self.wrapped_cell_scope(index)
             for name, var in cell_tf1_variables(cell).items():
                 names[f"{prefix}/{name}" if prefix else name] = var
@@ -129,7 +151,7 @@ class RNNCellWrapper(RNNCell):
         return {f"{self.tf1_scope_name}/{name}": var for name, var in names.items()}
 
     def call(self, inputs, states, training=None):
-        return self.cell(inputs, states, training=training)
+        return call_cell(self.cell, inputs, states, training)
 
     def get_config(self):
         return {**super().get_config(), "cell": keras.saving.serialize_keras_object(self.cell)}
@@ -167,7 +189,7 @@ class ResidualWrapper(RNNCellWrapper):
         super().build(input_shape)
 
     def call(self, inputs, states, training=None):
-        output, new_state = self.cell(inputs, states, training=training)
+        output, new_state = call_cell(self.cell, inputs, states, training)
         if self.residual_fn is None:
             return inputs + output, new_state
         return self.residual_fn(inputs, output), new_state
@@ -195,7 +217,7 @@ class DeviceWrapper(RNNCellWrapper):
 
     def call(self, inputs, states, training=None):
         with tf.device(self.device):
-            return self.cell(inputs, states, training=training)
+            return call_cell(self.cell, inputs, states, training)
 
     def get_config(self):
         return {**super().get_config(), "device": self.device}
@@ -222,8 +244,8 @@ class EmbeddingWrapper(RNNCellWrapper):
     tf1_scope_name = "embedding_wrapper"
     object_args = ("cell", "initializer")
 
-    def __init__(self, cell, embedding_classes, embedding_size, initializer=None, **kwargs):
-        super().__init__(cell, **kwargs)
+    def __init__(self, cell, embedding_classes, embedding_size, initializer=None, reuse=None, **kwargs):
+        super().__init__(cell, reuse=reuse, **kwargs)
         owner = type(self).__name__
         self.embedding_classes = check_positive_int(owner, "embedding_classes", embedding_classes)
         self.embedding_size = check_positive_int(owner, "embedding_size", embedding_size)
@@ -256,7 +278,7 @@ class EmbeddingWrapper(RNNCellWrapper):
             message=f"{self.name}: ids must be < embedding_classes={self.embedding_classes}",
         )
         embedded = tf.gather(self.embedding, ids)  # [batch, embedding_size]
-        return self.cell(embedded, states, training=training)
+        return call_cell(self.cell, embedded, states, training)
 
     def get_config(self):
         return {
@@ -275,6 +297,9 @@ class InputProjectionWrapper(RNNCellWrapper):
         cell: the wrapped cell, fed ``[batch, num_proj]``.
         num_proj: int > 0.
         activation: None (identity, TF1's default), a callable or a Keras activation name.
+        input_size: TF1's deprecated input depth; None, or an int checked against the
+            inputs' depth at build (TF1 ignored it).
+        reuse: TF1 only; accepted as None.
 
     Weights: ``input_projection_wrapper/kernel`` ``[depth, num_proj]`` (Glorot uniform);
     the wrapped cell's names are nested under ``input_projection_wrapper/``.
@@ -283,9 +308,11 @@ class InputProjectionWrapper(RNNCellWrapper):
     tf1_scope_name = "input_projection_wrapper"
     object_args = ("cell", "activation")
 
-    def __init__(self, cell, num_proj, activation=None, **kwargs):
-        super().__init__(cell, **kwargs)
-        self.num_proj = check_positive_int(type(self).__name__, "num_proj", num_proj)
+    def __init__(self, cell, num_proj, activation=None, input_size=None, reuse=None, **kwargs):
+        super().__init__(cell, reuse=reuse, **kwargs)
+        owner = type(self).__name__
+        self.num_proj = check_positive_int(owner, "num_proj", num_proj)
+        self.input_size = None if input_size is None else check_positive_int(owner, "input_size", input_size)
         self._activation_arg = activation
         self.activation = None if activation is None else get_activation(type(self).__name__, activation)
 
@@ -294,6 +321,8 @@ class InputProjectionWrapper(RNNCellWrapper):
 
     def build(self, input_shape):
         depth = self.input_depth(input_shape)
+        if self.input_size is not None and depth != self.input_size:
+            raise ValueError(f"{self.name}: input_size={self.input_size} but the inputs have depth {depth}")
         self.kernel = self.add_tf1_weight("kernel", (depth, self.num_proj), "glorot_uniform")
         super().build(input_shape)
 
@@ -301,12 +330,13 @@ class InputProjectionWrapper(RNNCellWrapper):
         projected = tf.matmul(self.check_inputs(inputs), self.kernel)
         if self.activation is not None:
             projected = self.activation(projected)
-        return self.cell(projected, states, training=training)
+        return call_cell(self.cell, projected, states, training)
 
     def get_config(self):
         return {
             **super().get_config(),
             "num_proj": self.num_proj,
+            "input_size": self.input_size,
             "activation": serialize_optional(self._activation_arg),
         }
 
@@ -319,6 +349,7 @@ class OutputProjectionWrapper(RNNCellWrapper):
         cell: the wrapped cell.
         output_size: int > 0, the new output size.
         activation: None (identity, TF1's default), a callable or a Keras activation name.
+        reuse: TF1 only; accepted as None.
 
     Weights: ``output_projection_wrapper/kernel`` ``[cell.output_size, output_size]``
     (Glorot uniform) and ``output_projection_wrapper/bias`` (zeros); the wrapped cell's
@@ -328,8 +359,8 @@ class OutputProjectionWrapper(RNNCellWrapper):
     tf1_scope_name = "output_projection_wrapper"
     object_args = ("cell", "activation")
 
-    def __init__(self, cell, output_size, activation=None, **kwargs):
-        super().__init__(cell, **kwargs)
+    def __init__(self, cell, output_size, activation=None, reuse=None, **kwargs):
+        super().__init__(cell, reuse=reuse, **kwargs)
         self.projection_size = check_positive_int(type(self).__name__, "output_size", output_size)
         self._activation_arg = activation
         self.activation = None if activation is None else get_activation(type(self).__name__, activation)
@@ -345,7 +376,7 @@ class OutputProjectionWrapper(RNNCellWrapper):
         super().build(input_shape)
 
     def call(self, inputs, states, training=None):
-        output, new_state = self.cell(inputs, states, training=training)
+        output, new_state = call_cell(self.cell, inputs, states, training)
         projected = tf.matmul(output, self.kernel) + self.bias
         if self.activation is not None:
             projected = self.activation(projected)

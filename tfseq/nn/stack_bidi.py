@@ -1,0 +1,166 @@
+"""TF1 contrib's stacked bidirectional RNNs: ``stack_bidirectional_dynamic_rnn`` and
+``stack_bidirectional_rnn`` (``tf.contrib.rnn``).
+
+Layer ``k`` runs a bidirectional RNN (``cells_fw[k]``, ``cells_bw[k]``) over the
+depth-concatenated ``[fw, bw]`` outputs of layer ``k - 1``, so, unlike one
+``bidirectional_dynamic_rnn`` over two ``MultiRNNCell``s, each layer sees both directions
+of the layer below (Graves et al. 2013, https://arxiv.org/abs/1303.5778)::
+
+    x_0 = inputs
+    (fw_k, bw_k), (s_fw_k, s_bw_k) = bidirectional_rnn(cells_fw[k], cells_bw[k], x_k)
+    x_{k+1} = concat([fw_k, bw_k], axis=-1)          # [batch, time, out_fw + out_bw]
+    outputs = x_L;  states_fw = (s_fw_0, ..., s_fw_{L-1});  states_bw likewise
+
+TF1 variable scopes (what :func:`stack_bidirectional_checkpoint_target` maps for
+``tfseq.compat.load_tf1_checkpoint``): the dynamic version
+``stack_bidirectional_rnn/cell_<k>/bidirectional_rnn/{fw,bw}/<cell names>``; the static
+version passes its ``cell_<k>`` scope to ``static_bidirectional_rnn``, so
+``stack_bidirectional_rnn/cell_<k>/{fw,bw}/<cell names>``. ``scope=`` replaces
+``stack_bidirectional_rnn`` (here it names the ops; variables keep the cells' names).
+"""
+
+import tensorflow as tf
+
+from tfseq.nn.rnn import bidirectional_dynamic_rnn, resolve_training, static_bidirectional_rnn
+
+_DEFAULT_SCOPE = "stack_bidirectional_rnn"
+
+
+def _check_cells(cells_fw, cells_bw, initial_states_fw, initial_states_bw):
+    """TF1's checks, with the value echoed."""
+    for name, cells in (("cells_fw", cells_fw), ("cells_bw", cells_bw)):
+        if not isinstance(cells, (list, tuple)) or not cells:
+            raise ValueError(f"{name} must be a non-empty list of RNN cells (one per layer), got {cells!r}")
+        for k, cell in enumerate(cells):
+            if not hasattr(cell, "state_size"):
+                raise TypeError(f"{name}[{k}] must be an RNN cell (with state_size), got {cell!r}")
+    if len(cells_fw) != len(cells_bw):
+        raise ValueError(
+            f"Forward and backward cells must have the same depth, got {len(cells_fw)} and {len(cells_bw)}"
+        )
+    for name, states in (("initial_states_fw", initial_states_fw), ("initial_states_bw", initial_states_bw)):
+        if states is not None and (not isinstance(states, (list, tuple)) or len(states) != len(cells_fw)):
+            raise ValueError(
+                f"{name} must be a list of initial states, one per layer ({len(cells_fw)}), got {states!r}"
+            )
+
+
+def _layer_state(states, k):
+    return None if not states else states[k]
+
+
+def stack_bidirectional_dynamic_rnn(
+    cells_fw,
+    cells_bw,
+    inputs,
+    initial_states_fw=None,
+    initial_states_bw=None,
+    dtype=None,
+    sequence_length=None,
+    parallel_iterations=None,
+    time_major=False,
+    scope=None,
+    swap_memory=False,
+    training=None,
+):
+    """TF1's ``tf.contrib.rnn.stack_bidirectional_dynamic_rnn``.
+
+    Args:
+        cells_fw, cells_bw: lists of RNN cells, one per layer, the same length.
+        inputs: ``[batch, time, depth]`` (``[time, batch, depth]`` if ``time_major``).
+        initial_states_fw, initial_states_bw: optional lists of states, one per layer.
+        dtype: dtype of the zero states (default: the inputs').
+        sequence_length: optional int vector ``[batch]``; TF1 semantics per layer.
+        parallel_iterations, swap_memory: TF1's loop knobs (no effect on results).
+        time_major: layout of ``inputs`` and ``outputs``.
+        scope: name scope of the ops (default ``stack_bidirectional_rnn``).
+        training: as in :func:`tfseq.nn.dynamic_rnn` (None: True outside a Keras
+            layer's ``call``, so ``DropoutWrapper`` drops as in TF1).
+
+    Returns:
+        ``(outputs, states_fw, states_bw)``: ``outputs`` ``[batch, time, out_fw + out_bw]``
+        of the last layer; ``states_fw``/``states_bw`` tuples of each layer's final state.
+
+    Raises:
+        ValueError: empty or unequal cell lists, initial states not one per layer.
+        TypeError: an entry is not an RNN cell.
+    """
+    _check_cells(cells_fw, cells_bw, initial_states_fw, initial_states_bw)
+    training = resolve_training(training)
+    states_fw, states_bw = [], []
+    layer_input = inputs
+    with tf.name_scope(scope or _DEFAULT_SCOPE):
+        for k, (cell_fw, cell_bw) in enumerate(zip(cells_fw, cells_bw)):
+            with tf.name_scope(f"cell_{k}"):
+                (out_fw, out_bw), (state_fw, state_bw) = bidirectional_dynamic_rnn(
+                    cell_fw,
+                    cell_bw,
+                    layer_input,
+                    sequence_length=sequence_length,
+                    initial_state_fw=_layer_state(initial_states_fw, k),
+                    initial_state_bw=_layer_state(initial_states_bw, k),
+                    dtype=dtype,
+                    parallel_iterations=parallel_iterations,
+                    swap_memory=swap_memory,
+                    time_major=time_major,
+                    training=training,
+                )
+                layer_input = tf.concat([out_fw, out_bw], 2)  # [batch, time, out_fw + out_bw]
+            states_fw.append(state_fw)
+            states_bw.append(state_bw)
+    return layer_input, tuple(states_fw), tuple(states_bw)
+
+
+def stack_bidirectional_rnn(
+    cells_fw,
+    cells_bw,
+    inputs,
+    initial_states_fw=None,
+    initial_states_bw=None,
+    dtype=None,
+    sequence_length=None,
+    scope=None,
+    training=None,
+):
+    """TF1's ``tf.contrib.rnn.stack_bidirectional_rnn``: ``inputs`` is a list of ``[batch, depth]``.
+
+    Returns ``(outputs, states_fw, states_bw)`` with ``outputs`` a list of
+    ``[batch, out_fw + out_bw]`` (the last layer's). Arguments and errors as in
+    :func:`stack_bidirectional_dynamic_rnn`.
+    """
+    _check_cells(cells_fw, cells_bw, initial_states_fw, initial_states_bw)
+    training = resolve_training(training)
+    states_fw, states_bw = [], []
+    layer_input = inputs
+    with tf.name_scope(scope or _DEFAULT_SCOPE):
+        for k, (cell_fw, cell_bw) in enumerate(zip(cells_fw, cells_bw)):
+            layer_input, state_fw, state_bw = static_bidirectional_rnn(
+                cell_fw,
+                cell_bw,
+                layer_input,
+                initial_state_fw=_layer_state(initial_states_fw, k),
+                initial_state_bw=_layer_state(initial_states_bw, k),
+                dtype=dtype,
+                sequence_length=sequence_length,
+                scope=f"cell_{k}",
+                training=training,
+            )
+            states_fw.append(state_fw)
+            states_bw.append(state_bw)
+    return layer_input, tuple(states_fw), tuple(states_bw)
+
+
+def stack_bidirectional_checkpoint_target(cells_fw, cells_bw, dynamic=True, scope=_DEFAULT_SCOPE):
+    """The ``tfseq.compat.load_tf1_checkpoint`` target of a stack's (built) cells.
+
+    ``{"<scope>/cell_<k>/bidirectional_rnn": (cells_fw[k], cells_bw[k])}`` for the dynamic
+    version, ``{"<scope>/cell_<k>": (...)}`` for the static one; load with
+    ``compat.load_tf1_checkpoint(path, target)`` (prefix ``scope`` with the program's outer
+    scopes, e.g. ``"model/stack_bidirectional_rnn"``).
+    """
+    _check_cells(cells_fw, cells_bw, None, None)
+    inner = "/bidirectional_rnn" if dynamic else ""
+    return {f"{scope}/cell_{k}{inner}": (fw, bw) for k, (fw, bw) in enumerate(zip(cells_fw, cells_bw))}
+
+
+__all__ = ["stack_bidirectional_dynamic_rnn", "stack_bidirectional_rnn", "stack_bidirectional_checkpoint_target"]
