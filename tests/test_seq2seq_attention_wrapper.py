@@ -100,6 +100,14 @@ def test_runs_in_dynamic_rnn_keras_rnn_and_nn_rnn():
     np.testing.assert_allclose(outputs.numpy(), expected.numpy(), atol=ATOL)
     tf.nest.map_structure(lambda a, b: np.testing.assert_allclose(a.numpy(), b.numpy(), atol=ATOL), state, final)
     assert isinstance(state, seq2seq.AttentionWrapperState)
+    flat = tf.nest.flatten(final)  # a flat list of the state's tensors (what some drivers pass) is accepted
+    for given in (flat, list(final)):
+        output, _ = wrapper(x[:, 0], given)
+        np.testing.assert_allclose(output.numpy(), wrapper(x[:, 0], final)[0].numpy(), atol=1e-6)
+    single = wrapper_of(luong(), rnn_cell.LSTMCell(5))  # exactly five flat tensors: (c, h), attention, 2x alignments
+    start = single.get_initial_state(batch_size=BATCH, dtype=tf.float32)
+    assert len(tf.nest.flatten(start)) == 5
+    np.testing.assert_array_equal(single(x[:, 0], tf.nest.flatten(start))[0].numpy(), single(x[:, 0], start)[0].numpy())
     traced, _ = tf.function(lambda x: nn.dynamic_rnn(wrapper, x))(x)
     np.testing.assert_allclose(traced.numpy(), expected.numpy(), atol=ATOL)
     for layer in (keras.layers.RNN(wrapper, return_sequences=True), nn.RNN(wrapper, return_sequences=True)):

@@ -322,9 +322,15 @@ class AttentionWrapper(RNNCellWrapper):
     def _as_state(self, states):
         if isinstance(states, AttentionWrapperState):
             return states
+        structure = self.state_size
         if isinstance(states, (list, tuple)) and len(states) == 5:  # keras.layers.RNN: the fields as a list
-            return AttentionWrapperState(*states)
-        return tf.nest.pack_sequence_as(self.state_size, tf.nest.flatten(states))
+            candidate = AttentionWrapperState(*states)
+            try:
+                tf.nest.assert_same_structure(candidate, structure, check_types=False)
+                return candidate
+            except (ValueError, TypeError):  # five flat tensors, e.g. an LSTM's (c, h) + 3
+                pass
+        return tf.nest.pack_sequence_as(structure, tf.nest.flatten(states))
 
     # -- step ------------------------------------------------------------------
     def __call__(self, inputs, states, training=None, **kwargs):
