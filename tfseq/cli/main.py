@@ -15,6 +15,7 @@ SUBCOMMANDS = [
     "tfseq.cli.bench",
     "tfseq.cli.lm",
     "tfseq.cli.checkpoint",
+    "tfseq.cli.translate",
     "tfseq.cli.regress",
 ]
 

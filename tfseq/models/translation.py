@@ -208,6 +208,7 @@ class TranslationModel(keras.Model):
         memory, encoder_state = self.encode(source, source_length, training=False)
         batch = tf.shape(source)[0]
         start = tf.fill([batch], self.start_id)
+        result = {}
         if beam_width == 1:
             cell = self._history_cell if alignments else self.attention_cell
             self.mechanism.setup_memory(memory, memory_sequence_length=source_length)
@@ -218,7 +219,6 @@ class TranslationModel(keras.Model):
                 decoder_init_kwargs={"start_tokens": start, "end_token": self.end_id,
                                      "initial_state": self.decoder_initial_state(cell, batch, encoder_state)})
             ids = outputs.sample_id
-            result = {"ids": ids}
             if alignments:
                 result["alignments"] = tf.transpose(state.alignment_history.stack(), [1, 0, 2])  # [batch, L, S]
         else:

@@ -101,18 +101,18 @@ class TranslationTask:
         self.beam_width, self.length_penalty = config.beam_width, config.length_penalty
         examples, _ = encode_pairs(corpus.train, src_tokenizer, tgt_tokenizer, config.max_length,
                                    config.reverse_source)
-        if not examples:
-            raise ValueError(f"no training pair has at most max_length={config.max_length} tokens on both sides")
-        self.train_data = BucketedBatches(examples, config.batch_size,
-                                          bucket_boundaries(config.max_length + 1, config.num_buckets), seed)
+        self.train_data = None  # no training pair within max_length: steps_per_epoch() is 0
+        if examples:
+            self.train_data = BucketedBatches(examples, config.batch_size,
+                                              bucket_boundaries(config.max_length + 1, config.num_buckets), seed)
         self._epochs_started = tf.Variable(0, dtype=tf.int64, trainable=False, name="epochs_started")
-        self._loss_fn = tf.function(self._eval_loss, reduce_retracing=True)
+        self._loss_fn = tf.function(self._eval_loss, reduce_retracing=True, autograph=False)
         self._translate_fn = {}
         self.bleu_signature = None
 
     # -- training ------------------------------------------------------------------------------
     def steps_per_epoch(self):
-        return len(self.train_data)
+        return 0 if self.train_data is None else len(self.train_data)
 
     def reset_state(self):
         self._epochs_started.assign_add(1)
@@ -140,15 +140,16 @@ class TranslationTask:
             def run(source, source_length):
                 return self.model.translate(source, source_length, beam_width=beam_width, length_penalty=length_penalty,
                                             max_length_ratio=self.config.max_length_ratio, alignments=alignments)
-            self._translate_fn[key] = tf.function(run, reduce_retracing=True)
+            self._translate_fn[key] = tf.function(run, reduce_retracing=True, autograph=False)
         return self._translate_fn[key]
 
-    def _batches(self, pairs, filler_target=False):
+    def _batches(self, pairs):
+        """Evaluation batches of all ``pairs`` (no length filter), bucketed up to the longest."""
         examples, kept = encode_pairs(pairs, self.src_tokenizer, self.tgt_tokenizer, None, self.config.reverse_source)
         if not examples:
             return None, kept
         longest = max(max(len(s), len(t) - 1) for s, t in examples)
-        bounds = bucket_boundaries(max(longest, self.config.max_length + 1), self.config.num_buckets)
+        bounds = bucket_boundaries(longest, self.config.num_buckets)
         return BucketedBatches(examples, self.config.batch_size, bounds), kept
 
     def translate(self, sentences, beam_width=None, length_penalty=None):
