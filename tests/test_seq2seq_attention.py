@@ -5,6 +5,7 @@ Bahdanau et al. 2015, Salimans & Kingma 2016 for the normalised form), independe
 TF; parity with the real TF Addons code is in test_parity_tfa.py.
 """
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -74,7 +75,8 @@ def randomize(mechanism, seed=1):
 @pytest.mark.parametrize("scale", [None, 1.7])
 def test_luong_score_matches_numpy(scale):
     query, keys = RNG.standard_normal((3, 4)), RNG.standard_normal((3, 5, 4))
-    got = seq2seq.luong_score(tf.constant(query), tf.constant(keys), None if scale is None else tf.constant(scale, tf.float64))
+    scale_t = None if scale is None else tf.constant(scale, tf.float64)
+    got = seq2seq.luong_score(tf.constant(query), tf.constant(keys), scale_t)
     np.testing.assert_allclose(got.numpy(), np_luong_score(query, keys, scale), atol=1e-12)
 
 
@@ -186,8 +188,6 @@ def test_config_round_trip(kind):
     config = mechanism.get_config()
     clone = type(mechanism).from_config(config)
     assert clone.get_config() == config and clone.values is None  # the memory is data, not config
-    import keras
-
     revived = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(mechanism))
     assert type(revived) is type(mechanism) and revived.get_config() == config
 
