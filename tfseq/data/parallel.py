@@ -219,7 +219,7 @@ def load_parallel(source="builtin:spa-eng", src=None, tgt=None, *, columns=None,
             parts, name = _directory_splits(source, src, tgt), os.path.basename(os.path.normpath(source))
         else:
             if columns is None:
-                columns = ("en", tgt) if src == "en" else (src, "en") if tgt == "en" else (src, tgt)
+                columns = ("en", tgt) if src == "en" else ("en", src) if tgt == "en" else (src, tgt)
             parts = {"all": read_tsv_pairs(source, tuple(columns), src, tgt)}
             name = os.path.basename(source).split(".")[0]
     if "all" in parts:
