@@ -1,28 +1,121 @@
-"""Every notebook in notebooks/ (jupytext text) is converted and executed, offline."""
+"""Every notebook in notebooks/ runs top to bottom (nbclient, offline, shortened training)
+and writes TensorBoard events; its paired jupytext text form is in sync; outputs are stripped.
 
+``TFSEQ_NOTEBOOK_QUICK=1`` shortens training and ``TFSEQ_NOTEBOOK_LOGDIR`` points the
+notebooks' runs at a temporary folder (both read in each notebook's Setup cell).
+"""
+
+import os
 import pathlib
+import re
+import socket
 
 import jupytext
 import nbclient
+import nbformat
 import pytest
 
-NOTEBOOKS = sorted((pathlib.Path(__file__).parent.parent / "notebooks").glob("*.py"))
+NOTEBOOK_DIR = pathlib.Path(__file__).parent.parent / "notebooks"
+NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.ipynb"))
+SECTIONS = ["Setup", "Configuration", "Data", "Model", "Train", "Inspect in TensorBoard"]
+
+# What each notebook must print (beyond running without error): numbers checked, not just shown.
+CHECKS = {
+    "01_rnn_cells": [
+        (r"max \|cell - NumPy\|: (\S+) (\S+)", lambda m: max(float(m[1]), float(m[2])) < 1e-5),
+        (r"max \|cell - NumPy\|: (\S+)\n", lambda m: float(m[1]) < 1e-5),
+        (r"row 2 \(length 1\): largest output after its first step: (\S+)", lambda m: float(m[1]) == 0.0),
+        (r"final h of row 1 == its output at step 4: (\w+)", lambda m: m[1] == "True"),
+        (r"4 variables, 4 map to tfseq cells", None),
+        (r"every weight equals the checkpoint's: (\w+)", lambda m: m[1] == "True"),
+        (r"max \|tfseq - NumPy\(TF1 formulas\)\|: (\S+)", lambda m: float(m[1]) < 1e-5),
+        (r"gru: validation accuracy by epoch", None),
+    ],
+    "02_linear_regression_tensorboard": [
+        (r"ValueError: \S+example\.csv: line 4, column 'price': not a number: 'n/a'", None),
+        (r"W\[x0\] +(\S+) +(\S+) +(\S+)", lambda m: abs(float(m[3])) < 0.05),
+        (r"'images': \['fit'\]", None),
+    ],
+    "03_word_language_model": [(r"test perplexity (\S+) over \d+ words", lambda m: float(m[1]) > 1)],
+    "04_char_rnn_names": [(r"T=0\.8: novel: (\d+)%", lambda m: 0 <= int(m[1]) <= 100)],
+}
 
 
-def test_there_are_notebooks():
+def test_notebooks_and_text_forms_are_paired():
     assert NOTEBOOKS, "no notebooks found"
+    assert sorted(p.stem for p in NOTEBOOK_DIR.glob("*.py")) == [p.stem for p in NOTEBOOKS]
+    assert sorted(CHECKS) == [p.stem for p in NOTEBOOKS]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
-def test_notebook_runs(path, tmp_path, monkeypatch):
-    monkeypatch.setenv("TFSEQ_NOTEBOOK_LOGDIR", str(tmp_path / "logdir"))
-    monkeypatch.setenv("TFSEQ_NOTEBOOK_EPOCHS", "1")
-    notebook = jupytext.read(path)
-    client = nbclient.NotebookClient(notebook, timeout=600, kernel_name="python3",
-                                     resources={"metadata": {"path": str(path.parent)}})
+def test_text_form_in_sync_and_outputs_stripped(path):
+    notebook = nbformat.read(path, as_version=4)
+    text = jupytext.read(path.with_suffix(".py"))
+    assert [(c.cell_type, c.source) for c in notebook.cells] == [(c.cell_type, c.source) for c in text.cells], (
+        f"{path.name} and {path.stem}.py differ: run `jupytext --sync notebooks/{path.name}`")
+    assert notebook.metadata["jupytext"]["formats"] == "ipynb,py:percent"
+    for cell in notebook.cells:
+        if cell.cell_type == "code":
+            assert cell.outputs == [] and cell.execution_count is None, f"{path.name}: outputs not stripped"
+    headings = [line[3:].strip() for c in notebook.cells if c.cell_type == "markdown"
+                for line in c.source.splitlines() if line.startswith("## ")]
+    assert [h for h in headings if h in SECTIONS] == SECTIONS
+
+
+def _logdir_function(path):
+    source = next(c.source for c in nbformat.read(path, as_version=4).cells if "def repository_logdir" in c.source)
+    return re.search(r"^def repository_logdir\(\):\n(?:    .*\n|\n)+", source + "\n", re.M)[0]
+
+
+def test_runs_go_to_the_repository_logdir_wherever_jupyter_starts(tmp_path, monkeypatch):
+    functions = {_logdir_function(path) for path in NOTEBOOKS}
+    assert len(functions) == 1  # one definition, copied into each Setup cell
+    namespace = {"os": os, "pathlib": pathlib}
+    exec(functions.pop(), namespace)
+    repository_logdir = namespace["repository_logdir"]
+    monkeypatch.delenv("TFSEQ_NOTEBOOK_LOGDIR", raising=False)
+    clone = tmp_path / "clone"
+    (clone / "tfseq").mkdir(parents=True)
+    (clone / "setup.cfg").write_text("[metadata]\nname = tfseq\n")
+    (clone / "notebooks").mkdir()
+    for where in (clone, clone / "notebooks"):
+        monkeypatch.chdir(where)
+        assert repository_logdir() == clone.resolve() / "logdir"
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    assert repository_logdir() == elsewhere.resolve() / "logdir"
+    monkeypatch.setenv("TFSEQ_NOTEBOOK_LOGDIR", str(tmp_path / "override"))
+    assert repository_logdir() == tmp_path / "override"
+
+
+def _unused_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebook_runs_offline_and_writes_events(path, tmp_path, monkeypatch):
+    logdir = tmp_path / "logdir"
+    monkeypatch.setenv("TFSEQ_NOTEBOOK_LOGDIR", str(logdir))
+    monkeypatch.setenv("TFSEQ_NOTEBOOK_QUICK", "1")
+    monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "3")
+    # a download attempt fails at once instead of succeeding: every proxy is a closed local port
+    closed = f"http://127.0.0.1:{_unused_port()}"
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY"):
+        monkeypatch.setenv(name, closed)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    notebook = nbformat.read(path, as_version=4)
+    client = nbclient.NotebookClient(notebook, timeout=120, kernel_name="python3",
+                                     resources={"metadata": {"path": str(NOTEBOOK_DIR)}})
     client.execute()
-    outputs = "".join(
-        out.get("text", "") for cell in notebook.cells for out in cell.get("outputs", [])
-    )
-    assert "novel:" in outputs  # the sampling cell ran and printed its novelty
-    assert (tmp_path / "logdir" / "train").is_dir()  # TensorBoard events were written
+    printed = "".join(out.get("text", "") for cell in notebook.cells for out in cell.get("outputs", [])
+                      if out.get("name") == "stdout")
+    for pattern, check in CHECKS[path.stem]:
+        match = re.search(pattern, printed)
+        assert match, f"{path.name} did not print {pattern!r}"
+        assert check is None or check(match), f"{path.name}: {match[0]!r}"
+    events = list(logdir.rglob("events.out.tfevents.*"))
+    assert any(e.parent.name == "train" for e in events), f"{path.name} wrote no TensorBoard events under {logdir}"
