@@ -135,8 +135,9 @@ class AttentionMechanism(keras.layers.Layer):
         dtype, name: as for any Keras layer.
 
     Call arguments:
-        inputs: ``[query, state]``: query ``[batch, query_depth]`` (the decoder output),
-            state ``[batch, max_time]`` (the previous alignments; unused by these mechanisms).
+        inputs: ``[query, state]`` (TFA's form): query ``[batch, query_depth]`` (the decoder
+            output), state ``[batch, max_time]`` (the previous alignments; unused by these
+            mechanisms). TF1's form ``mechanism(query, state)`` works too.
 
     Returns:
         ``(alignments, next_state)``, both ``[batch, max_time]`` (``next_state`` is the alignments).
@@ -307,8 +308,8 @@ class AttentionMechanism(keras.layers.Layer):
             raise ValueError(f"{self.name}: set up the memory (memory= or setup_memory) before querying")
 
     # -- step ------------------------------------------------------------------
-    def call(self, inputs):
-        query, state = inputs[0], inputs[1]
+    def call(self, inputs, state=None):
+        query, state = (inputs[0], inputs[1]) if state is None else (inputs, state)
         self._check_memory()
         score = self.score(query)  # [batch, max_time]
         alignments = self.probability_fn(mask_score(score, self.mask))

@@ -24,7 +24,7 @@ import collections
 import keras
 import tensorflow as tf
 
-from tfseq.rnn_cell.base import check_positive_int, deserialize_optional, serialize_optional
+from tfseq.rnn_cell.base import call_cell, check_positive_int, deserialize_optional, serialize_optional
 from tfseq.rnn_cell.wrappers import RNNCellWrapper, build_cell, cell_initial_state
 from tfseq.seq2seq.attention import AttentionMechanism
 
@@ -345,8 +345,7 @@ class AttentionWrapper(RNNCellWrapper):
     def call(self, inputs, states, training=None):
         state = self._as_state(states)
         cell_inputs = (self.cell_input_fn or default_cell_input_fn)(inputs, state.attention)
-        kwargs = {} if training is None else {"training": training}
-        cell_output, cell_state = self.cell(cell_inputs, state.cell_state, **kwargs)
+        cell_output, cell_state = call_cell(self.cell, cell_inputs, state.cell_state, training)
         cell_state = tf.nest.pack_sequence_as(state.cell_state, tf.nest.flatten(cell_state))
         self._check_batch(cell_output, "the cell output (decoder batch)")
         cell_output = self._assert_batch(cell_output)
