@@ -14,7 +14,7 @@ import tensorflow as tf
 
 from numpy_ref import basic_rnn_step
 from test_seq2seq_attention import np_mechanism, randomize
-from tfseq import nn, rnn_cell, seq2seq
+from tfseq import compat, nn, rnn_cell, seq2seq
 from tfseq.nn import fused
 
 ATOL = 1e-5
@@ -182,6 +182,52 @@ def test_tf1_variable_names():
         "memory_layer/kernel", "memory_layer_1/kernel",
     ]
     assert len(multi.trainable_weights) == 8
+
+
+# tensorflow/nmt's nmt/model_test.py, testAttentionMechanism{Luong,ScaledLuong,Bahdanau,NormedBahdanau} and
+# testUniEncoderStandardAttentionArchitecture: the decoder variables of a 2-layer uni model (embedding and
+# output projection left out), as TF1 contrib's AttentionWrapper(name="attention") named them.
+NMT_DECODER = [
+    "dynamic_seq2seq/decoder/memory_layer/kernel",
+    "dynamic_seq2seq/decoder/attention/multi_rnn_cell/cell_0/basic_lstm_cell/kernel",
+    "dynamic_seq2seq/decoder/attention/multi_rnn_cell/cell_0/basic_lstm_cell/bias",
+    "dynamic_seq2seq/decoder/attention/multi_rnn_cell/cell_1/basic_lstm_cell/kernel",
+    "dynamic_seq2seq/decoder/attention/multi_rnn_cell/cell_1/basic_lstm_cell/bias",
+    "dynamic_seq2seq/decoder/attention/attention_layer/kernel",
+]
+NMT_SCORE = {
+    "luong": [],
+    "scaled_luong": ["dynamic_seq2seq/decoder/attention/luong_attention/attention_g"],
+    "bahdanau": ["dynamic_seq2seq/decoder/attention/bahdanau_attention/query_layer/kernel",
+                 "dynamic_seq2seq/decoder/attention/bahdanau_attention/attention_v"],
+    "normed_bahdanau": ["dynamic_seq2seq/decoder/attention/bahdanau_attention/query_layer/kernel",
+                        "dynamic_seq2seq/decoder/attention/bahdanau_attention/attention_v",
+                        "dynamic_seq2seq/decoder/attention/bahdanau_attention/attention_g",
+                        "dynamic_seq2seq/decoder/attention/bahdanau_attention/attention_b"],
+}
+
+
+@pytest.mark.parametrize("kind", list(NMT_SCORE))
+def test_loads_a_tensorflow_nmt_checkpoint_layout(kind, tmp_path):
+    mechanism = {"luong": lambda: seq2seq.LuongAttention(5, MEMORY, LENGTHS),
+                 "scaled_luong": luong,
+                 "bahdanau": lambda: seq2seq.BahdanauAttention(6, MEMORY, LENGTHS),
+                 "normed_bahdanau": bahdanau}[kind]()
+    cell = rnn_cell.MultiRNNCell([rnn_cell.BasicLSTMCell(5), rnn_cell.BasicLSTMCell(5)])
+    wrapper = wrapper_of(mechanism, cell, attention_layer_size=5, name="attention")
+    scope = "dynamic_seq2seq/decoder"
+    names = compat.tf1_variable_names(wrapper, scope=scope)
+    assert names == sorted(NMT_DECODER + NMT_SCORE[kind])
+    # a name-based TF1 checkpoint with exactly those names (what tf.compat.v1.train.Saver writes)
+    variables = {f"{scope}/{rel}": var for rel, var in wrapper.tf1_variables().items()}
+    rng = np.random.default_rng(7)
+    values = {name: rng.standard_normal(variables[name].shape).astype(np.float32) for name in names}
+    prefix = os.path.join(str(tmp_path), "nmt.ckpt")
+    tf.raw_ops.SaveV2(prefix=prefix, tensor_names=names, shape_and_slices=[""] * len(names),
+                      tensors=[values[n] for n in names])
+    compat.load_tf1_checkpoint(prefix, wrapper, scope=scope)
+    for name in names:
+        np.testing.assert_array_equal(variables[name].numpy(), values[name])
 
 
 def test_config_round_trip():
