@@ -86,6 +86,20 @@ def test_output_attention_false_outputs_the_cell_output():
     np.testing.assert_array_equal(output.numpy(), state.cell_state.numpy())  # BasicRNNCell: output == state
 
 
+def test_mixed_precision():
+    keras.config.set_dtype_policy("mixed_float16")
+    try:
+        wrapper = seq2seq.AttentionWrapper(keras.layers.LSTMCell(5), bahdanau(), attention_layer_size=3)
+        outputs = keras.layers.RNN(wrapper, return_sequences=True)(tf.constant(X))
+        _, state = wrapper(tf.constant(X[:, 0]), wrapper.get_initial_state(batch_size=BATCH))
+    finally:
+        keras.config.set_dtype_policy("float32")
+    assert outputs.dtype == tf.float16 and wrapper.attention_mechanisms[0].memory_kernel.dtype == "float32"
+    alignments = state.alignments.numpy()
+    np.testing.assert_allclose(alignments.sum(1), 1.0, atol=2e-3)
+    assert np.all(alignments[np.arange(MAX_TIME)[None, :] >= LENGTHS[:, None]] == 0)
+
+
 # -- drivers -------------------------------------------------------------------------------
 
 

@@ -218,7 +218,8 @@ class AttentionMechanism(keras.layers.Layer):
         """Store the memory, its keys and its padding mask.
 
         Args:
-            memory: ``[batch, max_time, depth]`` float, usually the encoder outputs.
+            memory: ``[batch, max_time, depth]`` float, usually the encoder outputs (cast to the
+                layer's compute dtype, as Keras casts layer inputs).
             memory_sequence_length: optional int ``[batch]``, each row's length (>= 1).
             memory_mask: optional bool ``[batch, max_time]``, True at real positions
                 (exclusive with ``memory_sequence_length``).
@@ -229,7 +230,10 @@ class AttentionMechanism(keras.layers.Layer):
                 outside ``[1, max_time]``.
         """
         owner = self.name
-        memory = tf.convert_to_tensor(memory, dtype=self.compute_dtype)
+        memory = tf.convert_to_tensor(memory)
+        if not memory.dtype.is_floating:
+            raise TypeError(f"{owner}: memory must be a float tensor, got dtype {memory.dtype.name}")
+        memory = tf.cast(memory, self.compute_dtype)  # Keras' autocast rule (mixed precision: float16)
         if memory.shape.rank != 3 or memory.shape[-1] is None:
             raise ValueError(
                 f"{owner}: memory must have rank 3 [batch, max_time, depth] with a known depth, "
@@ -249,7 +253,7 @@ class AttentionMechanism(keras.layers.Layer):
         self.build_memory(memory.shape[-1])
         values = memory if mask is None else memory * tf.cast(mask, memory.dtype)[:, :, None]
         self.values = values  # [batch, max_time, depth], zero past each row's length
-        self.keys = tf.matmul(values, self.memory_kernel)  # [batch, max_time, units]
+        self.keys = tf.matmul(values, tf.cast(self.memory_kernel, values.dtype))  # [batch, max_time, units]
         self.mask = mask
         self.batch_size = batch if batch is not None else tf.shape(memory)[0]
         self._alignments_size = max_time
