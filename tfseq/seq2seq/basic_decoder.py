@@ -87,12 +87,18 @@ class BasicDecoder(BaseDecoder):
             from the sampler's.
     """
 
-    def __init__(self, cell, sampler, output_layer=None, initial_state=None, **kwargs):
-        if output_layer is not None and not isinstance(output_layer, keras.layers.Layer):
-            if initial_state is not None:  # TF1 positional order: (cell, helper, initial_state, output_layer)
-                output_layer, initial_state = initial_state, output_layer
-            else:
-                output_layer, initial_state = None, output_layer
+    def __init__(self, cell, sampler, *args, output_layer=None, initial_state=None, **kwargs):
+        if len(args) > 2:
+            raise TypeError(f"BasicDecoder: at most 4 positional arguments, got {2 + len(args)}")
+        if len(args) == 1 and (args[0] is None or isinstance(args[0], keras.layers.Layer)):
+            args = (initial_state, args[0])  # TFA: (cell, sampler, output_layer)
+        if args:  # TF1: (cell, helper, initial_state[, output_layer])
+            if (initial_state is not None and args[0] is not None) or (len(args) == 2 and output_layer is not None):
+                raise TypeError("BasicDecoder: initial_state or output_layer given twice")
+            initial_state = args[0] if args[0] is not None else initial_state
+            output_layer = args[1] if len(args) == 2 else output_layer
+        if isinstance(cell, keras.layers.Layer):
+            kwargs.setdefault("dtype", cell.dtype_policy)  # float64 cells decode float64 inputs
         super().__init__(**kwargs)
         self.cell = check_cell("BasicDecoder", "cell", cell)
         if not isinstance(sampler, Sampler):

@@ -114,6 +114,8 @@ class BeamSearchDecoder(BaseDecoder):
         reorder_tensor_arrays=True,
         **kwargs,
     ):
+        if isinstance(cell, keras.layers.Layer):
+            kwargs.setdefault("dtype", cell.dtype_policy)
         super().__init__(**kwargs)
         self.cell = check_cell("BeamSearchDecoder", "cell", cell)
         self.beam_width = check_positive_int("BeamSearchDecoder", "beam_width", beam_width)

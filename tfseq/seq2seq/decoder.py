@@ -21,6 +21,7 @@ import abc
 import numbers
 
 import keras
+import numpy as np
 import tensorflow as tf
 from tensorflow.python.ops import control_flow_util  # no public API says "inside an XLA program"
 
@@ -111,12 +112,14 @@ class BaseDecoder(keras.layers.Layer):
         self.built = True
 
     def __call__(self, *args, **kwargs):
-        if not any(isinstance(x, tf.TensorArray) for x in tf.nest.flatten((args, kwargs))):
-            return super().__call__(*args, **kwargs)
-        # Keras 3's Layer.__call__ refuses arguments mixing tensors and TensorArrays (an
-        # attention state with alignment_history): call directly (sublayers still go through Keras).
-        self.built = True
-        return self.call(*args, **kwargs)
+        if any(isinstance(x, tf.TensorArray) for x in tf.nest.flatten((args, kwargs))):
+            # Keras 3's Layer.__call__ refuses arguments mixing tensors and TensorArrays (an
+            # attention state with alignment_history): call directly (sublayers still go through Keras).
+            self.built = True
+            return self.call(*args, **kwargs)
+        # Keras 3 also refuses Python numbers next to tensors (end_token=2, start_tokens=[1, 1]).
+        kwargs = {k: v if k == "training" else _numbers_as_tensors(v) for k, v in kwargs.items()}
+        return super().__call__(*args, **kwargs)
 
     def call(self, inputs, initial_state=None, training=None, **kwargs):
         return dynamic_decode(
@@ -165,6 +168,14 @@ class BaseDecoder(keras.layers.Layer):
             "parallel_iterations": self.parallel_iterations,
             "swap_memory": self.swap_memory,
         }
+
+
+def _numbers_as_tensors(value):
+    if isinstance(value, (numbers.Number, np.ndarray, np.generic)) and not isinstance(value, bool):
+        return tf.convert_to_tensor(value)
+    if isinstance(value, (list, tuple)) and value and all(isinstance(v, numbers.Number) for v in value):
+        return tf.convert_to_tensor(value)
+    return value
 
 
 def _check_bool(owner, name, value):
@@ -263,8 +274,8 @@ def dynamic_decode(
         structure of ``decoder.output_size``, the last state, int32 ``[batch]`` lengths.
 
     Raises:
-        ValueError: negative or non-integer ``maximum_iterations``, or none given inside an
-            XLA program.
+        ValueError: negative or non-integer ``maximum_iterations``; inside an XLA program,
+            no ``maximum_iterations`` or a ``TensorArray`` in the state (``alignment_history``).
     """
     maximum_iterations = check_maximum_iterations("dynamic_decode", maximum_iterations)
     with tf.name_scope(scope or "decoder"):
@@ -284,6 +295,11 @@ def dynamic_decode(
             finished, inputs, state = decoder.initialize()
         if kwargs:
             raise TypeError(f"dynamic_decode: unexpected keyword arguments {sorted(kwargs)}")
+        if in_xla and any(isinstance(x, tf.TensorArray) for x in tf.nest.flatten(state)):
+            raise ValueError(
+                "dynamic_decode: a TensorArray in the decoder state (an attention alignment_history) "
+                "cannot grow inside an XLA program; use alignment_history=False or jit_compile=False"
+            )
 
         if maximum_iterations is not None:
             finished = tf.logical_or(finished, maximum_iterations <= 0)
