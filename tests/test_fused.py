@@ -26,6 +26,13 @@ CELLS = {
     "lstm_not_tuple": (lambda: rnn_cell.LSTMCell(6, forget_bias=0.3, state_is_tuple=False), "fused_lstm"),
     "gru": (lambda: rnn_cell.GRUCell(6), "fused_gru"),
     "basic_rnn": (lambda: rnn_cell.BasicRNNCell(6), "fused_rnn"),
+    # Every LSTMCell option at once (clips reached: inputs and weights are large enough).
+    "lstm_peepholes_clip_proj": (
+        lambda: rnn_cell.LSTMCell(6, use_peepholes=True, cell_clip=0.5, num_proj=4, proj_clip=0.3, forget_bias=0.3),
+        "fused_lstm",
+    ),
+    # contrib's block cell: peepholes and a straight-through cell_clip.
+    "lstm_block": (lambda: rnn_cell.LSTMBlockCell(6, use_peephole=True, cell_clip=0.5), "fused_lstm"),
     # MultiRNNCell runs fused layer by layer: equal to stepping all layers together.
     "multi": (
         lambda: rnn_cell.MultiRNNCell([rnn_cell.BasicLSTMCell(6), rnn_cell.GRUCell(5), rnn_cell.BasicRNNCell(4)]),
@@ -50,12 +57,14 @@ def random_state(cell, batch=B):
     return tf.nest.pack_sequence_as(cell.state_size, flat)
 
 
-def run_both(cell, x, fast_values=(False, True), xla=None, **kwargs):
+def run_both(cell, x, fast_values=(False, True), xla=None, before=None, **kwargs):
     """Outputs, final state and gradients (inputs, initial state, weights) per ``fast``
-    (``xla`` is passed to the fused path)."""
+    (``xla`` is passed to the fused path; ``before()`` runs before each)."""
     initial_state = kwargs.get("initial_state")
     results = []
     for fast in fast_values:
+        if before is not None:
+            before()
         with tf.GradientTape() as tape:
             tape.watch(x)
             if initial_state is not None:
@@ -220,20 +229,24 @@ def test_dropout_wrapper_inactive_unwraps_exactly():
 def test_variational_dropout_matches_per_step_masks(state_keep_prob, xla):
     """Variational masks are one [1, size] mask per sequence: the fused path draws the very
     same masks (same seed, same salts), so training outputs and gradients match too; state
-    dropout of an LSTM's h included (the language model's variational preset). The masks
-    are drawn outside the XLA program (XLA's random numbers differ from TensorFlow's)."""
+    dropout of an LSTM's h included (the language model's variational preset; the second
+    layer's h is projected and goes through the LSTM kernel with peepholes and clipping). The
+    masks are drawn outside the XLA program (XLA's random numbers differ from TensorFlow's)."""
+    cores = [rnn_cell.BasicLSTMCell(6), rnn_cell.LSTMCell(6, use_peepholes=True, cell_clip=0.5, num_proj=5)]
     layers = [
-        rnn_cell.DropoutWrapper(rnn_cell.BasicLSTMCell(6), input_keep_prob=0.6, output_keep_prob=0.7,
+        rnn_cell.DropoutWrapper(core, input_keep_prob=0.6, output_keep_prob=0.7,
                                 state_keep_prob=state_keep_prob, variational_recurrent=True, seed=11 + k)
-        for k in range(2)
+        for k, core in enumerate(cores)
     ]
     cell = rnn_cell.MultiRNNCell(layers)
     cell.build((None, D))
     randomize(cell)
     assert fused.plan(cell, training=True).path == "fused_multi[lstm,lstm]"
-    # Passing the state keeps the per-sequence seed where it is, so both runs use one mask set.
+    # Every driver call draws new masks (TF1: new masks per run); rewinding the per-sequence
+    # seeds before each run gives both paths the same mask set.
+    seeds = [(layer.sequence_seed.state, layer.sequence_seed.state.numpy()) for layer in layers]
     per_step, fast = run_both(cell, tf.constant(X_NP), initial_state=random_state(cell), training=True,
-                              sequence_length=LENGTHS, xla=xla)
+                              sequence_length=LENGTHS, xla=xla, before=lambda: [v.assign(s) for v, s in seeds])
     assert_close(per_step, fast)
     no_dropout, _ = run_both(cell, tf.constant(X_NP), fast_values=(True, False),
                              initial_state=random_state(cell), training=False)
@@ -278,9 +291,7 @@ class LoggingMultiRNNCell(rnn_cell.MultiRNNCell):
 
 
 FALLBACKS = {
-    "peepholes": (lambda: rnn_cell.LSTMCell(4, use_peepholes=True), "use_peepholes=True"),
-    "cell_clip": (lambda: rnn_cell.LSTMCell(4, cell_clip=3.0), "cell_clip=3.0"),
-    "projection": (lambda: rnn_cell.LSTMCell(4, num_proj=2), "num_proj=2"),
+    "layer_norm": (lambda: rnn_cell.LayerNormBasicLSTMCell(4), "fused_spec() is None"),
     "relu": (lambda: rnn_cell.BasicRNNCell(4, activation="relu"), "is not tanh"),
     "keras_cell": (lambda: keras.layers.LSTMCell(4), "LSTMCell has no fused kernel"),
     "subclass": (lambda: SquashedLSTMCell(4), "SquashedLSTMCell overrides call()"),
@@ -293,9 +304,9 @@ FALLBACKS = {
         "LoggingMultiRNNCell overrides call()",
     ),
     "residual": (lambda: rnn_cell.ResidualWrapper(rnn_cell.BasicRNNCell(D)), "ResidualWrapper has no fused kernel"),
-    "multi_with_peepholes": (
-        lambda: rnn_cell.MultiRNNCell([rnn_cell.BasicLSTMCell(4), rnn_cell.LSTMCell(4, use_peepholes=True)]),
-        "use_peepholes=True",
+    "multi_with_layer_norm": (
+        lambda: rnn_cell.MultiRNNCell([rnn_cell.BasicLSTMCell(4), rnn_cell.LayerNormBasicLSTMCell(4)]),
+        "fused_spec() is None",
     ),
     "mixed_precision": (lambda: rnn_cell.GRUCell(4, dtype="mixed_float16"), "mixed precision"),
 }

@@ -15,6 +15,10 @@ from tfseq.nn.rnn import (
 
 __all__ = ["dynamic_rnn", "static_rnn", "bidirectional_dynamic_rnn", "static_bidirectional_rnn", "RNN", "fused"]
 
+from tfseq.nn.block_fused import LSTMBlockFusedCell  # noqa: E402  (TF1 contrib's sequence-level LSTM)
+
+__all__ += ["LSTMBlockFusedCell"]
+
 from tfseq.nn.stack_bidi import (  # noqa: E402  (TF1 contrib's stacked bidirectional RNNs)
     stack_bidirectional_checkpoint_target,
     stack_bidirectional_dynamic_rnn,

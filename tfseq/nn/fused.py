@@ -15,18 +15,25 @@ fused; if so :func:`run` computes the same numbers as the readable per-step loop
 
 What runs fused (anything else falls back to the per-step path, see :func:`plan`):
 
-* ``BasicLSTMCell`` / ``LSTMCell`` without peepholes, ``cell_clip`` or ``num_proj``;
-  ``GRUCell``; ``BasicRNNCell`` -- each with the default ``tanh`` activation, either
-  state layout, a dtype policy whose compute and variable dtypes equal the inputs' dtype.
-* ``DropoutWrapper`` around one of those: input/output dropout is applied to the whole
-  sequence at once with the wrapper's own sampler. Variational masks (one ``[1, size]``
-  mask per sequence, same seed and salt) are then the per-step path's very masks;
-  per-step masks (``variational_recurrent=False``) have the same distribution but other
-  random numbers. State dropout runs fused only where it is a variational mask on an
-  LSTM's ``h`` (tuple state, TF1's default filter keeping ``c``). ``training`` must be a
-  Python bool (or None with every keep probability 1).
+* **Any cell that describes its math with ``fused_spec()``** (a
+  :class:`tfseq.rnn_cell.fusion.FusedSpec`: kind ``lstm``/``gru``/``rnn``, weights by TF1
+  name, ``forget_bias``, peepholes, ``cell_clip``, ``num_proj``/``proj_clip``, state
+  layout): ``BasicRNNCell``, ``BasicLSTMCell``, ``LSTMCell`` with every option,
+  ``GRUCell``, ``LSTMBlockCell``, ``GRUBlockCellV2``, with the default ``tanh``
+  activation and a dtype policy whose compute and variable dtypes equal the inputs'
+  dtype. The planner reads only the spec (:func:`_spec`), never a cell's attributes.
+  A subclass that overrides ``call`` but not ``fused_spec`` runs per step.
+* ``DropoutWrapper`` around one of those (see *Dropout* below, :func:`_dropout_active`).
 * ``MultiRNNCell`` of the above, run layer by layer (each layer's input projection is
   then one matmul over the previous layer's whole output sequence).
+
+**Dropout.** Input/output dropout is applied to the whole sequence at once with the
+wrapper's own sampler. Variational masks (one ``[1, size]`` mask per sequence, same seed
+and salt) are then the per-step path's very masks; per-step masks
+(``variational_recurrent=False``) have the same distribution but other random numbers.
+State dropout runs fused only where it is a variational mask on an LSTM's ``h`` (tuple
+state, TF1's default filter keeping ``c``). ``training`` must be a Python bool (or None
+with every keep probability 1). The whole rule is :func:`_dropout_active`.
 
 ``sequence_length`` keeps TF1's semantics in every fused path: past a row's length the
 output is zeros and the state is carried unchanged.
@@ -43,8 +50,8 @@ a new program). Dropout masks are drawn before the compiled program, with the wr
 own sampler (XLA's random numbers differ from TensorFlow's). A caller's own
 ``jit_compile=True`` step compiles both paths too (``tfseq.train.Trainer`` does so).
 
-Not fused: peepholes, clipping, projections, other activations, per-step or non-LSTM
-state dropout, Keras cells, other wrappers; no GPU (cuDNN) branch yet.
+Not fused: other activations, per-step or non-LSTM state dropout, Keras cells, other
+wrappers, cells without ``fused_spec`` (``LayerNormBasicLSTMCell``); no GPU (cuDNN) branch yet.
 
 Tested equal to the per-step path (outputs, final states, gradients <= 1e-5) in
 ``tests/test_fused.py``. The hand-written gradients are first-order only: second
@@ -58,7 +65,7 @@ import tensorflow as tf
 from tensorflow.python.ops import control_flow_util  # no public "inside jit_compile?" test
 
 from tfseq.nn.kernels import gru_sequence, lstm_sequence, rnn_sequence
-from tfseq.rnn_cell.cells import BasicRNNCell, GRUCell, LSTMCell
+from tfseq.nn.kernels_lstm import lstm_ext_sequence
 from tfseq.rnn_cell.base import LSTMStateTuple, check_optional_bool
 from tfseq.rnn_cell.dropout import (  # the wrapper and its state filter
     DropoutWrapper,
@@ -75,7 +82,6 @@ Plan.__doc__ = """Which path runs a cell: ``path`` (``"fused_lstm"``, ``"fused_g
 ``"fused_rnn"``, ``"fused_multi[lstm,lstm]"`` or ``"per_step"``) and ``reason`` (why)."""
 
 _TANH = {tf.tanh, tf.math.tanh, tf.nn.tanh, keras.activations.tanh, keras.ops.tanh}
-_KINDS = {LSTMCell: "lstm", GRUCell: "gru", BasicRNNCell: "rnn"}
 
 
 class _NotFusable(Exception):
@@ -96,29 +102,29 @@ def _check_not_overridden(obj, base, methods):
 _DROPOUT_METHODS = ("call", "_dropout_step", "drop_inputs", "drop_outputs", "drop_state_component")
 
 
-def _kind(cell):
-    """``"lstm" | "gru" | "rnn"`` for a plain tfseq cell that the fused kernels cover."""
-    base, kind = next(((cls, k) for cls, k in _KINDS.items() if isinstance(cell, cls)), (None, None))
-    if kind is None:
+def _spec(cell):
+    """The :class:`~tfseq.rnn_cell.fusion.FusedSpec` of a cell the fused kernels cover."""
+    owner = next((cls for cls in type(cell).__mro__ if "fused_spec" in vars(cls)), None)
+    if owner is None:
         raise _NotFusable(f"{type(cell).__name__} has no fused kernel")
-    _check_not_overridden(cell, base, ("call",))
-    if cell.activation not in _TANH:
-        raise _NotFusable(f"{cell.name}: activation {cell.activation!r} is not tanh")
-    if kind == "lstm":
-        if cell.use_peepholes:
-            raise _NotFusable(f"{cell.name}: use_peepholes=True")
-        if cell.cell_clip is not None:
-            raise _NotFusable(f"{cell.name}: cell_clip={cell.cell_clip}")
-        if cell.num_proj is not None:
-            raise _NotFusable(f"{cell.name}: num_proj={cell.num_proj}")
+    # The spec vouches for the call() of the class that defines fused_spec, not a subclass's.
+    _check_not_overridden(cell, owner, ("call",))
+    spec = cell.fused_spec()
+    if spec is None:
+        raise _NotFusable(f"{cell.name}: fused_spec() is None")
+    if spec.activation not in _TANH:
+        raise _NotFusable(f"{cell.name}: activation {spec.activation!r} is not tanh")
     policy = cell.dtype_policy
     if policy.compute_dtype != policy.variable_dtype:
         raise _NotFusable(f"{cell.name}: mixed precision policy {policy.name!r}")
-    return kind
+    return spec
 
 
-def _dropout_active(wrapper, training):
+def _dropout_active(wrapper, spec, training):
+    """Whether ``wrapper``'s dropout runs in this call: the fused path's whole dropout rule."""
     keeps = (wrapper.input_keep_prob, wrapper.output_keep_prob, wrapper.state_keep_prob)
+    if not all(isinstance(k, float) for k in keeps):  # TF1's keep_prob placeholder idiom
+        raise _NotFusable(f"{wrapper.name}: a keep probability is a tensor (checked at run time per step)")
     if all(k == 1.0 for k in keeps):
         return False
     if training is None:
@@ -129,31 +135,31 @@ def _dropout_active(wrapper, training):
     if not isinstance(training, bool):
         raise _NotFusable(f"{wrapper.name}: dropout with a tensor training={training!r}")
     if training and wrapper.state_keep_prob < 1.0:
-        _check_state_dropout(wrapper)
+        _check_state_dropout(wrapper, spec)
     return training
 
 
-def _check_state_dropout(wrapper):
+def _check_state_dropout(wrapper, spec):
     """State dropout runs fused only where it is a fixed mask on an LSTM's ``h``:
     variational, tuple state, ``c`` kept (TF1's default filter)."""
-    cell = wrapper.cell
     if not wrapper.variational_recurrent:
         raise _NotFusable(f"{wrapper.name}: per-step state dropout (variational_recurrent=False)")
-    if not isinstance(cell, LSTMCell) or not cell.state_is_tuple:
-        raise _NotFusable(f"{wrapper.name}: state dropout of a {type(cell).__name__} without a tuple state")
+    if spec.kind != "lstm" or not spec.state_is_tuple:
+        raise _NotFusable(
+            f"{wrapper.name}: state dropout of a {type(wrapper.cell).__name__} without a tuple state"
+        )
     visitor = wrapper.dropout_state_filter_visitor or default_dropout_state_filter_visitor
     if dropout_flags(visitor, LSTMStateTuple(0, 0)) != [False, True]:
         raise _NotFusable(f"{wrapper.name}: state dropout on c (a custom dropout_state_filter_visitor)")
 
 
 def _layer(cell, training):
-    """``(kind, core_cell, dropout_wrapper_or_None)`` for one fusable layer."""
-    dropout = None
-    if isinstance(cell, DropoutWrapper):
-        _check_not_overridden(cell, DropoutWrapper, _DROPOUT_METHODS)
-        dropout = cell if _dropout_active(cell, training) else None
-        cell = cell.cell
-    return _kind(cell), cell, dropout
+    """``(spec, core_cell, dropout_wrapper_or_None)`` for one fusable layer."""
+    if not isinstance(cell, DropoutWrapper):
+        return _spec(cell), cell, None
+    _check_not_overridden(cell, DropoutWrapper, _DROPOUT_METHODS)
+    spec = _spec(cell.cell)
+    return spec, cell.cell, (cell if _dropout_active(cell, spec, training) else None)
 
 
 def _layers(cell, training):
@@ -164,7 +170,7 @@ def _layers(cell, training):
 
 
 def _path_name(cell, layers):
-    kinds = [kind for kind, _, _ in layers]
+    kinds = [spec.kind for spec, _, _ in layers]
     if isinstance(cell, MultiRNNCell):
         return f"fused_multi[{','.join(kinds)}]"
     return f"fused_{kinds[0]}"
@@ -250,8 +256,8 @@ def run(cell, inputs_tm, state, sequence_length=None, training=None, finished=No
     Returns:
         ``(outputs [time, batch, output_size], final_state)`` like the per-step path.
     """
-    layers = _layers(cell, training)
     build_cell(cell, inputs_tm.shape[1:])  # builds every wrapped core too, as the per-step path does
+    layers = _layers(cell, training)  # after building: the specs hold the weights
     compile_with_xla = uses_xla(inputs_tm, xla)
     if finished is None and sequence_length is not None:
         steps = tf.range(tf.shape(inputs_tm)[0])
@@ -264,8 +270,8 @@ def run(cell, inputs_tm, state, sequence_length=None, training=None, finished=No
 
     def stack(x, states, finished, masks):
         new_states = []
-        for (kind, core, _), layer_state, layer_masks in zip(layers, states, masks):
-            x, new_state = _run_layer(kind, core, x, layer_state, finished, *layer_masks)
+        for (spec, _, _), layer_state, layer_masks in zip(layers, states, masks):
+            x, new_state = _run_layer(spec, x, layer_state, finished, *layer_masks)
             new_states.append(new_state)
         return x, new_states
 
@@ -296,53 +302,64 @@ def _dropout_masks(layers, inputs_tm):
         return tf.ones(tf.concat([time_batch, [size]], 0), dtype)
 
     masks = []
-    for _, core, dropout in layers:
+    for spec, _, dropout in layers:
         in_mask = h_mask = out_mask = None
         if dropout is not None:
             if dropout.input_keep_prob < 1.0:
                 in_mask = dropout.drop_inputs(ones(dropout, depth))
             if dropout.state_keep_prob < 1.0:  # variational only (see _check_state_dropout)
-                h_mask = dropout.drop_state_component(tf.ones([1, core.num_units], dtype), 1)
+                h_mask = dropout.drop_state_component(tf.ones([1, spec.output_size], dtype), 1)
             if dropout.output_keep_prob < 1.0:
-                out_mask = dropout.drop_outputs(ones(dropout, core.output_size))
+                out_mask = dropout.drop_outputs(ones(dropout, spec.output_size))
         masks.append((in_mask, h_mask, out_mask))
-        depth = core.output_size
+        depth = spec.output_size
     return masks
 
 
-def _run_layer(kind, core, x, state, finished, in_mask, h_mask, out_mask):
+def _run_layer(spec, x, state, finished, in_mask, h_mask, out_mask):
+    """One layer over the whole sequence, as ``spec`` describes it."""
     if in_mask is not None:
         x = x * in_mask
     depth = x.shape[-1]
-    if kind == "lstm":
-        c0, h0 = core.split_state(state)
-        kernel = tf.convert_to_tensor(core.kernel)
-        n = core.num_units
-        # TF1 adds forget_bias at every step; folded into the hoisted bias here.
-        bias = tf.convert_to_tensor(core.bias) + tf.constant(
-            [0.0] * (2 * n) + [core.forget_bias] * n + [0.0] * n, dtype=kernel.dtype
-        )
-        xw = _project(x, kernel[:depth], bias)
-        outputs, c, h = lstm_sequence(xw, c0, h0, kernel[depth:], finished, h_mask)
-        new_state = core.join_state(c, h)
-    elif kind == "gru":
-        h0 = core.check_state(state)
-        gates_kernel = tf.convert_to_tensor(core.gates_kernel)
-        candidate_kernel = tf.convert_to_tensor(core.candidate_kernel)
+    w = {name: tf.convert_to_tensor(v) for name, v in spec.weights.items()}
+    if spec.kind == "lstm":
+        outputs, new_state = _run_lstm(spec, w, x, state, finished, h_mask)
+    elif spec.kind == "gru":
+        h0 = tf.nest.flatten(state)[0]
+        gates_kernel, candidate_kernel = w["gates/kernel"], w["candidate/kernel"]
         w_x = tf.concat([gates_kernel[:depth], candidate_kernel[:depth]], 1)  # [depth, 3h]
-        bias = tf.concat([
-            tf.convert_to_tensor(core.gates_bias), tf.convert_to_tensor(core.candidate_bias)
-        ], 0)
-        xw = _project(x, w_x, bias)
+        xw = _project(x, w_x, tf.concat([w["gates/bias"], w["candidate/bias"]], 0))
         outputs, new_state = gru_sequence(xw, h0, gates_kernel[depth:], candidate_kernel[depth:], finished)
     else:
-        h0 = core.check_state(state)
-        kernel = tf.convert_to_tensor(core.kernel)
-        xw = _project(x, kernel[:depth], tf.convert_to_tensor(core.bias))
-        outputs, new_state = rnn_sequence(xw, h0, kernel[depth:], finished)
+        h0 = tf.nest.flatten(state)[0]
+        xw = _project(x, w["kernel"][:depth], w["bias"])
+        outputs, new_state = rnn_sequence(xw, h0, w["kernel"][depth:], finished)
     if out_mask is not None:
         outputs = outputs * out_mask
     return outputs, new_state
+
+
+def _run_lstm(spec, w, x, state, finished, h_mask):
+    if spec.state_is_tuple:
+        c0, h0 = state
+    else:
+        state = tf.nest.flatten(state)[0]
+        c0, h0 = state[:, : spec.units], state[:, spec.units :]
+    depth, n = x.shape[-1], spec.units
+    kernel = w["kernel"]
+    # TF1 adds forget_bias at every step; folded into the hoisted bias here.
+    bias = w["bias"] + tf.constant([0.0] * (2 * n) + [spec.forget_bias] * n + [0.0] * n, dtype=kernel.dtype)
+    xw = _project(x, kernel[:depth], bias)
+    if spec.is_basic_lstm:
+        outputs, c, h = lstm_sequence(xw, c0, h0, kernel[depth:], finished, h_mask)
+    else:
+        peepholes = (w["w_i_diag"], w["w_f_diag"], w["w_o_diag"]) if spec.use_peepholes else None
+        outputs, c, h = lstm_ext_sequence(
+            xw, c0, h0, kernel[depth:], finished, h_mask, peepholes=peepholes, cell_clip=spec.cell_clip,
+            straight_through=spec.clip_gradient == "straight_through",
+            projection=w.get("projection/kernel") if spec.num_proj else None, proj_clip=spec.proj_clip,
+        )
+    return outputs, (LSTMStateTuple(c, h) if spec.state_is_tuple else tf.concat([c, h], 1))
 
 
 def _project(x, w_x, bias):

@@ -35,3 +35,10 @@ __all__ += [
     "InputProjectionWrapper",
     "OutputProjectionWrapper",
 ]
+
+# TF1 contrib's cells (tf.contrib.rnn); LSTMBlockFusedCell is a sequence layer: tfseq.nn.LSTMBlockFusedCell.
+from tfseq.rnn_cell.block_cells import GRUBlockCellV2, LSTMBlockCell  # noqa: E402
+from tfseq.rnn_cell.fusion import FusedSpec  # noqa: E402
+from tfseq.rnn_cell.layer_norm_cell import LayerNormBasicLSTMCell  # noqa: E402
+
+__all__ += ["LSTMBlockCell", "GRUBlockCellV2", "LayerNormBasicLSTMCell", "FusedSpec"]

@@ -56,6 +56,9 @@ _KERAS_TO_TF1 = {
     "memory_layer_kernel": "memory_layer/kernel",  # tfseq.seq2seq attention
     "query_layer_kernel": "query_layer/kernel",
     "attention_layer_kernel": "attention_layer/kernel",
+    # LayerNormBasicLSTMCell: one layer norm per gate (input, transform, forget, output) and one for c
+    **{f"{norm}_{param}": f"{norm}/{param}" for norm in ("input", "transform", "forget", "output", "state")
+       for param in ("gamma", "beta")},
 }
 _TF1_TO_KERAS = {v: k for k, v in _KERAS_TO_TF1.items()}
 

@@ -19,6 +19,7 @@ from tfseq.rnn_cell.base import (
     reject_tf1_only_args,
     serialize_optional,
 )
+from tfseq.rnn_cell.fusion import FusedSpec
 
 _GLOROT = "glorot_uniform"  # TF1's default for tf.compat.v1.get_variable
 
@@ -85,6 +86,10 @@ class BasicRNNCell(_UnitsCell):
         x = self.check_inputs(inputs)
         h = self.activation(tf.matmul(tf.concat([x, h_prev], 1), self.kernel) + self.bias)
         return h, h
+
+    def fused_spec(self):
+        """This step's math for the fused path (:class:`tfseq.rnn_cell.fusion.FusedSpec`)."""
+        return FusedSpec("rnn", self.num_units, dict(self._tf1_weights), self.activation)
 
 
 
@@ -214,6 +219,14 @@ class LSTMCell(_UnitsCell):
                 h = tf.clip_by_value(h, -self.proj_clip, self.proj_clip)
         return h, self.join_state(c, h)
 
+    def fused_spec(self):
+        """This step's math for the fused path (:class:`tfseq.rnn_cell.fusion.FusedSpec`)."""
+        return FusedSpec(
+            "lstm", self.num_units, dict(self._tf1_weights), self.activation, forget_bias=self.forget_bias,
+            use_peepholes=self.use_peepholes, cell_clip=self.cell_clip, num_proj=self.num_proj,
+            proj_clip=self.proj_clip, state_is_tuple=self.state_is_tuple,
+        )
+
     def get_config(self):
         return {
             **super().get_config(),
@@ -318,6 +331,10 @@ class GRUCell(_UnitsCell):
         c = self.activation(candidate + self.candidate_bias)
         h = u * h_prev + (1 - u) * c
         return h, h
+
+    def fused_spec(self):
+        """This step's math for the fused path (:class:`tfseq.rnn_cell.fusion.FusedSpec`)."""
+        return FusedSpec("gru", self.num_units, dict(self._tf1_weights), self.activation)
 
     def get_config(self):
         return {

@@ -1,0 +1,501 @@
+"""TF1 contrib's cells: ``LSTMBlockCell``, ``LSTMBlockFusedCell``, ``GRUBlockCellV2``,
+``LayerNormBasicLSTMCell``.
+
+The block cells are proven against TF's own block kernels, which TF 2.21 still ships
+(``tf.raw_ops.LSTMBlockCell``, ``BlockLSTM``, ``GRUBlockCell`` and their ``...Grad``
+kernels), run in the TF1 reference subprocess: ``dynamic_rnn`` over a small TF1 cell
+that calls the op (contrib's cells were such thin wrappers), or ``BlockLSTM`` directly
+with contrib's ``LSTMBlockFusedCell`` masking. Outputs, final states and gradients
+(inputs, initial state, every weight) agree to 1e-5, on tfseq's fused path and its
+per-step path. ``tf.compat.v1`` has no contrib, so the variable names are checked
+against contrib's sources (``tensorflow/contrib/rnn/python/ops/lstm_ops.py``,
+``gru_ops.py``, ``rnn_cell.py`` at TF 1.15), and ``LayerNormBasicLSTMCell`` (no op)
+against a NumPy transcription of contrib's formulas plus a float64 finite-difference
+gradient check.
+"""
+
+import zlib
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from cell_harness import check_cell
+from numpy_ref import dynamic_rnn as np_dynamic_rnn
+from numpy_ref import sigmoid
+from tf1_reference import run_tf1_many
+from tfseq import nn, rnn_cell
+from tfseq.nn import fused
+
+ATOL = 1e-5
+B, T, D = 3, 6, 4
+RAGGED = np.array([6, 3, 0], np.int32)
+
+# name: (tfseq expression, TF1 reference kind, options). "seq": lengths; "init": pass a state.
+CASES = {
+    "lstm_block_peep_clip": (
+        "rnn_cell.LSTMBlockCell(5, forget_bias=0.7, cell_clip=0.4, use_peephole=True)",
+        "lstm_cell", {"seq": RAGGED, "init": True, "clip": 0.4},
+    ),
+    "lstm_block_plain": ("rnn_cell.LSTMBlockCell(5)", "lstm_cell", {}),
+    "lstm_block_clip_zero_is_off": ("rnn_cell.LSTMBlockCell(5, cell_clip=0.0)", "lstm_cell", {"init": True}),
+    "gru_block_v2": ("rnn_cell.GRUBlockCellV2(5)", "gru_cell", {"seq": RAGGED, "init": True}),
+    "fused_peep_clip": (
+        "nn.LSTMBlockFusedCell(5, forget_bias=0.5, cell_clip=0.4, use_peephole=True)",
+        "fused", {"seq": RAGGED, "init": True, "clip": 0.4},
+    ),
+    "fused_plain": ("nn.LSTMBlockFusedCell(5)", "fused", {}),
+}
+
+# Runs in the TF1 subprocess: TF's block kernels, their registered-by-hand gradients
+# (contrib registered them with the same Grad kernels), dynamic_rnn / BlockLSTM.
+TF1_SOURCE = '''
+tf1.disable_control_flow_v2()  # TF1's own while_loop, as TF 1.x ran it
+from tf_keras.src.layers.rnn import legacy_cells
+
+def _register(op_type, fn):
+    try:
+        tf.RegisterGradient(op_type)(fn)
+    except KeyError:  # registered by an earlier case in this process
+        pass
+
+def _zeros_for_none(grad, like):
+    return tf1.zeros_like(like) if grad is None else grad
+
+def _lstm_block_cell_grad(op, *grads):
+    x, cs_prev, h_prev, w, wci, wcf, wco, b = op.inputs
+    i, cs, f, o, ci, co, h = op.outputs
+    cs_prev_grad, dicfo, wci_grad, wcf_grad, wco_grad = tf.raw_ops.LSTMBlockCellGrad(
+        x=x, cs_prev=cs_prev, h_prev=h_prev, w=w, wci=wci, wcf=wcf, wco=wco, b=b, i=i, cs=cs, f=f, o=o,
+        ci=ci, co=co, cs_grad=_zeros_for_none(grads[1], cs), h_grad=_zeros_for_none(grads[6], h),
+        use_peephole=op.get_attr("use_peephole"))
+    xh_grad = tf1.matmul(dicfo, w, transpose_b=True)
+    depth = x.shape[1]
+    w_grad = tf1.matmul(tf1.concat([x, h_prev], 1), dicfo, transpose_a=True)
+    return (xh_grad[:, :depth], cs_prev_grad, xh_grad[:, depth:], w_grad, wci_grad, wcf_grad, wco_grad,
+            tf1.reduce_sum(dicfo, 0))
+
+def _gru_block_cell_grad(op, *grads):
+    x, h_prev, w_ru, w_c, b_ru, b_c = op.inputs
+    r, u, c, h = op.outputs
+    d_x, d_h_prev, d_c_bar, d_r_bar_u_bar = tf.raw_ops.GRUBlockCellGrad(
+        x=x, h_prev=h_prev, w_ru=w_ru, w_c=w_c, b_ru=b_ru, b_c=b_c, r=r, u=u, c=c, d_h=_zeros_for_none(grads[3], h))
+    d_w_ru = tf1.matmul(tf1.concat([x, h_prev], 1), d_r_bar_u_bar, transpose_a=True)
+    d_w_c = tf1.matmul(tf1.concat([x, h_prev * r], 1), d_c_bar, transpose_a=True)
+    return d_x, d_h_prev, d_w_ru, d_w_c, tf1.reduce_sum(d_r_bar_u_bar, 0), tf1.reduce_sum(d_c_bar, 0)
+
+_register("LSTMBlockCell", _lstm_block_cell_grad)
+_register("GRUBlockCell", _gru_block_cell_grad)
+
+class BlockLSTM(legacy_cells.RNNCell):
+    """One LSTMBlockCell op per step, contrib's variable names."""
+    def __init__(self, n, forget_bias, cell_clip, use_peephole):
+        super().__init__(name="lstm_cell")
+        self.n, self.fb, self.clip, self.peep = n, forget_bias, cell_clip, use_peephole
+    state_size = property(lambda self: tf1.nn.rnn_cell.LSTMStateTuple(self.n, self.n))
+    output_size = property(lambda self: self.n)
+    def build(self, shape):
+        n = self.n
+        self.w = self.add_weight("kernel", [shape[-1] + n, 4 * n])
+        self.b = self.add_weight("bias", [4 * n])
+        zeros = tf1.zeros([n])
+        self.diag = [self.add_weight(k, [n]) for k in ("w_i_diag", "w_f_diag", "w_o_diag")] if self.peep else [zeros] * 3
+        self.built = True
+    def call(self, x, state):
+        out = tf.raw_ops.LSTMBlockCell(x=x, cs_prev=state[0], h_prev=state[1], w=self.w, wci=self.diag[0],
+            wcf=self.diag[1], wco=self.diag[2], b=self.b, forget_bias=self.fb, cell_clip=self.clip,
+            use_peephole=self.peep)
+        return out[6], tf1.nn.rnn_cell.LSTMStateTuple(out[1], out[6])
+
+class BlockGRU(legacy_cells.RNNCell):
+    """One GRUBlockCell op per step, GRUBlockCellV2's variable names."""
+    def __init__(self, n):
+        super().__init__(name="gru_cell")
+        self.n = n
+    state_size = property(lambda self: self.n)
+    output_size = property(lambda self: self.n)
+    def build(self, shape):
+        n, d = self.n, shape[-1]
+        self.w_ru = self.add_weight("gates/kernel", [d + n, 2 * n])
+        self.b_ru = self.add_weight("gates/bias", [2 * n])
+        self.w_c = self.add_weight("candidate/kernel", [d + n, n])
+        self.b_c = self.add_weight("candidate/bias", [n])
+        self.built = True
+    def call(self, x, h):
+        new_h = tf.raw_ops.GRUBlockCell(x=x, h_prev=h, w_ru=self.w_ru, w_c=self.w_c, b_ru=self.b_ru, b_c=self.b_c)[3]
+        return new_h, new_h
+
+spec = inputs
+x = tf1.constant(spec["x"])
+seq = None if spec["seq"] is None else tf1.constant(spec["seq"])
+init_flat = [tf1.constant(a) for a in spec["init"]]
+a = spec["args"]
+if spec["kind"] == "fused":  # contrib's LSTMBlockFusedCell: BlockLSTM, outputs masked, states gathered
+    n, time, batch = a["n"], x.shape[0], x.shape[1]
+    with tf1.variable_scope("lstm_fused_cell"):
+        w = tf1.get_variable("kernel", [x.shape[-1] + n, 4 * n])
+        b = tf1.get_variable("bias", [4 * n])
+        diag = [tf1.get_variable(k, [n]) for k in ("w_i_diag", "w_f_diag", "w_o_diag")] if a["peep"] else [tf1.zeros([n])] * 3
+    c0, h0 = init_flat if init_flat else (tf1.zeros([batch, n]), tf1.zeros([batch, n]))
+    max_len = time if seq is None else tf1.reduce_max(seq)
+    out = tf.raw_ops.BlockLSTM(seq_len_max=tf1.cast(max_len, tf.int64), x=x, cs_prev=c0, h_prev=h0, w=w,
+        wci=diag[0], wcf=diag[1], wco=diag[2], b=b, forget_bias=a["fb"], cell_clip=a["clip"], use_peephole=a["peep"])
+    cs, y = out[1], out[6]
+    if seq is None:
+        results = [y, cs[-1], y[-1]]
+    else:
+        y = y * tf1.transpose(tf1.sequence_mask(seq, time, dtype=tf.float32))[:, :, None]
+        at_length = tf1.stack([seq, tf1.range(batch)], 1)
+        c_last = tf1.gather_nd(tf1.concat([c0[None], cs], 0), at_length)
+        h_last = tf1.gather_nd(tf1.concat([h0[None], y], 0), at_length)
+        results = [y, c_last, h_last]
+else:
+    if spec["kind"] == "lstm_cell":
+        cell = BlockLSTM(a["n"], a["fb"], a["clip"], a["peep"])
+    else:
+        cell = BlockGRU(a["n"])
+    init = tf.nest.pack_sequence_as(cell.state_size, init_flat) if init_flat else None
+    y, state = tf1.nn.dynamic_rnn(cell, x, sequence_length=seq, initial_state=init, dtype=tf.float32)
+    results = [y] + tf.nest.flatten(state)
+variables = sorted(tf1.global_variables(), key=lambda v: v.op.name)
+outputs["names"] = np.array([v.op.name for v in variables])
+for v in variables:
+    sess.run(v.assign(spec["weights"][v.op.name]))
+loss = tf1.add_n([tf1.reduce_sum(t * tf1.cos(tf1.cast(tf1.reshape(tf1.range(tf1.size(t)), tf1.shape(t)), t.dtype) * 0.37 + k))
+                  for k, t in enumerate(results)])
+wrt = [x] + init_flat + variables
+values = sess.run(results + tf1.gradients(loss, wrt))
+for k, value in enumerate(values[: len(results)]):
+    outputs[f"result{k}"] = value
+for k, value in enumerate(values[len(results):]):
+    outputs[f"grad{k}"] = value
+'''
+
+
+def make(expr):
+    return eval(expr, {"rnn_cell": rnn_cell, "nn": nn})
+
+
+def ref_args(cell):
+    core = cell.cell if isinstance(cell, nn.LSTMBlockFusedCell) else cell
+    if isinstance(core, rnn_cell.LSTMBlockCell):
+        clip = -1.0 if core.cell_clip is None else core.cell_clip  # contrib passed -1 for None
+        return {"n": core.num_units, "fb": core.forget_bias, "clip": clip, "peep": core.use_peephole}
+    return {"n": core.num_units}
+
+
+def prefix(kind):
+    return "" if kind == "fused" else "rnn/"
+
+
+def build(name):
+    expr, kind, options = CASES[name]
+    cell = make(expr)
+    cell.build((B, D))
+    named = {prefix(kind) + k: v for k, v in cell.tf1_variables().items()}
+    return cell, named
+
+
+def spec_for(name):
+    _, kind, options = CASES[name]
+    rng = np.random.default_rng(zlib.crc32(name.encode()))
+    cell, named = build(name)
+    shape = (T, B, D) if kind == "fused" else (B, T, D)
+    state_sizes = tf.nest.flatten(cell.cell.state_size if kind == "fused" else cell.state_size)
+    return {
+        "kind": kind,
+        "args": ref_args(cell),
+        "x": (3.0 * rng.standard_normal(shape)).astype(np.float32),
+        "seq": options.get("seq"),
+        "init": [rng.standard_normal((B, n)).astype(np.float32) for n in state_sizes] if options.get("init") else [],
+        "weights": {k: rng.uniform(-0.8, 0.8, v.shape).astype(np.float32) for k, v in sorted(named.items())},
+    }
+
+
+@pytest.fixture(scope="module")
+def tf1_results():
+    specs = {name: spec_for(name) for name in CASES}
+    return specs, run_tf1_many([(name, TF1_SOURCE, spec) for name, spec in specs.items()])
+
+
+def cotangent(t, k):
+    return tf.cos(tf.cast(tf.reshape(tf.range(tf.size(t)), tf.shape(t)), t.dtype) * 0.37 + k)
+
+
+def run_tfseq(cell, spec, fast):
+    x = tf.constant(spec["x"])
+    init_flat = [tf.constant(a) for a in spec["init"]]
+    named = {prefix(spec["kind"]) + k: v for k, v in cell.tf1_variables().items()}
+    variables = [v for _, v in sorted(named.items())]
+    with tf.GradientTape() as tape:
+        tape.watch([x] + init_flat)
+        if spec["kind"] == "fused":
+            y, state = cell(x, initial_state=tuple(init_flat) or None, sequence_length=spec["seq"], dtype=tf.float32)
+        else:
+            init = tf.nest.pack_sequence_as(cell.state_size, init_flat) if init_flat else None
+            y, state = nn.dynamic_rnn(cell, x, sequence_length=spec["seq"], initial_state=init, dtype=tf.float32,
+                                      fast=fast, training=False)
+        results = [y] + tf.nest.flatten(state)
+        loss = tf.add_n([tf.reduce_sum(t * cotangent(t, float(k))) for k, t in enumerate(results)])
+    grads = tape.gradient(loss, [x] + init_flat + variables, unconnected_gradients="zero")
+    return results, grads
+
+
+# Each cell on the fused path (dynamic_rnn's default) and the per-step path; LSTMBlockFusedCell
+# runs dynamic_rnn's default only (its per-step math is LSTMBlockCell's).
+RUNS = [(name, fast) for name in CASES for fast in (None, False) if not (fast is False and CASES[name][1] == "fused")]
+
+
+@pytest.mark.parametrize("name, fast", RUNS, ids=[f"{n}-{'default' if f is None else 'per_step'}" for n, f in RUNS])
+def test_block_cells_match_tf_block_kernels(name, fast, tf1_results):
+    specs, results = tf1_results
+    spec, ref = specs[name], results[name]
+    cell, named = build(name)
+    assert sorted(named) == list(ref["names"])
+    for key, variable in named.items():
+        variable.assign(spec["weights"][key])
+    core = cell.cell if spec["kind"] == "fused" else cell
+    assert fused.plan(core).path != fused.PER_STEP  # the block cells run on the fused path by default
+    got, grads = run_tfseq(cell, spec, fast)
+    for k, value in enumerate(got):
+        np.testing.assert_allclose(value.numpy(), ref[f"result{k}"], atol=ATOL, rtol=ATOL, err_msg=f"result {k}")
+    for k, value in enumerate(grads):
+        np.testing.assert_allclose(value.numpy(), ref[f"grad{k}"], atol=ATOL, rtol=ATOL, err_msg=f"gradient {k}")
+    clip = CASES[name][2].get("clip")
+    if clip is not None:  # the clip is reached, so its straight-through gradient is exercised
+        stepped = spec["seq"] > 0  # rows of length 0 keep their (unclipped) initial state
+        assert np.isclose(np.abs(got[1].numpy()[stepped]).max(), clip)
+    if name == "lstm_block_clip_zero_is_off":  # the op clips only for cell_clip > 0
+        assert np.abs(got[1].numpy()).max() > 1.0
+
+
+def test_checkpoint_names_are_contribs():
+    """Transcribed from contrib's sources: LSTMBlockCell's ``_names`` (scope = layer name,
+    default ``lstm_cell``), LSTMBlockFusedCell's ``build`` (``lstm_fused_cell``),
+    GRUBlockCellV2's ``build`` (``gates``/``candidate`` scopes under ``gru_cell``) and
+    LayerNormBasicLSTMCell's ``_linear``/``_norm`` (scope from the class name)."""
+    n, depth = 4, 3
+    expected = {
+        "rnn_cell.LSTMBlockCell(4, use_peephole=True)": {
+            "lstm_cell/kernel": (depth + n, 4 * n), "lstm_cell/bias": (4 * n,), "lstm_cell/w_i_diag": (n,),
+            "lstm_cell/w_f_diag": (n,), "lstm_cell/w_o_diag": (n,)},
+        "rnn_cell.LSTMBlockCell(4, name='my_lstm')": {"my_lstm/kernel": (depth + n, 4 * n), "my_lstm/bias": (4 * n,)},
+        "nn.LSTMBlockFusedCell(4)": {"lstm_fused_cell/kernel": (depth + n, 4 * n), "lstm_fused_cell/bias": (4 * n,)},
+        "rnn_cell.GRUBlockCellV2(cell_size=4)": {
+            "gru_cell/gates/kernel": (depth + n, 2 * n), "gru_cell/gates/bias": (2 * n,),
+            "gru_cell/candidate/kernel": (depth + n, n), "gru_cell/candidate/bias": (n,)},
+        "rnn_cell.LayerNormBasicLSTMCell(4)": {
+            "layer_norm_basic_lstm_cell/kernel": (depth + n, 4 * n),
+            **{f"layer_norm_basic_lstm_cell/{s}/{p}": (n,) for s in ("input", "transform", "forget", "output", "state")
+               for p in ("gamma", "beta")}},
+        "rnn_cell.LayerNormBasicLSTMCell(4, layer_norm=False)": {
+            "layer_norm_basic_lstm_cell/kernel": (depth + n, 4 * n), "layer_norm_basic_lstm_cell/bias": (4 * n,)},
+    }
+    for expr, names in expected.items():
+        with pytest.warns(DeprecationWarning) if "cell_size" in expr else _no_warning():
+            cell = make(expr)
+        cell.build((None, depth))
+        assert {k: tuple(v.shape) for k, v in cell.tf1_variables().items()} == names, expr
+    # A MultiRNNCell nests them as TF1 did: cell_k/<scope>/...
+    stack = rnn_cell.MultiRNNCell([rnn_cell.LSTMBlockCell(4), rnn_cell.GRUBlockCellV2(4)])
+    stack.build((None, depth))
+    assert "multi_rnn_cell/cell_1/gru_cell/gates/kernel" in stack.tf1_variables()
+
+
+class _no_warning:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+# -- LayerNormBasicLSTMCell ------------------------------------------------------------
+
+
+def np_layer_norm(v, gamma, beta):
+    mean = v.mean(1, keepdims=True)
+    var = ((v - mean) ** 2).mean(1, keepdims=True)
+    return (v - mean) / np.sqrt(var + 1e-12) * gamma + beta
+
+
+def np_layer_norm_lstm_step(x, state, w, forget_bias, layer_norm):
+    """contrib's LayerNormBasicLSTMCell.call, in NumPy (no dropout)."""
+    c, h = state
+    z = np.concatenate([x, h], 1) @ w["kernel"] + (0.0 if layer_norm else w["bias"])
+    i, j, f, o = np.split(z, 4, axis=1)
+    if layer_norm:
+        i, j, f, o = (np_layer_norm(v, w[f"{s}/gamma"], w[f"{s}/beta"])
+                      for v, s in zip((i, j, f, o), ("input", "transform", "forget", "output")))
+    new_c = c * sigmoid(f + forget_bias) + sigmoid(i) * np.tanh(j)
+    if layer_norm:
+        new_c = np_layer_norm(new_c, w["state/gamma"], w["state/beta"])
+    new_h = np.tanh(new_c) * sigmoid(o)
+    return new_h, (new_c, new_h)
+
+
+def randomized(cell, seed=0, dtype=np.float32):
+    rng = np.random.default_rng(seed)
+    for v in cell.trainable_weights:
+        v.assign(rng.uniform(-0.8, 0.8, v.shape).astype(dtype))
+    return {k.split("/", 1)[1]: v.numpy() for k, v in cell.tf1_variables().items()}
+
+
+@pytest.mark.parametrize("layer_norm", [True, False], ids=["layer_norm", "no_layer_norm"])
+def test_layer_norm_lstm_matches_numpy(layer_norm):
+    cell = rnn_cell.LayerNormBasicLSTMCell(5, forget_bias=0.6, layer_norm=layer_norm, norm_gain=0.9, norm_shift=0.1)
+    cell.build((None, D))
+    w = randomized(cell)
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((B, T, D)).astype(np.float32)
+    state = tuple(rng.standard_normal((B, 5)).astype(np.float32) for _ in range(2))
+    want_y, (want_c, want_h) = np_dynamic_rnn(
+        lambda x_t, s: np_layer_norm_lstm_step(x_t, s, w, 0.6, layer_norm), x, state, RAGGED)
+    y, (c, h) = nn.dynamic_rnn(cell, tf.constant(x), sequence_length=RAGGED,
+                               initial_state=rnn_cell.LSTMStateTuple(*state), training=False)
+    for got, want in ((y, want_y), (c, want_c), (h, want_h)):
+        np.testing.assert_allclose(got.numpy(), want, atol=ATOL, rtol=ATOL)
+    # Without layer norm and dropout it is BasicLSTMCell's step, and runs fused (same numbers).
+    expected_path = fused.PER_STEP if layer_norm else "fused_lstm"
+    assert fused.plan(cell, training=False).path == expected_path
+
+
+def test_layer_norm_lstm_gradients_match_finite_differences():
+    """float64: the tape's gradients (inputs, state, every weight) equal central differences."""
+    cell = rnn_cell.LayerNormBasicLSTMCell(3, dtype="float64", norm_gain=1.1, norm_shift=-0.2)
+    cell.build((None, 2))
+    randomized(cell, dtype=np.float64)
+    rng = np.random.default_rng(2)
+    x = tf.constant(rng.standard_normal((2, 3, 2)))
+    state = rnn_cell.LSTMStateTuple(*(tf.constant(rng.standard_normal((2, 3))) for _ in range(2)))
+
+    def loss():
+        y, (c, h) = nn.dynamic_rnn(cell, x, initial_state=state, training=False, fast=False)
+        return tf.reduce_sum(tf.sin(3.0 * y)) + tf.reduce_sum(c * h)
+
+    with tf.GradientTape() as tape:
+        tape.watch([x, *state])
+        value = loss()
+    sources = [x, *state] + cell.trainable_weights
+    for source, grad in zip(sources, tape.gradient(value, sources)):
+        direction = rng.standard_normal(source.shape)
+        eps = 1e-6
+        if isinstance(source, keras.Variable):
+            original = source.numpy()
+            source.assign(original + eps * direction)
+            plus = loss()
+            source.assign(original - eps * direction)
+            minus = loss()
+            source.assign(original)
+        else:  # inputs / state: perturb the tensor the closure reads
+            plus, minus = _perturbed_losses(cell, x, state, source, direction, eps)
+        numeric = (plus - minus) / (2 * eps)
+        np.testing.assert_allclose(float(tf.reduce_sum(grad * direction)), float(numeric), rtol=1e-6, atol=1e-8)
+
+
+def _perturbed_losses(cell, x, state, source, direction, eps):
+    values = []
+    for sign in (1.0, -1.0):
+        shifted = [t + sign * eps * direction if t is source else t for t in (x, *state)]
+        y, (c, h) = nn.dynamic_rnn(cell, shifted[0], initial_state=rnn_cell.LSTMStateTuple(*shifted[1:]),
+                                   training=False, fast=False)
+        values.append(tf.reduce_sum(tf.sin(3.0 * y)) + tf.reduce_sum(c * h))
+    return values
+
+
+def test_layer_norm_lstm_recurrent_dropout():
+    """contrib's dropout acts on the candidate g = tanh(j) only (never on c), with a fresh
+    mask per step, kept units scaled by 1/keep_prob; it follows DropoutWrapper's training rule."""
+    keep = 0.5
+    cell = rnn_cell.LayerNormBasicLSTMCell(64, layer_norm=False, dropout_keep_prob=keep, dropout_prob_seed=4)
+    cell.build((None, D))
+    w = randomized(cell)
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((8, D)).astype(np.float32)
+    c, h = (rng.standard_normal((8, 64)).astype(np.float32) for _ in range(2))
+    i, j, f, _ = np.split(np.concatenate([x, h], 1) @ w["kernel"] + w["bias"], 4, axis=1)
+    kept_term, candidate = c * sigmoid(f + 1.0), sigmoid(i) * np.tanh(j)
+    _, (c_train, _) = cell(tf.constant(x), (tf.constant(c), tf.constant(h)), training=True)
+    kept = (c_train.numpy() - kept_term) / candidate > 1.0 / (2 * keep)  # the mask: ratio 0 or 1/keep
+    np.testing.assert_allclose(c_train.numpy(), kept_term + candidate * kept / keep, atol=1e-5)
+    assert 0.4 < kept.mean() < 0.6  # 512 units
+    _, (c_eval, _) = cell(tf.constant(x), (tf.constant(c), tf.constant(h)), training=False)
+    np.testing.assert_allclose(c_eval.numpy(), kept_term + candidate, atol=1e-5)
+    assert fused.plan(cell).reason == f"{cell.name}: fused_spec() is None"  # dropout runs per step
+    # Same training rule as DropoutWrapper, whatever the caller passes (or not).
+    wrapper = rnn_cell.DropoutWrapper(rnn_cell.BasicLSTMCell(64), output_keep_prob=keep, seed=4)
+    xs = tf.constant(rng.standard_normal((8, 3, D)).astype(np.float32))
+    for kwargs in ({}, {"training": True}, {"training": False}):
+        cell_drops = _varies(lambda: nn.dynamic_rnn(cell, xs, **kwargs)[0])
+        wrapper_drops = _varies(lambda: nn.dynamic_rnn(wrapper, xs, **kwargs)[0])
+        assert cell_drops == wrapper_drops, kwargs
+    layer = keras.layers.RNN(cell)
+    assert _varies(lambda: layer(xs, training=True)) and not _varies(lambda: layer(xs))
+
+
+def _varies(fn):
+    """Whether two calls give different numbers (dropout active)."""
+    return not np.allclose(fn().numpy(), fn().numpy())
+
+
+# -- Keras: harness, .keras files, bad arguments ----------------------------------------
+
+
+@pytest.mark.parametrize("expr", [
+    "rnn_cell.LSTMBlockCell(4, use_peephole=True, cell_clip=0.5)",
+    "rnn_cell.GRUBlockCellV2(4)",
+    "rnn_cell.LayerNormBasicLSTMCell(4, dropout_keep_prob=0.8)",
+])
+def test_keras_baseline(expr, tmp_path):
+    check_cell(lambda: make(expr), tmp_path, training=False)
+
+
+def test_lstm_block_fused_cell_keras_round_trip(tmp_path):
+    layer = nn.LSTMBlockFusedCell(4, use_peephole=True, cell_clip=0.5)
+    inputs = keras.Input((2, D))  # read time-major: [time (None), batch 2, depth]
+    outputs, _ = layer(inputs)
+    model = keras.Model(inputs, outputs)
+    x = np.random.default_rng(0).standard_normal((5, 2, D)).astype(np.float32)
+    model.save(tmp_path / "fused.keras")
+    loaded = keras.models.load_model(tmp_path / "fused.keras")
+    assert type(loaded.layers[-1]) is nn.LSTMBlockFusedCell
+    assert loaded.layers[-1].get_config() == layer.get_config()
+    np.testing.assert_array_equal(loaded(x).numpy(), model(x).numpy())
+    listed, state = layer([tf.constant(x[t]) for t in range(5)])  # TF1: a list in, a list out
+    assert len(listed) == 5 and isinstance(state, rnn_cell.LSTMStateTuple)
+    np.testing.assert_allclose(tf.stack(listed).numpy(), model(x).numpy(), atol=1e-6)
+
+
+@pytest.mark.parametrize("make_bad, match", [
+    (lambda: rnn_cell.LSTMBlockCell(0), "LSTMBlockCell: num_units must be a positive integer, got 0"),
+    (lambda: rnn_cell.LSTMBlockCell(4, cell_clip="3"), "LSTMBlockCell: cell_clip must be a number, got '3'"),
+    (lambda: rnn_cell.LSTMBlockCell(4, use_peephole=1), "LSTMBlockCell: use_peephole must be True or False, got 1"),
+    (lambda: rnn_cell.LSTMBlockCell(4, reuse=True), "LSTMBlockCell: reuse=True has no meaning"),
+    (lambda: rnn_cell.LSTMBlockCell(4, name="a/b"), "LSTMBlockCell: name must be a non-empty string"),
+    (lambda: nn.LSTMBlockFusedCell(4, forget_bias=None), "LSTMBlockCell: forget_bias must be a number, got None"),
+    (lambda: nn.LSTMBlockFusedCell(4, reuse=True), "LSTMBlockFusedCell: reuse=True has no meaning"),
+    (lambda: rnn_cell.GRUBlockCellV2(), "GRUBlockCellV2: exactly one of num_units or cell_size"),
+    (lambda: rnn_cell.GRUBlockCellV2(4, cell_size=4), "GRUBlockCellV2: exactly one of num_units or cell_size"),
+    (lambda: rnn_cell.GRUBlockCellV2(-2), "GRUBlockCellV2: num_units must be a positive integer, got -2"),
+    (lambda: rnn_cell.LayerNormBasicLSTMCell(4, dropout_keep_prob=0.0),
+     r"LayerNormBasicLSTMCell: dropout_keep_prob must be in \(0, 1\], got 0.0"),
+    (lambda: rnn_cell.LayerNormBasicLSTMCell(4, layer_norm="yes"),
+     "LayerNormBasicLSTMCell: layer_norm must be True or False, got 'yes'"),
+    (lambda: rnn_cell.LayerNormBasicLSTMCell(4, norm_gain=None), "LayerNormBasicLSTMCell: norm_gain must be a number"),
+    (lambda: rnn_cell.LayerNormBasicLSTMCell(4, dropout_prob_seed=1.5),
+     "LayerNormBasicLSTMCell: dropout_prob_seed must be an int or None, got 1.5"),
+])
+def test_bad_arguments(make_bad, match):
+    with pytest.raises(ValueError, match=match):
+        make_bad()
+
+
+def test_bad_call_arguments():
+    layer = nn.LSTMBlockFusedCell(4)
+    with pytest.raises(ValueError, match=r"inputs must be \[time, batch, depth\]"):
+        layer(tf.zeros([2, 3]))
+    with pytest.raises(ValueError, match="initial_state must be a pair"):
+        layer(tf.zeros([5, 2, 3]), initial_state=(tf.zeros([2, 4]),))
+    with pytest.warns(UserWarning, match="input_size parameter is deprecated"):
+        rnn_cell.LayerNormBasicLSTMCell(4, input_size=3)

@@ -1,0 +1,149 @@
+"""The fused LSTM kernel with TF1 ``LSTMCell``'s options: peepholes, ``cell_clip``, ``num_proj``
+and ``proj_clip`` (also ``LSTMBlockCell``'s straight-through clip). The plain LSTM keeps its
+leaner kernel in :mod:`tfseq.nn.kernels`; the conventions (hoisted ``xw``, ``finished``,
+hand-written backward, first-order gradients) are the same.
+
+One step, with ``xw_t = x_t @ W_x + bias`` (``forget_bias`` folded into the ``f`` block)::
+
+    i, j, f, o = split(xw_t + h @ W_h, 4)
+    i += w_i * c;  f += w_f * c                       # peepholes look at the old c
+    c' = clip(sigmoid(f) * c + sigmoid(i) * tanh(j))   # cell_clip
+    o += w_o * c'                                      # the output gate looks at the new c
+    m  = sigmoid(o) * tanh(c')
+    h' = clip(m @ P)                                   # num_proj, proj_clip
+
+Backward per step (``dh``: total gradient into ``h'``, ``dc``: from the next step)::
+
+    dh *= [|m @ P| <= proj_clip];  dm = dh @ P^T
+    do = dm * tanh(c') * o(1 - o)
+    dc' = (dc + dm * o(1 - tanh(c')^2) + do * w_o) * [|c'_raw| <= cell_clip]   # "masked" clip
+    di, dj, df = dc' * j i(1-i), dc' * i (1 - j^2), dc' * c f(1-f)
+    dc_prev = dc' * f + di * w_i + df * w_f;  dh_prev = [di, dj, df, do] @ W_h^T
+
+The weight gradients (``W_h``, peepholes, ``P``) are single reductions after the loop.
+"""
+
+import tensorflow as tf
+
+from tfseq.nn.kernels import _flat_matmul, _fused_op, _masked, _prev, _scan, _zero_finished
+
+
+def lstm_ext_sequence(xw, c0, h0, w_h, finished=None, h_mask=None, peepholes=None, cell_clip=None,
+                      straight_through=False, projection=None, proj_clip=None):
+    """TF1's full ``LSTMCell`` over a sequence. Returns ``(outputs, c_T, h_T)``.
+
+    Args:
+        xw: ``[T, B, 4n]``, ``x @ W_x + bias`` with ``forget_bias`` in the ``f`` block.
+        c0, h0: ``[B, n]``, ``[B, p]`` (``p = num_proj or n``).
+        w_h: ``[p, 4n]``, the recurrent rows of the kernel.
+        finished: optional bool ``[T, B, 1]``: skipped steps (zeros out, state carried).
+        h_mask: optional ``[1, p]`` variational dropout of the carried ``h``.
+        peepholes: optional ``(w_i, w_f, w_o)``, each ``[n]``.
+        cell_clip: optional float > 0. ``straight_through``: the clip passes gradients
+            unchanged (TF1's block kernels) instead of blocking them (``tf.clip_by_value``).
+        projection: optional ``[n, p]``; ``proj_clip``: optional float > 0.
+    """
+    options = dict(peep=peepholes is not None, proj=projection is not None, cell_clip=cell_clip,
+                   mask_c=cell_clip is not None and not straight_through, proj_clip=proj_clip)
+    inputs = (xw, c0, h0, w_h) + (tuple(peepholes) if options["peep"] else ()) + (
+        (projection,) if options["proj"] else ())
+
+    def forward(*args):
+        return _forward(options, *args)
+
+    def backward(d_outputs, inputs, saved, finished, h_mask):
+        return _backward(options, d_outputs, inputs, saved, finished, h_mask)
+
+    outputs, c_last, h_last = _fused_op(forward, backward, inputs, (finished, h_mask))
+    outputs.set_shape(xw.shape[:2].concatenate(h0.shape[-1:]))
+    return outputs, c_last, h_last
+
+
+def _unpack(options, inputs):
+    """``xw, c0, h0, w_h, (w_i, w_f, w_o) or None, projection or None``."""
+    xw, c0, h0, w_h, rest = inputs[0], inputs[1], inputs[2], inputs[3], list(inputs[4:])
+    peep = tuple(rest[:3]) if options["peep"] else None
+    proj = rest[-1] if options["proj"] else None
+    return xw, c0, h0, w_h, peep, proj
+
+
+def _forward(options, *args):
+    *inputs, finished, h_mask = args
+    xw, c0, h0, w_h, peep, proj = _unpack(options, inputs)
+    clip, proj_clip = options["cell_clip"], options["proj_clip"]
+
+    def step(carry, slices):
+        c_prev, h_prev = carry
+        z_i, z_j, z_f, z_o = tf.split(slices[0] + tf.matmul(h_prev, w_h), 4, axis=1)
+        if peep is not None:
+            z_i, z_f = z_i + peep[0] * c_prev, z_f + peep[1] * c_prev
+        i, j, f = tf.sigmoid(z_i), tf.tanh(z_j), tf.sigmoid(z_f)
+        c_raw = f * c_prev + i * j
+        c = c_raw if clip is None else tf.clip_by_value(c_raw, -clip, clip)
+        if peep is not None:
+            z_o = z_o + peep[2] * c
+        o = tf.sigmoid(z_o)
+        m = o * tf.tanh(c)
+        h = m if proj is None else tf.matmul(m, proj)
+        h_keep = tf.ones_like(h)
+        if proj_clip is not None:
+            h_keep = tf.cast(tf.abs(h) <= proj_clip, h.dtype)  # where tf.clip_by_value passes gradients
+            h = tf.clip_by_value(h, -proj_clip, proj_clip)
+        c_keep = tf.cast(tf.abs(c_raw) <= clip, c.dtype) if options["mask_c"] else tf.ones_like(c)
+        h_state = h if h_mask is None else h * h_mask
+        if finished is not None:  # finished rows carry their state
+            c = tf.where(slices[1], c_prev, c)
+            h_state = tf.where(slices[1], h_prev, h_state)
+        return (c, h_state), (h, c, h_state, tf.concat([i, j, f, o], 1), m, c_keep, h_keep)
+
+    (c_last, h_last), seqs = _scan(step, _masked(finished, [xw]), (c0, h0), 7)
+    h_all, c_states, h_states, ijfo, m_all, c_keep, h_keep = seqs
+    return (_zero_finished(finished, h_all), c_last, h_last), (c_states, h_states, ijfo, m_all, c_keep, h_keep)
+
+
+def _backward(options, d_outputs, inputs, saved, finished, h_mask):
+    d_outputs, d_c_last, d_h_last = d_outputs
+    _, c0, h0, w_h, peep, proj = _unpack(options, inputs)
+    c_states, h_states, ijfo, m_all, c_keep, h_keep = saved
+    i, j, f, o = tf.split(ijfo, 4, axis=2)
+    c_prev = _prev(c0, c_states)
+    tanh_c = tf.tanh(c_states)
+    # The coefficients that do not depend on the gradient, for all steps at once.
+    a = tf.concat([j * i * (1 - i), i * (1 - j * j), c_prev * f * (1 - f), tanh_c * o * (1 - o),
+                   o * (1 - tanh_c * tanh_c), f, c_keep], 2)
+    w_h_t = tf.transpose(w_h)
+    proj_t = None if proj is None else tf.transpose(proj)
+
+    def back(carry, slices):
+        dc, dh = carry
+        dy, a_t, keep_h = slices[:3]
+        a_i, a_j, a_f, a_o, a_c, f_t, keep_c = tf.split(a_t, 7, axis=1)
+        dh_total = (dy + (dh if h_mask is None else dh * h_mask)) * keep_h
+        dm = dh_total if proj_t is None else tf.matmul(dh_total, proj_t)
+        d_o = dm * a_o
+        dc_total = dc + dm * a_c
+        if peep is not None:
+            dc_total = dc_total + d_o * peep[2]
+        dc_total = dc_total * keep_c
+        d_i, d_f = dc_total * a_i, dc_total * a_f
+        dz = tf.concat([d_i, dc_total * a_j, d_f, d_o], 1)
+        dc_prev = dc_total * f_t
+        if peep is not None:
+            dc_prev = dc_prev + d_i * peep[0] + d_f * peep[1]
+        dh_prev = tf.matmul(dz, w_h_t)
+        if finished is None:
+            return (dc_prev, dh_prev), (dz, dh_total)
+        done = slices[3]  # a skipped step passes the gradient through; its outputs are zeroed after
+        return (tf.where(done, dc, dc_prev), tf.where(done, dh, dh_prev)), (dz, dh_total)
+
+    sequences = _masked(finished, [d_outputs, a, h_keep])
+    (dc0, dh0), (dz, dh_proj) = _scan(back, sequences, (d_c_last, d_h_last), 2, reverse=True)
+    dz = _zero_finished(finished, dz)
+    grads = [dz, dc0, dh0, _flat_matmul(_prev(h0, h_states), dz)]
+    if peep is not None:
+        d_i, _, d_f, d_o = tf.split(dz, 4, axis=2)
+        grads += [tf.reduce_sum(d_i * c_prev, [0, 1]), tf.reduce_sum(d_f * c_prev, [0, 1]),
+                  tf.reduce_sum(d_o * c_states, [0, 1])]
+    if proj is not None:
+        grads.append(_flat_matmul(m_all, _zero_finished(finished, dh_proj)))
+    return tuple(grads)
