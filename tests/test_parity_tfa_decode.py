@@ -1,0 +1,211 @@
+"""Parity of tfseq's decoding with the real TF Addons 0.23 code (``tfa.seq2seq``), to 1e-5.
+
+Both sides build the same decoders (Keras LSTM cell, Dense output layer, embedding
+matrix; for the attention case a Luong ``AttentionWrapper`` with alignment history) and
+get the same random weights; then they compare: ``BasicDecoder`` teacher forcing with
+``impute_finished`` (outputs, ids, final state, lengths), greedy decoding, beam search
+with a length penalty (predicted ids, per-step scores and parents, final log-probs and
+lengths), beam search over attention with length and coverage penalties (same, plus the
+raw alignment history and TFA's reordering of it, :func:`gather_tree_from_array`),
+``gather_tree`` and ``sequence_loss``. All TF Addons cases run in ONE subprocess.
+"""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tfa_reference import describe, run_tfa_many
+from tfseq import seq2seq as s2s
+from tfseq.seq2seq import beam_search_ops
+
+ATOL = 1e-5
+B, T, D, H, V, W, S, A = 3, 5, 4, 5, 6, 3, 4, 3  # batch, time, embedding, units, vocab, beam, memory, attention
+START, END = 0, 2
+rng = np.random.default_rng(42)
+DATA = dict(
+    x=rng.standard_normal((B, T, D)).astype(np.float32),
+    lengths=np.array([5, 2, 4], np.int32),
+    embedding=rng.standard_normal((V, D)).astype(np.float32),
+    h0=(0.5 * rng.standard_normal((B, H))).astype(np.float32),
+    c0=(0.5 * rng.standard_normal((B, H))).astype(np.float32),
+    memory=rng.standard_normal((B, S, H)).astype(np.float32),
+    memory_lengths=np.array([4, 2, 3], np.int32),
+    cell_weights=[(0.5 * rng.standard_normal(s)).astype(np.float32) for s in ((D, 4 * H), (H, 4 * H), (4 * H,))],
+    att_cell_weights=[(0.5 * rng.standard_normal(s)).astype(np.float32) for s in ((D + A, 4 * H), (H, 4 * H), (4 * H,))],
+    out_weights=[rng.standard_normal((H, V)).astype(np.float32), np.eye(V, dtype=np.float32)[END] * 1.2],
+    att_out_weights=[rng.standard_normal((A, V)).astype(np.float32), np.eye(V, dtype=np.float32)[END] * 0.8],
+    memory_kernel=(0.5 * rng.standard_normal((H, H))).astype(np.float32),
+    attention_kernel=(0.5 * rng.standard_normal((2 * H, A))).astype(np.float32),
+    step_ids=rng.integers(0, V, (6, B, W)).astype(np.int32),
+    parent_ids=rng.integers(0, W, (6, B, W)).astype(np.int32),
+    max_lengths=np.array([6, 3, 0], np.int32),
+    logits=rng.standard_normal((B, T, V)).astype(np.float32),
+    targets=rng.integers(0, V, (B, T)).astype(np.int32),
+    weights=(rng.random((B, T)) > 0.3).astype(np.float32),
+)
+
+SETUP = """
+x, emb = tf.constant(inputs["x"]), tf.constant(inputs["embedding"])
+init = [tf.constant(inputs["h0"]), tf.constant(inputs["c0"])]
+
+def parts(cell_weights, out_weights, depth):
+    cell, out = tf.keras.layers.LSTMCell(inputs["H"]), tf.keras.layers.Dense(inputs["V"])
+    cell(tf.zeros([1, depth]), [tf.zeros([1, inputs["H"]])] * 2)
+    out(tf.zeros([1, out_weights[0].shape[0]]))
+    cell.set_weights(cell_weights)
+    out.set_weights(out_weights)
+    return cell, out
+
+def save(prefix, structure):
+    for i, t in enumerate(tf.nest.flatten(structure)):
+        outputs[f"{prefix}{i}"] = t.stack() if isinstance(t, tf.TensorArray) else t
+"""
+
+CASES = {
+    "train": SETUP + """
+cell, out = parts(inputs["cell_weights"], inputs["out_weights"], inputs["D"])
+dec = tfa.seq2seq.BasicDecoder(cell, tfa.seq2seq.TrainingSampler(), out, impute_finished=True)
+o, s, l = dec(x, initial_state=init, sequence_length=tf.constant(inputs["lengths"]))
+save("out", o); save("state", s); outputs["lengths"] = l
+""",
+    "greedy": SETUP + """
+cell, out = parts(inputs["cell_weights"], inputs["out_weights"], inputs["D"])
+dec = tfa.seq2seq.BasicDecoder(cell, tfa.seq2seq.GreedyEmbeddingSampler(), out, maximum_iterations=6)
+o, s, l = dec(emb, start_tokens=tf.fill([inputs["B"]], inputs["START"]), end_token=inputs["END"], initial_state=init)
+save("out", o); save("state", s); outputs["lengths"] = l
+""",
+    "beam": SETUP + """
+cell, out = parts(inputs["cell_weights"], inputs["out_weights"], inputs["D"])
+dec = tfa.seq2seq.BeamSearchDecoder(cell, inputs["W"], output_layer=out, length_penalty_weight=0.8, maximum_iterations=7)
+o, s, l = dec(emb, start_tokens=tf.fill([inputs["B"]], inputs["START"]), end_token=inputs["END"],
+              initial_state=tfa.seq2seq.tile_batch(init, inputs["W"]))
+save("out", o); outputs["log_probs"] = s.log_probs; outputs["state_lengths"] = s.lengths; outputs["lengths"] = l
+""",
+    "beam_attention": SETUP + """
+for reorder in (False, True):
+    cell, out = parts(inputs["att_cell_weights"], inputs["att_out_weights"], inputs["D"] + inputs["A"])
+    memory = tfa.seq2seq.tile_batch(tf.constant(inputs["memory"]), inputs["W"])
+    memory_lengths = tfa.seq2seq.tile_batch(tf.constant(inputs["memory_lengths"]), inputs["W"])
+    mech = tfa.seq2seq.LuongAttention(inputs["H"], memory, memory_lengths)
+    wrapper = tfa.seq2seq.AttentionWrapper(cell, mech, attention_layer_size=inputs["A"], alignment_history=True)
+    n = inputs["B"] * inputs["W"]
+    wrapper(tf.zeros([n, inputs["D"]]), wrapper.get_initial_state(batch_size=n, dtype=tf.float32))
+    cell.set_weights(inputs["att_cell_weights"])
+    mech.memory_layer.kernel.assign(inputs["memory_kernel"])
+    wrapper._attention_layers[0].kernel.assign(inputs["attention_kernel"])
+    mech.setup_memory(memory, memory_lengths)
+    dec = tfa.seq2seq.BeamSearchDecoder(wrapper, inputs["W"], output_layer=out, length_penalty_weight=0.6,
+                                        coverage_penalty_weight=0.4, reorder_tensor_arrays=reorder, maximum_iterations=6)
+    o, s, l = dec(emb, start_tokens=tf.fill([inputs["B"]], inputs["START"]), end_token=inputs["END"],
+                  initial_state=wrapper.get_initial_state(batch_size=n, dtype=tf.float32))
+    outputs[f"history{reorder}"] = s.cell_state.alignment_history if reorder else s.cell_state.alignment_history.stack()
+save("out", o); outputs["log_probs"] = s.log_probs; outputs["lengths"] = l
+outputs["accumulated"] = s.accumulated_attention_probs
+""",
+    "gather_tree": """
+outputs["ids"] = tfa.seq2seq.gather_tree(inputs["step_ids"], inputs["parent_ids"], inputs["max_lengths"], 3)
+""",
+    "sequence_loss": """
+args = (tf.constant(inputs["logits"]), tf.constant(inputs["targets"]), tf.constant(inputs["weights"]))
+for i, flags in enumerate(inputs["loss_flags"]):
+    outputs[f"loss{i}"] = tfa.seq2seq.sequence_loss(*args, **flags)
+""",
+}
+
+LOSS_FLAGS = [
+    {},
+    dict(average_across_timesteps=False, average_across_batch=False, sum_over_timesteps=True, sum_over_batch=True),
+    dict(average_across_timesteps=False),
+    dict(average_across_batch=False),
+    dict(average_across_timesteps=False, average_across_batch=False, sum_over_timesteps=True),
+    dict(average_across_timesteps=False, average_across_batch=False),
+]
+
+
+@pytest.fixture(scope="module")
+def tfa():
+    inputs = dict(DATA, B=B, D=D, H=H, V=V, W=W, A=A, START=START, END=END, loss_flags=LOSS_FLAGS)
+    return run_tfa_many([(name, source, inputs) for name, source in CASES.items()])
+
+
+def parts(cell_weights, out_weights, depth):
+    cell, out = keras.layers.LSTMCell(H), keras.layers.Dense(V)
+    cell(tf.zeros([1, depth]), [tf.zeros([1, H])] * 2)
+    out(tf.zeros([1, out_weights[0].shape[0]]))
+    cell.set_weights(cell_weights)
+    out.set_weights(out_weights)
+    return cell, out
+
+
+def flat(prefix, structure):
+    return {f"{prefix}{i}": t.stack() if isinstance(t, tf.TensorArray) else t for i, t in enumerate(tf.nest.flatten(structure))}
+
+
+def assert_matches(ours, theirs):
+    assert set(ours) <= set(theirs), describe(theirs)
+    for key, value in ours.items():
+        value = np.asarray(value)
+        assert value.shape == theirs[key].shape, (key, value.shape, theirs[key].shape)
+        if value.dtype.kind in "iub":
+            np.testing.assert_array_equal(value, theirs[key], err_msg=key)
+        else:
+            np.testing.assert_allclose(value, theirs[key], atol=ATOL, rtol=0, err_msg=key)
+
+
+INIT = [tf.constant(DATA["h0"]), tf.constant(DATA["c0"])]
+
+
+def test_basic_decoder_training_matches_tfa(tfa):
+    cell, out = parts(DATA["cell_weights"], DATA["out_weights"], D)
+    dec = s2s.BasicDecoder(cell, s2s.TrainingSampler(), out, impute_finished=True)
+    o, s, l = dec(tf.constant(DATA["x"]), initial_state=INIT, sequence_length=DATA["lengths"])
+    assert_matches({**flat("out", o), **flat("state", s), "lengths": l}, tfa["train"])
+
+
+def test_basic_decoder_greedy_matches_tfa(tfa):
+    cell, out = parts(DATA["cell_weights"], DATA["out_weights"], D)
+    dec = s2s.BasicDecoder(cell, s2s.GreedyEmbeddingSampler(), out, maximum_iterations=6)
+    o, s, l = dec(DATA["embedding"], start_tokens=[START] * B, end_token=END, initial_state=INIT)
+    assert min(l) < 6, "some rows should end early"
+    assert_matches({**flat("out", o), **flat("state", s), "lengths": l}, tfa["greedy"])
+
+
+def test_beam_search_with_length_penalty_matches_tfa(tfa):
+    cell, out = parts(DATA["cell_weights"], DATA["out_weights"], D)
+    dec = s2s.BeamSearchDecoder(cell, W, output_layer=out, length_penalty_weight=0.8, maximum_iterations=7)
+    o, s, l = dec(DATA["embedding"], start_tokens=[START] * B, end_token=END, initial_state=s2s.tile_batch(INIT, W))
+    assert s.finished.numpy().any(), "finished (frozen) beams should be exercised"
+    assert_matches({**flat("out", o), "log_probs": s.log_probs, "state_lengths": s.lengths, "lengths": l}, tfa["beam"])
+
+
+def test_beam_search_over_attention_with_coverage_penalty_matches_tfa(tfa):
+    cell, out = parts(DATA["att_cell_weights"], DATA["att_out_weights"], D + A)
+    memory = s2s.tile_batch(tf.constant(DATA["memory"]), W)
+    memory_lengths = s2s.tile_batch(tf.constant(DATA["memory_lengths"]), W)
+    mech = s2s.LuongAttention(H, memory, memory_lengths)
+    wrapper = s2s.AttentionWrapper(cell, mech, attention_layer_size=A, alignment_history=True)
+    n = B * W
+    _, built_state = wrapper(tf.zeros([n, D]), wrapper.get_initial_state(batch_size=n, dtype=tf.float32))
+    built_state.alignment_history.mark_used()
+    cell.set_weights(DATA["att_cell_weights"])
+    mech.memory_kernel.assign(DATA["memory_kernel"])
+    wrapper._attention_kernels[0].assign(DATA["attention_kernel"])
+    mech.setup_memory(memory, memory_lengths)
+    dec = s2s.BeamSearchDecoder(wrapper, W, output_layer=out, length_penalty_weight=0.6, coverage_penalty_weight=0.4,
+                                reorder_tensor_arrays=False, maximum_iterations=6)
+    o, s, l = dec(DATA["embedding"], start_tokens=[START] * B, end_token=END,
+                  initial_state=wrapper.get_initial_state(batch_size=n, dtype=tf.float32))
+    raw = s.cell_state.alignment_history.stack()  # [T, B * W, S], in the order the cell ran
+    assert_matches({**flat("out", o), "log_probs": s.log_probs, "lengths": l, "accumulated": s.accumulated_attention_probs,
+                    "historyFalse": raw}, tfa["beam_attention"])
+    # TFA's reordering of the history == our gather_tree_from_array (the decoder itself uses reorder_history)
+    parent_ids = tf.transpose(o.beam_search_decoder_output.parent_ids, [1, 0, 2])
+    assert_matches({"historyTrue": beam_search_ops.gather_tree_from_array(raw, parent_ids, s.lengths)}, tfa["beam_attention"])
+
+
+def test_gather_tree_and_sequence_loss_match_tfa(tfa):
+    ids = s2s.gather_tree(DATA["step_ids"], DATA["parent_ids"], DATA["max_lengths"], 3)
+    assert_matches({"ids": ids}, tfa["gather_tree"])
+    args = (DATA["logits"], DATA["targets"], DATA["weights"])
+    assert_matches({f"loss{i}": s2s.sequence_loss(*args, **flags) for i, flags in enumerate(LOSS_FLAGS)}, tfa["sequence_loss"])
