@@ -106,7 +106,10 @@ class TranslationTask:
             self.train_data = BucketedBatches(examples, config.batch_size,
                                               bucket_boundaries(config.max_length + 1, config.num_buckets), seed)
         self._epochs_started = tf.Variable(0, dtype=tf.int64, trainable=False, name="epochs_started")
-        self._loss_fn = tf.function(self._eval_loss, reduce_retracing=True, autograph=False)
+        ids = tf.TensorSpec([None, None], tf.int32)  # any batch and length: evaluation is traced once
+        self._loss_fn = tf.function(self._eval_loss, autograph=False, input_signature=[{
+            "source": ids, "source_length": tf.TensorSpec([None], tf.int32), "target_in": ids, "target_out": ids,
+            "target_weight": tf.TensorSpec([None, None], tf.float32)}])
         self._translate_fn = {}
         self.bleu_signature = None
 
@@ -140,7 +143,8 @@ class TranslationTask:
             def run(source, source_length):
                 return self.model.translate(source, source_length, beam_width=beam_width, length_penalty=length_penalty,
                                             max_length_ratio=self.config.max_length_ratio, alignments=alignments)
-            self._translate_fn[key] = tf.function(run, reduce_retracing=True, autograph=False)
+            self._translate_fn[key] = tf.function(run, autograph=False, input_signature=[
+                tf.TensorSpec([None, None], tf.int32), tf.TensorSpec([None], tf.int32)])
         return self._translate_fn[key]
 
     def _batches(self, pairs):
