@@ -135,6 +135,26 @@ def test_runs_in_dynamic_rnn_keras_rnn_and_nn_rnn():
         assert np.all(ragged.numpy()[b, n:] == 0)
 
 
+def test_xla_compiled_step_equals_eager():
+    """Memory set up, teacher-forced decoder and its gradients inside one jit_compile program."""
+    mechanism = bahdanau()
+    wrapper = wrapper_of(mechanism, rnn_cell.LSTMCell(5), attention_layer_size=3)
+
+    def forward_backward(memory, lengths, x):
+        with tf.GradientTape() as tape:
+            tape.watch(memory)
+            mechanism.setup_memory(memory, lengths)
+            outputs, _ = nn.dynamic_rnn(wrapper, x)
+            loss = tf.reduce_sum(outputs * outputs)
+        return outputs, tape.gradient(loss, [memory] + wrapper.trainable_weights)
+
+    args = (tf.constant(MEMORY), tf.constant(LENGTHS), tf.constant(X))
+    eager = forward_backward(*args)
+    compiled = tf.function(forward_backward, jit_compile=True)(*args)
+    for a, b in zip(tf.nest.flatten(compiled), tf.nest.flatten(eager)):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), atol=ATOL)
+
+
 def test_wraps_a_keras_cell_with_an_encoder_state():
     wrapper = wrapper_of(bahdanau(), keras.layers.GRUCell(5), attention_layer_size=3)
     encoder_state = tf.constant(RNG.standard_normal((BATCH, 5)), tf.float32)
