@@ -99,7 +99,7 @@ def _check_not_overridden(obj, base, methods):
 
 
 # What the fused path stands in for, per class it unpacks.
-_DROPOUT_METHODS = ("call", "_dropout_step", "drop_inputs", "drop_outputs", "drop_state_component")
+_DROPOUT_METHODS = ("call", "__call__", "_dropout_step", "drop_inputs", "drop_outputs", "drop_state_component")
 
 
 def _spec(cell):
@@ -107,8 +107,9 @@ def _spec(cell):
     owner = next((cls for cls in type(cell).__mro__ if "fused_spec" in vars(cls)), None)
     if owner is None:
         raise _NotFusable(f"{type(cell).__name__} has no fused kernel")
-    # The spec vouches for the call() of the class that defines fused_spec, not a subclass's.
-    _check_not_overridden(cell, owner, ("call",))
+    # The spec vouches for the call() of the class that defines fused_spec, not a subclass's
+    # (nor a TF1-style subclass overriding __call__(inputs, state, scope=None)).
+    _check_not_overridden(cell, owner, ("call", "__call__"))
     spec = cell.fused_spec()
     if spec is None:
         raise _NotFusable(f"{cell.name}: fused_spec() is None")
@@ -164,7 +165,7 @@ def _layer(cell, training):
 
 def _layers(cell, training):
     if isinstance(cell, MultiRNNCell):
-        _check_not_overridden(cell, MultiRNNCell, ("call",))
+        _check_not_overridden(cell, MultiRNNCell, ("call", "__call__"))
         return [_layer(c, training) for c in cell.cells]
     return [_layer(cell, training)]
 

@@ -251,7 +251,7 @@ class RNNCell(keras.layers.Layer):
         adopt_input_dtype(self, dtype)
         policy = self.dtype_policy
         if policy.compute_dtype == policy.variable_dtype and dtype.name != policy.compute_dtype:
-            why = "its weights were created as" if self.built else "it was created with dtype="
+            why = "it was created with dtype=" if self.dtype_given else "its weights were created as"
             raise TypeError(
                 f"{self.name}: inputs are {dtype.name} but {why} {policy.compute_dtype}; "
                 f"cast the inputs (tf.cast(x, tf.{policy.compute_dtype})) or use a cell of the inputs' dtype "

@@ -1,0 +1,362 @@
+"""TF1 code runs with import renames only (issue 10, items 1 and 3-7, 10): dropout under the TF1
+drivers, float64, variational masks per call, keep_prob tensors, TF1's knobs and arguments, TF1's
+call convention, strict loading of a sub-scope. TF1 numbers come from the reference subprocess."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+import keras
+
+from tf1_reference import run_tf1_many
+from tfseq import compat, nn, rnn_cell
+from tfseq.nn import fused
+
+RNG = np.random.default_rng(11)
+
+
+@pytest.fixture(autouse=True)
+def _no_xla(monkeypatch):
+    """XLA is not under test here (compiling each fused case costs seconds): plain TF ops."""
+    original = fused.uses_xla
+    monkeypatch.setattr(fused, "uses_xla", lambda inputs_tm, xla=None: original(inputs_tm, False if xla is None else xla))
+
+X = RNG.standard_normal([3, 5, 4]).astype(np.float32)  # [batch, time, depth]
+
+
+def zero_fraction(outputs):
+    return float(np.mean(np.concatenate([np.ravel(o) for o in tf.nest.flatten(outputs)]) == 0))
+
+
+# -- TF1 reference cases ---------------------------------------------------------------------------------------
+_CLIP = """
+cell = tf1.nn.rnn_cell.LSTMCell(3, cell_clip=0.0, num_proj=2, proj_clip=inputs["proj_clip"])
+y, s = tf1.nn.dynamic_rnn(cell, tf1.constant(inputs["x"]), dtype=tf.float32)
+sess.run(tf1.global_variables_initializer())
+outputs["y"], outputs["c"], outputs["h"] = sess.run([y, s.c, s.h])
+for v in tf1.global_variables():
+    outputs["var:" + v.op.name] = sess.run(v)
+"""
+_FLOAT64 = """
+cell = tf1.nn.rnn_cell.GRUCell(3)
+y, s = tf1.nn.dynamic_rnn(cell, tf1.constant(inputs["x"]), dtype=tf.float64)  # weights: the inputs' dtype
+sess.run(tf1.global_variables_initializer())
+outputs["y"], outputs["s"] = sess.run([y, s])
+for v in tf1.global_variables():
+    outputs["var:" + v.op.name] = sess.run(v)
+    outputs["dtype:" + v.op.name] = np.array(v.dtype.base_dtype.name)
+"""
+_PROGRAM_CKPT = """
+lr = tf1.Variable(0.1, name="learning_rate")
+step = tf1.train.get_or_create_global_step()
+cell = tf1.nn.rnn_cell.BasicLSTMCell(3)
+x = tf1.constant(inputs["x"][:, 0])
+y, s = cell(x, cell.zero_state(3, tf.float32))        # called directly: names basic_lstm_cell/...
+with tf1.variable_scope("decoder"):
+    w = tf1.get_variable("softmax_w", [3, 7])
+sess.run(tf1.global_variables_initializer())
+outputs["y"] = sess.run(y)
+tf1.train.Saver().save(sess, inputs["ckpt"] + "/program")
+with tf1.variable_scope("basic_lstm_cell"):
+    tf1.get_variable("w_f_diag", [3])                  # a name inside the cell's own scope
+sess.run(tf1.global_variables_initializer())
+tf1.train.Saver().save(sess, inputs["ckpt"] + "/stray")
+"""
+
+
+@pytest.fixture(scope="module")
+def tf1(tmp_path_factory):
+    ckpt = str(tmp_path_factory.mktemp("program_ckpt"))
+    results = run_tf1_many([
+        ("clip0", _CLIP, {"x": X, "proj_clip": 0.0}),
+        ("float64", _FLOAT64, {"x": X.astype(np.float64)}),
+        ("program", _PROGRAM_CKPT, {"x": X, "ckpt": ckpt}),
+    ])
+    results["program"]["ckpt"] = ckpt
+    return results
+
+
+def _load_vars(cell, ref, scope):
+    for name, var in cell.tf1_variables().items():
+        var.assign(ref[f"var:{scope}/{name}"])
+
+
+# -- 1. DropoutWrapper under the TF1 drivers ----------------------------------------------------------------------
+def _dropped():
+    return rnn_cell.DropoutWrapper(rnn_cell.GRUCell(4), output_keep_prob=0.5, seed=1)
+
+
+STEPS = list(np.transpose(X, [1, 0, 2]))
+DRIVERS = {
+    "dynamic_rnn": lambda c, b, **kw: nn.dynamic_rnn(c, X, **kw)[0],
+    "static_rnn": lambda c, b, **kw: nn.static_rnn(c, STEPS, **kw)[0],
+    "bidirectional_dynamic_rnn": lambda c, b, **kw: nn.bidirectional_dynamic_rnn(c, b, X, **kw)[0],
+    "static_bidirectional_rnn": lambda c, b, **kw: nn.static_bidirectional_rnn(c, b, STEPS, **kw)[0],
+    "stack_bidirectional_dynamic_rnn": lambda c, b, **kw: nn.stack_bidirectional_dynamic_rnn([c], [b], X, **kw)[0],
+    "stack_bidirectional_rnn": lambda c, b, **kw: nn.stack_bidirectional_rnn([c], [b], STEPS, **kw)[0],
+}
+
+
+@pytest.mark.parametrize("driver", list(DRIVERS))
+def test_tf1_drivers_drop_without_training_as_tf1_did(driver):
+    run = DRIVERS[driver]
+    cell, backward = _dropped(), _dropped()
+    assert 0.3 < zero_fraction(run(cell, backward)) < 0.7                    # TF1: the wrapper always drops
+    assert 0.3 < zero_fraction(tf.function(lambda: run(cell, backward))()) < 0.7  # inside tf.function too
+    assert zero_fraction(run(cell, backward, training=False)) == 0.0
+
+
+def test_tf1_driver_dropout_stays_on_the_fused_path(monkeypatch):
+    cell = rnn_cell.DropoutWrapper(rnn_cell.BasicLSTMCell(4), input_keep_prob=0.6, output_keep_prob=0.5, seed=2)
+    calls = []
+    original = fused.run
+    monkeypatch.setattr(fused, "run", lambda *a, **kw: calls.append(kw.get("training", a[4:5])) or original(*a, **kw))
+    y, _ = nn.dynamic_rnn(cell, X)
+    assert len(calls) == 1 and 0.3 < zero_fraction(y) < 0.7
+
+
+class _UsesDriver(keras.layers.Layer):
+    """A Keras layer whose call uses a TF1 driver without passing training."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.cell = _dropped()
+
+    def call(self, x):
+        return nn.dynamic_rnn(self.cell, x)[0]
+
+
+def test_keras_layers_keep_keras_training_semantics():
+    cell = _dropped()
+    layer = keras.layers.RNN(cell, return_sequences=True)
+    assert zero_fraction(layer(X)) == 0.0                          # Keras: no training, no dropout
+    assert 0.3 < zero_fraction(layer(X, training=True)) < 0.7
+    fast = nn.RNN(_dropped(), return_sequences=True)
+    assert zero_fraction(fast(X)) == 0.0 and 0.3 < zero_fraction(fast(X, training=True)) < 0.7
+    inside = _UsesDriver()                                         # a driver inside a Keras call: Keras decides
+    assert zero_fraction(inside(X)) == 0.0
+    assert 0.3 < zero_fraction(inside(X, training=True)) < 0.7
+    model = keras.Sequential([keras.Input((5, 4)), _UsesDriver()])
+    assert zero_fraction(model.predict(X, verbose=0)) == 0.0
+
+
+# -- 3. float dtype ----------------------------------------------------------------------------------------------
+def test_float64_inputs_give_float64_weights_and_tf1s_numbers(tf1):
+    ref = tf1["float64"]
+    assert all(str(v) == "float64" for k, v in ref.items() if k.startswith("dtype:"))  # what TF1 does
+    cell = rnn_cell.GRUCell(3)
+    x64 = X.astype(np.float64)
+    nn.dynamic_rnn(cell, x64)
+    assert {v.dtype for v in cell.weights} == {"float64"}
+    _load_vars(cell, ref, "rnn")
+    y, s = nn.dynamic_rnn(cell, x64)
+    assert y.dtype == tf.float64 and s.dtype == tf.float64
+    np.testing.assert_allclose(y, ref["y"], atol=1e-12)
+    np.testing.assert_allclose(s, ref["s"], atol=1e-12)
+
+
+@pytest.mark.parametrize("make", [
+    lambda: rnn_cell.MultiRNNCell([rnn_cell.DropoutWrapper(rnn_cell.BasicLSTMCell(3), output_keep_prob=0.5),
+                                   rnn_cell.OutputProjectionWrapper(rnn_cell.GRUCell(2), 3)]),
+    lambda: rnn_cell.ResidualWrapper(rnn_cell.BasicRNNCell(4)),
+    lambda: rnn_cell.LSTMCell(3, use_peepholes=True, num_proj=2),
+], ids=["multi", "residual", "lstm_proj"])
+def test_float64_reaches_every_wrapped_cell(make):
+    for run in (lambda c, x: nn.dynamic_rnn(c, x), lambda c, x: nn.static_rnn(c, list(np.transpose(x, [1, 0, 2])))):
+        cell = make()
+        y, state = run(cell, X.astype(np.float64))
+        assert {v.dtype for v in cell.weights} == {"float64"}
+        assert {t.dtype for t in tf.nest.flatten((y, state))} == {tf.float64}
+    direct = make()
+    y, _ = direct(X[:, 0].astype(np.float64), direct.zero_state(3, tf.float64))  # a TF1-style direct call
+    assert y.dtype == tf.float64 and {v.dtype for v in direct.weights} == {"float64"}
+
+
+def test_a_float_dtype_mismatch_is_an_error_not_a_cast():
+    cell = rnn_cell.GRUCell(3)
+    nn.dynamic_rnn(cell, X)  # float32 weights
+    with pytest.raises(TypeError, match=r"inputs are float64 but its weights were created as float32"):
+        nn.dynamic_rnn(cell, X.astype(np.float64))
+    explicit = rnn_cell.BasicLSTMCell(3, dtype="float32")
+    with pytest.raises(TypeError, match=r"inputs are float64 but it was created with dtype= float32"):
+        nn.dynamic_rnn(explicit, X.astype(np.float64))
+
+
+# -- 4. variational masks per call ---------------------------------------------------------------------------
+def test_variational_masks_are_redrawn_at_every_call_also_with_initial_state():
+    cell = rnn_cell.DropoutWrapper(rnn_cell.BasicLSTMCell(6), 0.5, 0.5, 0.5, variational_recurrent=True, seed=4)
+    state = cell.zero_state(3, tf.float32)
+    first, _ = nn.dynamic_rnn(cell, X, initial_state=state, training=True)
+    second, _ = nn.dynamic_rnn(cell, X, initial_state=state, training=True)
+    assert not np.allclose(first, second)  # TF1: new masks at every session.run
+    step = tf.function(lambda s: nn.dynamic_rnn(cell, X, initial_state=s)[0])  # training=None: TF1 drops
+    assert not np.allclose(step(state), step(state))
+    mask = (np.asarray(first) != 0)[0]  # one variational mask over the whole sequence
+    assert (mask == mask[:1]).all()
+    layer = nn.RNN(cell, return_sequences=True)
+    a = layer(X, initial_state=list(state), training=True)
+    b = layer(X, initial_state=list(state), training=True)
+    assert not np.allclose(a, b)
+
+
+# -- 5. keep_prob as a tensor or tf.Variable -----------------------------------------------------------------
+def test_keep_prob_variable_and_tensor_checked_at_run_time():
+    keep = tf.Variable(0.5)
+    bare = rnn_cell.GRUCell(4)
+    cell = rnn_cell.DropoutWrapper(bare, output_keep_prob=keep, seed=5)
+    step = tf.function(lambda: nn.dynamic_rnn(cell, X)[0])
+    assert 0.3 < zero_fraction(step()) < 0.7
+    keep.assign(1.0)  # TF1's feed of keep_prob=1.0 at evaluation
+    np.testing.assert_allclose(step(), nn.dynamic_rnn(bare, X)[0], atol=1e-6)
+    keep.assign(1.5)
+    with pytest.raises(tf.errors.InvalidArgumentError, match=r"output_keep_prob must be in \(0, 1\]"):
+        step()
+    keep.assign(0.0)
+    with pytest.raises(tf.errors.InvalidArgumentError, match=r"output_keep_prob must be in \(0, 1\]"):
+        nn.dynamic_rnn(cell, X)
+    constant = rnn_cell.DropoutWrapper(rnn_cell.GRUCell(4), input_keep_prob=tf.constant(0.5), seed=6)
+    assert zero_fraction(nn.dynamic_rnn(constant, X)[0]) < 0.1 and constant.get_config()["input_keep_prob"] == 0.5
+    with pytest.raises(ValueError, match=r"state_keep_prob must be a float or a scalar float tensor"):
+        rnn_cell.DropoutWrapper(bare, state_keep_prob=tf.constant([0.5, 0.5]))
+
+
+# -- 6. TF1 arguments: knobs, reuse, input_size, cell_clip=0.0, wrapped_cell ---------------------------------
+def test_tf1_loop_knobs_are_accepted_and_change_nothing():
+    cell = rnn_cell.GRUCell(4)
+    expected, _ = nn.dynamic_rnn(cell, X, fast=False)
+    got, _ = nn.dynamic_rnn(cell, X, parallel_iterations=32, swap_memory=True, fast=False)
+    np.testing.assert_allclose(got, expected, atol=1e-7)
+    (fw, _), _ = nn.bidirectional_dynamic_rnn(cell, cell, X, parallel_iterations=1, swap_memory=True)
+    np.testing.assert_allclose(fw, expected, atol=1e-6)
+
+
+WRAPPERS = {
+    "DropoutWrapper": lambda c, **kw: rnn_cell.DropoutWrapper(c, **kw),
+    "ResidualWrapper": lambda c, **kw: rnn_cell.ResidualWrapper(c, **kw),
+    "DeviceWrapper": lambda c, **kw: rnn_cell.DeviceWrapper(c, "/cpu:0", **kw),
+    "EmbeddingWrapper": lambda c, **kw: rnn_cell.EmbeddingWrapper(c, 10, 4, **kw),
+    "InputProjectionWrapper": lambda c, **kw: rnn_cell.InputProjectionWrapper(c, 4, **kw),
+    "OutputProjectionWrapper": lambda c, **kw: rnn_cell.OutputProjectionWrapper(c, 3, **kw),
+}
+
+
+@pytest.mark.parametrize("name", list(WRAPPERS))
+def test_every_wrapper_takes_reuse_none_and_has_wrapped_cell(name):
+    inner = rnn_cell.GRUCell(4)
+    wrapper = WRAPPERS[name](inner, reuse=None)
+    assert wrapper.wrapped_cell is inner
+    with pytest.raises(ValueError, match=r"reuse=True has no meaning in Keras 3; share weights"):
+        WRAPPERS[name](inner, reuse=True)
+    rnn_cell.MultiRNNCell([inner], reuse=None)
+
+
+def test_input_projection_wrapper_input_size():
+    cell = rnn_cell.InputProjectionWrapper(rnn_cell.GRUCell(3), 5, None, 4)  # TF1's positional order
+    assert nn.dynamic_rnn(cell, X)[0].shape == (3, 5, 3)
+    with pytest.raises(ValueError, match=r"input_size=6 but the inputs have depth 4"):
+        nn.dynamic_rnn(rnn_cell.InputProjectionWrapper(rnn_cell.GRUCell(3), 5, input_size=6), X)
+
+
+def test_cell_clip_zero_clips_to_zero_as_tf1(tf1):
+    ref = tf1["clip0"]
+    cell = rnn_cell.LSTMCell(3, cell_clip=0.0, num_proj=2, proj_clip=0.0)
+    cell.build((None, 4))
+    _load_vars(cell, ref, "rnn")
+    y, state = nn.dynamic_rnn(cell, X)
+    np.testing.assert_allclose(y, ref["y"], atol=1e-6)
+    np.testing.assert_allclose(state.c, ref["c"], atol=1e-6)
+    assert not np.any(ref["c"]) and not np.any(ref["y"])  # TF1: any clip that is not None clips
+
+
+# -- 7. TF1's call convention and TF1-style cells -------------------------------------------------------------
+def test_tf1_call_keywords_state_and_scope():
+    cell = rnn_cell.BasicLSTMCell(3)
+    state = cell.zero_state(3, tf.float32)
+    positional = cell(X[:, 0], state)
+    keyword = cell(X[:, 0], state=state, scope="decoder")
+    np.testing.assert_allclose(keyword[0], positional[0])
+    with pytest.raises(TypeError, match=r"pass the state once"):
+        cell(X[:, 0], state, state=state)
+    with pytest.raises(TypeError, match=r"scope must be a string"):
+        cell(X[:, 0], state=state, scope=3)
+
+
+class TF1StyleCell(rnn_cell.RNNCell):
+    """A user's TF1-style cell: it overrides ``__call__(inputs, state, scope=None)``, not ``call``."""
+
+    def __init__(self, num_units):
+        super().__init__()
+        self._num_units = num_units
+        self._inner = rnn_cell.BasicRNNCell(num_units)
+
+    @property
+    def state_size(self):
+        return self._num_units
+
+    @property
+    def output_size(self):
+        return self._num_units
+
+    def __call__(self, inputs, state, scope=None):
+        output, new_state = self._inner(inputs, state)
+        return 0.5 * output, new_state
+
+
+def _python_loop(cell, x, state):
+    outputs = []
+    for t in range(x.shape[1]):
+        output, state = cell(x[:, t], state)
+        outputs.append(output)
+    return np.stack(outputs, 1)
+
+
+@pytest.mark.parametrize("wrap", [
+    lambda c: c,
+    lambda c: rnn_cell.DropoutWrapper(c, output_keep_prob=1.0),
+    lambda c: rnn_cell.ResidualWrapper(c),
+    lambda c: rnn_cell.MultiRNNCell([c, rnn_cell.GRUCell(4)]),
+], ids=["bare", "dropout", "residual", "multi"])
+def test_tf1_style_cells_run_in_wrappers_and_drivers(wrap):
+    cell = wrap(TF1StyleCell(4))
+    eager, _ = nn.dynamic_rnn(cell, X)
+    graph, _ = tf.function(lambda: nn.dynamic_rnn(cell, X))()
+    expected = _python_loop(cell, X, cell.zero_state(3, tf.float32))
+    np.testing.assert_allclose(eager, expected, atol=1e-6)
+    np.testing.assert_allclose(graph, expected, atol=1e-6)
+    static, _ = nn.static_rnn(cell, list(np.transpose(X, [1, 0, 2])))
+    np.testing.assert_allclose(np.stack(static, 1), expected, atol=1e-6)
+    (fw, bw), _ = nn.bidirectional_dynamic_rnn(cell, cell, X)
+    np.testing.assert_allclose(fw, expected, atol=1e-6)
+
+
+def test_a_fusable_cell_with_its_own_dunder_call_runs_per_step():
+    class Doubled(rnn_cell.GRUCell):
+        def __call__(self, inputs, state, scope=None):
+            output, new_state = super().__call__(inputs, state)
+            return 2.0 * output, new_state
+
+    cell = Doubled(4)
+    assert fused.plan(cell, tf.constant(X)).path == fused.PER_STEP
+    y, _ = nn.dynamic_rnn(cell, X)
+    np.testing.assert_allclose(y, _python_loop(cell, X, cell.zero_state(3, tf.float32)), atol=1e-6)
+
+
+# -- 10. strict loading of a sub-scope -------------------------------------------------------------------------
+def test_strict_target_loads_a_cell_next_to_a_programs_other_variables(tf1):
+    ref = tf1["program"]
+    cell = rnn_cell.BasicLSTMCell(3)
+    cell.build((None, 4))
+    program = ref["ckpt"] + "/program"
+    with pytest.raises(ValueError, match=r"unexpected .*decoder/softmax_w.*learning_rate"):
+        compat.load_tf1_checkpoint(program, cell, scope="")  # strict=True: everything under '' counts
+    loaded = compat.load_tf1_checkpoint(program, cell, scope="", strict="target")
+    assert sorted(loaded) == ["basic_lstm_cell/bias", "basic_lstm_cell/kernel"]
+    y, _ = cell(X[:, 0], cell.zero_state(3, tf.float32))
+    np.testing.assert_allclose(y, ref["y"], atol=1e-6)
+    with pytest.raises(ValueError, match=r"unexpected \(in the checkpoint under 'basic_lstm_cell'.*w_f_diag"):
+        compat.load_tf1_checkpoint(ref["ckpt"] + "/stray", cell, scope="", strict="target")
+    with pytest.raises(ValueError, match=r"missing .*rnn/gru_cell/gates/kernel"):
+        gru = rnn_cell.GRUCell(3)
+        gru.build((None, 4))
+        compat.load_tf1_checkpoint(program, gru, strict="target")
+    with pytest.raises(ValueError, match=r"strict must be True, False or 'target', got 'yes'"):
+        compat.load_tf1_checkpoint(program, cell, strict="yes")
