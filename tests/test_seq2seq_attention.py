@@ -175,6 +175,12 @@ def test_probability_fn_hardmax_and_callable():
     alignments, _ = hard([query, hard.initial_state(BATCH, tf.float32)])
     masked = np.where(np.arange(MAX_TIME)[None, :] < LENGTHS[:, None], scores.numpy(), -np.inf)
     np.testing.assert_array_equal(alignments.numpy(), np.eye(MAX_TIME)[masked.argmax(1)])
+    tf1_default = make("luong", 4, probability_fn=None)  # TF1 contrib's default: softmax
+    tf1_default([query, tf1_default.initial_state(BATCH, tf.float32)])
+    tf1_default.set_weights(soft.get_weights())
+    tf1_default.setup_memory(MEMORY, LENGTHS)
+    np.testing.assert_allclose(tf1_default([query, tf1_default.initial_state(BATCH, tf.float32)])[0].numpy(),
+                               np_softmax(masked), atol=1e-6)
     sharp = make("luong", 4, probability_fn=lambda s: tf.nn.softmax(2.0 * s))
     sharp([query, sharp.initial_state(BATCH, tf.float32)])
     sharp.set_weights(soft.get_weights())

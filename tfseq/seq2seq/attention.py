@@ -106,6 +106,8 @@ _PROBABILITY_FNS = {"softmax": tf.nn.softmax, "hardmax": hardmax}
 
 
 def _probability_fn(owner, probability_fn):
+    if probability_fn is None:  # TF1 contrib's default
+        return tf.nn.softmax
     if isinstance(probability_fn, str):
         if probability_fn not in _PROBABILITY_FNS:
             raise ValueError(
@@ -130,8 +132,9 @@ class AttentionMechanism(keras.layers.Layer):
         units: int > 0, depth of the keys (``memory @ memory_layer/kernel``).
         memory: optional ``[batch, max_time, depth]``; may be set later by :meth:`setup_memory`.
         memory_sequence_length: optional int ``[batch]``, the real length of each memory row.
-        probability_fn: ``"softmax"`` (default), ``"hardmax"`` or a callable ``score -> probabilities``
-            (register it with ``keras.saving.register_keras_serializable`` to save it).
+        probability_fn: ``"softmax"`` (default; TF1's ``None`` means the same), ``"hardmax"`` or a
+            callable ``score -> probabilities`` (register it with
+            ``keras.saving.register_keras_serializable`` to save it).
         dtype, name: as for any Keras layer.
 
     Call arguments:
@@ -327,12 +330,12 @@ class AttentionMechanism(keras.layers.Layer):
 
     def _probability_fn_serialized(self):
         arg = self._probability_fn_arg
-        return arg if isinstance(arg, str) else serialize_optional(arg)
+        return arg if arg is None or isinstance(arg, str) else serialize_optional(arg)
 
     @classmethod
     def from_config(cls, config):
         config = dict(config)
-        if not isinstance(config.get("probability_fn", "softmax"), str):
+        if config.get("probability_fn") is not None and not isinstance(config["probability_fn"], str):
             config["probability_fn"] = keras.saving.deserialize_keras_object(config["probability_fn"])
         return cls(**config)
 
