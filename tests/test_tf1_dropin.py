@@ -265,6 +265,10 @@ def test_cell_clip_zero_clips_to_zero_as_tf1(tf1):
     np.testing.assert_allclose(y, ref["y"], atol=1e-6)
     np.testing.assert_allclose(state.c, ref["c"], atol=1e-6)
     assert not np.any(ref["c"]) and not np.any(ref["y"])  # TF1: any clip that is not None clips
+    plain = rnn_cell.LSTMCell(3, cell_clip=0.0)
+    for fast in (True, False):  # the fused kernel clips to zero too
+        _, state = nn.dynamic_rnn(plain, X, fast=fast)
+        assert not np.any(state.c)
 
 
 # -- 7. TF1's call convention and TF1-style cells -------------------------------------------------------------

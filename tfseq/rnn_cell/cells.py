@@ -13,7 +13,7 @@ import tensorflow as tf
 from tfseq.rnn_cell.base import (
     LSTMStateTuple,
     RNNCell,
-    check_optional_positive,
+    check_optional_nonnegative,
     check_positive_int,
     get_activation,
     reject_tf1_only_args,
@@ -114,10 +114,11 @@ class LSTMCell(_UnitsCell):
     Args:
         num_units: int > 0, the size of ``c``.
         use_peepholes: bool, diagonal peephole connections.
-        cell_clip: None or float > 0, clip of the stored ``c``.
+        cell_clip: None or float >= 0, clip of the stored ``c`` (as in TF1, any value but
+            None clips: 0.0 clips ``c`` to zero).
         initializer: initializer of kernel, peepholes and projection (default Glorot uniform).
         num_proj: None or int > 0, projection size of ``h``.
-        proj_clip: None or float > 0, clip of the projected ``h`` (needs ``num_proj``).
+        proj_clip: None or float >= 0, clip of the projected ``h`` (needs ``num_proj``).
         forget_bias: float added to the forget gate pre-activation.
         state_is_tuple: bool, TF1's state layout switch.
         activation: callable or name; default ``tanh``.
@@ -151,9 +152,9 @@ class LSTMCell(_UnitsCell):
         super().__init__(num_units, activation, tf1_only=tf1_only, **kwargs)
         owner = type(self).__name__
         self.use_peepholes = bool(use_peepholes)
-        self.cell_clip = check_optional_positive(owner, "cell_clip", cell_clip)
+        self.cell_clip = check_optional_nonnegative(owner, "cell_clip", cell_clip)  # TF1: 0.0 clips to 0
         self.num_proj = None if num_proj is None else check_positive_int(owner, "num_proj", num_proj)
-        self.proj_clip = check_optional_positive(owner, "proj_clip", proj_clip)
+        self.proj_clip = check_optional_nonnegative(owner, "proj_clip", proj_clip)
         if self.proj_clip is not None and self.num_proj is None:
             raise ValueError(f"{owner}: proj_clip={proj_clip!r} needs num_proj (got num_proj=None)")
         if isinstance(forget_bias, bool) or not isinstance(forget_bias, numbers.Real):
