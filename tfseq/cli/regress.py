@@ -116,7 +116,7 @@ def cmd_regress(args):
           f"{args.epochs} epochs x {args.steps_per_epoch} steps", flush=True)
 
     keras.utils.set_random_seed(args.seed)
-    model = LinearRegression(x.shape[1])
+    model = LinearRegression(x.shape[1], name="linear_regression")  # histogram tags weights/linear_regression/W, /b
     task = RegressionTask(model, train_x, train_y, args.steps_per_epoch, valid_x, valid_y, feature_names=names)
     writers = RunWriters(run_dir)
     writers.hparams({"data": args.csv or "synthetic", "target": args.target or "y", "features": x.shape[1],
