@@ -279,6 +279,9 @@ class RNNCell(keras.layers.Layer):
         """Create a weight whose TF1 name is ``tf1_weight_name(name)``."""
         weight = self.add_weight(name=name, shape=shape, initializer=initializer)
         self._tf1_weights[tf1_weight_name(name)] = weight
+        # TensorFlow's object graph (tf.train.Checkpoint, SavedModel) names it too, however the
+        # cell keeps it (an attribute, or a dict that Keras hides from that graph)
+        self._track_trackable(weight, name=name, overwrite=True)
         return weight
 
     def tf1_variables(self):
