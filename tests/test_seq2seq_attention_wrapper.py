@@ -79,6 +79,39 @@ def test_two_steps_match_numpy(kind, layer_size):
         np.testing.assert_allclose(state.attention_state.numpy(), alignments, atol=ATOL)
 
 
+def test_teacher_forced_gradients_match_finite_differences():
+    """float64, 3 steps: d loss / d memory and d loss / d inputs vs central differences."""
+    memory = RNG.standard_normal((2, 3, 2))
+    lengths = tf.constant([3, 2])
+    mechanism = seq2seq.LuongAttention(3, memory, lengths, scale=True, dtype="float64")
+    wrapper = seq2seq.AttentionWrapper(rnn_cell.BasicRNNCell(3, dtype="float64"), mechanism,
+                                       attention_layer_size=2, dtype="float64")
+    x = RNG.standard_normal((2, 3, 2))
+    probe = RNG.standard_normal((2, 3, 2))
+
+    def loss(memory, x):
+        mechanism.setup_memory(memory, lengths)
+        outputs, _ = python_loop(wrapper, x, wrapper.get_initial_state(batch_size=2, dtype=tf.float64))
+        return tf.reduce_sum(outputs * probe)
+
+    memory_t, x_t = tf.constant(memory), tf.constant(x)
+    loss(memory_t, x_t)  # build
+    with tf.GradientTape() as tape:
+        tape.watch([memory_t, x_t])
+        value = loss(memory_t, x_t)
+    grads = tape.gradient(value, [memory_t, x_t])
+    for which, (array, grad) in enumerate(zip((memory, x), grads)):
+        numeric = np.zeros_like(array)
+        for index in np.ndindex(*array.shape):
+            step = np.zeros_like(array)
+            step[index] = 1e-6
+            args = [[memory, x], [memory, x]]
+            args[0][which], args[1][which] = array + step, array - step
+            numeric[index] = (float(loss(*map(tf.constant, args[0]))) - float(loss(*map(tf.constant, args[1])))) / 2e-6
+        np.testing.assert_allclose(grad.numpy(), numeric, atol=1e-7)
+    assert np.all(grads[0].numpy()[1, 2] == 0) and np.abs(grads[0].numpy()).max() > 0  # padding row: no influence
+
+
 def test_output_attention_false_outputs_the_cell_output():
     wrapper = wrapper_of(bahdanau(), attention_layer_size=3, output_attention=False)
     assert wrapper.output_size == 5 and wrapper.state_size.attention == 3
