@@ -13,6 +13,8 @@ Example:
 from tfseq.data.batching import lm_batches, lm_epoch_size, lm_windows
 from tfseq.data.csv_source import CsvTable, read_csv_table
 from tfseq.data.download import cache_dir, fetch_ptb
+from tfseq.data.parallel import BucketedBatches, ParallelCorpus, bucket_boundaries, encode_pairs, load_parallel
+from tfseq.data.subwords import SubwordTokenizer, WordTokenizer, load_tokenizer, save_tokenizer, train_tokenizer
 from tfseq.data.sources import (
     BUILTIN_CORPORA,
     Corpus,
@@ -24,6 +26,16 @@ from tfseq.data.text import EOL, EOS, LEVELS, DataSourceError, detokenize, read_
 from tfseq.data.vocab import UNK, Vocabulary
 
 __all__ = [
+    "BucketedBatches",
+    "ParallelCorpus",
+    "SubwordTokenizer",
+    "WordTokenizer",
+    "bucket_boundaries",
+    "encode_pairs",
+    "load_parallel",
+    "load_tokenizer",
+    "save_tokenizer",
+    "train_tokenizer",
     "BUILTIN_CORPORA",
     "Corpus",
     "CsvTable",
