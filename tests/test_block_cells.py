@@ -25,7 +25,7 @@ from cell_harness import check_cell
 from numpy_ref import dynamic_rnn as np_dynamic_rnn
 from numpy_ref import sigmoid
 from tf1_reference import run_tf1_many
-from tfseq import nn, rnn_cell
+from tfseq import compat, nn, rnn_cell
 from tfseq.nn import fused
 
 ATOL = 1e-5
@@ -162,6 +162,7 @@ variables = sorted(tf1.global_variables(), key=lambda v: v.op.name)
 outputs["names"] = np.array([v.op.name for v in variables])
 for v in variables:
     sess.run(v.assign(spec["weights"][v.op.name]))
+tf1.train.Saver().save(sess, spec["ckpt"])  # a TF1 checkpoint of the weights, for the loading test
 loss = tf1.add_n([tf1.reduce_sum(t * tf1.cos(tf1.cast(tf1.reshape(tf1.range(tf1.size(t)), tf1.shape(t)), t.dtype) * 0.37 + k))
                   for k, t in enumerate(results)])
 wrt = [x] + init_flat + variables
@@ -197,7 +198,7 @@ def build(name):
     return cell, named
 
 
-def spec_for(name):
+def spec_for(name, ckpt_dir):
     _, kind, options = CASES[name]
     rng = np.random.default_rng(zlib.crc32(name.encode()))
     cell, named = build(name)
@@ -205,6 +206,7 @@ def spec_for(name):
     state_sizes = tf.nest.flatten(cell.cell.state_size if kind == "fused" else cell.state_size)
     return {
         "kind": kind,
+        "ckpt": f"{ckpt_dir}/{name}/model.ckpt",
         "args": ref_args(cell),
         "x": (3.0 * rng.standard_normal(shape)).astype(np.float32),
         "seq": options.get("seq"),
@@ -214,8 +216,9 @@ def spec_for(name):
 
 
 @pytest.fixture(scope="module")
-def tf1_results():
-    specs = {name: spec_for(name) for name in CASES}
+def tf1_results(tmp_path_factory):
+    ckpt_dir = tmp_path_factory.mktemp("tf1_block_checkpoints")
+    specs = {name: spec_for(name, ckpt_dir) for name in CASES}
     return specs, run_tf1_many([(name, TF1_SOURCE, spec) for name, spec in specs.items()])
 
 
@@ -268,6 +271,18 @@ def test_block_cells_match_tf_block_kernels(name, fast, tf1_results):
         assert np.isclose(np.abs(got[1].numpy()[stepped]).max(), clip)
     if name == "lstm_block_clip_zero_is_off":  # the op clips only for cell_clip > 0
         assert np.abs(got[1].numpy()).max() > 1.0
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_tf1_checkpoints_load(name, tf1_results):
+    """The TF1 side saved its weights with Saver: they load into a fresh tfseq cell by name."""
+    specs, _ = tf1_results
+    cell, named = build(name)
+    scope = "" if CASES[name][1] == "fused" else "rnn"  # contrib's fused cell ran outside dynamic_rnn
+    loaded = compat.load_tf1_checkpoint(specs[name]["ckpt"], cell, scope=scope)
+    assert sorted(loaded) == sorted(named)
+    for key, variable in named.items():
+        np.testing.assert_array_equal(variable.numpy(), specs[name]["weights"][key])
 
 
 def test_checkpoint_names_are_contribs():

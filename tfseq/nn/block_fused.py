@@ -60,6 +60,12 @@ class LSTMBlockFusedCell(keras.layers.Layer):
     def num_units(self):
         return self.cell.num_units
 
+    @property
+    def state_size(self):
+        """``LSTMStateTuple(num_units, num_units)`` (also makes the layer a
+        ``compat.load_tf1_checkpoint`` target; pass ``scope=""`` or the scope it ran in)."""
+        return self.cell.state_size
+
     def build(self, input_shape):
         if isinstance(input_shape, (list, tuple)) and input_shape and isinstance(input_shape[0], (list, tuple)):
             input_shape = input_shape[0]  # a list of per-step [batch, depth] shapes

@@ -70,7 +70,8 @@ def _unpack(options, inputs):
 def _forward(options, *args):
     *inputs, finished, h_mask = args
     xw, c0, h0, w_h, peep, proj = _unpack(options, inputs)
-    clip, proj_clip = options["cell_clip"], options["proj_clip"]
+    clip, proj_clip, mask_c = options["cell_clip"], options["proj_clip"], options["mask_c"]
+    keep_h_states = finished is not None or h_mask is not None  # else the carried h is the output h
 
     def step(carry, slices):
         c_prev, h_prev = carry
@@ -85,19 +86,28 @@ def _forward(options, *args):
         o = tf.sigmoid(z_o)
         m = o * tf.tanh(c)
         h = m if proj is None else tf.matmul(m, proj)
-        h_keep = tf.ones_like(h)
+        saved = (c, tf.concat([i, j, f, o], 1))
+        if proj is not None:
+            saved += (m,)
+        if mask_c:  # where tf.clip_by_value passes gradients
+            saved += (tf.cast(tf.abs(c_raw) <= clip, c.dtype),)
         if proj_clip is not None:
-            h_keep = tf.cast(tf.abs(h) <= proj_clip, h.dtype)  # where tf.clip_by_value passes gradients
+            saved += (tf.cast(tf.abs(h) <= proj_clip, h.dtype),)
             h = tf.clip_by_value(h, -proj_clip, proj_clip)
-        c_keep = tf.cast(tf.abs(c_raw) <= clip, c.dtype) if options["mask_c"] else tf.ones_like(c)
         h_state = h if h_mask is None else h * h_mask
         if finished is not None:  # finished rows carry their state
             c = tf.where(slices[1], c_prev, c)
             h_state = tf.where(slices[1], h_prev, h_state)
-        return (c, h_state), (h, c, h_state, tf.concat([i, j, f, o], 1), m, c_keep, h_keep)
+            saved = (c,) + saved[1:]
+        return (c, h_state), (h,) + saved + ((h_state,) if keep_h_states else ())
 
-    (c_last, h_last), seqs = _scan(step, _masked(finished, [xw]), (c0, h0), 7)
-    h_all, c_states, h_states, ijfo, m_all, c_keep, h_keep = seqs
+    num_saved = 3 + (proj is not None) + mask_c + (proj_clip is not None) + keep_h_states
+    (c_last, h_last), seqs = _scan(step, _masked(finished, [xw]), (c0, h0), num_saved)
+    h_all, c_states, ijfo, rest = seqs[0], seqs[1], seqs[2], list(seqs[3:])
+    m_all = rest.pop(0) if proj is not None else None
+    c_keep = rest.pop(0) if mask_c else None
+    h_keep = rest.pop(0) if proj_clip is not None else None
+    h_states = rest.pop(0) if keep_h_states else h_all
     return (_zero_finished(finished, h_all), c_last, h_last), (c_states, h_states, ijfo, m_all, c_keep, h_keep)
 
 
@@ -109,41 +119,47 @@ def _backward(options, d_outputs, inputs, saved, finished, h_mask):
     c_prev = _prev(c0, c_states)
     tanh_c = tf.tanh(c_states)
     # The coefficients that do not depend on the gradient, for all steps at once.
-    a = tf.concat([j * i * (1 - i), i * (1 - j * j), c_prev * f * (1 - f), tanh_c * o * (1 - o),
-                   o * (1 - tanh_c * tanh_c), f, c_keep], 2)
+    coefficients = [j * i * (1 - i), i * (1 - j * j), c_prev * f * (1 - f), tanh_c * o * (1 - o),
+                    o * (1 - tanh_c * tanh_c), f] + ([c_keep] if c_keep is not None else [])
+    a = tf.concat(coefficients, 2)
     w_h_t = tf.transpose(w_h)
     proj_t = None if proj is None else tf.transpose(proj)
+    sequences = [d_outputs, a] + ([h_keep] if h_keep is not None else [])
+    done_index = len(sequences)
 
     def back(carry, slices):
         dc, dh = carry
-        dy, a_t, keep_h = slices[:3]
-        a_i, a_j, a_f, a_o, a_c, f_t, keep_c = tf.split(a_t, 7, axis=1)
-        dh_total = (dy + (dh if h_mask is None else dh * h_mask)) * keep_h
+        a_i, a_j, a_f, a_o, a_c, f_t, *keep_c = tf.split(slices[1], len(coefficients), axis=1)
+        dh_total = slices[0] + (dh if h_mask is None else dh * h_mask)
+        if h_keep is not None:
+            dh_total = dh_total * slices[2]
         dm = dh_total if proj_t is None else tf.matmul(dh_total, proj_t)
         d_o = dm * a_o
         dc_total = dc + dm * a_c
         if peep is not None:
             dc_total = dc_total + d_o * peep[2]
-        dc_total = dc_total * keep_c
+        if keep_c:
+            dc_total = dc_total * keep_c[0]
         d_i, d_f = dc_total * a_i, dc_total * a_f
         dz = tf.concat([d_i, dc_total * a_j, d_f, d_o], 1)
         dc_prev = dc_total * f_t
         if peep is not None:
             dc_prev = dc_prev + d_i * peep[0] + d_f * peep[1]
         dh_prev = tf.matmul(dz, w_h_t)
+        outputs = (dz, dh_total) if proj is not None else (dz,)
         if finished is None:
-            return (dc_prev, dh_prev), (dz, dh_total)
-        done = slices[3]  # a skipped step passes the gradient through; its outputs are zeroed after
-        return (tf.where(done, dc, dc_prev), tf.where(done, dh, dh_prev)), (dz, dh_total)
+            return (dc_prev, dh_prev), outputs
+        done = slices[done_index]  # a skipped step passes the gradient through; its outputs are zeroed after
+        return (tf.where(done, dc, dc_prev), tf.where(done, dh, dh_prev)), outputs
 
-    sequences = _masked(finished, [d_outputs, a, h_keep])
-    (dc0, dh0), (dz, dh_proj) = _scan(back, sequences, (d_c_last, d_h_last), 2, reverse=True)
-    dz = _zero_finished(finished, dz)
+    (dc0, dh0), outs = _scan(back, _masked(finished, sequences), (d_c_last, d_h_last),
+                             2 if proj is not None else 1, reverse=True)
+    dz = _zero_finished(finished, outs[0])
     grads = [dz, dc0, dh0, _flat_matmul(_prev(h0, h_states), dz)]
     if peep is not None:
         d_i, _, d_f, d_o = tf.split(dz, 4, axis=2)
         grads += [tf.reduce_sum(d_i * c_prev, [0, 1]), tf.reduce_sum(d_f * c_prev, [0, 1]),
                   tf.reduce_sum(d_o * c_states, [0, 1])]
     if proj is not None:
-        grads.append(_flat_matmul(m_all, _zero_finished(finished, dh_proj)))
+        grads.append(_flat_matmul(m_all, _zero_finished(finished, outs[1])))
     return tuple(grads)
