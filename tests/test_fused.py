@@ -425,6 +425,7 @@ def test_language_model_trains_on_the_fused_path(variational, monkeypatch):
     for training in (True, False):
         assert fused.plan(model.cell, training=training).path == "fused_multi[lstm,lstm]"
     if not variational:
+        _check_fresh_masks_against_a_per_step_loop(model, ids, state, monkeypatch)
         return
     results = []
     original = nn.dynamic_rnn
@@ -440,3 +441,38 @@ def test_language_model_trains_on_the_fused_path(variational, monkeypatch):
         for variable, value in seeds:
             variable.assign(value)
     assert_close(*results)
+
+
+def _check_fresh_masks_against_a_per_step_loop(model, ids, state, monkeypatch):
+    """Non-variational dropout draws other random numbers than the per-step path, so the
+    fused training step is checked against a Python loop over the model's own cells that
+    applies the very masks the fused path drew (recorded): logits and gradients."""
+    recorded = []
+    original = fused._dropout_masks
+    monkeypatch.setattr(fused, "_dropout_masks", lambda *a: recorded.append(original(*a)) or recorded[-1])
+    calls = []
+    original_run = fused.run
+    monkeypatch.setattr(fused, "run", lambda *a, **kw: calls.append(1) or original_run(*a, **kw))
+    seed = model.input_dropout.seed_generator.state
+    seed.assign([1, 0])
+    with tf.GradientTape() as tape:
+        logits, _ = model(ids, initial_state=state, training=True)
+        loss = tf.reduce_sum(tf.sin(logits))
+    fused_grads = tape.gradient(loss, model.cell.trainable_weights)
+    assert calls == [1] and len(recorded) == 1  # the model really ran the fused path
+    out_masks = [tf.stop_gradient(layer_masks[2]) for layer_masks in recorded[0]]  # [time, batch, hidden]
+    assert all(m is not None and 0.2 < np.mean(m.numpy() == 0) < 0.6 for m in out_masks)  # keep_prob 0.6
+    seed.assign([1, 0])
+    with tf.GradientTape() as tape:
+        x = model.input_dropout(model.embedding(ids), training=True)  # the same input mask
+        states, steps = list(state), []
+        for t in range(ids.shape[1]):
+            h = x[:, t]
+            for k, wrapper in enumerate(model.cell.cells):
+                h, states[k] = wrapper.cell(h, states[k])  # the LSTM without its wrapper
+                h = h * out_masks[k][t]
+            steps.append(h)
+        w, b = model.output_weights()
+        loop_logits = tf.einsum("tbh,hv->btv", tf.stack(steps), w) + b
+        loop_loss = tf.reduce_sum(tf.sin(loop_logits))
+    assert_close([logits] + fused_grads, [loop_logits] + tape.gradient(loop_loss, model.cell.trainable_weights))

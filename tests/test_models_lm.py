@@ -177,11 +177,20 @@ def test_float_ids_rejected():
 
 
 @pytest.mark.parametrize("cell, keep_prob, fused", [("lstm", 0.5, True), ("gru", 1.0, True),
-                                                    ("peephole", 1.0, False)])
-def test_dynamic_rnn_fast_path_is_used_when_the_cell_allows(cell, keep_prob, fused):
+                                                    ("peephole", 1.0, True), ("rnn", 0.5, True)])
+def test_dynamic_rnn_fast_path_is_used_when_the_cell_allows(cell, keep_prob, fused, monkeypatch):
     from tfseq.nn import fused as fused_paths
 
     model = LanguageModel(VOCAB, HIDDEN, num_layers=2, cell=cell, keep_prob=keep_prob, seed=0)
     model.build()
     plan = fused_paths.plan(model.cell, tf.zeros([BATCH, TIME, HIDDEN]), training=True)
     assert (plan.path != fused_paths.PER_STEP) == fused, plan
+    # what the model runs, not only what the planner says: count the fused runs of real calls
+    calls = []
+    original = fused_paths.run
+    monkeypatch.setattr(fused_paths, "run", lambda *args, **kwargs: calls.append(1) or original(*args, **kwargs))
+    ids = tf.zeros([BATCH, TIME], tf.int32)
+    for training in (True, False):
+        calls.clear()
+        logits, _ = model(ids, initial_state=model.get_initial_state(BATCH), training=training)
+        assert logits.shape == (BATCH, TIME, VOCAB) and calls == ([1] if fused else []), (training, calls)

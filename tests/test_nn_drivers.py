@@ -206,6 +206,15 @@ def test_zero_state_dtype_and_scope():
     y2, _ = nn.dynamic_rnn(cell, X)  # the scope names ops only; the weights are the cell's
     np.testing.assert_array_equal(y.numpy(), y2.numpy())
 
+    def op_scopes(fast, **kwargs):  # the top-level name scopes of the traced graph's ops
+        fn = tf.function(lambda x: nn.dynamic_rnn(cell, x, fast=fast, **kwargs)[0])
+        graph = fn.get_concrete_function(tf.TensorSpec(X.shape, tf.float32)).graph
+        return {op.name.split("/")[0] for op in graph.get_operations() if "/" in op.name}
+
+    for fast in (False, None):  # the per-step loop and the fused path
+        assert op_scopes(fast, scope="encoder") == {"encoder"}
+        assert op_scopes(fast) == {"rnn"}  # TF1's default scope
+
 
 def test_dynamic_rnn_feeds_integer_ids_to_an_embedding_wrapper():
     """TF1 pattern: EmbeddingWrapper + dynamic_rnn over int ids [batch, time, 1]."""
