@@ -110,13 +110,23 @@ def test_train_eval_sample(tmp_path, capsys):
     code, text, _ = run_cli(capsys, *sample, "--text", "--prime", "ka", "--length", "30")
     assert code == 0 and text.startswith("ka") and len(text.rstrip("\n")) <= 32
 
-    # training the same run again resumes its finished state; other settings are refused
-    code, out, _ = run_cli(capsys, "lm", "train", "--data", data, "--level", "char", "--logdir", logdir,
-                           "--run", "r1", "--no-progress", *TINY)
-    assert code == 0 and "Epoch" not in out
-    code, _, err = run_cli(capsys, "lm", "train", "--data", data, "--level", "char", "--logdir", logdir,
-                           "--run", "r1", *TINY, "hidden_size=32")
-    assert code == 2 and "holds a run with other settings" in err
+    # training the finished run again says it is complete and how to train further: no
+    # evaluation, no samples; other settings are refused, naming each key that differs
+    again = ["lm", "train", "--data", data, "--level", "char", "--logdir", logdir, "--run", "r1", "--no-progress"]
+    code, out, _ = run_cli(capsys, *again, *TINY)
+    assert code == 0 and out.count("\n") == 1, out
+    assert f"run {run_dir} is complete (2 of 2 epochs); nothing to train. To train further, raise the epochs " \
+           "on the same run (e.g. max_max_epoch=3)" in out
+    code, _, err = run_cli(capsys, *again, *TINY, "hidden_size=32", "num_layers=2")
+    assert code == 2 and err.count("\n") == 1, err
+    assert "holds a run with other settings: config.hidden_size: saved 16, now 32; config.num_layers: " \
+           "saved 1, now 2; choose another --run" in err, err
+    # raising the epochs trains the finished run further (epoch 3 only), then evaluates it
+    code, out, err = run_cli(capsys, *again, *TINY[:-1], "max_max_epoch=3")
+    assert code == 0, err
+    assert "Epoch 3," in out and "Epoch 2," not in out and "Test perplexity:" in out
+    with open(os.path.join(run_dir, "config.json"), encoding="utf-8") as f:
+        assert '"max_max_epoch": 3' in f.read()
 
 
 def _final_weights(run_dir):
@@ -194,3 +204,50 @@ def test_no_xla_trains_and_a_run_resumes_only_with_its_xla_setting(tmp_path, cap
     code, _, err = run_cli(capsys, *train)  # the same run without --no-xla
     assert code == 2 and "holds a run with other settings" in err, err
     assert run_cli(capsys, *train, "--no-xla", "--max-steps", "6")[0] == 0  # resumes with its setting
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["sample", "--temperature", "nan"], "--temperature must be a finite number >= 0, got nan"),
+    (["sample", "--temperature", "inf"], "--temperature must be a finite number >= 0, got inf"),
+    (["sample", "--temperature", "-0.5"], "--temperature must be a finite number >= 0, got -0.5"),
+    (["train", "--samples", "-1"], "--samples must be an integer >= 0, got -1"),
+    (["train", "--devices", "2"], "devices is for the mirrored strategy only, got devices=2 with 'default'"),
+    (["train", "--strategy", "mirrored", "--devices", "0"], "devices must be a positive integer, got 0"),
+    (["train", "--strategy", "multi-worker"], "the multi-worker strategy needs the TF_CONFIG environment variable"),
+])
+def test_bad_options_one_line(tmp_path, capsys, monkeypatch, argv, message):
+    monkeypatch.delenv("TF_CONFIG", raising=False)
+    run = ["--logdir", str(tmp_path), "--run", "r"]
+    code, out, err = run_cli(capsys, "lm", *argv, *run)
+    assert code == 2 and err.count("\n") == 1 and message in err, err
+    assert err.startswith("tfseq lm: error: ") and "Traceback" not in err
+
+
+def test_help_texts_and_no_rst_quotes(capsys):
+    for argv in (["lm"], ["lm", "train"], ["lm", "sample"], ["lm", "eval"]):
+        with pytest.raises(SystemExit):
+            main(argv + ["--help"])
+        out = capsys.readouterr().out
+        assert "``" not in out, (argv, out)
+        if argv == ["lm", "train"]:
+            assert "recurrent cell: lstm (BasicLSTMCell)" in out and "seed of the initial weights" in out
+            assert "--strategy {default,mirrored,multi-worker}" in out and "--devices DEVICES" in out
+        if argv == ["lm", "sample"]:
+            assert "divides the logits before sampling" in out and "seed of the sampling" in out
+
+
+def test_train_mirrored_two_devices_then_resume_without_strategy(tmp_path, capsys):
+    """``--strategy mirrored --devices 2`` (two logical CPUs: a fresh process), then the same run
+    trained further in this process without a strategy, from the mirrored run's checkpoint."""
+    data = names_file(tmp_path / "names.txt", n=300)
+    logdir = str(tmp_path / "exp")
+    train = ["lm", "train", "--data", data, "--level", "char", "--logdir", logdir, "--run", "m", "--no-progress"]
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", CUDA_VISIBLE_DEVICES="")
+    proc = subprocess.run([sys.executable, "-m", "tfseq", *train, "--strategy", "mirrored", "--devices", "2",
+                           "--no-xla", *TINY], env=env, capture_output=True, text=True, timeout=240)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "2 epochs, 2 replicas (mirrored))" in proc.stdout and "Epoch 2," in proc.stdout
+    assert "Test perplexity:" in proc.stdout
+    code, out, err = run_cli(capsys, *train, "--no-xla", *TINY[:-1], "max_max_epoch=3")
+    assert code == 0, err
+    assert "Epoch 3," in out and "Epoch 2," not in out and "Test perplexity:" in out

@@ -5,18 +5,24 @@
     tfseq lm train --data tfds:tiny_shakespeare --level char --cell gru hidden_size=256
     tfseq lm eval --logdir logdir/names --run RUN
     tfseq lm sample --logdir logdir/names --run RUN --temperature 0.8 --num 20
+    tfseq lm train --strategy mirrored --devices 2     # two replicas (logical CPUs without a GPU)
+    TF_CONFIG='{"cluster": {"worker": ["h1:2222", "h2:2222"]}, "task": {"type": "worker", "index": 0}}' \
+        tfseq lm train --strategy multi-worker ...     # on each host, its own task index
 
-A run lives in ``<logdir>/<run>/``: ``train/`` and ``validation/`` event files,
-``config.json``, ``vocab.json``, ``checkpoints/`` and, once finished, ``model.keras``.
-Training an existing run resumes it from its latest checkpoint.
+A run lives in ``<logdir>/<run>/`` (a :class:`~tfseq.train.run_dir.RunDir`): ``train/`` and
+``validation/`` event files, ``config.json``, ``vocab.json``, ``checkpoints/`` and, once
+finished, ``model.keras``. Training an existing run resumes it from its latest checkpoint; a
+finished run trains further when ``max_max_epoch`` is raised.
 """
 
 import dataclasses
-import json
+import math
 import os
+import sys
 import typing
 
 from tfseq.cli.main import UsageError
+from tfseq.cli.distribute_args import add_strategy_arguments
 
 _LINE_COUNT = 12  # names printed after training
 _NOVELTY_SAMPLES = 200  # names generated to estimate the novel fraction
@@ -24,7 +30,7 @@ _NOVELTY_SAMPLES = 200  # names generated to estimate the novel fraction
 
 def register(subparsers):
     lm = subparsers.add_parser("lm", help="train, evaluate and sample RNN language models",
-                               description=__doc__.splitlines()[0])
+                               description=__doc__.splitlines()[0].replace("``", ""))
     sub = lm.add_subparsers(dest="lm_command", required=True)
 
     train = sub.add_parser("train", help="train a language model (resumes an existing run)")
@@ -35,15 +41,19 @@ def register(subparsers):
                        help="a PTB-layout directory (when --data is not given), the TFDS data dir, or the ptb cache")
     train.add_argument("--level", choices=("char", "word"), default=None,
                        help="tokenization (default: the source's own, char for builtin corpora)")
-    train.add_argument("--cell", choices=("lstm", "peephole", "gru", "rnn"), default=None)
+    train.add_argument("--cell", choices=("lstm", "peephole", "gru", "rnn"), default=None,
+                       help="recurrent cell: lstm (BasicLSTMCell), peephole (LSTMCell with peepholes), gru, "
+                            "rnn (BasicRNNCell); default: the preset's")
     _add_run_args(train, run_required=False)
-    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--seed", type=int, default=0,
+                       help="seed of the initial weights, dropout masks and samples (default 0)")
     train.add_argument("--max-steps", type=int, default=None, help="stop after this many steps (resume later)")
     train.add_argument("--checkpoint-every", type=int, default=None, help="also checkpoint every N steps")
     train.add_argument("--samples", type=int, default=_LINE_COUNT, help="lines/names to print at the end")
     train.add_argument("--no-progress", action="store_true", help="no progress bar")
     train.add_argument("--no-xla", action="store_true",
                        help="do not compile the training step with XLA (default: XLA where the step compiles)")
+    add_strategy_arguments(train)
     train.add_argument("overrides", nargs="*", metavar="key=value", help="config overrides, e.g. hidden_size=256")
     train.set_defaults(func=cmd_train)
 
@@ -55,9 +65,11 @@ def register(subparsers):
     _add_run_args(sample, run_required=True)
     sample.add_argument("--prime", default="", help="text to start from")
     sample.add_argument("--length", type=int, default=None, help="tokens per sample (default 40 per line, 300 text)")
-    sample.add_argument("--temperature", type=float, default=1.0)
+    sample.add_argument("--temperature", type=float, default=1.0,
+                        help="divides the logits before sampling: below 1 more likely tokens, above 1 more "
+                             "varied, 0 the most likely (as --greedy); a finite number >= 0 (default 1)")
     sample.add_argument("--greedy", action="store_true", help="always the most likely token")
-    sample.add_argument("--seed", type=int, default=0)
+    sample.add_argument("--seed", type=int, default=0, help="seed of the sampling (default 0)")
     sample.add_argument("--num", type=int, default=10, help="number of lines (names)")
     sample.add_argument("--text", action="store_true", help="one running text instead of lines")
     sample.set_defaults(func=cmd_sample)
@@ -140,12 +152,12 @@ def _load_corpus(source, level, data_dir, vocab=None):
 def _read_run(run_dir):
     from tfseq.data import Vocabulary
     from tfseq.models import LMConfig
+    from tfseq.train.run_dir import RunDir
 
-    path = os.path.join(run_dir, "config.json")
-    if not os.path.exists(path):
+    run = RunDir(run_dir)
+    if not run.exists():
         raise UsageError(f"{run_dir}: not a tfseq lm run (no config.json)")
-    with open(path, encoding="utf-8") as f:
-        saved = json.load(f)
+    saved = run.read()
     config = LMConfig(**saved["config"])
     vocab = Vocabulary.load(os.path.join(run_dir, "vocab.json"))
     return saved, config, vocab
@@ -164,7 +176,7 @@ def _restore_model(run_dir, model):
 
 def _task(model, corpus, config, texts=None):
     """The LM task on ``corpus``'s splits (an empty valid/test split is left out)."""
-    from tfseq.train import LanguageModelTask
+    from tfseq.models.lm_task import LanguageModelTask
 
     return LanguageModelTask(
         model, corpus.train, config.batch_size, config.num_steps,
@@ -196,7 +208,9 @@ def _tensorboard_root(logdir):
 # -- commands ----------------------------------------------------------------------------------------
 def cmd_train(args):
     from tfseq.models import presets
+    from tfseq.cli.distribute_args import strategy_from_args
 
+    strategy = strategy_from_args(args)  # first: logical devices and the cluster precede any TF op
     try:
         config = presets.get(args.config)
     except ValueError as err:
@@ -208,6 +222,8 @@ def cmd_train(args):
         value = getattr(args, name)
         if value is not None and value <= 0:
             raise UsageError(f"--{name.replace('_', '-')} must be a positive integer, got {value}")
+    if args.samples < 0:
+        raise UsageError(f"--samples must be an integer >= 0, got {args.samples}")
     source = _source(args)
     corpus = _load_corpus(source, args.level, args.data_dir)
     config = config.with_overrides(vocab_size=corpus.vocab.size)
@@ -220,8 +236,9 @@ def cmd_train(args):
                 "level": corpus.level, "seed": args.seed}
     if args.no_xla:  # XLA draws other dropout masks: a run resumes with the setting it started with
         settings["xla"] = False
-    _write_or_check_run(run_dir, settings, corpus.vocab)
-    return _train(args, config, corpus, run_dir, settings)
+    if not _prepare_run(run_dir, settings, corpus.vocab, strategy, args):
+        return 0
+    return _train(args, config, corpus, run_dir, settings, strategy)
 
 
 def _default_run(config, corpus):
@@ -230,37 +247,48 @@ def _default_run(config, corpus):
     return default_run_name(corpus.name.replace("/", "_"), config.name, config.cell)
 
 
-def _write_or_check_run(run_dir, settings, vocab):
-    path = os.path.join(run_dir, "config.json")
-    if os.path.exists(path):
-        with open(path, encoding="utf-8") as f:
-            saved = json.load(f)
-        if saved != json.loads(json.dumps(settings)):
-            raise UsageError(f"{run_dir} holds a run with other settings; choose another --run to start afresh")
-        return
-    os.makedirs(run_dir, exist_ok=True)
-    vocab.save(os.path.join(run_dir, "vocab.json"))
-    tmp = path + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(settings, f, indent=2)
-    os.replace(tmp, path)
+def _prepare_run(run_dir, settings, vocab, strategy, args):
+    """Write or check the run's settings (the chief only, under a strategy); ``False`` when the
+    run is already complete (said on stdout: nothing is trained, evaluated or sampled again)."""
+    from tfseq.train.distribute import is_chief
+    from tfseq.train.run_dir import RunDir, SettingsMismatch
+
+    run = RunDir(run_dir)
+    if is_chief(strategy):
+        try:
+            run.prepare(settings, files={"vocab.json": vocab.save}, may_change=("config.max_max_epoch",))
+        except SettingsMismatch as err:
+            raise UsageError(str(err)) from None
+    epochs, done = settings["config"]["max_max_epoch"], run.completed_epochs()
+    if done >= epochs and os.path.exists(run.file("model.keras")):  # else: a finished run that died saving
+        print(f"run {run_dir} is complete ({done} of {epochs} epochs); nothing to train. To train further, "
+              f"raise the epochs on the same run (e.g. max_max_epoch={epochs + 1}); to evaluate or sample it: "
+              f"tfseq lm eval|sample --logdir {args.logdir} --run {os.path.basename(run_dir)}", flush=True)
+        return False
+    return True
 
 
-def _train(args, config, corpus, run_dir, settings):
+def _train(args, config, corpus, run_dir, settings, strategy):
+    import contextlib
+
     import keras
 
     from tfseq.models import language_model_from_config
     from tfseq.train import Progress, RunWriters, Trainer
+    from tfseq.train.distribute import WorkerLostError, is_chief, worker_label
 
+    chief = is_chief(strategy)
     keras.utils.set_random_seed(args.seed)
-    model = language_model_from_config(config, seed=args.seed)  # config.vocab_size is the corpus'
     known = set(corpus.lines()) if corpus.level == "char" else set()
-
-    def texts(epoch):
-        return {"samples": _samples_markdown(model, corpus, known, seed=epoch)[2]}
-
     try:
-        task = _task(model, corpus, config, texts)
+        with strategy.scope() if strategy is not None else contextlib.nullcontext():
+            model = language_model_from_config(config, seed=args.seed)  # config.vocab_size is the corpus'
+
+            def texts(epoch):
+                return {"samples": _samples_markdown(model, corpus, known, seed=epoch)[2]}
+
+            task = _task(model, corpus, config, texts)
+            optimizer = keras.optimizers.SGD(config.learning_rate)
         steps = task.steps_per_epoch()
     except ValueError as err:
         raise UsageError(str(err)) from None
@@ -269,21 +297,35 @@ def _train(args, config, corpus, run_dir, settings):
             f"{settings['data']}: too little training text for batch_size={config.batch_size} "
             f"and num_steps={config.num_steps}"
         )
-    writers = RunWriters(run_dir)
-    writers.hparams({**config.to_dict(), "data": settings["data"], "level": corpus.level, "seed": args.seed})
+    writers = None
+    if chief:  # other workers of a multi-worker job write no event files
+        writers = RunWriters(run_dir)
+        writers.hparams({**config.to_dict(), "data": settings["data"], "level": corpus.level, "seed": args.seed,
+                         "strategy": args.strategy, "replicas": strategy.num_replicas_in_sync if strategy else 1})
     trainer = Trainer(
-        task, keras.optimizers.SGD(config.learning_rate), epochs=config.max_max_epoch,
+        task, optimizer, epochs=config.max_max_epoch,
         learning_rate_at=config.learning_rate_at, max_grad_norm=config.max_grad_norm,
         writers=writers, checkpoint_dir=os.path.join(run_dir, "checkpoints"),
         checkpoint_every=args.checkpoint_every, progress=Progress(enabled=not args.no_progress),
-        jit_compile=False if args.no_xla else None,
+        jit_compile=False if args.no_xla else None, strategy=strategy,
     )
+    where = ""
+    if strategy is not None:
+        where = f", {strategy.num_replicas_in_sync} replicas ({args.strategy}{', ' if worker_label(strategy) else ''}" \
+                f"{worker_label(strategy)})"
     print(f"run {run_dir}: {corpus.summary()}; config {config.name} ({config.num_layers}x"
-          f"{config.hidden_size} {config.cell}, {steps} steps/epoch, {config.max_max_epoch} epochs)", flush=True)
-    trainer.fit(max_steps=args.max_steps)
-    done = int(trainer.epoch.numpy()) >= config.max_max_epoch
-    if not done:
+          f"{config.hidden_size} {config.cell}, {steps} steps/epoch, {config.max_max_epoch} epochs{where})",
+          flush=True)
+    try:
+        trainer.fit(max_steps=args.max_steps)
+    except WorkerLostError as err:
+        print(f"tfseq lm: error: {err}", file=sys.stderr, flush=True)
+        return 1
+    if not trainer.complete:
         print(f"stopped at step {int(trainer.global_step.numpy())}; run the same command to resume", flush=True)
+    elif not chief:
+        print(f"{worker_label(strategy)}: done; the chief writes the model and evaluates it", flush=True)
+        return 0
     else:
         model.save(os.path.join(run_dir, "model.keras"))  # keras.saving.load_model() reads it back
         test = task.evaluate("test")
@@ -300,8 +342,9 @@ def _train(args, config, corpus, run_dir, settings):
                   "not in the corpus):")
             for line in lines:
                 print(f"  {line}")
-    writers.close()
-    print(f"tensorboard --logdir {_tensorboard_root(args.logdir)}", flush=True)
+    if writers is not None:
+        writers.close()
+        print(f"tensorboard --logdir {_tensorboard_root(args.logdir)}", flush=True)
     return 0
 
 
@@ -332,8 +375,8 @@ def cmd_eval(args):
 def cmd_sample(args):
     from tfseq.models import generate_lines, generate_text
 
-    if args.temperature < 0:
-        raise UsageError(f"--temperature must be >= 0, got {args.temperature}")
+    if not math.isfinite(args.temperature) or args.temperature < 0:
+        raise UsageError(f"--temperature must be a finite number >= 0, got {args.temperature}")
     if args.num <= 0 or (args.length is not None and args.length <= 0):
         raise UsageError("--num and --length must be positive")
     _, saved, _, vocab, model = _load_run(args)

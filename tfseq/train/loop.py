@@ -19,6 +19,10 @@ The loop owns the rest:
 * per-epoch evaluation (every number it returns is logged and printed), TensorBoard
   scalars/histograms/text/images/hparams
   (:class:`~tfseq.train.summaries.RunWriters`), a progress bar;
+* ``strategy``: the same loop under ``tf.distribute`` (one machine's devices or several
+  machines; :mod:`tfseq.train.distribute`): per-replica batches, all-reduced gradients,
+  chief-only summaries and checkpoints, a lost worker ends the job with
+  :class:`~tfseq.train.distribute.WorkerLostError`;
 * checkpoints of model, optimizer, counters, RNG states and task state
   (:class:`~tfseq.train.checkpoints.CheckpointKeeper`) every ``checkpoint_every`` steps, at
   each epoch end and on Ctrl-C, and resume from the latest one: the data position is the
@@ -33,6 +37,7 @@ texts (e.g. "samples") and images (e.g. attention heatmaps); ``validation/``: "V
 Loss", derived metrics and every other number of ``task.evaluate`` (e.g. "BLEU").
 """
 
+import contextlib
 import math
 import time
 import warnings
@@ -40,6 +45,7 @@ import warnings
 import tensorflow as tf
 
 from tfseq.rnn_cell.base import check_optional_bool, check_positive_int
+from tfseq.train import distribute
 from tfseq.train.checkpoints import CheckpointKeeper, training_trackables
 from tfseq.train.progress import Progress
 
@@ -132,11 +138,18 @@ class Trainer:
             back to the plain ``tf.function`` graph (with a warning) if the step cannot be
             compiled; ``True`` requires XLA; ``False`` never uses it. XLA draws other random
             numbers than TensorFlow (dropout), so resume a run with the same setting.
+            Under a strategy each replica's forward/backward pass is compiled (the
+            all-reduce stays outside); a task whose loss synchronises replicas itself
+            (the LM's carried state) cannot be compiled so and falls back.
+        strategy: a ``tf.distribute`` strategy, or ``None``. Create the model, the task and
+            the optimizer inside ``strategy.scope()``; the task's batches are global batches,
+            split among the replicas (see :mod:`tfseq.train.distribute`). Only the chief
+            writes summaries and checkpoints.
     """
 
     def __init__(self, task, optimizer, epochs, learning_rate_at=None, max_grad_norm=None, writers=None,
                  checkpoint_dir=None, checkpoint_every=None, log_every=None, progress=None,
-                 histograms=True, jit_compile=None):
+                 histograms=True, jit_compile=None, strategy=None):
         epochs = check_positive_int("Trainer", "epochs", epochs)
         if max_grad_norm is not None and (isinstance(max_grad_norm, bool) or not max_grad_norm > 0):
             raise ValueError(f"Trainer: max_grad_norm must be > 0 or None, got {max_grad_norm!r}")
@@ -145,12 +158,19 @@ class Trainer:
                              f"got {learning_rate_at!r}")
         if checkpoint_every is not None:
             checkpoint_every = check_positive_int("Trainer", "checkpoint_every", checkpoint_every)
+        if strategy is not None and not isinstance(strategy, tf.distribute.Strategy):
+            raise ValueError(f"Trainer: strategy must be a tf.distribute.Strategy or None, got {strategy!r}")
+        if strategy is not None:
+            distribute.check_created_in_scope(strategy, task.model, optimizer)
+            distribute.apply_without_reduction(optimizer)
+        self.strategy = strategy
+        self.chief = distribute.is_chief(strategy)
         self.task = task
         self.optimizer = optimizer
         self.epochs = epochs
         self.learning_rate_at = learning_rate_at
         self.max_grad_norm = None if max_grad_norm is None else float(max_grad_norm)
-        self.writers = writers
+        self.writers = writers if self.chief else None  # workers write no summaries
         self.checkpoint_every = checkpoint_every
         self.steps_per_epoch = int(task.steps_per_epoch())
         if self.steps_per_epoch <= 0:
@@ -158,13 +178,22 @@ class Trainer:
         self.log_every = log_every or max(20, self.steps_per_epoch // 50)
         self.progress = progress or Progress(enabled=False, lines=False)
         self.histograms = histograms
+        with strategy.scope() if strategy is not None else contextlib.nullcontext():
+            self._create_variables(checkpoint_dir)
+        self.jit_compile = check_optional_bool("Trainer", "jit_compile", jit_compile)
+        self._step_fn = self._make_step_fn(jit_compile is not False)
+        self._step_compiled = False  # becomes True after the first step ran
 
+    def _create_variables(self, checkpoint_dir):
+        task, optimizer = self.task, self.optimizer
         self.global_step = tf.Variable(0, dtype=tf.int64, trainable=False, name="global_step")
         self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
         self.step_in_epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="step_in_epoch")
         # [loss_sum, count, grad_norm_sum] of this epoch; one variable, one assign_add per step.
         self._epoch_sums = tf.Variable(tf.zeros([3], tf.float64), trainable=False, name="epoch_sums")
         self._window_start = (0.0, 0.0, 0.0)  # the epoch sums at the last log
+        if self.strategy is not None and not optimizer.built:  # its slots: in the scope, not in a replica
+            optimizer.build(task.model.trainable_variables)
         self.checkpoints = None
         if checkpoint_dir is not None:
             trackables = training_trackables(
@@ -173,9 +202,12 @@ class Trainer:
                 task=dict(_task_method(task, "trackables")()),
             )
             self.checkpoints = CheckpointKeeper(checkpoint_dir, trackables)
-        self.jit_compile = check_optional_bool("Trainer", "jit_compile", jit_compile)
-        self._step_fn = tf.function(self._train_step, jit_compile=jit_compile is not False)
-        self._step_compiled = False  # becomes True after the first step ran
+
+    def _make_step_fn(self, jit):
+        if self.strategy is None:
+            return tf.function(self._train_step, jit_compile=jit)
+        return distribute.replicated_step(self.strategy, self.task, self.optimizer, self.max_grad_norm, jit,
+                                          self._update_counters)
 
     # -- the compiled step ----------------------------------------------------------------
     def _run_step(self, batch):
@@ -185,14 +217,16 @@ class Trainer:
             return self._step_fn(batch)
         try:
             result = self._step_fn(batch)
-        except (tf.errors.InvalidArgumentError, tf.errors.UnimplementedError) as err:
-            if "xla" not in str(err).lower():
+        except (tf.errors.InvalidArgumentError, tf.errors.UnimplementedError, RuntimeError) as err:
+            # Under a strategy a loss that synchronises replicas cannot sit in the compiled
+            # part: tf.distribute refuses at trace time ("merge_call called while defining").
+            if "xla" not in str(err).lower() and "merge_call" not in str(err):
                 raise
             first_line = str(err).strip().splitlines()[0]
             warnings.warn(f"Trainer: the training step cannot be compiled with XLA, running it "
                           f"without (pass jit_compile=False to skip the attempt): {first_line}",
                           stacklevel=3)
-            self._step_fn = tf.function(self._train_step)
+            self._step_fn = self._make_step_fn(False)
             result = self._step_fn(batch)
         self._step_compiled = True
         return result
@@ -207,10 +241,12 @@ class Trainer:
         else:
             grads, grad_norm = tf.clip_by_global_norm(grads, self.max_grad_norm)
         self.optimizer.apply_gradients(zip(grads, variables))
-        self._epoch_sums.assign_add(tf.cast(
-            tf.stack([tf.cast(metrics["loss_sum"], tf.float32), tf.cast(metrics["count"], tf.float32), grad_norm]),
-            tf.float64,
-        ))
+        self._update_counters(
+            tf.stack([tf.cast(metrics["loss_sum"], tf.float32), tf.cast(metrics["count"], tf.float32), grad_norm]))
+
+    def _update_counters(self, sums):
+        """``sums``: ``[loss_sum, count, grad_norm]`` of the step (all replicas)."""
+        self._epoch_sums.assign_add(tf.cast(sums, tf.float64))
         self.step_in_epoch.assign_add(1)
         self.global_step.assign_add(1)
 
@@ -222,9 +258,15 @@ class Trainer:
         return self.checkpoints.restore()
 
     def save(self):
-        if self.checkpoints is not None:
-            return self.checkpoints.save(int(self.global_step.numpy()))
-        return None
+        """Checkpoint now; returns the prefix (``None`` without a checkpoint directory, and on a
+        worker that is not the chief, which writes to a scratch directory it deletes)."""
+        if self.checkpoints is None:
+            return None
+        if not self.chief:
+            with distribute.ScratchDirectory() as scratch:
+                self.checkpoints.checkpoint.write(scratch + "/ckpt")
+            return None
+        return self.checkpoints.save(int(self.global_step.numpy()))
 
     @property
     def complete(self):
@@ -282,7 +324,10 @@ class Trainer:
         # Throughput counts only the time spent fetching batches and running steps: not
         # building the epoch's pipeline, logging, checkpointing or evaluating.
         window_busy, window_steps = 0.0, 0
-        batches = iter(self.task.train_batches(start))
+        if self.strategy is None:
+            batches = iter(self.task.train_batches(start))
+        else:
+            batches = distribute.distribute_batches(self.strategy, lambda: self.task.train_batches(start))
         try:
             while max_steps is None or step < max_steps:
                 started = time.perf_counter()
@@ -310,6 +355,11 @@ class Trainer:
             if self.save():
                 self.progress.write(f"interrupted: checkpoint saved at step {int(self.global_step.numpy())}")
             raise
+        except tf.errors.OpError as err:
+            if self.strategy is None or not distribute.collective_failure(err):
+                raise
+            self.progress.close()  # no checkpoint now: the failed step may be half applied
+            raise distribute.WorkerLostError.from_error(err) from None
         if window_steps:
             self._log_window(step, window_busy, window_steps)
         self.progress.close()

@@ -1,0 +1,176 @@
+"""``Trainer(strategy=MirroredStrategy)`` over two logical CPU devices equals the single-device
+Trainer on the same global batches (LM: weights, carried state rows, logged sums; regression
+with an objective mean over rows); checkpoints written under the strategy load without it and
+the other way round; XLA under the strategy falls back for the LM with a warning.
+
+Logical devices must be configured before TensorFlow initialises its devices, so the checks
+run in a fresh interpreter (this file run as a script) and report JSON on its last line.
+"""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+TOLERANCE = 1e-5
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory):
+    """Both checks in one fresh interpreter (one TensorFlow start-up)."""
+    tmp = tmp_path_factory.mktemp("mirrored")
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": ""}
+    proc = subprocess.run([sys.executable, __file__, str(tmp)], capture_output=True, text=True, timeout=300,
+                          env=env)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def test_lm_step_and_state_equal_single_device(results):
+    result = results["lm"]
+    assert result["replicas"] == 2
+    # two steps with clipping (the norm is taken on the all-reduced gradient)
+    assert result["clipped"], result
+    assert result["weights"] < TOLERANCE, result
+    assert result["state_rows"] < TOLERANCE, result
+    assert result["sums"] < TOLERANCE * 10, result
+    assert result["steps"] == [2, 2]
+    # a checkpoint written under the strategy restores without one and vice versa
+    assert result["strategy_to_single"] == 0.0 and result["single_to_strategy"] == 0.0, result
+    # resumed under the strategy from the single-device checkpoint: continues like it
+    assert result["resumed_steps"] == [4, 4], result
+    assert result["resumed_equal"] < TOLERANCE, result
+
+
+def test_regression_uneven_split_and_lm_xla_fallback(results):
+    result = results["regression"]
+    assert result["weights"] < TOLERANCE, result
+    assert result["lm_xla_warning"], result
+    assert result["lm_xla_weights"] < 1e-4, result  # XLA single-device vs the fallback graph
+
+
+# -- the subprocess ----------------------------------------------------------------------------------
+def _max_diff(a, b):
+    import numpy as np
+    return max(float(np.max(np.abs(np.asarray(x) - np.asarray(y)))) for x, y in zip(a, b))
+
+
+def _lm_parts(strategy, ckpt=None, clip=0.05, steps=60, jit=False):
+    import contextlib
+
+    import keras
+    import numpy as np
+
+    from tfseq.models import language_model_from_config, presets
+    from tfseq.models.lm_task import LanguageModelTask
+    from tfseq.train import Trainer
+
+    rng = np.random.default_rng(0)
+    ids = rng.integers(0, 11, 60 * steps).astype(np.int32)
+    cfg = presets.get("test").with_overrides(hidden_size=8, num_layers=2, num_steps=5, batch_size=4,
+                                             vocab_size=11, keep_prob=1.0, max_max_epoch=1)
+    with strategy.scope() if strategy else contextlib.nullcontext():
+        keras.utils.set_random_seed(3)
+        model = language_model_from_config(cfg, seed=3)
+        task = LanguageModelTask(model, ids, cfg.batch_size, cfg.num_steps)
+        optimizer = keras.optimizers.SGD(1.0)
+    trainer = Trainer(task, optimizer, 1, max_grad_norm=clip, checkpoint_dir=ckpt, jit_compile=jit,
+                      strategy=strategy)
+    return model, task, trainer
+
+
+def _lm(tmp, strategy):
+    single_model, single_task, single = _lm_parts(None, ckpt=os.path.join(tmp, "single"))
+    mirrored_model, mirrored_task, mirrored = _lm_parts(strategy, ckpt=os.path.join(tmp, "mirrored"))
+    initial = [v.numpy() for v in single_model.variables]
+    assert _max_diff(initial, [v.numpy() for v in mirrored_model.variables]) == 0.0
+    single.fit(max_steps=2)
+    mirrored.fit(max_steps=2)
+    result = {"replicas": strategy.num_replicas_in_sync,
+              "weights": _max_diff([v.numpy() for v in single_model.trainable_variables],
+                                   [v.numpy() for v in mirrored_model.trainable_variables]),
+              "state_rows": _max_diff([v.numpy() for v in single_task._state],
+                                      [v.numpy() for v in mirrored_task._state]),
+              "sums": _max_diff([single._epoch_sums.numpy()], [mirrored._epoch_sums.numpy()]),
+              "clipped": bool(single._epoch_sums.numpy()[2] / 2 > 0.05),
+              "steps": [int(single.global_step.numpy()), int(mirrored.global_step.numpy())]}
+    # cross-loading: mirrored checkpoint -> a fresh single-device trainer, and back
+    fresh_model, fresh_task, fresh = _lm_parts(None, ckpt=os.path.join(tmp, "mirrored"))
+    fresh.restore()
+    result["strategy_to_single"] = _max_diff([v.numpy() for v in mirrored_model.variables + mirrored_task._state],
+                                             [v.numpy() for v in fresh_model.variables + fresh_task._state])
+    other_model, other_task, other = _lm_parts(strategy, ckpt=os.path.join(tmp, "single"))
+    other.restore()
+    result["single_to_strategy"] = _max_diff([v.numpy() for v in single_model.variables + single_task._state],
+                                             [v.numpy() for v in other_model.variables + other_task._state])
+    # resume under the strategy continues like the uninterrupted single-device run
+    other.fit(max_steps=4)
+    single.fit(max_steps=4)
+    result["resumed_equal"] = _max_diff([v.numpy() for v in single_model.variables],
+                                        [v.numpy() for v in other_model.variables])
+    result["resumed_steps"] = [int(single.global_step.numpy()), int(other.global_step.numpy())]
+    return result
+
+
+def _regression(strategy):
+    import contextlib
+    import warnings
+
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    from tfseq.train import Trainer
+
+    class Linear:  # a mean-squared-error task over a plain Python iterable of numpy batches
+        def __init__(self):
+            self.model = keras.Sequential([keras.layers.Input((3,)), keras.layers.Dense(1)])
+            rng = np.random.default_rng(1)
+            self.x = rng.normal(size=(7, 3)).astype(np.float32)  # 7 rows: an uneven split
+            self.y = (self.x @ [[1.0], [-2.0], [0.5]] + 0.3).astype(np.float32)
+
+        def steps_per_epoch(self):
+            return 3
+
+        def train_batches(self, start):
+            return ((self.x, self.y) for _ in range(start, 3))
+
+        def loss(self, batch, training):
+            x, y = batch
+            errors = tf.square(self.model(x, training=training) - y)
+            return tf.reduce_mean(errors), {"loss_sum": tf.reduce_sum(errors), "count": tf.size(errors)}
+
+    weights = []
+    for s in (None, strategy):
+        with s.scope() if s else contextlib.nullcontext():
+            keras.utils.set_random_seed(5)
+            task = Linear()
+            optimizer = keras.optimizers.Adam(0.1)
+        Trainer(task, optimizer, 1, max_grad_norm=1.0, jit_compile=False, strategy=s).fit()
+        weights.append([v.numpy() for v in task.model.trainable_variables])
+    result = {"weights": _max_diff(*weights)}
+    # XLA: the LM's loss all-gathers its state, so under a strategy it falls back with a warning
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model, _, trainer = _lm_parts(strategy, jit=None, clip=None)
+        trainer.fit(max_steps=2)
+    result["lm_xla_warning"] = any("cannot be compiled with XLA" in str(w.message) for w in caught)
+    single_model, _, single = _lm_parts(None, jit=None, clip=None)
+    single.fit(max_steps=2)
+    result["lm_xla_weights"] = _max_diff([v.numpy() for v in model.trainable_variables],
+                                         [v.numpy() for v in single_model.trainable_variables])
+    return result
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    tmp = sys.argv[1]
+    from tfseq.train.distribute import make_strategy
+
+    # One strategy for the whole process: a second MirroredStrategy over the same devices
+    # reuses collective instance keys and its first all-reduce is aborted.
+    strategy = make_strategy("mirrored", 2)
+    out = {"lm": _lm(tmp, strategy), "regression": _regression(strategy)}
+    print(json.dumps(out))
