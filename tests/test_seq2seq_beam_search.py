@@ -263,3 +263,21 @@ def test_config_round_trip_decodes_the_same():
     run(revived)
     revived.set_weights(decoder.get_weights())
     np.testing.assert_array_equal(run(revived)[0].predicted_ids.numpy(), first.predicted_ids.numpy())
+
+
+def test_tf1_spelling_equals_tfa_spelling():
+    cell, out, embedding, states = make_model(seed=5)
+    init = s2s.tile_batch(states, 3)
+    tfa_style, _, _ = s2s.BeamSearchDecoder(cell, 3, output_layer=out, length_penalty_weight=0.5, maximum_iterations=4)(
+        embedding, start_tokens=[START, START], end_token=END, initial_state=init
+    )
+    positional = s2s.BeamSearchDecoder(cell, embedding, [START, START], END, init, 3, out, 0.5)
+    keywords = s2s.BeamSearchDecoder(cell=cell, embedding=lambda ids: tf.gather(embedding, ids), start_tokens=[START, START],
+                                     end_token=END, initial_state=init, beam_width=3, output_layer=out,
+                                     length_penalty_weight=0.5)
+    for decoder in (positional, keywords):
+        tf1_style, _, _ = s2s.dynamic_decode(decoder, maximum_iterations=4)
+        np.testing.assert_array_equal(tf1_style.predicted_ids, tfa_style.predicted_ids)
+        np.testing.assert_allclose(tf1_style.beam_search_decoder_output.scores, tfa_style.beam_search_decoder_output.scores)
+    with pytest.raises(TypeError, match="cannot be saved"):
+        positional.get_config()

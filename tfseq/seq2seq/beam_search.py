@@ -59,6 +59,33 @@ def _check_weight(name, value):
     return float(value)
 
 
+_TFA_POSITIONAL = ("embedding_fn", "output_layer", "length_penalty_weight", "coverage_penalty_weight",
+                   "reorder_tensor_arrays")
+_TF1_INPUTS = ("embedding", "start_tokens", "end_token", "initial_state")
+_TF1_POSITIONAL = ("start_tokens", "end_token", "initial_state", "beam_width", "output_layer",
+                   "length_penalty_weight", "coverage_penalty_weight", "reorder_tensor_arrays")
+
+
+def _tf1_spelling(second, args, tf1_inputs):
+    """TF1 contrib's ``BeamSearchDecoder(cell, embedding, start_tokens, end_token, initial_state,
+    beam_width, output_layer=None, ...)`` (positional or keywords) -> ``(beam_width, TFA-order
+    positional options, {embedding, start_tokens, end_token, initial_state})``."""
+    is_tf1_positional = not isinstance(second, numbers.Integral) and len(args) >= 4
+    if not is_tf1_positional:
+        missing = sorted(set(_TF1_INPUTS[1:]) - set(tf1_inputs)) if tf1_inputs else []
+        if missing:
+            raise TypeError(f"BeamSearchDecoder: the TF1 spelling needs start_tokens, end_token and initial_state; "
+                            f"missing {missing}")
+        return second, args, tf1_inputs
+    named = dict(zip(_TF1_POSITIONAL, args))
+    if len(args) > len(_TF1_POSITIONAL):
+        raise TypeError(f"BeamSearchDecoder: too many positional arguments ({2 + len(args)})")
+    tf1_inputs = {"embedding": second, **{k: named.pop(k) for k in _TF1_INPUTS[1:]}, **tf1_inputs}
+    beam_width = named.pop("beam_width")
+    rest = tuple(named[k] for k in _TFA_POSITIONAL[1:] if k in named)
+    return beam_width, (None,) + rest, tf1_inputs
+
+
 @keras.saving.register_keras_serializable(package="tfseq")
 class BeamSearchDecoder(BaseDecoder):
     """Beam search over a cell's outputs, keeping the ``beam_width`` best hypotheses per row.
@@ -89,6 +116,10 @@ class BeamSearchDecoder(BaseDecoder):
             final beam ``w`` (TFA's reorder is one step off; see ``beam_search_ops.history_rows``).
         **kwargs: loop settings of :class:`~tfseq.seq2seq.decoder.BaseDecoder`.
 
+    TF1 contrib's spelling ``BeamSearchDecoder(cell, embedding, start_tokens, end_token,
+    initial_state, beam_width, output_layer=None, ...)`` (positional or keywords; ``embedding``
+    a matrix or a callable) is accepted too: then ``dynamic_decode(decoder)`` needs no inputs.
+
     Call arguments:
         embedding: embedding matrix ``[vocab, depth]`` or None (with ``embedding_fn``).
         start_tokens: int ``[B]``; end_token: int scalar in ``[0, vocab)``.
@@ -107,6 +138,7 @@ class BeamSearchDecoder(BaseDecoder):
         self,
         cell,
         beam_width,
+        *args,
         embedding_fn=None,
         output_layer=None,
         length_penalty_weight=0.0,
@@ -114,6 +146,20 @@ class BeamSearchDecoder(BaseDecoder):
         reorder_tensor_arrays=True,
         **kwargs,
     ):
+        tf1_inputs = {k: kwargs.pop(k) for k in _TF1_INPUTS if k in kwargs}
+        if args or tf1_inputs:
+            beam_width, args, tf1_inputs = _tf1_spelling(beam_width, args, tf1_inputs)
+        options = dict(zip(_TFA_POSITIONAL, args))
+        if len(args) > len(_TFA_POSITIONAL):
+            raise TypeError(f"BeamSearchDecoder: too many positional arguments ({2 + len(args)})")
+        embedding_fn = options.get("embedding_fn", embedding_fn)
+        output_layer = options.get("output_layer", output_layer)
+        length_penalty_weight = options.get("length_penalty_weight", length_penalty_weight)
+        coverage_penalty_weight = options.get("coverage_penalty_weight", coverage_penalty_weight)
+        reorder_tensor_arrays = options.get("reorder_tensor_arrays", reorder_tensor_arrays)
+        if callable(tf1_inputs.get("embedding")):
+            embedding_fn = tf1_inputs.pop("embedding")
+        self._tf1_inputs = tf1_inputs
         if isinstance(cell, keras.layers.Layer):
             kwargs.setdefault("dtype", cell.dtype_policy)
         super().__init__(**kwargs)
@@ -134,9 +180,13 @@ class BeamSearchDecoder(BaseDecoder):
             embedding, initial_state=initial_state, training=training, start_tokens=start_tokens, end_token=end_token, **kwargs
         )
 
-    def initialize(self, embedding, start_tokens=None, end_token=None, initial_state=None):
+    def initialize(self, embedding=None, start_tokens=None, end_token=None, initial_state=None):
         """``(finished [B, W], start inputs [B, W, depth], BeamSearchDecoderState)``."""
         owner = "BeamSearchDecoder"
+        if self._tf1_inputs and start_tokens is None and end_token is None and initial_state is None:
+            embedding = self._tf1_inputs.get("embedding")  # TF1: everything given at construction
+            start_tokens, end_token = self._tf1_inputs["start_tokens"], self._tf1_inputs["end_token"]
+            initial_state = self._tf1_inputs["initial_state"]
         self._embed = self.embedding_fn if embedding is None else embedding_lookup_fn(owner, embedding)
         if self._embed is None:
             raise ValueError(f"{owner}: pass an embedding matrix when calling, or set embedding_fn")
@@ -251,6 +301,9 @@ class BeamSearchDecoder(BaseDecoder):
         return ops.reorder_history(t.stack(), parent_ids, lengths)
 
     def get_config(self):
+        if self._tf1_inputs:
+            raise TypeError("BeamSearchDecoder: a decoder holding TF1 inputs (start_tokens, initial_state) cannot "
+                            "be saved; pass them when calling the decoder")
         return {
             **super().get_config(),
             "cell": keras.saving.serialize_keras_object(self.cell),

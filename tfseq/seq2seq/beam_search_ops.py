@@ -83,6 +83,23 @@ def length_penalty(lengths, weight):
     return (5.0 + tf.cast(lengths, tf.float32)) ** weight / tf.constant(6.0) ** weight
 
 
+def candidate_length_penalty(lengths, finished, end_token, vocab_size, weight, dtype):
+    """``lp`` of every candidate ``[B, W, V]`` (broadcastable), or ``1.0`` when ``weight`` is 0.
+
+    A candidate's length is its beam's ``lengths`` plus one, except for ``end_token`` and
+    for finished beams (TF1/TFA's rule). Only two lengths occur per beam, so ``lp`` is
+    computed on ``[B, W]`` and selected per token instead of raising ``[B, W, V]`` to a power.
+    """
+    if isinstance(length_penalty(0, weight), float):
+        return 1.0
+    same = tf.cast(length_penalty(lengths, weight), dtype)[:, :, tf.newaxis]  # [B, W, 1]
+    grown = tf.cast(length_penalty(lengths + 1, weight), dtype)[:, :, tf.newaxis]
+    keeps_length = tf.logical_or(
+        finished[:, :, tf.newaxis], tf.equal(tf.range(vocab_size), end_token)[tf.newaxis, tf.newaxis]
+    )  # [B, W, V]
+    return tf.where(keeps_length, same, grown)
+
+
 def coverage_penalty(accumulated_attention, finished, weight):
     """``beta * sum_j log(min(a_j, 1))`` over source positions ``j`` of the accumulated
     attention ``[B, W, S]`` (positions never attended, e.g. padding, count as 1), applied
@@ -147,18 +164,13 @@ def beam_search_step(logits, cell_state, log_probs, finished, lengths, accumulat
     step_log_probs = mask_finished(tf.nn.log_softmax(logits), finished, end_token)  # [B, W, V]
     total_log_probs = tf.expand_dims(log_probs, 2) + step_log_probs  # [B, W, V]
 
-    # a candidate's length: +1 for a live beam's token, except end_token
-    grows = tf.logical_and(
-        tf.expand_dims(tf.logical_not(finished), 2), tf.not_equal(tf.range(vocab_size), end_token)[tf.newaxis, tf.newaxis]
-    )
-    candidate_lengths = tf.expand_dims(lengths, 2) + tf.cast(grows, tf.int64)  # [B, W, V]
-
     if accumulated_attention is not None:
         probs = attention_probs(cell_state)  # [B, W, S]
         accumulated_attention = accumulated_attention + probs * tf.expand_dims(
             tf.cast(tf.logical_not(finished), probs.dtype), 2
         )
-    scores = total_log_probs / tf.cast(length_penalty(candidate_lengths, length_penalty_weight), logits.dtype)
+    scores = total_log_probs / candidate_length_penalty(lengths, finished, end_token, vocab_size,
+                                                        length_penalty_weight, logits.dtype)
     if accumulated_attention is not None:
         scores += coverage_penalty(accumulated_attention, finished, coverage_penalty_weight)
 
