@@ -514,3 +514,24 @@ def test_bad_call_arguments():
         layer(tf.zeros([5, 2, 3]), initial_state=(tf.zeros([2, 4]),))
     with pytest.warns(UserWarning, match="input_size parameter is deprecated"):
         rnn_cell.LayerNormBasicLSTMCell(4, input_size=3)
+
+
+def test_tf1_published_numbers():
+    """TF1's rnn_cell_test.py testLSTMBlockCell / testGRUCell numbers (re-derived by real TF1 in
+    test_cells_golden.py): kernels 0.5, default biases, x=[[1, 1]], every state entry 0.1."""
+    from test_cells_golden import GRU_PUBLISHED, LSTM_STACK_PUBLISHED, STATE, X
+
+    stack = rnn_cell.MultiRNNCell([rnn_cell.LSTMBlockCell(2) for _ in range(2)])
+    state = tuple(rnn_cell.LSTMStateTuple(tf.constant(STATE), tf.constant(STATE)) for _ in range(2))
+    stack.build((None, 2))
+    for cell in stack.cells:
+        cell.kernel.assign(np.full(cell.kernel.shape, 0.5, np.float32))
+    y, ((c0, h0), (c1, h1)) = stack(tf.constant(X), state)
+    for key, value in dict(output=y, c0=c0, h0=h0, c1=c1, h1=h1).items():
+        np.testing.assert_allclose(value.numpy(), [[LSTM_STACK_PUBLISHED[key]] * 2], atol=1e-7, err_msg=key)
+    gru = rnn_cell.GRUBlockCellV2(2)
+    gru.build((None, 2))
+    for kernel in (gru.gates_kernel, gru.candidate_kernel):
+        kernel.assign(np.full(kernel.shape, 0.5, np.float32))
+    h, _ = gru(tf.constant(X), tf.constant(STATE))
+    np.testing.assert_allclose(h.numpy(), [[GRU_PUBLISHED] * 2], atol=1e-6)
