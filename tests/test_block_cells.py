@@ -535,3 +535,22 @@ def test_tf1_published_numbers():
         kernel.assign(np.full(kernel.shape, 0.5, np.float32))
     h, _ = gru(tf.constant(X), tf.constant(STATE))
     np.testing.assert_allclose(h.numpy(), [[GRU_PUBLISHED] * 2], atol=1e-6)
+
+
+def test_layer_norm_lstm_keep_prob_variable():
+    """TF1's placeholder idiom: a tf.Variable keep probability, checked when the cell runs."""
+    keep = tf.Variable(1.0)
+    cell = rnn_cell.LayerNormBasicLSTMCell(32, dropout_keep_prob=keep)
+    x = tf.constant(np.random.default_rng(5).standard_normal((4, 3, D)).astype(np.float32))
+    run = tf.function(lambda: nn.dynamic_rnn(cell, x, training=True)[0])
+    assert not _varies(run)  # keep 1.0: no dropout even in training
+    keep.assign(0.5)
+    assert _varies(run)
+    keep.assign(1.5)
+    with pytest.raises(tf.errors.InvalidArgumentError, match="dropout_keep_prob must be in"):
+        run()
+    keep.assign(0.7)
+    assert cell.get_config()["dropout_keep_prob"] == pytest.approx(0.7)
+    assert fused.plan(cell, training=False).path == fused.PER_STEP
+    with pytest.raises(ValueError, match="dropout_keep_prob must be a number or a scalar float tensor"):
+        rnn_cell.LayerNormBasicLSTMCell(4, dropout_keep_prob=tf.ones([2]))

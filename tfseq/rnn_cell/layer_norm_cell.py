@@ -22,6 +22,19 @@ _NORMS = ("input", "transform", "forget", "output", "state")  # TF1 scopes, in c
 _EPSILON = 1e-12  # contrib's layer_norm (float32/float64)
 
 
+def _check_keep_prob(owner, value):
+    """A number in (0, 1], or a scalar float tensor / ``tf.Variable`` (TF1's placeholder idiom)
+    whose range is checked when the cell runs."""
+    if isinstance(value, tf.Variable) or tf.is_tensor(value):
+        if value.shape.rank not in (None, 0) or not tf.as_dtype(value.dtype).is_floating:
+            raise ValueError(f"{owner}: dropout_keep_prob must be a number or a scalar float tensor, got {value!r}")
+        return value
+    keep = check_number(owner, "dropout_keep_prob", value)
+    if not 0.0 < keep <= 1.0:
+        raise ValueError(f"{owner}: dropout_keep_prob must be in (0, 1], got {value!r}")
+    return keep
+
+
 def _check_optional_int(owner, name, value):
     if value is not None and (isinstance(value, bool) or not isinstance(value, numbers.Integral)):
         raise ValueError(f"{owner}: {name} must be an int or None, got {value!r}")
@@ -55,7 +68,8 @@ class LayerNormBasicLSTMCell(RNNCell):
         activation: callable or name; default ``tanh``.
         layer_norm: bool; False gives a plain LSTM with a ``bias``.
         norm_gain, norm_shift: initial values of every ``gamma`` and ``beta``.
-        dropout_keep_prob: number in (0, 1]; 1 disables dropout.
+        dropout_keep_prob: number in (0, 1] (1 disables dropout), or a scalar float tensor /
+            ``tf.Variable`` (TF1's placeholder idiom), checked when the cell runs.
         dropout_prob_seed: int or None, makes the dropout masks reproducible.
         reuse: TF1 only; accepted as None.
 
@@ -89,10 +103,7 @@ class LayerNormBasicLSTMCell(RNNCell):
         self.layer_norm = check_bool(owner, "layer_norm", layer_norm)
         self.norm_gain = check_number(owner, "norm_gain", norm_gain)
         self.norm_shift = check_number(owner, "norm_shift", norm_shift)
-        keep = check_number(owner, "dropout_keep_prob", dropout_keep_prob)
-        if not 0.0 < keep <= 1.0:
-            raise ValueError(f"{owner}: dropout_keep_prob must be in (0, 1], got {dropout_keep_prob!r}")
-        self.dropout_keep_prob = keep
+        self.dropout_keep_prob = _check_keep_prob(owner, dropout_keep_prob)
         self.dropout_prob_seed = _check_optional_int(owner, "dropout_prob_seed", dropout_prob_seed)
         self.seed_generator = keras.random.SeedGenerator(dropout_prob_seed)
 
@@ -127,13 +138,27 @@ class LayerNormBasicLSTMCell(RNNCell):
         mean, variance = tf.nn.moments(value, [1], keepdims=True)  # [batch, 1] each
         return tf.nn.batch_normalization(value, mean, variance, beta, gamma, _EPSILON)
 
+    def _keep_prob(self, dtype):
+        """The keep probability as a number, or a tensor checked to be in (0, 1] at run time."""
+        keep = self.dropout_keep_prob
+        if isinstance(keep, float):
+            return keep
+        keep = tf.cast(keep, dtype)
+        message = f"{type(self).__name__}: dropout_keep_prob must be in (0, 1]"
+        with tf.control_dependencies([tf.debugging.assert_greater(keep, tf.zeros([], dtype), message=message),
+                                      tf.debugging.assert_less_equal(keep, tf.ones([], dtype), message=message)]):
+            return tf.identity(keep)
+
     def _dropout(self, g, training):
-        if self.dropout_keep_prob == 1.0 or training is None or training is False:
+        if isinstance(self.dropout_keep_prob, float) and self.dropout_keep_prob == 1.0:
+            return g
+        if training is None or training is False:
             return g
 
         def drop():
+            keep = self._keep_prob(g.dtype)
             noise = keras.random.uniform(tf.shape(g), dtype=g.dtype, seed=self.seed_generator)
-            return g / self.dropout_keep_prob * tf.floor(self.dropout_keep_prob + noise)
+            return g / keep * tf.floor(keep + noise)
 
         if training is True:
             return drop()
@@ -157,10 +182,19 @@ class LayerNormBasicLSTMCell(RNNCell):
     def fused_spec(self):
         """Without layer norm and dropout the step is ``BasicLSTMCell``'s: the fused LSTM kernel
         runs it. Layer norm has no fused kernel (``None``: per step)."""
-        if self.layer_norm or self.dropout_keep_prob < 1.0:
+        if self.layer_norm or not (isinstance(self.dropout_keep_prob, float) and self.dropout_keep_prob == 1.0):
             return None
         return FusedSpec("lstm", self.num_units, dict(self._tf1_weights), self.activation,
                          forget_bias=self.forget_bias)
+
+    def _keep_prob_value(self):
+        """For the config: a tensor/Variable keep probability is saved as its current value."""
+        try:
+            return float(keras.ops.convert_to_numpy(self.dropout_keep_prob))
+        except Exception:  # a symbolic tensor has no value to save
+            raise ValueError(
+                f"{self.name}: cannot serialize a symbolic dropout_keep_prob; pass a number or a tf.Variable"
+            ) from None
 
     def get_config(self):
         return {
@@ -172,6 +206,6 @@ class LayerNormBasicLSTMCell(RNNCell):
             "layer_norm": self.layer_norm,
             "norm_gain": self.norm_gain,
             "norm_shift": self.norm_shift,
-            "dropout_keep_prob": self.dropout_keep_prob,
+            "dropout_keep_prob": self._keep_prob_value(),
             "dropout_prob_seed": self.dropout_prob_seed,
         }
