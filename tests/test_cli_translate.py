@@ -8,7 +8,6 @@ import sys
 import time
 
 import numpy as np
-import pytest
 import tensorflow as tf
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 

@@ -144,11 +144,7 @@ def cmd_train(args):
     src_tok, tgt_tok = translate_run.write_or_check(run_dir, settings, make_tokenizers)
     keras.utils.set_random_seed(args.seed)
     model = translation_model_from_config(config, src_tok.size, tgt_tok.size, seed=args.seed)
-    try:
-        task = TranslationTask(model, src_tok, tgt_tok, corpus, config, seed=args.seed,
-                               eval_sentences=args.eval_sentences)
-    except ValueError as err:
-        raise UsageError(f"{args.data}: {err}") from None
+    task = TranslationTask(model, src_tok, tgt_tok, corpus, config, seed=args.seed, eval_sentences=args.eval_sentences)
     steps = task.steps_per_epoch()
     if steps == 0:
         raise UsageError(f"{args.data}: no training pair has at most max_length={config.max_length} tokens")

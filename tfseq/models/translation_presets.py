@@ -26,7 +26,6 @@ of training, ``"luong5"``/``"luong10"`` 5/10 times over the last half.
 """
 
 import dataclasses
-import typing
 from typing import Optional
 
 from tfseq.models.lm import CELLS
@@ -121,10 +120,6 @@ class TranslationConfig:
 
     def to_dict(self):
         return dataclasses.asdict(self)
-
-    @classmethod
-    def field_types(cls):
-        return typing.get_type_hints(cls)
 
 
 TINY = TranslationConfig(
