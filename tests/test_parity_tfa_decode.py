@@ -32,7 +32,9 @@ DATA = dict(
     memory=rng.standard_normal((B, S, H)).astype(np.float32),
     memory_lengths=np.array([4, 2, 3], np.int32),
     cell_weights=[(0.5 * rng.standard_normal(s)).astype(np.float32) for s in ((D, 4 * H), (H, 4 * H), (4 * H,))],
-    att_cell_weights=[(0.5 * rng.standard_normal(s)).astype(np.float32) for s in ((D + A, 4 * H), (H, 4 * H), (4 * H,))],
+    att_cell_weights=[
+        (0.5 * rng.standard_normal(s)).astype(np.float32) for s in ((D + A, 4 * H), (H, 4 * H), (4 * H,))
+    ],
     out_weights=[rng.standard_normal((H, V)).astype(np.float32), np.eye(V, dtype=np.float32)[END] * 1.2],
     att_out_weights=[rng.standard_normal((A, V)).astype(np.float32), np.eye(V, dtype=np.float32)[END] * 0.8],
     memory_kernel=(0.5 * rng.standard_normal((H, H))).astype(np.float32),
@@ -63,26 +65,30 @@ def save(prefix, structure):
 """
 
 CASES = {
-    "train": SETUP + """
+    "train": SETUP
+    + """
 cell, out = parts(inputs["cell_weights"], inputs["out_weights"], inputs["D"])
 dec = tfa.seq2seq.BasicDecoder(cell, tfa.seq2seq.TrainingSampler(), out, impute_finished=True)
 o, s, l = dec(x, initial_state=init, sequence_length=tf.constant(inputs["lengths"]))
 save("out", o); save("state", s); outputs["lengths"] = l
 """,
-    "greedy": SETUP + """
+    "greedy": SETUP
+    + """
 cell, out = parts(inputs["cell_weights"], inputs["out_weights"], inputs["D"])
 dec = tfa.seq2seq.BasicDecoder(cell, tfa.seq2seq.GreedyEmbeddingSampler(), out, maximum_iterations=6)
 o, s, l = dec(emb, start_tokens=tf.fill([inputs["B"]], inputs["START"]), end_token=inputs["END"], initial_state=init)
 save("out", o); save("state", s); outputs["lengths"] = l
 """,
-    "beam": SETUP + """
+    "beam": SETUP
+    + """
 cell, out = parts(inputs["cell_weights"], inputs["out_weights"], inputs["D"])
 dec = tfa.seq2seq.BeamSearchDecoder(cell, inputs["W"], output_layer=out, length_penalty_weight=0.8, maximum_iterations=7)
 o, s, l = dec(emb, start_tokens=tf.fill([inputs["B"]], inputs["START"]), end_token=inputs["END"],
               initial_state=tfa.seq2seq.tile_batch(init, inputs["W"]))
 save("out", o); outputs["log_probs"] = s.log_probs; outputs["state_lengths"] = s.lengths; outputs["lengths"] = l
 """,
-    "beam_attention": SETUP + """
+    "beam_attention": SETUP
+    + """
 for reorder in (False, True):
     cell, out = parts(inputs["att_cell_weights"], inputs["att_out_weights"], inputs["D"] + inputs["A"])
     memory = tfa.seq2seq.tile_batch(tf.constant(inputs["memory"]), inputs["W"])
@@ -139,7 +145,10 @@ def parts(cell_weights, out_weights, depth):
 
 
 def flat(prefix, structure):
-    return {f"{prefix}{i}": t.stack() if isinstance(t, tf.TensorArray) else t for i, t in enumerate(tf.nest.flatten(structure))}
+    return {
+        f"{prefix}{i}": t.stack() if isinstance(t, tf.TensorArray) else t
+        for i, t in enumerate(tf.nest.flatten(structure))
+    }
 
 
 def assert_matches(ours, theirs):
@@ -159,24 +168,24 @@ INIT = [tf.constant(DATA["h0"]), tf.constant(DATA["c0"])]
 def test_basic_decoder_training_matches_tfa(tfa):
     cell, out = parts(DATA["cell_weights"], DATA["out_weights"], D)
     dec = s2s.BasicDecoder(cell, s2s.TrainingSampler(), out, impute_finished=True)
-    o, s, l = dec(tf.constant(DATA["x"]), initial_state=INIT, sequence_length=DATA["lengths"])
-    assert_matches({**flat("out", o), **flat("state", s), "lengths": l}, tfa["train"])
+    o, s, lengths = dec(tf.constant(DATA["x"]), initial_state=INIT, sequence_length=DATA["lengths"])
+    assert_matches({**flat("out", o), **flat("state", s), "lengths": lengths}, tfa["train"])
 
 
 def test_basic_decoder_greedy_matches_tfa(tfa):
     cell, out = parts(DATA["cell_weights"], DATA["out_weights"], D)
     dec = s2s.BasicDecoder(cell, s2s.GreedyEmbeddingSampler(), out, maximum_iterations=6)
-    o, s, l = dec(DATA["embedding"], start_tokens=[START] * B, end_token=END, initial_state=INIT)
-    assert min(l) < 6, "some rows should end early"
-    assert_matches({**flat("out", o), **flat("state", s), "lengths": l}, tfa["greedy"])
+    o, s, lengths = dec(DATA["embedding"], start_tokens=[START] * B, end_token=END, initial_state=INIT)
+    assert min(lengths) < 6, "some rows should end early"
+    assert_matches({**flat("out", o), **flat("state", s), "lengths": lengths}, tfa["greedy"])
 
 
 def test_beam_search_with_length_penalty_matches_tfa(tfa):
     cell, out = parts(DATA["cell_weights"], DATA["out_weights"], D)
     dec = s2s.BeamSearchDecoder(cell, W, output_layer=out, length_penalty_weight=0.8, maximum_iterations=7)
-    o, s, l = dec(DATA["embedding"], start_tokens=[START] * B, end_token=END, initial_state=s2s.tile_batch(INIT, W))
+    o, s, lengths = dec(DATA["embedding"], start_tokens=[START] * B, end_token=END, initial_state=s2s.tile_batch(INIT, W))
     assert s.finished.numpy().any(), "finished (frozen) beams should be exercised"
-    assert_matches({**flat("out", o), "log_probs": s.log_probs, "state_lengths": s.lengths, "lengths": l}, tfa["beam"])
+    assert_matches({**flat("out", o), "log_probs": s.log_probs, "state_lengths": s.lengths, "lengths": lengths}, tfa["beam"])
 
 
 def test_beam_search_over_attention_with_coverage_penalty_matches_tfa(tfa):
@@ -192,20 +201,43 @@ def test_beam_search_over_attention_with_coverage_penalty_matches_tfa(tfa):
     mech.memory_kernel.assign(DATA["memory_kernel"])
     wrapper._attention_kernels[0].assign(DATA["attention_kernel"])
     mech.setup_memory(memory, memory_lengths)
-    dec = s2s.BeamSearchDecoder(wrapper, W, output_layer=out, length_penalty_weight=0.6, coverage_penalty_weight=0.4,
-                                reorder_tensor_arrays=False, maximum_iterations=6)
-    o, s, l = dec(DATA["embedding"], start_tokens=[START] * B, end_token=END,
-                  initial_state=wrapper.get_initial_state(batch_size=n, dtype=tf.float32))
+    dec = s2s.BeamSearchDecoder(
+        wrapper,
+        W,
+        output_layer=out,
+        length_penalty_weight=0.6,
+        coverage_penalty_weight=0.4,
+        reorder_tensor_arrays=False,
+        maximum_iterations=6,
+    )
+    o, s, lengths = dec(
+        DATA["embedding"],
+        start_tokens=[START] * B,
+        end_token=END,
+        initial_state=wrapper.get_initial_state(batch_size=n, dtype=tf.float32),
+    )
     raw = s.cell_state.alignment_history.stack()  # [T, B * W, S], in the order the cell ran
-    assert_matches({**flat("out", o), "log_probs": s.log_probs, "lengths": l, "accumulated": s.accumulated_attention_probs,
-                    "historyFalse": raw}, tfa["beam_attention"])
+    assert_matches(
+        {
+            **flat("out", o),
+            "log_probs": s.log_probs,
+            "lengths": lengths,
+            "accumulated": s.accumulated_attention_probs,
+            "historyFalse": raw,
+        },
+        tfa["beam_attention"],
+    )
     # TFA's reordering of the history == our gather_tree_from_array (the decoder itself uses reorder_history)
     parent_ids = tf.transpose(o.beam_search_decoder_output.parent_ids, [1, 0, 2])
-    assert_matches({"historyTrue": beam_search_ops.gather_tree_from_array(raw, parent_ids, s.lengths)}, tfa["beam_attention"])
+    assert_matches(
+        {"historyTrue": beam_search_ops.gather_tree_from_array(raw, parent_ids, s.lengths)}, tfa["beam_attention"]
+    )
 
 
 def test_gather_tree_and_sequence_loss_match_tfa(tfa):
     ids = s2s.gather_tree(DATA["step_ids"], DATA["parent_ids"], DATA["max_lengths"], 3)
     assert_matches({"ids": ids}, tfa["gather_tree"])
     args = (DATA["logits"], DATA["targets"], DATA["weights"])
-    assert_matches({f"loss{i}": s2s.sequence_loss(*args, **flags) for i, flags in enumerate(LOSS_FLAGS)}, tfa["sequence_loss"])
+    assert_matches(
+        {f"loss{i}": s2s.sequence_loss(*args, **flags) for i, flags in enumerate(LOSS_FLAGS)}, tfa["sequence_loss"]
+    )

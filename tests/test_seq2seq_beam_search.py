@@ -80,7 +80,9 @@ def exhaustive_best(cell, out, embedding, state, max_len):
 def beam_decode(cell, out, embedding, states, beam_width, max_len, **kwargs):
     decoder = s2s.BeamSearchDecoder(cell, beam_width, output_layer=out, maximum_iterations=max_len, **kwargs)
     batch = states.shape[0]
-    return decoder(embedding, start_tokens=[START] * batch, end_token=END, initial_state=s2s.tile_batch(states, beam_width))
+    return decoder(
+        embedding, start_tokens=[START] * batch, end_token=END, initial_state=s2s.tile_batch(states, beam_width)
+    )
 
 
 def trimmed(ids):
@@ -153,7 +155,7 @@ def test_returned_beams_are_sorted_frozen_and_rescored_exactly(length_penalty_we
         seq = ids[b, :, w]
         ended = np.flatnonzero(seq == END)
         if ended.size:  # frozen after END: only END follows, the length stops growing
-            assert np.all(seq[ended[0]:] == END)
+            assert np.all(seq[ended[0] :] == END)
             assert lengths[b, w] == ended[0] + 1
         else:
             assert lengths[b, w] == len(seq)
@@ -203,7 +205,9 @@ def test_alignment_history_is_reordered_along_the_final_beams():
     B, W, S, max_len = 2, 3, 4, 4
     memory = tf.random.normal([B, S, H])
     memory_lengths = tf.constant([4, 2])
-    mechanism = s2s.LuongAttention(H, memory=s2s.tile_batch(memory, W), memory_sequence_length=s2s.tile_batch(memory_lengths, W))
+    mechanism = s2s.LuongAttention(
+        H, memory=s2s.tile_batch(memory, W), memory_sequence_length=s2s.tile_batch(memory_lengths, W)
+    )
     cell = s2s.AttentionWrapper(rnn_cell.GRUCell(H), mechanism, attention_layer_size=H, alignment_history=True)
     out = keras.layers.Dense(V)
     embedding = tf.random.normal([V, D])
@@ -254,8 +258,9 @@ def test_bad_input_raises_value_error_naming_argument_and_value():
 def test_config_round_trip_decodes_the_same():
     cell, out, embedding, states = make_model()
     layer = keras.layers.Embedding(V, D)
-    decoder = s2s.BeamSearchDecoder(cell, 2, embedding_fn=layer, output_layer=out, length_penalty_weight=0.7,
-                                    maximum_iterations=4)
+    decoder = s2s.BeamSearchDecoder(
+        cell, 2, embedding_fn=layer, output_layer=out, length_penalty_weight=0.7, maximum_iterations=4
+    )
     run = lambda d: d(None, start_tokens=[0, 0], end_token=END, initial_state=s2s.tile_batch(states, 2))  # noqa: E731
     first = run(decoder)[0]
     revived = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(decoder))
@@ -272,12 +277,21 @@ def test_tf1_spelling_equals_tfa_spelling():
         embedding, start_tokens=[START, START], end_token=END, initial_state=init
     )
     positional = s2s.BeamSearchDecoder(cell, embedding, [START, START], END, init, 3, out, 0.5)
-    keywords = s2s.BeamSearchDecoder(cell=cell, embedding=lambda ids: tf.gather(embedding, ids), start_tokens=[START, START],
-                                     end_token=END, initial_state=init, beam_width=3, output_layer=out,
-                                     length_penalty_weight=0.5)
+    keywords = s2s.BeamSearchDecoder(
+        cell=cell,
+        embedding=lambda ids: tf.gather(embedding, ids),
+        start_tokens=[START, START],
+        end_token=END,
+        initial_state=init,
+        beam_width=3,
+        output_layer=out,
+        length_penalty_weight=0.5,
+    )
     for decoder in (positional, keywords):
         tf1_style, _, _ = s2s.dynamic_decode(decoder, maximum_iterations=4)
         np.testing.assert_array_equal(tf1_style.predicted_ids, tfa_style.predicted_ids)
-        np.testing.assert_allclose(tf1_style.beam_search_decoder_output.scores, tfa_style.beam_search_decoder_output.scores)
+        np.testing.assert_allclose(
+            tf1_style.beam_search_decoder_output.scores, tfa_style.beam_search_decoder_output.scores
+        )
     with pytest.raises(TypeError, match="cannot be saved"):
         positional.get_config()

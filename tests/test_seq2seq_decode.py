@@ -16,7 +16,9 @@ LENGTHS = [5, 3, 1]
 def make_parts(seed=0, dtype="float32"):
     """A 2-layer stack (GRU + LSTM with LSTMStateTuple state), an output layer, an embedding matrix."""
     keras.utils.set_random_seed(seed)
-    cell = rnn_cell.MultiRNNCell([rnn_cell.GRUCell(H, dtype=dtype), rnn_cell.BasicLSTMCell(H, dtype=dtype)], dtype=dtype)
+    cell = rnn_cell.MultiRNNCell(
+        [rnn_cell.GRUCell(H, dtype=dtype), rnn_cell.BasicLSTMCell(H, dtype=dtype)], dtype=dtype
+    )
     out = keras.layers.Dense(V, dtype=dtype)
     embedding = tf.constant(np.random.default_rng(seed).standard_normal((V, D)), dtype)
     inputs = tf.constant(np.random.default_rng(seed + 1).standard_normal((B, T, D)), dtype)
@@ -51,7 +53,9 @@ def test_training_decoder_equals_hand_loop_with_impute_finished():
     np.testing.assert_array_equal(lengths, LENGTHS)
     np.testing.assert_array_equal(outputs.sample_id, tf.argmax(outputs.rnn_output, -1, output_type=tf.int32))
     # without impute_finished rows keep stepping until the longest is done: same outputs inside each length
-    plain, plain_state, _ = s2s.BasicDecoder(cell, s2s.TrainingSampler(), out)(inputs, initial_state=state, sequence_length=LENGTHS)
+    plain, plain_state, _ = s2s.BasicDecoder(cell, s2s.TrainingSampler(), out)(
+        inputs, initial_state=state, sequence_length=LENGTHS
+    )
     mask = tf.sequence_mask(LENGTHS, T)[..., None]
     assert_close(tf.where(mask, plain.rnn_output, 0.0), want_outputs)
     assert np.abs(plain.rnn_output[2, 1:]).max() > 0  # row 2 (length 1) went on
@@ -67,11 +71,15 @@ def test_tf1_helper_spelling_equals_sampler_spelling():
     cell, out, embedding, inputs, state = make_parts()
     helper = s2s.TrainingHelper(inputs, LENGTHS)
     tf1_outputs, _, tf1_lengths = s2s.dynamic_decode(s2s.BasicDecoder(cell, helper, state, out))
-    outputs, _, lengths = s2s.BasicDecoder(cell, s2s.TrainingSampler(), out)(inputs, initial_state=state, sequence_length=LENGTHS)
+    outputs, _, lengths = s2s.BasicDecoder(cell, s2s.TrainingSampler(), out)(
+        inputs, initial_state=state, sequence_length=LENGTHS
+    )
     assert_close(tf1_outputs, outputs)
     np.testing.assert_array_equal(tf1_lengths, lengths)
     greedy_helper = s2s.GreedyEmbeddingHelper(embedding, tf.fill([B], START), END)
-    tf1_greedy, _, _ = s2s.dynamic_decode(s2s.BasicDecoder(cell, greedy_helper, state, output_layer=out), maximum_iterations=4)
+    tf1_greedy, _, _ = s2s.dynamic_decode(
+        s2s.BasicDecoder(cell, greedy_helper, state, output_layer=out), maximum_iterations=4
+    )
     greedy, _, _ = s2s.BasicDecoder(cell, s2s.GreedyEmbeddingSampler(), out, maximum_iterations=4)(
         embedding, initial_state=state, start_tokens=tf.fill([B], START), end_token=END
     )
@@ -104,7 +112,9 @@ def test_greedy_decoding_equals_hand_loop_and_stops_at_end_token():
 def test_sampling_samplers():
     cell, out, embedding, inputs, state = make_parts(seed=2)
     # temperature -> 0 samples the argmax
-    cold = s2s.BasicDecoder(cell, s2s.SampleEmbeddingSampler(softmax_temperature=1e-4, seed=1), out, maximum_iterations=5)
+    cold = s2s.BasicDecoder(
+        cell, s2s.SampleEmbeddingSampler(softmax_temperature=1e-4, seed=1), out, maximum_iterations=5
+    )
     greedy = s2s.BasicDecoder(cell, s2s.GreedyEmbeddingSampler(), out, maximum_iterations=5)
     kwargs = dict(initial_state=state, start_tokens=tf.fill([B], START), end_token=END)
     np.testing.assert_array_equal(cold(embedding, **kwargs)[0].sample_id, greedy(embedding, **kwargs)[0].sample_id)
@@ -115,9 +125,9 @@ def test_sampling_samplers():
     )
     assert_close(never.rnn_output, teacher.rnn_output)
     assert np.all(never.sample_id.numpy() == -1)
-    always, _, _ = s2s.BasicDecoder(cell, s2s.ScheduledEmbeddingTrainingSampler(1.0, embedding_fn=lambda ids: tf.gather(embedding, ids)), out)(
-        inputs, initial_state=state
-    )
+    always, _, _ = s2s.BasicDecoder(
+        cell, s2s.ScheduledEmbeddingTrainingSampler(1.0, embedding_fn=lambda ids: tf.gather(embedding, ids)), out
+    )(inputs, initial_state=state)
     ids = always.sample_id.numpy()
     assert ids.min() >= 0 and ids.max() < V
     st, x = state, inputs[:, 0]
@@ -143,7 +153,9 @@ def test_eager_equals_tf_function_and_xla_with_attention_state():
 
     def run():
         state = cell.get_initial_state(batch_size=B, dtype=tf.float32)
-        outputs, final, lengths = decoder(embedding, initial_state=state, start_tokens=tf.fill([B], START), end_token=END)
+        outputs, final, lengths = decoder(
+            embedding, initial_state=state, start_tokens=tf.fill([B], START), end_token=END
+        )
         return outputs, final.alignment_history.stack(), lengths
 
     eager = run()
@@ -160,8 +172,12 @@ def test_eager_equals_tf_function_and_xla_with_attention_state():
     plain.set_weights(cell.get_weights())
     plain_decoder = s2s.BasicDecoder(plain, s2s.GreedyEmbeddingSampler(), out, maximum_iterations=6)
     xla = tf.function(
-        lambda: plain_decoder(embedding, initial_state=plain.get_initial_state(batch_size=B, dtype=tf.float32),
-                              start_tokens=tf.fill([B], START), end_token=END),
+        lambda: plain_decoder(
+            embedding,
+            initial_state=plain.get_initial_state(batch_size=B, dtype=tf.float32),
+            start_tokens=tf.fill([B], START),
+            end_token=END,
+        ),
         jit_compile=True,
     )()
     np.testing.assert_array_equal(xla[0].sample_id[:, :steps], eager[0].sample_id)
@@ -275,13 +291,18 @@ def test_toy_reverse_task_is_learnt_with_attention():
 
 def test_bad_input_raises_naming_argument_and_value():
     cell, out, embedding, inputs, state = make_parts()
-    for maker in (lambda: s2s.BasicDecoder(cell, s2s.TrainingSampler(), out, maximum_iterations=-1),
-                  lambda: s2s.dynamic_decode(s2s.BasicDecoder(cell, s2s.TrainingHelper(inputs, LENGTHS), state, out),
-                                             maximum_iterations=-1)):
+    for maker in (
+        lambda: s2s.BasicDecoder(cell, s2s.TrainingSampler(), out, maximum_iterations=-1),
+        lambda: s2s.dynamic_decode(
+            s2s.BasicDecoder(cell, s2s.TrainingHelper(inputs, LENGTHS), state, out), maximum_iterations=-1
+        ),
+    ):
         with pytest.raises(ValueError, match="maximum_iterations must be >= 0, got -1"):
             maker()
     with pytest.raises(ValueError, match="maximum_iterations must be None or an integer >= 0, got 2.5"):
-        s2s.dynamic_decode(s2s.BasicDecoder(cell, s2s.TrainingHelper(inputs, LENGTHS), state, out), maximum_iterations=2.5)
+        s2s.dynamic_decode(
+            s2s.BasicDecoder(cell, s2s.TrainingHelper(inputs, LENGTHS), state, out), maximum_iterations=2.5
+        )
     greedy = s2s.BasicDecoder(cell, s2s.GreedyEmbeddingSampler(), out, maximum_iterations=3)
     with pytest.raises(ValueError, match=r"end_token must be in \[0, 7\) \(the output vocabulary\), got 9"):
         greedy(embedding, initial_state=state, start_tokens=tf.fill([B], START), end_token=9)
@@ -293,8 +314,10 @@ def test_bad_input_raises_naming_argument_and_value():
         s2s.BasicDecoder(cell, "greedy", out)
     no_limit = s2s.BasicDecoder(cell, s2s.GreedyEmbeddingSampler(), out)
     with pytest.raises(ValueError, match="maximum_iterations is required inside an XLA program"):
-        tf.function(lambda: no_limit(embedding, initial_state=state, start_tokens=tf.fill([B], START), end_token=END),
-                    jit_compile=True)()
+        tf.function(
+            lambda: no_limit(embedding, initial_state=state, start_tokens=tf.fill([B], START), end_token=END),
+            jit_compile=True,
+        )()
     # zero iterations: nothing decoded
     outputs, _, lengths = s2s.BasicDecoder(cell, s2s.GreedyEmbeddingSampler(), out, maximum_iterations=0)(
         embedding, initial_state=state, start_tokens=tf.fill([B], START), end_token=END

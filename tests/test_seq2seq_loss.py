@@ -44,8 +44,12 @@ def numpy_sequence_loss(logits, targets, weights, avg_t, avg_b, sum_t, sum_b):
     return x
 
 
-FORBIDDEN = [("average_across_timesteps", "sum_over_timesteps"), ("average_across_batch", "sum_over_batch"),
-             ("average_across_batch", "sum_over_timesteps"), ("sum_over_batch", "average_across_timesteps")]
+FORBIDDEN = [
+    ("average_across_timesteps", "sum_over_timesteps"),
+    ("average_across_batch", "sum_over_batch"),
+    ("average_across_batch", "sum_over_timesteps"),
+    ("sum_over_batch", "average_across_timesteps"),
+]
 NAMES = ("average_across_timesteps", "average_across_batch", "sum_over_timesteps", "sum_over_batch")
 
 
@@ -66,9 +70,13 @@ def test_padding_is_ignored_and_one_hot_targets_and_custom_loss_agree():
     # changing logits at padded positions does not change the loss
     noisy = LOGITS.copy()
     noisy[1, 2:] += 100.0
-    np.testing.assert_allclose(sequence_loss(noisy, TARGETS, WEIGHTS), sequence_loss(LOGITS, TARGETS, WEIGHTS), rtol=1e-6)
+    np.testing.assert_allclose(
+        sequence_loss(noisy, TARGETS, WEIGHTS), sequence_loss(LOGITS, TARGETS, WEIGHTS), rtol=1e-6
+    )
     one_hot = np.eye(V, dtype=np.float32)[TARGETS]
-    np.testing.assert_allclose(sequence_loss(LOGITS, one_hot, WEIGHTS), sequence_loss(LOGITS, TARGETS, WEIGHTS), rtol=1e-6)
+    np.testing.assert_allclose(
+        sequence_loss(LOGITS, one_hot, WEIGHTS), sequence_loss(LOGITS, TARGETS, WEIGHTS), rtol=1e-6
+    )
     calls = []
 
     def custom(labels, logits):
@@ -96,8 +104,11 @@ def test_sequence_loss_class_defaults_config_and_keras_fit():
     loss = SequenceLoss()  # TFA defaults: sum_over_timesteps and sum_over_batch
     want = numpy_sequence_loss(LOGITS, TARGETS, WEIGHTS, False, False, True, True)
     np.testing.assert_allclose(loss(TARGETS, LOGITS, WEIGHTS), want, rtol=1e-6)
-    np.testing.assert_allclose(loss(TARGETS, LOGITS), numpy_sequence_loss(LOGITS, TARGETS, np.ones((B, T), np.float32),
-                                                                          False, False, True, True), rtol=1e-6)
+    np.testing.assert_allclose(
+        loss(TARGETS, LOGITS),
+        numpy_sequence_loss(LOGITS, TARGETS, np.ones((B, T), np.float32), False, False, True, True),
+        rtol=1e-6,
+    )
     per_row = SequenceLoss(average_across_timesteps=True, sum_over_timesteps=False, sum_over_batch=False)
     revived = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(per_row))
     assert isinstance(revived, SequenceLoss) and revived.average_across_timesteps and not revived.sum_over_timesteps

@@ -85,20 +85,39 @@ class Model:
 
 
 def tfseq_greedy(model, jit_compile):
-    decoder = s2s.BasicDecoder(model.cell, s2s.GreedyEmbeddingSampler(model.embed), model.out,
-                               maximum_iterations=model.shape.steps)
+    decoder = s2s.BasicDecoder(
+        model.cell, s2s.GreedyEmbeddingSampler(model.embed), model.out, maximum_iterations=model.shape.steps
+    )
     start = tf.fill([model.rows], START)
-    fn = tf.function(lambda: decoder(None, initial_state=model.initial_state(), start_tokens=start,
-                                     end_token=model.end_token)[0].sample_id, jit_compile=jit_compile)
+    fn = tf.function(
+        lambda: (
+            decoder(None, initial_state=model.initial_state(), start_tokens=start, end_token=model.end_token)[
+                0
+            ].sample_id
+        ),
+        jit_compile=jit_compile,
+    )
     return timed(fn, np.asarray)
 
 
 def tfseq_beam(model, width, jit_compile):
-    decoder = s2s.BeamSearchDecoder(model.cell, width, embedding_fn=model.embed, output_layer=model.out,
-                                    length_penalty_weight=0.6, maximum_iterations=model.shape.steps)
+    decoder = s2s.BeamSearchDecoder(
+        model.cell,
+        width,
+        embedding_fn=model.embed,
+        output_layer=model.out,
+        length_penalty_weight=0.6,
+        maximum_iterations=model.shape.steps,
+    )
     start = tf.fill([model.shape.batch], START)
-    fn = tf.function(lambda: decoder(None, start_tokens=start, end_token=model.end_token,
-                                     initial_state=model.initial_state())[0].predicted_ids, jit_compile=jit_compile)
+    fn = tf.function(
+        lambda: (
+            decoder(None, start_tokens=start, end_token=model.end_token, initial_state=model.initial_state())[
+                0
+            ].predicted_ids
+        ),
+        jit_compile=jit_compile,
+    )
     return timed(fn, np.asarray)
 
 
@@ -161,24 +180,40 @@ def candidates(shape, widths, xla=True, keras_hub=None):
     jit_options = (False, True) if xla else (False,)
     for jit in jit_options:
         suffix = " (XLA)" if jit else ""
-        groups["greedy"].append(Candidate(f"tfseq BasicDecoder{suffix}", "tfseq",
-                                          lambda jit=jit: tfseq_greedy(greedy_model, jit)))
+        groups["greedy"].append(
+            Candidate(f"tfseq BasicDecoder{suffix}", "tfseq", lambda jit=jit: tfseq_greedy(greedy_model, jit))
+        )
     groups["greedy"].append(Candidate("keras per-token loop", "keras", lambda: keras_loop_greedy(greedy_model)))
     for jit in jit_options if keras_hub is not None else ():
-        groups["greedy"].append(Candidate(f"keras-hub GreedySampler{' (XLA)' if jit else ''}", "keras-hub",
-                                          lambda jit=jit: keras_hub_run(greedy_model, keras_hub.samplers.GreedySampler(), jit)))
+        groups["greedy"].append(
+            Candidate(
+                f"keras-hub GreedySampler{' (XLA)' if jit else ''}",
+                "keras-hub",
+                lambda jit=jit: keras_hub_run(greedy_model, keras_hub.samplers.GreedySampler(), jit),
+            )
+        )
     for width in widths:
         # the BeamSearchDecoder and the Python loop tile the batch themselves; keras-hub repeats the cache
         beam_model = Model(shape, shape.batch * width, reference=greedy_model)
         group = groups[f"beam {width}"] = []
         for jit in jit_options:
             suffix = " (XLA)" if jit else ""
-            group.append(Candidate(f"tfseq BeamSearchDecoder{suffix}", "tfseq",
-                                   lambda jit=jit, m=beam_model, w=width: tfseq_beam(m, w, jit)))
+            group.append(
+                Candidate(
+                    f"tfseq BeamSearchDecoder{suffix}",
+                    "tfseq",
+                    lambda jit=jit, m=beam_model, w=width: tfseq_beam(m, w, jit),
+                )
+            )
         group.append(Candidate("keras per-token loop", "keras", lambda m=beam_model, w=width: keras_loop_beam(m, w)))
         for jit in jit_options if keras_hub is not None else ():
-            group.append(Candidate(f"keras-hub BeamSampler{' (XLA)' if jit else ''}", "keras-hub",
-                                   lambda m=beam_model, w=width, jit=jit: keras_hub_run(m, keras_hub.samplers.BeamSampler(w), jit)))
+            group.append(
+                Candidate(
+                    f"keras-hub BeamSampler{' (XLA)' if jit else ''}",
+                    "keras-hub",
+                    lambda m=beam_model, w=width, jit=jit: keras_hub_run(m, keras_hub.samplers.BeamSampler(w), jit),
+                )
+            )
     return groups
 
 
@@ -200,8 +235,10 @@ def run(shape, widths, rounds=3, xla=True, log=print):
             else:
                 stats = summarize(result["samples"])
                 rows[name] = {**stats, "tokens_per_second": tokens / stats["median_s"]}
-        best = max((r["tokens_per_second"] for n, r in rows.items() if n.startswith("tfseq") and "error" not in r),
-                   default=None)
+        best = max(
+            (r["tokens_per_second"] for n, r in rows.items() if n.startswith("tfseq") and "error" not in r),
+            default=None,
+        )
         for name, row in rows.items():
             if best is not None and "error" not in row and not name.startswith("tfseq"):
                 row["tfseq_speedup"] = best / row["tokens_per_second"]
@@ -245,8 +282,13 @@ def main(argv=None):
     if any(w < 1 for w in args.widths):
         parser.error(f"--widths must be positive integers, got {args.widths}")
     shape = QUICK if args.quick else DecodeShape(args.batch, args.source_length, args.steps, args.vocab, args.units)
-    report = run(shape, args.widths, rounds=1 if args.quick else args.rounds, xla=not args.no_xla,
-                 log=lambda msg: print(msg, file=sys.stderr))
+    report = run(
+        shape,
+        args.widths,
+        rounds=1 if args.quick else args.rounds,
+        xla=not args.no_xla,
+        log=lambda msg: print(msg, file=sys.stderr),
+    )
     print(format_table(report))
     if args.json:
         with open(args.json, "w") as f:

@@ -153,7 +153,9 @@ class BasicDecoder(BaseDecoder):
             **super().get_config(),
             "cell": keras.saving.serialize_keras_object(self.cell),
             "sampler": keras.saving.serialize_keras_object(self.sampler),
-            "output_layer": None if self.output_layer is None else keras.saving.serialize_keras_object(self.output_layer),
+            "output_layer": None
+            if self.output_layer is None
+            else keras.saving.serialize_keras_object(self.output_layer),
         }
 
     @classmethod

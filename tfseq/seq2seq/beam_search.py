@@ -37,7 +37,9 @@ class BeamSearchDecoderState(
     __slots__ = ()
 
 
-class BeamSearchDecoderOutput(collections.namedtuple("BeamSearchDecoderOutput", ("scores", "predicted_ids", "parent_ids"))):
+class BeamSearchDecoderOutput(
+    collections.namedtuple("BeamSearchDecoderOutput", ("scores", "predicted_ids", "parent_ids"))
+):
     """One step of beam search: ``scores`` (penalised, best first), ``predicted_ids`` and
     ``parent_ids``, each ``[B, W]`` (``[B, T, W]`` once stacked)."""
 
@@ -59,11 +61,24 @@ def _check_weight(name, value):
     return float(value)
 
 
-_TFA_POSITIONAL = ("embedding_fn", "output_layer", "length_penalty_weight", "coverage_penalty_weight",
-                   "reorder_tensor_arrays")
+_TFA_POSITIONAL = (
+    "embedding_fn",
+    "output_layer",
+    "length_penalty_weight",
+    "coverage_penalty_weight",
+    "reorder_tensor_arrays",
+)
 _TF1_INPUTS = ("embedding", "start_tokens", "end_token", "initial_state")
-_TF1_POSITIONAL = ("start_tokens", "end_token", "initial_state", "beam_width", "output_layer",
-                   "length_penalty_weight", "coverage_penalty_weight", "reorder_tensor_arrays")
+_TF1_POSITIONAL = (
+    "start_tokens",
+    "end_token",
+    "initial_state",
+    "beam_width",
+    "output_layer",
+    "length_penalty_weight",
+    "coverage_penalty_weight",
+    "reorder_tensor_arrays",
+)
 
 
 def _tf1_spelling(second, args, tf1_inputs):
@@ -74,8 +89,10 @@ def _tf1_spelling(second, args, tf1_inputs):
     if not is_tf1_positional:
         missing = sorted(set(_TF1_INPUTS[1:]) - set(tf1_inputs)) if tf1_inputs else []
         if missing:
-            raise TypeError(f"BeamSearchDecoder: the TF1 spelling needs start_tokens, end_token and initial_state; "
-                            f"missing {missing}")
+            raise TypeError(
+                f"BeamSearchDecoder: the TF1 spelling needs start_tokens, end_token and initial_state; "
+                f"missing {missing}"
+            )
         return second, args, tf1_inputs
     named = dict(zip(_TF1_POSITIONAL, args))
     if len(args) > len(_TF1_POSITIONAL):
@@ -172,12 +189,19 @@ class BeamSearchDecoder(BaseDecoder):
         self.length_penalty_weight = _check_weight("length_penalty_weight", length_penalty_weight)
         self.coverage_penalty_weight = _check_weight("coverage_penalty_weight", coverage_penalty_weight)
         if not isinstance(reorder_tensor_arrays, bool):
-            raise ValueError(f"BeamSearchDecoder: reorder_tensor_arrays must be True or False, got {reorder_tensor_arrays!r}")
+            raise ValueError(
+                f"BeamSearchDecoder: reorder_tensor_arrays must be True or False, got {reorder_tensor_arrays!r}"
+            )
         self.reorder_tensor_arrays = reorder_tensor_arrays
 
     def call(self, embedding, start_tokens=None, end_token=None, initial_state=None, training=None, **kwargs):
         return super().call(
-            embedding, initial_state=initial_state, training=training, start_tokens=start_tokens, end_token=end_token, **kwargs
+            embedding,
+            initial_state=initial_state,
+            training=training,
+            start_tokens=start_tokens,
+            end_token=end_token,
+            **kwargs,
         )
 
     def initialize(self, embedding=None, start_tokens=None, end_token=None, initial_state=None):
@@ -214,7 +238,9 @@ class BeamSearchDecoder(BaseDecoder):
         dtype = tf.nest.flatten(cell_state)[0].dtype
         self._dtype_of_state = dtype
         alive = tf.one_hot(tf.zeros([self._batch_size], tf.int32), self.beam_width, True, False, dtype=tf.bool)
-        log_probs = tf.where(alive, tf.constant(0.0, dtype), tf.constant(-np.inf, dtype))  # [B, W]: only beam 0 at t = 0
+        log_probs = tf.where(
+            alive, tf.constant(0.0, dtype), tf.constant(-np.inf, dtype)
+        )  # [B, W]: only beam 0 at t = 0
         finished = tf.logical_not(alive)
         accumulated = ()
         if self.coverage_penalty_weight != 0.0:
@@ -269,7 +295,9 @@ class BeamSearchDecoder(BaseDecoder):
             self.length_penalty_weight,
             self.coverage_penalty_weight,
         )
-        next_state = BeamSearchDecoderState(cell_state, log_probs, finished, lengths, () if accumulated is None else accumulated)
+        next_state = BeamSearchDecoderState(
+            cell_state, log_probs, finished, lengths, () if accumulated is None else accumulated
+        )
         next_inputs = self._embed(word_ids)  # [B, W, depth]
         return BeamSearchDecoderOutput(scores, word_ids, parent_ids), next_state, next_inputs, finished
 
@@ -290,8 +318,10 @@ class BeamSearchDecoder(BaseDecoder):
             return t
         element = t.element_shape
         batch = tf.get_static_value(self._batch_size)
-        if element.rank is None or element.rank < 1 or (
-            batch is not None and element[0] is not None and element[0] != batch * self.beam_width
+        if (
+            element.rank is None
+            or element.rank < 1
+            or (batch is not None and element[0] is not None and element[0] != batch * self.beam_width)
         ):
             tf.get_logger().warning(
                 f"BeamSearchDecoder: a TensorArray with elements {element} cannot be reordered along the beams "
@@ -302,14 +332,18 @@ class BeamSearchDecoder(BaseDecoder):
 
     def get_config(self):
         if self._tf1_inputs:
-            raise TypeError("BeamSearchDecoder: a decoder holding TF1 inputs (start_tokens, initial_state) cannot "
-                            "be saved; pass them when calling the decoder")
+            raise TypeError(
+                "BeamSearchDecoder: a decoder holding TF1 inputs (start_tokens, initial_state) cannot "
+                "be saved; pass them when calling the decoder"
+            )
         return {
             **super().get_config(),
             "cell": keras.saving.serialize_keras_object(self.cell),
             "beam_width": self.beam_width,
             "embedding_fn": serialize_embedding_fn("BeamSearchDecoder", self.embedding_fn),
-            "output_layer": None if self.output_layer is None else keras.saving.serialize_keras_object(self.output_layer),
+            "output_layer": None
+            if self.output_layer is None
+            else keras.saving.serialize_keras_object(self.output_layer),
             "length_penalty_weight": self.length_penalty_weight,
             "coverage_penalty_weight": self.coverage_penalty_weight,
             "reorder_tensor_arrays": self.reorder_tensor_arrays,
@@ -321,4 +355,3 @@ class BeamSearchDecoder(BaseDecoder):
         for key in ("cell", "embedding_fn", "output_layer"):
             config[key] = deserialize_optional(config.get(key))
         return cls(**config)
-

@@ -142,8 +142,17 @@ def _is_attention_state(state):
     return hasattr(state, "alignments") and hasattr(state, "cell_state")
 
 
-def beam_search_step(logits, cell_state, log_probs, finished, lengths, accumulated_attention, end_token,
-                     length_penalty_weight, coverage_penalty_weight):
+def beam_search_step(
+    logits,
+    cell_state,
+    log_probs,
+    finished,
+    lengths,
+    accumulated_attention,
+    end_token,
+    length_penalty_weight,
+    coverage_penalty_weight,
+):
     """One beam-search step on split tensors; returns ``(scores, word_ids, parent_ids, new_state)``.
 
     Args:
@@ -169,8 +178,9 @@ def beam_search_step(logits, cell_state, log_probs, finished, lengths, accumulat
         accumulated_attention = accumulated_attention + probs * tf.expand_dims(
             tf.cast(tf.logical_not(finished), probs.dtype), 2
         )
-    scores = total_log_probs / candidate_length_penalty(lengths, finished, end_token, vocab_size,
-                                                        length_penalty_weight, logits.dtype)
+    scores = total_log_probs / candidate_length_penalty(
+        lengths, finished, end_token, vocab_size, length_penalty_weight, logits.dtype
+    )
     if accumulated_attention is not None:
         scores += coverage_penalty(accumulated_attention, finished, coverage_penalty_weight)
 
@@ -185,8 +195,12 @@ def beam_search_step(logits, cell_state, log_probs, finished, lengths, accumulat
     if accumulated_attention is not None:
         accumulated_attention = tf.gather(accumulated_attention, parent_ids, batch_dims=1)
     next_cell_state = tf.nest.map_structure(lambda t: gather_beams(t, parent_ids), cell_state)
-    return top_scores, word_ids, parent_ids, (next_cell_state, next_log_probs, next_finished, next_lengths,
-                                              accumulated_attention)
+    return (
+        top_scores,
+        word_ids,
+        parent_ids,
+        (next_cell_state, next_log_probs, next_finished, next_lengths, accumulated_attention),
+    )
 
 
 def gather_tree(step_ids, parent_ids, max_sequence_lengths, end_token):
@@ -285,4 +299,3 @@ def gather_tree_from_array(t, parent_ids, sequence_length):
     flat = tf.reshape(t, tf.stack([max_time, batch_size, beam_width, -1]))
     ordered = tf.gather(flat, sorted_beams, axis=2, batch_dims=2)
     return tf.reshape(ordered, tf.shape(t))
-

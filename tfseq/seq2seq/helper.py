@@ -50,7 +50,14 @@ class ScheduledEmbeddingTrainingHelper(_HelperMixin, sampler_lib.ScheduledEmbedd
     ``embedding`` is a matrix or a callable."""
 
     def __init__(
-        self, inputs, sequence_length, embedding, sampling_probability, time_major=False, seed=None, scheduling_seed=None
+        self,
+        inputs,
+        sequence_length,
+        embedding,
+        sampling_probability,
+        time_major=False,
+        seed=None,
+        scheduling_seed=None,
     ):
         super().__init__(
             sampling_probability,

@@ -73,7 +73,9 @@ def sequence_loss(
     if logits.shape.rank != 3:
         raise ValueError(f"sequence_loss: logits must be [batch, time, vocab], got shape {logits.shape}")
     if targets.shape.rank not in (2, 3):
-        raise ValueError(f"sequence_loss: targets must be [batch, time] ids or [batch, time, vocab], got shape {targets.shape}")
+        raise ValueError(
+            f"sequence_loss: targets must be [batch, time] ids or [batch, time, vocab], got shape {targets.shape}"
+        )
     if weights.shape.rank != 2:
         raise ValueError(f"sequence_loss: weights must be [batch, time], got shape {weights.shape}")
     if softmax_loss_function is not None and not callable(softmax_loss_function):
@@ -85,9 +87,13 @@ def sequence_loss(
         if softmax_loss_function is not None:
             crossent = softmax_loss_function(labels=tf.reshape(targets, [-1]), logits=flat_logits)
         elif targets.shape.rank == 2:
-            crossent = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=tf.reshape(targets, [-1]), logits=flat_logits)
+            crossent = tf.nn.sparse_softmax_cross_entropy_with_logits(
+                labels=tf.reshape(targets, [-1]), logits=flat_logits
+            )
         else:
-            crossent = tf.nn.softmax_cross_entropy_with_logits(labels=tf.reshape(targets, [-1, vocab]), logits=flat_logits)
+            crossent = tf.nn.softmax_cross_entropy_with_logits(
+                labels=tf.reshape(targets, [-1, vocab]), logits=flat_logits
+            )
         weights = tf.cast(weights, crossent.dtype)
         crossent = tf.reshape(crossent, tf.shape(logits)[:2]) * weights  # [batch, time]
 

@@ -33,7 +33,9 @@ from tfseq.seq2seq.decoder import transpose_batch_time
 
 def check_embedding_fn(owner, embedding_fn):
     if embedding_fn is not None and not callable(embedding_fn):
-        raise TypeError(f"{owner}: embedding_fn must be callable (e.g. a keras.layers.Embedding) or None, got {embedding_fn!r}")
+        raise TypeError(
+            f"{owner}: embedding_fn must be callable (e.g. a keras.layers.Embedding) or None, got {embedding_fn!r}"
+        )
     return embedding_fn
 
 
@@ -139,12 +141,16 @@ class TrainingSampler(Sampler):
         if sequence_length is not None:
             sequence_length = tf.convert_to_tensor(sequence_length)
             if sequence_length.shape.rank != 1:
-                raise ValueError(f"{owner}: sequence_length must be a vector [batch], got shape {sequence_length.shape}")
+                raise ValueError(
+                    f"{owner}: sequence_length must be a vector [batch], got shape {sequence_length.shape}"
+                )
             self.sequence_length = tf.cast(sequence_length, tf.int32)
         elif mask is not None:
             mask = tf.convert_to_tensor(mask)
             if mask.shape.rank != 2 or mask.dtype != tf.bool:
-                raise ValueError(f"{owner}: mask must be a bool [batch, time] tensor, got {mask.dtype.name} {mask.shape}")
+                raise ValueError(
+                    f"{owner}: mask must be a bool [batch, time] tensor, got {mask.dtype.name} {mask.shape}"
+                )
             self.sequence_length = tf.reduce_sum(tf.cast(mask, tf.int32), axis=0 if self.time_major else 1)
         else:
             self.sequence_length = tf.fill([self._batch_size], tf.shape(first)[0])
@@ -194,7 +200,9 @@ class ScheduledEmbeddingTrainingSampler(TrainingSampler):
         if not isinstance(sampling_probability, tf.Variable):
             sampling_probability = tf.convert_to_tensor(sampling_probability, tf.float32)
         if sampling_probability.shape.rank not in (0, 1):
-            raise ValueError(f"{owner}: sampling_probability must be a scalar or a vector, got shape {sampling_probability.shape}")
+            raise ValueError(
+                f"{owner}: sampling_probability must be a scalar or a vector, got shape {sampling_probability.shape}"
+            )
         self.sampling_probability = sampling_probability
         self.embedding_fn = check_embedding_fn(owner, embedding_fn)
         self.seed, self.scheduling_seed = seed, scheduling_seed
@@ -256,7 +264,9 @@ class GreedyEmbeddingSampler(Sampler):
         owner = type(self).__name__
         self._embed = self.embedding_fn or embedding_lookup_fn(owner, embedding)
         if start_tokens is None or end_token is None:
-            raise ValueError(f"{owner}: initialize needs start_tokens and end_token, got {start_tokens!r}, {end_token!r}")
+            raise ValueError(
+                f"{owner}: initialize needs start_tokens and end_token, got {start_tokens!r}, {end_token!r}"
+            )
         self.start_tokens = tf.convert_to_tensor(start_tokens, tf.int32, name="start_tokens")
         self.end_token = tf.convert_to_tensor(end_token, tf.int32, name="end_token")
         if self.start_tokens.shape.rank != 1:
