@@ -10,6 +10,7 @@ import tensorflow as tf
 from tfseq.rnn_cell.base import (
     LSTMStateTuple,
     RNNCell,
+    cell_training,
     check_positive_int,
     get_activation,
     reject_tf1_only_args,
@@ -152,6 +153,7 @@ class LayerNormBasicLSTMCell(RNNCell):
     def _dropout(self, g, training):
         if isinstance(self.dropout_keep_prob, float) and self.dropout_keep_prob == 1.0:
             return g
+        training = cell_training(training)  # DropoutWrapper's rule: None under a TF1 driver drops
         if training is None or training is False:
             return g
 
