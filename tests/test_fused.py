@@ -344,6 +344,50 @@ def test_fallback_for_dropout_it_cannot_fuse():
     assert fused.plan(no_dropout, training=None).path == "fused_lstm"
 
 
+class ElmanCell(rnn_cell.RNNCell):
+    """A user's own cell: it joins the fast path by describing its step with fused_spec()."""
+
+    tf1_scope_name = "elman"
+
+    def __init__(self, num_units, **kwargs):
+        super().__init__(**kwargs)
+        self.num_units = num_units
+
+    state_size = property(lambda self: self.num_units)
+    output_size = property(lambda self: self.num_units)
+
+    def build(self, input_shape):
+        depth = input_shape[-1]
+        self.kernel = self.add_tf1_weight("kernel", (depth + self.num_units, self.num_units), "glorot_uniform")
+        self.bias = self.add_tf1_weight("bias", (self.num_units,), "zeros")
+
+    def call(self, inputs, states, training=None):
+        h = tf.tanh(tf.matmul(tf.concat([inputs, tf.nest.flatten(states)[0]], 1), self.kernel) + self.bias)
+        return h, h
+
+    def fused_spec(self):
+        return rnn_cell.FusedSpec("rnn", self.num_units, {"kernel": self.kernel, "bias": self.bias}
+                                  if self.built else {}, tf.tanh)
+
+
+def test_a_users_cell_joins_the_fast_path_with_fused_spec():
+    """The planner reads only FusedSpec: a cell tfseq has never seen runs fused, equal to its
+    own per-step call; a subclass overriding call() without fused_spec() does not."""
+    cell = ElmanCell(5)
+    assert fused.plan(cell) == fused.Plan("fused_rnn", "the cell allows it")
+    cell.build((None, D))
+    randomize(cell)
+    per_step, fast = run_both(cell, tf.constant(X_NP), initial_state=random_state(cell), sequence_length=LENGTHS)
+    assert_close(per_step, fast)
+
+    class Scaled(ElmanCell):
+        def call(self, inputs, states, training=None):
+            h, _ = super().call(inputs, states, training)
+            return 2.0 * h, 2.0 * h
+
+    assert fused.plan(Scaled(5)).reason == "Scaled overrides call()"
+
+
 def test_fallback_for_inputs_of_another_dtype_and_fast_false():
     cell = rnn_cell.BasicRNNCell(4)
     assert "float64" in fused.plan(cell, tf.zeros([1, 2, 3], tf.float64)).reason
