@@ -84,7 +84,7 @@ class Model:
         return self.out(output), state
 
 
-def tfseq_greedy(model, jit_compile):
+def tfseq_greedy(model, jit_compile=False):
     decoder = s2s.BasicDecoder(
         model.cell, s2s.GreedyEmbeddingSampler(model.embed), model.out, maximum_iterations=model.shape.steps
     )
@@ -97,16 +97,16 @@ def tfseq_greedy(model, jit_compile):
         ),
         jit_compile=jit_compile,
     )
-    return timed(fn, np.asarray)
+    return fn
 
 
-def tfseq_beam(model, width, jit_compile):
+def tfseq_beam(model, width, jit_compile=False, length_penalty_weight=0.6):
     decoder = s2s.BeamSearchDecoder(
         model.cell,
         width,
         embedding_fn=model.embed,
         output_layer=model.out,
-        length_penalty_weight=0.6,
+        length_penalty_weight=length_penalty_weight,
         maximum_iterations=model.shape.steps,
     )
     start = tf.fill([model.shape.batch], START)
@@ -118,7 +118,7 @@ def tfseq_beam(model, width, jit_compile):
         ),
         jit_compile=jit_compile,
     )
-    return timed(fn, np.asarray)
+    return fn
 
 
 def keras_loop_greedy(model):
@@ -130,7 +130,7 @@ def keras_loop_greedy(model):
             ids.append(tokens)
         return tf.stack(ids, 1)
 
-    return timed(fn, np.asarray)
+    return fn
 
 
 def keras_loop_beam(model, width):
@@ -152,10 +152,10 @@ def keras_loop_beam(model, width):
             tokens = tf.reshape(tokens, [-1])
         return history
 
-    return timed(fn, np.asarray)
+    return fn
 
 
-def keras_hub_run(model, sampler, jit_compile):
+def keras_hub_run(model, sampler, jit_compile=False):
     template = model.initial_state()
 
     def next_fn(prompt, cache, index):
@@ -171,30 +171,61 @@ def keras_hub_run(model, sampler, jit_compile):
         state = tf.nest.map_structure(lambda t: t[:: model.rows // batch], model.initial_state())
         return sampler(next_fn, prompt, cache=tuple(tf.nest.flatten(state)), index=1)
 
-    return timed(tf.function(fn, jit_compile=jit_compile), np.asarray)
+    return tf.function(fn, jit_compile=jit_compile)
 
 
-def candidates(shape, widths, xla=True, keras_hub=None):
-    greedy_model = Model(shape, shape.batch)
+def same_outputs(greedy_model, beam_models, keras_hub=None):
+    """Do the implementations decode the same tokens? Greedy ids, and the best beam with no length
+    penalty (the end token is unreachable, so no beam finishes and all run the same search)."""
+    checks = {}
+    greedy = {"tfseq": tfseq_greedy(greedy_model)(), "keras loop": keras_loop_greedy(greedy_model)()}
+    if keras_hub is not None:
+        greedy["keras-hub"] = keras_hub_run(greedy_model, keras_hub.samplers.GreedySampler())()[:, 1:]
+    checks["greedy"] = _all_equal(greedy)
+    for width, model in beam_models.items():
+        best = {
+            "tfseq": tfseq_beam(model, width, length_penalty_weight=0.0)()[:, :, 0],
+            "keras loop": keras_loop_beam(model, width)()[:, 0, :] if width > 1 else None,
+        }
+        best = {k: v for k, v in best.items() if v is not None}
+        if keras_hub is not None:
+            best["keras-hub"] = keras_hub_run(model, keras_hub.samplers.BeamSampler(width))()[:, 1:]
+        checks[f"beam {width}"] = _all_equal(best)
+    return checks
+
+
+def _all_equal(outputs):
+    arrays = [np.asarray(v) for v in outputs.values()]
+    return all(a.shape == arrays[0].shape and np.array_equal(a, arrays[0]) for a in arrays[1:])
+
+
+def candidates(shape, widths, xla=True, keras_hub=None, greedy_model=None, beam_models=None):
+    greedy_model = greedy_model or Model(shape, shape.batch)
     groups = {"greedy": []}
     jit_options = (False, True) if xla else (False,)
     for jit in jit_options:
         suffix = " (XLA)" if jit else ""
         groups["greedy"].append(
-            Candidate(f"tfseq BasicDecoder{suffix}", "tfseq", lambda jit=jit: tfseq_greedy(greedy_model, jit))
+            Candidate(
+                f"tfseq BasicDecoder{suffix}",
+                "tfseq",
+                lambda jit=jit: timed(tfseq_greedy(greedy_model, jit), np.asarray),
+            )
         )
-    groups["greedy"].append(Candidate("keras per-token loop", "keras", lambda: keras_loop_greedy(greedy_model)))
+    groups["greedy"].append(
+        Candidate("keras per-token loop", "keras", lambda: timed(keras_loop_greedy(greedy_model), np.asarray))
+    )
     for jit in jit_options if keras_hub is not None else ():
         groups["greedy"].append(
             Candidate(
                 f"keras-hub GreedySampler{' (XLA)' if jit else ''}",
                 "keras-hub",
-                lambda jit=jit: keras_hub_run(greedy_model, keras_hub.samplers.GreedySampler(), jit),
+                lambda jit=jit: timed(keras_hub_run(greedy_model, keras_hub.samplers.GreedySampler(), jit), np.asarray),
             )
         )
     for width in widths:
         # the BeamSearchDecoder and the Python loop tile the batch themselves; keras-hub repeats the cache
-        beam_model = Model(shape, shape.batch * width, reference=greedy_model)
+        beam_model = (beam_models or {}).get(width) or Model(shape, shape.batch * width, reference=greedy_model)
         group = groups[f"beam {width}"] = []
         for jit in jit_options:
             suffix = " (XLA)" if jit else ""
@@ -202,16 +233,22 @@ def candidates(shape, widths, xla=True, keras_hub=None):
                 Candidate(
                     f"tfseq BeamSearchDecoder{suffix}",
                     "tfseq",
-                    lambda jit=jit, m=beam_model, w=width: tfseq_beam(m, w, jit),
+                    lambda jit=jit, m=beam_model, w=width: timed(tfseq_beam(m, w, jit), np.asarray),
                 )
             )
-        group.append(Candidate("keras per-token loop", "keras", lambda m=beam_model, w=width: keras_loop_beam(m, w)))
+        group.append(
+            Candidate(
+                "keras per-token loop", "keras", lambda m=beam_model, w=width: timed(keras_loop_beam(m, w), np.asarray)
+            )
+        )
         for jit in jit_options if keras_hub is not None else ():
             group.append(
                 Candidate(
                     f"keras-hub BeamSampler{' (XLA)' if jit else ''}",
                     "keras-hub",
-                    lambda m=beam_model, w=width, jit=jit: keras_hub_run(m, keras_hub.samplers.BeamSampler(w), jit),
+                    lambda m=beam_model, w=width, jit=jit: timed(
+                        keras_hub_run(m, keras_hub.samplers.BeamSampler(w), jit), np.asarray
+                    ),
                 )
             )
     return groups
@@ -225,7 +262,11 @@ def run(shape, widths, rounds=3, xla=True, log=print):
         log("keras-hub is not installed: its samplers are left out (pip install keras-hub)")
     report = {"shape": dataclasses.asdict(shape), "groups": {}}
     tokens = shape.batch * shape.steps
-    for group, cands in candidates(shape, widths, xla, keras_hub).items():
+    greedy_model = Model(shape, shape.batch)
+    beam_models = {w: Model(shape, shape.batch * w, reference=greedy_model) for w in widths}
+    report["same_tokens"] = same_outputs(greedy_model, beam_models, keras_hub)
+    log(f"same tokens from every implementation (greedy; best beam without length penalty): {report['same_tokens']}")
+    for group, cands in candidates(shape, widths, xla, keras_hub, greedy_model, beam_models).items():
         log(f"timing {group} ...")
         results = measure(cands, rounds=rounds, log=log)
         rows = {}
@@ -255,6 +296,8 @@ def format_table(report):
         "| decoding | implementation | tokens/s | tfseq's best / this |",
         "|---|---|---:|---:|",
     ]
+    same = ", ".join(f"{k}: {'yes' if v else 'NO'}" for k, v in report["same_tokens"].items())
+    lines.insert(1, f"Same tokens from every implementation (greedy; best beam at length penalty 0): {same}")
     for group, rows in report["groups"].items():
         for name, row in rows.items():
             if "error" in row:
