@@ -113,7 +113,8 @@ class BeamSearchDecoder(BaseDecoder):
                 + coverage_penalty_weight * sum_j log(min(sum_t a_tj, 1))   (finished beams)
 
     and the best ``beam_width`` survive (:func:`~tfseq.seq2seq.beam_search_ops.beam_search_step`).
-    A beam that emits ``end_token`` is frozen. At the end the beams are traced back
+    ``|y|`` is TF1/TFA's: a candidate ending in ``end_token`` is scored without it, and from the
+    next step on its length counts it. A beam that emits ``end_token`` is frozen. At the end the beams are traced back
     through their parents (:func:`gather_tree`), best first.
 
     The cell's initial state (and an attention mechanism's memory) must hold ``B * W``
