@@ -38,6 +38,10 @@ CHECKS = {
     ],
     "03_word_language_model": [(r"test perplexity (\S+) over \d+ words", lambda m: float(m[1]) > 1)],
     "04_char_rnn_names": [(r"T=0\.8: novel: (\d+)%", lambda m: 0 <= int(m[1]) <= 100)],
+    "05_seq2seq_attention": [
+        (r"attention rows sum to 1: (\w+)", lambda m: m[1] == "True"),
+        (r"test BLEU on 20 sentences: greedy \d+\.\d\d, beam 5 \d+\.\d\d", None),
+    ],
 }
 
 
