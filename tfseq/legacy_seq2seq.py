@@ -15,7 +15,7 @@ The losses, with ``x_t`` the cross-entropy of step ``t`` (``[batch]``) and ``w_t
 
 import tensorflow as tf
 
-from tfseq.nn.rnn import prepare_cell, resolve_training
+from tfseq.nn.rnn import prepare_cell, tf1_training
 from tfseq.rnn_cell.base import call_cell
 
 
@@ -37,8 +37,8 @@ def rnn_decoder(decoder_inputs, initial_state, cell, loop_function=None, scope=N
             ``decoder_inputs[i]`` (greedy decoding; only ``decoder_inputs[0]`` and the
             length of the list are used). TF1 applies no gradient stop: the function may.
         scope: name scope of the ops (default ``rnn_decoder``); variable names come from the cell.
-        training: as in :func:`tfseq.nn.dynamic_rnn` (None: True outside a Keras layer's
-            ``call``, so ``DropoutWrapper`` drops as in TF1).
+        training: as in :func:`tfseq.nn.dynamic_rnn` (None outside a Keras layer's
+            ``call``: ``DropoutWrapper`` drops as in TF1).
 
     Returns:
         ``(outputs, state)``: a list of ``[batch, cell.output_size]``, one per step, and the
@@ -50,8 +50,8 @@ def rnn_decoder(decoder_inputs, initial_state, cell, loop_function=None, scope=N
     decoder_inputs = _check_list("decoder_inputs", decoder_inputs)
     if loop_function is not None and not callable(loop_function):
         raise TypeError(f"loop_function must be callable or None, got {loop_function!r}")
-    training = resolve_training(training)
-    with tf.name_scope(scope or "rnn_decoder"):
+    context, _ = tf1_training(training)
+    with tf.name_scope(scope or "rnn_decoder"), context:
         first = tf.convert_to_tensor(decoder_inputs[0])
         prepare_cell(cell, first.dtype)
         state, outputs, prev = initial_state, [], None

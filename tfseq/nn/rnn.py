@@ -8,10 +8,11 @@ carried through unchanged, so the final state is the state at each row's last st
 
 TF1 behaviour the drivers keep, so TF1 programs run with import renames only:
 
-* ``training=None`` (not passed) outside any Keras layer's ``call`` means ``True``:
-  ``DropoutWrapper`` drops, as it always did in TF1. Inside a Keras layer's ``call`` it
-  stays None and Keras' ``training`` semantics decide (see ``rnn_cell.DropoutWrapper``).
-  ``training=False`` turns dropout off anywhere.
+* ``training=None`` (not passed) outside any Keras layer's ``call``: tfseq's own dropout
+  (``DropoutWrapper``) drops, as it always did in TF1; Keras cells get None and keep Keras'
+  rule (no dropout), as under TF1's drivers. Inside a Keras layer's ``call`` Keras' ``training``
+  semantics decide for every cell (see ``rnn_cell.DropoutWrapper``). ``training=False`` turns
+  dropout off anywhere, ``True`` on.
 * Every call draws new variational dropout masks (TF1: one per ``session.run``), also
   when ``initial_state`` is passed.
 * An unbuilt cell takes the inputs' float dtype (float64 inputs: float64 weights).
@@ -24,7 +25,7 @@ import numbers
 import tensorflow as tf
 
 from tfseq.nn import fused
-from tfseq.rnn_cell.base import adopt_input_dtype, call_cell, check_optional_bool
+from tfseq.rnn_cell.base import adopt_input_dtype, call_cell, check_optional_bool, tf1_driver_training
 from tfseq.rnn_cell.wrappers import build_cell
 
 
@@ -48,11 +49,12 @@ def _inside_keras_call():
     return global_state.get_global_attribute("current_call_ctx") is not None
 
 
-def resolve_training(training):
-    """TF1 drivers' ``training``: None means True (TF1 always dropped) outside a Keras call."""
-    if training is None and not _inside_keras_call():
-        return True
-    return training
+def tf1_training(training):
+    """``(context, training_of_tfseq_dropout)`` of a TF1 driver's call: without ``training``
+    outside a Keras call, tfseq's dropout is on (run the cells inside ``context``; the fused
+    path, which runs only tfseq cells, takes True); otherwise nothing changes."""
+    tf1_default = training is None and not _inside_keras_call()
+    return tf1_driver_training(tf1_default), (True if tf1_default else training)
 
 
 def new_sequence(cell, initial_state):
@@ -187,9 +189,9 @@ def dynamic_rnn(
         dtype: dtype of the zero state (default: the dtype of ``inputs``).
         time_major: layout of ``inputs`` and ``outputs``.
         scope: name scope for the ops (variable names come from the cell).
-        training: passed to the cell (dropout wrappers). ``None``: True outside a Keras
-            layer's ``call`` (TF1: ``DropoutWrapper`` always drops), Keras' own
-            resolution inside one (module docstring).
+        training: passed to the cell (dropout wrappers). ``None`` outside a Keras layer's
+            ``call``: ``DropoutWrapper`` drops (TF1), Keras cells keep Keras' rule; inside
+            one, Keras' own resolution (module docstring).
         fast: ``None`` (default) runs a fused fast path when the cell allows it
             (:func:`tfseq.nn.fused.plan` says which and why), ``False`` forces the
             readable per-step loop, ``True`` raises ``ValueError`` if no fast path applies.
@@ -205,8 +207,8 @@ def dynamic_rnn(
     """
     loop_knobs = _check_tf1_knobs("dynamic_rnn", parallel_iterations, swap_memory)
     check_optional_bool("dynamic_rnn", "xla", xla)
-    training = resolve_training(training)
-    with tf.name_scope(scope or "rnn"):
+    context, fused_training = tf1_training(training)
+    with tf.name_scope(scope or "rnn"), context:
         inputs = _check_inputs(inputs, time_major)
         prepare_cell(cell, inputs.dtype)
         if not time_major:
@@ -215,10 +217,10 @@ def dynamic_rnn(
         sequence_length = _check_sequence_length(sequence_length, batch_static)
         new_sequence(cell, initial_state)
         state = _start_state(cell, initial_state, inputs, 1, dtype)
-        if fused.plan(cell, inputs, training, fast).path == fused.PER_STEP:
+        if fused.plan(cell, inputs, fused_training, fast).path == fused.PER_STEP:
             outputs, final_state = _time_loop(cell, inputs, state, sequence_length, training, **loop_knobs)
         else:
-            outputs, final_state = fused.run(cell, inputs, state, sequence_length, training, xla=xla)
+            outputs, final_state = fused.run(cell, inputs, state, sequence_length, fused_training, xla=xla)
         if not time_major:
             outputs = tf.transpose(outputs, [1, 0, 2])
         return outputs, final_state
@@ -258,12 +260,12 @@ def static_rnn(cell, inputs, initial_state=None, dtype=None, sequence_length=Non
     """TF1's ``static_rnn``: ``inputs`` is a Python list of ``[batch, depth]`` tensors.
 
     Returns ``(outputs, final_state)`` with ``outputs`` a list of ``[batch, output_size]``.
-    ``training`` as in :func:`dynamic_rnn` (None: True outside a Keras layer's ``call``).
+    ``training`` as in :func:`dynamic_rnn` (None outside a Keras layer's ``call``: TF1's dropout).
     """
     if not isinstance(inputs, (list, tuple)) or not inputs:
         raise TypeError(f"inputs must be a non-empty list of [batch, depth] tensors, got {type(inputs).__name__}")
-    training = resolve_training(training)
-    with tf.name_scope(scope or "rnn"):
+    context, _ = tf1_training(training)
+    with tf.name_scope(scope or "rnn"), context:
         inputs = [tf.convert_to_tensor(x) for x in inputs]
         for t, x in enumerate(inputs):
             if x.shape.rank != 2:
@@ -306,10 +308,9 @@ def bidirectional_dynamic_rnn(
     Returns ``((output_fw, output_bw), (state_fw, state_bw))``; the backward direction
     reads each row reversed within its own ``sequence_length`` and its outputs are
     re-reversed so both directions are aligned in time. ``training`` as in
-    :func:`dynamic_rnn` (None: True outside a Keras layer's ``call``).
+    :func:`dynamic_rnn` (None outside a Keras layer's ``call``: TF1's dropout).
     """
     _check_tf1_knobs("bidirectional_dynamic_rnn", parallel_iterations, swap_memory)
-    training = resolve_training(training)
     with tf.name_scope(scope or "bidirectional_rnn"):
         inputs = _check_inputs(inputs, time_major)
         inputs_tm = inputs if time_major else tf.transpose(inputs, [1, 0, 2])

@@ -21,7 +21,7 @@ version passes its ``cell_<k>`` scope to ``static_bidirectional_rnn``, so
 
 import tensorflow as tf
 
-from tfseq.nn.rnn import bidirectional_dynamic_rnn, resolve_training, static_bidirectional_rnn
+from tfseq.nn.rnn import bidirectional_dynamic_rnn, static_bidirectional_rnn
 
 _DEFAULT_SCOPE = "stack_bidirectional_rnn"
 
@@ -74,8 +74,8 @@ def stack_bidirectional_dynamic_rnn(
         parallel_iterations, swap_memory: TF1's loop knobs (no effect on results).
         time_major: layout of ``inputs`` and ``outputs``.
         scope: name scope of the ops (default ``stack_bidirectional_rnn``).
-        training: as in :func:`tfseq.nn.dynamic_rnn` (None: True outside a Keras
-            layer's ``call``, so ``DropoutWrapper`` drops as in TF1).
+        training: as in :func:`tfseq.nn.dynamic_rnn` (None outside a Keras layer's
+            ``call``: ``DropoutWrapper`` drops as in TF1).
 
     Returns:
         ``(outputs, states_fw, states_bw)``: ``outputs`` ``[batch, time, out_fw + out_bw]``
@@ -86,7 +86,6 @@ def stack_bidirectional_dynamic_rnn(
         TypeError: an entry is not an RNN cell.
     """
     _check_cells(cells_fw, cells_bw, initial_states_fw, initial_states_bw)
-    training = resolve_training(training)
     states_fw, states_bw = [], []
     layer_input = inputs
     with tf.name_scope(scope or _DEFAULT_SCOPE):
@@ -129,7 +128,6 @@ def stack_bidirectional_rnn(
     :func:`stack_bidirectional_dynamic_rnn`.
     """
     _check_cells(cells_fw, cells_bw, initial_states_fw, initial_states_bw)
-    training = resolve_training(training)
     states_fw, states_bw = [], []
     layer_input = inputs
     with tf.name_scope(scope or _DEFAULT_SCOPE):

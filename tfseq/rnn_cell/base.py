@@ -33,6 +33,8 @@ raises ``ValueError`` saying what to do instead. See :func:`reject_tf1_only_args
 """
 
 import collections
+import contextlib
+import contextvars
 import inspect
 import numbers
 
@@ -147,6 +149,28 @@ def get_activation(owner, activation):
     if not callable(activation):
         raise TypeError(f"{owner}: activation must be callable or a name, got {activation!r}")
     return activation
+
+
+_TF1_DRIVER = contextvars.ContextVar("tfseq_tf1_driver_training", default=False)
+
+
+@contextlib.contextmanager
+def tf1_driver_training(active=True):
+    """While active, a tfseq cell's own dropout called with ``training=None`` drops: the TF1
+    drivers run their cells inside it when called without ``training`` outside Keras (TF1's
+    ``DropoutWrapper`` always dropped). Keras cells keep Keras' rule (None: no dropout)."""
+    token = _TF1_DRIVER.set(bool(active))
+    try:
+        yield
+    finally:
+        _TF1_DRIVER.reset(token)
+
+
+def cell_training(training):
+    """The ``training`` a tfseq cell's own dropout uses: None inside :func:`tf1_driver_training` is True."""
+    if training is None and _TF1_DRIVER.get():
+        return True
+    return training
 
 
 def accepts_training(cell):

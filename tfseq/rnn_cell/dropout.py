@@ -6,7 +6,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tfseq.rnn_cell.base import LSTMStateTuple, call_cell, serialize_optional
+from tfseq.rnn_cell.base import LSTMStateTuple, call_cell, cell_training, serialize_optional
 from tfseq.rnn_cell.wrappers import RNNCellWrapper
 
 _INPUT_SALT, _OUTPUT_SALT, _STATE_SALT = 0, 1, 2  # state component k uses _STATE_SALT + k
@@ -111,9 +111,10 @@ class DropoutWrapper(RNNCellWrapper):
     **When it drops** (one rule, TF1's where TF1 code runs, Keras' inside Keras):
 
     * TF1 drivers -- ``tfseq.nn.dynamic_rnn``, ``static_rnn``, ``bidirectional_dynamic_rnn``,
-      ``static_bidirectional_rnn``, ``stack_bidirectional_*`` -- called without ``training``
-      outside any Keras layer's ``call`` drop, as TF1 always did (TF1 programs build the
-      wrapper with ``keep_prob < 1`` for training only, or feed ``keep_prob=1.0``).
+      ``static_bidirectional_rnn``, ``stack_bidirectional_*``, ``legacy_seq2seq.rnn_decoder``
+      -- called without ``training`` outside any Keras layer's ``call`` drop, as TF1 always
+      did (TF1 programs build the wrapper with ``keep_prob < 1`` for training only, or feed
+      ``keep_prob=1.0``); Keras cells under them keep Keras' rule, as under TF1's drivers.
       ``training=False`` turns dropout off, ``training=True`` on.
     * Keras (``keras.layers.RNN(cell)``, ``tfseq.nn.RNN``, a driver called inside a Keras
       layer's ``call``, the cell called directly): Keras' ``training`` semantics --
@@ -257,6 +258,7 @@ class DropoutWrapper(RNNCellWrapper):
         return output, new_state
 
     def call(self, inputs, states, training=None):
+        training = cell_training(training)  # None under a TF1 driver: True (see "When it drops")
         if training is None or training is False:
             return call_cell(self.cell, inputs, states, training)
         if training is True:
