@@ -19,10 +19,11 @@
   BLEU greedy, 26.1 beam 10 on tst2013 (about 35 min on a TitanX).
 
 ``max_grad_norm=None`` means no clipping; ``epochs`` replaces nmt's ``num_train_steps``
-(the CLI prints the total). Learning rate at step ``t`` (nmt's ``_get_learning_rate_warmup``
+(the CLI prints the steps per epoch). Learning rate at step ``t`` (nmt's ``_get_learning_rate_warmup``
 and ``_get_learning_rate_decay``): ``warmup_steps`` steps of ``lr * 0.01 ** ((W - t) / W)``,
-then constant, then ``decay_scheme``: ``"luong234"`` halves it 4 times over the last third
-of training, ``"luong5"``/``"luong10"`` 5/10 times over the last half.
+then constant, then nmt's ``decay_scheme``: staircase halvings over the last third of
+training (``luong234``) or the last half (``luong5``/``luong10``); see
+:class:`~tfseq.models.translation_task.NMTLearningRate`.
 """
 
 import dataclasses

@@ -29,9 +29,12 @@ class NMTLearningRate(keras.optimizers.schedules.LearningRateSchedule):
     """tensorflow/nmt's learning rate at step ``t``, evaluated per step by the optimizer::
 
         warm-up (t < W):   lr * 0.01 ** ((W - t) / W)
-        then:              lr * 0.5 ** n,  n = decays done by step t
-        luong234: 4 decays, every (total / 3) / 4 steps from 2/3 of total
-        luong5 / luong10: 5 / 10 decays, every (total / 2) / n steps from 1/2 of total
+        then:              lr * 0.5 ** min(floor((t - start) / every), n)   for t >= start
+        luong234: start = 2/3 of total, n = 4, every = (total - start) / 4
+        luong5 / luong10: start = 1/2 of total, n = 5 / 10, every = (total - start) / n
+
+    (nmt's ``tf.train.exponential_decay(..., staircase=True)`` from ``start``, capped at ``n``
+    halvings.)
 
     Args:
         learning_rate: float > 0.
@@ -61,7 +64,7 @@ class NMTLearningRate(keras.optimizers.schedules.LearningRateSchedule):
         if scheme is not None:
             start, times = int(scheme[0] * self.total_steps), scheme[1]
             every = max(1, (self.total_steps - start) // times)
-            decays = tf.clip_by_value(tf.math.floor((step - start) / every) + 1.0, 0.0, float(times))
+            decays = tf.clip_by_value(tf.math.floor((step - start) / every), 0.0, float(times))
             lr = tf.where(step < start, lr, lr * 0.5 ** decays)
         return lr
 
