@@ -29,6 +29,7 @@
 # %%
 import os
 import pathlib
+import tempfile
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import keras
@@ -87,8 +88,7 @@ print(f"{len(train_y)} training rows, {len(valid_y)} validation rows")
 # file, the line and the column:
 
 # %%
-csv_path = RUN_DIR.parent / "example.csv"
-csv_path.parent.mkdir(parents=True, exist_ok=True)
+csv_path = pathlib.Path(tempfile.mkdtemp()) / "example.csv"
 csv_path.write_text("size,price\n1.0,3.1\n2.0,5.0\n3.0,n/a\n")
 try:
     read_csv_table(csv_path, target="price")
