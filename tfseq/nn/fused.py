@@ -38,7 +38,8 @@ with every keep probability 1). The whole rule is :func:`_dropout_active`.
 ``sequence_length`` keeps TF1's semantics in every fused path: past a row's length the
 output is zeros and the state is carried unchanged.
 
-The kernels (:mod:`tfseq.nn.kernels`): sequences of a static length up to
+The kernels (:mod:`tfseq.nn.kernels`; the LSTM with peepholes, clipping or a projection
+in :mod:`tfseq.nn.kernels_lstm`): sequences of a static length up to
 :data:`~tfseq.nn.kernels.MAX_UNROLL` steps run as unrolled Python loops;
 longer or unknown lengths run in a bounded ``tf.while_loop``.
 
@@ -51,7 +52,8 @@ own sampler (XLA's random numbers differ from TensorFlow's). A caller's own
 ``jit_compile=True`` step compiles both paths too (``tfseq.train.Trainer`` does so).
 
 Not fused: other activations, per-step or non-LSTM state dropout, Keras cells, other
-wrappers, cells without ``fused_spec`` (``LayerNormBasicLSTMCell``); no GPU (cuDNN) branch yet.
+wrappers, cells without ``fused_spec`` or whose ``fused_spec()`` is None
+(``LayerNormBasicLSTMCell`` with layer norm or dropout); no GPU (cuDNN) branch yet.
 
 Tested equal to the per-step path (outputs, final states, gradients <= 1e-5) in
 ``tests/test_fused.py``. The hand-written gradients are first-order only: second
