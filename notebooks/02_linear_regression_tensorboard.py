@@ -138,9 +138,13 @@ writers.close()
 # same training rows):
 
 # %%
+best_w, best_b = least_squares(train_x, train_y)  # np.linalg.lstsq on [x, 1]
+learned_w, learned_b = task.parameters()
 print(f"{'parameter':10} {'gradient descent':>17} {'least squares':>14} {'difference':>11}")
-for name, ours, best, diff in task.comparison():
-    print(f"{name:10} {ours:17.6f} {best:14.6f} {diff:11.2g}")
+names = [f"W[x{i}]" for i in range(NUM_FEATURES)] + ["b"]
+for name, ours, best in zip(names, [*learned_w, learned_b], [*best_w, best_b]):
+    print(f"{name:10} {ours:17.6f} {best:14.6f} {ours - best:11.2g}")
+print("largest difference:", np.abs(np.append(learned_w - best_w, learned_b - best_b)).max())
 print("validation:", task.evaluate("validation"))
 
 # %%
