@@ -17,6 +17,8 @@ follows the parent pointers back from the last step.
 import numpy as np
 import tensorflow as tf
 
+from tfseq.seq2seq.decoder import inside_xla_program
+
 
 def tile_batch(t, multiplier, name=None):
     """Repeat each batch entry ``multiplier`` times: ``[B, ...] -> [B * multiplier, ...]``.
@@ -225,11 +227,15 @@ def gather_tree(step_ids, parent_ids, max_sequence_lengths, end_token):
     max_time, beam_width = shape[0], shape[2]
     lengths = tf.minimum(tf.convert_to_tensor(max_sequence_lengths, tf.int32), max_time)
     active = tf.transpose(tf.sequence_mask(lengths, max_time))[:, :, tf.newaxis]  # [T, B, 1]
-    check = tf.debugging.assert_equal(
-        tf.reduce_all((parent_ids >= 0) & (parent_ids < beam_width) | tf.logical_not(active)),
-        True,
-        message="gather_tree: parent_ids must be in [0, beam_width)",
-    )
+    checks = []
+    if not inside_xla_program():  # XLA drops (and logs) Assert ops
+        checks.append(
+            tf.debugging.assert_equal(
+                tf.reduce_all((parent_ids >= 0) & (parent_ids < beam_width) | tf.logical_not(active)),
+                True,
+                message="gather_tree: parent_ids must be in [0, beam_width)",
+            )
+        )
     identity = tf.broadcast_to(tf.range(beam_width)[tf.newaxis], shape[1:])  # [B, W]
 
     def back_step(carry, elems):
@@ -239,7 +245,7 @@ def gather_tree(step_ids, parent_ids, max_sequence_lengths, end_token):
         ids = tf.where(active_t, tf.gather(ids_t, beam, batch_dims=1), end_token)
         return ids, tf.where(active_t, tf.gather(parents_t, beam, batch_dims=1), identity)
 
-    with tf.control_dependencies([check]):
+    with tf.control_dependencies(checks):
         ids, _ = tf.scan(back_step, (step_ids, parent_ids, active), initializer=(identity, identity), reverse=True)
     # everything after a beam's first end_token becomes end_token
     seen_end = tf.cumsum(tf.cast(tf.equal(ids, end_token), tf.int32), axis=0, exclusive=True) > 0
