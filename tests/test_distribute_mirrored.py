@@ -1,7 +1,8 @@
 """``Trainer(strategy=MirroredStrategy)`` over two logical CPU devices equals the single-device
-Trainer on the same global batches (LM: weights, carried state rows, logged sums; regression
-with an objective mean over rows); checkpoints written under the strategy load without it and
-the other way round; XLA under the strategy falls back for the LM with a warning.
+Trainer on the same global batches (LM: weights, carried state rows, logged sums; the
+translation model with its per-token mean; a mean-squared-error task split unevenly);
+checkpoints written under the strategy load without it and the other way round; XLA under
+the strategy falls back for the LM with a warning.
 
 Logical devices must be configured before TensorFlow initialises its devices, so the checks
 run in a fresh interpreter (this file run as a script) and report JSON on its last line.
@@ -44,11 +45,17 @@ def test_lm_step_and_state_equal_single_device(results):
     assert result["resumed_equal"] < TOLERANCE, result
 
 
+def test_translation_step_equals_single_device(results):
+    """Two steps of C's TranslationModel (per-token mean objective, uneven rows and tokens)."""
+    result = results["translation"]
+    assert result["variables"] > 10 and result["weights"] < TOLERANCE, result
+
+
 def test_regression_uneven_split_and_lm_xla_fallback(results):
     result = results["regression"]
     assert result["weights"] < TOLERANCE, result
     assert result["lm_xla_warning"], result
-    assert result["lm_xla_weights"] < 1e-4, result  # XLA single-device vs the fallback graph
+    assert result["lm_xla_weights"] < TOLERANCE, result  # the fallback equals the single-device graph
 
 
 # -- the subprocess ----------------------------------------------------------------------------------
@@ -157,11 +164,61 @@ def _regression(strategy):
         model, _, trainer = _lm_parts(strategy, jit=None, clip=None)
         trainer.fit(max_steps=2)
     result["lm_xla_warning"] = any("cannot be compiled with XLA" in str(w.message) for w in caught)
-    single_model, _, single = _lm_parts(None, jit=None, clip=None)
+    single_model, _, single = _lm_parts(None, jit=False, clip=None)  # the graph it fell back to
     single.fit(max_steps=2)
     result["lm_xla_weights"] = _max_diff([v.numpy() for v in model.trainable_variables],
                                          [v.numpy() for v in single_model.trainable_variables])
     return result
+
+
+def _translation(strategy):
+    """C's TranslationModel (bi-encoder, attention) with its per-token mean objective on dict
+    batches of different lengths: the replicas' token counts differ, so their weights do."""
+    import contextlib
+
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    from tfseq.models.translation import TranslationModel, masked_xent
+    from tfseq.train import Trainer
+
+    rng = np.random.default_rng(2)
+    batches = []
+    for rows, src_len, tgt_len in ((5, 6, 5), (5, 6, 5)):  # 5 rows: an uneven split; one shape, one trace
+        lengths = rng.integers(1, tgt_len + 1, rows)
+        batches.append({"source": rng.integers(3, 20, (rows, src_len)).astype(np.int32),
+                        "source_length": rng.integers(1, src_len + 1, rows).astype(np.int32),
+                        "target_in": rng.integers(3, 20, (rows, tgt_len)).astype(np.int32),
+                        "target_out": rng.integers(3, 20, (rows, tgt_len)).astype(np.int32),
+                        "target_weight": (np.arange(tgt_len) < lengths[:, None]).astype(np.float32)})
+
+    class Translation:
+        def __init__(self):
+            self.model = TranslationModel(20, 20, 8, num_layers=2, seed=4)
+            self.model(batches[0])
+
+        def steps_per_epoch(self):
+            return len(batches)
+
+        def train_batches(self, start):
+            return iter(batches[start:])
+
+        def loss(self, batch, training):
+            loss_sum, count = masked_xent(self.model(batch, training=training), batch["target_out"],
+                                          batch["target_weight"])
+            return loss_sum / tf.maximum(count, 1.0), {"loss_sum": loss_sum, "count": count}
+
+    weights = []
+    for s in (None, strategy):
+        with s.scope() if s else contextlib.nullcontext():
+            keras.utils.set_random_seed(5)
+            task = Translation()
+            optimizer = keras.optimizers.SGD(1.0)  # not Adam: its first step is ~lr * sign(g), so a
+            # rounding-level difference in a near-zero gradient would move a weight by ~lr
+        Trainer(task, optimizer, 1, max_grad_norm=1.0, jit_compile=False, strategy=s).fit()
+        weights.append([v.numpy() for v in task.model.trainable_variables])
+    return {"weights": _max_diff(*weights), "variables": len(weights[0])}
 
 
 if __name__ == "__main__":
@@ -172,5 +229,5 @@ if __name__ == "__main__":
     # One strategy for the whole process: a second MirroredStrategy over the same devices
     # reuses collective instance keys and its first all-reduce is aborted.
     strategy = make_strategy("mirrored", 2)
-    out = {"lm": _lm(tmp, strategy), "regression": _regression(strategy)}
+    out = {"lm": _lm(tmp, strategy), "regression": _regression(strategy), "translation": _translation(strategy)}
     print(json.dumps(out))
