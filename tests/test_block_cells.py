@@ -35,6 +35,10 @@ CASES = {
         "lstm_cell", {"seq": RAGGED, "init": True, "clip": 0.4},
     ),
     "lstm_block_plain": ("rnn_cell.LSTMBlockCell(5)", "lstm_cell", {}),
+    # The op's own cell_clip attribute defaults to 3; contrib passed -1 (no clip) for None.
+    "lstm_block_default_does_not_clip": (
+        "rnn_cell.LSTMBlockCell(5, forget_bias=4.0)", "lstm_cell", {"init": True, "init_scale": 4.0, "above": 3.0},
+    ),
     "lstm_block_clip_zero_is_off": ("rnn_cell.LSTMBlockCell(5, cell_clip=0.0)", "lstm_cell", {"init": True}),
     "gru_block_v2": ("rnn_cell.GRUBlockCellV2(5)", "gru_cell", {"seq": RAGGED, "init": True}),
     "fused_peep_clip": (
@@ -206,7 +210,8 @@ def spec_for(name, ckpt_dir):
         "args": ref_args(cell),
         "x": (3.0 * rng.standard_normal(shape)).astype(np.float32),
         "seq": options.get("seq"),
-        "init": [rng.standard_normal((B, n)).astype(np.float32) for n in state_sizes] if options.get("init") else [],
+        "init": [(options.get("init_scale", 1.0) * rng.standard_normal((B, n))).astype(np.float32)
+                 for n in state_sizes] if options.get("init") else [],
         "weights": {k: rng.uniform(-0.8, 0.8, v.shape).astype(np.float32) for k, v in sorted(named.items())},
     }
 
@@ -267,6 +272,8 @@ def test_block_cells_match_tf_block_kernels(name, fast, tf1_results):
         assert np.isclose(np.abs(got[1].numpy()[stepped]).max(), clip)
     if name == "lstm_block_clip_zero_is_off":  # the op clips only for cell_clip > 0
         assert np.abs(got[1].numpy()).max() > 1.0
+    if "above" in CASES[name][2]:  # c beyond the op's attribute default of 3: no clip by default
+        assert np.abs(got[1].numpy()).max() > CASES[name][2]["above"]
 
 
 @pytest.mark.parametrize("name", list(CASES))
