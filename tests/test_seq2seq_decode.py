@@ -323,3 +323,29 @@ def test_bad_input_raises_naming_argument_and_value():
         embedding, initial_state=state, start_tokens=tf.fill([B], START), end_token=END
     )
     assert outputs.sample_id.shape == (B, 0) and np.all(lengths.numpy() == 0)
+
+
+def test_other_tf1_helpers_and_training_flag():
+    cell, out, embedding, inputs, state = make_parts(seed=6)
+    teacher, _, _ = s2s.dynamic_decode(s2s.BasicDecoder(cell, s2s.TrainingHelper(inputs, LENGTHS), state, out))
+    scheduled = s2s.ScheduledEmbeddingTrainingHelper(inputs, LENGTHS, embedding, sampling_probability=0.0)
+    never, _, _ = s2s.dynamic_decode(s2s.BasicDecoder(cell, scheduled, state, out))
+    assert_close(never.rnn_output, teacher.rnn_output)
+    starts = tf.fill([B], START)
+    greedy, _, _ = s2s.dynamic_decode(
+        s2s.BasicDecoder(cell, s2s.GreedyEmbeddingHelper(embedding, starts, END), state, out), maximum_iterations=4
+    )
+    cold = s2s.SampleEmbeddingHelper(embedding, starts, END, softmax_temperature=1e-4, seed=3)
+    sampled, _, _ = s2s.dynamic_decode(s2s.BasicDecoder(cell, cold, state, out), maximum_iterations=4)
+    np.testing.assert_array_equal(sampled.sample_id, greedy.sample_id)
+    with pytest.raises(ValueError, match="given at construction"):
+        s2s.TrainingHelper(inputs, LENGTHS).initialize(inputs)
+
+    # `training` reaches the cell: a DropoutWrapper drops only with training=True
+    dropped = rnn_cell.DropoutWrapper(cell, output_keep_prob=0.5, seed=1)
+    decoder = s2s.BasicDecoder(dropped, s2s.TrainingSampler(), out)
+    inference, _, _ = decoder(inputs, initial_state=state, training=False)
+    training, _, _ = decoder(inputs, initial_state=state, training=True)
+    plain, _, _ = s2s.BasicDecoder(cell, s2s.TrainingSampler(), out)(inputs, initial_state=state)
+    assert_close(inference.rnn_output, plain.rnn_output)
+    assert np.abs(training.rnn_output - plain.rnn_output).max() > 1e-3
