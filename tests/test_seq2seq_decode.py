@@ -60,6 +60,12 @@ def test_training_decoder_equals_hand_loop_with_impute_finished():
     assert_close(tf.where(mask, plain.rnn_output, 0.0), want_outputs)
     assert np.abs(plain.rnn_output[2, 1:]).max() > 0  # row 2 (length 1) went on
     assert np.abs(plain_state[0][2] - want_state[0][2]).max() > 1e-3
+    # a right-padded mask is the same as sequence_length
+    masked, _, masked_lengths = s2s.BasicDecoder(cell, s2s.TrainingSampler(), out, impute_finished=True)(
+        inputs, initial_state=state, mask=tf.sequence_mask(LENGTHS, T)
+    )
+    assert_close(masked.rnn_output, want_outputs)
+    np.testing.assert_array_equal(masked_lengths, LENGTHS)
     # time-major inputs and outputs
     tm, _, _ = s2s.BasicDecoder(cell, s2s.TrainingSampler(time_major=True), out, output_time_major=True)(
         tf.transpose(inputs, [1, 0, 2]), initial_state=state, sequence_length=LENGTHS
