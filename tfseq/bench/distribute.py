@@ -11,7 +11,7 @@
    bare SUM all-reduce of the model's gradients between the two workers per step.
 
     python -m tfseq.bench.distribute                      # PTB-small-shaped LM, synthetic ids
-    python -m tfseq.bench.distribute --hidden 64 --vocab 2000 --steps 20   # quicker
+    python -m tfseq.bench.distribute --hidden 32 --vocab 500 --steps 50 --rounds 5 --part overhead
 
 Expect no speed-up on a 2-core machine shared with other work: the two workers compete for
 the same cores, and every step adds an all-reduce over loopback gRPC.
@@ -162,15 +162,17 @@ def main(argv=None):
     parser.add_argument("--num-steps", type=int, default=20, help="BPTT length (PTB small: 20)")
     parser.add_argument("--steps", type=int, default=20, help="timed steps per measurement")
     parser.add_argument("--rounds", type=int, default=3, help="overhead: interleaved rounds")
+    parser.add_argument("--part", choices=("both", "overhead", "scaling"), default="both", help="what to measure")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
         return worker(args)
     print(f"LM 2x{args.hidden} LSTM, vocab {args.vocab}, global batch {args.batch} x {args.num_steps} tokens, "
           f"{os.cpu_count()} CPUs")
-    for name, t in overhead(args).items():
-        print(f"overhead  {name:11s} {t['min_ms']:8.2f} ms/step (min)  {t['median_ms']:8.2f} (median)")
-    for r in scaling(args):
+    if args.part != "scaling":
+        for name, t in overhead(args).items():
+            print(f"overhead  {name:11s} {t['min_ms']:8.2f} ms/step (min)  {t['median_ms']:8.2f} (median)")
+    for r in scaling(args) if args.part != "overhead" else []:
         extra = f", all-reduce of {r['gradient_floats']:,} floats {r['all_reduce_ms']:.2f} ms" if "all_reduce_ms" in r \
             else ""
         print(f"scaling   {r['workers']} worker(s) {r['step_ms']:8.2f} ms/step  "

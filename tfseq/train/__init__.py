@@ -1,10 +1,16 @@
-"""Training: a general loop (``Trainer`` + ``Task``), TensorBoard writers, atomic
-checkpoints, a progress bar, and the language-model task."""
+"""Training: a general loop (``Trainer`` + ``Task``) that also runs under ``tf.distribute``,
+TensorBoard writers, atomic checkpoints, run directories and a progress bar.
 
+``LanguageModelTask`` and ``perplexity`` live in :mod:`tfseq.models.lm_task` (next to the
+model) and are re-exported here for compatibility.
+"""
+
+from tfseq.models.lm_task import LanguageModelTask, perplexity
 from tfseq.train.checkpoints import CheckpointKeeper, training_trackables
-from tfseq.train.language_model import LanguageModelTask, perplexity
+from tfseq.train.distribute import WorkerLostError, make_strategy
 from tfseq.train.loop import Task, Trainer
 from tfseq.train.progress import Progress
+from tfseq.train.run_dir import RunDir, SettingsMismatch
 from tfseq.train.summaries import RunWriters, default_run_name
 
 __all__ = [
@@ -17,4 +23,8 @@ __all__ = [
     "Progress",
     "RunWriters",
     "default_run_name",
+    "RunDir",
+    "SettingsMismatch",
+    "make_strategy",
+    "WorkerLostError",
 ]
