@@ -2,10 +2,10 @@
 drivers, float64, variational masks per call, keep_prob tensors, TF1's knobs and arguments, TF1's
 call convention, strict loading of a sub-scope. TF1 numbers come from the reference subprocess."""
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-import keras
 
 from tf1_reference import run_tf1_many
 from tfseq import compat, nn, rnn_cell

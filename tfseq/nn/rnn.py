@@ -36,7 +36,9 @@ def _check_tf1_knobs(fn_name, parallel_iterations, swap_memory):
         or not isinstance(parallel_iterations, numbers.Integral)
         or parallel_iterations <= 0
     ):
-        raise ValueError(f"{fn_name}: parallel_iterations must be a positive integer or None, got {parallel_iterations!r}")
+        raise ValueError(
+            f"{fn_name}: parallel_iterations must be a positive integer or None, got {parallel_iterations!r}"
+        )
     if not isinstance(swap_memory, bool):
         raise ValueError(f"{fn_name}: swap_memory must be True or False, got {swap_memory!r}")
     return {"parallel_iterations": parallel_iterations or 32, "swap_memory": swap_memory}
