@@ -51,9 +51,9 @@ def test_translation_step_equals_single_device(results):
     assert result["variables"] > 10 and result["weights"] < TOLERANCE, result
 
 
-def test_regression_uneven_split_and_lm_xla_fallback(results):
+def test_regression_uneven_split_xla_and_lm_xla_fallback(results):
     result = results["regression"]
-    assert result["weights"] < TOLERANCE, result
+    assert result["weights"] < TOLERANCE and result["xla_weights"] < TOLERANCE, result
     assert result["lm_xla_warning"], result
     assert result["lm_xla_weights"] < TOLERANCE, result  # the fallback equals the single-device graph
 
@@ -150,14 +150,15 @@ def _regression(strategy):
             return tf.reduce_mean(errors), {"loss_sum": tf.reduce_sum(errors), "count": tf.size(errors)}
 
     weights = []
-    for s in (None, strategy):
+    # single device; the strategy without XLA; the strategy with each replica's pass XLA-compiled
+    for s, jit in ((None, False), (strategy, False), (strategy, True)):
         with s.scope() if s else contextlib.nullcontext():
             keras.utils.set_random_seed(5)
             task = Linear()
             optimizer = keras.optimizers.Adam(0.1)
-        Trainer(task, optimizer, 1, max_grad_norm=1.0, jit_compile=False, strategy=s).fit()
+        Trainer(task, optimizer, 1, max_grad_norm=1.0, jit_compile=jit, strategy=s).fit()  # True: XLA or raise
         weights.append([v.numpy() for v in task.model.trainable_variables])
-    result = {"weights": _max_diff(*weights)}
+    result = {"weights": _max_diff(weights[0], weights[1]), "xla_weights": _max_diff(weights[0], weights[2])}
     # XLA: the LM's loss all-gathers its state, so under a strategy it falls back with a warning
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
