@@ -151,7 +151,7 @@ def train(tmp, strategy, steps, slow=False, events=None):
     if trainer.restore():
         print(f"resumed at step {int(trainer.global_step.numpy())}", flush=True)
     trainer.fit(max_steps=steps)
-    out = {v.path: v.numpy() for v in model.trainable_variables}
+    out = {f"v{i:02d}": v.numpy() for i, v in enumerate(model.trainable_variables)}  # Keras paths vary by process
     out["step"] = int(trainer.global_step.numpy())
     return out
 

@@ -135,6 +135,28 @@ def test_throughput_counts_only_time_spent_fetching_and_stepping(tmp_path, monke
     assert len(speeds) == 6  # windows of 2, 2, 1 steps in each of the 2 epochs
 
 
+def test_throughput_leaves_out_the_first_traced_step(tmp_path, monkeypatch):
+    """Tracing the step (here: 50 fake seconds, as an XLA compilation can take) and the
+    items of that first step are left out of the first window's throughput."""
+    clock = types.SimpleNamespace(now=0.0)
+    monkeypatch.setattr(loop_module, "time", types.SimpleNamespace(perf_counter=lambda: clock.now))
+
+    class SlowTrace(LineTask):
+        def loss(self, batch, training):
+            clock.now += 50.0  # Python: runs once, while the step is traced
+            return super().loss(batch, training)
+
+    writers = RunWriters(str(tmp_path / "run"))
+    Trainer(SlowTrace(clock), keras.optimizers.SGD(0.01), epochs=1, writers=writers, log_every=1,
+            jit_compile=False).fit()
+    writers.close()
+    steps, speeds = zip(*tensors(str(tmp_path / "run" / "train"), "points_per_second")[1])
+    assert steps == tuple(range(2, STEPS + 1))  # the window of the traced step alone has none
+    assert [float(v) for v in speeds] == pytest.approx([4.0] * (STEPS - 1))
+    _, losses = tensors(str(tmp_path / "run" / "train"), "Training Loss")
+    assert len(losses) == STEPS  # its loss is still logged
+
+
 def test_a_finished_run_trains_no_further(tmp_path, capsys):
     task = LineTask()
     kwargs = dict(epochs=1, checkpoint_dir=str(tmp_path / "ckpt"), progress=Progress(enabled=False),

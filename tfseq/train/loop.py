@@ -183,6 +183,7 @@ class Trainer:
         self.jit_compile = check_optional_bool("Trainer", "jit_compile", jit_compile)
         self._step_fn = self._make_step_fn(jit_compile is not False)
         self._step_compiled = False  # becomes True after the first step ran
+        self._traced = False  # the first step (tracing, compiling) is left out of the throughput
 
     def _create_variables(self, checkpoint_dir):
         task, optimizer = self.task, self.optimizer
@@ -223,6 +224,9 @@ class Trainer:
             if "xla" not in str(err).lower() and "merge_call" not in str(err):
                 raise
             first_line = str(err).strip().splitlines()[0]
+            if "merge_call" in str(err):
+                first_line = ("the task's loss synchronises the replicas (e.g. an all-gather of carried state), "
+                              "which cannot run inside the compiled per-replica pass")
             warnings.warn(f"Trainer: the training step cannot be compiled with XLA, running it "
                           f"without (pass jit_compile=False to skip the attempt): {first_line}",
                           stacklevel=3)
@@ -322,8 +326,9 @@ class Trainer:
         self._epoch_started = time.perf_counter()
         self.progress.start(self.steps_per_epoch, start, desc=f"epoch {epoch + 1}/{self.epochs}")
         # Throughput counts only the time spent fetching batches and running steps: not
-        # building the epoch's pipeline, logging, checkpointing or evaluating.
-        window_busy, window_steps = 0.0, 0
+        # building the epoch's pipeline, logging, checkpointing or evaluating, nor the
+        # process's first step (tracing, XLA compilation) and its items.
+        window_busy, window_steps, untimed_items = 0.0, 0, 0.0
         if self.strategy is None:
             batches = iter(self.task.train_batches(start))
         else:
@@ -335,16 +340,23 @@ class Trainer:
                     batch = next(batches)
                 except StopIteration:
                     break
+                first = not self._traced
+                if first:
+                    items_before = float(self._epoch_sums.numpy()[1])
                 self._run_step(batch)
-                window_busy += time.perf_counter() - started
+                if first:
+                    self._traced = True
+                    untimed_items += float(self._epoch_sums.numpy()[1]) - items_before
+                else:
+                    window_busy += time.perf_counter() - started
                 step += 1
                 window_steps += 1
                 checkpoint_now = self.checkpoint_every and step % self.checkpoint_every == 0
                 if checkpoint_now or window_steps == self.log_every:
-                    self._log_window(step, window_busy, window_steps)
+                    self._log_window(step, window_busy, window_steps, untimed_items)
                     if checkpoint_now:
                         self.save()
-                    window_busy, window_steps = 0.0, 0
+                    window_busy, window_steps, untimed_items = 0.0, 0, 0.0
             else:  # max_steps reached: stop unless the epoch happens to end here too
                 if self._epoch_has_more(batches):
                     return False
@@ -361,7 +373,7 @@ class Trainer:
             self.progress.close()  # no checkpoint now: the failed step may be half applied
             raise distribute.WorkerLostError.from_error(err) from None
         if window_steps:
-            self._log_window(step, window_busy, window_steps)
+            self._log_window(step, window_busy, window_steps, untimed_items)
         self.progress.close()
         return True
 
@@ -373,27 +385,25 @@ class Trainer:
             return False
         return True
 
-    def _log_window(self, step, seconds, steps):
+    def _log_window(self, step, seconds, steps, untimed_items=0.0):
         sums = tuple(self._epoch_sums.numpy().tolist())
         loss_sum, count, grad_norm_sum = (now - before for now, before in zip(sums, self._window_start))
         self._window_start = sums
         if not count:
             return
         loss = loss_sum / count
-        throughput = count / max(seconds, 1e-9)
         derived = _task_method(self.task, "derived_metrics")(loss)
         throughput_name = getattr(self.task, "throughput_name", Task.throughput_name)
-        values = {
-            "Training Loss": loss,
-            "Learning Rate": self.current_learning_rate(),
-            "Gradient Norm": grad_norm_sum / steps,
-            throughput_name: throughput,
-            **derived,
-        }
+        values = {"Training Loss": loss, "Learning Rate": self.current_learning_rate(),
+                  "Gradient Norm": grad_norm_sum / steps, **derived}
+        throughput = (count - untimed_items) / seconds if count > untimed_items and seconds > 0 else None
+        if throughput is not None:  # not for a window of nothing but the first (traced) step
+            values[throughput_name] = throughput
         if self.writers is not None:
             self.writers.scalars("train", {**values, **_task_method(self.task, "window_scalars")()}, step)
-        shown = {"loss": loss, **{k.lower(): v for k, v in derived.items()},
-                 throughput_name.split("_")[0] + "/s": throughput}
+        shown = {"loss": loss, **{k.lower(): v for k, v in derived.items()}}
+        if throughput is not None:
+            shown[throughput_name.split("_")[0] + "/s"] = throughput
         self.progress.update(steps, **shown)
 
     def _end_epoch(self, epoch):
