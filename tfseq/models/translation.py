@@ -56,8 +56,8 @@ class TranslationModel(keras.Model):
         attention_layer: use an attention layer ``[cell_output, context] @ W_a`` (num_units);
             else the context is the attention.
         pass_hidden_state: start the decoder from the encoder's final state (else zeros).
-        init_weight: weights uniform in ``[-init_weight, init_weight]`` (nmt); ``None`` keeps
-            Keras' initialisers.
+        init_weight: weights (not biases) uniform in ``[-init_weight, init_weight]`` (nmt);
+            ``None`` keeps Keras' initialisers.
         start_id, end_id: the target's start and end token ids.
         seed: int seed of the initialiser and dropout.
 
@@ -150,6 +150,8 @@ class TranslationModel(keras.Model):
         if self.init_weight is not None:
             generator = keras.random.SeedGenerator(self._seed)
             for weight in self.trainable_weights:
+                if "bias" in weight.name:  # cell biases keep their TF1 initialiser (nmt: zeros)
+                    continue
                 weight.assign(keras.random.uniform(weight.shape, -self.init_weight, self.init_weight,
                                                    dtype=weight.dtype, seed=generator))
 
