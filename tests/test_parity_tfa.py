@@ -19,8 +19,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tfa_reference import describe, run_tfa_many
+from tfa_reference import describe, requires_tfa, run_tfa_many
 from tfseq import seq2seq
+
+pytestmark = requires_tfa
 
 ATOL = 1e-5
 BATCH, MAX_TIME, MEM_DEPTH, STEPS, IN_DEPTH = 3, 5, 4, 4, 3

@@ -15,9 +15,11 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tfa_reference import describe, run_tfa_many
+from tfa_reference import describe, requires_tfa, run_tfa_many
 from tfseq import seq2seq as s2s
 from tfseq.seq2seq import beam_search_ops
+
+pytestmark = requires_tfa
 
 ATOL = 1e-5
 B, T, D, H, V, W, S, A = 3, 5, 4, 5, 6, 3, 4, 3  # batch, time, embedding, units, vocab, beam, memory, attention
