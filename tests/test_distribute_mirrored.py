@@ -45,6 +45,14 @@ def test_lm_step_and_state_equal_single_device(results):
     assert result["resumed_equal"] < TOLERANCE, result
 
 
+def test_dropout_masks_per_replica_and_resume(results):
+    result = results["lm"]
+    assert result["dropout_masks_differ"], result
+    expected = [[result["stride"], 0]] * 3  # input dropout + one DropoutWrapper per layer
+    assert result["seed_offsets"] == expected and result["resumed_seed_offsets"] == expected, result
+    assert result["dropout_resumed_equal"] < TOLERANCE, result
+
+
 def test_translation_step_equals_single_device(results):
     """Two steps of C's TranslationModel (per-token mean objective, uneven rows and tokens)."""
     result = results["translation"]
@@ -64,7 +72,7 @@ def _max_diff(a, b):
     return max(float(np.max(np.abs(np.asarray(x) - np.asarray(y)))) for x, y in zip(a, b))
 
 
-def _lm_parts(strategy, ckpt=None, clip=0.05, steps=60, jit=False):
+def _lm_parts(strategy, ckpt=None, clip=0.05, steps=60, jit=False, keep_prob=1.0):
     import contextlib
 
     import keras
@@ -77,7 +85,7 @@ def _lm_parts(strategy, ckpt=None, clip=0.05, steps=60, jit=False):
     rng = np.random.default_rng(0)
     ids = rng.integers(0, 11, 60 * steps).astype(np.int32)
     cfg = presets.get("test").with_overrides(hidden_size=8, num_layers=2, num_steps=5, batch_size=4,
-                                             vocab_size=11, keep_prob=1.0, max_max_epoch=1)
+                                             vocab_size=11, keep_prob=keep_prob, max_max_epoch=1)
     with strategy.scope() if strategy else contextlib.nullcontext():
         keras.utils.set_random_seed(3)
         model = language_model_from_config(cfg, seed=3)
@@ -118,7 +126,36 @@ def _lm(tmp, strategy):
     result["resumed_equal"] = _max_diff([v.numpy() for v in single_model.variables],
                                         [v.numpy() for v in other_model.variables])
     result["resumed_steps"] = [int(single.global_step.numpy()), int(other.global_step.numpy())]
+    result.update(_dropout(tmp, strategy))
     return result
+
+
+def _dropout(tmp, strategy):
+    """keep_prob 0.5 under the strategy: each replica draws its own masks (its copy of every
+    seed state is offset), also after a restore; an interrupted run resumes like an
+    uninterrupted one."""
+    import tensorflow as tf
+
+    from tfseq.train.distribute import SEED_STRIDE
+
+    model, _, trainer = _lm_parts(strategy, ckpt=os.path.join(tmp, "drop"), keep_prob=0.5)
+    trainer.fit(max_steps=2)
+    masks = strategy.experimental_local_results(
+        strategy.run(tf.function(lambda: model.input_dropout(tf.ones([1, 64]), training=True))))
+    states = [v.value for v in model.variables if "seed_generator_state" in v.path]
+    offsets = [(strategy.experimental_local_results(v)[1] - strategy.experimental_local_results(v)[0]).numpy().tolist()
+               for v in states]
+    resumed_model, _, resumed = _lm_parts(strategy, ckpt=os.path.join(tmp, "drop"), keep_prob=0.5)
+    resumed.fit(max_steps=4)
+    resumed_offsets = [(strategy.experimental_local_results(v.value)[1] -
+                        strategy.experimental_local_results(v.value)[0]).numpy().tolist()
+                       for v in resumed_model.variables if "seed_generator_state" in v.path]
+    straight_model, _, straight = _lm_parts(strategy, keep_prob=0.5)
+    straight.fit(max_steps=4)
+    return {"dropout_masks_differ": bool((masks[0].numpy() != masks[1].numpy()).any()),
+            "seed_offsets": offsets, "resumed_seed_offsets": resumed_offsets, "stride": SEED_STRIDE,
+            "dropout_resumed_equal": _max_diff([v.numpy() for v in resumed_model.trainable_variables],
+                                               [v.numpy() for v in straight_model.trainable_variables])}
 
 
 def _regression(strategy):

@@ -246,6 +246,30 @@ def check_created_in_scope(strategy, model, optimizer):
                          "`with strategy.scope():`")
 
 
+SEED_STRIDE = 1_000_003  # replica r's dropout streams start at seed + r * SEED_STRIDE
+
+
+def decorrelate_seeds(strategy, model):
+    """Give every replica its own random stream (dropout masks).
+
+    Keras' ``SeedGenerator`` states are mirrored variables: every replica would draw the
+    same masks for its rows. Replica ``r``'s copy of each state is offset by
+    ``r * SEED_STRIDE`` in the seed; each copy then advances on its own. A checkpoint
+    saves replica 0's copy (the single-device stream), so call this again after a restore.
+    """
+    states = [getattr(v, "value", v) for v in model.variables if "seed_generator_state" in v.path]
+    if not states or strategy.num_replicas_in_sync == 1:
+        return
+    ids = strategy.experimental_local_results(
+        strategy.experimental_distribute_values_from_function(lambda context: context.replica_id_in_sync_group))
+    for state in states:
+        copies = strategy.experimental_local_results(state)
+        base = tf.identity(copies[0].read_value())  # all copies hold the same (initial or restored) state
+        for copy, replica in zip(copies, ids):
+            offset = tf.constant([int(replica) * SEED_STRIDE] + [0] * (base.shape[0] - 1), base.dtype)
+            copy.assign(base + offset)
+
+
 def collective_failure(err):
     """Whether ``err`` is a collective that failed because a peer is gone."""
     return isinstance(err, (tf.errors.UnavailableError, tf.errors.DeadlineExceededError,

@@ -180,6 +180,8 @@ class Trainer:
         self.histograms = histograms
         with strategy.scope() if strategy is not None else contextlib.nullcontext():
             self._create_variables(checkpoint_dir)
+        if strategy is not None:
+            distribute.decorrelate_seeds(strategy, task.model)
         self.jit_compile = check_optional_bool("Trainer", "jit_compile", jit_compile)
         self._step_fn = self._make_step_fn(jit_compile is not False)
         self._step_compiled = False  # becomes True after the first step ran
@@ -259,7 +261,10 @@ class Trainer:
         """Restore the latest checkpoint if there is one; returns its prefix or ``None``."""
         if self.checkpoints is None:
             return None
-        return self.checkpoints.restore()
+        prefix = self.checkpoints.restore()
+        if prefix is not None and self.strategy is not None:
+            distribute.decorrelate_seeds(self.strategy, self.task.model)  # restored: all copies equal
+        return prefix
 
     def save(self):
         """Checkpoint now; returns the prefix (``None`` without a checkpoint directory, and on a
