@@ -43,6 +43,9 @@ def test_lm_step_and_state_equal_single_device(results):
     # resumed under the strategy from the single-device checkpoint: continues like it
     assert result["resumed_steps"] == [4, 4], result
     assert result["resumed_equal"] < TOLERANCE, result
+    assert result["different_steps"] == (
+        "the replicas resumed from different checkpoints (global steps [4, 7] by replica): every worker must read "
+        "the chief's checkpoint directory (storage shared by all hosts)"), result
 
 
 def test_dropout_masks_per_replica_and_resume(results):
@@ -126,6 +129,16 @@ def _lm(tmp, strategy):
     result["resumed_equal"] = _max_diff([v.numpy() for v in single_model.variables],
                                         [v.numpy() for v in other_model.variables])
     result["resumed_steps"] = [int(single.global_step.numpy()), int(other.global_step.numpy())]
+    # replicas holding different steps (workers that restored from different directories) are refused
+    from tfseq.train.distribute import check_same_step
+    check_same_step(strategy, other.global_step)  # equal: passes
+    strategy.experimental_local_results(other.global_step)[1].assign(7)
+    try:
+        check_same_step(strategy, other.global_step)
+        result["different_steps"] = None
+    except ValueError as err:
+        result["different_steps"] = str(err)
+    other.restore()  # every copy from the checkpoint again
     result.update(_dropout(tmp, strategy))
     return result
 

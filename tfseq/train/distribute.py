@@ -270,6 +270,20 @@ def decorrelate_seeds(strategy, model):
             copy.assign(base + offset)
 
 
+def check_same_step(strategy, global_step):
+    """``ValueError`` unless every replica holds the same ``global_step`` (after a restore:
+    workers that read different checkpoint directories would otherwise train apart)."""
+    if strategy.num_replicas_in_sync == 1:
+        return
+    steps = strategy.run(tf.function(lambda: tf.distribute.get_replica_context().all_gather(
+        tf.reshape(global_step.read_value(), [1]), axis=0)))
+    steps = strategy.experimental_local_results(steps)[0].numpy().tolist()
+    if len(set(steps)) > 1:
+        raise ValueError(f"the replicas resumed from different checkpoints (global steps {steps} by replica): "
+                         "every worker must read the chief's checkpoint directory (storage shared by all "
+                         "hosts)")
+
+
 def collective_failure(err):
     """Whether ``err`` is a collective that failed because a peer is gone."""
     return isinstance(err, (tf.errors.UnavailableError, tf.errors.DeadlineExceededError,

@@ -262,8 +262,10 @@ class Trainer:
         if self.checkpoints is None:
             return None
         prefix = self.checkpoints.restore()
-        if prefix is not None and self.strategy is not None:
-            distribute.decorrelate_seeds(self.strategy, self.task.model)  # restored: all copies equal
+        if self.strategy is not None:
+            distribute.check_same_step(self.strategy, self.global_step)
+            if prefix is not None:
+                distribute.decorrelate_seeds(self.strategy, self.task.model)  # restored: all copies equal
         return prefix
 
     def save(self):
