@@ -207,8 +207,8 @@ def _tensorboard_root(logdir):
 
 # -- commands ----------------------------------------------------------------------------------------
 def cmd_train(args):
-    from tfseq.models import presets
     from tfseq.cli.distribute_args import strategy_from_args
+    from tfseq.models import presets
 
     strategy = strategy_from_args(args)  # first: logical devices and the cluster precede any TF op
     try:
