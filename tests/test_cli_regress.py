@@ -100,8 +100,24 @@ def test_existing_run_and_divergence(tmp_path, capsys):
     logdir = str(tmp_path / "runs")
     assert main(["regress", "--logdir", logdir, "--run", "r", "--epochs", "1", "--steps-per-epoch", "5"]) == 0
     assert main(["regress", "--logdir", logdir, "--run", "r"]) == 2
-    assert capsys.readouterr().err == (f"tfseq regress: error: {os.path.join(logdir, 'r')} already holds a run: "
-                                       "pick another --run, or delete it\n")
+    assert capsys.readouterr().err == (
+        f"tfseq regress: error: {os.path.join(logdir, 'r')} holds a run with other settings: "
+        "steps_per_epoch: saved 5, now 20; choose another --run to start afresh\n")
     assert main(["regress", "--logdir", logdir, "--run", "big", "--learning-rate", "5", *FAST]) == 2
     err = capsys.readouterr().err
     assert err.startswith("tfseq regress: error: training diverged (train loss ") and err.count("\n") == 1
+
+
+def test_a_run_resumes_and_a_finished_run_trains_further_only_when_asked(tmp_path, capsys):
+    """Same RunDir rules as every train command: the same command on a finished run trains
+    nothing; a larger --epochs continues it from its checkpoint (epoch 2 is printed, epoch 1 is not)."""
+    logdir = str(tmp_path / "runs")
+    args = ["regress", "--logdir", logdir, "--run", "r", "--steps-per-epoch", "5"]
+    assert main([*args, "--epochs", "1"]) == 0
+    capsys.readouterr()
+    assert main([*args, "--epochs", "1"]) == 0
+    assert capsys.readouterr().out == (f"run {os.path.join(logdir, 'r')} is complete (1 of 1 epochs); nothing to "
+                                       "train. To train further, raise --epochs on the same run\n")
+    assert main([*args, "--epochs", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "resumed from" in out and "Epoch 2," in out and "Epoch 1," not in out

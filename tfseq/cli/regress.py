@@ -7,7 +7,9 @@
 Prints the learned ``W`` and ``b`` beside the closed-form least-squares solution and their
 difference, and writes ``<logdir>/<run>/`` (``train/``, ``validation/`` event files: loss,
 each weight, the bias, ``W/mean|stddev|min|max``, histograms, a plot of the data against
-the fitted line, the parameter table; the hyper-parameters).
+the fitted line, the parameter table; the hyper-parameters; ``config.json`` and
+``checkpoints/``, as every ``train`` command: running the same command again resumes a
+stopped run, and a larger ``--epochs`` trains a finished one further).
 """
 
 import math
@@ -38,7 +40,9 @@ def register(subparsers):
     train.add_argument("--steps-per-epoch", type=int, default=20, help="full-batch gradient steps per epoch")
     train.add_argument("--logdir", default=os.path.join("logdir", "regression"),
                        help="experiment directory, logdir/<experiment>")
-    train.add_argument("--run", default=None, help="run name (default: regress-<data>-<time>); must be new")
+    train.add_argument("--run", default=None,
+                       help="run name (default: regress-<data>-<time>); an existing run with the same settings "
+                            "is resumed (raise --epochs to train a finished one further)")
     train.add_argument("--progress", action="store_true", help="draw a progress bar")
     parser.set_defaults(func=cmd_regress)
 
@@ -96,19 +100,36 @@ def _parameter_table(rows):
     return "\n".join(lines)
 
 
+def _settings(args):
+    """What a run is: a resumed run must have the same (``epochs`` may grow)."""
+    data = {"csv": os.path.abspath(args.csv), "target": args.target} if args.csv else {
+        name: getattr(args, name) if getattr(args, name) is not None else default
+        for name, default in _SYNTHETIC_DEFAULTS.items()}
+    return {"data": data, "seed": args.seed, "valid_fraction": args.valid_fraction,
+            "learning_rate": args.learning_rate, "steps_per_epoch": args.steps_per_epoch, "epochs": args.epochs}
+
+
 def cmd_regress(args):
     _check_args(args)
     import keras
 
     from tfseq.models.regression import LinearRegression, RegressionTask, train_validation_split
     from tfseq.train import Progress, RunWriters, Trainer, default_run_name
+    from tfseq.train.run_dir import RunDir, SettingsMismatch
 
     x, y, names, description = _load_data(args)
     train_x, train_y, valid_x, valid_y = train_validation_split(x, y, args.valid_fraction, args.seed)
     run = args.run or default_run_name("regress", "csv" if args.csv else "synthetic")
     run_dir = os.path.join(args.logdir, run)
-    if os.path.isdir(run_dir) and os.listdir(run_dir):
-        raise UsageError(f"{run_dir} already holds a run: pick another --run, or delete it")
+    run_files = RunDir(run_dir)
+    if run_files.exists() and run_files.completed_epochs() >= args.epochs:
+        print(f"run {run_dir} is complete ({run_files.completed_epochs()} of {args.epochs} epochs); nothing to "
+              "train. To train further, raise --epochs on the same run")
+        return 0
+    try:
+        run_files.prepare(_settings(args), may_change=("epochs",))
+    except SettingsMismatch as err:
+        raise UsageError(str(err)) from None
     print(f"data: {description}")
     print(f"{len(y)} examples: {len(train_y)} train, {len(valid_y)} validation, "
           f"{x.shape[1]} feature{'s' if x.shape[1] > 1 else ''}")
@@ -125,8 +146,8 @@ def cmd_regress(args):
                      "valid_fraction": args.valid_fraction})
     # XLA does not pay for a [N, F] matvec: its compile time would be most of the run.
     trainer = Trainer(task, keras.optimizers.SGD(args.learning_rate), args.epochs, writers=writers,
-                      log_every=max(1, args.steps_per_epoch // 4), progress=Progress(enabled=args.progress),
-                      jit_compile=False)
+                      checkpoint_dir=run_files.checkpoint_dir, log_every=max(1, args.steps_per_epoch // 4),
+                      progress=Progress(enabled=args.progress), jit_compile=False)
     try:
         history = trainer.fit()
     finally:
