@@ -20,14 +20,11 @@ subprocess to pay TensorFlow's import once. Failures in the reference raise
 """
 
 import json
-import os
-import pickle
-import subprocess
 import sys
-import tempfile
-import textwrap
 
 import numpy as np
+
+from reference_process import run_cases
 
 _RUNNER = r'''
 import os, pickle, sys, tempfile, traceback
@@ -59,28 +56,7 @@ with open(sys.argv[2], "wb") as f:
 
 def run_tf1_many(cases, timeout=600):
     """Run ``[(name, source, inputs), ...]`` in one TF1 subprocess; ``{name: outputs}``."""
-    cases = [(name, textwrap.dedent(source), dict(inputs or {})) for name, source, inputs in cases]
-    with tempfile.TemporaryDirectory() as tmp:
-        case_path = os.path.join(tmp, "cases.pkl")
-        result_path = os.path.join(tmp, "results.pkl")
-        with open(case_path, "wb") as f:
-            pickle.dump(cases, f)
-        env = dict(os.environ, TF_USE_LEGACY_KERAS="1", TF_CPP_MIN_LOG_LEVEL="2")
-        proc = subprocess.run(
-            [sys.executable, "-c", _RUNNER, case_path, result_path],
-            capture_output=True,
-            text=True,
-            env=env,
-            timeout=timeout,
-        )
-        if proc.returncode != 0:
-            raise RuntimeError(f"TF1 reference process failed:\n{proc.stderr[-4000:]}")
-        with open(result_path, "rb") as f:
-            results = pickle.load(f)
-    for name, outputs in results.items():
-        if "__error__" in outputs:
-            raise RuntimeError(f"TF1 reference case {name!r} failed:\n{outputs['__error__']}")
-    return results
+    return run_cases(_RUNNER, cases, "TF1", timeout=timeout)
 
 
 def run_tf1(source, inputs=None, timeout=600):

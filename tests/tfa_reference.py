@@ -17,15 +17,12 @@ to pay the imports once. A failure in the reference raises ``RuntimeError`` with
 traceback: the reference is never silently skipped.
 """
 
-import os
-import pickle
-import subprocess
 import sys
-import tempfile
-import textwrap
 
 import numpy as np
 import pytest
+
+from reference_process import run_cases
 
 # TF Addons 0.23 (end of life) has no wheel for Python >= 3.12, so the test extra installs it
 # only below 3.12 (setup.cfg). There the parity modules are skipped, saying why; below 3.12
@@ -69,29 +66,7 @@ with open(sys.argv[2], "wb") as f:
 
 def run_tfa_many(cases, timeout=600):
     """Run ``[(name, source, inputs), ...]`` in one TF Addons subprocess; ``{name: outputs}``."""
-    cases = [(name, textwrap.dedent(source), dict(inputs or {})) for name, source, inputs in cases]
-    with tempfile.TemporaryDirectory() as tmp:
-        case_path = os.path.join(tmp, "cases.pkl")
-        result_path = os.path.join(tmp, "results.pkl")
-        with open(case_path, "wb") as f:
-            pickle.dump(cases, f)
-        env = dict(os.environ, TF_USE_LEGACY_KERAS="1", TF_CPP_MIN_LOG_LEVEL="2")
-        env.pop("KERAS_BACKEND", None)
-        proc = subprocess.run(
-            [sys.executable, "-c", _RUNNER, case_path, result_path],
-            capture_output=True,
-            text=True,
-            env=env,
-            timeout=timeout,
-        )
-        if proc.returncode != 0:
-            raise RuntimeError(f"TF Addons reference process failed:\n{proc.stderr[-4000:]}")
-        with open(result_path, "rb") as f:
-            results = pickle.load(f)
-    for name, outputs in results.items():
-        if "__error__" in outputs:
-            raise RuntimeError(f"TF Addons reference case {name!r} failed:\n{outputs['__error__']}")
-    return results
+    return run_cases(_RUNNER, cases, "TF Addons", timeout=timeout, drop_env=("KERAS_BACKEND",))
 
 
 def run_tfa(source, inputs=None, timeout=600):
