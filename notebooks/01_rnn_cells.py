@@ -23,7 +23,6 @@
 
 # %%
 import os
-import pathlib
 import tempfile
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -32,20 +31,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfseq import compat, nn, rnn_cell
-from tfseq.train import default_run_name
-
-
-def repository_logdir():
-    """`logdir/` of the tfseq clone around the working directory, else `./logdir`
-    (`TFSEQ_NOTEBOOK_LOGDIR` overrides it; the tests point it at a temporary folder)."""
-    if os.environ.get("TFSEQ_NOTEBOOK_LOGDIR"):
-        return pathlib.Path(os.environ["TFSEQ_NOTEBOOK_LOGDIR"])
-    here = pathlib.Path.cwd().resolve()
-    for folder in [here, *here.parents]:
-        if (folder / "setup.cfg").is_file() and (folder / "tfseq").is_dir():
-            return folder / "logdir"
-    return here / "logdir"
-
+from tfseq.train import default_run_name, repository_logdir
 
 QUICK = os.environ.get("TFSEQ_NOTEBOOK_QUICK") == "1"  # the test suite's shortened run
 EXPERIMENT_DIR = repository_logdir() / "notebooks" / "rnn_cells"

@@ -39,20 +39,7 @@ import numpy as np
 from tfseq.data import read_csv_table
 from tfseq.models import LinearRegression, RegressionTask, least_squares, synthetic_data
 from tfseq.models.regression import train_validation_split
-from tfseq.train import Progress, RunWriters, Trainer, default_run_name
-
-
-def repository_logdir():
-    """`logdir/` of the tfseq clone around the working directory, else `./logdir`
-    (`TFSEQ_NOTEBOOK_LOGDIR` overrides it; the tests point it at a temporary folder)."""
-    if os.environ.get("TFSEQ_NOTEBOOK_LOGDIR"):
-        return pathlib.Path(os.environ["TFSEQ_NOTEBOOK_LOGDIR"])
-    here = pathlib.Path.cwd().resolve()
-    for folder in [here, *here.parents]:
-        if (folder / "setup.cfg").is_file() and (folder / "tfseq").is_dir():
-            return folder / "logdir"
-    return here / "logdir"
-
+from tfseq.train import Progress, RunWriters, Trainer, default_run_name, repository_logdir
 
 QUICK = os.environ.get("TFSEQ_NOTEBOOK_QUICK") == "1"  # the test suite's shortened run
 RUN_DIR = repository_logdir() / "notebooks" / "regression" / default_run_name("notebook")

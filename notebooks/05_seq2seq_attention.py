@@ -25,7 +25,6 @@
 
 # %%
 import os
-import pathlib
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import keras
@@ -36,20 +35,7 @@ from tfseq.data.subwords import train_tokenizer
 from tfseq.models import translation_presets
 from tfseq.models.translation import translation_model_from_config
 from tfseq.models.translation_task import NMTLearningRate, TranslationTask, attention_text
-from tfseq.train import Progress, RunWriters, Trainer, default_run_name
-
-
-def repository_logdir():
-    """`logdir/` of the tfseq clone around the working directory, else `./logdir`
-    (`TFSEQ_NOTEBOOK_LOGDIR` overrides it; the tests point it at a temporary folder)."""
-    if os.environ.get("TFSEQ_NOTEBOOK_LOGDIR"):
-        return pathlib.Path(os.environ["TFSEQ_NOTEBOOK_LOGDIR"])
-    here = pathlib.Path.cwd().resolve()
-    for folder in [here, *here.parents]:
-        if (folder / "setup.cfg").is_file() and (folder / "tfseq").is_dir():
-            return folder / "logdir"
-    return here / "logdir"
-
+from tfseq.train import Progress, RunWriters, Trainer, default_run_name, repository_logdir
 
 QUICK = os.environ.get("TFSEQ_NOTEBOOK_QUICK") == "1"  # the test suite's shortened run
 RUN_DIR = repository_logdir() / "notebooks" / "translate-spa-eng" / default_run_name("tiny")

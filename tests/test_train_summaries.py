@@ -11,7 +11,7 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 from tensorboard.plugins.hparams import metadata as hparams_metadata
 
 from tfseq.models import language_model_from_config, presets
-from tfseq.train import LanguageModelTask, Progress, RunWriters, Trainer, default_run_name
+from tfseq.train import LanguageModelTask, Progress, RunWriters, Trainer, default_run_name, repository_logdir
 
 
 def load(path):
@@ -116,3 +116,25 @@ def test_writers_reject_bad_split_and_dir(tmp_path):
 def test_default_run_name():
     name = default_run_name("names", "tiny", "lstm")
     assert name.startswith("names-tiny-lstm-") and len(name) == len("names-tiny-lstm-") + 15
+
+
+def test_repository_logdir_is_the_clones_logdir_wherever_the_search_starts(tmp_path, monkeypatch):
+    monkeypatch.delenv("TFSEQ_NOTEBOOK_LOGDIR", raising=False)
+    clone = tmp_path / "clone"
+    (clone / "tfseq").mkdir(parents=True)
+    (clone / "setup.cfg").write_text("[metadata]\nname = tfseq\n")
+    (clone / "notebooks" / "deeper").mkdir(parents=True)
+    for where in (clone, clone / "notebooks", clone / "notebooks" / "deeper"):
+        monkeypatch.chdir(where)
+        assert repository_logdir() == clone.resolve() / "logdir"
+        assert repository_logdir(start=tmp_path) == tmp_path.resolve() / "logdir"  # start wins over the cwd
+    assert repository_logdir(start=str(clone / "notebooks")) == clone.resolve() / "logdir"
+    # a setup.cfg without a tfseq/ folder beside it is not a clone
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "setup.cfg").write_text("[metadata]\nname = other\n")
+    monkeypatch.chdir(elsewhere)
+    assert repository_logdir() == elsewhere.resolve() / "logdir"
+    monkeypatch.setenv("TFSEQ_NOTEBOOK_LOGDIR", str(tmp_path / "override"))
+    assert repository_logdir() == tmp_path / "override"
+    assert repository_logdir(start=clone) == tmp_path / "override"

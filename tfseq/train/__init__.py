@@ -11,7 +11,7 @@ from tfseq.train.distribute import WorkerLostError, make_strategy
 from tfseq.train.loop import Task, Trainer
 from tfseq.train.progress import Progress
 from tfseq.train.run_dir import RunDir, SettingsMismatch
-from tfseq.train.summaries import RunWriters, default_run_name
+from tfseq.train.summaries import RunWriters, default_run_name, repository_logdir
 
 __all__ = [
     "Task",
@@ -23,6 +23,7 @@ __all__ = [
     "Progress",
     "RunWriters",
     "default_run_name",
+    "repository_logdir",
     "RunDir",
     "SettingsMismatch",
     "make_strategy",

@@ -9,6 +9,7 @@ metrics. The writers are created here and passed to whoever writes; nothing is g
 
 import datetime
 import os
+import pathlib
 
 import tensorflow as tf
 from tensorboard.plugins.hparams import api as hp
@@ -20,6 +21,31 @@ def default_run_name(*parts):
     """``part1-part2-YYYYmmdd-HHMMSS`` (UTC), a fresh run name."""
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%d-%H%M%S")
     return "-".join([str(p) for p in parts if p] + [stamp])
+
+
+def repository_logdir(start=None):
+    """The ``logdir/`` of the tfseq clone around ``start``, where notebooks write their runs.
+
+    Walks up from ``start`` to the first folder holding both ``setup.cfg`` and ``tfseq/``
+    (the clone's root) and returns its ``logdir``, so ``tensorboard --logdir logdir`` in the
+    clone shows the runs wherever Jupyter was started. Outside a clone: ``start/logdir``.
+    The environment variable ``TFSEQ_NOTEBOOK_LOGDIR``, when set and non-empty, overrides
+    the search (the notebook tests point it at a temporary folder).
+
+    Args:
+        start: folder to search from (a path); the working directory when ``None``.
+
+    Returns:
+        A ``pathlib.Path`` (not created).
+    """
+    if os.environ.get("TFSEQ_NOTEBOOK_LOGDIR"):
+        return pathlib.Path(os.environ["TFSEQ_NOTEBOOK_LOGDIR"])
+    here = pathlib.Path.cwd() if start is None else pathlib.Path(start)
+    here = here.resolve()
+    for folder in [here, *here.parents]:
+        if (folder / "setup.cfg").is_file() and (folder / "tfseq").is_dir():
+            return folder / "logdir"
+    return here / "logdir"
 
 
 class RunWriters:
