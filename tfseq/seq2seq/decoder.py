@@ -26,13 +26,10 @@ import tensorflow as tf
 from tensorflow.python.ops import control_flow_util  # no public API says "inside an XLA program"
 
 
-class Decoder(metaclass=abc.ABCMeta):
-    """TF1's abstract decoder: ``initialize()`` takes no inputs (they were given at construction).
-
-    Subclasses define ``batch_size``, ``output_size`` (structure of ``TensorShape`` s
-    without the batch), ``output_dtype``, :meth:`initialize`, :meth:`step` and, when
-    they reorder rows between steps (beam search), ``tracks_own_finished = True``.
-    """
+class _DecoderContract:
+    """What :func:`dynamic_decode` reads of any decoder, shared by :class:`Decoder` and
+    :class:`BaseDecoder`: the three properties a subclass must define, the optional
+    ``finalize`` and ``tracks_own_finished``."""
 
     @property
     def batch_size(self):
@@ -46,6 +43,23 @@ class Decoder(metaclass=abc.ABCMeta):
     def output_dtype(self):
         raise NotImplementedError
 
+    def finalize(self, outputs, final_state, sequence_lengths):
+        raise NotImplementedError  # optional: dynamic_decode skips it
+
+    @property
+    def tracks_own_finished(self):
+        """True when the decoder reorders rows, so ``dynamic_decode`` must not OR ``finished``."""
+        return False
+
+
+class Decoder(_DecoderContract, metaclass=abc.ABCMeta):
+    """TF1's abstract decoder: ``initialize()`` takes no inputs (they were given at construction).
+
+    Subclasses define ``batch_size``, ``output_size`` (structure of ``TensorShape`` s
+    without the batch), ``output_dtype``, :meth:`initialize`, :meth:`step` and, when
+    they reorder rows between steps (beam search), ``tracks_own_finished = True``.
+    """
+
     @abc.abstractmethod
     def initialize(self, name=None):
         """``(finished [batch] bool, first inputs, initial state)``."""
@@ -54,16 +68,8 @@ class Decoder(metaclass=abc.ABCMeta):
     def step(self, time, inputs, state, training=None, name=None):
         """``(outputs, next_state, next_inputs, finished)`` for step ``time``."""
 
-    def finalize(self, outputs, final_state, sequence_lengths):
-        raise NotImplementedError
 
-    @property
-    def tracks_own_finished(self):
-        """True when the decoder reorders rows, so ``dynamic_decode`` must not OR ``finished``."""
-        return False
-
-
-class BaseDecoder(keras.layers.Layer):
+class BaseDecoder(_DecoderContract, keras.layers.Layer):
     """A decoder that is a Keras layer: ``decoder(inputs, initial_state=..., **kwargs)`` decodes.
 
     Calling the layer runs :func:`dynamic_decode` with the loop settings given here;
@@ -134,30 +140,11 @@ class BaseDecoder(keras.layers.Layer):
             decoder_init_kwargs=dict(kwargs, initial_state=initial_state),
         )
 
-    @property
-    def batch_size(self):
-        raise NotImplementedError
-
-    @property
-    def output_size(self):
-        raise NotImplementedError
-
-    @property
-    def output_dtype(self):
-        raise NotImplementedError
-
     def initialize(self, inputs, initial_state=None, **kwargs):
         raise NotImplementedError
 
     def step(self, time, inputs, state, training=None):
         raise NotImplementedError
-
-    def finalize(self, outputs, final_state, sequence_lengths):
-        raise NotImplementedError
-
-    @property
-    def tracks_own_finished(self):
-        return False
 
     def get_config(self):
         return {

@@ -103,6 +103,9 @@ class Sampler:
 
     @classmethod
     def from_config(cls, config):
+        config = dict(config)
+        if "embedding_fn" in config:  # the embedding samplers save it as a Keras layer's config (or None)
+            config["embedding_fn"] = deserialize_optional(config["embedding_fn"])
         return cls(**config)
 
 
@@ -236,10 +239,6 @@ class ScheduledEmbeddingTrainingSampler(TrainingSampler):
             "scheduling_seed": self.scheduling_seed,
         }
 
-    @classmethod
-    def from_config(cls, config):
-        return cls(**dict(config, embedding_fn=deserialize_optional(config.get("embedding_fn"))))
-
 
 @keras.saving.register_keras_serializable(package="tfseq")
 class GreedyEmbeddingSampler(Sampler):
@@ -288,10 +287,6 @@ class GreedyEmbeddingSampler(Sampler):
 
     def get_config(self):
         return {"embedding_fn": serialize_embedding_fn(type(self).__name__, self.embedding_fn)}
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**dict(config, embedding_fn=deserialize_optional(config.get("embedding_fn"))))
 
 
 @keras.saving.register_keras_serializable(package="tfseq")
