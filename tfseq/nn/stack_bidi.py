@@ -49,6 +49,23 @@ def _layer_state(states, k):
     return None if not states else states[k]
 
 
+def _stack(cells_fw, cells_bw, inputs, initial_states_fw, initial_states_bw, scope, layer):
+    """The stacking both versions share: checks, then ``x_{k+1}, s_fw_k, s_bw_k = layer(k,
+    cells_fw[k], cells_bw[k], x_k, initial_states_fw[k], initial_states_bw[k])`` (``None``
+    states when not given) under the ``scope`` name scope; ``(x_L, states_fw, states_bw)``."""
+    _check_cells(cells_fw, cells_bw, initial_states_fw, initial_states_bw)
+    states_fw, states_bw = [], []
+    layer_input = inputs
+    with tf.name_scope(scope or _DEFAULT_SCOPE):
+        for k, (cell_fw, cell_bw) in enumerate(zip(cells_fw, cells_bw)):
+            layer_input, state_fw, state_bw = layer(
+                k, cell_fw, cell_bw, layer_input, _layer_state(initial_states_fw, k), _layer_state(initial_states_bw, k)
+            )
+            states_fw.append(state_fw)
+            states_bw.append(state_bw)
+    return layer_input, tuple(states_fw), tuple(states_bw)
+
+
 def stack_bidirectional_dynamic_rnn(
     cells_fw,
     cells_bw,
@@ -85,29 +102,25 @@ def stack_bidirectional_dynamic_rnn(
         ValueError: empty or unequal cell lists, initial states not one per layer.
         TypeError: an entry is not an RNN cell.
     """
-    _check_cells(cells_fw, cells_bw, initial_states_fw, initial_states_bw)
-    states_fw, states_bw = [], []
-    layer_input = inputs
-    with tf.name_scope(scope or _DEFAULT_SCOPE):
-        for k, (cell_fw, cell_bw) in enumerate(zip(cells_fw, cells_bw)):
-            with tf.name_scope(f"cell_{k}"):
-                (out_fw, out_bw), (state_fw, state_bw) = bidirectional_dynamic_rnn(
-                    cell_fw,
-                    cell_bw,
-                    layer_input,
-                    sequence_length=sequence_length,
-                    initial_state_fw=_layer_state(initial_states_fw, k),
-                    initial_state_bw=_layer_state(initial_states_bw, k),
-                    dtype=dtype,
-                    parallel_iterations=parallel_iterations,
-                    swap_memory=swap_memory,
-                    time_major=time_major,
-                    training=training,
-                )
-                layer_input = tf.concat([out_fw, out_bw], 2)  # [batch, time, out_fw + out_bw]
-            states_fw.append(state_fw)
-            states_bw.append(state_bw)
-    return layer_input, tuple(states_fw), tuple(states_bw)
+
+    def layer(k, cell_fw, cell_bw, layer_input, initial_state_fw, initial_state_bw):
+        with tf.name_scope(f"cell_{k}"):
+            (out_fw, out_bw), (state_fw, state_bw) = bidirectional_dynamic_rnn(
+                cell_fw,
+                cell_bw,
+                layer_input,
+                sequence_length=sequence_length,
+                initial_state_fw=initial_state_fw,
+                initial_state_bw=initial_state_bw,
+                dtype=dtype,
+                parallel_iterations=parallel_iterations,
+                swap_memory=swap_memory,
+                time_major=time_major,
+                training=training,
+            )
+            return tf.concat([out_fw, out_bw], 2), state_fw, state_bw  # [batch, time, out_fw + out_bw]
+
+    return _stack(cells_fw, cells_bw, inputs, initial_states_fw, initial_states_bw, scope, layer)
 
 
 def stack_bidirectional_rnn(
@@ -127,25 +140,21 @@ def stack_bidirectional_rnn(
     ``[batch, out_fw + out_bw]`` (the last layer's). Arguments and errors as in
     :func:`stack_bidirectional_dynamic_rnn`.
     """
-    _check_cells(cells_fw, cells_bw, initial_states_fw, initial_states_bw)
-    states_fw, states_bw = [], []
-    layer_input = inputs
-    with tf.name_scope(scope or _DEFAULT_SCOPE):
-        for k, (cell_fw, cell_bw) in enumerate(zip(cells_fw, cells_bw)):
-            layer_input, state_fw, state_bw = static_bidirectional_rnn(
-                cell_fw,
-                cell_bw,
-                layer_input,
-                initial_state_fw=_layer_state(initial_states_fw, k),
-                initial_state_bw=_layer_state(initial_states_bw, k),
-                dtype=dtype,
-                sequence_length=sequence_length,
-                scope=f"cell_{k}",
-                training=training,
-            )
-            states_fw.append(state_fw)
-            states_bw.append(state_bw)
-    return layer_input, tuple(states_fw), tuple(states_bw)
+
+    def layer(k, cell_fw, cell_bw, layer_input, initial_state_fw, initial_state_bw):
+        return static_bidirectional_rnn(
+            cell_fw,
+            cell_bw,
+            layer_input,
+            initial_state_fw=initial_state_fw,
+            initial_state_bw=initial_state_bw,
+            dtype=dtype,
+            sequence_length=sequence_length,
+            scope=f"cell_{k}",
+            training=training,
+        )
+
+    return _stack(cells_fw, cells_bw, inputs, initial_states_fw, initial_states_bw, scope, layer)
 
 
 def stack_bidirectional_checkpoint_target(cells_fw, cells_bw, dynamic=True, scope=_DEFAULT_SCOPE):
