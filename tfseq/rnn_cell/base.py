@@ -381,3 +381,17 @@ class RNNCell(keras.layers.Layer):
     def zero_state(self, batch_size, dtype):
         """TF1's name for :meth:`get_initial_state`."""
         return self.get_initial_state(batch_size=batch_size, dtype=dtype)
+
+
+class LSTMTupleCell(RNNCell):
+    """Base of the LSTM cells of ``num_units`` units (``self.num_units``) whose state is
+    ``LSTMStateTuple(c, h)`` and whose output is ``h``, without projection (``LSTMBlockCell``,
+    ``LayerNormBasicLSTMCell``): their ``state_size`` and ``output_size``."""
+
+    @property
+    def state_size(self):
+        return LSTMStateTuple(self.num_units, self.num_units)
+
+    @property
+    def output_size(self):
+        return self.num_units

@@ -16,7 +16,7 @@ import tensorflow as tf
 
 from tfseq.rnn_cell.base import (
     LSTMStateTuple,
-    RNNCell,
+    LSTMTupleCell,
     check_positive_int,
     reject_tf1_only_args,
 )
@@ -49,7 +49,7 @@ def check_name(owner, name):
 
 
 @keras.saving.register_keras_serializable(package="tfseq")
-class LSTMBlockCell(RNNCell):
+class LSTMBlockCell(LSTMTupleCell):
     """TF1 contrib's ``LSTMBlockCell``: the ``LSTMBlockCell`` op's LSTM, one step.
 
     With ``z = [x, h] @ kernel + bias``::
@@ -95,14 +95,6 @@ class LSTMBlockCell(RNNCell):
         self.cell_clip = check_block_cell_clip(owner, cell_clip)
         self.use_peephole = check_bool(owner, "use_peephole", use_peephole)
         self.tf1_scope_name = name
-
-    @property
-    def state_size(self):
-        return LSTMStateTuple(self.num_units, self.num_units)
-
-    @property
-    def output_size(self):
-        return self.num_units
 
     @property
     def clips(self):

@@ -9,7 +9,7 @@ import tensorflow as tf
 
 from tfseq.rnn_cell.base import (
     LSTMStateTuple,
-    RNNCell,
+    LSTMTupleCell,
     cell_training,
     check_positive_int,
     get_activation,
@@ -43,7 +43,7 @@ def _check_optional_int(owner, name, value):
 
 
 @keras.saving.register_keras_serializable(package="tfseq")
-class LayerNormBasicLSTMCell(RNNCell):
+class LayerNormBasicLSTMCell(LSTMTupleCell):
     """TF1 contrib's ``LayerNormBasicLSTMCell``, with its arguments, math and variable names.
 
     With ``LN_k(v) = (v - mean(v)) / sqrt(var(v) + 1e-12) * k/gamma + k/beta`` over the
@@ -107,14 +107,6 @@ class LayerNormBasicLSTMCell(RNNCell):
         self.dropout_keep_prob = _check_keep_prob(owner, dropout_keep_prob)
         self.dropout_prob_seed = _check_optional_int(owner, "dropout_prob_seed", dropout_prob_seed)
         self.seed_generator = keras.random.SeedGenerator(dropout_prob_seed)
-
-    @property
-    def state_size(self):
-        return LSTMStateTuple(self.num_units, self.num_units)
-
-    @property
-    def output_size(self):
-        return self.num_units
 
     def build(self, input_shape):
         depth = self.input_depth(input_shape)
