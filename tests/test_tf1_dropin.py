@@ -215,7 +215,7 @@ def test_keep_prob_variable_and_tensor_checked_at_run_time():
         nn.dynamic_rnn(cell, X)
     constant = rnn_cell.DropoutWrapper(rnn_cell.GRUCell(4), input_keep_prob=tf.constant(0.5), seed=6)
     assert zero_fraction(nn.dynamic_rnn(constant, X)[0]) < 0.1 and constant.get_config()["input_keep_prob"] == 0.5
-    with pytest.raises(ValueError, match=r"state_keep_prob must be a float or a scalar float tensor"):
+    with pytest.raises(ValueError, match=r"DropoutWrapper: state_keep_prob must be a number or a scalar float tensor"):
         rnn_cell.DropoutWrapper(bare, state_keep_prob=tf.constant([0.5, 0.5]))
 
 

@@ -51,15 +51,16 @@ def dropout_flags(visitor, state):
     return flags
 
 
-def _check_keep_prob(name, value):
-    """A float in (0, 1], or a scalar float tensor / ``tf.Variable`` (TF1's placeholder idiom),
-    whose range is checked when the wrapper runs."""
+def check_keep_prob(owner, name, value):
+    """A number in (0, 1] (returned as a float), or a scalar float tensor / ``tf.Variable``
+    (TF1's placeholder idiom) whose range :func:`keep_prob_tensor` checks when the cell runs.
+    Shared by ``DropoutWrapper`` and ``LayerNormBasicLSTMCell``."""
     if isinstance(value, tf.Variable) or tf.is_tensor(value):
         if value.shape.rank not in (None, 0) or not tf.as_dtype(value.dtype).is_floating:
-            raise ValueError(f"DropoutWrapper: {name} must be a float or a scalar float tensor, got {value!r}")
+            raise ValueError(f"{owner}: {name} must be a number or a scalar float tensor, got {value!r}")
         return value
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0.0 < value <= 1.0:
-        raise ValueError(f"DropoutWrapper: {name} must be in (0, 1], got {value!r}")
+        raise ValueError(f"{owner}: {name} must be in (0, 1], got {value!r}")
     return float(value)
 
 
@@ -68,12 +69,13 @@ def _may_drop(keep_prob):
     return not isinstance(keep_prob, float) or keep_prob < 1.0
 
 
-def _keep_tensor(name, keep_prob, dtype):
-    """``keep_prob`` as a tensor of ``dtype``; a tensor/Variable is range-checked at run time."""
+def keep_prob_tensor(owner, name, keep_prob, dtype):
+    """A float ``keep_prob`` as is; a tensor/Variable cast to ``dtype`` and checked to be in
+    (0, 1] at run time (``InvalidArgumentError`` naming ``owner`` and ``name``)."""
     if isinstance(keep_prob, float):
         return keep_prob
     keep = tf.cast(keep_prob, dtype)
-    message = f"DropoutWrapper: {name} must be in (0, 1]"
+    message = f"{owner}: {name} must be in (0, 1]"
     with tf.control_dependencies([
         tf.debugging.assert_greater(keep, tf.zeros([], dtype), message=message),
         tf.debugging.assert_less_equal(keep, tf.ones([], dtype), message=message),
@@ -184,9 +186,9 @@ class DropoutWrapper(RNNCellWrapper):
         **kwargs,
     ):
         super().__init__(cell, dtype=dtype, **kwargs)
-        self.input_keep_prob = _check_keep_prob("input_keep_prob", input_keep_prob)
-        self.output_keep_prob = _check_keep_prob("output_keep_prob", output_keep_prob)
-        self.state_keep_prob = _check_keep_prob("state_keep_prob", state_keep_prob)
+        self.input_keep_prob = check_keep_prob("DropoutWrapper", "input_keep_prob", input_keep_prob)
+        self.output_keep_prob = check_keep_prob("DropoutWrapper", "output_keep_prob", output_keep_prob)
+        self.state_keep_prob = check_keep_prob("DropoutWrapper", "state_keep_prob", state_keep_prob)
         self.variational_recurrent = bool(variational_recurrent)
         self.input_size = _check_optional_int("input_size", input_size)
         self.seed = _check_optional_int("seed", seed)
@@ -216,7 +218,7 @@ class DropoutWrapper(RNNCellWrapper):
     # -- masks -----------------------------------------------------------------
     def _drop(self, value, keep_prob, salt, name):
         """``value / keep_prob * floor(keep_prob + uniform)``, TF1's formula."""
-        keep_prob = _keep_tensor(name, keep_prob, value.dtype)
+        keep_prob = keep_prob_tensor("DropoutWrapper", name, keep_prob, value.dtype)
         if self.variational_recurrent:
             seed = tf.random.experimental.stateless_fold_in(self.sequence_seed.state.value, salt)
             noise = tf.random.stateless_uniform([1, value.shape[-1]], seed=seed, dtype=value.dtype)

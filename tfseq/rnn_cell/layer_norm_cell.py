@@ -17,23 +17,11 @@ from tfseq.rnn_cell.base import (
     serialize_optional,
 )
 from tfseq.rnn_cell.block_cells import check_bool, check_number
+from tfseq.rnn_cell.dropout import check_keep_prob, keep_prob_tensor
 from tfseq.rnn_cell.fusion import FusedSpec
 
 _NORMS = ("input", "transform", "forget", "output", "state")  # TF1 scopes, in contrib's order
 _EPSILON = 1e-12  # contrib's layer_norm (float32/float64)
-
-
-def _check_keep_prob(owner, value):
-    """A number in (0, 1], or a scalar float tensor / ``tf.Variable`` (TF1's placeholder idiom)
-    whose range is checked when the cell runs."""
-    if isinstance(value, tf.Variable) or tf.is_tensor(value):
-        if value.shape.rank not in (None, 0) or not tf.as_dtype(value.dtype).is_floating:
-            raise ValueError(f"{owner}: dropout_keep_prob must be a number or a scalar float tensor, got {value!r}")
-        return value
-    keep = check_number(owner, "dropout_keep_prob", value)
-    if not 0.0 < keep <= 1.0:
-        raise ValueError(f"{owner}: dropout_keep_prob must be in (0, 1], got {value!r}")
-    return keep
 
 
 def _check_optional_int(owner, name, value):
@@ -104,7 +92,7 @@ class LayerNormBasicLSTMCell(LSTMTupleCell):
         self.layer_norm = check_bool(owner, "layer_norm", layer_norm)
         self.norm_gain = check_number(owner, "norm_gain", norm_gain)
         self.norm_shift = check_number(owner, "norm_shift", norm_shift)
-        self.dropout_keep_prob = _check_keep_prob(owner, dropout_keep_prob)
+        self.dropout_keep_prob = check_keep_prob(owner, "dropout_keep_prob", dropout_keep_prob)
         self.dropout_prob_seed = _check_optional_int(owner, "dropout_prob_seed", dropout_prob_seed)
         self.seed_generator = keras.random.SeedGenerator(dropout_prob_seed)
 
@@ -133,14 +121,7 @@ class LayerNormBasicLSTMCell(LSTMTupleCell):
 
     def _keep_prob(self, dtype):
         """The keep probability as a number, or a tensor checked to be in (0, 1] at run time."""
-        keep = self.dropout_keep_prob
-        if isinstance(keep, float):
-            return keep
-        keep = tf.cast(keep, dtype)
-        message = f"{type(self).__name__}: dropout_keep_prob must be in (0, 1]"
-        with tf.control_dependencies([tf.debugging.assert_greater(keep, tf.zeros([], dtype), message=message),
-                                      tf.debugging.assert_less_equal(keep, tf.ones([], dtype), message=message)]):
-            return tf.identity(keep)
+        return keep_prob_tensor(type(self).__name__, "dropout_keep_prob", self.dropout_keep_prob, dtype)
 
     def _dropout(self, g, training):
         if isinstance(self.dropout_keep_prob, float) and self.dropout_keep_prob == 1.0:
