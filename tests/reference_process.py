@@ -1,9 +1,11 @@
 """The subprocess bridge shared by the reference modules (``tf1_reference``, ``tfa_reference``).
 
 A reference framework that cannot share a process with tfseq (Keras 3) runs as
-``python -c <runner> cases.pkl results.pkl``: the runner unpickles ``[(name, source,
+``python -c <setup + CASE_LOOP> cases.pkl results.pkl``. The reference module's ``setup``
+source imports the framework and defines ``case_env(inputs, outputs)``, a context manager
+yielding the globals one case runs in; :data:`CASE_LOOP` then unpickles ``[(name, source,
 inputs), ...]``, executes each case and pickles ``{name: outputs}``, a failed case as
-``{"__error__": traceback}``. :func:`run_cases` writes the cases, runs the runner and
+``{"__error__": traceback}``. :func:`run_cases` writes the cases, runs the process and
 reads the results back; a failure of the process or of any case raises ``RuntimeError``
 with its traceback, so a broken reference is never silently skipped.
 """
@@ -15,14 +17,40 @@ import sys
 import tempfile
 import textwrap
 
+# The subprocess's half of the protocol, run after the reference's setup source.
+CASE_LOOP = r'''
+import pickle, sys, traceback
+import numpy as np
 
-def run_cases(runner, cases, label, timeout=600, drop_env=()):
-    """Run ``[(name, source, inputs), ...]`` through ``runner`` in one subprocess.
+def _run_cases(case_label):
+    with open(sys.argv[1], "rb") as f:
+        cases = pickle.load(f)
+    results = {}
+    for name, source, inputs in cases:
+        outputs = {}
+        with case_env(inputs, outputs) as env:
+            try:
+                exec(compile(source, f"<{case_label} case {name}>", "exec"), env)
+            except Exception:
+                results[name] = {"__error__": traceback.format_exc()}
+                continue
+        results[name] = {k: np.asarray(v) for k, v in outputs.items()}
+    with open(sys.argv[2], "wb") as f:
+        pickle.dump(results, f)
+
+_run_cases(sys.argv[3])
+'''
+
+
+def run_cases(setup, cases, label, case_label, timeout=600, drop_env=()):
+    """Run ``[(name, source, inputs), ...]`` in one subprocess: ``setup``, then :data:`CASE_LOOP`.
 
     Args:
-        runner: the runner's Python source (see the module docstring).
+        setup: the reference's Python source: imports, and ``case_env(inputs, outputs)``
+            (see the module docstring).
         cases: ``[(name, source, inputs), ...]``; each source is dedented, ``inputs`` may be None.
         label: what the reference is called in error messages, e.g. ``"TF1"``.
+        case_label: the cases' file names in tracebacks are ``<case_label case NAME>``.
         timeout: seconds before the subprocess is killed.
         drop_env: environment variables removed for the subprocess.
 
@@ -42,7 +70,7 @@ def run_cases(runner, cases, label, timeout=600, drop_env=()):
         for name in drop_env:
             env.pop(name, None)
         proc = subprocess.run(
-            [sys.executable, "-c", runner, case_path, result_path],
+            [sys.executable, "-c", setup + CASE_LOOP, case_path, result_path, case_label],
             capture_output=True,
             text=True,
             env=env,

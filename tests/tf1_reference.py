@@ -26,37 +26,27 @@ import numpy as np
 
 from reference_process import run_cases
 
-_RUNNER = r'''
-import os, pickle, sys, tempfile, traceback
+_SETUP = r'''
+import contextlib, os, sys, tempfile
 os.environ["TF_USE_LEGACY_KERAS"] = "1"
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np
 import tensorflow as tf
 tf1 = tf.compat.v1
 tf1.disable_eager_execution()
-with open(sys.argv[1], "rb") as f:
-    cases = pickle.load(f)
-results = {}
-for name, source, inputs in cases:
+
+@contextlib.contextmanager
+def case_env(inputs, outputs):
     graph = tf.Graph()
-    outputs = {}
     with graph.as_default(), tf1.Session(graph=graph) as sess, tempfile.TemporaryDirectory() as tmpdir:
         tf1.set_random_seed(0)
-        env = dict(tf=tf, tf1=tf1, np=np, inputs=inputs, outputs=outputs, sess=sess, tmpdir=tmpdir)
-        try:
-            exec(compile(source, f"<tf1 case {name}>", "exec"), env)
-        except Exception:
-            results[name] = {"__error__": traceback.format_exc()}
-            continue
-    results[name] = {k: np.asarray(v) for k, v in outputs.items()}
-with open(sys.argv[2], "wb") as f:
-    pickle.dump(results, f)
+        yield dict(tf=tf, tf1=tf1, np=np, inputs=inputs, outputs=outputs, sess=sess, tmpdir=tmpdir)
 '''
 
 
 def run_tf1_many(cases, timeout=600):
     """Run ``[(name, source, inputs), ...]`` in one TF1 subprocess; ``{name: outputs}``."""
-    return run_cases(_RUNNER, cases, "TF1", timeout=timeout)
+    return run_cases(_SETUP, cases, "TF1", "tf1", timeout=timeout)
 
 
 def run_tf1(source, inputs=None, timeout=600):

@@ -32,8 +32,8 @@ requires_tfa = pytest.mark.skipif(
     reason="TF Addons 0.23, the seq2seq reference, installs only on Python < 3.12",
 )
 
-_RUNNER = r'''
-import os, pickle, sys, traceback, warnings
+_SETUP = r'''
+import contextlib, os, sys, warnings
 os.environ["TF_USE_LEGACY_KERAS"] = "1"
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np
@@ -46,27 +46,17 @@ for _name in list(sys.modules):  # tensorflow_addons imports `keras`: give it Ke
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # "TF Addons supports TF < 2.16": known, that is why we are here
     import tensorflow_addons as tfa
-with open(sys.argv[1], "rb") as f:
-    cases = pickle.load(f)
-results = {}
-for name, source, inputs in cases:
-    outputs = {}
+
+@contextlib.contextmanager
+def case_env(inputs, outputs):
     tf.random.set_seed(0)
-    env = dict(tf=tf, tfa=tfa, np=np, inputs=inputs, outputs=outputs)
-    try:
-        exec(compile(source, f"<tfa case {name}>", "exec"), env)
-    except Exception:
-        results[name] = {"__error__": traceback.format_exc()}
-        continue
-    results[name] = {k: np.asarray(v) for k, v in outputs.items()}
-with open(sys.argv[2], "wb") as f:
-    pickle.dump(results, f)
+    yield dict(tf=tf, tfa=tfa, np=np, inputs=inputs, outputs=outputs)
 '''
 
 
 def run_tfa_many(cases, timeout=600):
     """Run ``[(name, source, inputs), ...]`` in one TF Addons subprocess; ``{name: outputs}``."""
-    return run_cases(_RUNNER, cases, "TF Addons", timeout=timeout, drop_env=("KERAS_BACKEND",))
+    return run_cases(_SETUP, cases, "TF Addons", "tfa", timeout=timeout, drop_env=("KERAS_BACKEND",))
 
 
 def run_tfa(source, inputs=None, timeout=600):
