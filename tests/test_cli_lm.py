@@ -1,15 +1,11 @@
 """``tfseq lm``: one-line errors with exit 2, train -> eval -> sample, resume after SIGKILL."""
 
 import os
-import signal
-import subprocess
-import sys
-import time
 
 import keras
 import numpy as np
 import pytest
-import tensorflow as tf
+from cli_runs import checkpoint_step, final_weights, kill_after_checkpoint, run_cli, run_process
 
 from tfseq.cli.main import main
 from tfseq.models import LanguageModel
@@ -24,12 +20,6 @@ def names_file(path, n=600, seed=0):
     lines = ["".join(rng.choice(syllables, rng.integers(2, 4))) for _ in range(n)]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return str(path)
-
-
-def run_cli(capsys, *argv):
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.mark.parametrize(
@@ -129,38 +119,18 @@ def test_train_eval_sample(tmp_path, capsys):
         assert '"max_max_epoch": 3' in f.read()
 
 
-def _final_weights(run_dir):
-    ckpt = os.path.join(run_dir, "checkpoints")
-    with open(os.path.join(ckpt, "latest")) as f:
-        reader = tf.train.load_checkpoint(os.path.join(ckpt, f.read().strip(), "ckpt"))
-    names = sorted(n for n in reader.get_variable_to_shape_map() if n.startswith("model_variables/"))
-    return {n: reader.get_tensor(n) for n in names}
-
-
 def test_resume_after_sigkill_equals_uninterrupted(tmp_path, capsys):
     data = names_file(tmp_path / "names.txt", n=1000)
     logdir = str(tmp_path / "exp")
     train = ["lm", "train", "--data", data, "--level", "char", "--logdir", logdir, "--no-progress",
              "--checkpoint-every", "10", "--config", "test", "hidden_size=16", "num_steps=8", "batch_size=8",
              "max_max_epoch=2", "keep_prob=0.8", "num_layers=2"]
-    args = [sys.executable, "-m", "tfseq"] + train
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
-    killed = subprocess.Popen(args + ["--run", "killed"], env=env, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)
-    pointer = os.path.join(logdir, "killed", "checkpoints", "latest")
-    deadline = time.time() + 120
-    while time.time() < deadline and killed.poll() is None:
-        if os.path.exists(pointer) and int(open(pointer).read().strip()[5:] or 0) >= 20:
-            break
-        time.sleep(0.02)
-    killed.send_signal(signal.SIGKILL)
-    assert killed.wait() == -signal.SIGKILL  # really killed mid-run, not finished
-    steps_at_kill = int(open(pointer).read().strip()[5:])
-    subprocess.run(args + ["--run", "killed"], env=env, check=True, capture_output=True)
+    killed_dir = os.path.join(logdir, "killed")
+    steps_at_kill = kill_after_checkpoint(train + ["--run", "killed"], killed_dir, 20)
+    assert run_process(train + ["--run", "killed"]).returncode == 0
     assert run_cli(capsys, *train, "--run", "straight")[0] == 0  # uninterrupted, in this process
-    resumed, straight = _final_weights(os.path.join(logdir, "killed")), _final_weights(
-        os.path.join(logdir, "straight"))
-    assert steps_at_kill < int(open(pointer).read().strip()[5:])
+    resumed, straight = final_weights(killed_dir), final_weights(os.path.join(logdir, "straight"))
+    assert steps_at_kill < checkpoint_step(killed_dir)
     assert resumed.keys() == straight.keys() and len(resumed) >= 8
     for name in resumed:
         np.testing.assert_allclose(resumed[name], straight[name], rtol=0, atol=1e-6, err_msg=name)
@@ -242,9 +212,7 @@ def test_train_mirrored_two_devices_then_resume_without_strategy(tmp_path, capsy
     data = names_file(tmp_path / "names.txt", n=300)
     logdir = str(tmp_path / "exp")
     train = ["lm", "train", "--data", data, "--level", "char", "--logdir", logdir, "--run", "m", "--no-progress"]
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", CUDA_VISIBLE_DEVICES="")
-    proc = subprocess.run([sys.executable, "-m", "tfseq", *train, "--strategy", "mirrored", "--devices", "2",
-                           "--no-xla", *TINY], env=env, capture_output=True, text=True, timeout=240)
+    proc = run_process([*train, "--strategy", "mirrored", "--devices", "2", "--no-xla", *TINY], cpu_only=True)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "2 epochs, 2 replicas (mirrored))" in proc.stdout and "Epoch 2," in proc.stdout
     assert "Test perplexity:" in proc.stdout

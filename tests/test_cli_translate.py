@@ -1,17 +1,13 @@
 """``tfseq translate``: one-line errors with exit 2; resume after SIGKILL equals an uninterrupted
-run; its TensorBoard events (scalars, text, image, hparams), eval and decode."""
+run; its TensorBoard events (scalars, text, image, hparams), eval and decode; a finished run
+says so and trains further with more epochs; ``--strategy mirrored --devices 2``."""
 
 import os
-import signal
-import subprocess
-import sys
-import time
 
 import numpy as np
-import tensorflow as tf
+import pytest
+from cli_runs import final_weights, kill_after_checkpoint, run_cli, run_process
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
-
-from tfseq.cli.main import main
 
 SMALL = ["--no-progress", "--no-xla", "--eval-sentences", "20", "num_units=16", "num_layers=1",
          "encoder_type=uni", "batch_size=16", "epochs=2", "num_buckets=1", "tokenizer=word", "max_length=8",
@@ -27,12 +23,6 @@ def toy_file(path, n=300, seed=0):
         lines.append(f"{' '.join(word[::-1])}\t{' '.join(word)}")
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return str(path)
-
-
-def run_cli(capsys, *argv):
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_one_line_errors(tmp_path, capsys):
@@ -68,14 +58,6 @@ def test_one_line_errors(tmp_path, capsys):
     assert code == 2 and "nope: no such run" in err and err.count("\n") == 1
 
 
-def _final_weights(run_dir):
-    ckpt = os.path.join(run_dir, "checkpoints")
-    with open(os.path.join(ckpt, "latest")) as f:
-        reader = tf.train.load_checkpoint(os.path.join(ckpt, f.read().strip(), "ckpt"))
-    names = sorted(n for n in reader.get_variable_to_shape_map() if n.startswith("model_variables/"))
-    return {n: reader.get_tensor(n) for n in names}
-
-
 def _events(directory):
     acc = EventAccumulator(directory, size_guidance={"tensors": 0})
     acc.Reload()
@@ -90,24 +72,13 @@ def test_resume_after_sigkill_then_events_eval_decode(tmp_path, capsys):
     logdir = str(tmp_path / "exp")
     train = ["translate", "train", "--data", data, "--src", "xx", "--tgt", "en", "--logdir", logdir,
              "--checkpoint-every", "5", *SMALL]
-    args = [sys.executable, "-m", "tfseq"] + train
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
-    killed = subprocess.Popen(args + ["--run", "killed"], env=env, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)
-    pointer = os.path.join(logdir, "killed", "checkpoints", "latest")
-    deadline = time.time() + 120
-    while time.time() < deadline and killed.poll() is None:
-        if os.path.exists(pointer) and int(open(pointer).read().strip()[5:] or 0) >= 10:
-            break
-        time.sleep(0.02)
-    killed.send_signal(signal.SIGKILL)
-    assert killed.wait() == -signal.SIGKILL  # really killed mid-run, not finished
-    resumed = subprocess.run(args + ["--run", "killed"], env=env, capture_output=True, text=True)
+    kill_after_checkpoint(train + ["--run", "killed"], os.path.join(logdir, "killed"), 10)
+    resumed = run_process(train + ["--run", "killed"])
     assert resumed.returncode == 0, resumed.stderr
     assert "resumed from" in resumed.stdout + resumed.stderr
     code, out, err = run_cli(capsys, *train, "--run", "straight")  # uninterrupted, in this process
     assert code == 0, err
-    a, b = _final_weights(os.path.join(logdir, "killed")), _final_weights(os.path.join(logdir, "straight"))
+    a, b = final_weights(os.path.join(logdir, "killed")), final_weights(os.path.join(logdir, "straight"))
     assert a.keys() == b.keys() and len(a) > 5
     for name in a:
         np.testing.assert_array_equal(a[name], b[name], err_msg=name)
@@ -151,5 +122,48 @@ def test_resume_after_sigkill_then_events_eval_decode(tmp_path, capsys):
     code, out, _ = run_cli(capsys, "translate", "decode", "--logdir", logdir, "--run", "straight", "a b c", "h g",
                            "--beam-width", "2")
     assert code == 0 and len(out.splitlines()) == 2
-    code, _, err = run_cli(capsys, *train, "num_units=32", "--run", "straight")
-    assert code == 2 and "holds a run with other settings (config)" in err
+
+    # training the finished run again says it is complete and how to train further (no scoring);
+    # other settings are refused, naming each key that differs; more epochs train it further
+    code, out, _ = run_cli(capsys, *train, "--run", "straight")
+    assert code == 0 and out.count("\n") == 1, out
+    assert f"run {run_dir} is complete (2 of 2 epochs); nothing to train. To train further, raise the epochs on " \
+           f"the same run (e.g. epochs=3); to evaluate or decode with it: tfseq translate eval|decode --logdir " \
+           f"{logdir} --run straight" in out
+    code, _, err = run_cli(capsys, *train, "num_units=32", "dropout=0.2", "--run", "straight")
+    assert code == 2 and err.count("\n") == 1, err
+    assert f"{run_dir} holds a run with other settings: config.dropout: saved 0.1, now 0.2; config.num_units: " \
+           "saved 16, now 32; choose another --run to start afresh" in err, err
+    code, out, err = run_cli(capsys, *train, "epochs=3", "--run", "straight")
+    assert code == 0, err
+    assert "Epoch 3," in out and "Epoch 2," not in out and "Test BLEU" in out
+    with open(os.path.join(run_dir, "config.json"), encoding="utf-8") as f:
+        assert '"epochs": 3' in f.read()
+
+
+def test_train_mirrored_two_devices_then_resume_without_strategy(tmp_path, capsys):
+    """``--strategy mirrored --devices 2`` (two logical CPUs: a fresh process) stopped after a few
+    steps, then the same run resumed in this process without a strategy, from that checkpoint."""
+    data = toy_file(tmp_path / "toy.txt", n=120)
+    logdir = str(tmp_path / "exp")
+    train = ["translate", "train", "--data", data, "--src", "xx", "--tgt", "en", "--logdir", logdir, "--run", "m",
+             *SMALL]
+    proc = run_process([*train, "--strategy", "mirrored", "--devices", "2", "--max-steps", "3"], cpu_only=True)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "2 epochs, 2 replicas (mirrored))" in proc.stdout
+    assert "stopped at step 3; run the same command to resume" in proc.stdout
+    code, out, err = run_cli(capsys, *train)
+    assert code == 0, err
+    assert "resumed from" in out + err and "Epoch 2," in out and "Test BLEU" in out
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--devices", "2"], "devices is for the mirrored strategy only, got devices=2 with 'default'"),
+    (["--strategy", "mirrored", "--devices", "0"], "devices must be a positive integer, got 0"),
+    (["--strategy", "multi-worker"], "the multi-worker strategy needs the TF_CONFIG environment variable"),
+])
+def test_bad_strategy_options_one_line(tmp_path, capsys, monkeypatch, argv, message):
+    monkeypatch.delenv("TF_CONFIG", raising=False)
+    code, _, err = run_cli(capsys, "translate", "train", "--logdir", str(tmp_path), "--run", "r", *argv)
+    assert code == 2 and err.count("\n") == 1 and message in err, err
+    assert err.startswith("tfseq translate: error: ")

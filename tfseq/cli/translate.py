@@ -5,14 +5,20 @@
     tfseq translate train --data spa.txt --src es --tgt en attention=bahdanau num_units=256
     tfseq translate eval --logdir logdir/translate-spa-eng --run RUN --beam-width 5
     tfseq translate decode --logdir logdir/translate-spa-eng --run RUN "¿Dónde está el baño?"
+    tfseq translate train --strategy mirrored --devices 2   # two replicas (logical CPUs without a GPU)
 
-The run directory is described in :mod:`tfseq.cli.translate_run`; training an existing
-run resumes it from its latest checkpoint.
+A run lives in ``<logdir>/<run>/`` (a :class:`~tfseq.train.run_dir.RunDir`): ``train/`` and
+``validation/`` event files, ``config.json``, the two tokenizers (see
+:mod:`tfseq.cli.translate_run`), ``checkpoints/`` and, once finished, ``model.keras``.
+Training an existing run resumes it from its latest checkpoint; a finished run trains
+further when ``epochs`` is raised.
 """
 
 import os
 import sys
 
+from tfseq.cli import translate_run
+from tfseq.cli.distribute_args import add_strategy_arguments
 from tfseq.cli.main import UsageError
 
 _DEFAULT_DATA = "builtin:spa-eng"
@@ -39,6 +45,7 @@ def register(subparsers):
                        help="score BLEU each epoch on at most this many validation pairs (default: all)")
     train.add_argument("--no-progress", action="store_true", help="no progress bar")
     train.add_argument("--no-xla", action="store_true", help="do not compile the training step with XLA")
+    add_strategy_arguments(train)
     train.add_argument("overrides", nargs="*", metavar="key=value", help="config overrides, e.g. num_units=256")
     train.set_defaults(func=cmd_train)
 
@@ -122,45 +129,103 @@ def _optimizer(config, total_steps):
 
 
 def cmd_train(args):
-    import keras
+    from tfseq.cli.distribute_args import strategy_from_args
+    from tfseq.train import default_run_name
 
-    from tfseq.cli import translate_run
-    from tfseq.data.subwords import train_tokenizer
-    from tfseq.models.translation import translation_model_from_config
-    from tfseq.models.translation_task import TranslationTask
-    from tfseq.train import Progress, RunWriters, Trainer, default_run_name
-
+    strategy = strategy_from_args(args)  # first: logical devices and the cluster precede any TF op
     config = _config(args)
     corpus = _corpus(args.data, args.src, args.tgt, args.data_dir, args.seed)
-    logdir = args.logdir or os.path.join("logdir", f"translate-{corpus.name}")
-    run_dir = os.path.join(logdir, args.run or default_run_name(corpus.name, f"{corpus.src}{corpus.tgt}", config.name))
-    settings = {"config": config.to_dict(), "data": args.data, "src": corpus.src, "tgt": corpus.tgt,
-                "data_dir": args.data_dir, "seed": args.seed, "xla": not args.no_xla}
+    if args.logdir is None:
+        args.logdir = os.path.join("logdir", f"translate-{corpus.name}")
+    run_dir = os.path.join(args.logdir, args.run or default_run_name(corpus.name, f"{corpus.src}{corpus.tgt}",
+                                                                      config.name))
+    settings = {"kind": translate_run.KIND, "config": config.to_dict(), "data": args.data, "src": corpus.src,
+                "tgt": corpus.tgt, "data_dir": args.data_dir, "seed": args.seed, "xla": not args.no_xla}
+    if not _prepare_run(run_dir, settings, config, corpus, strategy, args):
+        return 0
+    return _train(args, config, corpus, run_dir, strategy)
 
-    def make_tokenizers():
-        return (train_tokenizer(config.tokenizer, [s for s, _ in corpus.train], config.src_vocab_size),
-                train_tokenizer(config.tokenizer, [t for _, t in corpus.train], config.tgt_vocab_size))
 
-    src_tok, tgt_tok = translate_run.write_or_check(run_dir, settings, make_tokenizers)
+def _prepare_run(run_dir, settings, config, corpus, strategy, args):
+    """Write or check the run's settings and tokenizers (the chief only, under a strategy);
+    ``False`` when the run is already complete (said on stdout: nothing is trained or scored)."""
+    from tfseq.train.distribute import is_chief
+    from tfseq.train.run_dir import RunDir, SettingsMismatch
+
+    run = RunDir(run_dir)
+    if is_chief(strategy):
+        try:
+            run.prepare(settings, files=translate_run.tokenizer_files(config, corpus.train),
+                        may_change=("config.epochs",))
+        except SettingsMismatch as err:
+            raise UsageError(str(err)) from None
+    epochs, done = config.epochs, run.completed_epochs()
+    if done >= epochs and os.path.exists(run.file("model.keras")):  # else: a finished run that died saving
+        print(f"run {run_dir} is complete ({done} of {epochs} epochs); nothing to train. To train further, "
+              f"raise the epochs on the same run (e.g. epochs={epochs + 1}); to evaluate or decode with it: "
+              f"tfseq translate eval|decode --logdir {args.logdir} --run {os.path.basename(run_dir)}", flush=True)
+        return False
+    return True
+
+
+def _tokenizers(run_dir, config, corpus):
+    """The run's tokenizers; a worker that starts before the chief wrote them trains its own
+    (the same ones: the same pairs and settings)."""
+    from tfseq.train.run_dir import RunDir
+
+    if RunDir(run_dir).exists():  # config.json is written after the tokenizers
+        return translate_run.load_tokenizers(run_dir)
+    return translate_run.train_tokenizers(config, corpus.train)
+
+
+def _train(args, config, corpus, run_dir, strategy):
+    import contextlib
+
+    import keras
+
+    from tfseq.models.translation import translation_model_from_config
+    from tfseq.models.translation_task import TranslationTask
+    from tfseq.train import Progress, RunWriters, Trainer
+    from tfseq.train.distribute import WorkerLostError, is_chief, worker_label
+
+    chief = is_chief(strategy)
+    src_tok, tgt_tok = _tokenizers(run_dir, config, corpus)
     keras.utils.set_random_seed(args.seed)
-    model = translation_model_from_config(config, src_tok.size, tgt_tok.size, seed=args.seed)
-    task = TranslationTask(model, src_tok, tgt_tok, corpus, config, seed=args.seed, eval_sentences=args.eval_sentences)
-    steps = task.steps_per_epoch()
-    if steps == 0:
-        raise UsageError(f"{args.data}: no training pair has at most max_length={config.max_length} tokens")
-    writers = RunWriters(run_dir)
-    writers.hparams({**config.to_dict(), "data": args.data, "src": corpus.src, "tgt": corpus.tgt, "seed": args.seed,
-                     "src_vocab": src_tok.size, "tgt_vocab": tgt_tok.size})
-    trainer = Trainer(task, _optimizer(config, config.epochs * steps), epochs=config.epochs,
-                      max_grad_norm=config.max_grad_norm, writers=writers,
+    with strategy.scope() if strategy is not None else contextlib.nullcontext():
+        model = translation_model_from_config(config, src_tok.size, tgt_tok.size, seed=args.seed)
+        task = TranslationTask(model, src_tok, tgt_tok, corpus, config, seed=args.seed,
+                               eval_sentences=args.eval_sentences)
+        steps = task.steps_per_epoch()
+        if steps == 0:
+            raise UsageError(f"{args.data}: no training pair has at most max_length={config.max_length} tokens")
+        optimizer = _optimizer(config, config.epochs * steps)
+    writers = None
+    if chief:  # other workers of a multi-worker job write no event files
+        writers = RunWriters(run_dir)
+        writers.hparams({**config.to_dict(), "data": args.data, "src": corpus.src, "tgt": corpus.tgt,
+                         "seed": args.seed, "src_vocab": src_tok.size, "tgt_vocab": tgt_tok.size,
+                         "strategy": args.strategy, "replicas": strategy.num_replicas_in_sync if strategy else 1})
+    trainer = Trainer(task, optimizer, epochs=config.epochs, max_grad_norm=config.max_grad_norm, writers=writers,
                       checkpoint_dir=os.path.join(run_dir, "checkpoints"), checkpoint_every=args.checkpoint_every,
-                      progress=Progress(enabled=not args.no_progress), jit_compile=False if args.no_xla else None)
+                      progress=Progress(enabled=not args.no_progress), jit_compile=False if args.no_xla else None,
+                      strategy=strategy)
+    where = ""
+    if strategy is not None:
+        label = worker_label(strategy)
+        where = f", {strategy.num_replicas_in_sync} replicas ({args.strategy}{', ' if label else ''}{label})"
     print(f"run {run_dir}: {corpus.summary()}; {config.tokenizer} vocab {src_tok.size}/{tgt_tok.size}; config "
           f"{config.name} ({config.num_layers}x{config.num_units} {config.cell}, {config.encoder_type} encoder, "
-          f"{config.attention} attention, {steps} steps/epoch, {config.epochs} epochs)", flush=True)
-    trainer.fit(max_steps=args.max_steps)
+          f"{config.attention} attention, {steps} steps/epoch, {config.epochs} epochs{where})", flush=True)
+    try:
+        trainer.fit(max_steps=args.max_steps)
+    except WorkerLostError as err:
+        print(f"tfseq translate: error: {err}", file=sys.stderr, flush=True)
+        return 1
     if not trainer.complete:
         print(f"stopped at step {int(trainer.global_step.numpy())}; run the same command to resume", flush=True)
+    elif not chief:
+        print(f"{worker_label(strategy)}: done; the chief writes the model and scores it", flush=True)
+        return 0
     else:
         model.save(os.path.join(run_dir, "model.keras"))
         if corpus.test:
@@ -172,8 +237,9 @@ def cmd_train(args):
                                      "Perplexity": result["Perplexity"]}, int(trainer.global_step.numpy()))
             for (src, ref), hyp in list(zip(corpus.test, result["hypotheses"]))[:5]:
                 print(f"  {src}\n    = {ref}\n    > {hyp}")
-    writers.close()
-    print(f"tensorboard --logdir {os.path.dirname(os.path.normpath(logdir)) or logdir}", flush=True)
+    if writers is not None:
+        writers.close()
+        print(f"tensorboard --logdir {os.path.dirname(os.path.normpath(args.logdir)) or args.logdir}", flush=True)
     return 0
 
 
@@ -183,7 +249,6 @@ def _decoder_name(beam, penalty):
 
 # -- eval / decode ------------------------------------------------------------------------------------
 def _open(args):
-    from tfseq.cli import translate_run
     from tfseq.models.translation_task import TranslationTask
 
     run_dir, settings, config, (src_tok, tgt_tok), model = translate_run.open_run(args.logdir, args.run)
@@ -191,7 +256,6 @@ def _open(args):
 
 
 def cmd_eval(args):
-    from tfseq.cli import translate_run
     from tfseq.data.parallel import ParallelCorpus, read_aligned_pairs
 
     run_dir, settings, config, src_tok, tgt_tok, model, task_class = _open(args)

@@ -1,61 +1,45 @@
-"""The run directory of ``tfseq translate``: settings, tokenizers, checkpoints.
-
-A run lives in ``<logdir>/<run>/``: ``config.json`` (the settings it was started with:
-config, data source, languages, seed, XLA), ``src.tokenizer.json`` and
-``tgt.tokenizer.json`` (trained once, on the training split, when the run starts),
-``train/`` and ``validation/`` event files, ``checkpoints/`` and, once finished,
-``model.keras``. Training an existing run with the same settings resumes it from its
-latest checkpoint; other settings are refused. Kept apart from the command module so that
-it can merge with ``tfseq lm``'s run handling.
+"""What a ``tfseq translate`` run directory holds beyond the shared
+:class:`~tfseq.train.run_dir.RunDir` (``config.json``, ``checkpoints/``, event files,
+``model.keras``): its two tokenizers, ``src.tokenizer.json`` and ``tgt.tokenizer.json``
+(trained once, on the training split, when the run starts), and the ``"kind"`` key of its
+settings. Loading a trained run for ``eval``/``decode`` lives here too.
 """
 
-import json
 import os
 
 from tfseq.cli.main import UsageError
 
-SETTINGS = "config.json"
-TOKENIZER_FILES = {"src": "src.tokenizer.json", "tgt": "tgt.tokenizer.json"}
 KIND = "tfseq translate"
+TOKENIZER_FILES = {"src": "src.tokenizer.json", "tgt": "tgt.tokenizer.json"}
 
 
-def read_settings(run_dir):
-    """The settings of an existing run, or ``None`` when ``run_dir`` has none yet."""
-    path = os.path.join(run_dir, SETTINGS)
-    if not os.path.exists(path):
-        return None
-    with open(path, encoding="utf-8") as f:
-        saved = json.load(f)
-    if saved.get("kind") != KIND:
-        raise UsageError(f"{run_dir}: not a {KIND} run")
-    return saved
+def train_tokenizers(config, pairs):
+    """``(src, tgt)`` tokenizers trained on each side of ``pairs`` as ``config`` says."""
+    from tfseq.data.subwords import train_tokenizer
+
+    return (train_tokenizer(config.tokenizer, [s for s, _ in pairs], config.src_vocab_size),
+            train_tokenizer(config.tokenizer, [t for _, t in pairs], config.tgt_vocab_size))
 
 
-def write_or_check(run_dir, settings, make_tokenizers):
-    """Starts a run (writes ``settings`` and the tokenizers ``make_tokenizers()`` returns) or
-    checks that an existing one has the same settings; returns ``(src, tgt)`` tokenizers."""
+def tokenizer_files(config, pairs):
+    """``{file name: write(path)}`` for :meth:`~tfseq.train.run_dir.RunDir.prepare`: the
+    tokenizers are trained only when a new run is written (once for both files)."""
     from tfseq.data.subwords import save_tokenizer
 
-    settings = json.loads(json.dumps({"kind": KIND, **settings}))
-    saved = read_settings(run_dir)
-    if saved is not None:
-        if saved != settings:
-            changed = sorted(k for k in set(saved) | set(settings) if saved.get(k) != settings.get(k))
-            raise UsageError(f"{run_dir} holds a run with other settings ({', '.join(changed)}); "
-                             "choose another --run to start afresh")
-        return load_tokenizers(run_dir)
-    tokenizers = make_tokenizers()
-    os.makedirs(run_dir, exist_ok=True)
-    for side, tokenizer in zip(("src", "tgt"), tokenizers):
-        save_tokenizer(tokenizer, os.path.join(run_dir, TOKENIZER_FILES[side]))
-    path = os.path.join(run_dir, SETTINGS)
-    with open(path + ".tmp", "w", encoding="utf-8") as f:
-        json.dump(settings, f, indent=2)
-    os.replace(path + ".tmp", path)
-    return tokenizers
+    made = []
+
+    def writer(index):
+        def write(path):
+            if not made:
+                made.extend(train_tokenizers(config, pairs))
+            save_tokenizer(made[index], path)
+        return write
+
+    return {TOKENIZER_FILES["src"]: writer(0), TOKENIZER_FILES["tgt"]: writer(1)}
 
 
 def load_tokenizers(run_dir):
+    """``(src, tgt)`` tokenizers of a run (``UsageError`` naming the run when unreadable)."""
     from tfseq.data.subwords import load_tokenizer
 
     try:
@@ -70,17 +54,19 @@ def open_run(logdir, run):
     from tfseq.models import translation_presets
     from tfseq.models.translation import translation_model_from_config
     from tfseq.train import CheckpointKeeper
+    from tfseq.train.run_dir import RunDir
 
-    run_dir = os.path.join(logdir, run)
+    run_files = RunDir(os.path.join(logdir, run))
+    run_dir = run_files.path
     if not os.path.isdir(run_dir):
         raise UsageError(f"{run_dir}: no such run")
-    settings = read_settings(run_dir)
-    if settings is None:
-        raise UsageError(f"{run_dir}: not a {KIND} run (no {SETTINGS})")
+    if not run_files.exists() or run_files.read().get("kind") != KIND:
+        raise UsageError(f"{run_dir}: not a {KIND} run")
+    settings = run_files.read()
     config = translation_presets.TranslationConfig(**settings["config"])
     src_tok, tgt_tok = load_tokenizers(run_dir)
     model = translation_model_from_config(config, src_tok.size, tgt_tok.size, seed=settings.get("seed", 0))
-    keeper = CheckpointKeeper(os.path.join(run_dir, "checkpoints"), {"model_variables": list(model.variables)})
+    keeper = CheckpointKeeper(run_files.checkpoint_dir, {"model_variables": list(model.variables)})
     prefix = keeper.latest()
     if prefix is None:
         raise UsageError(f"{run_dir}: no checkpoint yet")

@@ -1,0 +1,63 @@
+"""Scaffolding shared by the ``train`` command tests (``tfseq lm``, ``tfseq translate``): run
+the CLI in this process, kill a training process after a given checkpoint, run one in a
+fresh process, read a run's final weights."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import tensorflow as tf
+
+from tfseq.cli.main import main
+
+ENV = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+
+
+def run_cli(capsys, *argv):
+    """``(exit code, stdout, stderr)`` of ``tfseq *argv`` run in this process."""
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def run_process(argv, cpu_only=False, timeout=240):
+    """``tfseq *argv`` in a fresh Python process (e.g. ``--strategy mirrored --devices 2``:
+    logical devices must be set up before TensorFlow initialises; ``cpu_only`` hides any GPU so
+    that they are logical CPUs); the CompletedProcess."""
+    env = dict(ENV, CUDA_VISIBLE_DEVICES="") if cpu_only else ENV
+    return subprocess.run([sys.executable, "-m", "tfseq", *argv], env=env, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def checkpoint_step(run_dir):
+    """The step of ``run_dir``'s latest checkpoint (0 without one)."""
+    pointer = os.path.join(run_dir, "checkpoints", "latest")
+    if not os.path.exists(pointer):
+        return 0
+    with open(pointer) as f:
+        return int(f.read().strip()[5:] or 0)  # "ckpt-<step>"
+
+
+def kill_after_checkpoint(argv, run_dir, step, timeout=120):
+    """Start ``tfseq *argv`` in a fresh process, SIGKILL it as soon as ``run_dir`` holds a
+    checkpoint of at least ``step``, check that it was really killed (not finished) and
+    return the step of the checkpoint it left."""
+    killed = subprocess.Popen([sys.executable, "-m", "tfseq", *argv], env=ENV, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    deadline = time.time() + timeout
+    while time.time() < deadline and killed.poll() is None and checkpoint_step(run_dir) < step:
+        time.sleep(0.02)
+    killed.send_signal(signal.SIGKILL)
+    assert killed.wait() == -signal.SIGKILL  # really killed mid-run, not finished
+    return checkpoint_step(run_dir)
+
+
+def final_weights(run_dir):
+    """``{checkpoint name: array}`` of the model variables in ``run_dir``'s latest checkpoint."""
+    ckpt = os.path.join(run_dir, "checkpoints")
+    with open(os.path.join(ckpt, "latest")) as f:
+        reader = tf.train.load_checkpoint(os.path.join(ckpt, f.read().strip(), "ckpt"))
+    names = sorted(n for n in reader.get_variable_to_shape_map() if n.startswith("model_variables/"))
+    return {n: reader.get_tensor(n) for n in names}
