@@ -23,6 +23,7 @@ import typing
 
 from tfseq.cli.main import UsageError
 from tfseq.cli.distribute_args import add_strategy_arguments
+from tfseq.cli.run_args import prepare_run, replicas_note
 
 _LINE_COUNT = 12  # names printed after training
 _NOVELTY_SAMPLES = 200  # names generated to estimate the novel fraction
@@ -248,24 +249,9 @@ def _default_run(config, corpus):
 
 
 def _prepare_run(run_dir, settings, vocab, strategy, args):
-    """Write or check the run's settings (the chief only, under a strategy); ``False`` when the
-    run is already complete (said on stdout: nothing is trained, evaluated or sampled again)."""
-    from tfseq.train.distribute import is_chief
-    from tfseq.train.run_dir import RunDir, SettingsMismatch
-
-    run = RunDir(run_dir)
-    if is_chief(strategy):
-        try:
-            run.prepare(settings, files={"vocab.json": vocab.save}, may_change=("config.max_max_epoch",))
-        except SettingsMismatch as err:
-            raise UsageError(str(err)) from None
-    epochs, done = settings["config"]["max_max_epoch"], run.completed_epochs()
-    if done >= epochs and os.path.exists(run.file("model.keras")):  # else: a finished run that died saving
-        print(f"run {run_dir} is complete ({done} of {epochs} epochs); nothing to train. To train further, "
-              f"raise the epochs on the same run (e.g. max_max_epoch={epochs + 1}); to evaluate or sample it: "
-              f"tfseq lm eval|sample --logdir {args.logdir} --run {os.path.basename(run_dir)}", flush=True)
-        return False
-    return True
+    """Write or check the run's settings; ``False`` when the run is already complete."""
+    then = f"to evaluate or sample it: tfseq lm eval|sample --logdir {args.logdir} --run {os.path.basename(run_dir)}"
+    return prepare_run(run_dir, settings, {"vocab.json": vocab.save}, "config.max_max_epoch", strategy, then)
 
 
 def _train(args, config, corpus, run_dir, settings, strategy):
@@ -309,10 +295,7 @@ def _train(args, config, corpus, run_dir, settings, strategy):
         checkpoint_every=args.checkpoint_every, progress=Progress(enabled=not args.no_progress),
         jit_compile=False if args.no_xla else None, strategy=strategy,
     )
-    where = ""
-    if strategy is not None:
-        where = f", {strategy.num_replicas_in_sync} replicas ({args.strategy}{', ' if worker_label(strategy) else ''}" \
-                f"{worker_label(strategy)})"
+    where = replicas_note(strategy, args.strategy)
     print(f"run {run_dir}: {corpus.summary()}; config {config.name} ({config.num_layers}x"
           f"{config.hidden_size} {config.cell}, {steps} steps/epoch, {config.max_max_epoch} epochs{where})",
           flush=True)

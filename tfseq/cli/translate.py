@@ -20,6 +20,7 @@ import sys
 from tfseq.cli import translate_run
 from tfseq.cli.distribute_args import add_strategy_arguments
 from tfseq.cli.main import UsageError
+from tfseq.cli.run_args import prepare_run, replicas_note
 
 _DEFAULT_DATA = "builtin:spa-eng"
 
@@ -147,25 +148,11 @@ def cmd_train(args):
 
 
 def _prepare_run(run_dir, settings, config, corpus, strategy, args):
-    """Write or check the run's settings and tokenizers (the chief only, under a strategy);
-    ``False`` when the run is already complete (said on stdout: nothing is trained or scored)."""
-    from tfseq.train.distribute import is_chief
-    from tfseq.train.run_dir import RunDir, SettingsMismatch
-
-    run = RunDir(run_dir)
-    if is_chief(strategy):
-        try:
-            run.prepare(settings, files=translate_run.tokenizer_files(config, corpus.train),
-                        may_change=("config.epochs",))
-        except SettingsMismatch as err:
-            raise UsageError(str(err)) from None
-    epochs, done = config.epochs, run.completed_epochs()
-    if done >= epochs and os.path.exists(run.file("model.keras")):  # else: a finished run that died saving
-        print(f"run {run_dir} is complete ({done} of {epochs} epochs); nothing to train. To train further, "
-              f"raise the epochs on the same run (e.g. epochs={epochs + 1}); to evaluate or decode with it: "
-              f"tfseq translate eval|decode --logdir {args.logdir} --run {os.path.basename(run_dir)}", flush=True)
-        return False
-    return True
+    """Write or check the run's settings and tokenizers; ``False`` when the run is already complete."""
+    then = (f"to evaluate or decode with it: tfseq translate eval|decode --logdir {args.logdir} "
+            f"--run {os.path.basename(run_dir)}")
+    return prepare_run(run_dir, settings, translate_run.tokenizer_files(config, corpus.train), "config.epochs",
+                       strategy, then)
 
 
 def _tokenizers(run_dir, config, corpus):
@@ -209,10 +196,7 @@ def _train(args, config, corpus, run_dir, strategy):
                       checkpoint_dir=os.path.join(run_dir, "checkpoints"), checkpoint_every=args.checkpoint_every,
                       progress=Progress(enabled=not args.no_progress), jit_compile=False if args.no_xla else None,
                       strategy=strategy)
-    where = ""
-    if strategy is not None:
-        label = worker_label(strategy)
-        where = f", {strategy.num_replicas_in_sync} replicas ({args.strategy}{', ' if label else ''}{label})"
+    where = replicas_note(strategy, args.strategy)
     print(f"run {run_dir}: {corpus.summary()}; {config.tokenizer} vocab {src_tok.size}/{tgt_tok.size}; config "
           f"{config.name} ({config.num_layers}x{config.num_units} {config.cell}, {config.encoder_type} encoder, "
           f"{config.attention} attention, {steps} steps/epoch, {config.epochs} epochs{where})", flush=True)
