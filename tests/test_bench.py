@@ -11,7 +11,7 @@ import pytest
 import tensorflow as tf
 
 from tfseq.bench import BenchConfig, format_report, quick_config, report, run_benchmark, shapes, timing, write_json
-from tfseq.bench import peers_keras, peers_tfseq, peers_torch, tf_harness
+from tfseq.bench import options, peers_keras, peers_tfseq, peers_torch, tf_harness
 from tfseq.cli import main as cli
 
 
@@ -382,3 +382,24 @@ def test_torch_one_thread_row_times_with_one_thread_and_restores(monkeypatch):
     run = peers_torch.with_threads(make_run, 1)("fwd_bwd", None, None)
     assert run(3) == pytest.approx(0.3)
     assert seen == [1] and torch.get_num_threads() == 2
+
+
+def test_bench_decode_runs_the_seq2seq_decoding_benchmark_with_this_commands_options(tmp_path, monkeypatch):
+    """``tfseq bench --bench decode`` hands --quick/--rounds/--json to tfseq.bench.decode and
+    runs no RNN workload; with other workloads listed, both run."""
+    from tfseq.bench import decode
+
+    calls = []
+    monkeypatch.setattr(decode, "main", lambda argv: calls.append(("decode", argv)) or 0)
+    monkeypatch.setattr(options, "run", lambda config, args: calls.append(("rnn", config.benches)))
+    json_path = str(tmp_path / "b.json")
+    assert cli.main(["bench", "--bench", "decode", "--quick", "--rounds", "2", "--json", json_path]) == 0
+    assert calls == [("decode", ["--quick", "--rounds", "2", "--json", str(tmp_path / "b.decode.json")])]
+    calls.clear()
+    assert cli.main(["bench", "--bench", "train,decode"]) == 0
+    assert calls == [("rnn", ("train",)), ("decode", [])]
+
+
+def test_bench_decode_rejects_bad_rounds(capsys):
+    assert cli.main(["bench", "--bench", "decode", "--rounds", "0"]) == 2
+    assert capsys.readouterr().err == "tfseq bench: error: --rounds must be >= 1, got 0\n"

@@ -23,7 +23,10 @@ def add_arguments(parser):
         "--only", default=",".join(shapes.FAMILIES), help="comma list of cell families: lstm, gru, rnn"
     )
     parser.add_argument(
-        "--bench", default=",".join(shapes.BENCHES), help="comma list of workloads: fwd_bwd, train, generate"
+        "--bench", default=",".join(shapes.BENCHES),
+        help="comma list of workloads: fwd_bwd, train, generate, and decode (seq2seq greedy and beam search "
+             "with attention vs a Keras per-token loop and keras-hub: python -m tfseq.bench.decode with "
+             "--rounds, --quick and --json; not in the default list)",
     )
     parser.add_argument(
         "--peers", default=",".join(shapes.PEERS), help="comma list of peers: keras, tf1, torch (or none)"

@@ -1,5 +1,7 @@
 """``tfseq bench``: benchmark tfseq's recurrent layers against Keras 3, TF1 and PyTorch."""
 
+import os
+
 from tfseq.cli.main import UsageError
 
 
@@ -20,9 +22,32 @@ def register(subparsers):
 def run(args):
     from tfseq.bench import options
 
-    try:
-        config = options.config_from_args(args)
-    except ValueError as err:
-        raise UsageError(str(err)) from None
-    options.run(config, args)
+    benches = [name.strip() for name in args.bench.split(",") if name.strip()]
+    decode = "decode" in benches
+    args.bench = ",".join(name for name in benches if name != "decode")
+    config = None
+    if args.bench or not decode:
+        try:
+            config = options.config_from_args(args)
+        except ValueError as err:
+            raise UsageError(str(err)) from None
+    if decode and args.rounds is not None and args.rounds < 1:
+        raise UsageError(f"--rounds must be >= 1, got {args.rounds}")
+    if config is not None:
+        options.run(config, args)
+    if decode:
+        return _run_decode(args)
     return 0
+
+
+def _run_decode(args):
+    """The seq2seq decoding benchmark (``tfseq.bench.decode``) with this command's options."""
+    from tfseq.bench import decode
+
+    argv = ["--quick"] if args.quick else []
+    if args.rounds is not None:
+        argv += ["--rounds", str(args.rounds)]
+    if args.json:  # the RNN workloads keep --json; decoding writes next to it
+        root, ext = os.path.splitext(args.json)
+        argv += ["--json", f"{root}.decode{ext or '.json'}"]
+    return decode.main(argv)
