@@ -138,3 +138,13 @@ def test_repository_logdir_is_the_clones_logdir_wherever_the_search_starts(tmp_p
     monkeypatch.setenv("TFSEQ_NOTEBOOK_LOGDIR", str(tmp_path / "override"))
     assert repository_logdir() == tmp_path / "override"
     assert repository_logdir(start=clone) == tmp_path / "override"
+
+
+def test_a_scalar_beyond_float32_is_written_as_inf(tmp_path):
+    """A diverged loss (1e308, finite in Python) is written, as inf, instead of failing the run."""
+    writers = RunWriters(str(tmp_path / "run"))
+    writers.scalars("train", {"Training Loss": 1e308, "Learning Rate": 0.5}, step=3)
+    writers.close()
+    acc = load(str(tmp_path / "run" / "train"))
+    assert values(acc, "Training Loss") == [(3, float("inf"))]
+    assert values(acc, "Learning Rate") == [(3, 0.5)]

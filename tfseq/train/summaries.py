@@ -77,10 +77,11 @@ class RunWriters:
         return self._writers[split]
 
     def scalars(self, split, values, step):
-        """Write ``{tag: number}`` at ``step``."""
+        """Write ``{tag: number}`` at ``step``. Values are stored as float32, as TensorBoard
+        keeps scalars: a finite number beyond its range (a diverged loss) is written as inf."""
         with self.writer(split).as_default():
             for tag, value in values.items():
-                tf.summary.scalar(tag, float(value), step=int(step))
+                tf.summary.scalar(tag, tf.constant(float(value), tf.float64), step=int(step))
 
     def histograms(self, split, variables, step, prefix="weights/"):
         """One histogram per variable, tagged ``prefix + variable path``."""
