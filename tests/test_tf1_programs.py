@@ -609,7 +609,8 @@ def test_morvan_lstm_regression_carries_state(tf1_runs):
         with tf.GradientTape() as tape:
             cost, new_state, pred = model(seq, res, state)
         optimizer.apply_gradients(zip(tape.gradient(cost, variables), variables))
-        np.testing.assert_allclose(cost, ref[f"cost_{i}"], atol=ATOL)
+        # The cost sums ~100 squared errors: float32 resolves it to ~8e-6, so compare it relatively.
+        np.testing.assert_allclose(cost, ref[f"cost_{i}"], rtol=1e-6, atol=ATOL)
         np.testing.assert_allclose(pred, ref[f"pred_{i}"], atol=ATOL)
         state = new_state
     np.testing.assert_allclose(state.c, ref["c"], atol=ATOL)
