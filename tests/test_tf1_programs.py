@@ -586,7 +586,8 @@ def test_zackhy_text_classifier(tf1_runs, clf):
     dropped_logits = call()[1]
     # Random masks: compare every logit, not one cost that a draw can leave nearly unchanged.
     assert np.abs(np.asarray(dropped_logits) - np.asarray(clean_logits)).max() > 1e-2
-    assert abs(float(ref["cost_dropped"]) - float(ref["cost_1"])) > 1e-3  # TF1 is seeded: deterministic
+    # TF1 drops too (its masks are random as well: any change shows it; no drop leaves the cost exact).
+    assert abs(float(ref["cost_dropped"]) - float(ref["cost_1"])) > 1e-6
 
 
 def test_morvan_lstm_regression_carries_state(tf1_runs):
