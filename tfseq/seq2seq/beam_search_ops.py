@@ -14,9 +14,9 @@ and records each survivor's parent beam. A finished beam is frozen: its only chi
 follows the parent pointers back from the last step.
 """
 
-import numpy as np
 import tensorflow as tf
 
+from tfseq.rnn_cell.base import check_positive_int
 from tfseq.seq2seq.decoder import inside_xla_program
 
 
@@ -30,8 +30,7 @@ def tile_batch(t, multiplier, name=None):
     Raises:
         ValueError: ``multiplier`` is not a positive integer, or a tensor has unknown rank or rank 0.
     """
-    if isinstance(multiplier, bool) or not isinstance(multiplier, (int, np.integer)) or multiplier < 1:
-        raise ValueError(f"tile_batch: multiplier must be a positive integer, got {multiplier!r}")
+    multiplier = check_positive_int("tile_batch", "multiplier", multiplier)
 
     def tile_one(x):
         x = tf.convert_to_tensor(x)
