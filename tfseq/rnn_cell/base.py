@@ -272,7 +272,8 @@ class RNNCell(keras.layers.Layer):
             return
         if not dtype.is_floating:
             return
-        adopt_input_dtype(self, dtype)
+        if not self.built:  # once built, the dtype is fixed: skip the walk over wrapped cells (runs every step)
+            adopt_input_dtype(self, dtype)
         policy = self.dtype_policy
         if policy.compute_dtype == policy.variable_dtype and dtype.name != policy.compute_dtype:
             why = "it was created with dtype=" if self.dtype_given else "its weights were created as"
