@@ -25,6 +25,7 @@ import keras
 import tensorflow as tf
 
 from tfseq.rnn_cell.base import check_positive_int, keras_weight_name, serialize_optional, tf1_weight_name
+from tfseq.rnn_cell.block_cells import check_bool
 
 
 # -- pure functions ----------------------------------------------------------------
@@ -366,9 +367,7 @@ class LuongAttention(AttentionMechanism):
 
     def __init__(self, units, memory=None, memory_sequence_length=None, scale=False, probability_fn="softmax",
                  dtype=None, name="LuongAttention", **kwargs):
-        if not isinstance(scale, bool):
-            raise ValueError(f"LuongAttention: scale must be True or False, got {scale!r}")
-        self.scale = scale
+        self.scale = check_bool("LuongAttention", "scale", scale)
         super().__init__(units, memory, memory_sequence_length, probability_fn, dtype=dtype, name=name, **kwargs)
 
     def build_score(self, query_depth):
@@ -411,9 +410,7 @@ class BahdanauAttention(AttentionMechanism):
 
     def __init__(self, units, memory=None, memory_sequence_length=None, normalize=False, probability_fn="softmax",
                  kernel_initializer="glorot_uniform", dtype=None, name="BahdanauAttention", **kwargs):
-        if not isinstance(normalize, bool):
-            raise ValueError(f"BahdanauAttention: normalize must be True or False, got {normalize!r}")
-        self.normalize = normalize
+        self.normalize = check_bool("BahdanauAttention", "normalize", normalize)
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
         super().__init__(units, memory, memory_sequence_length, probability_fn, dtype=dtype, name=name, **kwargs)
 

@@ -25,6 +25,7 @@ import keras
 import tensorflow as tf
 
 from tfseq.rnn_cell.base import call_cell, check_positive_int, deserialize_optional, serialize_optional
+from tfseq.rnn_cell.block_cells import check_bool
 from tfseq.rnn_cell.wrappers import RNNCellWrapper, build_cell, cell_initial_state
 from tfseq.seq2seq.attention import AttentionMechanism
 
@@ -175,8 +176,7 @@ class AttentionWrapper(RNNCellWrapper):
         self._attention_layer_arg = attention_layer
         self.attention_layers = _as_list(owner, "attention_layer", attention_layer, len(mechanisms))
         for flag, value in (("alignment_history", alignment_history), ("output_attention", output_attention)):
-            if not isinstance(value, bool):
-                raise ValueError(f"{owner}: {flag} must be True or False, got {value!r}")
+            check_bool(owner, flag, value)
         for fname, fn in (("cell_input_fn", cell_input_fn), ("attention_fn", attention_fn)):
             if fn is not None and not callable(fn):
                 raise TypeError(f"{owner}: {fname} must be callable or None, got {fn!r}")

@@ -12,6 +12,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfseq.rnn_cell.base import check_positive_int
+from tfseq.rnn_cell.block_cells import check_bool
 from tfseq.rnn_cell.wrappers import check_cell
 from tfseq.seq2seq import beam_search_ops as ops
 from tfseq.seq2seq.basic_decoder import check_end_token, check_state_batch
@@ -189,11 +190,7 @@ class BeamSearchDecoder(BaseDecoder):
         self.output_layer = output_layer
         self.length_penalty_weight = _check_weight("length_penalty_weight", length_penalty_weight)
         self.coverage_penalty_weight = _check_weight("coverage_penalty_weight", coverage_penalty_weight)
-        if not isinstance(reorder_tensor_arrays, bool):
-            raise ValueError(
-                f"BeamSearchDecoder: reorder_tensor_arrays must be True or False, got {reorder_tensor_arrays!r}"
-            )
-        self.reorder_tensor_arrays = reorder_tensor_arrays
+        self.reorder_tensor_arrays = check_bool("BeamSearchDecoder", "reorder_tensor_arrays", reorder_tensor_arrays)
 
     def call(self, embedding, start_tokens=None, end_token=None, initial_state=None, training=None, **kwargs):
         return super().call(

@@ -25,6 +25,8 @@ import numpy as np
 import tensorflow as tf
 from tensorflow.python.ops import control_flow_util  # no public API says "inside an XLA program"
 
+from tfseq.rnn_cell.block_cells import check_bool
+
 
 class _DecoderContract:
     """What :func:`dynamic_decode` reads of any decoder, shared by :class:`Decoder` and
@@ -107,11 +109,11 @@ class BaseDecoder(_DecoderContract, keras.layers.Layer):
     ):
         super().__init__(**kwargs)
         owner = type(self).__name__
-        self.output_time_major = _check_bool(owner, "output_time_major", output_time_major)
-        self.impute_finished = _check_bool(owner, "impute_finished", impute_finished)
+        self.output_time_major = check_bool(owner, "output_time_major", output_time_major)
+        self.impute_finished = check_bool(owner, "impute_finished", impute_finished)
         self.maximum_iterations = check_maximum_iterations(owner, maximum_iterations)
         self.parallel_iterations = parallel_iterations
-        self.swap_memory = _check_bool(owner, "swap_memory", swap_memory)
+        self.swap_memory = check_bool(owner, "swap_memory", swap_memory)
 
     def build(self, input_shape=None):
         # The cell and output layer build at their first call inside the loop.
@@ -162,12 +164,6 @@ def _numbers_as_tensors(value):
         return tf.convert_to_tensor(value)
     if isinstance(value, (list, tuple)) and value and all(isinstance(v, numbers.Number) for v in value):
         return tf.convert_to_tensor(value)
-    return value
-
-
-def _check_bool(owner, name, value):
-    if not isinstance(value, bool):
-        raise ValueError(f"{owner}: {name} must be True or False, got {value!r}")
     return value
 
 

@@ -28,6 +28,7 @@ import numbers
 import keras
 import tensorflow as tf
 
+from tfseq.rnn_cell.block_cells import check_bool
 from tfseq.seq2seq.decoder import transpose_batch_time
 
 
@@ -126,9 +127,7 @@ class TrainingSampler(Sampler):
     """
 
     def __init__(self, time_major=False):
-        if not isinstance(time_major, bool):
-            raise ValueError(f"{type(self).__name__}: time_major must be True or False, got {time_major!r}")
-        self.time_major = time_major
+        self.time_major = check_bool(type(self).__name__, "time_major", time_major)
         self._batch_size = None
 
     def initialize(self, inputs, sequence_length=None, mask=None):
