@@ -238,17 +238,13 @@ class Trainer:
         return result
 
     def _train_step(self, batch):
-        variables = self.task.model.trainable_variables
-        with tf.GradientTape() as tape:
-            objective, metrics = self.task.loss(batch, training=True)
-        grads = tape.gradient(objective, variables)
+        _, loss_sum, count, grads = distribute.compute_gradients(self.task, batch)
         if self.max_grad_norm is None:
             grad_norm = tf.linalg.global_norm(grads)
         else:
             grads, grad_norm = tf.clip_by_global_norm(grads, self.max_grad_norm)
-        self.optimizer.apply_gradients(zip(grads, variables))
-        self._update_counters(
-            tf.stack([tf.cast(metrics["loss_sum"], tf.float32), tf.cast(metrics["count"], tf.float32), grad_norm]))
+        self.optimizer.apply_gradients(zip(grads, self.task.model.trainable_variables))
+        self._update_counters(tf.stack([loss_sum, count, grad_norm]))
 
     def _update_counters(self, sums):
         """``sums``: ``[loss_sum, count, grad_norm]`` of the step (all replicas)."""
