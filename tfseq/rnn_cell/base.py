@@ -111,6 +111,13 @@ def check_positive_int(owner, name, value):
     return int(value)
 
 
+def check_optional_int(owner, name, value):
+    """None, or an int (not a bool): seeds and TF1's ``input_size``."""
+    if value is not None and (isinstance(value, bool) or not isinstance(value, numbers.Integral)):
+        raise ValueError(f"{owner}: {name} must be an int or None, got {value!r}")
+    return value
+
+
 def check_optional_bool(owner, name, value):
     """None, True or False (a choice with an automatic default), exactly: 0/1 are rejected."""
     if not (value is None or isinstance(value, bool)):

@@ -6,7 +6,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tfseq.rnn_cell.base import LSTMStateTuple, call_cell, cell_training, serialize_optional
+from tfseq.rnn_cell.base import LSTMStateTuple, call_cell, cell_training, check_optional_int, serialize_optional
 from tfseq.rnn_cell.wrappers import RNNCellWrapper
 
 _INPUT_SALT, _OUTPUT_SALT, _STATE_SALT = 0, 1, 2  # state component k uses _STATE_SALT + k
@@ -93,12 +93,6 @@ def _config_value(keep_prob):
         raise ValueError(
             f"DropoutWrapper: cannot serialize a symbolic keep probability {keep_prob!r}; pass a float or a tf.Variable"
         ) from None
-
-
-def _check_optional_int(name, value):
-    if value is not None and (isinstance(value, bool) or not isinstance(value, numbers.Integral)):
-        raise ValueError(f"DropoutWrapper: {name} must be an int or None, got {value!r}")
-    return value
 
 
 @keras.saving.register_keras_serializable(package="tfseq")
@@ -190,8 +184,8 @@ class DropoutWrapper(RNNCellWrapper):
         self.output_keep_prob = check_keep_prob("DropoutWrapper", "output_keep_prob", output_keep_prob)
         self.state_keep_prob = check_keep_prob("DropoutWrapper", "state_keep_prob", state_keep_prob)
         self.variational_recurrent = bool(variational_recurrent)
-        self.input_size = _check_optional_int("input_size", input_size)
-        self.seed = _check_optional_int("seed", seed)
+        self.input_size = check_optional_int("DropoutWrapper", "input_size", input_size)
+        self.seed = check_optional_int("DropoutWrapper", "seed", seed)
         if dropout_state_filter_visitor is not None and not callable(dropout_state_filter_visitor):
             raise TypeError(
                 f"DropoutWrapper: dropout_state_filter_visitor must be callable, got {dropout_state_filter_visitor!r}"

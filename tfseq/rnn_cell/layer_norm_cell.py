@@ -1,7 +1,6 @@
 """TF1 contrib's ``LayerNormBasicLSTMCell``: an LSTM with layer normalization (Ba et al. 2016)
 and recurrent dropout without memory loss (Semeniuta et al. 2016)."""
 
-import numbers
 import warnings
 
 import keras
@@ -11,6 +10,7 @@ from tfseq.rnn_cell.base import (
     LSTMStateTuple,
     LSTMTupleCell,
     cell_training,
+    check_optional_int,
     check_positive_int,
     get_activation,
     reject_tf1_only_args,
@@ -22,12 +22,6 @@ from tfseq.rnn_cell.fusion import FusedSpec
 
 _NORMS = ("input", "transform", "forget", "output", "state")  # TF1 scopes, in contrib's order
 _EPSILON = 1e-12  # contrib's layer_norm (float32/float64)
-
-
-def _check_optional_int(owner, name, value):
-    if value is not None and (isinstance(value, bool) or not isinstance(value, numbers.Integral)):
-        raise ValueError(f"{owner}: {name} must be an int or None, got {value!r}")
-    return value
 
 
 @keras.saving.register_keras_serializable(package="tfseq")
@@ -86,14 +80,14 @@ class LayerNormBasicLSTMCell(LSTMTupleCell):
             warnings.warn(f"{owner}: the input_size parameter is deprecated and unused", stacklevel=2)
         self.num_units = check_positive_int(owner, "num_units", num_units)
         self.forget_bias = check_number(owner, "forget_bias", forget_bias)
-        self.input_size = _check_optional_int(owner, "input_size", input_size)
+        self.input_size = check_optional_int(owner, "input_size", input_size)
         self.activation = get_activation(owner, activation)
         self._activation_arg = activation
         self.layer_norm = check_bool(owner, "layer_norm", layer_norm)
         self.norm_gain = check_number(owner, "norm_gain", norm_gain)
         self.norm_shift = check_number(owner, "norm_shift", norm_shift)
         self.dropout_keep_prob = check_keep_prob(owner, "dropout_keep_prob", dropout_keep_prob)
-        self.dropout_prob_seed = _check_optional_int(owner, "dropout_prob_seed", dropout_prob_seed)
+        self.dropout_prob_seed = check_optional_int(owner, "dropout_prob_seed", dropout_prob_seed)
         self.seed_generator = keras.random.SeedGenerator(dropout_prob_seed)
 
     def build(self, input_shape):
