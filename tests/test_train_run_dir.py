@@ -67,6 +67,30 @@ def test_completed_epochs_from_the_latest_checkpoint(tmp_path):
     assert run.completed_epochs() == 3 and run.latest_checkpoint().endswith("ckpt-20/ckpt")
 
 
+def test_completed_epochs_reads_what_the_trainer_checkpoints(tmp_path):
+    """The key read above is the one Trainer writes: 2 epochs trained -> 2 completed."""
+    import keras
+
+    from tfseq.train import Trainer
+
+    class Tiny:
+        model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
+
+        def steps_per_epoch(self):
+            return 1
+
+        def train_batches(self, start):
+            return [tf.ones([2, 1])][start:]
+
+        def loss(self, batch, training):
+            err = tf.reduce_sum(self.model(batch) ** 2)
+            return err, {"loss_sum": err, "count": 2}
+
+    run = RunDir(tmp_path / "r")
+    Trainer(Tiny(), keras.optimizers.SGD(0.01), 2, checkpoint_dir=run.checkpoint_dir, jit_compile=False).fit()
+    assert run.completed_epochs() == 2
+
+
 def test_differences_and_bad_path():
     assert differences({"a": {"b": 1}, "c": [1, 2]}, {"a": {"b": 1}, "c": [1, 3]}) == ["c: saved [1, 2], now [1, 3]"]
     with pytest.raises(ValueError, match="path must be a non-empty path, got ''"):
