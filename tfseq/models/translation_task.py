@@ -118,6 +118,7 @@ class TranslationTask:
             "source": ids, "source_length": tf.TensorSpec([None], tf.int32), "target_in": ids, "target_out": ids,
             "target_weight": tf.TensorSpec([None, None], tf.float32)}])
         self._translate_fn = {}
+        self._encoded = {}  # split -> _batches() of its evaluation pairs
         self.bleu_signature = None
 
     # -- training ------------------------------------------------------------------------------
@@ -167,8 +168,11 @@ class TranslationTask:
         """Detokenised translations of source ``sentences`` (in order)."""
         beam_width = self.beam_width if beam_width is None else beam_width
         length_penalty = self.length_penalty if length_penalty is None else length_penalty
-        data, kept = self._batches([(s, "") for s in sentences])
-        out = [""] * len(sentences)
+        return self._decode(*self._batches([(s, "") for s in sentences]), len(sentences), beam_width, length_penalty)
+
+    def _decode(self, data, kept, count, beam_width, length_penalty):
+        """Translations of the ``count`` sentences encoded in ``data`` (``_batches`` output)."""
+        out = [""] * count
         if data is None:
             return out
         run = self._translator(beam_width, length_penalty)
@@ -181,12 +185,18 @@ class TranslationTask:
 
     def score(self, pairs, beam_width=None, length_penalty=None):
         """``{"loss", "Perplexity", "BLEU", "sentences"}`` on sentence ``pairs``, plus ``hypotheses``."""
-        data, _ = self._batches(pairs)
+        return self._score(pairs, self._batches(pairs), beam_width, length_penalty)
+
+    def _score(self, pairs, encoded, beam_width=None, length_penalty=None):
+        """:meth:`score` of ``pairs`` already encoded by ``_batches`` (loss and decoding share them)."""
+        beam_width = self.beam_width if beam_width is None else beam_width
+        length_penalty = self.length_penalty if length_penalty is None else length_penalty
+        data, kept = encoded
         total, count = 0.0, 0.0
         for batch in data.in_order():
             loss_sum, n = self._loss_fn({k: tf.constant(v) for k, v in batch.items() if k != "index"})
             total, count = total + float(loss_sum), count + float(n)
-        hypotheses = self.translate([s for s, _ in pairs], beam_width, length_penalty)
+        hypotheses = self._decode(data, kept, len(pairs), beam_width, length_penalty)
         bleu, self.bleu_signature = corpus_bleu(hypotheses, [t for _, t in pairs])
         loss = total / max(count, 1.0)
         return {"loss": loss, "Perplexity": math.exp(min(loss, 700.0)), "BLEU": bleu,
@@ -201,7 +211,9 @@ class TranslationTask:
         pairs = self._split_pairs(split)
         if not pairs:
             return None
-        result = self.score(pairs)
+        if split not in self._encoded:  # encode and bucket each split once, not every epoch
+            self._encoded[split] = self._batches(pairs)
+        result = self._score(pairs, self._encoded[split])
         return {"loss": result["loss"], "BLEU": result["BLEU"]}
 
     def derived_metrics(self, mean_loss):
