@@ -11,13 +11,13 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tfseq.rnn_cell.base import check_positive_int
+from tfseq.rnn_cell.base import check_positive_int, deserialize_optional
 from tfseq.rnn_cell.block_cells import check_bool
 from tfseq.rnn_cell.wrappers import check_cell
 from tfseq.seq2seq import beam_search_ops as ops
 from tfseq.seq2seq.basic_decoder import check_end_token, check_state_batch
 from tfseq.seq2seq.decoder import BaseDecoder
-from tfseq.seq2seq.sampler import check_embedding_fn, deserialize_optional, embedding_lookup_fn, serialize_embedding_fn
+from tfseq.seq2seq.sampler import check_embedding_fn, embedding_lookup_fn, serialize_embedding_fn
 
 
 class BeamSearchDecoderState(

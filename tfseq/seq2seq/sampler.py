@@ -28,6 +28,7 @@ import numbers
 import keras
 import tensorflow as tf
 
+from tfseq.rnn_cell.base import deserialize_optional
 from tfseq.rnn_cell.block_cells import check_bool
 from tfseq.seq2seq.decoder import transpose_batch_time
 
@@ -58,10 +59,6 @@ def serialize_embedding_fn(owner, embedding_fn):
             "use keras.layers.Embedding, or pass the matrix to initialize(embedding=...)"
         )
     return keras.saving.serialize_keras_object(embedding_fn)
-
-
-def deserialize_optional(config):
-    return None if config is None else keras.saving.deserialize_keras_object(config)
 
 
 def _unstack_ta(tensor):
