@@ -83,15 +83,16 @@ def keep_prob_tensor(owner, name, keep_prob, dtype):
         return tf.identity(keep)
 
 
-def _config_value(keep_prob):
-    """A keep probability for ``get_config``: a tensor/Variable is saved as its current value."""
+def keep_prob_config(owner, name, keep_prob):
+    """A keep probability for ``get_config``: a tensor/Variable is saved as its current value.
+    Shared by ``DropoutWrapper`` and ``LayerNormBasicLSTMCell``."""
     if isinstance(keep_prob, float):
         return keep_prob
     try:
         return float(keras.ops.convert_to_numpy(keep_prob))
     except Exception:  # a symbolic tensor has no value to save
         raise ValueError(
-            f"DropoutWrapper: cannot serialize a symbolic keep probability {keep_prob!r}; pass a float or a tf.Variable"
+            f"{owner}: cannot serialize a symbolic {name} {keep_prob!r}; pass a number or a tf.Variable"
         ) from None
 
 
@@ -268,9 +269,9 @@ class DropoutWrapper(RNNCellWrapper):
     def get_config(self):
         return {
             **super().get_config(),
-            "input_keep_prob": _config_value(self.input_keep_prob),
-            "output_keep_prob": _config_value(self.output_keep_prob),
-            "state_keep_prob": _config_value(self.state_keep_prob),
+            "input_keep_prob": keep_prob_config("DropoutWrapper", "input_keep_prob", self.input_keep_prob),
+            "output_keep_prob": keep_prob_config("DropoutWrapper", "output_keep_prob", self.output_keep_prob),
+            "state_keep_prob": keep_prob_config("DropoutWrapper", "state_keep_prob", self.state_keep_prob),
             "variational_recurrent": self.variational_recurrent,
             "input_size": self.input_size,
             "seed": self.seed,

@@ -17,7 +17,7 @@ from tfseq.rnn_cell.base import (
     serialize_optional,
 )
 from tfseq.rnn_cell.block_cells import check_bool, check_number
-from tfseq.rnn_cell.dropout import check_keep_prob, keep_prob_tensor
+from tfseq.rnn_cell.dropout import check_keep_prob, keep_prob_config, keep_prob_tensor
 from tfseq.rnn_cell.fusion import FusedSpec
 
 _NORMS = ("input", "transform", "forget", "output", "state")  # TF1 scopes, in contrib's order
@@ -156,15 +156,6 @@ class LayerNormBasicLSTMCell(LSTMTupleCell):
         return FusedSpec("lstm", self.num_units, dict(self._tf1_weights), self.activation,
                          forget_bias=self.forget_bias)
 
-    def _keep_prob_value(self):
-        """For the config: a tensor/Variable keep probability is saved as its current value."""
-        try:
-            return float(keras.ops.convert_to_numpy(self.dropout_keep_prob))
-        except Exception:  # a symbolic tensor has no value to save
-            raise ValueError(
-                f"{self.name}: cannot serialize a symbolic dropout_keep_prob; pass a number or a tf.Variable"
-            ) from None
-
     def get_config(self):
         return {
             **super().get_config(),
@@ -175,6 +166,6 @@ class LayerNormBasicLSTMCell(LSTMTupleCell):
             "layer_norm": self.layer_norm,
             "norm_gain": self.norm_gain,
             "norm_shift": self.norm_shift,
-            "dropout_keep_prob": self._keep_prob_value(),
+            "dropout_keep_prob": keep_prob_config(self.name, "dropout_keep_prob", self.dropout_keep_prob),
             "dropout_prob_seed": self.dropout_prob_seed,
         }
