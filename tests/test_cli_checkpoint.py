@@ -74,7 +74,7 @@ def _keras_file(directory):
 @pytest.mark.parametrize("make, message", [
     (lambda tmp, checkpoint: (tmp / "empty").write_bytes(b"") or tmp / "empty", "(the file is empty)"),
     (lambda tmp, checkpoint: _keras_file(tmp), "(a .keras model file: load it with keras.saving.load_model)"),
-    (lambda tmp, checkpoint: checkpoint + ".meta", f"(it is part of the checkpoint 'PREFIX': pass that prefix)"),
+    (lambda tmp, checkpoint: checkpoint + ".meta", "(it is part of the checkpoint 'PREFIX': pass that prefix)"),
 ], ids=["empty", "keras", "meta"])
 def test_a_file_that_is_not_a_checkpoint_is_one_line_exit_2(checkpoint, tmp_path, capsys, make, message):
     path = str(make(tmp_path, checkpoint))
