@@ -107,7 +107,8 @@ def test_two_workers_kill_resume_identical(tmp_path):
         kill_all(procs)
     finals = [np.load(tmp_path / f"final{i}.npz") for i in range(2)]
     assert int(finals[0]["step"]) == int(finals[1]["step"]) == STEPS
-    names = [n for n in finals[0].files if n != "step"]
+    assert int(finals[0]["replicas"]) == int(finals[1]["replicas"]) == 2  # one job of two, not two jobs of one
+    names = [n for n in finals[0].files if n not in ("step", "replicas")]
     for name in names:  # both workers hold the same parameters
         np.testing.assert_array_equal(finals[0][name], finals[1][name], err_msg=name)
     # only the chief wrote: worker 1's event directory is empty and its scratch checkpoints are gone
@@ -153,6 +154,7 @@ def train(tmp, strategy, steps, slow=False, events=None):
     trainer.fit(max_steps=steps)
     out = {f"v{i:02d}": v.numpy() for i, v in enumerate(model.trainable_variables)}  # Keras paths vary by process
     out["step"] = int(trainer.global_step.numpy())
+    out["replicas"] = strategy.num_replicas_in_sync if strategy else 1
     return out
 
 
