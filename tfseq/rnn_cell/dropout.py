@@ -64,7 +64,7 @@ def check_keep_prob(owner, name, value):
     return float(value)
 
 
-def _may_drop(keep_prob):
+def may_drop(keep_prob):
     """Python-level: can this keep probability drop anything? (A tensor: yes, maybe.)"""
     return not isinstance(keep_prob, float) or keep_prob < 1.0
 
@@ -238,10 +238,10 @@ class DropoutWrapper(RNNCellWrapper):
         return self._drop(value, self.state_keep_prob, _STATE_SALT + index, "state_keep_prob")
 
     def _dropout_step(self, inputs, states, training):
-        if _may_drop(self.input_keep_prob):
+        if may_drop(self.input_keep_prob):
             inputs = self.drop_inputs(inputs)
         output, new_state = call_cell(self.cell, inputs, states, training)
-        if _may_drop(self.state_keep_prob):
+        if may_drop(self.state_keep_prob):
             visitor = self.dropout_state_filter_visitor or default_dropout_state_filter_visitor
             flat = tf.nest.flatten(new_state)
             flags = dropout_flags(visitor, new_state)
@@ -250,7 +250,7 @@ class DropoutWrapper(RNNCellWrapper):
                 for k, (s, flag) in enumerate(zip(flat, flags))
             ]
             new_state = tf.nest.pack_sequence_as(new_state, flat)
-        if _may_drop(self.output_keep_prob):
+        if may_drop(self.output_keep_prob):
             output = self.drop_outputs(output)
         return output, new_state
 

@@ -17,7 +17,7 @@ from tfseq.rnn_cell.base import (
     serialize_optional,
 )
 from tfseq.rnn_cell.block_cells import check_bool, check_number
-from tfseq.rnn_cell.dropout import check_keep_prob, keep_prob_config, keep_prob_tensor
+from tfseq.rnn_cell.dropout import check_keep_prob, keep_prob_config, keep_prob_tensor, may_drop
 from tfseq.rnn_cell.fusion import FusedSpec
 
 _NORMS = ("input", "transform", "forget", "output", "state")  # TF1 scopes, in contrib's order
@@ -118,7 +118,7 @@ class LayerNormBasicLSTMCell(LSTMTupleCell):
         return keep_prob_tensor(type(self).__name__, "dropout_keep_prob", self.dropout_keep_prob, dtype)
 
     def _dropout(self, g, training):
-        if isinstance(self.dropout_keep_prob, float) and self.dropout_keep_prob == 1.0:
+        if not may_drop(self.dropout_keep_prob):
             return g
         training = cell_training(training)  # DropoutWrapper's rule: None under a TF1 driver drops
         if training is None or training is False:
@@ -151,7 +151,7 @@ class LayerNormBasicLSTMCell(LSTMTupleCell):
     def fused_spec(self):
         """Without layer norm and dropout the step is ``BasicLSTMCell``'s: the fused LSTM kernel
         runs it. Layer norm has no fused kernel (``None``: per step)."""
-        if self.layer_norm or not (isinstance(self.dropout_keep_prob, float) and self.dropout_keep_prob == 1.0):
+        if self.layer_norm or may_drop(self.dropout_keep_prob):
             return None
         return FusedSpec("lstm", self.num_units, dict(self._tf1_weights), self.activation,
                          forget_bias=self.forget_bias)
