@@ -5,6 +5,7 @@ import collections
 import keras
 import tensorflow as tf
 
+from tfseq.rnn_cell.base import serialize_optional
 from tfseq.rnn_cell.wrappers import check_cell
 from tfseq.seq2seq.decoder import BaseDecoder
 from tfseq.seq2seq.sampler import Sampler
@@ -153,9 +154,7 @@ class BasicDecoder(BaseDecoder):
             **super().get_config(),
             "cell": keras.saving.serialize_keras_object(self.cell),
             "sampler": keras.saving.serialize_keras_object(self.sampler),
-            "output_layer": None
-            if self.output_layer is None
-            else keras.saving.serialize_keras_object(self.output_layer),
+            "output_layer": serialize_optional(self.output_layer),
         }
 
     @classmethod

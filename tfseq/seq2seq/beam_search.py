@@ -11,7 +11,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tfseq.rnn_cell.base import check_positive_int, deserialize_optional
+from tfseq.rnn_cell.base import check_positive_int, deserialize_optional, serialize_optional
 from tfseq.rnn_cell.block_cells import check_bool
 from tfseq.rnn_cell.wrappers import check_cell
 from tfseq.seq2seq import beam_search_ops as ops
@@ -339,9 +339,7 @@ class BeamSearchDecoder(BaseDecoder):
             "cell": keras.saving.serialize_keras_object(self.cell),
             "beam_width": self.beam_width,
             "embedding_fn": serialize_embedding_fn("BeamSearchDecoder", self.embedding_fn),
-            "output_layer": None
-            if self.output_layer is None
-            else keras.saving.serialize_keras_object(self.output_layer),
+            "output_layer": serialize_optional(self.output_layer),
             "length_penalty_weight": self.length_penalty_weight,
             "coverage_penalty_weight": self.coverage_penalty_weight,
             "reorder_tensor_arrays": self.reorder_tensor_arrays,

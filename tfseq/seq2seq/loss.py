@@ -3,6 +3,8 @@
 import keras
 import tensorflow as tf
 
+from tfseq.rnn_cell.base import deserialize_optional, serialize_optional
+
 
 def _check_flags(average_across_timesteps, average_across_batch, sum_over_timesteps, sum_over_batch):
     flags = dict(
@@ -167,14 +169,11 @@ class SequenceLoss(keras.losses.Loss):
             "average_across_batch": self.average_across_batch,
             "sum_over_timesteps": self.sum_over_timesteps,
             "sum_over_batch": self.sum_over_batch,
-            "softmax_loss_function": None
-            if self.softmax_loss_function is None
-            else keras.saving.serialize_keras_object(self.softmax_loss_function),
+            "softmax_loss_function": serialize_optional(self.softmax_loss_function),
         }
 
     @classmethod
     def from_config(cls, config):
         config = dict(config)
-        if config.get("softmax_loss_function") is not None:
-            config["softmax_loss_function"] = keras.saving.deserialize_keras_object(config["softmax_loss_function"])
+        config["softmax_loss_function"] = deserialize_optional(config.get("softmax_loss_function"))
         return cls(**config)
