@@ -144,4 +144,6 @@ def test_reversal_learnt_to_high_bleu():
     assert history[-1]["validation_bleu"] > 90.0, history[-1]
     result = task.score(corpus.valid)
     assert result["BLEU"] == sacrebleu.corpus_bleu(result["hypotheses"], [[t for _, t in corpus.valid]]).score
+    # score() decodes from its loss batches (padded to source and target): same as translating the sources alone
+    assert result["hypotheses"] == task.translate([s for s, _ in corpus.valid])
     assert task.translate(["a b c d"]) == ["d c b a"]
