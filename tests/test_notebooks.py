@@ -5,7 +5,6 @@ and writes TensorBoard events; its paired jupytext text form is in sync; outputs
 notebooks' runs at a temporary folder (both read in each notebook's Setup cell).
 """
 
-import os
 import pathlib
 import re
 import socket
