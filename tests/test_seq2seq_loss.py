@@ -119,3 +119,16 @@ def test_sequence_loss_class_defaults_config_and_keras_fit():
     model.compile(keras.optimizers.Adam(0.05), loss=SequenceLoss())
     history = model.fit(TARGETS, TARGETS, epochs=5, verbose=0)
     assert history.history["loss"][-1] < history.history["loss"][0]
+
+
+@keras.saving.register_keras_serializable(package="tfseq_test")
+def doubled_xent(labels, logits):
+    return 2.0 * tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits)
+
+
+def test_sequence_loss_class_saves_its_softmax_loss_function():
+    loss = SequenceLoss(softmax_loss_function=doubled_xent)
+    revived = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(loss))
+    assert revived.softmax_loss_function is doubled_xent
+    want = 2.0 * numpy_sequence_loss(LOGITS, TARGETS, WEIGHTS, False, False, True, True)
+    np.testing.assert_allclose(revived(TARGETS, LOGITS, WEIGHTS), want, rtol=1e-6)
