@@ -135,15 +135,6 @@ def check_optional_nonnegative(owner, name, value):
     return float(value)
 
 
-def check_optional_positive(owner, name, value):
-    """None, or a float > 0 (clip values)."""
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value > 0:
-        raise ValueError(f"{owner}: {name} must be a positive number or None, got {value!r}")
-    return float(value)
-
-
 def get_activation(owner, activation):
     """TF1 default tanh; accepts a callable or a Keras activation name."""
     if activation is None:
