@@ -73,11 +73,11 @@ def test_rnn_decoder_matches_tf1(tf1, name):
     for rel, var in cell.tf1_variables().items():
         var.assign(ref[f"var:dec/{rel}"])
     state0 = H0 if name == "gru" else rnn_cell.LSTMStateTuple(H0, H0)
-    loop = None
-    if name == "lstm_loop":
-        def loop(prev, i):
-            return tf.matmul(prev, LOOP_W)
-    outputs, state = legacy_seq2seq.rnn_decoder(list(X), state0, cell, loop_function=loop, scope="dec")
+    def loop(prev, i):
+        return tf.matmul(prev, LOOP_W)
+
+    loop_function = loop if name == "lstm_loop" else None
+    outputs, state = legacy_seq2seq.rnn_decoder(list(X), state0, cell, loop_function=loop_function, scope="dec")
     assert isinstance(outputs, list) and len(outputs) == STEPS
     np.testing.assert_allclose(np.stack(outputs), ref["y"], atol=1e-5)
     flat = np.concatenate([np.asarray(s) for s in tf.nest.flatten(state)], 1)
