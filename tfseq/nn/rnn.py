@@ -25,7 +25,7 @@ import numbers
 import tensorflow as tf
 
 from tfseq.nn import fused
-from tfseq.rnn_cell.base import adopt_input_dtype, call_cell, check_optional_bool, tf1_driver_training
+from tfseq.rnn_cell.base import adopt_input_dtype, call_cell, check_bool, check_optional_bool, tf1_driver_training
 from tfseq.rnn_cell.wrappers import build_cell
 
 
@@ -39,8 +39,7 @@ def _check_tf1_knobs(fn_name, parallel_iterations, swap_memory):
         raise ValueError(
             f"{fn_name}: parallel_iterations must be a positive integer or None, got {parallel_iterations!r}"
         )
-    if not isinstance(swap_memory, bool):
-        raise ValueError(f"{fn_name}: swap_memory must be True or False, got {swap_memory!r}")
+    check_bool(fn_name, "swap_memory", swap_memory)
     return {"parallel_iterations": parallel_iterations or 32, "swap_memory": swap_memory}
 
 

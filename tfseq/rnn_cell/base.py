@@ -118,6 +118,13 @@ def check_optional_int(owner, name, value):
     return value
 
 
+def check_bool(owner, name, value):
+    """True or False, exactly: 0/1 and None are rejected."""
+    if not isinstance(value, bool):
+        raise ValueError(f"{owner}: {name} must be True or False, got {value!r}")
+    return value
+
+
 def check_optional_bool(owner, name, value):
     """None, True or False (a choice with an automatic default), exactly: 0/1 are rejected."""
     if not (value is None or isinstance(value, bool)):

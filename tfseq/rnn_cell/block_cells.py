@@ -17,6 +17,7 @@ import tensorflow as tf
 from tfseq.rnn_cell.base import (
     LSTMStateTuple,
     LSTMTupleCell,
+    check_bool,
     check_positive_int,
     reject_tf1_only_args,
 )
@@ -34,12 +35,6 @@ def check_number(owner, name, value):
 def check_block_cell_clip(owner, cell_clip):
     """contrib's rule: None or a number; ``cell_clip <= 0`` (contrib passes -1 for None) disables it."""
     return None if cell_clip is None else check_number(owner, "cell_clip", cell_clip)
-
-
-def check_bool(owner, name, value):
-    if not isinstance(value, bool):
-        raise ValueError(f"{owner}: {name} must be True or False, got {value!r}")
-    return value
 
 
 def check_name(owner, name):

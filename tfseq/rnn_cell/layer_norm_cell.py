@@ -16,7 +16,8 @@ from tfseq.rnn_cell.base import (
     reject_tf1_only_args,
     serialize_optional,
 )
-from tfseq.rnn_cell.block_cells import check_bool, check_number
+from tfseq.rnn_cell.base import check_bool
+from tfseq.rnn_cell.block_cells import check_number
 from tfseq.rnn_cell.dropout import check_keep_prob, keep_prob_config, keep_prob_tensor, may_drop
 from tfseq.rnn_cell.fusion import FusedSpec
 

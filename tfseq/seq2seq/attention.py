@@ -25,7 +25,7 @@ import keras
 import tensorflow as tf
 
 from tfseq.rnn_cell.base import check_positive_int, keras_weight_name, serialize_optional, tf1_weight_name
-from tfseq.rnn_cell.block_cells import check_bool
+from tfseq.rnn_cell.base import check_bool
 
 
 # -- pure functions ----------------------------------------------------------------

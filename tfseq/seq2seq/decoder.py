@@ -25,7 +25,7 @@ import numpy as np
 import tensorflow as tf
 from tensorflow.python.ops import control_flow_util  # no public API says "inside an XLA program"
 
-from tfseq.rnn_cell.block_cells import check_bool
+from tfseq.rnn_cell.base import check_bool
 
 
 class _DecoderContract:

@@ -29,7 +29,7 @@ import keras
 import tensorflow as tf
 
 from tfseq.rnn_cell.base import deserialize_optional
-from tfseq.rnn_cell.block_cells import check_bool
+from tfseq.rnn_cell.base import check_bool
 from tfseq.seq2seq.decoder import transpose_batch_time
 
 
