@@ -194,7 +194,6 @@ class Trainer:
         self.step_in_epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="step_in_epoch")
         # [loss_sum, count, grad_norm_sum] of this epoch; one variable, one assign_add per step.
         self._epoch_sums = tf.Variable(tf.zeros([3], tf.float64), trainable=False, name="epoch_sums")
-        self._window_start = (0.0, 0.0, 0.0)  # the epoch sums at the last log
         if self.strategy is not None and not optimizer.built:  # its slots: in the scope, not in a replica
             optimizer.build(task.model.trainable_variables)
         self.checkpoints = None
@@ -324,7 +323,7 @@ class Trainer:
         if self.learning_rate_at is not None:
             self.optimizer.learning_rate = float(self.learning_rate_at(epoch))
         step = int(self.global_step.numpy())
-        self._window_start = tuple(self._epoch_sums.numpy().tolist())
+        self._window_start = tuple(self._epoch_sums.numpy().tolist())  # the epoch sums at the last log
         self._count_at_start = self._window_start[1]  # items seen in this epoch before this call
         self._epoch_started = time.perf_counter()
         self.progress.start(self.steps_per_epoch, start, desc=f"epoch {epoch + 1}/{self.epochs}")
