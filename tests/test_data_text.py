@@ -80,3 +80,16 @@ def test_read_text_missing_and_directory(tmp_path):
         read_text(tmp_path / "nope.txt")
     with pytest.raises(DataSourceError, match="is a directory"):
         read_text(tmp_path)
+
+
+def test_read_text_reads_gzip_and_names_a_truncated_one(tmp_path):
+    import gzip
+
+    path = tmp_path / "corpus.txt.gz"
+    with gzip.open(path, "wb") as f:
+        f.write("héllo\r\nworld\n".encode("utf-8"))
+    assert read_text(path) == "héllo\nworld\n"
+    broken = tmp_path / "broken.txt.gz"
+    broken.write_bytes(path.read_bytes()[:-8])  # the gzip trailer cut off
+    with pytest.raises(DataSourceError, match=r"broken\.txt\.gz: cannot read"):
+        read_text(broken)

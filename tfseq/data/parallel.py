@@ -25,7 +25,6 @@ distinct shapes and a compiled step is traced once per bucket.
 """
 
 import dataclasses
-import gzip
 import os
 import unicodedata
 
@@ -33,7 +32,7 @@ import numpy as np
 
 from tfseq.data.sources import holdout_split
 from tfseq.data.subwords import BOS_ID, EOS_ID, PAD_ID
-from tfseq.data.text import DataSourceError
+from tfseq.data.text import DataSourceError, read_text
 
 CORPORA_DIR = os.path.join(os.path.dirname(__file__), "corpora")
 BUILTIN_PARALLEL = {"spa-eng": ("spa-eng.txt", ("en", "es"))}
@@ -68,27 +67,12 @@ def normalize(text):
 
 
 def read_lines(path):
-    """The lines of a UTF-8 text file, gzipped if its name ends in ``.gz``; strict decoding."""
-    path = os.fspath(path)
-    if not os.path.exists(path):
-        raise DataSourceError(f"{path}: no such file")
-    if os.path.isdir(path):
-        raise DataSourceError(f"{path}: is a directory, expected a text file")
-    try:
-        opener = gzip.open if path.endswith(".gz") else open
-        with opener(path, "rb") as f:
-            raw = f.read()
-    except (OSError, EOFError) as err:
-        raise DataSourceError(f"{path}: cannot read ({getattr(err, 'strerror', None) or err})") from err
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as err:
-        raise DataSourceError(f"{path}: not UTF-8 text (invalid byte 0x{raw[err.start]:02x} at offset {err.start})") from err
-    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    if lines and lines[-1] == "":
+    """Every line of a UTF-8 text file (gzipped if its name ends in ``.gz``), blank ones
+    included, so that line-aligned files stay aligned; only the piece after a final newline
+    is dropped. Errors are :func:`~tfseq.data.text.read_text`'s."""
+    lines = read_text(path).split("\n")
+    if lines[-1] == "":
         lines.pop()
-    if not any(line.strip() for line in lines):
-        raise DataSourceError(f"{path}: file is empty")
     return lines
 
 

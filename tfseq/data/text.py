@@ -18,6 +18,7 @@ Files are read strictly as UTF-8 (a leading BOM is dropped) with universal newli
 (a ``ValueError``) whose message names the path.
 """
 
+import gzip
 import os
 
 LEVELS = ("word", "char")
@@ -41,7 +42,7 @@ def check_level(level):
 
 
 def read_text(path):
-    """Reads a UTF-8 text file with universal newlines.
+    """Reads a UTF-8 text file with universal newlines, gzipped if its name ends in ``.gz``.
 
     Raises:
         DataSourceError: the file is missing, is a directory, cannot be read, is empty
@@ -53,10 +54,10 @@ def read_text(path):
     if os.path.isdir(path):
         raise DataSourceError(f"{path}: is a directory, expected a text file")
     try:
-        with open(path, "rb") as f:
+        with (gzip.open if path.endswith(".gz") else open)(path, "rb") as f:
             raw = f.read()
-    except OSError as err:
-        raise DataSourceError(f"{path}: cannot read ({err.strerror or err})") from err
+    except (OSError, EOFError) as err:  # EOFError: a truncated .gz
+        raise DataSourceError(f"{path}: cannot read ({getattr(err, 'strerror', None) or err})") from err
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as err:
