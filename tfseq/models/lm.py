@@ -244,5 +244,10 @@ def tutorial_cost(logits, targets):
     ``reduce_sum``; equals ``num_steps * mean_xent``, which is why SGD with learning rate 1.0
     is right for it (a per-token mean would need ``num_steps`` times the learning rate).
     """
-    xent = sequence_xent(logits, targets)  # [batch, time]
+    return tutorial_cost_from_xent(sequence_xent(logits, targets))
+
+
+def tutorial_cost_from_xent(xent):
+    """:func:`tutorial_cost` of per-token cross-entropies ``[batch, time]`` already computed
+    (a training step that also sums them for its metrics computes the softmax once)."""
     return tf.reduce_sum(tf.reduce_mean(xent, axis=0))

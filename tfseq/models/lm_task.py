@@ -23,7 +23,7 @@ import math
 import tensorflow as tf
 
 from tfseq.data import lm_batches, lm_epoch_size
-from tfseq.models.lm import sequence_xent, tutorial_cost
+from tfseq.models.lm import sequence_xent, tutorial_cost_from_xent
 
 
 def perplexity(loss_sum, count):
@@ -112,7 +112,7 @@ class LanguageModelTask:
             var.assign(value)
         xent = sequence_xent(logits, y)  # [rows, num_steps]
         metrics = {"loss_sum": tf.reduce_sum(xent), "count": tf.size(xent)}
-        return tutorial_cost(logits, y), metrics
+        return tutorial_cost_from_xent(xent), metrics
 
     def trackables(self):
         return {"carried_state": list(self._state)}
