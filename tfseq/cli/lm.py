@@ -18,12 +18,11 @@ finished run trains further when ``max_max_epoch`` is raised.
 import dataclasses
 import math
 import os
-import sys
 import typing
 
 from tfseq.cli.main import UsageError
 from tfseq.cli.distribute_args import add_strategy_arguments
-from tfseq.cli.run_args import prepare_run, replicas_note
+from tfseq.cli.run_args import fit_run, prepare_run, replicas_note
 
 _LINE_COUNT = 12  # names printed after training
 _NOVELTY_SAMPLES = 200  # names generated to estimate the novel fraction
@@ -261,7 +260,7 @@ def _train(args, config, corpus, run_dir, settings, strategy):
 
     from tfseq.models import language_model_from_config
     from tfseq.train import Progress, RunWriters, Trainer
-    from tfseq.train.distribute import WorkerLostError, is_chief, worker_label
+    from tfseq.train.distribute import is_chief
 
     chief = is_chief(strategy)
     keras.utils.set_random_seed(args.seed)
@@ -299,17 +298,10 @@ def _train(args, config, corpus, run_dir, settings, strategy):
     print(f"run {run_dir}: {corpus.summary()}; config {config.name} ({config.num_layers}x"
           f"{config.hidden_size} {config.cell}, {steps} steps/epoch, {config.max_max_epoch} epochs{where})",
           flush=True)
-    try:
-        trainer.fit(max_steps=args.max_steps)
-    except WorkerLostError as err:
-        print(f"tfseq lm: error: {err}", file=sys.stderr, flush=True)
-        return 1
-    if not trainer.complete:
-        print(f"stopped at step {int(trainer.global_step.numpy())}; run the same command to resume", flush=True)
-    elif not chief:
-        print(f"{worker_label(strategy)}: done; the chief writes the model and evaluates it", flush=True)
-        return 0
-    else:
+    code = fit_run(trainer, "lm", strategy, args.max_steps)
+    if code is not None:
+        return code
+    if trainer.complete:
         model.save(os.path.join(run_dir, "model.keras"))  # keras.saving.load_model() reads it back
         test = task.evaluate("test")
         if test is not None:

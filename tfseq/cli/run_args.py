@@ -2,12 +2,14 @@
 
 :func:`prepare_run` writes or checks a run's settings through
 :class:`tfseq.train.run_dir.RunDir` (the chief only, under a strategy) and says when a run
-is already complete; :func:`replicas_note` is the start line's description of the strategy.
+is already complete; :func:`replicas_note` is the start line's description of the strategy;
+:func:`fit_run` trains and says what every command says around it.
 ``tfseq lm train`` and ``tfseq translate train`` use both, so a user meets the same rules
 and the same words in each.
 """
 
 import os
+import sys
 
 from tfseq.cli.main import UsageError
 
@@ -53,3 +55,26 @@ def replicas_note(strategy, name):
         return ""
     label = worker_label(strategy)
     return f", {strategy.num_replicas_in_sync} replicas ({name}{', ' if label else ''}{label})"
+
+
+def fit_run(trainer, command, strategy, max_steps):
+    """``trainer.fit(max_steps)``, then one line where the run stops short.
+
+    Returns an exit code when this process is done: 1 when a worker of the job was lost (said
+    on stderr as ``tfseq <command>: error: ...``), 0 for a worker other than the chief once all
+    epochs are done; ``None`` otherwise: the caller goes on (the chief of a complete run saves
+    and evaluates the model; a run stopped at ``max_steps`` was told how to resume).
+    """
+    from tfseq.train.distribute import WorkerLostError, is_chief, worker_label
+
+    try:
+        trainer.fit(max_steps=max_steps)
+    except WorkerLostError as err:
+        print(f"tfseq {command}: error: {err}", file=sys.stderr, flush=True)
+        return 1
+    if not trainer.complete:
+        print(f"stopped at step {int(trainer.global_step.numpy())}; run the same command to resume", flush=True)
+    elif not is_chief(strategy):
+        print(f"{worker_label(strategy)}: done; the chief writes the model and evaluates it", flush=True)
+        return 0
+    return None

@@ -20,7 +20,7 @@ import sys
 from tfseq.cli import translate_run
 from tfseq.cli.distribute_args import add_strategy_arguments
 from tfseq.cli.main import UsageError
-from tfseq.cli.run_args import prepare_run, replicas_note
+from tfseq.cli.run_args import fit_run, prepare_run, replicas_note
 
 _DEFAULT_DATA = "builtin:spa-eng"
 
@@ -173,7 +173,7 @@ def _train(args, config, corpus, run_dir, strategy):
     from tfseq.models.translation import translation_model_from_config
     from tfseq.models.translation_task import TranslationTask
     from tfseq.train import Progress, RunWriters, Trainer
-    from tfseq.train.distribute import WorkerLostError, is_chief, worker_label
+    from tfseq.train.distribute import is_chief
 
     chief = is_chief(strategy)
     src_tok, tgt_tok = _tokenizers(run_dir, config, corpus)
@@ -200,17 +200,10 @@ def _train(args, config, corpus, run_dir, strategy):
     print(f"run {run_dir}: {corpus.summary()}; {config.tokenizer} vocab {src_tok.size}/{tgt_tok.size}; config "
           f"{config.name} ({config.num_layers}x{config.num_units} {config.cell}, {config.encoder_type} encoder, "
           f"{config.attention} attention, {steps} steps/epoch, {config.epochs} epochs{where})", flush=True)
-    try:
-        trainer.fit(max_steps=args.max_steps)
-    except WorkerLostError as err:
-        print(f"tfseq translate: error: {err}", file=sys.stderr, flush=True)
-        return 1
-    if not trainer.complete:
-        print(f"stopped at step {int(trainer.global_step.numpy())}; run the same command to resume", flush=True)
-    elif not chief:
-        print(f"{worker_label(strategy)}: done; the chief writes the model and scores it", flush=True)
-        return 0
-    else:
+    code = fit_run(trainer, "translate", strategy, args.max_steps)
+    if code is not None:
+        return code
+    if trainer.complete:
         model.save(os.path.join(run_dir, "model.keras"))
         if corpus.test:
             result = task.score(corpus.test)
