@@ -37,9 +37,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from tfseq.data import read_csv_table
-from tfseq.models import LinearRegression, RegressionTask, least_squares, synthetic_data
-from tfseq.models.regression import train_validation_split
-from tfseq.train import Progress, RunWriters, Trainer, default_run_name, repository_logdir
+from tfseq.demos.regress import least_squares, LinearRegression, RegressionTask, synthetic_data
+from tfseq.demos.regress.model import train_validation_split
+from tfseq.train import default_run_name, Progress, repository_logdir, RunWriters, Trainer
 
 QUICK = os.environ.get("TFSEQ_NOTEBOOK_QUICK") == "1"  # the test suite's shortened run
 RUN_DIR = repository_logdir() / "notebooks" / "regression" / default_run_name("notebook")

@@ -30,8 +30,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import keras
 
 from tfseq import data
-from tfseq.models import generate_text, language_model_from_config, presets
-from tfseq.train import LanguageModelTask, Progress, RunWriters, Trainer, default_run_name, repository_logdir
+from tfseq.demos.lm import generate_text, language_model_from_config, presets
+from tfseq.demos.lm import LanguageModelTask
+from tfseq.train import default_run_name, Progress, repository_logdir, RunWriters, Trainer
 
 QUICK = os.environ.get("TFSEQ_NOTEBOOK_QUICK") == "1"  # the test suite's shortened run
 RUN_DIR = repository_logdir() / "notebooks" / "shakespeare-words" / default_run_name("small-tiny")

@@ -32,10 +32,10 @@ import matplotlib.pyplot as plt
 
 from tfseq.data.parallel import ParallelCorpus, load_parallel
 from tfseq.data.subwords import train_tokenizer
-from tfseq.models import translation_presets
-from tfseq.models.translation import translation_model_from_config
-from tfseq.models.translation_task import NMTLearningRate, TranslationTask, attention_text
-from tfseq.train import Progress, RunWriters, Trainer, default_run_name, repository_logdir
+from tfseq.demos.translate import presets as translation_presets
+from tfseq.demos.translate.model import translation_model_from_config
+from tfseq.demos.translate.task import NMTLearningRate, TranslationTask, attention_text
+from tfseq.train import default_run_name, Progress, repository_logdir, RunWriters, Trainer
 
 QUICK = os.environ.get("TFSEQ_NOTEBOOK_QUICK") == "1"  # the test suite's shortened run
 RUN_DIR = repository_logdir() / "notebooks" / "translate-spa-eng" / default_run_name("tiny")

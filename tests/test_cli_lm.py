@@ -8,7 +8,7 @@ import pytest
 from cli_runs import checkpoint_step, final_weights, kill_after_checkpoint, run_cli, run_process
 
 from tfseq.cli.main import main
-from tfseq.models import LanguageModel
+from tfseq.demos.lm import LanguageModel
 
 TINY = ["--config", "test", "hidden_size=16", "num_steps=8", "batch_size=8", "max_max_epoch=2"]
 

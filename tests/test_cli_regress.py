@@ -9,7 +9,7 @@ import pytest
 
 from tfseq.cli.main import main
 from tfseq.data.csv_source import read_csv_table
-from tfseq.models.regression import least_squares, train_validation_split
+from tfseq.demos.regress.model import least_squares, train_validation_split
 
 FAST = ["--epochs", "3", "--steps-per-epoch", "100"]
 

@@ -81,8 +81,8 @@ def _lm_parts(strategy, ckpt=None, clip=0.05, steps=60, jit=False, keep_prob=1.0
     import keras
     import numpy as np
 
-    from tfseq.models import language_model_from_config, presets
-    from tfseq.models.lm_task import LanguageModelTask
+    from tfseq.demos.lm import language_model_from_config, presets
+    from tfseq.demos.lm.task import LanguageModelTask
     from tfseq.train import Trainer
 
     rng = np.random.default_rng(0)
@@ -231,7 +231,7 @@ def _translation(strategy):
     import numpy as np
     import tensorflow as tf
 
-    from tfseq.models.translation import TranslationModel, masked_xent
+    from tfseq.demos.translate.model import TranslationModel, masked_xent
     from tfseq.train import Trainer
 
     rng = np.random.default_rng(2)

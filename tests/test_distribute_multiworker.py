@@ -128,8 +128,8 @@ def train(tmp, strategy, steps, slow=False, events=None):
     import keras
     import tensorflow as tf
 
-    from tfseq.models import language_model_from_config, presets
-    from tfseq.models.lm_task import LanguageModelTask
+    from tfseq.demos.lm import language_model_from_config, presets
+    from tfseq.demos.lm.task import LanguageModelTask
     from tfseq.train import Progress, RunWriters, Trainer
 
     class SlowTask(LanguageModelTask):

@@ -14,6 +14,7 @@ import tensorflow as tf
 
 from tfseq import nn, rnn_cell
 from tfseq.nn import fused, kernels
+from tfseq._xla import inside_xla
 
 B, T, D = 4, 5, 3
 RNG = np.random.default_rng(7)
@@ -181,8 +182,8 @@ def test_when_the_fused_path_uses_xla():
         nn.dynamic_rnn(cell, x, dtype=tf.float32, fast=False, xla=1)
     # Inside a caller's jit_compile program the stack is not wrapped in a nested XLA function
     # (that boundary made a GRU training step recompile at every call).
-    assert tf.function(fused._inside_xla_program, jit_compile=True)()
-    assert not tf.function(fused._inside_xla_program)()
+    assert tf.function(inside_xla, jit_compile=True)()
+    assert not tf.function(inside_xla)()
     outer = tf.function(lambda v: nn.dynamic_rnn(cell, v, dtype=tf.float32)[0], jit_compile=True)
     graph = outer.get_concrete_function(x).graph
     assert not [op for op in graph.get_operations() if op.type.endswith("PartitionedCall")]
@@ -459,7 +460,7 @@ def test_language_model_trains_on_the_fused_path(variational, monkeypatch):
     """The PTB model's MultiRNNCell of DropoutWrapper(LSTM) runs fused in training and in
     inference, and its training-mode logits and gradients equal the per-step path's when
     the dropout masks are the same (variational: one mask per sequence, state passed in)."""
-    from tfseq.models.lm import LanguageModel
+    from tfseq.demos.lm.model import LanguageModel
 
     model = LanguageModel(vocab_size=20, hidden_size=6, num_layers=2, keep_prob=0.6,
                           variational_dropout=variational, seed=1)

@@ -6,8 +6,8 @@ import pytest
 import tensorflow as tf
 
 from tfseq import rnn_cell
-from tfseq.models import LanguageModel, language_model_from_config, presets, tutorial_cost
-from tfseq.models.lm import sequence_xent
+from tfseq.demos.lm import language_model_from_config, LanguageModel, presets, tutorial_cost
+from tfseq.demos.lm.model import sequence_xent
 
 VOCAB, HIDDEN, BATCH, TIME = 11, 6, 3, 8
 rng = np.random.default_rng(0)

@@ -4,7 +4,7 @@ import dataclasses
 
 import pytest
 
-from tfseq.models import presets
+from tfseq.demos.lm import presets
 
 # tensorflow/models tutorials/rnn/ptb/ptb_word_lm.py, SmallConfig/MediumConfig/LargeConfig/TestConfig.
 TUTORIAL = {

@@ -12,7 +12,7 @@ from PIL import Image
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from tfseq.data.csv_source import read_csv_table
-from tfseq.models.regression import (
+from tfseq.demos.regress.model import (
     LinearRegression,
     RegressionTask,
     least_squares,

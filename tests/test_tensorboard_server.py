@@ -19,7 +19,7 @@ import pytest
 
 from tfseq.cli.main import main
 
-HAS_TRANSLATE = importlib.util.find_spec("tfseq.cli.translate") is not None
+HAS_TRANSLATE = importlib.util.find_spec("tfseq.demos.translate.command") is not None
 PAIRS = {"one": "uno", "two": "dos", "red": "rojo", "cat": "gato", "dog": "perro", "big": "grande",
          "house": "casa", "car": "coche"}
 

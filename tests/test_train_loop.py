@@ -9,8 +9,9 @@ import pytest
 import tensorflow as tf
 
 from tfseq.data import lm_windows
-from tfseq.models import language_model_from_config, presets
-from tfseq.train import LanguageModelTask, Task, Trainer, perplexity
+from tfseq.demos.lm import language_model_from_config, presets
+from tfseq.demos.lm import LanguageModelTask, perplexity
+from tfseq.train import Task, Trainer
 
 VOCAB = 12
 BATCH, STEPS = 4, 5

@@ -11,9 +11,9 @@ import tensorflow as tf
 
 from tfseq.data.parallel import ParallelCorpus
 from tfseq.data.subwords import EOS_ID, WordTokenizer
-from tfseq.models import translation_presets
-from tfseq.models.translation import TranslationModel, masked_xent, translation_model_from_config
-from tfseq.models.translation_task import NMTLearningRate, TranslationTask, corpus_bleu
+from tfseq.demos.translate import presets as translation_presets
+from tfseq.demos.translate.model import TranslationModel, masked_xent, translation_model_from_config
+from tfseq.demos.translate.task import NMTLearningRate, TranslationTask, corpus_bleu
 from tfseq.train import Trainer
 
 

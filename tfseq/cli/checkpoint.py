@@ -8,7 +8,7 @@ cells to build and which ``scope`` to pass to ``tfseq.compat.load_tf1_checkpoint
 import os
 import zipfile
 
-from tfseq.cli.main import UsageError
+from tfseq._checks import UsageError
 
 
 def register(subparsers):

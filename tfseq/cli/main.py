@@ -11,17 +11,15 @@ import os
 import sys
 
 SUBCOMMANDS = [
-    # one line per sub-command module, e.g. "tfseq.cli.lm"
-    "tfseq.cli.bench",
-    "tfseq.cli.lm",
+    # one line per sub-command module, e.g. "tfseq.demos.lm.command"
+    "tfseq.demos.lm.command",
     "tfseq.cli.checkpoint",
-    "tfseq.cli.translate",
-    "tfseq.cli.regress",
+    "tfseq.demos.translate.command",
+    "tfseq.demos.regress.command",
 ]
 
 
-class UsageError(Exception):
-    """Bad user input: reported as one line, exit code 2."""
+from tfseq._checks import UsageError
 
 
 def import_tensorflow_quietly():
@@ -48,7 +46,7 @@ def import_tensorflow_quietly():
 
 def build_parser():
     parser = argparse.ArgumentParser(
-        prog="tfseq", description="tfseq: TF1's RNN cells on Keras 3 - language models, benchmarks, TF1 migration."
+        prog="tfseq", description="tfseq: TF1's RNN cells and seq2seq on Keras 3 - demos, TF1 checkpoints."
     )
     sub = parser.add_subparsers(dest="command", required=True)
     for name in SUBCOMMANDS:

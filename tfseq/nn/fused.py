@@ -64,11 +64,12 @@ import collections
 
 import keras
 import tensorflow as tf
-from tensorflow.python.ops import control_flow_util  # no public "inside jit_compile?" test
 
+from tfseq._xla import inside_xla
 from tfseq.nn.kernels import gru_sequence, lstm_sequence, rnn_sequence
 from tfseq.nn.kernels_lstm import lstm_ext_sequence
-from tfseq.rnn_cell.base import LSTMStateTuple, check_optional_bool
+from tfseq.rnn_cell.base import LSTMStateTuple
+from tfseq._checks import check_optional_bool
 from tfseq.rnn_cell.dropout import (  # the wrapper and its state filter
     DropoutWrapper,
     default_dropout_state_filter_visitor,
@@ -233,13 +234,6 @@ def uses_xla(inputs_tm, xla=None):
     return tf.inside_function() and inputs_tm.shape[0] is not None
 
 
-def _inside_xla_program():
-    """Whether the code being traced is already part of an XLA program (a caller's
-    ``jit_compile=True`` function). A nested ``jit_compile`` function there would only add
-    a program boundary (measured: the GRU training step then recompiled at every call)."""
-    return control_flow_util.GraphOrParentsInXlaContext(tf.compat.v1.get_default_graph())
-
-
 @tf.autograph.experimental.do_not_convert  # plain Python on Python values; traced as is
 def run(cell, inputs_tm, state, sequence_length=None, training=None, finished=None, xla=None):
     """Run a fusable ``cell`` (see :func:`plan`) over time-major ``inputs_tm``.
@@ -278,7 +272,7 @@ def run(cell, inputs_tm, state, sequence_length=None, training=None, finished=No
             new_states.append(new_state)
         return x, new_states
 
-    if compile_with_xla and not _inside_xla_program():  # else the caller's program compiles it
+    if compile_with_xla and not inside_xla():  # else the caller's program compiles it
         stack = tf.function(stack, jit_compile=True, autograph=False)
     outputs, new_states = stack(inputs_tm, list(states), finished, masks)
     if isinstance(cell, MultiRNNCell):

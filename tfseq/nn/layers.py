@@ -4,7 +4,7 @@ import keras
 import tensorflow as tf
 
 from tfseq.nn import fused
-from tfseq.rnn_cell.base import check_optional_bool
+from tfseq._checks import check_optional_bool
 
 
 @keras.saving.register_keras_serializable(package="tfseq")

@@ -1,7 +1,26 @@
-"""TF1's ``tf.nn.rnn_cell`` as Keras 3 layers: ``from tfseq import rnn_cell``."""
+"""TF1's ``tf.nn.rnn_cell`` as Keras 3 layers: the cell contract, the cells and the wrappers.
 
-from tfseq.rnn_cell.base import LSTMStateTuple, RNNCell, keras_weight_name, tf1_weight_name
+``from tfseq import rnn_cell`` is a drop-in for ``tf.compat.v1.nn.rnn_cell`` (plus TF1 contrib's
+``LSTMBlockCell``, ``GRUBlockCellV2`` and ``LayerNormBasicLSTMCell``); ``make_cell`` builds a cell by
+short name for configs and command lines.
+"""
+
+from tfseq.rnn_cell.base import keras_weight_name, LSTMStateTuple, RNNCell, tf1_weight_name
+from tfseq.rnn_cell.block_cells import GRUBlockCellV2, LSTMBlockCell
 from tfseq.rnn_cell.cells import BasicLSTMCell, BasicRNNCell, GRUCell, LSTMCell
+from tfseq.rnn_cell.dropout import DropoutWrapper
+from tfseq.rnn_cell.factory import CELLS, make_cell
+from tfseq.rnn_cell.fusion import FusedSpec
+from tfseq.rnn_cell.layer_norm_cell import LayerNormBasicLSTMCell
+from tfseq.rnn_cell.multi_rnn import MultiRNNCell
+from tfseq.rnn_cell.wrappers import (
+    DeviceWrapper,
+    EmbeddingWrapper,
+    InputProjectionWrapper,
+    OutputProjectionWrapper,
+    ResidualWrapper,
+    RNNCellWrapper,
+)
 
 __all__ = [
     "RNNCell",
@@ -12,20 +31,6 @@ __all__ = [
     "GRUCell",
     "tf1_weight_name",
     "keras_weight_name",
-]
-
-from tfseq.rnn_cell.dropout import DropoutWrapper  # noqa: E402
-from tfseq.rnn_cell.multi_rnn import MultiRNNCell  # noqa: E402
-from tfseq.rnn_cell.wrappers import (  # noqa: E402
-    DeviceWrapper,
-    EmbeddingWrapper,
-    InputProjectionWrapper,
-    OutputProjectionWrapper,
-    ResidualWrapper,
-    RNNCellWrapper,
-)
-
-__all__ += [
     "RNNCellWrapper",
     "MultiRNNCell",
     "DropoutWrapper",
@@ -34,11 +39,11 @@ __all__ += [
     "EmbeddingWrapper",
     "InputProjectionWrapper",
     "OutputProjectionWrapper",
+    # TF1 contrib's cells (tf.contrib.rnn); LSTMBlockFusedCell is a sequence layer: tfseq.nn.LSTMBlockFusedCell.
+    "LSTMBlockCell",
+    "GRUBlockCellV2",
+    "LayerNormBasicLSTMCell",
+    "FusedSpec",
+    "CELLS",
+    "make_cell",
 ]
-
-# TF1 contrib's cells (tf.contrib.rnn); LSTMBlockFusedCell is a sequence layer: tfseq.nn.LSTMBlockFusedCell.
-from tfseq.rnn_cell.block_cells import GRUBlockCellV2, LSTMBlockCell  # noqa: E402
-from tfseq.rnn_cell.fusion import FusedSpec  # noqa: E402
-from tfseq.rnn_cell.layer_norm_cell import LayerNormBasicLSTMCell  # noqa: E402
-
-__all__ += ["LSTMBlockCell", "GRUBlockCellV2", "LayerNormBasicLSTMCell", "FusedSpec"]

@@ -41,6 +41,16 @@ import numbers
 import keras
 import tensorflow as tf
 
+from tfseq._checks import (  # noqa: F401  (re-exported: the cells' argument checks)
+    check_bool,
+    check_optional_bool,
+    check_optional_int,
+    check_optional_nonnegative,
+    check_positive_int,
+    deserialize_optional,
+    serialize_optional,
+)
+
 if keras.backend.backend() != "tensorflow":  # pragma: no cover - configuration error
     raise ImportError(
         "tfseq needs the TensorFlow backend of Keras 3, got KERAS_BACKEND="
@@ -103,43 +113,6 @@ def reject_tf1_only_args(owner, **kwargs):
                 f"{owner}: {name}={value!r} has no meaning in Keras 3; "
                 f"{_TF1_ONLY_ADVICE.get(name, 'remove it')}."
             )
-
-
-def check_positive_int(owner, name, value):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value <= 0:
-        raise ValueError(f"{owner}: {name} must be a positive integer, got {value!r}")
-    return int(value)
-
-
-def check_optional_int(owner, name, value):
-    """None, or an int (not a bool): seeds and TF1's ``input_size``."""
-    if value is not None and (isinstance(value, bool) or not isinstance(value, numbers.Integral)):
-        raise ValueError(f"{owner}: {name} must be an int or None, got {value!r}")
-    return value
-
-
-def check_bool(owner, name, value):
-    """True or False, exactly: 0/1 and None are rejected."""
-    if not isinstance(value, bool):
-        raise ValueError(f"{owner}: {name} must be True or False, got {value!r}")
-    return value
-
-
-def check_optional_bool(owner, name, value):
-    """None, True or False (a choice with an automatic default), exactly: 0/1 are rejected."""
-    if not (value is None or isinstance(value, bool)):
-        raise ValueError(f"{owner}: {name} must be None, True or False, got {value!r}")
-    return value
-
-
-def check_optional_nonnegative(owner, name, value):
-    """None, or a float >= 0 (TF1 clips to ``[-value, value]`` whenever it is not None, so 0.0
-    clips to zero)."""
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value >= 0:
-        raise ValueError(f"{owner}: {name} must be a number >= 0 or None, got {value!r}")
-    return float(value)
 
 
 def get_activation(owner, activation):
@@ -218,14 +191,6 @@ def adopt_input_dtype(cell, dtype):
             cell.dtype_policy = dtype.name
     for inner in sub_cells(cell):
         adopt_input_dtype(inner, dtype)
-
-
-def serialize_optional(obj):
-    return None if obj is None else keras.saving.serialize_keras_object(obj)
-
-
-def deserialize_optional(config):
-    return None if config is None else keras.saving.deserialize_keras_object(config)
 
 
 class RNNCell(keras.layers.Layer):

@@ -6,17 +6,9 @@ import warnings
 import keras
 import tensorflow as tf
 
-from tfseq.rnn_cell.base import (
-    LSTMStateTuple,
-    LSTMTupleCell,
-    cell_training,
-    check_optional_int,
-    check_positive_int,
-    get_activation,
-    reject_tf1_only_args,
-    serialize_optional,
-)
-from tfseq.rnn_cell.base import check_bool
+from tfseq.rnn_cell.base import cell_training, get_activation, LSTMStateTuple, LSTMTupleCell, reject_tf1_only_args
+from tfseq._checks import check_optional_int, check_positive_int, serialize_optional
+from tfseq._checks import check_bool
 from tfseq.rnn_cell.block_cells import check_number
 from tfseq.rnn_cell.dropout import check_keep_prob, keep_prob_config, keep_prob_tensor, may_drop
 from tfseq.rnn_cell.fusion import FusedSpec

@@ -24,8 +24,9 @@ import math
 import keras
 import tensorflow as tf
 
-from tfseq.rnn_cell.base import check_positive_int, keras_weight_name, serialize_optional, tf1_weight_name
-from tfseq.rnn_cell.base import check_bool
+from tfseq._checks import check_positive_int, serialize_optional
+from tfseq.rnn_cell.base import keras_weight_name, tf1_weight_name
+from tfseq._checks import check_bool
 
 
 # -- pure functions ----------------------------------------------------------------

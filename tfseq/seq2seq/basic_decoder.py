@@ -5,7 +5,7 @@ import collections
 import keras
 import tensorflow as tf
 
-from tfseq.rnn_cell.base import serialize_optional
+from tfseq._checks import serialize_optional
 from tfseq.rnn_cell.wrappers import check_cell
 from tfseq.seq2seq.decoder import BaseDecoder
 from tfseq.seq2seq.sampler import Sampler

@@ -16,8 +16,8 @@ follows the parent pointers back from the last step.
 
 import tensorflow as tf
 
-from tfseq.rnn_cell.base import check_positive_int
-from tfseq.seq2seq.decoder import inside_xla_program
+from tfseq._checks import check_positive_int
+from tfseq._xla import inside_xla
 
 
 def tile_batch(t, multiplier, name=None):
@@ -227,7 +227,7 @@ def gather_tree(step_ids, parent_ids, max_sequence_lengths, end_token):
     lengths = tf.minimum(tf.convert_to_tensor(max_sequence_lengths, tf.int32), max_time)
     active = tf.transpose(tf.sequence_mask(lengths, max_time))[:, :, tf.newaxis]  # [T, B, 1]
     checks = []
-    if not inside_xla_program():  # XLA drops (and logs) Assert ops
+    if not inside_xla():  # XLA drops (and logs) Assert ops
         checks.append(
             tf.debugging.assert_equal(
                 tf.reduce_all((parent_ids >= 0) & (parent_ids < beam_width) | tf.logical_not(active)),

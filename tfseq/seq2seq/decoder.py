@@ -23,9 +23,9 @@ import numbers
 import keras
 import numpy as np
 import tensorflow as tf
-from tensorflow.python.ops import control_flow_util  # no public API says "inside an XLA program"
 
-from tfseq.rnn_cell.base import check_bool
+from tfseq._xla import inside_xla
+from tfseq._checks import check_bool
 
 
 class _DecoderContract:
@@ -185,13 +185,6 @@ def check_maximum_iterations(owner, value):
     return int(value)
 
 
-def inside_xla_program():
-    """Whether the code being traced is part of an XLA (``jit_compile``) program."""
-    if tf.executing_eagerly():
-        return False
-    return control_flow_util.GraphOrParentsInXlaContext(tf.compat.v1.get_default_graph())
-
-
 def transpose_batch_time(tensor):
     """``[a, b, ...] -> [b, a, ...]`` for tensors of rank >= 2 (others unchanged)."""
     if tensor.shape.rank is not None and tensor.shape.rank < 2:
@@ -262,7 +255,7 @@ def dynamic_decode(
     """
     maximum_iterations = check_maximum_iterations("dynamic_decode", maximum_iterations)
     with tf.name_scope(scope or "decoder"):
-        in_xla = inside_xla_program()
+        in_xla = inside_xla()
         if maximum_iterations is not None:
             maximum_iterations = tf.convert_to_tensor(maximum_iterations, tf.int32, name="maximum_iterations")
             if not in_xla and tf.get_static_value(maximum_iterations) is None:

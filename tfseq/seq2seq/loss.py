@@ -3,7 +3,7 @@
 import keras
 import tensorflow as tf
 
-from tfseq.rnn_cell.base import deserialize_optional, serialize_optional
+from tfseq._checks import deserialize_optional, serialize_optional
 
 
 def _check_flags(average_across_timesteps, average_across_batch, sum_over_timesteps, sum_over_batch):

@@ -28,8 +28,8 @@ import numbers
 import keras
 import tensorflow as tf
 
-from tfseq.rnn_cell.base import deserialize_optional
-from tfseq.rnn_cell.base import check_bool
+from tfseq._checks import deserialize_optional
+from tfseq._checks import check_bool
 from tfseq.seq2seq.decoder import transpose_batch_time
 
 

@@ -1,23 +1,19 @@
-"""Training: a general loop (``Trainer`` + ``Task``) that also runs under ``tf.distribute``,
+"""Training: the one loop (``Trainer`` + ``Task``) that also runs under ``tf.distribute``,
 TensorBoard writers, atomic checkpoints, run directories and a progress bar.
 
-``LanguageModelTask`` and ``perplexity`` live in :mod:`tfseq.models.lm_task` (next to the
-model) and are re-exported here for compatibility.
+Imports only :mod:`tfseq.data` and the ground floor; every demo's task plugs into it.
 """
 
-from tfseq.models.lm_task import LanguageModelTask, perplexity
 from tfseq.train.checkpoints import CheckpointKeeper, training_trackables
-from tfseq.train.distribute import WorkerLostError, make_strategy
+from tfseq.train.distribute import make_strategy, WorkerLostError
 from tfseq.train.loop import Task, Trainer
 from tfseq.train.progress import Progress
 from tfseq.train.run_dir import RunDir, SettingsMismatch
-from tfseq.train.summaries import RunWriters, default_run_name, repository_logdir
+from tfseq.train.summaries import default_run_name, repository_logdir, RunWriters
 
 __all__ = [
     "Task",
     "Trainer",
-    "perplexity",
-    "LanguageModelTask",
     "CheckpointKeeper",
     "training_trackables",
     "Progress",

@@ -15,7 +15,7 @@ import tempfile
 
 import tensorflow as tf
 
-from tfseq.rnn_cell.base import check_positive_int
+from tfseq._checks import check_positive_int
 
 LATEST = "latest"
 

@@ -16,7 +16,7 @@ batch split among replicas, the replicated training step, and who writes what.
   is a *sum* sets ``objective_reduction = "sum"`` (no weighting). The gradients are
   all-reduced (SUM) once, the global norm is taken and clipped on the summed gradient
   exactly as on one device, and the optimizer applies them without reducing again.
-* **The command line**: :mod:`tfseq.cli.distribute_args` (``--strategy`` ...).
+* **The command line**: :mod:`tfseq.demos.strategy_args` (``--strategy`` ...).
 * **Writes.** Only the chief (``strategy.extended.should_checkpoint``) writes TensorBoard
   events and checkpoints; other workers save to a scratch directory they delete at once
   (TF's multi-worker guide), and every worker restores from the chief's checkpoint

@@ -44,7 +44,7 @@ import warnings
 
 import tensorflow as tf
 
-from tfseq.rnn_cell.base import check_optional_bool, check_positive_int
+from tfseq._checks import check_optional_bool, check_positive_int
 from tfseq.train import distribute
 from tfseq.train.checkpoints import CheckpointKeeper, training_trackables
 from tfseq.train.progress import Progress, format_epoch, validation_scalars

@@ -97,7 +97,7 @@ class RunWriters:
 
     def image(self, split, tag, image, step, max_outputs=8):
         """An image summary: ``image`` is ``uint8`` ``[H, W, C]`` or ``[N, H, W, C]`` (C = 1, 3 or 4),
-        e.g. :func:`tfseq.models.figures.figure_to_image` of a plot."""
+        e.g. :func:`tfseq.train.figures.figure_to_image` of a plot."""
         pixels = tf.convert_to_tensor(image)
         if pixels.shape.rank == 3:
             pixels = pixels[tf.newaxis]

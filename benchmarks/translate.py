@@ -1,0 +1,131 @@
+"""Translation training throughput: tfseq's attentive model against a plain Keras 3 encoder-decoder.
+
+    python -m benchmarks.translate                       # units 256, batch 64, length 20, vocab 8000
+    python -m benchmarks.translate --units 128 --rounds 5
+
+Both models have the same size: embeddings of ``units``, a one-layer LSTM encoder and a
+one-layer LSTM decoder of ``units`` started from the encoder's state, Luong (dot) attention
+with an attention layer ``tanh([h, context] W)`` of ``units``, a ``vocab``-way softmax,
+Adam, a masked per-token cross-entropy. They differ in what tfseq's model does and Keras'
+layers cannot: tfseq's ``AttentionWrapper`` feeds each step's attention vector into the next
+step (Luong et al.'s input feeding, nmt's default), so attention runs inside the recurrence;
+the Keras model (``keras.layers.LSTM`` + ``keras.layers.Attention``, how keras-io's examples
+build it) attends once after the decoder LSTM. Each is timed as one compiled training step
+(``tf.function``), with and without XLA, interleaved (:mod:`benchmarks.timing`); the figure
+is target tokens per second. The ratio is of each side's fastest setting.
+"""
+
+import argparse
+import os
+
+
+def _batch(batch, length, vocab, seed=0):
+    import numpy as np
+    import tensorflow as tf
+
+    rng = np.random.default_rng(seed)
+    ids = lambda: tf.constant(rng.integers(4, vocab, (batch, length)), tf.int32)  # noqa: E731
+    return {"source": ids(), "source_length": tf.fill([batch], length), "target_in": ids(), "target_out": ids(),
+            "target_weight": tf.ones([batch, length], tf.float32)}
+
+
+def keras_model(vocab, units):
+    """The plain Keras 3 encoder-decoder: LSTM encoder, LSTM decoder, ``keras.layers.Attention``."""
+    import keras
+
+    source = keras.Input((None,), dtype="int32")
+    target = keras.Input((None,), dtype="int32")
+    enc_out, h, c = keras.layers.LSTM(units, return_sequences=True, return_state=True)(
+        keras.layers.Embedding(vocab, units)(source))
+    dec_out = keras.layers.LSTM(units, return_sequences=True)(keras.layers.Embedding(vocab, units)(target),
+                                                               initial_state=[h, c])
+    context = keras.layers.Attention()([dec_out, enc_out])  # dot-product (Luong) scores
+    attention = keras.layers.Dense(units, activation="tanh", use_bias=False)(
+        keras.layers.Concatenate()([dec_out, context]))
+    logits = keras.layers.Dense(vocab, use_bias=False)(attention)
+    return keras.Model([source, target], logits)
+
+
+def _step(model, forward, jit):
+    import keras
+    import tensorflow as tf
+
+    from tfseq.demos.translate.model import masked_xent
+
+    optimizer = keras.optimizers.Adam(1e-3)
+
+    def step(batch):
+        with tf.GradientTape() as tape:
+            loss_sum, count = masked_xent(forward(batch), batch["target_out"], batch["target_weight"])
+            loss = loss_sum / count
+        grads = tape.gradient(loss, model.trainable_variables)
+        optimizer.apply_gradients(zip(grads, model.trainable_variables))
+        return loss
+
+    return tf.function(step, jit_compile=jit)
+
+
+def candidates(args):
+    import numpy as np
+
+    from benchmarks.timing import Candidate, timed
+    from tfseq.demos.translate.model import TranslationModel
+
+    batch = _batch(args.batch, args.length, args.vocab)
+
+    def make_tfseq(jit):
+        def make():
+            model = TranslationModel(args.vocab, args.vocab, args.units, num_layers=1, encoder_type="uni",
+                                     attention="luong", init_weight=None, seed=0)
+            model.build()
+            step = _step(model, lambda b: model(b, training=True), jit)
+            return timed(lambda: step(batch), np.asarray)
+        return make
+
+    def make_keras(jit):
+        def make():
+            model = keras_model(args.vocab, args.units)
+            step = _step(model, lambda b: model([b["source"], b["target_in"]], training=True), jit)
+            return timed(lambda: step(batch), np.asarray)
+        return make
+
+    return [Candidate("tfseq", "tfseq", make_tfseq(False)), Candidate("tfseq+xla", "tfseq", make_tfseq(True)),
+            Candidate("keras", "keras", make_keras(False)), Candidate("keras+xla", "keras", make_keras(True))]
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.translate", description=__doc__.splitlines()[0])
+    parser.add_argument("--units", type=int, default=256)
+    parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--length", type=int, default=20, help="source and target length (tokens)")
+    parser.add_argument("--vocab", type=int, default=8000)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--min-time", type=float, default=1.0, help="seconds per timed sample")
+    args = parser.parse_args(argv)
+    for name in ("units", "batch", "length", "vocab", "rounds"):
+        if getattr(args, name) <= 0:
+            parser.error(f"--{name} must be a positive integer, got {getattr(args, name)}")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    from benchmarks.timing import measure, summarize
+
+    results = measure(candidates(args), args.rounds, min_time=args.min_time, log=print)
+    tokens = args.batch * args.length
+    best = {}
+    print(f"training step, units {args.units}, batch {args.batch}, length {args.length}, vocab {args.vocab} "
+          f"(target tokens/s, median of {args.rounds} interleaved rounds)")
+    for name, result in results.items():
+        if "error" in result:
+            print(f"  {name:10s} failed: {result['error']}")
+            continue
+        stats = summarize(result["samples"])
+        speed = tokens / stats["median_s"]
+        best[name.split("+")[0]] = max(best.get(name.split("+")[0], 0.0), speed)
+        print(f"  {name:10s} {speed:10,.0f} tokens/s  ({stats['median_s'] * 1e3:.1f} ms/step, "
+              f"min {stats['min_s'] * 1e3:.1f}, max {stats['max_s'] * 1e3:.1f})")
+    if "tfseq" in best and "keras" in best:
+        print(f"tfseq / keras (fastest setting of each): {best['tfseq'] / best['keras']:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,164 @@
+"""``tfseq regress``: linear regression by gradient descent, logged to TensorBoard.
+
+    tfseq regress                                   # synthetic y = Wx + b + noise, 1 feature, seed 0
+    tfseq regress --features 3 --examples 1000 --noise 0.5 --seed 1
+    tfseq regress --csv data.csv --target price     # every other column is a feature
+
+Prints the learned ``W`` and ``b`` beside the closed-form least-squares solution and their
+difference, and writes ``<logdir>/<run>/`` (``train/``, ``validation/`` event files: loss,
+each weight, the bias, ``W/mean|stddev|min|max``, histograms, a plot of the data against
+the fitted line, the parameter table; the hyper-parameters; ``config.json`` and
+``checkpoints/``, as every ``train`` command: running the same command again resumes a
+stopped run, and a larger ``--epochs`` trains a finished one further).
+"""
+
+import math
+import os
+
+from tfseq._checks import UsageError
+
+_SYNTHETIC_DEFAULTS = {"features": 1, "examples": 200, "noise": 0.1}
+
+
+def register(subparsers):
+    parser = subparsers.add_parser("regress", help="linear regression by gradient descent, with TensorBoard",
+                                   description=__doc__.splitlines()[0])
+    data = parser.add_argument_group("data (synthetic unless --csv is given)")
+    data.add_argument("--csv", default=None, help="a CSV file with a header row of column names")
+    data.add_argument("--target", default=None, help="the CSV column to predict (required with --csv)")
+    data.add_argument("--features", type=int, default=None,
+                      help=f"synthetic data: number of features (default {_SYNTHETIC_DEFAULTS['features']})")
+    data.add_argument("--examples", type=int, default=None,
+                      help=f"synthetic data: number of rows (default {_SYNTHETIC_DEFAULTS['examples']})")
+    data.add_argument("--noise", type=float, default=None,
+                      help=f"synthetic data: stddev of the Gaussian noise (default {_SYNTHETIC_DEFAULTS['noise']})")
+    data.add_argument("--seed", type=int, default=0, help="draws the synthetic W, b, x, noise and the split")
+    data.add_argument("--valid-fraction", type=float, default=0.2, help="rows held out for validation")
+    train = parser.add_argument_group("training")
+    train.add_argument("--learning-rate", type=float, default=0.1, help="SGD step size")
+    train.add_argument("--epochs", type=int, default=15, help="number of epochs")
+    train.add_argument("--steps-per-epoch", type=int, default=20, help="full-batch gradient steps per epoch")
+    train.add_argument("--logdir", default=os.path.join("logdir", "regression"),
+                       help="experiment directory, logdir/<experiment>")
+    train.add_argument("--run", default=None,
+                       help="run name (default: regress-<data>-<time>); an existing run with the same settings "
+                            "is resumed (raise --epochs to train a finished one further)")
+    train.add_argument("--progress", action="store_true", help="draw a progress bar")
+    parser.set_defaults(func=cmd_regress)
+
+
+def _check(name, value, ok, expected):
+    if not ok:
+        raise UsageError(f"{name} must be {expected}, got {value!r}")
+
+
+def _check_args(args):
+    for name in ("features", "examples", "epochs", "steps_per_epoch"):
+        value = getattr(args, name)
+        low = 2 if name == "examples" else 1
+        _check("--" + name.replace("_", "-"), value, value is None or value >= low, f"an integer >= {low}")
+    _check("--noise", args.noise, args.noise is None or (math.isfinite(args.noise) and args.noise >= 0),
+           "a finite number >= 0")
+    _check("--learning-rate", args.learning_rate, math.isfinite(args.learning_rate) and args.learning_rate > 0,
+           "a finite number > 0")
+    _check("--valid-fraction", args.valid_fraction, 0 <= args.valid_fraction < 1, "a number in [0, 1)")
+    synthetic = [f"--{name}" for name in _SYNTHETIC_DEFAULTS if getattr(args, name) is not None]
+    if args.csv is not None and synthetic:
+        raise UsageError(f"{', '.join(synthetic)} describe synthetic data; with --csv the other columns are the "
+                         "features")
+    if (args.csv is None) != (args.target is None):
+        raise UsageError("--csv and --target go together (--target names the CSV column to predict)")
+
+
+def _load_data(args):
+    """``(features, targets, feature names, description)``."""
+    import numpy as np
+
+    from tfseq.data.csv_source import read_csv_table
+    from tfseq.demos.regress.model import synthetic_data
+
+    if args.csv is not None:
+        try:
+            table = read_csv_table(args.csv, args.target)
+        except ValueError as err:
+            raise UsageError(str(err)) from None
+        return table.features, table.targets, table.feature_names, (
+            f"{args.csv}: predict {args.target!r} from {', '.join(table.feature_names)}")
+    settings = {name: getattr(args, name) if getattr(args, name) is not None else default
+                for name, default in _SYNTHETIC_DEFAULTS.items()}
+    x, y, true_w, true_b = synthetic_data(settings["examples"], settings["features"], settings["noise"], args.seed)
+    with np.printoptions(precision=4):
+        description = (f"synthetic y = x @ W + b + noise (seed {args.seed}): true W = {true_w}, "
+                       f"b = {true_b:.4f}, noise stddev {settings['noise']:g}")
+    return x, y, None, description
+
+
+def _parameter_table(rows):
+    width = max(len(row[0]) for row in rows + [("parameter",)])
+    lines = [f"{'parameter':<{width}}  {'gradient descent':>16}  {'least squares':>14}  {'difference':>11}"]
+    lines += [f"{name:<{width}}  {ours:>16.6f}  {best:>14.6f}  {diff:>11.3g}" for name, ours, best, diff in rows]
+    return "\n".join(lines)
+
+
+def _settings(args):
+    """What a run is: a resumed run must have the same (``epochs`` may grow)."""
+    data = {"csv": os.path.abspath(args.csv), "target": args.target} if args.csv else {
+        name: getattr(args, name) if getattr(args, name) is not None else default
+        for name, default in _SYNTHETIC_DEFAULTS.items()}
+    return {"data": data, "seed": args.seed, "valid_fraction": args.valid_fraction,
+            "learning_rate": args.learning_rate, "steps_per_epoch": args.steps_per_epoch, "epochs": args.epochs}
+
+
+def cmd_regress(args):
+    _check_args(args)
+    import keras
+
+    from tfseq.demos.regress.model import LinearRegression, RegressionTask, train_validation_split
+    from tfseq.train import default_run_name, Progress, RunWriters, Trainer
+    from tfseq.train.run_dir import RunDir, SettingsMismatch
+
+    x, y, names, description = _load_data(args)
+    train_x, train_y, valid_x, valid_y = train_validation_split(x, y, args.valid_fraction, args.seed)
+    run = args.run or default_run_name("regress", "csv" if args.csv else "synthetic")
+    run_dir = os.path.join(args.logdir, run)
+    run_files = RunDir(run_dir)
+    if run_files.exists() and run_files.completed_epochs() >= args.epochs:
+        print(f"run {run_dir} is complete ({run_files.completed_epochs()} of {args.epochs} epochs); nothing to "
+              "train. To train further, raise --epochs on the same run")
+        return 0
+    try:
+        run_files.prepare(_settings(args), may_change=("epochs",))
+    except SettingsMismatch as err:
+        raise UsageError(str(err)) from None
+    print(f"data: {description}")
+    print(f"{len(y)} examples: {len(train_y)} train, {len(valid_y)} validation, "
+          f"{x.shape[1]} feature{'s' if x.shape[1] > 1 else ''}")
+    print(f"run {run_dir}: full-batch gradient descent, lr {args.learning_rate:g}, "
+          f"{args.epochs} epochs x {args.steps_per_epoch} steps", flush=True)
+
+    keras.utils.set_random_seed(args.seed)
+    model = LinearRegression(x.shape[1], name="linear_regression")  # histogram tags weights/linear_regression/W, /b
+    task = RegressionTask(model, train_x, train_y, args.steps_per_epoch, valid_x, valid_y, feature_names=names)
+    writers = RunWriters(run_dir)
+    writers.hparams({"data": args.csv or "synthetic", "target": args.target or "y", "features": x.shape[1],
+                     "examples": len(y), "seed": args.seed, "learning_rate": args.learning_rate,
+                     "epochs": args.epochs, "steps_per_epoch": args.steps_per_epoch,
+                     "valid_fraction": args.valid_fraction})
+    # XLA does not pay for a [N, F] matvec: its compile time would be most of the run.
+    trainer = Trainer(task, keras.optimizers.SGD(args.learning_rate), args.epochs, writers=writers,
+                      checkpoint_dir=run_files.checkpoint_dir, log_every=max(1, args.steps_per_epoch // 4),
+                      progress=Progress(enabled=args.progress), jit_compile=False)
+    try:
+        history = trainer.fit()
+    finally:
+        writers.close()
+    rows = task.comparison()
+    if not all(math.isfinite(value) for row in rows for value in row[1:]):
+        raise UsageError(f"training diverged (train loss {history[-1]['train_loss']:.3g} at --learning-rate "
+                         f"{args.learning_rate:g}): lower the learning rate or rescale the features")
+    print(_parameter_table(rows))
+    valid = task.evaluate("validation")
+    if valid is not None:
+        print(f"validation: mean squared error {valid['loss']:.6g}, R2 {valid['R2']:.4f}")
+    print(f"tensorboard --logdir {os.path.dirname(os.path.normpath(args.logdir)) or args.logdir}", flush=True)
+    return 0
