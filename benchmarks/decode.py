@@ -33,9 +33,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from benchmarks.timing import Candidate, measure, summarize, timed
 from tfseq import rnn_cell
 from tfseq import seq2seq as s2s
-from benchmarks.timing import Candidate, measure, summarize, timed
 
 START = 0
 

@@ -22,8 +22,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfseq.data import lm_batches, load_corpus
-from tfseq.demos.lm import language_model_from_config, presets, tutorial_cost
-from tfseq.demos.lm import LanguageModelTask
+from tfseq.demos.lm import LanguageModelTask, language_model_from_config, presets, tutorial_cost
 from tfseq.train import RunWriters, Trainer
 
 

@@ -16,8 +16,8 @@ import statistics
 import numpy as np
 import tensorflow as tf
 
-from tfseq import nn, rnn_cell
 from benchmarks.timing import Candidate, measure, timed
+from tfseq import nn, rnn_cell
 
 CELLS = {
     "basic_lstm": lambda units: rnn_cell.BasicLSTMCell(units),  # the reference: the plain fused kernel

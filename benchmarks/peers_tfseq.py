@@ -23,8 +23,8 @@ present, tfseq's own way: the ``jit_compile`` one, or the ``in-graph loop`` one.
 import keras
 import tensorflow as tf
 
-from tfseq import nn, rnn_cell
 from benchmarks import report
+from tfseq import nn, rnn_cell
 
 _CELLS = {
     "lstm": [

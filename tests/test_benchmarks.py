@@ -10,8 +10,21 @@ import sys
 import pytest
 import tensorflow as tf
 
-from benchmarks import BenchConfig, format_report, quick_config, report, run_benchmark, shapes, timing, write_json
-from benchmarks import options, peers_keras, peers_tfseq, peers_torch, tf_harness
+from benchmarks import (
+    BenchConfig,
+    format_report,
+    options,
+    peers_keras,
+    peers_tfseq,
+    peers_torch,
+    quick_config,
+    report,
+    run_benchmark,
+    shapes,
+    tf_harness,
+    timing,
+    write_json,
+)
 from benchmarks import command as cli
 
 

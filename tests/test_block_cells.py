@@ -18,9 +18,9 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-
 from cell_harness import check_cell
 from tf1_reference import run_tf1_many
+
 from tfseq import compat, nn, rnn_cell
 from tfseq.nn import fused
 

@@ -11,11 +11,11 @@ not assumed.
 
 import keras
 import numpy as np
+import numpy_ref
 import pytest
 import tensorflow as tf
-
-import numpy_ref
 from tf1_reference import run_tf1
+
 from tfseq import rnn_cell
 
 GRU_PUBLISHED = 0.175991

@@ -6,8 +6,7 @@ import tarfile
 
 import pytest
 
-from tfseq.data import DataSourceError, cache_dir, fetch_ptb, load_corpus
-from tfseq.data import download
+from tfseq.data import DataSourceError, cache_dir, download, fetch_ptb, load_corpus
 
 FILES = {
     "ptb.train.txt": b" the cat sat \n a dog \n",

@@ -13,8 +13,8 @@ import pytest
 import tensorflow as tf
 
 from tfseq import nn, rnn_cell
-from tfseq.nn import fused, kernels
 from tfseq._xla import inside_xla
+from tfseq.nn import fused, kernels
 
 B, T, D = 4, 5, 3
 RNG = np.random.default_rng(7)

@@ -4,8 +4,8 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-
 from cell_harness import check_cell, copy_weights, python_loop
+
 from tfseq import nn, rnn_cell
 
 B, T, D = 3, 5, 4

@@ -12,10 +12,10 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-
 from cell_harness import check_cell
 from numpy_ref import dynamic_rnn as np_dynamic_rnn
 from numpy_ref import sigmoid
+
 from tfseq import nn, rnn_cell
 from tfseq.nn import fused
 

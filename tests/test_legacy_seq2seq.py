@@ -5,9 +5,9 @@ the real TF1 cells in the reference subprocess, the losses follow TF 1.15's cont
 import numpy as np
 import pytest
 import tensorflow as tf
-
 from tf1_contrib_ref import TF1_NAMESPACE
 from tf1_reference import run_tf1_many
+
 from tfseq import legacy_seq2seq, rnn_cell
 
 RNG = np.random.default_rng(7)

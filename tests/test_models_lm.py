@@ -6,7 +6,7 @@ import pytest
 import tensorflow as tf
 
 from tfseq import rnn_cell
-from tfseq.demos.lm import language_model_from_config, LanguageModel, presets, tutorial_cost
+from tfseq.demos.lm import LanguageModel, language_model_from_config, presets, tutorial_cost
 from tfseq.demos.lm.model import sequence_xent
 
 VOCAB, HIDDEN, BATCH, TIME = 11, 6, 3, 8

@@ -2,10 +2,10 @@
 
 import keras
 import numpy as np
+import numpy_ref
 import pytest
 import tensorflow as tf
 
-import numpy_ref
 from tfseq import nn, rnn_cell
 
 B, T, D, H = 4, 6, 3, 5

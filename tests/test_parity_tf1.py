@@ -15,8 +15,8 @@ import zlib
 import numpy as np
 import pytest
 import tensorflow as tf
-
 from tf1_reference import run_tf1_many
+
 from tfseq import nn, rnn_cell
 from tfseq.nn import rnn as rnn_module
 

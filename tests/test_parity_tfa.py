@@ -18,8 +18,8 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-
 from tfa_reference import describe, requires_tfa, run_tfa_many
+
 from tfseq import seq2seq
 
 pytestmark = requires_tfa

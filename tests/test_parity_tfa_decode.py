@@ -14,8 +14,8 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-
 from tfa_reference import describe, requires_tfa, run_tfa_many
+
 from tfseq import seq2seq as s2s
 from tfseq.seq2seq import beam_search_ops
 

@@ -5,7 +5,7 @@ import pytest
 import tensorflow as tf
 
 from tfseq.data import EOL, Vocabulary
-from tfseq.demos.lm import generate, generate_lines, generate_text, LanguageModel, novelty
+from tfseq.demos.lm import LanguageModel, generate, generate_lines, generate_text, novelty
 
 VOCAB = 9
 

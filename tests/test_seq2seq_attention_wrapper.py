@@ -11,9 +11,9 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-
 from numpy_ref import basic_rnn_step
 from test_seq2seq_attention import np_mechanism, randomize
+
 from tfseq import compat, nn, rnn_cell, seq2seq
 from tfseq.nn import fused
 

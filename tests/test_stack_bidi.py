@@ -10,8 +10,8 @@ so the TF1 variable names are checked too -- and must give the same outputs and 
 import numpy as np
 import pytest
 import tensorflow as tf
-
 from tf1_reference import run_tf1_many
+
 from tfseq import compat, nn, rnn_cell
 from tfseq.nn import fused
 

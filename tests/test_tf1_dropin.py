@@ -6,8 +6,8 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-
 from tf1_reference import run_tf1_many
+
 from tfseq import compat, nn, rnn_cell
 from tfseq.nn import fused
 

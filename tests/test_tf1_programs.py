@@ -34,9 +34,9 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-
 from tf1_contrib_ref import TF1_NAMESPACE
 from tf1_reference import run_tf1_many
+
 from tfseq import compat, legacy_seq2seq, nn, rnn_cell
 
 tf1 = tf.compat.v1

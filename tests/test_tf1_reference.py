@@ -2,7 +2,6 @@
 
 import numpy as np
 import pytest
-
 from tf1_reference import run_tf1, run_tf1_many
 
 

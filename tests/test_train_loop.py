@@ -9,8 +9,7 @@ import pytest
 import tensorflow as tf
 
 from tfseq.data import lm_windows
-from tfseq.demos.lm import language_model_from_config, presets
-from tfseq.demos.lm import LanguageModelTask, perplexity
+from tfseq.demos.lm import LanguageModelTask, language_model_from_config, perplexity, presets
 from tfseq.train import Task, Trainer
 
 VOCAB = 12

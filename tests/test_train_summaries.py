@@ -10,9 +10,8 @@ import tensorflow as tf
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from tensorboard.plugins.hparams import metadata as hparams_metadata
 
-from tfseq.demos.lm import language_model_from_config, presets
-from tfseq.demos.lm import LanguageModelTask
-from tfseq.train import default_run_name, Progress, repository_logdir, RunWriters, Trainer
+from tfseq.demos.lm import LanguageModelTask, language_model_from_config, presets
+from tfseq.train import Progress, RunWriters, Trainer, default_run_name, repository_logdir
 
 
 def load(path):

@@ -5,12 +5,12 @@ import warnings
 
 import keras
 import numpy as np
+import numpy_ref
 import pytest
 import tensorflow as tf
-
-import numpy_ref
 from cell_harness import check_cell, python_loop
 from tf1_reference import run_tf1_many
+
 from tfseq import nn, rnn_cell
 
 X = np.array([[1.0, 1.0]], np.float32)

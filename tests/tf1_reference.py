@@ -23,7 +23,6 @@ import json
 import sys
 
 import numpy as np
-
 from reference_process import run_cases
 
 _SETUP = r'''

@@ -21,7 +21,6 @@ import sys
 
 import numpy as np
 import pytest
-
 from reference_process import run_cases
 
 # TF Addons 0.23 (end of life) has no wheel for Python >= 3.12, so the test extra installs it

@@ -14,7 +14,6 @@ from tfseq.data.batching import lm_batches, lm_epoch_size, lm_windows
 from tfseq.data.csv_source import CsvTable, read_csv_table
 from tfseq.data.download import cache_dir, fetch_ptb
 from tfseq.data.parallel import BucketedBatches, ParallelCorpus, bucket_boundaries, encode_pairs, load_parallel
-from tfseq.data.subwords import SubwordTokenizer, WordTokenizer, load_tokenizer, save_tokenizer, train_tokenizer
 from tfseq.data.sources import (
     BUILTIN_CORPORA,
     Corpus,
@@ -22,6 +21,7 @@ from tfseq.data.sources import (
     holdout_split,
     load_corpus,
 )
+from tfseq.data.subwords import SubwordTokenizer, WordTokenizer, load_tokenizer, save_tokenizer, train_tokenizer
 from tfseq.data.text import EOL, EOS, LEVELS, DataSourceError, detokenize, read_text, split_lines, tokenize
 from tfseq.data.vocab import UNK, Vocabulary
 

@@ -65,11 +65,11 @@ import collections
 import keras
 import tensorflow as tf
 
+from tfseq._checks import check_optional_bool
 from tfseq._xla import inside_xla
 from tfseq.nn.kernels import gru_sequence, lstm_sequence, rnn_sequence
 from tfseq.nn.kernels_lstm import lstm_ext_sequence
 from tfseq.rnn_cell.base import LSTMStateTuple
-from tfseq._checks import check_optional_bool
 from tfseq.rnn_cell.dropout import (  # the wrapper and its state filter
     DropoutWrapper,
     default_dropout_state_filter_visitor,

@@ -3,8 +3,8 @@
 import keras
 import tensorflow as tf
 
-from tfseq.nn import fused
 from tfseq._checks import check_optional_bool
+from tfseq.nn import fused
 
 
 @keras.saving.register_keras_serializable(package="tfseq")

@@ -24,9 +24,9 @@ import numbers
 
 import tensorflow as tf
 
+from tfseq._checks import check_bool, check_optional_bool
 from tfseq.nn import fused
 from tfseq.rnn_cell.base import adopt_input_dtype, call_cell, tf1_driver_training
-from tfseq._checks import check_bool, check_optional_bool
 from tfseq.rnn_cell.wrappers import build_cell
 
 

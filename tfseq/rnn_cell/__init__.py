@@ -5,7 +5,7 @@
 short name for configs and command lines.
 """
 
-from tfseq.rnn_cell.base import keras_weight_name, LSTMStateTuple, RNNCell, tf1_weight_name
+from tfseq.rnn_cell.base import LSTMStateTuple, RNNCell, keras_weight_name, tf1_weight_name
 from tfseq.rnn_cell.block_cells import GRUBlockCellV2, LSTMBlockCell
 from tfseq.rnn_cell.cells import BasicLSTMCell, BasicRNNCell, GRUCell, LSTMCell
 from tfseq.rnn_cell.dropout import DropoutWrapper

@@ -14,8 +14,8 @@ import warnings
 import keras
 import tensorflow as tf
 
-from tfseq.rnn_cell.base import LSTMStateTuple, LSTMTupleCell, reject_tf1_only_args
 from tfseq._checks import check_bool, check_positive_int
+from tfseq.rnn_cell.base import LSTMStateTuple, LSTMTupleCell, reject_tf1_only_args
 from tfseq.rnn_cell.cells import GRUCell
 from tfseq.rnn_cell.fusion import FusedSpec
 

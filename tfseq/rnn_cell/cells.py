@@ -10,8 +10,8 @@ import numbers
 import keras
 import tensorflow as tf
 
-from tfseq.rnn_cell.base import get_activation, LSTMStateTuple, reject_tf1_only_args, RNNCell
 from tfseq._checks import check_optional_nonnegative, check_positive_int, serialize_optional
+from tfseq.rnn_cell.base import LSTMStateTuple, RNNCell, get_activation, reject_tf1_only_args
 from tfseq.rnn_cell.fusion import FusedSpec
 
 _GLOROT = "glorot_uniform"  # TF1's default for tf.compat.v1.get_variable

@@ -6,8 +6,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tfseq.rnn_cell.base import call_cell, cell_training, LSTMStateTuple
 from tfseq._checks import check_optional_int, serialize_optional
+from tfseq.rnn_cell.base import LSTMStateTuple, call_cell, cell_training
 from tfseq.rnn_cell.wrappers import RNNCellWrapper
 
 _INPUT_SALT, _OUTPUT_SALT, _STATE_SALT = 0, 1, 2  # state component k uses _STATE_SALT + k

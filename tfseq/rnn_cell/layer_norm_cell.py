@@ -6,9 +6,8 @@ import warnings
 import keras
 import tensorflow as tf
 
-from tfseq.rnn_cell.base import cell_training, get_activation, LSTMStateTuple, LSTMTupleCell, reject_tf1_only_args
-from tfseq._checks import check_optional_int, check_positive_int, serialize_optional
-from tfseq._checks import check_bool
+from tfseq._checks import check_bool, check_optional_int, check_positive_int, serialize_optional
+from tfseq.rnn_cell.base import LSTMStateTuple, LSTMTupleCell, cell_training, get_activation, reject_tf1_only_args
 from tfseq.rnn_cell.block_cells import check_number
 from tfseq.rnn_cell.dropout import check_keep_prob, keep_prob_config, keep_prob_tensor, may_drop
 from tfseq.rnn_cell.fusion import FusedSpec

@@ -20,8 +20,8 @@ import math
 import keras
 import tensorflow as tf
 
-from tfseq.rnn_cell.base import call_cell, get_activation, reject_tf1_only_args, RNNCell
 from tfseq._checks import check_positive_int, serialize_optional
+from tfseq.rnn_cell.base import RNNCell, call_cell, get_activation, reject_tf1_only_args
 
 
 def check_cell(owner, name, cell):

@@ -34,20 +34,6 @@ __all__ = [
 # -- decoding (A2: decoder.py, basic_decoder.py, sampler.py, beam_search.py, loss.py) --
 # Add the decoding imports below this line, and their names with `__all__ += [...]`.
 from tfseq.seq2seq.basic_decoder import BasicDecoder, BasicDecoderOutput  # noqa: E402
-from tfseq.seq2seq.decoder import BaseDecoder, Decoder, dynamic_decode  # noqa: E402
-from tfseq.seq2seq.helper import (  # noqa: E402
-    GreedyEmbeddingHelper,
-    SampleEmbeddingHelper,
-    ScheduledEmbeddingTrainingHelper,
-    TrainingHelper,
-)
-from tfseq.seq2seq.sampler import (  # noqa: E402
-    GreedyEmbeddingSampler,
-    SampleEmbeddingSampler,
-    Sampler,
-    ScheduledEmbeddingTrainingSampler,
-    TrainingSampler,
-)
 from tfseq.seq2seq.beam_search import (  # noqa: E402
     BeamSearchDecoder,
     BeamSearchDecoderOutput,
@@ -55,7 +41,21 @@ from tfseq.seq2seq.beam_search import (  # noqa: E402
     FinalBeamSearchDecoderOutput,
 )
 from tfseq.seq2seq.beam_search_ops import gather_tree, gather_tree_from_array, tile_batch  # noqa: E402
+from tfseq.seq2seq.decoder import BaseDecoder, Decoder, dynamic_decode  # noqa: E402
+from tfseq.seq2seq.helper import (  # noqa: E402
+    GreedyEmbeddingHelper,
+    SampleEmbeddingHelper,
+    ScheduledEmbeddingTrainingHelper,
+    TrainingHelper,
+)
 from tfseq.seq2seq.loss import SequenceLoss, sequence_loss  # noqa: E402
+from tfseq.seq2seq.sampler import (  # noqa: E402
+    GreedyEmbeddingSampler,
+    SampleEmbeddingSampler,
+    Sampler,
+    ScheduledEmbeddingTrainingSampler,
+    TrainingSampler,
+)
 
 __all__ += [
     "Decoder",

@@ -24,10 +24,8 @@ import math
 import keras
 import tensorflow as tf
 
-from tfseq._checks import check_positive_int, serialize_optional
+from tfseq._checks import check_bool, check_positive_int, serialize_optional
 from tfseq.rnn_cell.base import keras_weight_name, tf1_weight_name
-from tfseq._checks import check_bool
-
 
 # -- pure functions ----------------------------------------------------------------
 

@@ -24,9 +24,8 @@ import collections
 import keras
 import tensorflow as tf
 
+from tfseq._checks import check_bool, check_positive_int, deserialize_optional, serialize_optional
 from tfseq.rnn_cell.base import call_cell
-from tfseq._checks import check_positive_int, deserialize_optional, serialize_optional
-from tfseq._checks import check_bool
 from tfseq.rnn_cell.wrappers import RNNCellWrapper, build_cell, cell_initial_state
 from tfseq.seq2seq.attention import AttentionMechanism
 

@@ -11,8 +11,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tfseq._checks import check_positive_int, deserialize_optional, serialize_optional
-from tfseq._checks import check_bool
+from tfseq._checks import check_bool, check_positive_int, deserialize_optional, serialize_optional
 from tfseq.rnn_cell.wrappers import check_cell
 from tfseq.seq2seq import beam_search_ops as ops
 from tfseq.seq2seq.basic_decoder import check_end_token, check_state_batch

@@ -24,8 +24,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tfseq._xla import inside_xla
 from tfseq._checks import check_bool
+from tfseq._xla import inside_xla
 
 
 class _DecoderContract:

@@ -28,8 +28,7 @@ import numbers
 import keras
 import tensorflow as tf
 
-from tfseq._checks import deserialize_optional
-from tfseq._checks import check_bool
+from tfseq._checks import check_bool, deserialize_optional
 from tfseq.seq2seq.decoder import transpose_batch_time
 
 

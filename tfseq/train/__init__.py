@@ -5,11 +5,11 @@ Imports only :mod:`tfseq.data` and the ground floor; every demo's task plugs int
 """
 
 from tfseq.train.checkpoints import CheckpointKeeper, training_trackables
-from tfseq.train.distribute import make_strategy, WorkerLostError
+from tfseq.train.distribute import WorkerLostError, make_strategy
 from tfseq.train.loop import Task, Trainer
 from tfseq.train.progress import Progress
 from tfseq.train.run_dir import RunDir, SettingsMismatch
-from tfseq.train.summaries import default_run_name, repository_logdir, RunWriters
+from tfseq.train.summaries import RunWriters, default_run_name, repository_logdir
 
 __all__ = [
     "Task",

@@ -21,8 +21,8 @@ import os
 import typing
 
 from tfseq._checks import UsageError
-from tfseq.demos.strategy_args import add_strategy_arguments
 from tfseq.demos.frame import fit_run, prepare_run, replicas_note
+from tfseq.demos.strategy_args import add_strategy_arguments
 
 _LINE_COUNT = 12  # names printed after training
 _NOVELTY_SAMPLES = 200  # names generated to estimate the novel fraction
@@ -207,8 +207,8 @@ def _tensorboard_root(logdir):
 
 # -- commands ----------------------------------------------------------------------------------------
 def cmd_train(args):
-    from tfseq.demos.strategy_args import strategy_from_args
     from tfseq.demos.lm import presets
+    from tfseq.demos.strategy_args import strategy_from_args
 
     strategy = strategy_from_args(args)  # first: logical devices and the cluster precede any TF op
     try:

@@ -21,6 +21,7 @@ from tfseq import nn, rnn_cell
 from tfseq._checks import check_positive_int
 from tfseq.rnn_cell import CELLS, make_cell
 
+
 @keras.saving.register_keras_serializable(package="tfseq")
 class LanguageModel(keras.Model):
     """Word- or char-level RNN language model with explicit recurrent state.

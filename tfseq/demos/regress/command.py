@@ -114,7 +114,7 @@ def cmd_regress(args):
     import keras
 
     from tfseq.demos.regress.model import LinearRegression, RegressionTask, train_validation_split
-    from tfseq.train import default_run_name, Progress, RunWriters, Trainer
+    from tfseq.train import Progress, RunWriters, Trainer, default_run_name
     from tfseq.train.run_dir import RunDir, SettingsMismatch
 
     x, y, names, description = _load_data(args)

@@ -17,10 +17,10 @@ further when ``epochs`` is raised.
 import os
 import sys
 
-from tfseq.demos.translate import run as translate_run
-from tfseq.demos.strategy_args import add_strategy_arguments
 from tfseq._checks import UsageError
 from tfseq.demos.frame import fit_run, prepare_run, replicas_note
+from tfseq.demos.strategy_args import add_strategy_arguments
+from tfseq.demos.translate import run as translate_run
 
 _DEFAULT_DATA = "builtin:spa-eng"
 

@@ -22,10 +22,10 @@ import keras
 import tensorflow as tf
 
 from tfseq import nn, rnn_cell, seq2seq
-from tfseq.data.subwords import BOS_ID, EOS_ID
-from tfseq.rnn_cell import make_cell
-from tfseq.demos.translate.presets import ATTENTIONS, ENCODERS
 from tfseq._checks import check_positive_int
+from tfseq.data.subwords import BOS_ID, EOS_ID
+from tfseq.demos.translate.presets import ATTENTIONS, ENCODERS
+from tfseq.rnn_cell import make_cell
 
 
 def masked_xent(logits, targets, weights):
