@@ -13,7 +13,7 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 # Words about the repository's own making, which the README and the docs never use.
-HISTORY = re.compile(r"issue [0-9]|issue #|NOTES\.md|\.\./shared|/work/|earlier (session|version|run)", re.IGNORECASE)
+HISTORY = re.compile(r"issue [0-9]|issue[ ]#|NOTES\.md|\.\./shared|/work/|earlier (session|version|run)", re.IGNORECASE)
 
 
 def _docs_pages() -> list[str]:

@@ -1,4 +1,4 @@
-"""TF1's RNN drivers over tfseq (and Keras 3) cells: ``from tfseq import nn``.
+"""TF1's RNN drivers over tfseq and Keras 3 cells, and the fused fast path: ``from tfseq import nn``.
 
 ``nn.RNN`` is ``keras.layers.RNN`` with the fused fast path; ``nn.fused.plan(cell)``
 says which path a cell runs.
