@@ -129,6 +129,7 @@ def test_losses_match_the_reference(tf1):
         np.testing.assert_allclose(expected, terms.sum(0) / (WEIGHTS.sum(0) + 1e-12) if t else terms.sum(0))
         np.testing.assert_allclose(by_example, expected, rtol=1e-5)
         np.testing.assert_allclose(ref[f"by_example_{t}"], expected, rtol=1e-5)  # the subprocess's graph ops
+        np.testing.assert_allclose(by_example, ref[f"by_example_{t}"], rtol=1e-6)
         custom = legacy_seq2seq.sequence_loss_by_example(
             logits, targets, weights, average_across_timesteps=t, softmax_loss_function=mse)
         expected_custom = ref_s2s.sequence_loss_by_example(
@@ -136,6 +137,7 @@ def test_losses_match_the_reference(tf1):
         assert not np.allclose(expected_custom, expected)  # the custom loss is used
         np.testing.assert_allclose(custom, expected_custom, rtol=1e-5)
         np.testing.assert_allclose(ref[f"mse_{t}"], expected_custom, rtol=1e-5)
+        np.testing.assert_allclose(custom, ref[f"mse_{t}"], rtol=1e-6)
         for b in (True, False):
             loss = legacy_seq2seq.sequence_loss(
                 logits, targets, weights, average_across_timesteps=t, average_across_batch=b)
@@ -145,6 +147,7 @@ def test_losses_match_the_reference(tf1):
             np.testing.assert_allclose(expected_loss, expected.sum() / (BATCH if b else 1), rtol=1e-6)
             np.testing.assert_allclose(loss, expected_loss, rtol=1e-5)
             np.testing.assert_allclose(ref[f"loss_{t}_{b}"], expected_loss, rtol=1e-5)
+            np.testing.assert_allclose(loss, ref[f"loss_{t}_{b}"], rtol=1e-6)
 
 
 def test_bad_arguments_are_named():

@@ -42,10 +42,7 @@ from tfseq import compat, legacy_seq2seq, nn, rnn_cell
 
 tf1 = tf.compat.v1
 ATOL = 1e-5
-pytestmark = [
-    pytest.mark.usefixtures("no_xla"),  # XLA is not under test here: plain TF ops
-    pytest.mark.filterwarnings("ignore:At least two cells provided to MultiRNNCell"),  # TF1's warning, expected
-]
+pytestmark = pytest.mark.usefixtures("no_xla")  # XLA is not under test here: plain TF ops
 
 # Run first in every TF1 case: the program's ``tf`` is TF 1.x's API, ``legacy_seq2seq`` the reference's.
 PRELUDE = "import types\ntf = tf1\n" + legacy_seq2seq_ref.TF1_SOURCE
@@ -411,7 +408,8 @@ def test_text_classifier(tf1_runs, name):
     ref, ckpt = tf1_runs[0][name], tf1_runs[1][name]
     tf1_names = [str(n) for n in ref["names"]]
     assert any("/cell_0/" in n for n in tf1_names) and not any("cell_1" in n for n in tf1_names)  # TF1's fact
-    model = TextClassifier(types.SimpleNamespace(**CLASSIFIER_HP), bidirectional=name == "bilstm")
+    with pytest.warns(UserWarning, match="same object and will share weights"):  # TF1's warning, too
+        model = TextClassifier(types.SimpleNamespace(**CLASSIFIER_HP), bidirectional=name == "bilstm")
     call = lambda: model(CLASSIFIER_DATA["words"], CLASSIFIER_DATA["lengths"], CLASSIFIER_DATA["labels"])
     call()  # builds the cells
     target = {"embedding/table": model.table, "classes/kernel": model.kernel, "classes/bias": model.bias}
