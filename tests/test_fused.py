@@ -11,6 +11,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from cell_harness import randomize
 
 from tfseq import nn, rnn_cell
 from tfseq._xla import inside_xla
@@ -44,13 +45,6 @@ CELLS = {
         "fused_multi[rnn,gru]",
     ),
 }
-
-
-def randomize(cell, seed=0):
-    rng = np.random.default_rng(seed)
-    for v in cell.weights:
-        v.assign(rng.uniform(-0.8, 0.8, v.shape).astype(v.dtype))
-    return cell
 
 
 def random_state(cell, batch=B):
