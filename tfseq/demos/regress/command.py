@@ -28,7 +28,7 @@ _SYNTHETIC_DEFAULTS = {"features": 1, "examples": 200, "noise": 0.1}
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("regress", help="linear regression by gradient descent, with TensorBoard",
-                                   description=__doc__.splitlines()[0])
+                                   description=__doc__.splitlines()[0].replace("``", ""))
     data = parser.add_argument_group("data (synthetic unless --csv is given)")
     data.add_argument("--csv", default=None, help="a CSV file with a header row of column names")
     data.add_argument("--target", default=None, help="the CSV column to predict (required with --csv)")
@@ -45,6 +45,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--steps-per-epoch", type=int, default=20, help="full-batch gradient steps per epoch")
     add_train_arguments(
         train, logdir_default=os.path.join("logdir", "regression"),
+        logdir_help="experiment directory, logdir/<experiment> (default: logdir/regression)",
         run_help="run name (default: regress-<data>-<time>); an existing run with the same settings is resumed "
                  "(raise --epochs to train a finished one further)",
         seed_help="draws the synthetic W, b, x, noise and the split (default 0)")

@@ -38,7 +38,7 @@ _LOGDIR = os.path.join("logdir", "translate-spa-eng")  # eval/decode default
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     translate = subparsers.add_parser("translate", help="train, evaluate and run attentive RNN translation models",
-                                      description=__doc__.splitlines()[0])
+                                      description=__doc__.splitlines()[0].replace("``", ""))
     sub = translate.add_subparsers(dest="translate_command", required=True)
 
     train = sub.add_parser("train", help="train a translation model (resumes an existing run)")
