@@ -36,7 +36,6 @@ import collections
 import contextlib
 import contextvars
 import inspect
-import numbers
 
 import keras
 import tensorflow as tf

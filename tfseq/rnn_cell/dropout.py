@@ -8,6 +8,7 @@ import tensorflow as tf
 
 from tfseq._checks import check_optional_int, serialize_optional
 from tfseq.rnn_cell.base import LSTMStateTuple, call_cell, cell_training
+from tfseq.rnn_cell.fusion import FusedDropout, FusedSpec, NotFusable, check_not_overridden
 from tfseq.rnn_cell.wrappers import RNNCellWrapper
 
 _INPUT_SALT, _OUTPUT_SALT, _STATE_SALT = 0, 1, 2  # state component k uses _STATE_SALT + k
@@ -238,6 +239,56 @@ class DropoutWrapper(RNNCellWrapper):
         """State dropout of the ``index``-th flattened state tensor (LSTM: 0 is c, 1 is h)."""
         return self._drop(value, self.state_keep_prob, _STATE_SALT + index, "state_keep_prob")
 
+    # -- the fused path ---------------------------------------------------------
+    # What fused_dropout() stands in for: a subclass replacing one of these runs per step.
+    _FUSED_REPLACES = ("call", "__call__", "_dropout_step", "drop_inputs", "drop_outputs", "drop_state_component")
+
+    def fused_dropout(self, spec: FusedSpec, training: bool | None) -> FusedDropout | None:
+        """This wrapper's dropout around a cell described by ``spec``, for the fused path
+        (:mod:`tfseq.rnn_cell.fusion`): None when nothing drops in a call with ``training``.
+
+        The fused path applies input and output dropout to whole sequences; state dropout
+        only where it is a variational mask on an LSTM's ``h`` (tuple state, TF1's default
+        filter keeping ``c``). ``training`` must be a Python bool (or None with every keep
+        probability 1): the per-step path alone resolves it at run time.
+
+        Raises:
+            NotFusable: the per-step path must run this call (the message says why).
+        """
+        check_not_overridden(self, DropoutWrapper, self._FUSED_REPLACES)
+        keeps = (self.input_keep_prob, self.output_keep_prob, self.state_keep_prob)
+        if not all(isinstance(k, float) for k in keeps):  # TF1's keep_prob placeholder idiom
+            raise NotFusable(f"{self.name}: a keep probability is a tensor (checked at run time per step)")
+        if all(k == 1.0 for k in keeps):
+            return None
+        if training is None:
+            raise NotFusable(
+                f"{self.name}: dropout with training=None (only the per-step path lets Keras "
+                "resolve training from the calling layer); pass training=True/False"
+            )
+        if not isinstance(training, bool):
+            raise NotFusable(f"{self.name}: dropout with a tensor training={training!r}")
+        if not training:
+            return None
+        if self.state_keep_prob < 1.0:
+            self._check_fused_state_dropout(spec)
+        return FusedDropout(
+            variational=self.variational_recurrent,
+            input_mask=self.drop_inputs if self.input_keep_prob < 1.0 else None,
+            h_mask=(lambda ones: self.drop_state_component(ones, 1)) if self.state_keep_prob < 1.0 else None,
+            output_mask=self.drop_outputs if self.output_keep_prob < 1.0 else None,
+        )
+
+    def _check_fused_state_dropout(self, spec):
+        if not self.variational_recurrent:
+            raise NotFusable(f"{self.name}: per-step state dropout (variational_recurrent=False)")
+        if spec.kind != "lstm" or not spec.state_is_tuple:
+            raise NotFusable(f"{self.name}: state dropout of a {type(self.cell).__name__} without a tuple state")
+        visitor = self.dropout_state_filter_visitor or default_dropout_state_filter_visitor
+        if dropout_flags(visitor, LSTMStateTuple(0, 0)) != [False, True]:
+            raise NotFusable(f"{self.name}: state dropout on c (a custom dropout_state_filter_visitor)")
+
+    # -- the step ----------------------------------------------------------------
     def _dropout_step(self, inputs, states, training):
         if may_drop(self.input_keep_prob):
             inputs = self.drop_inputs(inputs)

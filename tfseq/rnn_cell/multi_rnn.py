@@ -6,6 +6,7 @@ import keras
 import tensorflow as tf
 
 from tfseq.rnn_cell.base import call_cell, reject_tf1_only_args
+from tfseq.rnn_cell.fusion import FusedStack
 from tfseq.rnn_cell.wrappers import RNNCellWrapper, build_cell, cell_initial_state, check_cell
 
 
@@ -102,15 +103,22 @@ class MultiRNNCell(RNNCellWrapper):
         sizes = [cell.state_size for cell in self.cells]
         return tf.split(state, sizes, axis=1)
 
+    def join_states(self, states):
+        """The stack's state from one state per cell (the inverse of :meth:`split_state`)."""
+        return tuple(states) if self.state_is_tuple else tf.concat(list(states), 1)
+
+    def fused_layers(self) -> FusedStack:
+        """The stack for the fused path: its cells run layer by layer over whole sequences
+        (:mod:`tfseq.rnn_cell.fusion`)."""
+        return FusedStack(tuple(self.cells), self.split_state, self.join_states)
+
     def call(self, inputs, states, training=None):
         layer_input = inputs
         new_states = []
         for cell, state in zip(self.cells, self.split_state(states)):
             layer_input, new_state = call_cell(cell, layer_input, state, training)
             new_states.append(new_state)
-        if self.state_is_tuple:
-            return layer_input, tuple(new_states)
-        return layer_input, tf.concat(new_states, 1)
+        return layer_input, self.join_states(new_states)
 
     def get_config(self):
         config = super(RNNCellWrapper, self).get_config()
