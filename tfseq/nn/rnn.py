@@ -16,12 +16,18 @@ TF1 behaviour the drivers keep, so TF1 programs run with import renames only:
 * Every call draws new variational dropout masks (TF1: one per ``session.run``), also
   when ``initial_state`` is passed.
 * An unbuilt cell takes the inputs' float dtype (float64 inputs: float64 weights).
+* NumPy (or Python) float data given with a float ``dtype`` is converted to ``dtype``, as a
+  TF1 placeholder of that dtype converted the data fed to it; a tensor of another float
+  dtype than ``dtype`` raises ``TypeError`` naming ``inputs`` (TF1 never cast tensors).
+* ``static_rnn`` runs a cell that can run fused through the same fused kernel as
+  ``dynamic_rnn``, so the two give bit-identical results (as TF1's do).
 * ``parallel_iterations`` and ``swap_memory`` are passed to ``tf.while_loop`` (they
   change no result); the fused path ignores them.
 """
 
 import numbers
 
+import numpy as np
 import tensorflow as tf
 
 from tfseq._checks import check_bool, check_optional_bool
@@ -117,8 +123,37 @@ def _check_initial_state(cell, state, batch_size_static):
             )
 
 
-def _check_inputs(inputs, time_major):
-    inputs = tf.convert_to_tensor(inputs)
+def as_driver_inputs(fn_name: str, name: str, inputs, dtype=None, initial_state=None) -> tf.Tensor:
+    """``inputs`` as a tensor, with a TF1 placeholder's conversion: NumPy or Python float data
+    becomes ``dtype`` (else the float dtype of ``initial_state``), as float64 data fed to a
+    float32 placeholder did. Integer data (ids) and data with neither keep their dtype.
+
+    Raises:
+        TypeError: ``inputs`` is a tensor of another float dtype than ``dtype`` (without
+            ``initial_state``, ``dtype`` is the dtype of the zero state the cell starts from).
+    """
+    dtype = None if dtype is None else tf.as_dtype(dtype)
+    if isinstance(inputs, (np.ndarray, np.generic, list, tuple, numbers.Number)):
+        array = np.asarray(inputs)
+        target = dtype
+        if target is None and initial_state is not None:
+            target = tf.as_dtype(tf.nest.flatten(initial_state)[0].dtype)
+        if target is not None and target.is_floating and np.issubdtype(array.dtype, np.floating):
+            array = array.astype(target.as_numpy_dtype)
+        return tf.convert_to_tensor(array)
+    tensor = tf.convert_to_tensor(inputs)
+    if initial_state is None and dtype is not None and dtype.is_floating and tensor.dtype.is_floating and (
+        tensor.dtype != dtype
+    ):
+        raise TypeError(
+            f"{fn_name}: {name} is a {tensor.dtype.name} tensor but dtype={dtype.name}; cast it "
+            f"(tf.cast({name}, tf.{dtype.name})) or pass dtype=tf.{tensor.dtype.name}"
+        )
+    return tensor
+
+
+def _check_inputs(fn_name, inputs, time_major, dtype, initial_state):
+    inputs = as_driver_inputs(fn_name, "inputs", inputs, dtype, initial_state)
     if inputs.shape.rank != 3:
         layout = "[time, batch, depth]" if time_major else "[batch, time, depth]"
         raise ValueError(f"inputs must have rank 3 {layout}, got shape {inputs.shape}")
@@ -211,7 +246,7 @@ def dynamic_rnn(
     check_optional_bool("dynamic_rnn", "xla", xla)
     context, fused_training = tf1_training(training)
     with tf.name_scope(scope or "rnn"), context:
-        inputs = _check_inputs(inputs, time_major)
+        inputs = _check_inputs("dynamic_rnn", inputs, time_major, dtype, initial_state)
         prepare_cell(cell, inputs.dtype)
         if not time_major:
             inputs = tf.transpose(inputs, [1, 0, 2])  # [time, batch, depth]
@@ -258,17 +293,37 @@ def _time_loop(cell, inputs_tm, state, sequence_length, training, parallel_itera
     return outputs, final_state
 
 
-def static_rnn(cell, inputs, initial_state=None, dtype=None, sequence_length=None, scope=None, training=None):
+def static_rnn(
+    cell,
+    inputs,
+    initial_state=None,
+    dtype=None,
+    sequence_length=None,
+    scope=None,
+    training=None,
+    fast=None,
+    xla=None,
+):
     """TF1's ``static_rnn``: ``inputs`` is a Python list of ``[batch, depth]`` tensors.
 
-    Returns ``(outputs, final_state)`` with ``outputs`` a list of ``[batch, output_size]``.
-    ``training`` as in :func:`dynamic_rnn` (None outside a Keras layer's ``call``: TF1's dropout).
+    A cell that can run fused (:func:`tfseq.nn.fused.plan`) runs through the same fused
+    kernel as :func:`dynamic_rnn`, so both drivers give bit-identical outputs and states, as
+    TF1's do; other cells are stepped one input after another.
+
+    Args:
+        cell, initial_state, dtype, sequence_length, scope, training, fast, xla: as in
+            :func:`dynamic_rnn`.
+        inputs: non-empty list of ``[batch, depth]`` tensors (or arrays), one per step.
+
+    Returns:
+        ``(outputs, final_state)`` with ``outputs`` a list of ``[batch, output_size]``.
     """
     if not isinstance(inputs, (list, tuple)) or not inputs:
         raise TypeError(f"inputs must be a non-empty list of [batch, depth] tensors, got {type(inputs).__name__}")
-    context, _ = tf1_training(training)
+    check_optional_bool("static_rnn", "xla", xla)
+    context, fused_training = tf1_training(training)
     with tf.name_scope(scope or "rnn"), context:
-        inputs = [tf.convert_to_tensor(x) for x in inputs]
+        inputs = [as_driver_inputs("static_rnn", f"inputs[{t}]", x, dtype, initial_state) for t, x in enumerate(inputs)]
         for t, x in enumerate(inputs):
             if x.shape.rank != 2:
                 raise ValueError(f"inputs[{t}] must have rank 2 [batch, depth], got shape {x.shape}")
@@ -277,6 +332,10 @@ def static_rnn(cell, inputs, initial_state=None, dtype=None, sequence_length=Non
         sequence_length = _check_sequence_length(sequence_length, batch_static)
         new_sequence(cell, initial_state)
         state = _start_state(cell, initial_state, inputs[0], 0, dtype)
+        inputs_tm = tf.stack(inputs)  # [time, batch, depth]
+        if fused.plan(cell, inputs_tm, fused_training, fast).path != fused.PER_STEP:
+            outputs, state = fused.run(cell, inputs_tm, state, sequence_length, fused_training, xla=xla)
+            return tf.unstack(outputs, num=len(inputs)), state
         outputs = []
         for t, x in enumerate(inputs):
             output, state = step_with_length(cell, x, state, t, sequence_length, training)
@@ -314,7 +373,7 @@ def bidirectional_dynamic_rnn(
     """
     _check_tf1_knobs("bidirectional_dynamic_rnn", parallel_iterations, swap_memory)
     with tf.name_scope(scope or "bidirectional_rnn"):
-        inputs = _check_inputs(inputs, time_major)
+        inputs = _check_inputs("bidirectional_dynamic_rnn", inputs, time_major, dtype, initial_state_fw)
         inputs_tm = inputs if time_major else tf.transpose(inputs, [1, 0, 2])
         seq = _check_sequence_length(sequence_length, inputs_tm.shape[1])
         kwargs = dict(
@@ -341,7 +400,10 @@ def static_bidirectional_rnn(
     :func:`dynamic_rnn`."""
     if not isinstance(inputs, (list, tuple)) or not inputs:
         raise TypeError(f"inputs must be a non-empty list of [batch, depth] tensors, got {type(inputs).__name__}")
-    stacked = tf.stack([tf.convert_to_tensor(x) for x in inputs])  # [time, batch, depth]
+    stacked = tf.stack([  # [time, batch, depth]
+        as_driver_inputs("static_bidirectional_rnn", f"inputs[{t}]", x, dtype, initial_state_fw)
+        for t, x in enumerate(inputs)
+    ])
     (out_fw, out_bw), (state_fw, state_bw) = bidirectional_dynamic_rnn(
         cell_fw, cell_bw, stacked, sequence_length=sequence_length, initial_state_fw=initial_state_fw,
         initial_state_bw=initial_state_bw, dtype=dtype, time_major=True, scope=scope, training=training,
