@@ -64,6 +64,7 @@ derivatives (a gradient of a gradient) need ``fast=False``.
 """
 
 import collections
+from collections.abc import Sequence
 from typing import Any
 
 import keras
@@ -146,7 +147,12 @@ def _path_name(stack, layers):
 
 
 @tf.autograph.experimental.do_not_convert  # plain Python on Python values; traced as is
-def plan(cell, inputs=None, training=None, fast=None):
+def plan(
+    cell: keras.layers.Layer,
+    inputs: tf.Tensor | None = None,
+    training: bool | tf.Tensor | None = None,
+    fast: bool | None = None,
+) -> Plan:
     """Choose the path for ``cell``: a :class:`Plan` ``(path, reason)``.
 
     Args:
@@ -183,7 +189,7 @@ def plan(cell, inputs=None, training=None, fast=None):
 
 
 @tf.autograph.experimental.do_not_convert  # plain Python on Python values
-def uses_xla(inputs_tm, xla=None):
+def uses_xla(inputs_tm: tf.Tensor, xla: bool | None = None) -> bool:
     """Whether :func:`run` compiles the fused stack with XLA for ``inputs_tm [time, batch, depth]``.
 
     ``xla=None`` (default): inside a ``tf.function`` when the number of steps is static
@@ -202,7 +208,15 @@ def uses_xla(inputs_tm, xla=None):
 
 
 @tf.autograph.experimental.do_not_convert  # plain Python on Python values; traced as is
-def run(cell, inputs_tm, state, sequence_length=None, training=None, finished=None, xla=None):
+def run(
+    cell: keras.layers.Layer,
+    inputs_tm: tf.Tensor,
+    state: Any,
+    sequence_length: tf.Tensor | Sequence[int] | None = None,
+    training: bool | tf.Tensor | None = None,
+    finished: tf.Tensor | None = None,
+    xla: bool | None = None,
+) -> tuple[tf.Tensor, Any]:
     """Run a fusable ``cell`` (see :func:`plan`) over time-major ``inputs_tm``.
 
     Args:

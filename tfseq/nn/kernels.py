@@ -15,6 +15,7 @@ The building blocks are public, for every kernel module (:mod:`tfseq.nn.kernels_
 """
 
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import tensorflow as tf
 
@@ -25,7 +26,13 @@ MAX_UNROLL = 8
 _PARALLEL_ITERATIONS = 32  # lets the reverse loop's writes overlap the next step
 
 
-def scan(step: Callable, sequences: Sequence[tf.Tensor], carry, num_outputs: int, reverse: bool = False):
+def scan(
+    step: Callable,
+    sequences: Sequence[tf.Tensor],
+    carry: Any,
+    num_outputs: int,
+    reverse: bool = False,
+) -> tuple[Any, list[tf.Tensor]]:
     """``carry, outputs_t = step(carry, [s[t] for s in sequences])`` for every ``t``.
 
     Returns ``(final_carry, [outputs stacked over time])`` in time order, also when
@@ -85,7 +92,7 @@ def scan_inputs(finished: tf.Tensor | None, sequences: Sequence[tf.Tensor]) -> l
     return list(sequences) + ([] if finished is None else [finished])
 
 
-def fused_op(forward: Callable, backward: Callable, inputs: tuple, consts: tuple):
+def fused_op(forward: Callable, backward: Callable, inputs: tuple, consts: tuple) -> Any:
     """``forward(*inputs, *consts) -> (outputs, saved)`` as one differentiable op whose
     gradient w.r.t. ``inputs`` is the hand-written ``backward(d_outputs, inputs, saved, *consts)``
     (``consts``: the ``finished`` mask and such, no gradient)."""

@@ -26,7 +26,10 @@ TF1 behaviour the drivers keep, so TF1 programs run with import renames only:
 """
 
 import numbers
+from collections.abc import Sequence
+from typing import Any
 
+import keras
 import numpy as np
 import tensorflow as tf
 
@@ -57,7 +60,7 @@ def _inside_keras_call():
     return global_state.get_global_attribute("current_call_ctx") is not None
 
 
-def tf1_training(training):
+def tf1_training(training: bool | tf.Tensor | None) -> tuple[Any, Any]:
     """``(context, training_of_tfseq_dropout)`` of a TF1 driver's call: without ``training``
     outside a Keras call, tfseq's dropout is on (run the cells inside ``context``; the fused
     path, which runs only tfseq cells, takes True); otherwise nothing changes."""
@@ -65,14 +68,14 @@ def tf1_training(training):
     return tf1_driver_training(tf1_default), (True if tf1_default else training)
 
 
-def new_sequence(cell, initial_state):
+def new_sequence(cell: keras.layers.Layer, initial_state: Any) -> None:
     """Start a new sequence batch: new variational dropout masks (TF1: per ``session.run``).
     With ``initial_state=None`` the zero state does it (``get_initial_state``)."""
     if initial_state is not None and hasattr(cell, "resample_dropout_masks"):
         cell.resample_dropout_masks()
 
 
-def prepare_cell(cell, dtype):
+def prepare_cell(cell: keras.layers.Layer, dtype: tf.DType | str | None) -> None:
     """TF1's dtype rule before anything is built: an unbuilt cell takes the inputs' float dtype."""
     adopt_input_dtype(cell, dtype)
 
@@ -84,7 +87,11 @@ def _state_structure(cell):
     return size
 
 
-def initial_state_for(cell, batch_size, dtype):
+def initial_state_for(
+    cell: keras.layers.Layer,
+    batch_size: int | tf.Tensor | None,
+    dtype: tf.DType | str | None,
+) -> Any:
     """Zero state of ``cell`` for a batch, for tfseq cells and Keras 3 cells alike."""
     if hasattr(cell, "zero_state"):
         return cell.zero_state(batch_size, dtype)
@@ -123,7 +130,13 @@ def _check_initial_state(cell, state, batch_size_static):
             )
 
 
-def as_driver_inputs(fn_name: str, name: str, inputs, dtype=None, initial_state=None) -> tf.Tensor:
+def as_driver_inputs(
+    fn_name: str,
+    name: str,
+    inputs: Any,
+    dtype: tf.DType | str | None = None,
+    initial_state: Any = None,
+) -> tf.Tensor:
     """``inputs`` as a tensor, with a TF1 placeholder's conversion: NumPy or Python float data
     becomes ``dtype`` (else the float dtype of ``initial_state``), as float64 data fed to a
     float32 placeholder did. Integer data (ids) and data with neither keep their dtype.
@@ -188,7 +201,14 @@ def _check_sequence_length(sequence_length, batch_size_static):
     return tf.cast(seq, tf.int32)
 
 
-def step_with_length(cell, x_t, state, time, sequence_length, training=None):
+def step_with_length(
+    cell: keras.layers.Layer,
+    x_t: tf.Tensor,
+    state: Any,
+    time: int | tf.Tensor,
+    sequence_length: tf.Tensor | Sequence[int] | None,
+    training: bool | tf.Tensor | None = None,
+) -> tuple[tf.Tensor, Any]:
     """One step of ``cell``; rows whose ``sequence_length <= time`` emit zeros and keep state."""
     output, new_state = call_cell(cell, x_t, state, training)
     new_state = tf.nest.pack_sequence_as(state, tf.nest.flatten(new_state))
@@ -203,19 +223,19 @@ def step_with_length(cell, x_t, state, time, sequence_length, training=None):
 
 
 def dynamic_rnn(
-    cell,
-    inputs,
-    sequence_length=None,
-    initial_state=None,
-    dtype=None,
-    parallel_iterations=None,
-    swap_memory=False,
-    time_major=False,
-    scope=None,
-    training=None,
-    fast=None,
-    xla=None,
-):
+    cell: keras.layers.Layer,
+    inputs: tf.Tensor | np.ndarray,
+    sequence_length: tf.Tensor | Sequence[int] | None = None,
+    initial_state: Any = None,
+    dtype: tf.DType | str | None = None,
+    parallel_iterations: int | None = None,
+    swap_memory: bool = False,
+    time_major: bool = False,
+    scope: str | None = None,
+    training: bool | tf.Tensor | None = None,
+    fast: bool | None = None,
+    xla: bool | None = None,
+) -> tuple[tf.Tensor, Any]:
     """Run ``cell`` over ``inputs`` with a ``tf.while_loop``; TF1's ``tf.nn.dynamic_rnn``.
 
     Args:
@@ -294,16 +314,16 @@ def _time_loop(cell, inputs_tm, state, sequence_length, training, parallel_itera
 
 
 def static_rnn(
-    cell,
-    inputs,
-    initial_state=None,
-    dtype=None,
-    sequence_length=None,
-    scope=None,
-    training=None,
-    fast=None,
-    xla=None,
-):
+    cell: keras.layers.Layer,
+    inputs: Sequence[tf.Tensor | np.ndarray],
+    initial_state: Any = None,
+    dtype: tf.DType | str | None = None,
+    sequence_length: tf.Tensor | Sequence[int] | None = None,
+    scope: str | None = None,
+    training: bool | tf.Tensor | None = None,
+    fast: bool | None = None,
+    xla: bool | None = None,
+) -> tuple[list[tf.Tensor], Any]:
     """TF1's ``static_rnn``: ``inputs`` is a Python list of ``[batch, depth]`` tensors.
 
     A cell that can run fused (:func:`tfseq.nn.fused.plan`) runs through the same fused
@@ -351,19 +371,19 @@ def _reverse(inputs_tm, sequence_length):
 
 
 def bidirectional_dynamic_rnn(
-    cell_fw,
-    cell_bw,
-    inputs,
-    sequence_length=None,
-    initial_state_fw=None,
-    initial_state_bw=None,
-    dtype=None,
-    parallel_iterations=None,
-    swap_memory=False,
-    time_major=False,
-    scope=None,
-    training=None,
-):
+    cell_fw: keras.layers.Layer,
+    cell_bw: keras.layers.Layer,
+    inputs: tf.Tensor | np.ndarray,
+    sequence_length: tf.Tensor | Sequence[int] | None = None,
+    initial_state_fw: Any = None,
+    initial_state_bw: Any = None,
+    dtype: tf.DType | str | None = None,
+    parallel_iterations: int | None = None,
+    swap_memory: bool = False,
+    time_major: bool = False,
+    scope: str | None = None,
+    training: bool | tf.Tensor | None = None,
+) -> tuple[tuple[tf.Tensor, tf.Tensor], tuple[Any, Any]]:
     """TF1's ``bidirectional_dynamic_rnn``.
 
     Returns ``((output_fw, output_bw), (state_fw, state_bw))``; the backward direction
@@ -392,9 +412,16 @@ def bidirectional_dynamic_rnn(
 
 
 def static_bidirectional_rnn(
-    cell_fw, cell_bw, inputs, initial_state_fw=None, initial_state_bw=None, dtype=None,
-    sequence_length=None, scope=None, training=None,
-):
+    cell_fw: keras.layers.Layer,
+    cell_bw: keras.layers.Layer,
+    inputs: Sequence[tf.Tensor | np.ndarray],
+    initial_state_fw: Any = None,
+    initial_state_bw: Any = None,
+    dtype: tf.DType | str | None = None,
+    sequence_length: tf.Tensor | Sequence[int] | None = None,
+    scope: str | None = None,
+    training: bool | tf.Tensor | None = None,
+) -> tuple[list[tf.Tensor], Any, Any]:
     """TF1's ``static_bidirectional_rnn``: returns ``(outputs, state_fw, state_bw)`` where
     each output is the depth-concatenation ``[fw, bw]`` of one step. ``training`` as in
     :func:`dynamic_rnn`."""

@@ -29,8 +29,8 @@ matmul of ``[x, h]``:
 """
 
 import dataclasses
-from typing import Any
 from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 KINDS = ("lstm", "gru", "rnn")
 CLIP_GRADIENTS = ("masked", "straight_through")
