@@ -1,4 +1,4 @@
-"""TF1 optimizers on Keras 3 weights: the ``tf.Variable``\\ s behind them.
+"""TF1 optimizers on Keras 3 weights: the ``tf.Variable`` objects behind them.
 
 A TF1 training script updates its weights with ``tf.compat.v1.train.*Optimizer``::
 
@@ -47,7 +47,7 @@ def tf_variable(variable: keras.Variable | tf.Variable) -> tf.Variable:
 
 
 def trainable_variables(*objects: Any) -> list[tf.Variable]:
-    """The ``tf.Variable``\\ s that TF1 optimizers update, for the given layers: TF1's
+    """The ``tf.Variable`` objects that TF1 optimizers update, for the given layers: TF1's
     ``tf.compat.v1.trainable_variables()``.
 
     Args:
