@@ -129,6 +129,8 @@ def test_numpy_data_takes_the_initial_states_dtype_and_ids_keep_theirs():
     cell = rnn_cell.GRUCell(3)
     y, _ = nn.dynamic_rnn(cell, X64, initial_state=tf.zeros([B, 3]))
     assert y.dtype == tf.float32
+    y, _ = nn.dynamic_rnn(rnn_cell.GRUCell(3), X64.tolist())  # Python floats: float32, as TensorFlow has it
+    assert y.dtype == tf.float32
     ids = np.array([[1, 2, 0, 3]] * B, np.int64)[..., None]
     embedded = rnn_cell.EmbeddingWrapper(rnn_cell.GRUCell(3), embedding_classes=5, embedding_size=2)
     y, _ = nn.dynamic_rnn(embedded, ids, dtype=tf.float32)

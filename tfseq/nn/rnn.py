@@ -147,13 +147,13 @@ def as_driver_inputs(
     """
     dtype = None if dtype is None else tf.as_dtype(dtype)
     if isinstance(inputs, (np.ndarray, np.generic, list, tuple, numbers.Number)):
-        array = np.asarray(inputs)
         target = dtype
         if target is None and initial_state is not None:
             target = tf.as_dtype(tf.nest.flatten(initial_state)[0].dtype)
+        array = np.asarray(inputs)
         if target is not None and target.is_floating and np.issubdtype(array.dtype, np.floating):
-            array = array.astype(target.as_numpy_dtype)
-        return tf.convert_to_tensor(array)
+            return tf.convert_to_tensor(array.astype(target.as_numpy_dtype))
+        return tf.convert_to_tensor(inputs)  # Python floats: float32, as TensorFlow converts them
     tensor = tf.convert_to_tensor(inputs)
     if initial_state is None and dtype is not None and dtype.is_floating and tensor.dtype.is_floating and (
         tensor.dtype != dtype
