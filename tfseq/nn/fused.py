@@ -123,7 +123,10 @@ def _layer(cell, training) -> _Layer:
     """One fusable layer: a cell with ``fused_spec()``, or a dropout wrapper of one."""
     if not _describing(cell, "fused_dropout"):
         return _Layer(_spec(cell), cell, None)
-    (core,) = cell.wrapped_cells()
+    wrapped = cell.wrapped_cells()
+    if len(wrapped) != 1:
+        raise NotFusable(f"{cell.name}: a dropout wrapper of {len(wrapped)} cells")
+    core = wrapped[0]
     spec = _spec(core)
     return _Layer(spec, core, cell.fused_dropout(spec, training))
 
