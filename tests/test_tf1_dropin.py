@@ -1,4 +1,4 @@
-"""TF1 code runs with import renames only (issue 10, items 1 and 3-7, 10): dropout under the TF1
+"""TF1 code runs with import renames only: dropout under the TF1
 drivers, float64, variational masks per call, keep_prob tensors, TF1's knobs and arguments, TF1's
 call convention, strict loading of a sub-scope. TF1 numbers come from the reference subprocess."""
 

@@ -1,4 +1,4 @@
-"""TensorFlow object-graph tracking (issue 10, item 2): ``tf.train.Checkpoint``, ``CheckpointManager``
+"""TensorFlow object-graph tracking: ``tf.train.Checkpoint``, ``CheckpointManager``
 and SavedModel save and restore every weight of every tfseq cell and wrapper, nested, alone and
 inside a Keras model. (Before the fix a ``MultiRNNCell`` -- like Keras' ``StackedRNNCells`` --
 saved none of its cells' weights and restored nothing, silently.)"""
