@@ -28,13 +28,13 @@ def quality(args):
             argv = [sys.executable, "-m", "tfseq", "classify", "train", "--data", args.data, "--config", args.config,
                     "--logdir", logdir, "--run", f"seed{seed}", "--seed", str(seed), "--no-progress", *args.overrides]
             started = time.perf_counter()
-            done = subprocess.run(argv, capture_output=True, text=True)
+            done = subprocess.run(argv, capture_output=True, text=True, check=False)
             seconds = time.perf_counter() - started
         if done.returncode != 0:
             print(done.stdout, done.stderr, file=sys.stderr)
             return done.returncode
         print(done.stdout.strip())
-        match = re.search(r"^test: accuracy ([\d.]+)%", done.stdout, re.M)
+        match = re.search(r"^test: accuracy ([\d.]+)%", done.stdout, re.MULTILINE)
         accuracy = float(match[1]) if match else float("nan")
         results.append(accuracy)
         print(f"seed {seed}: test accuracy {accuracy:.2f} % in {seconds / 60:.1f} min: {' '.join(argv[1:])}",

@@ -5,6 +5,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -37,7 +39,7 @@ from tfseq.data.vocab import Vocabulary
 from tfseq.demos.classify import presets as classify_presets
 from tfseq.demos.classify.model import SentenceClassifier, classifier_from_config
 from tfseq.demos.classify.task import ClassificationTask, misclassified_table
-from tfseq.train import default_run_name, Progress, repository_logdir, RunWriters, Trainer
+from tfseq.train import Progress, RunWriters, Trainer, default_run_name, repository_logdir
 
 QUICK = os.environ.get("TFSEQ_NOTEBOOK_QUICK") == "1"  # the test suite's shortened run
 LOGDIR = repository_logdir() / "notebooks" / "classify-mr"
@@ -55,7 +57,7 @@ print("this run writes to", RUN_DIR)
 config = classify_presets.get("tiny")
 if QUICK:
     config = config.with_overrides(embedding_dim=16, num_units=16, epochs=1, batch_size=64)
-config
+print(config)
 
 # %% [markdown]
 # ## Data

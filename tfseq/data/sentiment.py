@@ -130,7 +130,7 @@ def seeded_split(examples, seed, valid_fraction, test_fraction):
     the last ``test_fraction`` is test and the ``valid_fraction`` before it is valid."""
     check_fractions(valid_fraction, test_fraction)
     order = np.random.default_rng(seed).permutation(len(examples))
-    n_test, n_valid = int(round(len(examples) * test_fraction)), int(round(len(examples) * valid_fraction))
+    n_test, n_valid = round(len(examples) * test_fraction), round(len(examples) * valid_fraction)
     n_train = len(examples) - n_test - n_valid
     pick = [examples[i] for i in order]
     note = f"shuffled with default_rng({seed}); valid {valid_fraction:g}, test {test_fraction:g}"

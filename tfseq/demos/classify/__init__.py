@@ -17,14 +17,14 @@ _EXPORTS = {
 }
 
 __all__ = [
+    "ClassificationTask",
     "ClassifyConfig",
     "SentenceClassifier",
-    "ClassificationTask",
-    "presets",
     "classifier_from_config",
-    "masked_pool",
     "confusion_matrix",
     "macro_f1",
+    "masked_pool",
+    "presets",
 ]
 
 

@@ -223,8 +223,7 @@ def write_projector(directory, model, vocabulary):
 
     os.makedirs(directory, exist_ok=True)
     with open(os.path.join(directory, "metadata.tsv"), "w", encoding="utf-8") as f:
-        for token in vocabulary.tokens:
-            f.write(token.replace("\t", " ") + "\n")
+        f.writelines(token.replace("\t", " ") + "\n" for token in vocabulary.tokens)
     table = tf.Variable(model.embedding.embeddings.numpy(), name="word_embedding")
     prefix = tf.train.Checkpoint(word_embedding=table).write(os.path.join(directory, "embedding.ckpt"))
     config = projector.ProjectorConfig()
@@ -269,7 +268,7 @@ def open_run(logdir, run):
 def cmd_eval(args):
     from tfseq.demos.classify.task import ClassificationTask
 
-    run_dir, settings, config, vocabulary, model = open_run(args.logdir, args.run)
+    _run_dir, settings, config, vocabulary, model = open_run(args.logdir, args.run)
     corpus = load_corpus(settings["data"], settings.get("split_seed", 0), settings.get("data_dir"))
     examples = corpus.part(args.split)
     if not examples:
@@ -293,7 +292,7 @@ def cmd_predict(args):
             raise UsageError(f"predict: empty text {sentence!r}; give sentences as arguments or one per line on stdin")
     if not sentences:
         raise UsageError("predict: no text to classify (give sentences as arguments or on stdin)")
-    run_dir, settings, config, vocabulary, model = open_run(args.logdir, args.run)
+    _run_dir, _settings, config, vocabulary, model = open_run(args.logdir, args.run)
     task = ClassificationTask(model, vocabulary, _NoCorpus(), config)
     for sentence, (label, probability) in zip(sentences, task.predict(sentences)):
         print(f"{label}\t{probability:.3f}\t{sentence}", flush=True)

@@ -12,7 +12,6 @@
 """
 
 import dataclasses
-from typing import Optional
 
 from tfseq.rnn_cell.factory import CELLS
 
@@ -44,16 +43,16 @@ class ClassifyConfig:
     dropout: float = 0.5
     pooling: str = "max"
     attention_units: int = 64
-    vectors: Optional[str] = None
+    vectors: str | None = None
     freeze_embeddings: bool = False
     min_count: int = 1
-    max_vocab: Optional[int] = None
+    max_vocab: int | None = None
     max_length: int = 64
     num_buckets: int = 4
     batch_size: int = 32
     learning_rate: float = 0.001
-    max_grad_norm: Optional[float] = 5.0
-    published: Optional[str] = None
+    max_grad_norm: float | None = 5.0
+    published: str | None = None
 
     def __post_init__(self):
         for key in ("embedding_dim", "num_units", "epochs", "num_layers", "attention_units", "min_count",
