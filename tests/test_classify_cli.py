@@ -2,6 +2,7 @@
 equals an uninterrupted run; its TensorBoard events (scalars, confusion-matrix image,
 misclassified text, PR curve, hparams, Projector files); eval and predict."""
 
+import json
 import os
 
 import numpy as np
@@ -9,6 +10,8 @@ import pytest
 import tensorflow as tf
 from cli_runs import final_weights, kill_after_checkpoint, run_cli, run_process
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+from tfseq.data.sentiment import load_sentiment
 
 SMALL = ["--no-progress", "--no-xla", "embedding_dim=8", "num_units=8", "batch_size=128", "max_length=16",
          "num_buckets=2", "epochs=2", "min_count=3", "learning_rate=0.01"]
@@ -90,7 +93,8 @@ def test_resume_after_sigkill_then_events_eval_predict(tmp_path, capsys):
     assert {"Test Accuracy", "Test Macro F1"} <= test_tags["scalars"]
     assert test_tags["pr_curves"] == {"pr_curve_test/pr_curves"}
     pr = tf.make_ndarray(test_acc.Tensors("pr_curve_test/pr_curves")[-1].tensor_proto)
-    assert pr.shape == (6, 101) and pr[0, 0] + pr[2, 0] == 600  # TP + FN at threshold 0: every sentence
+    positives = sum(label for _, label in load_sentiment("builtin:mr").test)
+    assert pr.shape == (6, 101) and pr[0, 0] == positives and pr[0, 0] + pr[1, 0] == 600  # TP, FP at threshold 0
     assert "hparams" in _events(run_dir)[1]
 
     # the Projector's files: config, one word per row, the embedding in its checkpoint
@@ -125,8 +129,6 @@ def test_resume_after_sigkill_then_events_eval_predict(tmp_path, capsys):
 
 @pytest.mark.parametrize("pooling", ["last", "attention"])
 def test_pretrained_frozen_vectors_stay_put(tmp_path, capsys, pooling):
-    from tfseq.data.sentiment import load_sentiment
-
     words = sorted({w for tokens, _ in load_sentiment("builtin:mr").train[:200] for w in tokens})[:50]
     rng = np.random.default_rng(0)
     vectors = tmp_path / "vectors.txt"
@@ -140,7 +142,6 @@ def test_pretrained_frozen_vectors_stay_put(tmp_path, capsys, pooling):
     weights = final_weights(os.path.join(logdir, "r"))
     table = next(v for v in weights.values() if v.ndim == 2 and v.shape[1] == 8 and v.shape[0] > 100)
     with open(os.path.join(logdir, "r", "vocab.json"), encoding="utf-8") as f:
-        import json
         tokens = json.load(f)["tokens"]
     row = tokens.index(words[0])
     expected = np.asarray(vectors.read_text().splitlines()[1].split()[1:], np.float32)

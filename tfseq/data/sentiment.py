@@ -38,7 +38,7 @@ BUILTIN = {"mr": "rt-polarity-slice.txt.gz"}
 _TOKEN = re.compile(r"'?[^\s'\"!?.,;:()\[\]{}]+(?:'[^\s'\"!?.,;:()\[\]{}]+)*|[^\s]")
 
 
-def tokenize(text):
+def tokenize(text: str) -> list[str]:
     """Lower-cased word tokens; punctuation (``, . ! ? ; : ( ) " '``) becomes its own token.
 
     On the PTB-tokenized corpora this is whitespace splitting (``does n't``, ``it 's`` stay
@@ -92,7 +92,7 @@ def _example(path, number, text, label):
     return tokens, label
 
 
-def read_labelled_lines(path):
+def read_labelled_lines(path: str) -> list[tuple[list[str], int]]:
     """``[(tokens, label)]`` of a file of ``<label> <sentence>`` lines (SST-2 sentence level)."""
     out = []
     for number, line in enumerate(split_lines(read_text(path)), 1):
@@ -101,7 +101,7 @@ def read_labelled_lines(path):
     return out
 
 
-def read_glue_lines(path):
+def read_glue_lines(path: str) -> list[tuple[list[str], int]]:
     """``[(tokens, label)]`` of a file of ``<text> <TAB><label>`` lines (GLUE/SentEval SST-2)."""
     out = []
     for number, line in enumerate(split_lines(read_text(path)), 1):
@@ -112,12 +112,12 @@ def read_glue_lines(path):
     return out
 
 
-def read_polarity_file(path, label):
+def read_polarity_file(path: str, label: int) -> list[tuple[list[str], int]]:
     """``[(tokens, label)]``: every line of an MR ``rt-polarity.pos``/``.neg`` file."""
     return [_example(path, n, line, label) for n, line in enumerate(split_lines(read_text(path)), 1)]
 
 
-def check_fractions(valid_fraction, test_fraction):
+def check_fractions(valid_fraction: float, test_fraction: float) -> None:
     for name, value in (("valid_fraction", valid_fraction), ("test_fraction", test_fraction)):
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value < 1.0:
             raise ValueError(f"{name} must be in [0, 1), got {value!r}")
@@ -125,7 +125,7 @@ def check_fractions(valid_fraction, test_fraction):
         raise ValueError(f"valid_fraction + test_fraction must be < 1, got {valid_fraction} + {test_fraction}")
 
 
-def seeded_split(examples, seed, valid_fraction, test_fraction):
+def seeded_split(examples: list, seed: int, valid_fraction: float, test_fraction: float) -> tuple:
     """``(train, valid, test, description)``: a permutation by ``default_rng(seed)``, then
     the last ``test_fraction`` is test and the ``valid_fraction`` before it is valid."""
     check_fractions(valid_fraction, test_fraction)
@@ -175,7 +175,7 @@ def _tfds(name, data_dir):
     return SentimentCorpus(name.replace("/", "-"), parts[0], parts[1], [], "official; test labels hidden")
 
 
-def builtin_path(name):
+def builtin_path(name: str) -> str:
     """The shipped file of ``builtin:<name>``."""
     if name not in BUILTIN:
         raise DataSourceError(f"unknown builtin corpus 'builtin:{name}'; available: builtin:"
@@ -183,7 +183,8 @@ def builtin_path(name):
     return str(importlib.resources.files("tfseq.data") / "corpora" / BUILTIN[name])
 
 
-def load_sentiment(source="builtin:mr", seed=0, valid_fraction=0.1, test_fraction=0.1, data_dir=None):
+def load_sentiment(source: str = "builtin:mr", seed: int = 0, valid_fraction: float = 0.1, test_fraction: float = 0.1,
+                   data_dir: str | None = None) -> SentimentCorpus:
     """A :class:`SentimentCorpus` from ``source`` (see the module docstring).
 
     Args:
@@ -225,7 +226,7 @@ class SentenceBatches:
         seed: epoch ``e`` is shuffled with ``default_rng([seed, e])``.
     """
 
-    def __init__(self, examples, batch_size, boundaries, seed=0):
+    def __init__(self, examples: list, batch_size: int, boundaries, seed: int = 0):
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f"SentenceBatches: batch_size must be a positive integer, got {batch_size!r}")
         self.boundaries = sorted(int(b) for b in boundaries)
@@ -272,7 +273,7 @@ class SentenceBatches:
         return out
 
 
-def load_word_vectors(path, vocabulary, dim, seed=0, scale=0.1):
+def load_word_vectors(path: str, vocabulary, dim: int, seed: int = 0, scale: float = 0.1) -> tuple[np.ndarray, int]:
     """``(matrix [V, dim] float32, found)``: rows of a word2vec/GloVe *text* file for the
     vocabulary's tokens; other rows uniform in ``[-scale, scale]`` (``<pad>`` row zero).
 

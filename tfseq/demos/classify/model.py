@@ -30,7 +30,7 @@ from tfseq.demos.classify.presets import POOLINGS
 from tfseq.rnn_cell import make_cell
 
 
-def masked_pool(outputs, length, pooling, scores=None):
+def masked_pool(outputs: tf.Tensor, length: tf.Tensor, pooling: str, scores: tf.Tensor | None = None) -> tuple:
     """Pool ``outputs [batch, T, F]`` over the first ``length`` steps of each row.
 
     ``pooling``: ``"mean"``, ``"max"`` or ``"attention"`` (then ``scores [batch, T]`` are the
@@ -206,7 +206,7 @@ class SentenceClassifier(keras.Model):
         }
 
 
-def classifier_from_config(config, vocab_size, num_classes=2, seed=None):
+def classifier_from_config(config, vocab_size: int, num_classes: int = 2, seed: int | None = None) -> "SentenceClassifier":
     """A built :class:`SentenceClassifier` for a :class:`~tfseq.demos.classify.presets.ClassifyConfig`."""
     model = SentenceClassifier(
         vocab_size, num_classes, embedding_dim=config.embedding_dim, num_units=config.num_units,

@@ -23,14 +23,14 @@ import tensorflow as tf
 from tfseq.data.sentiment import LABELS, SentenceBatches
 
 
-def confusion_matrix(labels, predictions, num_classes):
+def confusion_matrix(labels, predictions, num_classes: int) -> np.ndarray:
     """``C [num_classes, num_classes]`` int: ``C[i, j]`` = items of class ``i`` predicted ``j``."""
     matrix = np.zeros((num_classes, num_classes), np.int64)
     np.add.at(matrix, (np.asarray(labels, np.int64), np.asarray(predictions, np.int64)), 1)
     return matrix
 
 
-def macro_f1(matrix):
+def macro_f1(matrix) -> float:
     """The unweighted mean over classes of F1 = 2PR / (P + R) (0 where P + R = 0)."""
     matrix = np.asarray(matrix, np.float64)
     hits = np.diag(matrix)
@@ -42,7 +42,7 @@ def macro_f1(matrix):
     return float(f1.mean())
 
 
-def bucket_bounds(max_length, num_buckets):
+def bucket_bounds(max_length: int, num_buckets: int) -> list[int]:
     """``num_buckets`` increasing padded lengths ending at ``max_length`` (multiples of 4)."""
     bounds = sorted({max(4, int(np.ceil(max_length * (i + 1) / num_buckets / 4.0) * 4)) for i in range(num_buckets)})
     bounds[-1] = max(bounds[-1], max_length)
@@ -167,7 +167,7 @@ class ClassificationTask:
         return {"confusion_matrix": confusion_image(result["confusion"], self.labels)}
 
 
-def misclassified_table(examples, probabilities, labels, limit):
+def misclassified_table(examples: list, probabilities, labels, limit: int) -> str:
     """A Markdown table of the first ``limit`` wrongly classified ``[(tokens, label)]``."""
     rows = ["| sentence | true | predicted (p) |", "|---|---|---|"]
     for (tokens, label), probs in zip(examples, probabilities):
@@ -182,7 +182,7 @@ def misclassified_table(examples, probabilities, labels, limit):
     return "\n".join(rows)
 
 
-def confusion_image(matrix, labels):
+def confusion_image(matrix, labels) -> np.ndarray:
     """The confusion matrix as an RGBA image: counts in each cell, rows = true class."""
     from tfseq.train.figures import figure_to_image, new_figure
 
