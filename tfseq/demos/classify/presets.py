@@ -8,7 +8,8 @@
   BiLSTM size: 168 units; published 87.5 % test accuracy with GloVe and phrase labels;
   Kim 2014's CNN from random vectors 82.7 %).
 * ``mr``: for MR (``--data`` a directory with ``rt-polarity.{pos,neg}``; split with a fixed
-  seed): the ``sst2`` model (Kim 2014: CNN-rand 76.1 %, 10-fold CV).
+  seed): the ``sst2`` model for one epoch (validation accuracy falls after it as the model
+  overfits); measured 77.2 % test accuracy (Kim 2014: CNN-rand 76.1 %, 10-fold CV).
 """
 
 import dataclasses
@@ -93,7 +94,7 @@ TINY = ClassifyConfig(name="tiny", embedding_dim=64, num_units=64, epochs=4, dro
 SST2 = ClassifyConfig(name="sst2", embedding_dim=300, num_units=150, epochs=6, dropout=0.5, min_count=1,
                       max_length=64, num_buckets=4, batch_size=32,
                       published="Tai et al. 2015 BiLSTM (GloVe, phrase labels) 87.5; Kim 2014 CNN-rand 82.7")
-MR = ClassifyConfig(name="mr", embedding_dim=300, num_units=150, epochs=6, dropout=0.5, min_count=1,
+MR = ClassifyConfig(name="mr", embedding_dim=300, num_units=150, epochs=1, dropout=0.5, min_count=1,
                     max_length=64, num_buckets=4, batch_size=32,
                     published="Kim 2014 CNN-rand 76.1 (10-fold CV)")
 PRESETS = {c.name: c for c in (TINY, SST2, MR)}
