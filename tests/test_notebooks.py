@@ -41,6 +41,12 @@ CHECKS = {
         (r"attention rows sum to 1: (\w+)", lambda m: m[1] == "True"),
         (r"test BLEU on 20 sentences: greedy \d+\.\d\d, beam 5 \d+\.\d\d", None),
     ],
+    "06_sentiment_classification": [
+        (r"test accuracy (\S+), macro F1 (\S+) on \d+ sentences", lambda m: 0 <= float(m[1]) <= 1),
+        (r"MR validation accuracy, last-state pooling: uni (\S+), bi (\S+)",
+         lambda m: 0 <= float(m[1]) <= 1 and 0 <= float(m[2]) <= 1),
+        (r"first-word task accuracy: uni (\S+), bi (\S+)", lambda m: float(m[2]) > float(m[1])),
+    ],
 }
 
 

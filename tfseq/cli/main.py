@@ -13,11 +13,12 @@ import sys
 
 from tfseq._checks import UsageError
 from tfseq.cli import checkpoint
+from tfseq.demos.classify import command as classify_command
 from tfseq.demos.lm import command as lm_command
 from tfseq.demos.regress import command as regress_command
 from tfseq.demos.translate import command as translate_command
 
-SUBCOMMANDS = [lm_command, checkpoint, translate_command, regress_command]  # in the order of --help
+SUBCOMMANDS = [lm_command, checkpoint, translate_command, regress_command, classify_command]  # in the order of --help
 
 
 def import_tensorflow_quietly() -> None:

@@ -1,0 +1,35 @@
+"""The sentiment classification demo: a (bi)directional stack of tfseq cells, pooled, then a softmax.
+
+The names below load on first use, so the command line can import TensorFlow quietly first.
+"""
+
+import importlib
+
+_EXPORTS = {
+    "presets": "tfseq.demos.classify.presets",
+    "ClassifyConfig": "tfseq.demos.classify.presets",
+    "SentenceClassifier": "tfseq.demos.classify.model",
+    "classifier_from_config": "tfseq.demos.classify.model",
+    "masked_pool": "tfseq.demos.classify.model",
+    "ClassificationTask": "tfseq.demos.classify.task",
+    "confusion_matrix": "tfseq.demos.classify.task",
+    "macro_f1": "tfseq.demos.classify.task",
+}
+
+__all__ = [
+    "ClassificationTask",
+    "ClassifyConfig",
+    "SentenceClassifier",
+    "classifier_from_config",
+    "confusion_matrix",
+    "macro_f1",
+    "masked_pool",
+    "presets",
+]
+
+
+def __getattr__(name):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    module = importlib.import_module(_EXPORTS[name])
+    return module if module.__name__.endswith("." + name) else getattr(module, name)

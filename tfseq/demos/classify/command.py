@@ -1,0 +1,305 @@
+"""``tfseq classify train|eval|predict``: recurrent sentence classification (sentiment) from the command line.
+
+    tfseq classify train                       # shipped MR slice, tiny config (a few CPU minutes)
+    tfseq classify train --data ../shared/data/sentiment/sst2 --config sst2
+    tfseq classify train --data rt-polaritydata --config mr pooling=attention bidirectional=false
+    tfseq classify train --data sst2 vectors=glove.6B.300d.txt freeze_embeddings=true
+    tfseq classify eval --run logdir/classify-mr/RUN --split test
+    tfseq classify predict --run logdir/classify-mr/RUN "a gorgeous, witty film"
+
+A run lives in ``<logdir>/<run>/`` (a :class:`~tfseq.train.run_dir.RunDir`): ``train/``,
+``validation/`` and ``test/`` event files, ``config.json`` (with the data source and how it
+was split), ``vocab.json``, ``checkpoints/`` and, once finished, ``model.keras``; ``train/``
+also holds the learned word embeddings for TensorBoard's Projector
+(``projector_config.pbtxt``, ``metadata.tsv``, ``embedding.ckpt``). Training an existing
+run resumes it from its latest checkpoint; a finished run trains further when ``epochs`` is
+raised. ``--run`` of ``eval``/``predict`` is a run directory, or a run name in ``--logdir``.
+"""
+
+import os
+import sys
+
+from tfseq._checks import UsageError
+from tfseq.demos.frame import fit_run, prepare_run, replicas_note
+from tfseq.demos.strategy_args import add_strategy_arguments
+
+KIND = "tfseq classify"
+VOCAB_FILE = "vocab.json"
+_DEFAULT_DATA = "builtin:mr"
+
+
+def register(subparsers):
+    classify = subparsers.add_parser("classify", help="train, evaluate and run recurrent sentence classifiers",
+                                     description=__doc__.splitlines()[0])
+    sub = classify.add_subparsers(dest="classify_command", required=True)
+
+    train = sub.add_parser("train", help="train a sentiment classifier (resumes an existing run)")
+    train.add_argument("--data", default=_DEFAULT_DATA,
+                       help="builtin:mr (default), a directory of SST-2 (stsa.binary.* or sentiment-*) or MR "
+                            "(rt-polarity.pos/.neg) files, a file of '<label> <sentence>' lines, or tfds:glue/sst2")
+    train.add_argument("--data-dir", default=None, help="the TFDS data directory for tfds: sources")
+    train.add_argument("--config", default="tiny", help="preset: tiny|sst2|mr")
+    train.add_argument("--logdir", default=None, help="experiment directory (default: logdir/classify-<corpus>)")
+    train.add_argument("--run", default=None, help="run name (default: <corpus>-<config>-<time>); an existing run "
+                                                   "is resumed")
+    train.add_argument("--seed", type=int, default=0, help="initialisation, dropout and shuffling seed")
+    train.add_argument("--split-seed", type=int, default=0,
+                       help="seed of the held-out split of corpora without one (MR, a single file)")
+    train.add_argument("--max-steps", type=int, default=None, help="stop after this many steps (resume later)")
+    train.add_argument("--checkpoint-every", type=int, default=None, help="also checkpoint every N steps")
+    train.add_argument("--no-progress", action="store_true", help="no progress bar")
+    train.add_argument("--no-xla", action="store_true", help="do not compile the training step with XLA")
+    add_strategy_arguments(train)
+    train.add_argument("overrides", nargs="*", metavar="key=value", help="config overrides, e.g. pooling=attention")
+    train.set_defaults(func=cmd_train)
+
+    evaluate = sub.add_parser("eval", help="accuracy and macro F1 of a trained run on a split")
+    _run_args(evaluate)
+    evaluate.add_argument("--split", choices=("valid", "test"), default="test")
+    evaluate.set_defaults(func=cmd_eval)
+
+    predict = sub.add_parser("predict", help="the label and its probability for sentences given as arguments or "
+                                             "on stdin")
+    _run_args(predict)
+    predict.add_argument("sentences", nargs="*", help="sentences (default: one per line from stdin)")
+    predict.set_defaults(func=cmd_predict)
+
+
+def _run_args(parser):
+    parser.add_argument("--logdir", default="logdir/classify-mr", help="experiment directory of --run given by name")
+    parser.add_argument("--run", required=True, help="the run directory, or its name in --logdir")
+
+
+# -- train -----------------------------------------------------------------------------------------
+def _config(args):
+    from tfseq.demos.classify import presets
+    from tfseq.demos.frame import parse_overrides
+
+    try:
+        config = presets.get(args.config)
+    except ValueError as err:
+        raise UsageError(str(err)) from None
+    config = parse_overrides(config, args.overrides)
+    for name in ("max_steps", "checkpoint_every"):
+        value = getattr(args, name)
+        if value is not None and value <= 0:
+            raise UsageError(f"--{name.replace('_', '-')} must be a positive integer, got {value}")
+    return config
+
+
+def load_corpus(source, split_seed, data_dir=None):
+    """The :class:`~tfseq.data.sentiment.SentimentCorpus` of ``source`` (``UsageError`` on bad data)."""
+    from tfseq.data.sentiment import load_sentiment
+
+    try:
+        corpus = load_sentiment(source, seed=split_seed, data_dir=data_dir)
+    except ValueError as err:  # DataSourceError
+        raise UsageError(str(err).splitlines()[0]) from None
+    if not corpus.train:
+        raise UsageError(f"{source}: no training sentences")
+    return corpus
+
+
+def build_vocabulary(config, corpus):
+    """``<pad>``, ``<unk>``, then the training words seen at least ``min_count`` times."""
+    from tfseq.data.sentiment import PAD, UNK
+    from tfseq.data.vocab import Vocabulary
+
+    tokens = (t for words, _ in corpus.train for t in words)
+    return Vocabulary.build(tokens, specials=(PAD, UNK), min_count=config.min_count, max_size=config.max_vocab,
+                            unk_token=UNK)
+
+
+def _vectors(config, vocabulary, seed):
+    """``(matrix, found)`` of ``config.vectors`` for ``vocabulary``, or ``(None, 0)``."""
+    from tfseq.data.sentiment import load_word_vectors
+
+    if config.vectors is None:
+        return None, 0
+    try:
+        return load_word_vectors(config.vectors, vocabulary, config.embedding_dim, seed=seed)
+    except ValueError as err:
+        raise UsageError(f"vectors={str(err).splitlines()[0]}") from None
+
+
+def cmd_train(args):
+    from tfseq.demos.strategy_args import strategy_from_args
+    from tfseq.train import default_run_name
+
+    strategy = strategy_from_args(args)
+    config = _config(args)
+    corpus = load_corpus(args.data, args.split_seed, args.data_dir)
+    vocabulary = build_vocabulary(config, corpus)
+    vectors = _vectors(config, vocabulary, args.seed)  # before anything is written: a bad file writes nothing
+    if args.logdir is None:
+        args.logdir = os.path.join("logdir", f"classify-{corpus.name}")
+    run_dir = os.path.join(args.logdir, args.run or default_run_name(corpus.name, config.name))
+    settings = {"kind": KIND, "config": config.to_dict(), "data": args.data, "data_dir": args.data_dir,
+                "corpus": corpus.name, "split": corpus.split, "split_seed": args.split_seed, "seed": args.seed,
+                "xla": not args.no_xla}
+    then = f"to evaluate or predict with it: tfseq classify eval|predict --run {run_dir}"
+    files = {VOCAB_FILE: vocabulary.save}
+    if not prepare_run(run_dir, settings, files, "config.epochs", strategy, then):
+        return 0
+    return _train(args, config, corpus, run_dir, strategy, vocabulary, vectors)
+
+
+def _train(args, config, corpus, run_dir, strategy, built, vectors):
+    import contextlib
+
+    import keras
+
+    from tfseq.data.vocab import Vocabulary
+    from tfseq.demos.classify.model import classifier_from_config
+    from tfseq.demos.classify.task import ClassificationTask
+    from tfseq.train import Progress, RunWriters, Trainer
+    from tfseq.train.distribute import is_chief
+
+    vocabulary = Vocabulary.load(os.path.join(run_dir, VOCAB_FILE))  # the run's own ids, also when resumed
+    matrix, found = vectors if vocabulary == built else _vectors(config, vocabulary, args.seed)
+    keras.utils.set_random_seed(args.seed)
+    with strategy.scope() if strategy is not None else contextlib.nullcontext():
+        model = classifier_from_config(config, vocabulary.size, seed=args.seed)
+        if matrix is not None:
+            model.set_embeddings(matrix)
+        task = ClassificationTask(model, vocabulary, corpus, config, seed=args.seed)
+        optimizer = keras.optimizers.Adam(config.learning_rate)
+    writers = None
+    if is_chief(strategy):
+        writers = RunWriters(run_dir)
+        writers.hparams({**config.to_dict(), "data": args.data, "corpus": corpus.name, "split": corpus.split,
+                         "seed": args.seed, "vocab": vocabulary.size})
+    trainer = Trainer(task, optimizer, epochs=config.epochs, max_grad_norm=config.max_grad_norm, writers=writers,
+                      checkpoint_dir=os.path.join(run_dir, "checkpoints"), checkpoint_every=args.checkpoint_every,
+                      progress=Progress(enabled=not args.no_progress), jit_compile=False if args.no_xla else None,
+                      strategy=strategy)
+    direction = "bidirectional" if config.bidirectional else "unidirectional"
+    pretrained = f", {found} of {vocabulary.size} words from {config.vectors}" if config.vectors else ""
+    print(f"run {run_dir}: {corpus.summary()}; vocab {vocabulary.size}{pretrained}; config {config.name} "
+          f"({config.num_layers}x{config.num_units} {direction} {config.cell}, {config.pooling} pooling, "
+          f"{task.steps_per_epoch()} steps/epoch, {config.epochs} epochs{replicas_note(strategy, args.strategy)})",
+          flush=True)
+    code = fit_run(trainer, "classify", strategy, args.max_steps)
+    if code is not None:
+        return code
+    step = int(trainer.global_step.numpy())
+    if trainer.complete:
+        model.save(os.path.join(run_dir, "model.keras"))
+        write_projector(os.path.join(run_dir, "train"), model, vocabulary)
+        for split in ("test", "validation"):
+            examples = corpus.part(split)
+            if examples:
+                result = task.score(examples)
+                print(f"{split}: accuracy {result['Accuracy']:.2%}, macro F1 {result['Macro F1']:.4f}, "
+                      f"loss {result['loss']:.4f} ({result['sentences']} sentences)", flush=True)
+                writers.scalars("test", {f"{split.capitalize()} Accuracy": result["Accuracy"],
+                                         f"{split.capitalize()} Macro F1": result["Macro F1"]}, step)
+                write_pr_curve(writers, "test", f"pr_curve_{split}", examples, result["probabilities"], step)
+                break
+    if writers is not None:
+        writers.close()
+        print(f"tensorboard --logdir {args.logdir}", flush=True)
+    return 0
+
+
+def write_pr_curve(writers, split, tag, examples, probabilities, step):
+    """TensorBoard's PR curve (``pr_curves`` plugin) of the positive class."""
+    import numpy as np
+    import tensorflow as tf
+    from tensorboard.plugins.pr_curve import summary as pr_summary
+
+    labels = np.asarray([label for _, label in examples]) == 1
+    proto = pr_summary.pb(tag, labels=labels, predictions=probabilities[:, 1].astype(np.float32),
+                          num_thresholds=101, display_name=tag, description="positive class")
+    with writers.writer(split).as_default():
+        tf.summary.experimental.write_raw_pb(proto.SerializeToString(), step=step)
+
+
+def write_projector(directory, model, vocabulary):
+    """The learned word embeddings for TensorBoard's Projector: ``embedding.ckpt`` (one
+    variable), ``metadata.tsv`` (one word per row) and ``projector_config.pbtxt``."""
+    import tensorflow as tf
+    from tensorboard.plugins import projector
+
+    os.makedirs(directory, exist_ok=True)
+    with open(os.path.join(directory, "metadata.tsv"), "w", encoding="utf-8") as f:
+        f.writelines(token.replace("\t", " ") + "\n" for token in vocabulary.tokens)
+    table = tf.Variable(model.embedding.embeddings.numpy(), name="word_embedding")
+    prefix = tf.train.Checkpoint(word_embedding=table).write(os.path.join(directory, "embedding.ckpt"))
+    config = projector.ProjectorConfig()
+    config.model_checkpoint_path = os.path.basename(prefix)
+    embedding = config.embeddings.add()
+    embedding.tensor_name = "word_embedding/.ATTRIBUTES/VARIABLE_VALUE"
+    embedding.metadata_path = "metadata.tsv"
+    projector.visualize_embeddings(directory, config)
+
+
+# -- eval / predict ------------------------------------------------------------------------------
+def open_run(logdir, run):
+    """``(run_dir, settings, config, vocabulary, model)`` of a trained run, with the model's
+    weights from its latest checkpoint."""
+    from tfseq.data.vocab import Vocabulary
+    from tfseq.demos.classify.model import classifier_from_config
+    from tfseq.demos.classify.presets import ClassifyConfig
+    from tfseq.train import CheckpointKeeper
+    from tfseq.train.run_dir import RunDir
+
+    path = run if os.path.isfile(os.path.join(run, "config.json")) else os.path.join(logdir, run)
+    run_files = RunDir(path)
+    if not os.path.isdir(path):
+        raise UsageError(f"{path}: no such run")
+    if not run_files.exists() or run_files.read().get("kind") != KIND:
+        raise UsageError(f"{path}: not a {KIND} run")
+    settings = run_files.read()
+    config = ClassifyConfig(**settings["config"])
+    try:
+        vocabulary = Vocabulary.load(run_files.file(VOCAB_FILE))
+    except (OSError, ValueError) as err:
+        raise UsageError(f"{path}: cannot read its vocabulary ({err})") from None
+    model = classifier_from_config(config, vocabulary.size, seed=settings.get("seed", 0))
+    keeper = CheckpointKeeper(run_files.checkpoint_dir, {"model_variables": list(model.variables)})
+    prefix = keeper.latest()
+    if prefix is None:
+        raise UsageError(f"{path}: no checkpoint yet")
+    keeper.checkpoint.read(prefix).expect_partial()
+    return path, settings, config, vocabulary, model
+
+
+def cmd_eval(args):
+    from tfseq.demos.classify.task import ClassificationTask
+
+    _run_dir, settings, config, vocabulary, model = open_run(args.logdir, args.run)
+    corpus = load_corpus(settings["data"], settings.get("split_seed", 0), settings.get("data_dir"))
+    examples = corpus.part(args.split)
+    if not examples:
+        raise UsageError(f"{settings['data']} has no {args.split} split")
+    task = ClassificationTask(model, vocabulary, corpus, config)
+    result = task.score(examples)
+    matrix = result["confusion"]
+    print(f"{corpus.name} {args.split}: accuracy {result['Accuracy']:.2%}, macro F1 {result['Macro F1']:.4f}, "
+          f"loss {result['loss']:.4f} ({result['sentences']} sentences; {corpus.split})")
+    print("confusion (rows true, columns predicted): " + "; ".join(
+        f"{name} {list(map(int, row))}" for name, row in zip(task.labels, matrix)))
+    return 0
+
+
+def cmd_predict(args):
+    from tfseq.demos.classify.task import ClassificationTask
+
+    sentences = args.sentences or [line.rstrip("\n") for line in sys.stdin]
+    for sentence in sentences:
+        if not sentence.strip():
+            raise UsageError(f"predict: empty text {sentence!r}; give sentences as arguments or one per line on stdin")
+    if not sentences:
+        raise UsageError("predict: no text to classify (give sentences as arguments or on stdin)")
+    _run_dir, _settings, config, vocabulary, model = open_run(args.logdir, args.run)
+    task = ClassificationTask(model, vocabulary, _NoCorpus(), config)
+    for sentence, (label, probability) in zip(sentences, task.predict(sentences)):
+        print(f"{label}\t{probability:.3f}\t{sentence}", flush=True)
+    return 0
+
+
+class _NoCorpus:
+    """The corpus of a task that only predicts."""
+
+    train, valid, test = [], [], []

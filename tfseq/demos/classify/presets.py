@@ -1,0 +1,108 @@
+"""Sentiment classification presets, frozen.
+
+* ``tiny``: the offline default, for the shipped MR slice (6,000 snippets): a 1-layer
+  bidirectional LSTM of 64 units per direction over 64-dim embeddings, max pooling, a few
+  CPU minutes. Measured figures are in ``docs/demos/classify.md``.
+* ``sst2``: for SST-2 (``--data`` a directory with ``stsa.binary.*`` or ``sentiment-*``): a
+  bidirectional LSTM of 150 units per direction over 300-dim random embeddings, 3 epochs of
+  batches of 64. Measured on the GLUE phrases (``sentiment-*``): 84.0 % test accuracy
+  (Tai et al. 2015's BiLSTM, 168 units, GloVe, phrase labels: 87.5 %; Kim 2014's CNN from
+  random vectors 82.7 %).
+* ``mr``: for MR (``--data`` a directory with ``rt-polarity.{pos,neg}``; split with a fixed
+  seed): the ``sst2`` model for one epoch (validation accuracy falls after it as the model
+  overfits); measured 77.2 % test accuracy (Kim 2014: CNN-rand 76.1 %, 10-fold CV).
+"""
+
+import dataclasses
+
+from tfseq.rnn_cell.factory import CELLS
+
+POOLINGS = ("last", "mean", "max", "attention")
+
+
+@dataclasses.dataclass(frozen=True)
+class ClassifyConfig:
+    """Hyper-parameters of a sentence classifier, its data and its training.
+
+    Model: ``embedding_dim``, ``num_units`` (per direction), ``num_layers``, ``cell``,
+    ``bidirectional``, ``residual`` (from the second layer on), ``dropout`` (on every cell's
+    input and on the pooled features), ``pooling`` (:data:`POOLINGS`), ``attention_units``
+    (attention pooling's hidden size). ``vectors``: a word2vec/GloVe text file (``None``:
+    random embeddings), ``freeze_embeddings``. Data: ``min_count`` (rarer training words
+    become ``<unk>``), ``max_vocab`` (``None``: no limit), ``max_length`` (longer sentences
+    are truncated), ``num_buckets``. Training: ``batch_size``, ``epochs``, ``learning_rate``
+    (Adam), ``max_grad_norm`` (``None``: no clipping).
+    """
+
+    name: str
+    embedding_dim: int
+    num_units: int
+    epochs: int
+    num_layers: int = 1
+    cell: str = "lstm"
+    bidirectional: bool = True
+    residual: bool = False
+    dropout: float = 0.5
+    pooling: str = "max"
+    attention_units: int = 64
+    vectors: str | None = None
+    freeze_embeddings: bool = False
+    min_count: int = 1
+    max_vocab: int | None = None
+    max_length: int = 64
+    num_buckets: int = 4
+    batch_size: int = 32
+    learning_rate: float = 0.001
+    max_grad_norm: float | None = 5.0
+    published: str | None = None
+
+    def __post_init__(self):
+        for key in ("embedding_dim", "num_units", "epochs", "num_layers", "attention_units", "min_count",
+                    "max_length", "num_buckets", "batch_size"):
+            value = getattr(self, key)
+            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+                raise ValueError(f"ClassifyConfig.{key} must be a positive integer, got {value!r}")
+        for key, allowed in (("cell", CELLS), ("pooling", POOLINGS)):
+            if getattr(self, key) not in allowed:
+                raise ValueError(f"ClassifyConfig.{key} must be one of {', '.join(allowed)}, got {getattr(self, key)!r}")
+        if self.max_vocab is not None and (isinstance(self.max_vocab, bool) or not isinstance(self.max_vocab, int)
+                                           or self.max_vocab < 3):
+            raise ValueError(f"ClassifyConfig.max_vocab must be an integer >= 3 or None, got {self.max_vocab!r}")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"ClassifyConfig.dropout must be in [0, 1), got {self.dropout!r}")
+        if not self.learning_rate > 0:
+            raise ValueError(f"ClassifyConfig.learning_rate must be > 0, got {self.learning_rate!r}")
+        if self.max_grad_norm is not None and not self.max_grad_norm > 0:
+            raise ValueError(f"ClassifyConfig.max_grad_norm must be > 0 or None, got {self.max_grad_norm!r}")
+        if self.freeze_embeddings and self.vectors is None:
+            raise ValueError("ClassifyConfig.freeze_embeddings needs pretrained vectors (vectors=PATH), got "
+                             "vectors=None")
+
+    def with_overrides(self, **values):
+        """A copy with ``values`` replaced (validated again)."""
+        known = {f.name for f in dataclasses.fields(self)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(f"unknown config key {unknown[0]!r}; known keys: {', '.join(sorted(known))}")
+        return dataclasses.replace(self, **values)
+
+    def to_dict(self):
+        return dataclasses.asdict(self)
+
+
+TINY = ClassifyConfig(name="tiny", embedding_dim=64, num_units=64, epochs=4, dropout=0.5, min_count=2,
+                      max_length=48, num_buckets=3, published="none (tfseq's own offline default)")
+SST2 = ClassifyConfig(name="sst2", embedding_dim=300, num_units=150, epochs=3, dropout=0.5, min_count=1,
+                      max_length=64, num_buckets=4, batch_size=64,
+                      published="Tai et al. 2015 BiLSTM (GloVe, phrase labels) 87.5; Kim 2014 CNN-rand 82.7")
+MR = ClassifyConfig(name="mr", embedding_dim=300, num_units=150, epochs=1, dropout=0.5, min_count=1,
+                    max_length=64, num_buckets=4, batch_size=32,
+                    published="Kim 2014 CNN-rand 76.1 (10-fold CV)")
+PRESETS = {c.name: c for c in (TINY, SST2, MR)}
+
+
+def get(name):
+    """The preset called ``name``."""
+    if name not in PRESETS:
+        raise ValueError(f"unknown config {name!r}; choose one of {', '.join(PRESETS)}")
+    return PRESETS[name]
