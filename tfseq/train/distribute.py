@@ -1,5 +1,5 @@
 """``tf.distribute`` for :class:`~tfseq.train.loop.Trainer`: strategies by name, the global
-batch split among replicas, the replicated training step, and who writes what.
+batch split among replicas, the optimizer and the model under a strategy, and who writes what.
 
 * **The API.** Build the model, the task *and the optimizer* inside ``strategy.scope()``,
   then pass the strategy: ``Trainer(task, optimizer, epochs, strategy=strategy)``. The
@@ -8,7 +8,7 @@ batch split among replicas, the replicated training step, and who writes what.
   (contiguous blocks in ``replica_id_in_sync_group`` order), a ``tf.data.Dataset`` through
   ``strategy.distribute_datasets_from_function``, any other iterable through
   ``strategy.experimental_distribute_values_from_function``.
-* **The step** (:func:`replica_step`, under ``strategy.run``): each replica computes its
+* **The step** (:mod:`tfseq.train.step`, under ``strategy.run``): each replica computes its
   ``task.loss``; its objective is weighted by its share of the global ``count``
   (``count_r / sum(count)``), so an objective that is a mean over the counted items (the
   LM's batch-mean cost, the translation per-token mean, a mean squared error) gives the
@@ -181,52 +181,11 @@ def _distribute_iterable(strategy, batches, replicas):
             lambda context, batch=batch: replica_rows(batch, context.replica_id_in_sync_group, replicas))
 
 
-# -- the replicated step ------------------------------------------------------------------------
-def replicated_step(strategy, task, optimizer, max_grad_norm, jit, update_counters):
-    """The ``tf.function`` of one step under ``strategy``: :func:`replica_step` on every replica
-    (its forward/backward XLA-compiled when ``jit``), then ``update_counters(summed)``."""
-    compute = lambda batch: compute_gradients(task, batch)  # noqa: E731
-    if jit:
-        compute = tf.function(compute, jit_compile=True)
-
-    def step(batch):
-        sums = strategy.run(replica_step, args=(task, optimizer, max_grad_norm, compute, batch))
-        update_counters(strategy.reduce(tf.distribute.ReduceOp.SUM, sums, axis=None))
-    return tf.function(step)
-
-
-def compute_gradients(task, batch):
-    """``(objective, loss_sum, count, grads)`` of one replica's batch (the XLA-compilable part)."""
-    variables = task.model.trainable_variables
-    with tf.GradientTape() as tape:
-        objective, metrics = task.loss(batch, training=True)
-    grads = tape.gradient(objective, variables)
-    return (objective, tf.cast(metrics["loss_sum"], tf.float32), tf.cast(metrics["count"], tf.float32), grads)
-
-
-def replica_step(task, optimizer, max_grad_norm, compute, batch):
-    """Runs in replica context: weighted local gradients, one SUM all-reduce, global clipping,
-    update. Returns ``[loss_sum, count, grad_norm / replicas]`` to be SUM-reduced."""
-    context = tf.distribute.get_replica_context()
-    variables = task.model.trainable_variables
-    _, loss_sum, count, grads = compute(batch)
-    if getattr(task, "objective_reduction", "mean") == "sum":
-        weight = tf.constant(1.0)
-    else:
-        weight = count / tf.maximum(context.all_reduce(tf.distribute.ReduceOp.SUM, count), 1e-30)
-    pairs = [(tf.convert_to_tensor(g) * weight, v) for g, v in zip(grads, variables) if g is not None]
-    summed = context.all_reduce(tf.distribute.ReduceOp.SUM, [g for g, _ in pairs])
-    if max_grad_norm is None:
-        grad_norm = tf.linalg.global_norm(summed)
-    else:
-        summed, grad_norm = tf.clip_by_global_norm(summed, max_grad_norm)
-    optimizer.apply_gradients(zip(summed, [v for _, v in pairs]))
-    return tf.stack([loss_sum, count, grad_norm / context.num_replicas_in_sync])
-
-
+# -- the optimizer and the model under a strategy ---------------------------------------------
 def apply_without_reduction(optimizer):
-    """Make ``optimizer`` apply gradients as given in replica context: :func:`replica_step`
-    already all-reduced (and clipped) them, and Keras' TF optimizer would SUM them again."""
+    """Make ``optimizer`` apply gradients as given in replica context: the training step
+    (:mod:`tfseq.train.step`) already all-reduced (and clipped) them, and Keras' TF optimizer
+    would SUM them again."""
     if not hasattr(type(optimizer), "_all_reduce_sum_gradients"):
         raise ValueError(f"Trainer: under a strategy the optimizer must be a Keras optimizer (TensorFlow "
                          f"backend), got {type(optimizer).__name__}")
