@@ -205,7 +205,8 @@ class Trainer:
         except (tf.errors.InvalidArgumentError, tf.errors.UnimplementedError, RuntimeError) as err:
             self._step_fn = self._make_step_fn(False)
             result = self._step_fn(batch)
-            self._warn_no_xla(str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__, stacklevel=5)
+            reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            self._warn_no_xla(reason, stacklevel=5)
         self._step_compiled = True
         return result
 
