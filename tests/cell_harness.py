@@ -20,8 +20,13 @@ a fresh, unbuilt cell) and checks, failing with an assertion:
 7. one SGD step: every weight gets a finite, non-zero gradient and the loss goes down.
 
 Only public Keras API is used. Pass ``training`` for cells whose step depends on it.
+
+Small helpers several test modules share: :func:`randomize` (non-trivial weights),
+:func:`half_kernels` (TF1's constant-weight goldens), :func:`cotangent` (a fixed weighting
+of results in a test loss, also as source text for the reference subprocess).
 """
 
+import inspect
 import os
 
 import keras
@@ -121,3 +126,37 @@ def check_cell(make_cell, tmp_path, weight_shapes=None, depth=3, batch=2, time=4
     keras.optimizers.SGD(0.05).apply_gradients(zip(grads, model.trainable_weights))
     assert float(loss_fn()) < float(loss)
     return cell
+
+
+def randomize(layer, scale=0.8, seed=0, normal=False):
+    """Non-trivial values for every weight of ``layer``: ``uniform(-scale, scale)``, or
+    ``scale * normal(0, 1)`` with ``normal=True``; scalar weights (an attention scale ``g``) are
+    shifted by +1, so they stay positive and away from their init.
+
+    The weights are visited in ``tf1_variables()`` order when the layer names them, else in
+    ``weights`` order. Returns ``{tf1 name: array}`` of the new values (``{}`` without TF1 names).
+    """
+    rng = np.random.default_rng(seed)
+    named = layer.tf1_variables() if hasattr(layer, "tf1_variables") else dict(enumerate(layer.weights))
+    values = {}
+    for name, v in named.items():
+        draw = scale * rng.standard_normal(v.shape) if normal else rng.uniform(-scale, scale, v.shape)
+        values[name] = (draw + (1.0 if len(v.shape) == 0 else 0.0)).astype(keras.backend.standardize_dtype(v.dtype))
+        v.assign(values[name])
+    return values if hasattr(layer, "tf1_variables") else {}
+
+
+def half_kernels(cell):
+    """TF1's golden-test weights: every kernel 0.5, every other weight (biases) 0."""
+    for name, variable in cell.tf1_variables().items():
+        variable.assign(np.full(variable.shape, 0.5 if name.endswith("kernel") else 0.0, np.float32))
+
+
+def cotangent(t, k):
+    """A fixed, non-uniform weighting of result ``k`` in a test loss (``sum(t * cotangent(t, k))``)."""
+    index = tf.cast(tf.range(tf.size(t)), t.dtype)
+    return tf.reshape(tf.cos(index * 0.37 + float(k)), tf.shape(t))
+
+
+# The same function for the reference subprocess, where ``tf`` is TensorFlow too.
+COTANGENT_SOURCE = inspect.getsource(cotangent)

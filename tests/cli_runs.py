@@ -1,4 +1,4 @@
-"""Scaffolding shared by the ``train`` command tests (``tfseq lm``, ``tfseq translate``): run
+"""Scaffolding shared by the ``train`` command tests (``tfseq lm``, ``translate``, ``regress``): run
 the CLI in this process, kill a training process after a given checkpoint, run one in a
 fresh process, read a run's final weights."""
 

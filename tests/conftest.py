@@ -1,5 +1,21 @@
 import os
 import sys
 
+import pytest
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-sys.path.insert(0, os.path.dirname(__file__))  # test helpers (tf1_reference, numpy_ref)
+sys.path.insert(0, os.path.dirname(__file__))  # test helpers (tf1_reference, numpy_ref, cell_harness)
+
+
+@pytest.fixture
+def no_xla(monkeypatch):
+    """Run the fused path as plain TensorFlow ops unless a call asks for XLA: for modules where XLA is not
+    under test (compiling each fused direction costs seconds). Use: ``pytest.mark.usefixtures("no_xla")``."""
+    from tfseq.nn import fused
+
+    original = fused.uses_xla
+
+    def uses_xla(inputs_tm, xla=None):
+        return original(inputs_tm, False if xla is None else xla)
+
+    monkeypatch.setattr(fused, "uses_xla", uses_xla)

@@ -18,7 +18,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from cell_harness import check_cell
+from cell_harness import check_cell, cotangent
 from tf1_reference import run_tf1_many
 
 from tfseq import compat, nn, rnn_cell
@@ -221,10 +221,6 @@ def tf1_results(tmp_path_factory):
     ckpt_dir = tmp_path_factory.mktemp("tf1_block_checkpoints")
     specs = {name: spec_for(name, ckpt_dir) for name in CASES}
     return specs, run_tf1_many([(name, TF1_SOURCE, spec) for name, spec in specs.items()])
-
-
-def cotangent(t, k):
-    return tf.cos(tf.cast(tf.reshape(tf.range(tf.size(t)), tf.shape(t)), t.dtype) * 0.37 + k)
 
 
 def run_tfseq(cell, spec, fast):

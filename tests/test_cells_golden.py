@@ -14,6 +14,7 @@ import numpy as np
 import numpy_ref
 import pytest
 import tensorflow as tf
+from cell_harness import half_kernels as _half_kernels
 from tf1_reference import run_tf1
 
 from tfseq import rnn_cell
@@ -61,12 +62,6 @@ def test_gru_published_number():
     expected, _ = numpy_ref.gru_step(X, STATE, weights)
     np.testing.assert_allclose(expected, [[GRU_PUBLISHED] * 2], atol=1e-6)  # NumPy reference
     np.testing.assert_allclose(h.numpy(), [[GRU_PUBLISHED] * 2], atol=1e-6)  # tfseq
-
-
-def _half_kernels(cell):
-    for key, variable in cell.tf1_variables().items():
-        if key.endswith("kernel"):
-            variable.assign(np.full(variable.shape, 0.5, np.float32))
 
 
 @pytest.mark.parametrize("state_is_tuple", [True, False])

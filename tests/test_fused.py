@@ -7,10 +7,15 @@ fallback triggers where it must. (The per-step path itself is checked against re
 ``test_parity_tf1.py`` and against NumPy in ``test_nn_drivers.py``.)
 """
 
+import ast
+import importlib
+import inspect
+
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from cell_harness import randomize
 
 from tfseq import nn, rnn_cell
 from tfseq._xla import inside_xla
@@ -44,13 +49,6 @@ CELLS = {
         "fused_multi[rnn,gru]",
     ),
 }
-
-
-def randomize(cell, seed=0):
-    rng = np.random.default_rng(seed)
-    for v in cell.weights:
-        v.assign(rng.uniform(-0.8, 0.8, v.shape).astype(v.dtype))
-    return cell
 
 
 def random_state(cell, batch=B):
@@ -387,6 +385,56 @@ def test_a_users_cell_joins_the_fast_path_with_fused_spec():
             return 2.0 * h, 2.0 * h
 
     assert fused.plan(Scaled(5)).reason == "Scaled overrides call()"
+
+
+class TwoLayers(rnn_cell.RNNCell):
+    """A user's own stack (not a MultiRNNCell): it joins the fast path with fused_layers()."""
+
+    def __init__(self, first, second, **kwargs):
+        super().__init__(**kwargs)
+        self.first, self.second = first, second
+
+    state_size = property(lambda self: (self.first.state_size, self.second.state_size))
+    output_size = property(lambda self: self.second.output_size)
+
+    def build(self, input_shape):
+        self.first.build(tuple(input_shape))
+        self.second.build((input_shape[0], self.first.output_size))
+
+    def call(self, inputs, states, training=None):
+        first_state, second_state = tf.nest.pack_sequence_as(self.state_size, tf.nest.flatten(states))
+        h, first_state = self.first(inputs, first_state, training=training)
+        y, second_state = self.second(h, second_state, training=training)
+        return y, (first_state, second_state)
+
+    def fused_layers(self):
+        return rnn_cell.FusedStack((self.first, self.second), list, tuple)
+
+
+def test_a_users_stack_joins_the_fast_path_with_fused_layers():
+    """The planner reads only the descriptions: a stack tfseq has never seen runs fused
+    (a dropout wrapper inside it too), equal to its own per-step call."""
+    dropout = rnn_cell.DropoutWrapper(rnn_cell.GRUCell(3), output_keep_prob=0.5)
+    cell = TwoLayers(rnn_cell.BasicLSTMCell(4), dropout)
+    assert fused.plan(cell, training=False) == fused.Plan("fused_multi[lstm,gru]", "the cell allows it")
+    assert "training=None" in fused.plan(cell).reason  # the wrapper's own rule, reported as is
+    cell.build((None, D))
+    randomize(cell)
+    per_step, fast = run_both(cell, tf.constant(X_NP), initial_state=random_state(cell), sequence_length=LENGTHS,
+                              training=False)
+    assert_close(per_step, fast)
+
+
+def test_the_planner_imports_no_cell_class():
+    """nn.fused knows cells only through their descriptions (rnn_cell.fusion)."""
+    tree = ast.parse(inspect.getsource(fused))
+    imported = [
+        getattr(importlib.import_module(node.module), alias.name)
+        for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module.startswith("tfseq")
+        for alias in node.names
+    ]
+    assert imported and not any(isinstance(obj, type) and issubclass(obj, keras.layers.Layer) for obj in imported)
+    assert "drop_" not in inspect.getsource(fused).replace("_dropout", "")
 
 
 def test_fallback_for_inputs_of_another_dtype_and_fast_false():

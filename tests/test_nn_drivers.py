@@ -5,6 +5,7 @@ import numpy as np
 import numpy_ref
 import pytest
 import tensorflow as tf
+from cell_harness import randomize
 
 from tfseq import nn, rnn_cell
 
@@ -17,13 +18,6 @@ LENGTHS = np.array([6, 4, 1, 0], np.int32)
 
 def tf1_weights(cell):
     return {k.split("/", 1)[1]: v.numpy() for k, v in cell.tf1_variables().items()}
-
-
-def randomize(cell, scale=0.7, seed=0):
-    rng = np.random.default_rng(seed)
-    for v in cell.weights:
-        v.assign(rng.uniform(-scale, scale, v.shape).astype(np.float32))
-    return cell
 
 
 @pytest.mark.parametrize("name", ["basic_rnn", "lstm_peep_proj", "lstm_not_tuple", "gru"])

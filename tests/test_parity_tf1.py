@@ -15,6 +15,7 @@ import zlib
 import numpy as np
 import pytest
 import tensorflow as tf
+from cell_harness import COTANGENT_SOURCE, cotangent
 from tf1_reference import run_tf1_many
 
 from tfseq import nn, rnn_cell
@@ -99,19 +100,6 @@ if sorted(spec["weights"]) == [v.op.name for v in variables]:
     for k, value in enumerate(values[len(results):]):
         outputs[f"grad{k}"] = value
 """
-
-
-def cotangent(t, k):
-    """A fixed, non-uniform weighting of result ``k`` in the loss (same formula on both sides)."""
-    index = tf.cast(tf.range(tf.size(t)), t.dtype)
-    return tf.reshape(tf.cos(index * 0.37 + float(k)), tf.shape(t))
-
-
-COTANGENT_SOURCE = '''
-def cotangent(t, k):
-    index = tf.cast(tf.range(tf.size(t)), t.dtype)
-    return tf.reshape(tf.cos(index * 0.37 + float(k)), tf.shape(t))
-'''
 
 
 def make_cell(expr):

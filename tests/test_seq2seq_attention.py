@@ -5,10 +5,13 @@ Bahdanau et al. 2015, Salimans & Kingma 2016 for the normalised form), independe
 TF; parity with the real TF Addons code is in test_parity_tfa.py.
 """
 
+import functools
+
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from cell_harness import randomize as randomize_weights
 
 from tfseq import seq2seq
 
@@ -59,14 +62,7 @@ def make(kind, units, memory=MEMORY, lengths=LENGTHS, **kwargs):
     return seq2seq.BahdanauAttention(units, memory, lengths, normalize=kind == "normed_bahdanau", **kwargs)
 
 
-def randomize(mechanism, seed=1):
-    """Random weights (g away from its init too); returns ``{tf1 name: array}``."""
-    rng = np.random.default_rng(seed)
-    weights = {}
-    for name, var in mechanism.tf1_variables().items():
-        weights[name] = (0.5 * rng.standard_normal(var.shape) + (1.0 if not var.shape else 0.0)).astype(np.float32)
-        var.assign(weights[name])
-    return weights
+randomize = functools.partial(randomize_weights, scale=0.5, seed=1, normal=True)  # returns {tf1 name: array}
 
 
 # -- pure functions --------------------------------------------------------------------

@@ -13,7 +13,6 @@ import tensorflow as tf
 from tf1_reference import run_tf1_many
 
 from tfseq import compat, nn, rnn_cell
-from tfseq.nn import fused
 
 RNG = np.random.default_rng(21)
 X = RNG.standard_normal([3, 5, 4]).astype(np.float32)  # [batch, time, depth]
@@ -21,11 +20,7 @@ LENGTHS = np.array([5, 2, 4], np.int32)
 H0 = RNG.standard_normal([3, 2]).astype(np.float32)
 
 
-@pytest.fixture(autouse=True)
-def _no_xla(monkeypatch):
-    """XLA is not under test here (compiling each fused direction costs seconds): plain TF ops."""
-    original = fused.uses_xla
-    monkeypatch.setattr(fused, "uses_xla", lambda inputs_tm, xla=None: original(inputs_tm, False if xla is None else xla))
+pytestmark = pytest.mark.usefixtures("no_xla")  # XLA is not under test here: plain TF ops
 
 _STACK = """
 cells_fw = [tf1.nn.rnn_cell.LSTMCell(3), tf1.nn.rnn_cell.GRUCell(2)]

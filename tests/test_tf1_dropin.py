@@ -14,11 +14,7 @@ from tfseq.nn import fused
 RNG = np.random.default_rng(11)
 
 
-@pytest.fixture(autouse=True)
-def _no_xla(monkeypatch):
-    """XLA is not under test here (compiling each fused case costs seconds): plain TF ops."""
-    original = fused.uses_xla
-    monkeypatch.setattr(fused, "uses_xla", lambda inputs_tm, xla=None: original(inputs_tm, False if xla is None else xla))
+pytestmark = pytest.mark.usefixtures("no_xla")  # XLA is not under test here: plain TF ops
 
 X = RNG.standard_normal([3, 5, 4]).astype(np.float32)  # [batch, time, depth]
 

@@ -9,6 +9,7 @@ import numpy_ref
 import pytest
 import tensorflow as tf
 from cell_harness import check_cell, python_loop
+from cell_harness import half_kernels as _half_kernels
 from tf1_reference import run_tf1_many
 
 from tfseq import nn, rnn_cell
@@ -100,11 +101,6 @@ def test_tf1_parity_names_outputs_states_gradients(tf1_results, name):
 
 
 # --- MultiRNNCell -------------------------------------------------------------------------
-
-
-def _half_kernels(cell):
-    for key, variable in cell.tf1_variables().items():
-        variable.assign(np.full(variable.shape, 0.5 if key.endswith("kernel") else 0.0, np.float32))
 
 
 def test_multi_rnn_cell_tf1_published_numbers():

@@ -20,7 +20,6 @@ subprocess to pay TensorFlow's import once. Failures in the reference raise
 """
 
 import json
-import sys
 
 import numpy as np
 from reference_process import run_cases

@@ -13,6 +13,10 @@ The losses, with ``x_t`` the cross-entropy of step ``t`` (``[batch]``) and ``w_t
                                (without the division if average_across_batch=False)
 """
 
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import keras
 import tensorflow as tf
 
 from tfseq.nn.rnn import prepare_cell, tf1_training
@@ -25,7 +29,14 @@ def _check_list(name, value):
     return list(value)
 
 
-def rnn_decoder(decoder_inputs, initial_state, cell, loop_function=None, scope=None, training=None):
+def rnn_decoder(
+    decoder_inputs: Sequence[tf.Tensor],
+    initial_state: Any,
+    cell: keras.layers.Layer,
+    loop_function: Callable | None = None,
+    scope: str | None = None,
+    training: bool | tf.Tensor | None = None,
+) -> tuple[list[tf.Tensor], Any]:
     """Run ``cell`` over a list of step inputs from ``initial_state``: TF1's ``rnn_decoder``.
 
     Args:
@@ -67,8 +78,13 @@ def rnn_decoder(decoder_inputs, initial_state, cell, loop_function=None, scope=N
 
 
 def sequence_loss_by_example(
-    logits, targets, weights, average_across_timesteps=True, softmax_loss_function=None, name=None
-):
+    logits: Sequence[tf.Tensor],
+    targets: Sequence[tf.Tensor],
+    weights: Sequence[tf.Tensor],
+    average_across_timesteps: bool = True,
+    softmax_loss_function: Callable | None = None,
+    name: str | None = None,
+) -> tf.Tensor:
     """Weighted cross-entropy per example (the log-perplexity of each sequence): TF1's function.
 
     Args:
@@ -113,14 +129,14 @@ def sequence_loss_by_example(
 
 
 def sequence_loss(
-    logits,
-    targets,
-    weights,
-    average_across_timesteps=True,
-    average_across_batch=True,
-    softmax_loss_function=None,
-    name=None,
-):
+    logits: Sequence[tf.Tensor],
+    targets: Sequence[tf.Tensor],
+    weights: Sequence[tf.Tensor],
+    average_across_timesteps: bool = True,
+    average_across_batch: bool = True,
+    softmax_loss_function: Callable | None = None,
+    name: str | None = None,
+) -> tf.Tensor:
     """Weighted cross-entropy of a batch of sequences: TF1's ``legacy_seq2seq.sequence_loss``.
 
     The sum over the batch of :func:`sequence_loss_by_example`, divided by the batch size

@@ -5,13 +5,14 @@ Prints one line per variable (name, shape, and the tfseq cell weight it maps to,
 cells to build and which ``scope`` to pass to ``tfseq.compat.load_tf1_checkpoint``.
 """
 
+import argparse
 import os
 import zipfile
 
 from tfseq._checks import UsageError
 
 
-def register(subparsers):
+def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "inspect-checkpoint",
         help="list a TF1 checkpoint's variables, shapes and the tfseq cells they map to",
@@ -22,7 +23,7 @@ def register(subparsers):
     parser.set_defaults(func=run)
 
 
-def not_a_checkpoint(path):
+def not_a_checkpoint(path: str) -> str:
     """One line saying why ``path`` (a file TensorFlow could not read as a checkpoint) is not
     one, and what to pass instead."""
     stem, ext = os.path.splitext(path)
@@ -38,7 +39,7 @@ def not_a_checkpoint(path):
     return f"{path} is not a TensorFlow checkpoint ({hint})"
 
 
-def run(args):
+def run(args: argparse.Namespace) -> int:
     # TF import only when used
     import tensorflow as tf
 

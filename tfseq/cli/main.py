@@ -2,32 +2,29 @@
 
 Each module in ``SUBCOMMANDS`` exposes ``register(subparsers)``, which adds its parser
 and sets ``func`` (called with the parsed args, returns an exit code). Bad input is a
-:class:`UsageError`: one line on stderr, exit code 2, no traceback.
+:class:`~tfseq._checks.UsageError`: one line on stderr, exit code 2, no traceback.
+The command modules import no TensorFlow at import time (the demo packages load their
+names on first use), so :func:`main` imports it quietly before any command runs.
 """
 
 import argparse
-import importlib
 import os
 import sys
 
-SUBCOMMANDS = [
-    # one line per sub-command module, e.g. "tfseq.demos.lm.command"
-    "tfseq.demos.lm.command",
-    "tfseq.cli.checkpoint",
-    "tfseq.demos.translate.command",
-    "tfseq.demos.regress.command",
-]
-
-
 from tfseq._checks import UsageError
+from tfseq.cli import checkpoint
+from tfseq.demos.lm import command as lm_command
+from tfseq.demos.regress import command as regress_command
+from tfseq.demos.translate import command as translate_command
+
+SUBCOMMANDS = [lm_command, checkpoint, translate_command, regress_command]  # in the order of --help
 
 
-def import_tensorflow_quietly():
-    """Import TensorFlow with its C++ start-up lines (oneDNN notice, CUDA probing, cuInit failures on
-    machines without a GPU) kept off
-    the terminal: they are written before absl logging starts, so TF_CPP_MIN_LOG_LEVEL
-    cannot silence them, and they would bury one-line error messages. Set
-    ``TFSEQ_VERBOSE_TF=1`` to see them."""
+def import_tensorflow_quietly() -> None:
+    """Import TensorFlow with its C++ start-up lines (oneDNN notice, CUDA probing, cuInit
+    failures on machines without a GPU) kept off the terminal: they are written before absl
+    logging starts, so TF_CPP_MIN_LOG_LEVEL cannot silence them, and they would bury
+    one-line error messages. Set ``TFSEQ_VERBOSE_TF=1`` to see them."""
     if "tensorflow" in sys.modules or os.environ.get("TFSEQ_VERBOSE_TF"):
         return
     sys.stderr.flush()
@@ -44,17 +41,17 @@ def import_tensorflow_quietly():
         os.close(devnull)
 
 
-def build_parser():
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="tfseq", description="tfseq: TF1's RNN cells and seq2seq on Keras 3 - demos, TF1 checkpoints."
     )
     sub = parser.add_subparsers(dest="command", required=True)
-    for name in SUBCOMMANDS:
-        importlib.import_module(name).register(sub)
+    for module in SUBCOMMANDS:
+        module.register(sub)
     return parser
 
 
-def main(argv=None):
+def main(argv: list[str] | None = None) -> int:
     # Before TensorFlow is first imported. 3 also hides benign C++ notices logged at ERROR
     # level (e.g. oneDNN's int32 fallback); real failures still raise Python exceptions.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")

@@ -31,6 +31,7 @@ import collections
 import collections.abc
 import os
 import re
+from typing import Any
 
 import tensorflow as tf
 
@@ -142,7 +143,7 @@ def _rename_1_0(relative):
     return _join(head, leaf)
 
 
-def era_name(entry, era):
+def era_name(entry: Any, era: str) -> str:
     """The checkpoint name of ``entry`` in naming ``era`` (one of :data:`ERAS`)."""
     if entry.relative is None:
         return entry.scope
@@ -153,14 +154,14 @@ def era_name(entry, era):
     return _join(era_scope(entry.scope, era), _rename_0_12(entry.relative))
 
 
-def era_scope(scope, era):
+def era_scope(scope: str | None, era: str) -> str:
     """``scope`` spelled in ``era`` (only TF <= 0.12 renames driver scopes like ``rnn``)."""
     if era != ERAS[2] or not scope:
         return scope
     return "/".join(_scope_0_12(p) for p in scope.split("/"))
 
 
-def tf1_variable_names(target, scope=None):
+def tf1_variable_names(target: Any, scope: str | None = None) -> list[str]:
     """Sorted TF1 (>= 1.2) names that ``target`` expects, e.g. ``rnn/multi_rnn_cell/cell_0/basic_lstm_cell/kernel``.
 
     ``target`` and ``scope`` as in :func:`load_tf1_checkpoint`; cells must be built.
@@ -169,7 +170,7 @@ def tf1_variable_names(target, scope=None):
     return sorted(era_name(e, ERAS[0]) for e in _entries(target, scope))
 
 
-def resolve_checkpoint(checkpoint_path):
+def resolve_checkpoint(checkpoint_path: str | os.PathLike) -> str:
     """A checkpoint prefix from a prefix or a directory; ``ValueError`` naming the path if none."""
     path = os.fspath(checkpoint_path)
     if os.path.isdir(path):
@@ -184,7 +185,7 @@ def resolve_checkpoint(checkpoint_path):
     return path
 
 
-def checkpoint_shapes(checkpoint_path):
+def checkpoint_shapes(checkpoint_path: str | os.PathLike) -> dict[str, tuple]:
     """``{name: shape tuple}`` of every variable in a checkpoint."""
     return _shapes(tf.train.load_checkpoint(resolve_checkpoint(checkpoint_path)))
 
@@ -193,7 +194,7 @@ def _shapes(reader):
     return {name: tuple(shape) for name, shape in reader.get_variable_to_shape_map().items()}
 
 
-def under_scope(name, scope):
+def under_scope(name: str, scope: str | None) -> bool:
     """Is checkpoint variable ``name`` inside ``scope`` (``""``: everything)?"""
     return not scope or name == scope or name.startswith(scope + "/")
 
@@ -228,7 +229,12 @@ def _owner_prefixes(entries, era):
     return prefixes
 
 
-def load_tf1_checkpoint(checkpoint_path, target, scope=None, strict=True):
+def load_tf1_checkpoint(
+    checkpoint_path: str | os.PathLike,
+    target: Any,
+    scope: str | None = None,
+    strict: bool = True,
+) -> dict[str, Any]:
     """Load a TF1 name-based checkpoint into ``target`` (see the module docstring) with one call.
 
     Args:
@@ -344,7 +350,7 @@ def _split_leaf(cell_scope, rest):
     return None, ""
 
 
-def describe_variable(name, shape):
+def describe_variable(name: str, shape: tuple) -> str | None:
     """Which tfseq cell (or wrapper) and weight a TF1 checkpoint variable maps to, or None."""
     parts = [_modern_component(p) for p in name.split("/")]
     context = []

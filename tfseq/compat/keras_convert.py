@@ -78,7 +78,7 @@ def _tf1_kernel(keras_cell):
 # -- tfseq -> Keras -------------------------------------------------------------------------
 
 
-def to_keras_cell(cell):
+def to_keras_cell(cell: keras.layers.Layer) -> keras.layers.Layer:
     """A built tfseq cell as the equivalent Keras 3 cell, weights included.
 
     Args:
@@ -160,7 +160,7 @@ def _bias(keras_cell, size):
     return keras_cell.bias.numpy() if keras_cell.use_bias else np.zeros([size], keras_cell.kernel.dtype)
 
 
-def from_keras_cell(keras_cell, forget_bias=0.0):
+def from_keras_cell(keras_cell: keras.layers.Layer, forget_bias: float = 0.0) -> keras.layers.Layer:
     """A built Keras 3 cell as the equivalent tfseq (TF1) cell, weights included.
 
     Args:

@@ -9,7 +9,13 @@ set up before TensorFlow initialises its devices)::
     add_strategy_arguments(train_parser)
     ...
     strategy = strategy_from_args(args)   # None for --strategy default; UsageError on bad input
+
+A demo command gets both through :mod:`tfseq.demos.frame` (``add_train_arguments``,
+``begin_training``).
 """
+
+import argparse
+from typing import Any
 
 from tfseq._checks import UsageError
 
@@ -17,7 +23,7 @@ STRATEGIES = ("default", "mirrored", "multi-worker")  # == tfseq.train.distribut
 COLLECTIVE_TIMEOUT = 60.0  # == tfseq.train.distribute.COLLECTIVE_TIMEOUT
 
 
-def add_strategy_arguments(parser):
+def add_strategy_arguments(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
     """Add the three options to an argparse (sub)parser."""
     parser.add_argument("--strategy", choices=STRATEGIES, default="default",
                         help="tf.distribute strategy: default (one device), mirrored (several devices of this "
@@ -29,7 +35,7 @@ def add_strategy_arguments(parser):
                              f"(default {COLLECTIVE_TIMEOUT:g})")
 
 
-def strategy_from_args(args):
+def strategy_from_args(args: argparse.Namespace) -> Any:
     """The strategy the parsed options ask for (``None`` for ``default``); bad options,
     a missing ``TF_CONFIG`` ... raise :class:`~tfseq._checks.UsageError`."""
     from tfseq.train.distribute import make_strategy

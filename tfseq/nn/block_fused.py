@@ -4,6 +4,9 @@ It lives in ``tfseq.nn`` rather than ``tfseq.rnn_cell`` because it is a sequence
 that runs a driver, not a one-step cell.
 """
 
+from collections.abc import Sequence
+from typing import Any
+
 import keras
 import tensorflow as tf
 
@@ -49,24 +52,33 @@ class LSTMBlockFusedCell(keras.layers.Layer):
         >>> outputs, (c, h) = lstm(tf.zeros([5, 2, 3]), dtype=tf.float32)   # [5, 2, 8]
     """
 
-    def __init__(self, num_units, forget_bias=1.0, cell_clip=None, use_peephole=False, reuse=None, dtype=None,
-                 name="lstm_fused_cell", **kwargs):
+    def __init__(
+        self,
+        num_units: int,
+        forget_bias: float = 1.0,
+        cell_clip: float | None = None,
+        use_peephole: bool = False,
+        reuse: bool | None = None,
+        dtype: tf.DType | str | None = None,
+        name: str | None = "lstm_fused_cell",
+        **kwargs: Any,
+    ):
         reject_tf1_only_args(type(self).__name__, reuse=reuse)
         self.cell = LSTMBlockCell(num_units, forget_bias=forget_bias, cell_clip=cell_clip,
                                   use_peephole=use_peephole, dtype=dtype, name=name)
         super().__init__(dtype=dtype, name=name, **kwargs)
 
     @property
-    def num_units(self):
+    def num_units(self) -> int:
         return self.cell.num_units
 
     @property
-    def state_size(self):
+    def state_size(self) -> Any:
         """``LSTMStateTuple(num_units, num_units)`` (also makes the layer a
         ``compat.load_tf1_checkpoint`` target; pass ``scope=""`` or the scope it ran in)."""
         return self.cell.state_size
 
-    def build(self, input_shape):
+    def build(self, input_shape: tuple) -> None:
         if isinstance(input_shape, (list, tuple)) and input_shape and isinstance(input_shape[0], (list, tuple)):
             input_shape = input_shape[0]  # a list of per-step [batch, depth] shapes
         depth = tuple(input_shape)[-1]
@@ -74,7 +86,13 @@ class LSTMBlockFusedCell(keras.layers.Layer):
             raise ValueError(f"{self.name}: the last dimension of inputs must be known, got shape {input_shape}")
         self.cell.build((None, depth))
 
-    def call(self, inputs, initial_state=None, dtype=None, sequence_length=None):
+    def call(
+        self,
+        inputs: tf.Tensor | Sequence[tf.Tensor],
+        initial_state: Any = None,
+        dtype: tf.DType | str | None = None,
+        sequence_length: tf.Tensor | Sequence[int] | None = None,
+    ) -> tuple[tf.Tensor, Any]:
         is_list = isinstance(inputs, (list, tuple))
         x = tf.stack(list(inputs)) if is_list else tf.convert_to_tensor(inputs)
         if x.shape.rank != 3:
@@ -85,11 +103,11 @@ class LSTMBlockFusedCell(keras.layers.Layer):
                                      dtype=dtype, time_major=True)
         return (tf.unstack(outputs) if is_list else outputs), state
 
-    def tf1_variables(self):
+    def tf1_variables(self) -> dict[str, keras.Variable]:
         """``{"<name>/kernel": variable, ...}``, contrib's names."""
         return self.cell.tf1_variables()
 
-    def get_config(self):
+    def get_config(self) -> dict:
         config = self.cell.get_config()
         return {
             **super().get_config(),

@@ -13,7 +13,9 @@ fused; if so :func:`run` computes the same numbers as the readable per-step loop
    ``H_prev^T @ dZ`` and ``X^T @ dZ`` are single large matmuls after the loop, instead
    of one small matmul per step accumulated inside it.
 
-What runs fused (anything else falls back to the per-step path, see :func:`plan`):
+What runs fused (anything else falls back to the per-step path, see :func:`plan`). The
+planner knows no cell class: cells, wrappers and stacks describe themselves
+(:mod:`tfseq.rnn_cell.fusion`), and it reads only those descriptions:
 
 * **Any cell that describes its math with ``fused_spec()``** (a
   :class:`tfseq.rnn_cell.fusion.FusedSpec`: kind ``lstm``/``gru``/``rnn``, weights by TF1
@@ -21,11 +23,12 @@ What runs fused (anything else falls back to the per-step path, see :func:`plan`
   layout): ``BasicRNNCell``, ``BasicLSTMCell``, ``LSTMCell`` with every option,
   ``GRUCell``, ``LSTMBlockCell``, ``GRUBlockCellV2``, with the default ``tanh``
   activation and a dtype policy whose compute and variable dtypes equal the inputs'
-  dtype. The planner reads only the spec (:func:`_spec`), never a cell's attributes.
-  A subclass that overrides ``call`` but not ``fused_spec`` runs per step.
-* ``DropoutWrapper`` around one of those (see *Dropout* below, :func:`_dropout_active`).
-* ``MultiRNNCell`` of the above, run layer by layer (each layer's input projection is
-  then one matmul over the previous layer's whole output sequence).
+  dtype. A subclass that overrides ``call`` but not ``fused_spec`` runs per step.
+* A wrapper that describes its dropout with ``fused_dropout(spec, training)`` around one
+  of those: ``DropoutWrapper`` (see *Dropout* below).
+* A stack that describes its layers with ``fused_layers()``: ``MultiRNNCell`` of the
+  above, run layer by layer (each layer's input projection is then one matmul over the
+  previous layer's whole output sequence).
 
 **Dropout.** Input/output dropout is applied to the whole sequence at once with the
 wrapper's own sampler. Variational masks (one ``[1, size]`` mask per sequence, same seed
@@ -33,7 +36,7 @@ and salt) are then the per-step path's very masks; per-step masks
 (``variational_recurrent=False``) have the same distribution but other random numbers.
 State dropout runs fused only where it is a variational mask on an LSTM's ``h`` (tuple
 state, TF1's default filter keeping ``c``). ``training`` must be a Python bool (or None
-with every keep probability 1). The whole rule is :func:`_dropout_active`.
+with every keep probability 1). The whole rule is ``DropoutWrapper.fused_dropout``.
 
 ``sequence_length`` keeps TF1's semantics in every fused path: past a row's length the
 output is zeros and the state is carried unchanged.
@@ -61,6 +64,8 @@ derivatives (a gradient of a gradient) need ``fast=False``.
 """
 
 import collections
+from collections.abc import Sequence
+from typing import Any
 
 import keras
 import tensorflow as tf
@@ -70,12 +75,7 @@ from tfseq._xla import inside_xla
 from tfseq.nn.kernels import gru_sequence, lstm_sequence, rnn_sequence
 from tfseq.nn.kernels_lstm import lstm_ext_sequence
 from tfseq.rnn_cell.base import LSTMStateTuple
-from tfseq.rnn_cell.dropout import (  # the wrapper and its state filter
-    DropoutWrapper,
-    default_dropout_state_filter_visitor,
-    dropout_flags,
-)
-from tfseq.rnn_cell.multi_rnn import MultiRNNCell
+from tfseq.rnn_cell.fusion import FusedDropout, FusedSpec, FusedStack, NotFusable, check_not_overridden
 from tfseq.rnn_cell.wrappers import build_cell
 
 PER_STEP = "per_step"
@@ -86,102 +86,76 @@ Plan.__doc__ = """Which path runs a cell: ``path`` (``"fused_lstm"``, ``"fused_g
 
 _TANH = {tf.tanh, tf.math.tanh, tf.nn.tanh, keras.activations.tanh, keras.ops.tanh}
 
-
-class _NotFusable(Exception):
-    """Internal: why a cell cannot run fused."""
+# One fusable layer: its spec, the cell that owns the weights, its dropout in this call (or None).
+_Layer = collections.namedtuple("_Layer", ["spec", "core", "dropout"])
 
 
 # -- planning ----------------------------------------------------------------------
 
 
-def _check_not_overridden(obj, base, methods):
-    """A subclass that overrides a method the fused path replaces is not ours to fuse."""
-    for name in methods:
-        if getattr(type(obj), name) is not getattr(base, name):
-            raise _NotFusable(f"{type(obj).__name__} overrides {name}()")
-
-
-# What the fused path stands in for, per class it unpacks.
-_DROPOUT_METHODS = ("call", "__call__", "_dropout_step", "drop_inputs", "drop_outputs", "drop_state_component")
-
-
-def _spec(cell):
-    """The :class:`~tfseq.rnn_cell.fusion.FusedSpec` of a cell the fused kernels cover."""
-    owner = next((cls for cls in type(cell).__mro__ if "fused_spec" in vars(cls)), None)
+def _describing(obj, method):
+    """Whether ``obj`` describes itself with ``method`` (``fused_spec``, ``fused_dropout``,
+    ``fused_layers``); the description vouches only for the step of the class defining it."""
+    owner = next((cls for cls in type(obj).__mro__ if method in vars(cls)), None)
     if owner is None:
-        raise _NotFusable(f"{type(cell).__name__} has no fused kernel")
-    # The spec vouches for the call() of the class that defines fused_spec, not a subclass's
-    # (nor a TF1-style subclass overriding __call__(inputs, state, scope=None)).
-    _check_not_overridden(cell, owner, ("call", "__call__"))
+        return False
+    # Not a subclass's call(), nor a TF1-style subclass overriding __call__(inputs, state, scope=None).
+    check_not_overridden(obj, owner, ("call", "__call__"))
+    return True
+
+
+def _spec(cell) -> FusedSpec:
+    """The :class:`~tfseq.rnn_cell.fusion.FusedSpec` of a cell the fused kernels cover."""
+    if not _describing(cell, "fused_spec"):
+        raise NotFusable(f"{type(cell).__name__} has no fused kernel")
     spec = cell.fused_spec()
     if spec is None:
-        raise _NotFusable(f"{cell.name}: fused_spec() is None")
+        raise NotFusable(f"{cell.name}: fused_spec() is None")
     if spec.activation not in _TANH:
-        raise _NotFusable(f"{cell.name}: activation {spec.activation!r} is not tanh")
+        raise NotFusable(f"{cell.name}: activation {spec.activation!r} is not tanh")
     policy = cell.dtype_policy
     if policy.compute_dtype != policy.variable_dtype:
-        raise _NotFusable(f"{cell.name}: mixed precision policy {policy.name!r}")
+        raise NotFusable(f"{cell.name}: mixed precision policy {policy.name!r}")
     return spec
 
 
-def _dropout_active(wrapper, spec, training):
-    """Whether ``wrapper``'s dropout runs in this call: the fused path's whole dropout rule."""
-    keeps = (wrapper.input_keep_prob, wrapper.output_keep_prob, wrapper.state_keep_prob)
-    if not all(isinstance(k, float) for k in keeps):  # TF1's keep_prob placeholder idiom
-        raise _NotFusable(f"{wrapper.name}: a keep probability is a tensor (checked at run time per step)")
-    if all(k == 1.0 for k in keeps):
-        return False
-    if training is None:
-        raise _NotFusable(
-            f"{wrapper.name}: dropout with training=None (only the per-step path lets Keras "
-            "resolve training from the calling layer); pass training=True/False"
-        )
-    if not isinstance(training, bool):
-        raise _NotFusable(f"{wrapper.name}: dropout with a tensor training={training!r}")
-    if training and wrapper.state_keep_prob < 1.0:
-        _check_state_dropout(wrapper, spec)
-    return training
+def _layer(cell, training) -> _Layer:
+    """One fusable layer: a cell with ``fused_spec()``, or a dropout wrapper of one."""
+    if not _describing(cell, "fused_dropout"):
+        return _Layer(_spec(cell), cell, None)
+    wrapped = cell.wrapped_cells()
+    if len(wrapped) != 1:
+        raise NotFusable(f"{cell.name}: a dropout wrapper of {len(wrapped)} cells")
+    core = wrapped[0]
+    spec = _spec(core)
+    return _Layer(spec, core, cell.fused_dropout(spec, training))
 
 
-def _check_state_dropout(wrapper, spec):
-    """State dropout runs fused only where it is a fixed mask on an LSTM's ``h``:
-    variational, tuple state, ``c`` kept (TF1's default filter)."""
-    if not wrapper.variational_recurrent:
-        raise _NotFusable(f"{wrapper.name}: per-step state dropout (variational_recurrent=False)")
-    if spec.kind != "lstm" or not spec.state_is_tuple:
-        raise _NotFusable(
-            f"{wrapper.name}: state dropout of a {type(wrapper.cell).__name__} without a tuple state"
-        )
-    visitor = wrapper.dropout_state_filter_visitor or default_dropout_state_filter_visitor
-    if dropout_flags(visitor, LSTMStateTuple(0, 0)) != [False, True]:
-        raise _NotFusable(f"{wrapper.name}: state dropout on c (a custom dropout_state_filter_visitor)")
-
-
-def _layer(cell, training):
-    """``(spec, core_cell, dropout_wrapper_or_None)`` for one fusable layer."""
-    if not isinstance(cell, DropoutWrapper):
-        return _spec(cell), cell, None
-    _check_not_overridden(cell, DropoutWrapper, _DROPOUT_METHODS)
-    spec = _spec(cell.cell)
-    return spec, cell.cell, (cell if _dropout_active(cell, spec, training) else None)
+def _stack(cell) -> FusedStack | None:
+    """The cell's :class:`~tfseq.rnn_cell.fusion.FusedStack`, or None for a single layer."""
+    return cell.fused_layers() if _describing(cell, "fused_layers") else None
 
 
 def _layers(cell, training):
-    if isinstance(cell, MultiRNNCell):
-        _check_not_overridden(cell, MultiRNNCell, ("call", "__call__"))
-        return [_layer(c, training) for c in cell.cells]
-    return [_layer(cell, training)]
+    stack = _stack(cell)
+    cells = [cell] if stack is None else stack.cells
+    return stack, [_layer(c, training) for c in cells]
 
 
-def _path_name(cell, layers):
-    kinds = [spec.kind for spec, _, _ in layers]
-    if isinstance(cell, MultiRNNCell):
+def _path_name(stack, layers):
+    kinds = [layer.spec.kind for layer in layers]
+    if stack is not None:
         return f"fused_multi[{','.join(kinds)}]"
     return f"fused_{kinds[0]}"
 
 
 @tf.autograph.experimental.do_not_convert  # plain Python on Python values; traced as is
-def plan(cell, inputs=None, training=None, fast=None):
+def plan(
+    cell: keras.layers.Layer,
+    inputs: tf.Tensor | None = None,
+    training: bool | tf.Tensor | None = None,
+    fast: bool | None = None,
+) -> Plan:
     """Choose the path for ``cell``: a :class:`Plan` ``(path, reason)``.
 
     Args:
@@ -199,24 +173,26 @@ def plan(cell, inputs=None, training=None, fast=None):
     if fast is False:
         return Plan(PER_STEP, "fast=False")
     try:
-        layers = _layers(cell, training)
+        stack, layers = _layers(cell, training)
         if inputs is not None:
             dtype = tf.as_dtype(inputs.dtype)
-            for _, core, _ in layers:
-                if tf.as_dtype(core.compute_dtype) != dtype:
-                    raise _NotFusable(f"{core.name}: inputs are {dtype.name}, weights {core.compute_dtype}")
-    except _NotFusable as err:
+            for layer in layers:
+                if tf.as_dtype(layer.core.compute_dtype) != dtype:
+                    raise NotFusable(
+                        f"{layer.core.name}: inputs are {dtype.name}, weights {layer.core.compute_dtype}"
+                    )
+    except NotFusable as err:
         if fast:
             raise ValueError(f"fast=True but {cell.name} cannot run fused: {err}") from None
         return Plan(PER_STEP, str(err))
-    return Plan(_path_name(cell, layers), "fast=True" if fast else "the cell allows it")
+    return Plan(_path_name(stack, layers), "fast=True" if fast else "the cell allows it")
 
 
 # -- running -----------------------------------------------------------------------
 
 
 @tf.autograph.experimental.do_not_convert  # plain Python on Python values
-def uses_xla(inputs_tm, xla=None):
+def uses_xla(inputs_tm: tf.Tensor, xla: bool | None = None) -> bool:
     """Whether :func:`run` compiles the fused stack with XLA for ``inputs_tm [time, batch, depth]``.
 
     ``xla=None`` (default): inside a ``tf.function`` when the number of steps is static
@@ -235,7 +211,15 @@ def uses_xla(inputs_tm, xla=None):
 
 
 @tf.autograph.experimental.do_not_convert  # plain Python on Python values; traced as is
-def run(cell, inputs_tm, state, sequence_length=None, training=None, finished=None, xla=None):
+def run(
+    cell: keras.layers.Layer,
+    inputs_tm: tf.Tensor,
+    state: Any,
+    sequence_length: tf.Tensor | Sequence[int] | None = None,
+    training: bool | tf.Tensor | None = None,
+    finished: tf.Tensor | None = None,
+    xla: bool | None = None,
+) -> tuple[tf.Tensor, Any]:
     """Run a fusable ``cell`` (see :func:`plan`) over time-major ``inputs_tm``.
 
     Args:
@@ -254,7 +238,7 @@ def run(cell, inputs_tm, state, sequence_length=None, training=None, finished=No
         ``(outputs [time, batch, output_size], final_state)`` like the per-step path.
     """
     build_cell(cell, inputs_tm.shape[1:])  # builds every wrapped core too, as the per-step path does
-    layers = _layers(cell, training)  # after building: the specs hold the weights
+    stack, layers = _layers(cell, training)  # after building: the specs hold the weights
     compile_with_xla = uses_xla(inputs_tm, xla)
     if finished is None and sequence_length is not None:
         steps = tf.range(tf.shape(inputs_tm)[0])
@@ -262,39 +246,35 @@ def run(cell, inputs_tm, state, sequence_length=None, training=None, finished=No
     if finished is not None:
         finished = finished[:, :, None]  # [time, batch, 1]
     state = tf.nest.map_structure(lambda s: tf.convert_to_tensor(s, inputs_tm.dtype), state)
-    states = cell.split_state(state) if isinstance(cell, MultiRNNCell) else [state]
+    states = [state] if stack is None else stack.split_state(state)
     masks = _dropout_masks(layers, inputs_tm)
 
-    def stack(x, states, finished, masks):
+    def run_layers(x, states, finished, masks):
         new_states = []
-        for (spec, _, _), layer_state, layer_masks in zip(layers, states, masks):
-            x, new_state = _run_layer(spec, x, layer_state, finished, *layer_masks)
+        for layer, layer_state, layer_masks in zip(layers, states, masks):
+            x, new_state = _run_layer(layer.spec, x, layer_state, finished, *layer_masks)
             new_states.append(new_state)
         return x, new_states
 
     if compile_with_xla and not inside_xla():  # else the caller's program compiles it
-        stack = tf.function(stack, jit_compile=True, autograph=False)
-    outputs, new_states = stack(inputs_tm, list(states), finished, masks)
-    if isinstance(cell, MultiRNNCell):
-        final = tuple(new_states) if cell.state_is_tuple else tf.concat(new_states, 1)
-    else:
-        final = new_states[0]
-    return outputs, final
+        run_layers = tf.function(run_layers, jit_compile=True, autograph=False)
+    outputs, new_states = run_layers(inputs_tm, list(states), finished, masks)
+    return outputs, (new_states[0] if stack is None else stack.join_states(new_states))
 
 
 def _dropout_masks(layers, inputs_tm):
     """Per layer ``(input_mask, h_mask, output_mask)``, each ``None`` where no dropout applies.
 
-    A mask is the wrapper's own dropout applied to ones (``1 / keep_prob`` or 0), drawn
-    with its sampler in the per-step path's order: ``[1, size]`` for variational masks,
-    ``[time, batch, size]`` per-step masks otherwise. ``h_mask`` is the variational state
-    dropout of an LSTM's ``h`` (the second state part: the mask the per-step path draws)."""
+    A mask is the wrapper's own dropout applied to ones (``1 / keep_prob`` or 0, see
+    :class:`~tfseq.rnn_cell.fusion.FusedDropout`), drawn in the per-step path's order:
+    ``[1, size]`` for variational masks, ``[time, batch, size]`` per-step masks otherwise.
+    ``h_mask`` is the variational state dropout of an LSTM's ``h`` (always ``[1, size]``)."""
     time_batch = tf.shape(inputs_tm)[:2]
     depth = inputs_tm.shape[-1]
     dtype = inputs_tm.dtype
 
-    def ones(dropout, size):
-        if dropout.variational_recurrent:
+    def ones(dropout: FusedDropout, size: int) -> Any:
+        if dropout.variational:
             return tf.ones([1, size], dtype)
         return tf.ones(tf.concat([time_batch, [size]], 0), dtype)
 
@@ -302,12 +282,12 @@ def _dropout_masks(layers, inputs_tm):
     for spec, _, dropout in layers:
         in_mask = h_mask = out_mask = None
         if dropout is not None:
-            if dropout.input_keep_prob < 1.0:
-                in_mask = dropout.drop_inputs(ones(dropout, depth))
-            if dropout.state_keep_prob < 1.0:  # variational only (see _check_state_dropout)
-                h_mask = dropout.drop_state_component(tf.ones([1, spec.output_size], dtype), 1)
-            if dropout.output_keep_prob < 1.0:
-                out_mask = dropout.drop_outputs(ones(dropout, spec.output_size))
+            if dropout.input_mask is not None:
+                in_mask = dropout.input_mask(ones(dropout, depth))
+            if dropout.h_mask is not None:
+                h_mask = dropout.h_mask(tf.ones([1, spec.output_size], dtype))
+            if dropout.output_mask is not None:
+                out_mask = dropout.output_mask(ones(dropout, spec.output_size))
         masks.append((in_mask, h_mask, out_mask))
         depth = spec.output_size
     return masks

@@ -5,10 +5,17 @@ Each takes the hoisted input projection ``xw [time, batch, k * h]`` (bias includ
 the initial state, the recurrent rows of the kernel and the optional ``finished``
 mask ``[time, batch, 1]`` (True: skip the step), and returns time-major outputs and
 the final state. Forward and backward loops are ``step(carry, slices)`` functions
-run by :func:`_scan`; the backward pass is written by hand (``tf.custom_gradient``):
+run by :func:`scan`; the backward pass is written by hand (``tf.custom_gradient``):
 the reverse loop does one small matmul per step, and the weight gradients are single
 large matmuls after the loop. First-order gradients only.
+
+The building blocks are public, for every kernel module (:mod:`tfseq.nn.kernels_lstm`):
+:func:`scan` (the loop), :func:`fused_op` (forward + hand-written backward as one op),
+:func:`scan_inputs`, :func:`states_before`, :func:`zero_finished`, :func:`flat_matmul`.
 """
+
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import tensorflow as tf
 
@@ -19,7 +26,13 @@ MAX_UNROLL = 8
 _PARALLEL_ITERATIONS = 32  # lets the reverse loop's writes overlap the next step
 
 
-def _scan(step, sequences, carry, num_outputs, reverse=False):
+def scan(
+    step: Callable,
+    sequences: Sequence[tf.Tensor],
+    carry: Any,
+    num_outputs: int,
+    reverse: bool = False,
+) -> tuple[Any, list[tf.Tensor]]:
     """``carry, outputs_t = step(carry, [s[t] for s in sequences])`` for every ``t``.
 
     Returns ``(final_carry, [outputs stacked over time])`` in time order, also when
@@ -54,7 +67,7 @@ def _scan(step, sequences, carry, num_outputs, reverse=False):
     return carry, [ta.stack() for ta in out_tas]
 
 
-def _prev(first, states):
+def states_before(first: tf.Tensor, states: tf.Tensor) -> tf.Tensor:
     """``[first, states[0], ..., states[T-2]]``: the state each step started from."""
     return tf.concat([first[None], states[:-1]], 0)
 
@@ -63,23 +76,23 @@ def _zeros_for_none(grads, values):
     return [tf.zeros_like(v) if g is None else g for g, v in zip(grads, values)]
 
 
-def _flat_matmul(a, b):
+def flat_matmul(a: tf.Tensor, b: tf.Tensor) -> tf.Tensor:
     """``sum_t a[t]^T @ b[t]`` as one matmul: ``[T, B, m], [T, B, n] -> [m, n]``."""
     return tf.matmul(tf.reshape(a, [-1, a.shape[-1]]), tf.reshape(b, [-1, b.shape[-1]]), transpose_a=True)
 
 
-def _zero_finished(finished, values):
+def zero_finished(finished: tf.Tensor | None, values: tf.Tensor) -> tf.Tensor:
     """``values [T, B, n]`` with the skipped steps zeroed: done once for the whole
     sequence after a loop, not per step inside it."""
     return values if finished is None else tf.where(finished, tf.zeros_like(values), values)
 
 
-def _masked(finished, sequences):
+def scan_inputs(finished: tf.Tensor | None, sequences: Sequence[tf.Tensor]) -> list:
     """The scan inputs: ``sequences`` plus the ``finished`` mask when there is one."""
     return list(sequences) + ([] if finished is None else [finished])
 
 
-def _fused_op(forward, backward, inputs, consts):
+def fused_op(forward: Callable, backward: Callable, inputs: tuple, consts: tuple) -> Any:
     """``forward(*inputs, *consts) -> (outputs, saved)`` as one differentiable op whose
     gradient w.r.t. ``inputs`` is the hand-written ``backward(d_outputs, inputs, saved, *consts)``
     (``consts``: the ``finished`` mask and such, no gradient)."""
@@ -96,14 +109,15 @@ def _fused_op(forward, backward, inputs, consts):
     return op(*inputs)
 
 
-def lstm_sequence(xw, c0, h0, w_h, finished=None, h_mask=None):
+def lstm_sequence(xw: tf.Tensor, c0: tf.Tensor, h0: tf.Tensor, w_h: tf.Tensor, finished: tf.Tensor | None = None,
+                  h_mask: tf.Tensor | None = None) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
     """TF1's LSTM over a sequence: ``xw [T, B, 4h]`` is ``x @ W_x + bias`` with
     ``forget_bias`` already added to the ``f`` block. Returns ``(outputs, c_T, h_T)``.
 
     ``h_mask`` (optional ``[1, h]``): ``DropoutWrapper``'s variational state dropout, the
     state ``h`` carried to the next step (and returned) is ``h * h_mask``, the output is ``h``.
     """
-    outputs, c_last, h_last = _fused_op(_lstm_forward, _lstm_backward, (xw, c0, h0, w_h), (finished, h_mask))
+    outputs, c_last, h_last = fused_op(_lstm_forward, _lstm_backward, (xw, c0, h0, w_h), (finished, h_mask))
     outputs.set_shape(xw.shape[:2].concatenate(h0.shape[-1:]))
     return outputs, c_last, h_last
 
@@ -125,9 +139,9 @@ def _lstm_forward(xw, c0, h0, w_h, finished, h_mask):
             h_state = tf.where(slices[1], h_prev, h_state)
         return (c, h_state), (h, c, s, j) + ((h_state,) if keep_h_states else ())
 
-    (c_last, h_last), seqs = _scan(step, _masked(finished, [xw]), (c0, h0), 5 if keep_h_states else 4)
+    (c_last, h_last), seqs = scan(step, scan_inputs(finished, [xw]), (c0, h0), 5 if keep_h_states else 4)
     h_states = seqs[4] if keep_h_states else seqs[0]
-    return (_zero_finished(finished, seqs[0]), c_last, h_last), (seqs[1], seqs[2], seqs[3], h_states)
+    return (zero_finished(finished, seqs[0]), c_last, h_last), (seqs[1], seqs[2], seqs[3], h_states)
 
 
 def _lstm_backward(d_outputs, inputs, saved, finished, h_mask):
@@ -139,7 +153,7 @@ def _lstm_backward(d_outputs, inputs, saved, finished, h_mask):
     # Per step: dh = dh_next + dy, dc = dc_next + dh * a_c,
     # dz = [dc * a_i, dc * a_j, dc * a_f, dh * a_o], dh_prev = dz @ W_h^T, dc_prev = dc * f;
     # the a_* do not depend on the gradient, so they are computed for all steps at once.
-    a_ijfo = tf.concat([j_all * i * (1 - i), i * (1 - j_all * j_all), _prev(c0, c_states) * f * (1 - f),
+    a_ijfo = tf.concat([j_all * i * (1 - i), i * (1 - j_all * j_all), states_before(c0, c_states) * f * (1 - f),
                         tanh_c * o * (1 - o)], 2)
     a_cf = tf.concat([o * (1 - tanh_c * tanh_c), f], 2)
     w_h_t = tf.transpose(w_h)
@@ -157,16 +171,17 @@ def _lstm_backward(d_outputs, inputs, saved, finished, h_mask):
         done = slices[3]  # a skipped step passes the gradient through; its dz is zeroed after the loop
         return (tf.where(done, dc, dc_prev), tf.where(done, dh, dh_prev)), (dz,)
 
-    sequences = _masked(finished, [d_outputs, a_ijfo, a_cf])
-    (dc0, dh0), (dz,) = _scan(back, sequences, (d_c_last, d_h_last), 1, reverse=True)
-    dz = _zero_finished(finished, dz)
-    return dz, dc0, dh0, _flat_matmul(_prev(h0, h_states), dz)
+    sequences = scan_inputs(finished, [d_outputs, a_ijfo, a_cf])
+    (dc0, dh0), (dz,) = scan(back, sequences, (d_c_last, d_h_last), 1, reverse=True)
+    dz = zero_finished(finished, dz)
+    return dz, dc0, dh0, flat_matmul(states_before(h0, h_states), dz)
 
 
-def gru_sequence(xw, h0, w_gates_h, w_candidate_h, finished=None):
+def gru_sequence(xw: tf.Tensor, h0: tf.Tensor, w_gates_h: tf.Tensor, w_candidate_h: tf.Tensor,
+                 finished: tf.Tensor | None = None) -> tuple[tf.Tensor, tf.Tensor]:
     """TF1's GRU over a sequence: ``xw [T, B, 3h]`` is ``x @ [W_gates_x, W_candidate_x]
     + [gates_bias, candidate_bias]``. Returns ``(outputs, h_T)``."""
-    outputs, h_last = _fused_op(_gru_forward, _gru_backward, (xw, h0, w_gates_h, w_candidate_h), (finished,))
+    outputs, h_last = fused_op(_gru_forward, _gru_backward, (xw, h0, w_gates_h, w_candidate_h), (finished,))
     outputs.set_shape(xw.shape[:2].concatenate(h0.shape[-1:]))
     return outputs, h_last
 
@@ -185,16 +200,16 @@ def _gru_forward(xw, h0, w_gates_h, w_candidate_h, finished):
         h_state = tf.where(slices[1], h_prev, h)  # finished rows carry their state
         return h_state, (h, ru, candidate, h_state)
 
-    h_last, seqs = _scan(step, _masked(finished, [xw]), h0, 3 if finished is None else 4)
+    h_last, seqs = scan(step, scan_inputs(finished, [xw]), h0, 3 if finished is None else 4)
     h_states = seqs[0] if finished is None else seqs[3]
-    return (_zero_finished(finished, seqs[0]), h_last), (seqs[1], seqs[2], h_states)
+    return (zero_finished(finished, seqs[0]), h_last), (seqs[1], seqs[2], h_states)
 
 
 def _gru_backward(d_outputs, inputs, saved, finished):
     d_outputs, d_h_last = d_outputs
     _, h0, w_gates_h, w_candidate_h = inputs
     ru_all, cand_all, h_states = saved
-    h_prev = _prev(h0, h_states)
+    h_prev = states_before(h0, h_states)
     r, u = tf.split(ru_all, 2, axis=2)
     # Per step: dzc = dh * (1-u)(1-c^2), d(r*h) = dzc @ Wc^T,
     # dzg = [d(r*h) * h * r(1-r), dh * (h-c) * u(1-u)], dh_prev = dh*u + d(r*h)*r + dzg @ Wg^T.
@@ -214,16 +229,17 @@ def _gru_backward(d_outputs, inputs, saved, finished):
             return dh_prev, (dzg, dzc)
         return tf.where(slices[2], dh, dh_prev), (dzg, dzc)  # dzg, dzc zeroed after the loop
 
-    dh0, (dzg, dzc) = _scan(back, _masked(finished, [d_outputs, a]), d_h_last, 2, reverse=True)
-    dzg, dzc = _zero_finished(finished, dzg), _zero_finished(finished, dzc)
-    d_w_gates = _flat_matmul(h_prev, dzg)
-    d_w_candidate = _flat_matmul(r * h_prev, dzc)
+    dh0, (dzg, dzc) = scan(back, scan_inputs(finished, [d_outputs, a]), d_h_last, 2, reverse=True)
+    dzg, dzc = zero_finished(finished, dzg), zero_finished(finished, dzc)
+    d_w_gates = flat_matmul(h_prev, dzg)
+    d_w_candidate = flat_matmul(r * h_prev, dzc)
     return tf.concat([dzg, dzc], 2), dh0, d_w_gates, d_w_candidate
 
 
-def rnn_sequence(xw, h0, w_h, finished=None):
+def rnn_sequence(xw: tf.Tensor, h0: tf.Tensor, w_h: tf.Tensor,
+                 finished: tf.Tensor | None = None) -> tuple[tf.Tensor, tf.Tensor]:
     """TF1's BasicRNNCell over a sequence: ``h' = tanh(xw_t + h @ w_h)``; ``(outputs, h_T)``."""
-    outputs, h_last = _fused_op(_rnn_forward, _rnn_backward, (xw, h0, w_h), (finished,))
+    outputs, h_last = fused_op(_rnn_forward, _rnn_backward, (xw, h0, w_h), (finished,))
     outputs.set_shape(xw.shape)
     return outputs, h_last
 
@@ -236,10 +252,10 @@ def _rnn_forward(xw, h0, w_h, finished):
         h_state = tf.where(slices[1], h_prev, h)  # finished rows carry their state
         return h_state, (h, h_state)
 
-    h_last, seqs = _scan(step, _masked(finished, [xw]), h0, 1 if finished is None else 2)
+    h_last, seqs = scan(step, scan_inputs(finished, [xw]), h0, 1 if finished is None else 2)
     h_new = seqs[0]
     h_states = h_new if finished is None else seqs[1]
-    return (_zero_finished(finished, h_new), h_last), (h_new, h_states)
+    return (zero_finished(finished, h_new), h_last), (h_new, h_states)
 
 
 def _rnn_backward(d_outputs, inputs, saved, finished):
@@ -255,6 +271,6 @@ def _rnn_backward(d_outputs, inputs, saved, finished):
             return tf.matmul(dz, w_h_t), (dz,)
         return tf.where(slices[2], dh, tf.matmul(dz, w_h_t)), (dz,)  # dz zeroed after the loop
 
-    dh0, (dz,) = _scan(back, _masked(finished, [d_outputs, 1 - h_new * h_new]), d_h_last, 1, reverse=True)
-    dz = _zero_finished(finished, dz)
-    return dz, dh0, _flat_matmul(_prev(h0, h_states), dz)
+    dh0, (dz,) = scan(back, scan_inputs(finished, [d_outputs, 1 - h_new * h_new]), d_h_last, 1, reverse=True)
+    dz = zero_finished(finished, dz)
+    return dz, dh0, flat_matmul(states_before(h0, h_states), dz)

@@ -25,11 +25,14 @@ The weight gradients (``W_h``, peepholes, ``P``) are single reductions after the
 
 import tensorflow as tf
 
-from tfseq.nn.kernels import _flat_matmul, _fused_op, _masked, _prev, _scan, _zero_finished
+from tfseq.nn.kernels import flat_matmul, fused_op, scan, scan_inputs, states_before, zero_finished
 
 
-def lstm_ext_sequence(xw, c0, h0, w_h, finished=None, h_mask=None, peepholes=None, cell_clip=None,
-                      straight_through=False, projection=None, proj_clip=None):
+def lstm_ext_sequence(
+    xw: tf.Tensor, c0: tf.Tensor, h0: tf.Tensor, w_h: tf.Tensor, finished: tf.Tensor | None = None,
+    h_mask: tf.Tensor | None = None, peepholes: tuple | None = None, cell_clip: float | None = None,
+    straight_through: bool = False, projection: tf.Tensor | None = None, proj_clip: float | None = None,
+) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
     """TF1's full ``LSTMCell`` over a sequence. Returns ``(outputs, c_T, h_T)``.
 
     Args:
@@ -54,7 +57,7 @@ def lstm_ext_sequence(xw, c0, h0, w_h, finished=None, h_mask=None, peepholes=Non
     def backward(d_outputs, inputs, saved, finished, h_mask):
         return _backward(options, d_outputs, inputs, saved, finished, h_mask)
 
-    outputs, c_last, h_last = _fused_op(forward, backward, inputs, (finished, h_mask))
+    outputs, c_last, h_last = fused_op(forward, backward, inputs, (finished, h_mask))
     outputs.set_shape(xw.shape[:2].concatenate(h0.shape[-1:]))
     return outputs, c_last, h_last
 
@@ -102,13 +105,13 @@ def _forward(options, *args):
         return (c, h_state), (h,) + saved + ((h_state,) if keep_h_states else ())
 
     num_saved = 3 + (proj is not None) + mask_c + (proj_clip is not None) + keep_h_states
-    (c_last, h_last), seqs = _scan(step, _masked(finished, [xw]), (c0, h0), num_saved)
+    (c_last, h_last), seqs = scan(step, scan_inputs(finished, [xw]), (c0, h0), num_saved)
     h_all, c_states, ijfo, rest = seqs[0], seqs[1], seqs[2], list(seqs[3:])
     m_all = rest.pop(0) if proj is not None else None
     c_keep = rest.pop(0) if mask_c else None
     h_keep = rest.pop(0) if proj_clip is not None else None
     h_states = rest.pop(0) if keep_h_states else h_all
-    return (_zero_finished(finished, h_all), c_last, h_last), (c_states, h_states, ijfo, m_all, c_keep, h_keep)
+    return (zero_finished(finished, h_all), c_last, h_last), (c_states, h_states, ijfo, m_all, c_keep, h_keep)
 
 
 def _backward(options, d_outputs, inputs, saved, finished, h_mask):
@@ -116,7 +119,7 @@ def _backward(options, d_outputs, inputs, saved, finished, h_mask):
     _, c0, h0, w_h, peep, proj = _unpack(options, inputs)
     c_states, h_states, ijfo, m_all, c_keep, h_keep = saved
     i, j, f, o = tf.split(ijfo, 4, axis=2)
-    c_prev = _prev(c0, c_states)
+    c_prev = states_before(c0, c_states)
     tanh_c = tf.tanh(c_states)
     # The coefficients that do not depend on the gradient, for all steps at once.
     coefficients = [j * i * (1 - i), i * (1 - j * j), c_prev * f * (1 - f), tanh_c * o * (1 - o),
@@ -152,14 +155,14 @@ def _backward(options, d_outputs, inputs, saved, finished, h_mask):
         done = slices[done_index]  # a skipped step passes the gradient through; its outputs are zeroed after
         return (tf.where(done, dc, dc_prev), tf.where(done, dh, dh_prev)), outputs
 
-    (dc0, dh0), outs = _scan(back, _masked(finished, sequences), (d_c_last, d_h_last),
+    (dc0, dh0), outs = scan(back, scan_inputs(finished, sequences), (d_c_last, d_h_last),
                              2 if proj is not None else 1, reverse=True)
-    dz = _zero_finished(finished, outs[0])
-    grads = [dz, dc0, dh0, _flat_matmul(_prev(h0, h_states), dz)]
+    dz = zero_finished(finished, outs[0])
+    grads = [dz, dc0, dh0, flat_matmul(states_before(h0, h_states), dz)]
     if peep is not None:
         d_i, _, d_f, d_o = tf.split(dz, 4, axis=2)
         grads += [tf.reduce_sum(d_i * c_prev, [0, 1]), tf.reduce_sum(d_f * c_prev, [0, 1]),
                   tf.reduce_sum(d_o * c_states, [0, 1])]
     if proj is not None:
-        grads.append(_flat_matmul(m_all, _zero_finished(finished, outs[1])))
+        grads.append(flat_matmul(m_all, zero_finished(finished, outs[1])))
     return tuple(grads)

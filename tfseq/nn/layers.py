@@ -1,5 +1,7 @@
 """``tfseq.nn.RNN``: ``keras.layers.RNN`` that runs tfseq's fused fast path when it can."""
 
+from typing import Any
+
 import keras
 import tensorflow as tf
 
@@ -40,12 +42,17 @@ class RNN(keras.layers.RNN):
         >>> y = layer(tf.zeros([2, 5, 3]))  # [2, 5, 8], fused
     """
 
-    def __init__(self, cell, fast=None, xla=None, **kwargs):
+    def __init__(self, cell: keras.layers.Layer, fast: bool | None = None, xla: bool | None = None, **kwargs: Any):
         fast, xla = check_optional_bool("RNN", "fast", fast), check_optional_bool("RNN", "xla", xla)
         super().__init__(cell, **kwargs)
         self.fast, self.xla = fast, xla
 
-    def plan(self, sequences=None, mask=None, training=None):
+    def plan(
+        self,
+        sequences: tf.Tensor | None = None,
+        mask: tf.Tensor | None = None,
+        training: bool | tf.Tensor | None = None,
+    ) -> fused.Plan:
         """The :class:`tfseq.nn.fused.Plan` this layer uses for such a call."""
         if self.fast is not False:
             reason = None
@@ -61,7 +68,13 @@ class RNN(keras.layers.RNN):
                 return fused.Plan(fused.PER_STEP, reason)
         return fused.plan(self.cell, sequences, training, self.fast)
 
-    def inner_loop(self, sequences, initial_state, mask, training=False):
+    def inner_loop(
+        self,
+        sequences: tf.Tensor,
+        initial_state: Any,
+        mask: tf.Tensor | None,
+        training: bool | tf.Tensor | None = False,
+    ) -> tuple[tf.Tensor, tf.Tensor, Any]:
         if hasattr(self.cell, "resample_dropout_masks"):
             # new variational masks at every call, also with a caller's initial_state (TF1: per session.run)
             self.cell.resample_dropout_masks()
@@ -80,5 +93,5 @@ class RNN(keras.layers.RNN):
         outputs = tf.transpose(outputs, [1, 0, 2])  # [batch, time, output_size]
         return last_output, outputs, tf.nest.pack_sequence_as(initial_state, tf.nest.flatten(final_state))
 
-    def get_config(self):
+    def get_config(self) -> dict:
         return {**super().get_config(), "fast": self.fast, "xla": self.xla}

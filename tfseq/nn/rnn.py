@@ -16,12 +16,21 @@ TF1 behaviour the drivers keep, so TF1 programs run with import renames only:
 * Every call draws new variational dropout masks (TF1: one per ``session.run``), also
   when ``initial_state`` is passed.
 * An unbuilt cell takes the inputs' float dtype (float64 inputs: float64 weights).
+* NumPy (or Python) float data given with a float ``dtype`` is converted to ``dtype``, as a
+  TF1 placeholder of that dtype converted the data fed to it; a tensor of another float
+  dtype than ``dtype`` raises ``TypeError`` naming ``inputs`` (TF1 never cast tensors).
+* ``static_rnn`` runs a cell that can run fused through the same fused kernel as
+  ``dynamic_rnn``, so the two give bit-identical results (as TF1's do).
 * ``parallel_iterations`` and ``swap_memory`` are passed to ``tf.while_loop`` (they
   change no result); the fused path ignores them.
 """
 
 import numbers
+from collections.abc import Sequence
+from typing import Any
 
+import keras
+import numpy as np
 import tensorflow as tf
 
 from tfseq._checks import check_bool, check_optional_bool
@@ -51,7 +60,7 @@ def _inside_keras_call():
     return global_state.get_global_attribute("current_call_ctx") is not None
 
 
-def tf1_training(training):
+def tf1_training(training: bool | tf.Tensor | None) -> tuple[Any, Any]:
     """``(context, training_of_tfseq_dropout)`` of a TF1 driver's call: without ``training``
     outside a Keras call, tfseq's dropout is on (run the cells inside ``context``; the fused
     path, which runs only tfseq cells, takes True); otherwise nothing changes."""
@@ -59,14 +68,14 @@ def tf1_training(training):
     return tf1_driver_training(tf1_default), (True if tf1_default else training)
 
 
-def new_sequence(cell, initial_state):
+def new_sequence(cell: keras.layers.Layer, initial_state: Any) -> None:
     """Start a new sequence batch: new variational dropout masks (TF1: per ``session.run``).
     With ``initial_state=None`` the zero state does it (``get_initial_state``)."""
     if initial_state is not None and hasattr(cell, "resample_dropout_masks"):
         cell.resample_dropout_masks()
 
 
-def prepare_cell(cell, dtype):
+def prepare_cell(cell: keras.layers.Layer, dtype: tf.DType | str | None) -> None:
     """TF1's dtype rule before anything is built: an unbuilt cell takes the inputs' float dtype."""
     adopt_input_dtype(cell, dtype)
 
@@ -78,7 +87,11 @@ def _state_structure(cell):
     return size
 
 
-def initial_state_for(cell, batch_size, dtype):
+def initial_state_for(
+    cell: keras.layers.Layer,
+    batch_size: int | tf.Tensor | None,
+    dtype: tf.DType | str | None,
+) -> Any:
     """Zero state of ``cell`` for a batch, for tfseq cells and Keras 3 cells alike."""
     if hasattr(cell, "zero_state"):
         return cell.zero_state(batch_size, dtype)
@@ -117,8 +130,43 @@ def _check_initial_state(cell, state, batch_size_static):
             )
 
 
-def _check_inputs(inputs, time_major):
-    inputs = tf.convert_to_tensor(inputs)
+def as_driver_inputs(
+    fn_name: str,
+    name: str,
+    inputs: Any,
+    dtype: tf.DType | str | None = None,
+    initial_state: Any = None,
+) -> tf.Tensor:
+    """``inputs`` as a tensor, with a TF1 placeholder's conversion: NumPy or Python float data
+    becomes ``dtype`` (else the float dtype of ``initial_state``), as float64 data fed to a
+    float32 placeholder did. Integer data (ids) and data with neither keep their dtype.
+
+    Raises:
+        TypeError: ``inputs`` is a tensor of another float dtype than ``dtype`` (without
+            ``initial_state``, ``dtype`` is the dtype of the zero state the cell starts from).
+    """
+    dtype = None if dtype is None else tf.as_dtype(dtype)
+    if isinstance(inputs, (np.ndarray, np.generic, list, tuple, numbers.Number)):
+        target = dtype
+        if target is None and initial_state is not None:
+            target = tf.as_dtype(tf.nest.flatten(initial_state)[0].dtype)
+        array = np.asarray(inputs)
+        if target is not None and target.is_floating and np.issubdtype(array.dtype, np.floating):
+            return tf.convert_to_tensor(array.astype(target.as_numpy_dtype))
+        return tf.convert_to_tensor(inputs)  # Python floats: float32, as TensorFlow converts them
+    tensor = tf.convert_to_tensor(inputs)
+    if initial_state is None and dtype is not None and dtype.is_floating and tensor.dtype.is_floating and (
+        tensor.dtype != dtype
+    ):
+        raise TypeError(
+            f"{fn_name}: {name} is a {tensor.dtype.name} tensor but dtype={dtype.name}; cast it "
+            f"(tf.cast({name}, tf.{dtype.name})) or pass dtype=tf.{tensor.dtype.name}"
+        )
+    return tensor
+
+
+def _check_inputs(fn_name, inputs, time_major, dtype, initial_state):
+    inputs = as_driver_inputs(fn_name, "inputs", inputs, dtype, initial_state)
     if inputs.shape.rank != 3:
         layout = "[time, batch, depth]" if time_major else "[batch, time, depth]"
         raise ValueError(f"inputs must have rank 3 {layout}, got shape {inputs.shape}")
@@ -153,7 +201,14 @@ def _check_sequence_length(sequence_length, batch_size_static):
     return tf.cast(seq, tf.int32)
 
 
-def step_with_length(cell, x_t, state, time, sequence_length, training=None):
+def step_with_length(
+    cell: keras.layers.Layer,
+    x_t: tf.Tensor,
+    state: Any,
+    time: int | tf.Tensor,
+    sequence_length: tf.Tensor | Sequence[int] | None,
+    training: bool | tf.Tensor | None = None,
+) -> tuple[tf.Tensor, Any]:
     """One step of ``cell``; rows whose ``sequence_length <= time`` emit zeros and keep state."""
     output, new_state = call_cell(cell, x_t, state, training)
     new_state = tf.nest.pack_sequence_as(state, tf.nest.flatten(new_state))
@@ -168,19 +223,19 @@ def step_with_length(cell, x_t, state, time, sequence_length, training=None):
 
 
 def dynamic_rnn(
-    cell,
-    inputs,
-    sequence_length=None,
-    initial_state=None,
-    dtype=None,
-    parallel_iterations=None,
-    swap_memory=False,
-    time_major=False,
-    scope=None,
-    training=None,
-    fast=None,
-    xla=None,
-):
+    cell: keras.layers.Layer,
+    inputs: tf.Tensor | np.ndarray,
+    sequence_length: tf.Tensor | Sequence[int] | None = None,
+    initial_state: Any = None,
+    dtype: tf.DType | str | None = None,
+    parallel_iterations: int | None = None,
+    swap_memory: bool = False,
+    time_major: bool = False,
+    scope: str | None = None,
+    training: bool | tf.Tensor | None = None,
+    fast: bool | None = None,
+    xla: bool | None = None,
+) -> tuple[tf.Tensor, Any]:
     """Run ``cell`` over ``inputs`` with a ``tf.while_loop``; TF1's ``tf.nn.dynamic_rnn``.
 
     Args:
@@ -211,7 +266,7 @@ def dynamic_rnn(
     check_optional_bool("dynamic_rnn", "xla", xla)
     context, fused_training = tf1_training(training)
     with tf.name_scope(scope or "rnn"), context:
-        inputs = _check_inputs(inputs, time_major)
+        inputs = _check_inputs("dynamic_rnn", inputs, time_major, dtype, initial_state)
         prepare_cell(cell, inputs.dtype)
         if not time_major:
             inputs = tf.transpose(inputs, [1, 0, 2])  # [time, batch, depth]
@@ -258,17 +313,37 @@ def _time_loop(cell, inputs_tm, state, sequence_length, training, parallel_itera
     return outputs, final_state
 
 
-def static_rnn(cell, inputs, initial_state=None, dtype=None, sequence_length=None, scope=None, training=None):
+def static_rnn(
+    cell: keras.layers.Layer,
+    inputs: Sequence[tf.Tensor | np.ndarray],
+    initial_state: Any = None,
+    dtype: tf.DType | str | None = None,
+    sequence_length: tf.Tensor | Sequence[int] | None = None,
+    scope: str | None = None,
+    training: bool | tf.Tensor | None = None,
+    fast: bool | None = None,
+    xla: bool | None = None,
+) -> tuple[list[tf.Tensor], Any]:
     """TF1's ``static_rnn``: ``inputs`` is a Python list of ``[batch, depth]`` tensors.
 
-    Returns ``(outputs, final_state)`` with ``outputs`` a list of ``[batch, output_size]``.
-    ``training`` as in :func:`dynamic_rnn` (None outside a Keras layer's ``call``: TF1's dropout).
+    A cell that can run fused (:func:`tfseq.nn.fused.plan`) runs through the same fused
+    kernel as :func:`dynamic_rnn`, so both drivers give bit-identical outputs and states, as
+    TF1's do; other cells are stepped one input after another.
+
+    Args:
+        cell, initial_state, dtype, sequence_length, scope, training, fast, xla: as in
+            :func:`dynamic_rnn`.
+        inputs: non-empty list of ``[batch, depth]`` tensors (or arrays), one per step.
+
+    Returns:
+        ``(outputs, final_state)`` with ``outputs`` a list of ``[batch, output_size]``.
     """
     if not isinstance(inputs, (list, tuple)) or not inputs:
         raise TypeError(f"inputs must be a non-empty list of [batch, depth] tensors, got {type(inputs).__name__}")
-    context, _ = tf1_training(training)
+    check_optional_bool("static_rnn", "xla", xla)
+    context, fused_training = tf1_training(training)
     with tf.name_scope(scope or "rnn"), context:
-        inputs = [tf.convert_to_tensor(x) for x in inputs]
+        inputs = [as_driver_inputs("static_rnn", f"inputs[{t}]", x, dtype, initial_state) for t, x in enumerate(inputs)]
         for t, x in enumerate(inputs):
             if x.shape.rank != 2:
                 raise ValueError(f"inputs[{t}] must have rank 2 [batch, depth], got shape {x.shape}")
@@ -277,6 +352,10 @@ def static_rnn(cell, inputs, initial_state=None, dtype=None, sequence_length=Non
         sequence_length = _check_sequence_length(sequence_length, batch_static)
         new_sequence(cell, initial_state)
         state = _start_state(cell, initial_state, inputs[0], 0, dtype)
+        inputs_tm = tf.stack(inputs)  # [time, batch, depth]
+        if fused.plan(cell, inputs_tm, fused_training, fast).path != fused.PER_STEP:
+            outputs, state = fused.run(cell, inputs_tm, state, sequence_length, fused_training, xla=xla)
+            return tf.unstack(outputs, num=len(inputs)), state
         outputs = []
         for t, x in enumerate(inputs):
             output, state = step_with_length(cell, x, state, t, sequence_length, training)
@@ -292,19 +371,19 @@ def _reverse(inputs_tm, sequence_length):
 
 
 def bidirectional_dynamic_rnn(
-    cell_fw,
-    cell_bw,
-    inputs,
-    sequence_length=None,
-    initial_state_fw=None,
-    initial_state_bw=None,
-    dtype=None,
-    parallel_iterations=None,
-    swap_memory=False,
-    time_major=False,
-    scope=None,
-    training=None,
-):
+    cell_fw: keras.layers.Layer,
+    cell_bw: keras.layers.Layer,
+    inputs: tf.Tensor | np.ndarray,
+    sequence_length: tf.Tensor | Sequence[int] | None = None,
+    initial_state_fw: Any = None,
+    initial_state_bw: Any = None,
+    dtype: tf.DType | str | None = None,
+    parallel_iterations: int | None = None,
+    swap_memory: bool = False,
+    time_major: bool = False,
+    scope: str | None = None,
+    training: bool | tf.Tensor | None = None,
+) -> tuple[tuple[tf.Tensor, tf.Tensor], tuple[Any, Any]]:
     """TF1's ``bidirectional_dynamic_rnn``.
 
     Returns ``((output_fw, output_bw), (state_fw, state_bw))``; the backward direction
@@ -314,7 +393,7 @@ def bidirectional_dynamic_rnn(
     """
     _check_tf1_knobs("bidirectional_dynamic_rnn", parallel_iterations, swap_memory)
     with tf.name_scope(scope or "bidirectional_rnn"):
-        inputs = _check_inputs(inputs, time_major)
+        inputs = _check_inputs("bidirectional_dynamic_rnn", inputs, time_major, dtype, initial_state_fw)
         inputs_tm = inputs if time_major else tf.transpose(inputs, [1, 0, 2])
         seq = _check_sequence_length(sequence_length, inputs_tm.shape[1])
         kwargs = dict(
@@ -333,15 +412,25 @@ def bidirectional_dynamic_rnn(
 
 
 def static_bidirectional_rnn(
-    cell_fw, cell_bw, inputs, initial_state_fw=None, initial_state_bw=None, dtype=None,
-    sequence_length=None, scope=None, training=None,
-):
+    cell_fw: keras.layers.Layer,
+    cell_bw: keras.layers.Layer,
+    inputs: Sequence[tf.Tensor | np.ndarray],
+    initial_state_fw: Any = None,
+    initial_state_bw: Any = None,
+    dtype: tf.DType | str | None = None,
+    sequence_length: tf.Tensor | Sequence[int] | None = None,
+    scope: str | None = None,
+    training: bool | tf.Tensor | None = None,
+) -> tuple[list[tf.Tensor], Any, Any]:
     """TF1's ``static_bidirectional_rnn``: returns ``(outputs, state_fw, state_bw)`` where
     each output is the depth-concatenation ``[fw, bw]`` of one step. ``training`` as in
     :func:`dynamic_rnn`."""
     if not isinstance(inputs, (list, tuple)) or not inputs:
         raise TypeError(f"inputs must be a non-empty list of [batch, depth] tensors, got {type(inputs).__name__}")
-    stacked = tf.stack([tf.convert_to_tensor(x) for x in inputs])  # [time, batch, depth]
+    stacked = tf.stack([  # [time, batch, depth]
+        as_driver_inputs("static_bidirectional_rnn", f"inputs[{t}]", x, dtype, initial_state_fw)
+        for t, x in enumerate(inputs)
+    ])
     (out_fw, out_bw), (state_fw, state_bw) = bidirectional_dynamic_rnn(
         cell_fw, cell_bw, stacked, sequence_length=sequence_length, initial_state_fw=initial_state_fw,
         initial_state_bw=initial_state_bw, dtype=dtype, time_major=True, scope=scope, training=training,

@@ -19,6 +19,11 @@ version passes its ``cell_<k>`` scope to ``static_bidirectional_rnn``, so
 ``stack_bidirectional_rnn`` (here it names the ops; variables keep the cells' names).
 """
 
+from collections.abc import Sequence
+from typing import Any
+
+import keras
+import numpy as np
 import tensorflow as tf
 
 from tfseq.nn.rnn import bidirectional_dynamic_rnn, static_bidirectional_rnn
@@ -67,19 +72,19 @@ def _stack(cells_fw, cells_bw, inputs, initial_states_fw, initial_states_bw, sco
 
 
 def stack_bidirectional_dynamic_rnn(
-    cells_fw,
-    cells_bw,
-    inputs,
-    initial_states_fw=None,
-    initial_states_bw=None,
-    dtype=None,
-    sequence_length=None,
-    parallel_iterations=None,
-    time_major=False,
-    scope=None,
-    swap_memory=False,
-    training=None,
-):
+    cells_fw: Sequence[keras.layers.Layer],
+    cells_bw: Sequence[keras.layers.Layer],
+    inputs: tf.Tensor | np.ndarray,
+    initial_states_fw: Sequence[Any] | None = None,
+    initial_states_bw: Sequence[Any] | None = None,
+    dtype: tf.DType | str | None = None,
+    sequence_length: tf.Tensor | Sequence[int] | None = None,
+    parallel_iterations: int | None = None,
+    time_major: bool = False,
+    scope: str | None = None,
+    swap_memory: bool = False,
+    training: bool | tf.Tensor | None = None,
+) -> tuple[tf.Tensor, tuple, tuple]:
     """TF1's ``tf.contrib.rnn.stack_bidirectional_dynamic_rnn``.
 
     Args:
@@ -124,16 +129,16 @@ def stack_bidirectional_dynamic_rnn(
 
 
 def stack_bidirectional_rnn(
-    cells_fw,
-    cells_bw,
-    inputs,
-    initial_states_fw=None,
-    initial_states_bw=None,
-    dtype=None,
-    sequence_length=None,
-    scope=None,
-    training=None,
-):
+    cells_fw: Sequence[keras.layers.Layer],
+    cells_bw: Sequence[keras.layers.Layer],
+    inputs: Sequence[tf.Tensor | np.ndarray],
+    initial_states_fw: Sequence[Any] | None = None,
+    initial_states_bw: Sequence[Any] | None = None,
+    dtype: tf.DType | str | None = None,
+    sequence_length: tf.Tensor | Sequence[int] | None = None,
+    scope: str | None = None,
+    training: bool | tf.Tensor | None = None,
+) -> tuple[list[tf.Tensor], tuple, tuple]:
     """TF1's ``tf.contrib.rnn.stack_bidirectional_rnn``: ``inputs`` is a list of ``[batch, depth]``.
 
     Returns ``(outputs, states_fw, states_bw)`` with ``outputs`` a list of
@@ -157,7 +162,12 @@ def stack_bidirectional_rnn(
     return _stack(cells_fw, cells_bw, inputs, initial_states_fw, initial_states_bw, scope, layer)
 
 
-def stack_bidirectional_checkpoint_target(cells_fw, cells_bw, dynamic=True, scope=_DEFAULT_SCOPE):
+def stack_bidirectional_checkpoint_target(
+    cells_fw: Sequence[keras.layers.Layer],
+    cells_bw: Sequence[keras.layers.Layer],
+    dynamic: bool = True,
+    scope: str | None = _DEFAULT_SCOPE,
+) -> dict[str, tuple[keras.layers.Layer, keras.layers.Layer]]:
     """The ``tfseq.compat.load_tf1_checkpoint`` target of a stack's (built) cells.
 
     ``{"<scope>/cell_<k>/bidirectional_rnn": (cells_fw[k], cells_bw[k])}`` for the dynamic

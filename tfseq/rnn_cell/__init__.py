@@ -10,7 +10,7 @@ from tfseq.rnn_cell.block_cells import GRUBlockCellV2, LSTMBlockCell
 from tfseq.rnn_cell.cells import BasicLSTMCell, BasicRNNCell, GRUCell, LSTMCell
 from tfseq.rnn_cell.dropout import DropoutWrapper
 from tfseq.rnn_cell.factory import CELLS, make_cell
-from tfseq.rnn_cell.fusion import FusedSpec
+from tfseq.rnn_cell.fusion import FusedDropout, FusedSpec, FusedStack, NotFusable
 from tfseq.rnn_cell.layer_norm_cell import LayerNormBasicLSTMCell
 from tfseq.rnn_cell.multi_rnn import MultiRNNCell
 from tfseq.rnn_cell.wrappers import (
@@ -43,7 +43,11 @@ __all__ = [
     "LSTMBlockCell",
     "GRUBlockCellV2",
     "LayerNormBasicLSTMCell",
+    # the fused fast path's contract (tfseq.rnn_cell.fusion)
     "FusedSpec",
+    "FusedDropout",
+    "FusedStack",
+    "NotFusable",
     "CELLS",
     "make_cell",
 ]

@@ -36,7 +36,8 @@ import collections
 import contextlib
 import contextvars
 import inspect
-import numbers
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import keras
 import tensorflow as tf
@@ -82,12 +83,12 @@ _TF1_ONLY_ADVICE = {
 }
 
 
-def tf1_weight_name(keras_name):
+def tf1_weight_name(keras_name: str) -> str:
     """TF1 relative variable name for a Keras weight name (``gates_kernel`` -> ``gates/kernel``)."""
     return _KERAS_TO_TF1.get(keras_name, keras_name)
 
 
-def keras_weight_name(tf1_name):
+def keras_weight_name(tf1_name: str) -> str:
     """Keras weight name for a TF1 relative variable name (``gates/kernel`` -> ``gates_kernel``)."""
     return _TF1_TO_KERAS.get(tf1_name, tf1_name)
 
@@ -98,14 +99,14 @@ class LSTMStateTuple(collections.namedtuple("LSTMStateTuple", ("c", "h"))):
     __slots__ = ()
 
     @property
-    def dtype(self):
+    def dtype(self) -> tf.DType:
         c, h = self
         if c.dtype != h.dtype:
             raise TypeError(f"LSTMStateTuple has c.dtype={c.dtype} but h.dtype={h.dtype}")
         return c.dtype
 
 
-def reject_tf1_only_args(owner, **kwargs):
+def reject_tf1_only_args(owner: str, **kwargs: Any) -> None:
     """Raise ``ValueError`` for a TF1-only argument set to anything but its default (None)."""
     for name, value in kwargs.items():
         if value is not None and value is not False:
@@ -115,7 +116,7 @@ def reject_tf1_only_args(owner, **kwargs):
             )
 
 
-def get_activation(owner, activation):
+def get_activation(owner: str, activation: Callable | str | None) -> Callable:
     """TF1 default tanh; accepts a callable or a Keras activation name."""
     if activation is None:
         return tf.tanh
@@ -133,7 +134,7 @@ _TF1_DRIVER = contextvars.ContextVar("tfseq_tf1_driver_training", default=False)
 
 
 @contextlib.contextmanager
-def tf1_driver_training(active=True):
+def tf1_driver_training(active: bool = True) -> Iterator[None]:
     """While active, a tfseq cell's own dropout called with ``training=None`` drops: the TF1
     drivers run their cells inside it when called without ``training`` outside Keras (TF1's
     ``DropoutWrapper`` always dropped). Keras cells keep Keras' rule (None: no dropout)."""
@@ -144,14 +145,14 @@ def tf1_driver_training(active=True):
         _TF1_DRIVER.reset(token)
 
 
-def cell_training(training):
+def cell_training(training: bool | tf.Tensor | None) -> Any:
     """The ``training`` a tfseq cell's own dropout uses: None inside :func:`tf1_driver_training` is True."""
     if training is None and _TF1_DRIVER.get():
         return True
     return training
 
 
-def accepts_training(cell):
+def accepts_training(cell: keras.layers.Layer) -> bool:
     """Whether ``cell(inputs, state, training=...)`` is a valid call: Keras layers (whose
     ``__call__`` routes ``training`` to ``call`` when ``call`` takes it) yes; a TF1-style cell
     overriding ``__call__(inputs, state, scope=None)`` only if that signature takes it."""
@@ -165,20 +166,25 @@ def accepts_training(cell):
     return any(p.name == "training" or p.kind is p.VAR_KEYWORD for p in parameters)
 
 
-def call_cell(cell, inputs, state, training=None):
+def call_cell(
+    cell: keras.layers.Layer,
+    inputs: tf.Tensor,
+    state: Any,
+    training: bool | tf.Tensor | None = None,
+) -> tuple[Any, Any]:
     """One step of any cell: ``training`` is passed on when given and accepted."""
     if training is None or not accepts_training(cell):
         return cell(inputs, state)
     return cell(inputs, state, training=training)
 
 
-def sub_cells(cell):
+def sub_cells(cell: keras.layers.Layer) -> list[keras.layers.Layer]:
     """The cells a wrapper holds (``wrapped_cells()``), or ``[]``."""
     wrapped = getattr(cell, "wrapped_cells", None)
     return list(wrapped()) if callable(wrapped) else []
 
 
-def adopt_input_dtype(cell, dtype):
+def adopt_input_dtype(cell: keras.layers.Layer, dtype: tf.DType | str | None) -> None:
     """TF1's rule: an unbuilt tfseq cell without an explicit ``dtype=`` takes the float dtype
     of its inputs (its weights are then created in it); wrapped cells too. Nothing changes
     for other cells, under a mixed-precision global policy, or for non-float inputs."""
@@ -205,12 +211,19 @@ class RNNCell(keras.layers.Layer):
     tf1_scope_name = None
     object_args = ()  # config keys holding serialized Keras objects (activations, initializers)
 
-    def __init__(self, **kwargs):
+    def __init__(self, **kwargs: Any):
         self.dtype_given = kwargs.get("dtype") is not None
         super().__init__(**kwargs)
         self._tf1_weights = {}
 
-    def __call__(self, inputs, *args, state=None, scope=None, **kwargs):
+    def __call__(
+        self,
+        inputs: tf.Tensor,
+        *args: Any,
+        state: Any = None,
+        scope: str | None = None,
+        **kwargs: Any,
+    ) -> Any:
         """Keras' ``__call__``, also with TF1's keywords: ``cell(inputs, state=s, scope="name")``.
 
         ``scope`` (a string) names the ops of this step; variable names come from the cell.
@@ -254,15 +267,15 @@ class RNNCell(keras.layers.Layer):
             )
 
     @property
-    def state_size(self):
+    def state_size(self) -> Any:
         raise NotImplementedError
 
     @property
-    def output_size(self):
+    def output_size(self) -> int:
         raise NotImplementedError
 
     @classmethod
-    def from_config(cls, config):
+    def from_config(cls, config: dict) -> keras.layers.Layer:
         config = dict(config)
         for key in cls.object_args:
             if key in config:
@@ -270,7 +283,12 @@ class RNNCell(keras.layers.Layer):
         return cls(**config)
 
     # -- weights ---------------------------------------------------------------
-    def add_tf1_weight(self, name, shape, initializer):
+    def add_tf1_weight(
+        self,
+        name: str,
+        shape: tuple,
+        initializer: keras.initializers.Initializer | str | None,
+    ) -> keras.Variable:
         """Create a weight whose TF1 name is ``tf1_weight_name(name)``."""
         weight = self.add_weight(name=name, shape=shape, initializer=initializer)
         self._tf1_weights[tf1_weight_name(name)] = weight
@@ -279,14 +297,14 @@ class RNNCell(keras.layers.Layer):
         self._track_trackable(weight, name=name, overwrite=True)
         return weight
 
-    def tf1_variables(self):
+    def tf1_variables(self) -> dict[str, keras.Variable]:
         """``{"<tf1_scope_name>/<tf1 name>": variable}`` for this cell's own weights."""
         if not self.built:
             raise ValueError(f"{self.name}: build the cell (call it once) before asking for variables")
         return {f"{self.tf1_scope_name}/{k}": v for k, v in self._tf1_weights.items()}
 
     # -- input checks (Python-level, free at run time) ------------------------
-    def input_depth(self, input_shape):
+    def input_depth(self, input_shape: tuple) -> int:
         """Validate a build-time input shape ``[batch, depth]`` and return ``depth``."""
         shape = tuple(input_shape)
         if len(shape) != 2:
@@ -298,7 +316,7 @@ class RNNCell(keras.layers.Layer):
             raise ValueError(f"{self.name}: the last dimension of inputs must be known, got shape {shape}")
         return int(shape[-1])
 
-    def check_inputs(self, inputs):
+    def check_inputs(self, inputs: tf.Tensor) -> tf.Tensor:
         dtype = tf.as_dtype(inputs.dtype)
         if not dtype.is_floating:
             raise TypeError(
@@ -307,7 +325,7 @@ class RNNCell(keras.layers.Layer):
             )
         return inputs
 
-    def check_state(self, states):
+    def check_state(self, states: Any) -> Any:
         """Accept the nested ``state_size`` structure or Keras' flat list; return the nested one."""
         flat = tf.nest.flatten(states)
         sizes = tf.nest.flatten(self.state_size)
@@ -328,7 +346,12 @@ class RNNCell(keras.layers.Layer):
         return tf.nest.pack_sequence_as(self.state_size, flat)
 
     # -- initial state ----------------------------------------------------------
-    def get_initial_state(self, batch_size=None, dtype=None, inputs=None):
+    def get_initial_state(
+        self,
+        batch_size: int | tf.Tensor | None = None,
+        dtype: tf.DType | str | None = None,
+        inputs: tf.Tensor | None = None,
+    ) -> Any:
         """Zeros with the structure of ``state_size``.
 
         Works with ``keras.layers.RNN`` (``batch_size=``) and with TF1 call sites
@@ -337,7 +360,12 @@ class RNNCell(keras.layers.Layer):
         batch_size, dtype = self.initial_state_args(batch_size, dtype, inputs)
         return tf.nest.map_structure(lambda n: tf.zeros([batch_size, n], dtype), self.state_size)
 
-    def initial_state_args(self, batch_size=None, dtype=None, inputs=None):
+    def initial_state_args(
+        self,
+        batch_size: int | tf.Tensor | None = None,
+        dtype: tf.DType | str | None = None,
+        inputs: tf.Tensor | None = None,
+    ) -> tuple[Any, tf.DType]:
         """``(batch_size, dtype)`` of an initial state: the given ones, else taken from
         ``inputs`` (float inputs give their dtype), else the layer's compute dtype."""
         if batch_size is None:
@@ -349,7 +377,7 @@ class RNNCell(keras.layers.Layer):
             dtype = inputs.dtype if floating else self.compute_dtype
         return batch_size, tf.as_dtype(dtype)
 
-    def zero_state(self, batch_size, dtype):
+    def zero_state(self, batch_size: int | tf.Tensor | None, dtype: tf.DType | str | None) -> Any:
         """TF1's name for :meth:`get_initial_state`."""
         return self.get_initial_state(batch_size=batch_size, dtype=dtype)
 
@@ -360,9 +388,9 @@ class LSTMTupleCell(RNNCell):
     ``LayerNormBasicLSTMCell``): their ``state_size`` and ``output_size``."""
 
     @property
-    def state_size(self):
+    def state_size(self) -> Any:
         return LSTMStateTuple(self.num_units, self.num_units)
 
     @property
-    def output_size(self):
+    def output_size(self) -> int:
         return self.num_units

@@ -10,6 +10,7 @@ readable step with the op's math (proven against ``tf.raw_ops`` in
 
 import numbers
 import warnings
+from typing import Any
 
 import keras
 import tensorflow as tf
@@ -20,19 +21,19 @@ from tfseq.rnn_cell.cells import GRUCell
 from tfseq.rnn_cell.fusion import FusedSpec
 
 
-def check_number(owner, name, value):
+def check_number(owner: str, name: str, value: Any) -> float:
     """A real number (not a bool), as a float."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise ValueError(f"{owner}: {name} must be a number, got {value!r}")
     return float(value)
 
 
-def check_block_cell_clip(owner, cell_clip):
+def check_block_cell_clip(owner: str, cell_clip: float | None) -> float | None:
     """contrib's rule: None or a number; ``cell_clip <= 0`` (contrib passes -1 for None) disables it."""
     return None if cell_clip is None else check_number(owner, "cell_clip", cell_clip)
 
 
-def check_name(owner, name):
+def check_name(owner: str, name: str) -> str:
     if not isinstance(name, str) or not name or "/" in name:
         raise ValueError(f"{owner}: name must be a non-empty string without '/', got {name!r}")
     return name
@@ -75,8 +76,17 @@ class LSTMBlockCell(LSTMTupleCell):
             ``name``, or ``reuse`` other than None.
     """
 
-    def __init__(self, num_units, forget_bias=1.0, cell_clip=None, use_peephole=False, dtype=None, reuse=None,
-                 name="lstm_cell", **kwargs):
+    def __init__(
+        self,
+        num_units: int,
+        forget_bias: float = 1.0,
+        cell_clip: float | None = None,
+        use_peephole: bool = False,
+        dtype: tf.DType | str | None = None,
+        reuse: bool | None = None,
+        name: str | None = "lstm_cell",
+        **kwargs: Any,
+    ):
         owner = type(self).__name__
         reject_tf1_only_args(owner, reuse=reuse)
         super().__init__(dtype=dtype, name=check_name(owner, name), **kwargs)
@@ -87,11 +97,11 @@ class LSTMBlockCell(LSTMTupleCell):
         self.tf1_scope_name = name
 
     @property
-    def clips(self):
+    def clips(self) -> bool:
         """Whether ``c`` is clipped (``cell_clip > 0``)."""
         return self.cell_clip is not None and self.cell_clip > 0
 
-    def build(self, input_shape):
+    def build(self, input_shape: tuple) -> None:
         depth = self.input_depth(input_shape)
         n = self.num_units
         self.kernel = self.add_tf1_weight("kernel", (depth + n, 4 * n), "glorot_uniform")
@@ -101,7 +111,7 @@ class LSTMBlockCell(LSTMTupleCell):
             self.w_f_diag = self.add_tf1_weight("w_f_diag", (n,), "glorot_uniform")
             self.w_o_diag = self.add_tf1_weight("w_o_diag", (n,), "glorot_uniform")
 
-    def call(self, inputs, states, training=None):
+    def call(self, inputs: tf.Tensor, states: Any, training: bool | tf.Tensor | None = None) -> tuple[tf.Tensor, Any]:
         c_prev, h_prev = self.check_state(states)
         x = self.check_inputs(inputs)
         z = tf.matmul(tf.concat([x, h_prev], 1), self.kernel) + self.bias
@@ -117,7 +127,7 @@ class LSTMBlockCell(LSTMTupleCell):
         h = tf.sigmoid(o) * tf.tanh(c)
         return h, LSTMStateTuple(c, h)
 
-    def fused_spec(self):
+    def fused_spec(self) -> FusedSpec | None:
         """This step's math for the fused path (:class:`tfseq.rnn_cell.fusion.FusedSpec`)."""
         return FusedSpec(
             "lstm", self.num_units, dict(self._tf1_weights), tf.tanh, forget_bias=self.forget_bias,
@@ -125,7 +135,7 @@ class LSTMBlockCell(LSTMTupleCell):
             clip_gradient="straight_through",
         )
 
-    def get_config(self):
+    def get_config(self) -> dict:
         return {
             **super().get_config(),
             "num_units": self.num_units,
@@ -160,7 +170,14 @@ class GRUBlockCellV2(GRUCell):
         ValueError: both or neither of ``num_units``/``cell_size``, a bad size or name.
     """
 
-    def __init__(self, num_units=None, cell_size=None, reuse=None, name="gru_cell", **kwargs):
+    def __init__(
+        self,
+        num_units: int | None = None,
+        cell_size: int | None = None,
+        reuse: bool | None = None,
+        name: str | None = "gru_cell",
+        **kwargs: Any,
+    ):
         owner = type(self).__name__
         if (num_units is None) == (cell_size is None):
             raise ValueError(
@@ -173,7 +190,7 @@ class GRUBlockCellV2(GRUCell):
         super().__init__(num_units, reuse=reuse, name=check_name(owner, name), **kwargs)
         self.tf1_scope_name = name
 
-    def get_config(self):
+    def get_config(self) -> dict:
         config = super().get_config()
         for key in ("activation", "kernel_initializer", "bias_initializer"):
             del config[key]

@@ -6,6 +6,8 @@ Each class has the same skeleton: ``__init__`` (validate + store), ``state_size`
 """
 
 import numbers
+from collections.abc import Callable
+from typing import Any
 
 import keras
 import tensorflow as tf
@@ -66,21 +68,27 @@ class BasicRNNCell(_UnitsCell):
     tf1_scope_name = "basic_rnn_cell"
     object_args = ("activation",)
 
-    def __init__(self, num_units, activation=None, reuse=None, **kwargs):
+    def __init__(
+        self,
+        num_units: int,
+        activation: Callable | str | None = None,
+        reuse: bool | None = None,
+        **kwargs: Any,
+    ):
         super().__init__(num_units, activation, tf1_only={"reuse": reuse}, **kwargs)
 
-    def build(self, input_shape):
+    def build(self, input_shape: tuple) -> None:
         depth = self.input_depth(input_shape)
         self.kernel = self.add_tf1_weight("kernel", (depth + self.num_units, self.num_units), _GLOROT)
         self.bias = self.add_tf1_weight("bias", (self.num_units,), "zeros")
 
-    def call(self, inputs, states, training=None):
+    def call(self, inputs: tf.Tensor, states: Any, training: bool | tf.Tensor | None = None) -> tuple[tf.Tensor, Any]:
         h_prev = self.check_state(states)
         x = self.check_inputs(inputs)
         h = self.activation(tf.matmul(tf.concat([x, h_prev], 1), self.kernel) + self.bias)
         return h, h
 
-    def fused_spec(self):
+    def fused_spec(self) -> FusedSpec | None:
         """This step's math for the fused path (:class:`tfseq.rnn_cell.fusion.FusedSpec`)."""
         return FusedSpec("rnn", self.num_units, dict(self._tf1_weights), self.activation)
 
@@ -127,19 +135,19 @@ class LSTMCell(_UnitsCell):
 
     def __init__(
         self,
-        num_units,
-        use_peepholes=False,
-        cell_clip=None,
-        initializer=None,
-        num_proj=None,
-        proj_clip=None,
-        num_unit_shards=None,
-        num_proj_shards=None,
-        forget_bias=1.0,
-        state_is_tuple=True,
-        activation=None,
-        reuse=None,
-        **kwargs,
+        num_units: int,
+        use_peepholes: bool = False,
+        cell_clip: float | None = None,
+        initializer: keras.initializers.Initializer | str | None = None,
+        num_proj: int | None = None,
+        proj_clip: float | None = None,
+        num_unit_shards: int | None = None,
+        num_proj_shards: int | None = None,
+        forget_bias: float = 1.0,
+        state_is_tuple: bool = True,
+        activation: Callable | str | None = None,
+        reuse: bool | None = None,
+        **kwargs: Any,
     ):
         tf1_only = {"reuse": reuse, "num_unit_shards": num_unit_shards, "num_proj_shards": num_proj_shards}
         super().__init__(num_units, activation, tf1_only=tf1_only, **kwargs)
@@ -157,17 +165,17 @@ class LSTMCell(_UnitsCell):
         self._initializer_arg = initializer
 
     @property
-    def state_size(self):
+    def state_size(self) -> Any:
         h_size = self.num_proj or self.num_units
         if self.state_is_tuple:
             return LSTMStateTuple(self.num_units, h_size)
         return self.num_units + h_size
 
     @property
-    def output_size(self):
+    def output_size(self) -> int:
         return self.num_proj or self.num_units
 
-    def build(self, input_shape):
+    def build(self, input_shape: tuple) -> None:
         depth = self.input_depth(input_shape)
         init = _initializer(self._initializer_arg, _GLOROT)
         h_size = self.num_proj or self.num_units
@@ -182,17 +190,17 @@ class LSTMCell(_UnitsCell):
                 "projection_kernel", (self.num_units, self.num_proj), init
             )
 
-    def split_state(self, states):
+    def split_state(self, states: Any) -> Any:
         """``(c, h)`` from either state layout."""
         state = self.check_state(states)
         if self.state_is_tuple:
             return state
         return state[:, : self.num_units], state[:, self.num_units :]
 
-    def join_state(self, c, h):
+    def join_state(self, c: tf.Tensor, h: tf.Tensor) -> Any:
         return LSTMStateTuple(c, h) if self.state_is_tuple else tf.concat([c, h], 1)
 
-    def call(self, inputs, states, training=None):
+    def call(self, inputs: tf.Tensor, states: Any, training: bool | tf.Tensor | None = None) -> tuple[tf.Tensor, Any]:
         c_prev, h_prev = self.split_state(states)
         x = self.check_inputs(inputs)
         z = tf.matmul(tf.concat([x, h_prev], 1), self.kernel) + self.bias
@@ -213,7 +221,7 @@ class LSTMCell(_UnitsCell):
                 h = tf.clip_by_value(h, -self.proj_clip, self.proj_clip)
         return h, self.join_state(c, h)
 
-    def fused_spec(self):
+    def fused_spec(self) -> FusedSpec | None:
         """This step's math for the fused path (:class:`tfseq.rnn_cell.fusion.FusedSpec`)."""
         return FusedSpec(
             "lstm", self.num_units, dict(self._tf1_weights), self.activation, forget_bias=self.forget_bias,
@@ -221,7 +229,7 @@ class LSTMCell(_UnitsCell):
             proj_clip=self.proj_clip, state_is_tuple=self.state_is_tuple,
         )
 
-    def get_config(self):
+    def get_config(self) -> dict:
         return {
             **super().get_config(),
             "use_peepholes": self.use_peepholes,
@@ -251,7 +259,13 @@ class BasicLSTMCell(LSTMCell):
     tf1_scope_name = "basic_lstm_cell"
 
     def __init__(
-        self, num_units, forget_bias=1.0, state_is_tuple=True, activation=None, reuse=None, **kwargs
+        self,
+        num_units: int,
+        forget_bias: float = 1.0,
+        state_is_tuple: bool = True,
+        activation: Callable | str | None = None,
+        reuse: bool | None = None,
+        **kwargs: Any,
     ):
         super().__init__(
             num_units,
@@ -262,7 +276,7 @@ class BasicLSTMCell(LSTMCell):
             **kwargs,
         )
 
-    def get_config(self):
+    def get_config(self) -> dict:
         config = super().get_config()
         for key in ("use_peepholes", "cell_clip", "initializer", "num_proj", "proj_clip"):
             del config[key]
@@ -294,18 +308,18 @@ class GRUCell(_UnitsCell):
 
     def __init__(
         self,
-        num_units,
-        activation=None,
-        reuse=None,
-        kernel_initializer=None,
-        bias_initializer=None,
-        **kwargs,
+        num_units: int,
+        activation: Callable | str | None = None,
+        reuse: bool | None = None,
+        kernel_initializer: keras.initializers.Initializer | str | None = None,
+        bias_initializer: keras.initializers.Initializer | str | None = None,
+        **kwargs: Any,
     ):
         super().__init__(num_units, activation, tf1_only={"reuse": reuse}, **kwargs)
         self._kernel_initializer_arg = kernel_initializer
         self._bias_initializer_arg = bias_initializer
 
-    def build(self, input_shape):
+    def build(self, input_shape: tuple) -> None:
         depth = self.input_depth(input_shape)
         n = self.num_units
         kernel_init = _initializer(self._kernel_initializer_arg, _GLOROT)
@@ -316,7 +330,7 @@ class GRUCell(_UnitsCell):
         self.candidate_kernel = self.add_tf1_weight("candidate_kernel", (depth + n, n), kernel_init)
         self.candidate_bias = self.add_tf1_weight("candidate_bias", (n,), candidate_bias_init)
 
-    def call(self, inputs, states, training=None):
+    def call(self, inputs: tf.Tensor, states: Any, training: bool | tf.Tensor | None = None) -> tuple[tf.Tensor, Any]:
         h_prev = self.check_state(states)
         x = self.check_inputs(inputs)
         gates = tf.sigmoid(tf.matmul(tf.concat([x, h_prev], 1), self.gates_kernel) + self.gates_bias)
@@ -326,11 +340,11 @@ class GRUCell(_UnitsCell):
         h = u * h_prev + (1 - u) * c
         return h, h
 
-    def fused_spec(self):
+    def fused_spec(self) -> FusedSpec | None:
         """This step's math for the fused path (:class:`tfseq.rnn_cell.fusion.FusedSpec`)."""
         return FusedSpec("gru", self.num_units, dict(self._tf1_weights), self.activation)
 
-    def get_config(self):
+    def get_config(self) -> dict:
         return {
             **super().get_config(),
             "kernel_initializer": serialize_optional(self._kernel_initializer_arg),

@@ -1,6 +1,8 @@
 """TF1's ``DropoutWrapper`` with Keras' training switch and per-sequence variational masks."""
 
 import numbers
+from collections.abc import Callable
+from typing import Any
 
 import keras
 import numpy as np
@@ -8,12 +10,13 @@ import tensorflow as tf
 
 from tfseq._checks import check_optional_int, serialize_optional
 from tfseq.rnn_cell.base import LSTMStateTuple, call_cell, cell_training
+from tfseq.rnn_cell.fusion import FusedDropout, FusedSpec, NotFusable, check_not_overridden
 from tfseq.rnn_cell.wrappers import RNNCellWrapper
 
 _INPUT_SALT, _OUTPUT_SALT, _STATE_SALT = 0, 1, 2  # state component k uses _STATE_SALT + k
 
 
-def default_dropout_state_filter_visitor(substate):
+def default_dropout_state_filter_visitor(substate: Any) -> Any:
     """TF1's default: drop every state tensor except an LSTM's memory ``c``."""
     if isinstance(substate, LSTMStateTuple):
         return LSTMStateTuple(c=False, h=True)
@@ -26,7 +29,7 @@ def _children(structure):
     return list(structure)
 
 
-def dropout_flags(visitor, state):
+def dropout_flags(visitor: Callable, state: Any) -> list[bool]:
     """One bool per ``tf.nest.flatten(state)`` leaf: does dropout apply to it?
 
     Follows TF1's ``nest.get_traverse_shallow_structure``: ``visitor(substate)``
@@ -52,7 +55,7 @@ def dropout_flags(visitor, state):
     return flags
 
 
-def check_keep_prob(owner, name, value):
+def check_keep_prob(owner: str, name: str, value: Any) -> float | tf.Tensor | tf.Variable:
     """A number in (0, 1] (returned as a float), or a scalar float tensor / ``tf.Variable``
     (TF1's placeholder idiom) whose range :func:`keep_prob_tensor` checks when the cell runs.
     Shared by ``DropoutWrapper`` and ``LayerNormBasicLSTMCell``."""
@@ -65,12 +68,17 @@ def check_keep_prob(owner, name, value):
     return float(value)
 
 
-def may_drop(keep_prob):
+def may_drop(keep_prob: float | tf.Tensor | tf.Variable) -> bool:
     """Python-level: can this keep probability drop anything? (A tensor: yes, maybe.)"""
     return not isinstance(keep_prob, float) or keep_prob < 1.0
 
 
-def keep_prob_tensor(owner, name, keep_prob, dtype):
+def keep_prob_tensor(
+    owner: str,
+    name: str,
+    keep_prob: float | tf.Tensor | tf.Variable,
+    dtype: tf.DType | str | None,
+) -> float | tf.Tensor:
     """A float ``keep_prob`` as is; a tensor/Variable cast to ``dtype`` and checked to be in
     (0, 1] at run time (``InvalidArgumentError`` naming ``owner`` and ``name``)."""
     if isinstance(keep_prob, float):
@@ -84,7 +92,7 @@ def keep_prob_tensor(owner, name, keep_prob, dtype):
         return tf.identity(keep)
 
 
-def keep_prob_config(owner, name, keep_prob):
+def keep_prob_config(owner: str, name: str, keep_prob: float | tf.Tensor | tf.Variable) -> float:
     """A keep probability for ``get_config``: a tensor/Variable is saved as its current value.
     Shared by ``DropoutWrapper`` and ``LayerNormBasicLSTMCell``."""
     if isinstance(keep_prob, float):
@@ -170,16 +178,16 @@ class DropoutWrapper(RNNCellWrapper):
 
     def __init__(
         self,
-        cell,
-        input_keep_prob=1.0,
-        output_keep_prob=1.0,
-        state_keep_prob=1.0,
-        variational_recurrent=False,
-        input_size=None,
-        dtype=None,
-        seed=None,
-        dropout_state_filter_visitor=None,
-        **kwargs,
+        cell: keras.layers.Layer,
+        input_keep_prob: float | tf.Tensor | tf.Variable = 1.0,
+        output_keep_prob: float | tf.Tensor | tf.Variable = 1.0,
+        state_keep_prob: float | tf.Tensor | tf.Variable = 1.0,
+        variational_recurrent: bool = False,
+        input_size: int | None = None,
+        dtype: tf.DType | str | None = None,
+        seed: int | None = None,
+        dropout_state_filter_visitor: Callable | None = None,
+        **kwargs: Any,
     ):
         super().__init__(cell, dtype=dtype, **kwargs)
         self.input_keep_prob = check_keep_prob("DropoutWrapper", "input_keep_prob", input_keep_prob)
@@ -195,19 +203,24 @@ class DropoutWrapper(RNNCellWrapper):
         self.dropout_state_filter_visitor = dropout_state_filter_visitor
         self.sequence_seed = keras.random.SeedGenerator(seed)
 
-    def build(self, input_shape):
+    def build(self, input_shape: tuple) -> None:
         depth = tuple(input_shape)[-1]
         if self.input_size is not None and depth is not None and depth != self.input_size:
             raise ValueError(f"{self.name}: input_size={self.input_size} but the inputs have depth {depth}")
         super().build(input_shape)
 
     # -- sequences -------------------------------------------------------------
-    def resample_dropout_masks(self):
+    def resample_dropout_masks(self) -> None:
         """Start a new sequence batch: new variational masks from the next call on."""
         self.sequence_seed.next()
         super().resample_dropout_masks()
 
-    def get_initial_state(self, batch_size=None, dtype=None, inputs=None):
+    def get_initial_state(
+        self,
+        batch_size: int | tf.Tensor | None = None,
+        dtype: tf.DType | str | None = None,
+        inputs: tf.Tensor | None = None,
+    ) -> Any:
         self.sequence_seed.next()
         return super().get_initial_state(batch_size=batch_size, dtype=dtype, inputs=inputs)
 
@@ -225,19 +238,69 @@ class DropoutWrapper(RNNCellWrapper):
         keep = tf.floor(keep_prob + noise)  # 1 with probability keep_prob
         return value / keep_prob * keep
 
-    def drop_inputs(self, inputs):
+    def drop_inputs(self, inputs: tf.Tensor) -> tf.Tensor:
         """Input dropout as a training step applies it (any leading shape; the fused path
         applies it to a whole sequence at once)."""
         return self._drop(inputs, self.input_keep_prob, _INPUT_SALT, "input_keep_prob")
 
-    def drop_outputs(self, outputs):
+    def drop_outputs(self, outputs: tf.Tensor) -> tf.Tensor:
         """Output dropout as a training step applies it."""
         return self._drop(outputs, self.output_keep_prob, _OUTPUT_SALT, "output_keep_prob")
 
-    def drop_state_component(self, value, index):
+    def drop_state_component(self, value: Any, index: int) -> tf.Tensor:
         """State dropout of the ``index``-th flattened state tensor (LSTM: 0 is c, 1 is h)."""
         return self._drop(value, self.state_keep_prob, _STATE_SALT + index, "state_keep_prob")
 
+    # -- the fused path ---------------------------------------------------------
+    # What fused_dropout() stands in for: a subclass replacing one of these runs per step.
+    _FUSED_REPLACES = ("call", "__call__", "_dropout_step", "drop_inputs", "drop_outputs", "drop_state_component")
+
+    def fused_dropout(self, spec: FusedSpec, training: bool | None) -> FusedDropout | None:
+        """This wrapper's dropout around a cell described by ``spec``, for the fused path
+        (:mod:`tfseq.rnn_cell.fusion`): None when nothing drops in a call with ``training``.
+
+        The fused path applies input and output dropout to whole sequences; state dropout
+        only where it is a variational mask on an LSTM's ``h`` (tuple state, TF1's default
+        filter keeping ``c``). ``training`` must be a Python bool (or None with every keep
+        probability 1): the per-step path alone resolves it at run time.
+
+        Raises:
+            NotFusable: the per-step path must run this call (the message says why).
+        """
+        check_not_overridden(self, DropoutWrapper, self._FUSED_REPLACES)
+        keeps = (self.input_keep_prob, self.output_keep_prob, self.state_keep_prob)
+        if not all(isinstance(k, float) for k in keeps):  # TF1's keep_prob placeholder idiom
+            raise NotFusable(f"{self.name}: a keep probability is a tensor (checked at run time per step)")
+        if all(k == 1.0 for k in keeps):
+            return None
+        if training is None:
+            raise NotFusable(
+                f"{self.name}: dropout with training=None (only the per-step path lets Keras "
+                "resolve training from the calling layer); pass training=True/False"
+            )
+        if not isinstance(training, bool):
+            raise NotFusable(f"{self.name}: dropout with a tensor training={training!r}")
+        if not training:
+            return None
+        if self.state_keep_prob < 1.0:
+            self._check_fused_state_dropout(spec)
+        return FusedDropout(
+            variational=self.variational_recurrent,
+            input_mask=self.drop_inputs if self.input_keep_prob < 1.0 else None,
+            h_mask=(lambda ones: self.drop_state_component(ones, 1)) if self.state_keep_prob < 1.0 else None,
+            output_mask=self.drop_outputs if self.output_keep_prob < 1.0 else None,
+        )
+
+    def _check_fused_state_dropout(self, spec):
+        if not self.variational_recurrent:
+            raise NotFusable(f"{self.name}: per-step state dropout (variational_recurrent=False)")
+        if spec.kind != "lstm" or not spec.state_is_tuple:
+            raise NotFusable(f"{self.name}: state dropout of a {type(self.cell).__name__} without a tuple state")
+        visitor = self.dropout_state_filter_visitor or default_dropout_state_filter_visitor
+        if dropout_flags(visitor, LSTMStateTuple(0, 0)) != [False, True]:
+            raise NotFusable(f"{self.name}: state dropout on c (a custom dropout_state_filter_visitor)")
+
+    # -- the step ----------------------------------------------------------------
     def _dropout_step(self, inputs, states, training):
         if may_drop(self.input_keep_prob):
             inputs = self.drop_inputs(inputs)
@@ -255,7 +318,7 @@ class DropoutWrapper(RNNCellWrapper):
             output = self.drop_outputs(output)
         return output, new_state
 
-    def call(self, inputs, states, training=None):
+    def call(self, inputs: tf.Tensor, states: Any, training: bool | tf.Tensor | None = None) -> tuple[tf.Tensor, Any]:
         training = cell_training(training)  # None under a TF1 driver: True (see "When it drops")
         if training is None or training is False:
             return call_cell(self.cell, inputs, states, training)
@@ -267,7 +330,7 @@ class DropoutWrapper(RNNCellWrapper):
             lambda: call_cell(self.cell, inputs, states, False),
         )
 
-    def get_config(self):
+    def get_config(self) -> dict:
         return {
             **super().get_config(),
             "input_keep_prob": keep_prob_config("DropoutWrapper", "input_keep_prob", self.input_keep_prob),

@@ -1,10 +1,19 @@
-"""How a cell describes its math to the fused fast path: :class:`FusedSpec`.
+"""How cells, wrappers and stacks describe themselves to the fused fast path.
 
-A cell that the fused kernels of :mod:`tfseq.nn.fused` can run defines one method,
-``fused_spec()``, returning a :class:`FusedSpec` (or ``None``: the cell runs per step).
-The planner reads nothing else of the cell: no private attributes, no method names.
-The spec vouches for the ``call`` of the class that defines ``fused_spec``; a subclass
-that overrides ``call`` without overriding ``fused_spec`` runs per step.
+The planner of :mod:`tfseq.nn.fused` knows no cell class. It asks each object for one of
+three descriptions, and reads nothing else of it (no private attributes, no class checks):
+
+* a **cell** the fused kernels can run defines ``fused_spec()``, returning a
+  :class:`FusedSpec` (or ``None``: the cell runs per step);
+* a **dropout wrapper** around one such cell (its ``wrapped_cells()``) defines
+  ``fused_dropout(spec, training)``, returning a :class:`FusedDropout` (or ``None``: nothing
+  drops in this call);
+* a **stack** run layer by layer defines ``fused_layers()``, returning a :class:`FusedStack`.
+
+Each description vouches for the ``call`` (and ``__call__``) of the class that defines the
+method; a subclass that overrides ``call`` without overriding the method runs per step.
+A description that cannot cover a case raises :class:`NotFusable` with the reason, which
+the planner reports (``Plan(path, reason)``).
 
 Three kinds of sequence kernels exist, each TF1's math with gates from one fused
 matmul of ``[x, h]``:
@@ -20,10 +29,23 @@ matmul of ``[x, h]``:
 """
 
 import dataclasses
-from typing import Any, Callable, Mapping, Optional
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 KINDS = ("lstm", "gru", "rnn")
 CLIP_GRADIENTS = ("masked", "straight_through")
+
+
+class NotFusable(Exception):
+    """Why an object cannot run fused: raised by a ``fused_*`` description, reported by the planner."""
+
+
+def check_not_overridden(obj: object, base: type, methods: Sequence[str]) -> None:
+    """Raise :class:`NotFusable` if ``type(obj)`` overrides one of ``base``'s ``methods``:
+    a description written for ``base`` does not vouch for a subclass's replacement."""
+    for name in methods:
+        if getattr(type(obj), name) is not getattr(base, name):
+            raise NotFusable(f"{type(obj).__name__} overrides {name}()")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -53,10 +75,10 @@ class FusedSpec:
     activation: Callable
     forget_bias: float = 0.0
     use_peepholes: bool = False
-    cell_clip: Optional[float] = None
+    cell_clip: float | None = None
     clip_gradient: str = "masked"
-    num_proj: Optional[int] = None
-    proj_clip: Optional[float] = None
+    num_proj: int | None = None
+    proj_clip: float | None = None
     state_is_tuple: bool = True
 
     def __post_init__(self):
@@ -66,11 +88,52 @@ class FusedSpec:
             raise ValueError(f"FusedSpec: clip_gradient must be one of {CLIP_GRADIENTS}, got {self.clip_gradient!r}")
 
     @property
-    def output_size(self):
+    def output_size(self) -> int:
         """Width of the output and of the state ``h``."""
         return self.num_proj or self.units
 
     @property
-    def is_basic_lstm(self):
+    def is_basic_lstm(self) -> bool:
         """An LSTM without peepholes, clipping or projection (the leanest kernel)."""
         return self.kind == "lstm" and not self.use_peepholes and self.cell_clip is None and self.num_proj is None
+
+
+MaskFn = Callable[[Any], Any]
+
+
+@dataclasses.dataclass(frozen=True)
+class FusedDropout:
+    """A dropout wrapper's dropout in one call, as the fused path applies it to whole sequences.
+
+    Each mask function maps a tensor of ones to the mask the wrapper's step multiplies by
+    (``1 / keep_prob`` or 0), drawn with the wrapper's own sampler. The fused path calls them
+    on ``[1, size]`` ones when ``variational`` (the per-step path's very masks) and on
+    ``[time, batch, size]`` ones otherwise.
+
+    Args:
+        variational: one mask per sequence (``[1, size]``), shared by every step and row.
+        input_mask: mask of the inputs, or None (no input dropout).
+        h_mask: mask of the LSTM's carried ``h`` (variational state dropout; ``c`` is kept), or None.
+        output_mask: mask of the outputs, or None.
+    """
+
+    variational: bool
+    input_mask: MaskFn | None = None
+    h_mask: MaskFn | None = None
+    output_mask: MaskFn | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class FusedStack:
+    """A stack of cells run one after another: layer ``k`` reads the whole output sequence
+    of layer ``k - 1``; the stack's output is the last layer's.
+
+    Args:
+        cells: the layers, each a cell with ``fused_spec()`` or a dropout wrapper of one.
+        split_state: the stack's state -> one state per layer.
+        join_states: one state per layer -> the stack's state.
+    """
+
+    cells: Sequence[Any]
+    split_state: Callable[[Any], Sequence[Any]]
+    join_states: Callable[[Sequence[Any]], Any]

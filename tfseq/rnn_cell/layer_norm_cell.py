@@ -2,6 +2,8 @@
 and recurrent dropout without memory loss (Semeniuta et al. 2016)."""
 
 import warnings
+from collections.abc import Callable
+from typing import Any
 
 import keras
 import tensorflow as tf
@@ -62,9 +64,20 @@ class LayerNormBasicLSTMCell(LSTMTupleCell):
     tf1_scope_name = "layer_norm_basic_lstm_cell"
     object_args = ("activation",)
 
-    def __init__(self, num_units, forget_bias=1.0, input_size=None, activation=None, layer_norm=True,
-                 norm_gain=1.0, norm_shift=0.0, dropout_keep_prob=1.0, dropout_prob_seed=None, reuse=None,
-                 **kwargs):
+    def __init__(
+        self,
+        num_units: int,
+        forget_bias: float = 1.0,
+        input_size: int | None = None,
+        activation: Callable | str | None = None,
+        layer_norm: bool = True,
+        norm_gain: float = 1.0,
+        norm_shift: float = 0.0,
+        dropout_keep_prob: float | tf.Tensor | tf.Variable = 1.0,
+        dropout_prob_seed: int | None = None,
+        reuse: bool | None = None,
+        **kwargs: Any,
+    ):
         owner = type(self).__name__
         reject_tf1_only_args(owner, reuse=reuse)
         super().__init__(**kwargs)
@@ -82,7 +95,7 @@ class LayerNormBasicLSTMCell(LSTMTupleCell):
         self.dropout_prob_seed = check_optional_int(owner, "dropout_prob_seed", dropout_prob_seed)
         self.seed_generator = keras.random.SeedGenerator(dropout_prob_seed)
 
-    def build(self, input_shape):
+    def build(self, input_shape: tuple) -> None:
         depth = self.input_depth(input_shape)
         n = self.num_units
         self.kernel = self.add_tf1_weight("kernel", (depth + n, 4 * n), "glorot_uniform")
@@ -125,7 +138,7 @@ class LayerNormBasicLSTMCell(LSTMTupleCell):
             return drop()
         return tf.cond(tf.convert_to_tensor(training), drop, lambda: g)
 
-    def call(self, inputs, states, training=None):
+    def call(self, inputs: tf.Tensor, states: Any, training: bool | tf.Tensor | None = None) -> tuple[tf.Tensor, Any]:
         c_prev, h_prev = self.check_state(states)
         x = self.check_inputs(inputs)
         z = tf.matmul(tf.concat([x, h_prev], 1), self.kernel)
@@ -140,7 +153,7 @@ class LayerNormBasicLSTMCell(LSTMTupleCell):
         h = self.activation(c) * tf.sigmoid(o)
         return h, LSTMStateTuple(c, h)
 
-    def fused_spec(self):
+    def fused_spec(self) -> FusedSpec | None:
         """Without layer norm and dropout the step is ``BasicLSTMCell``'s: the fused LSTM kernel
         runs it. Layer norm has no fused kernel (``None``: per step)."""
         if self.layer_norm or may_drop(self.dropout_keep_prob):
@@ -148,7 +161,7 @@ class LayerNormBasicLSTMCell(LSTMTupleCell):
         return FusedSpec("lstm", self.num_units, dict(self._tf1_weights), self.activation,
                          forget_bias=self.forget_bias)
 
-    def get_config(self):
+    def get_config(self) -> dict:
         return {
             **super().get_config(),
             "num_units": self.num_units,

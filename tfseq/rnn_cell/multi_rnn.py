@@ -1,11 +1,14 @@
 """TF1's ``MultiRNNCell``: a stack of cells run one after another at each time step."""
 
 import warnings
+from collections.abc import Sequence
+from typing import Any
 
 import keras
 import tensorflow as tf
 
 from tfseq.rnn_cell.base import call_cell, reject_tf1_only_args
+from tfseq.rnn_cell.fusion import FusedStack
 from tfseq.rnn_cell.wrappers import RNNCellWrapper, build_cell, cell_initial_state, check_cell
 
 
@@ -39,7 +42,13 @@ class MultiRNNCell(RNNCellWrapper):
 
     tf1_scope_name = "multi_rnn_cell"
 
-    def __init__(self, cells, state_is_tuple=True, reuse=None, **kwargs):
+    def __init__(
+        self,
+        cells: Sequence[keras.layers.Layer],
+        state_is_tuple: bool = True,
+        reuse: bool | None = None,
+        **kwargs: Any,
+    ):
         reject_tf1_only_args("MultiRNNCell", reuse=reuse)
         if not isinstance(cells, (list, tuple)):
             raise TypeError(f"MultiRNNCell: cells must be a list or tuple, but saw: {cells!r}")
@@ -64,37 +73,42 @@ class MultiRNNCell(RNNCellWrapper):
             self._track_trackable(cell, name=f"cell_{index}", overwrite=True)
 
     @property
-    def wrapped_cell(self):
+    def wrapped_cell(self) -> keras.layers.Layer:
         raise AttributeError("MultiRNNCell wraps several cells: use .cells")
 
-    def wrapped_cells(self):
+    def wrapped_cells(self) -> list[keras.layers.Layer]:
         return list(self.cells)
 
-    def wrapped_cell_scope(self, index):
+    def wrapped_cell_scope(self, index: int) -> str:
         return f"cell_{index}"
 
     @property
-    def state_size(self):
+    def state_size(self) -> Any:
         if self.state_is_tuple:
             return tuple(cell.state_size for cell in self.cells)
         return sum(cell.state_size for cell in self.cells)
 
     @property
-    def output_size(self):
+    def output_size(self) -> int:
         return self.cells[-1].output_size
 
-    def build(self, input_shape):
+    def build(self, input_shape: tuple) -> None:
         shape = tuple(input_shape)
         for cell in self.cells:
             build_cell(cell, shape)
             shape = (shape[0], cell.output_size)
 
-    def get_initial_state(self, batch_size=None, dtype=None, inputs=None):
+    def get_initial_state(
+        self,
+        batch_size: int | tf.Tensor | None = None,
+        dtype: tf.DType | str | None = None,
+        inputs: tf.Tensor | None = None,
+    ) -> Any:
         batch_size, dtype = self.initial_state_args(batch_size, dtype, inputs)
         states = tuple(cell_initial_state(cell, batch_size, dtype) for cell in self.cells)
         return states if self.state_is_tuple else tf.concat(states, 1)
 
-    def split_state(self, states):
+    def split_state(self, states: Any) -> Any:
         """Per-cell states from either layout (and from Keras' flat list)."""
         state = self.check_state(states)
         if self.state_is_tuple:
@@ -102,24 +116,31 @@ class MultiRNNCell(RNNCellWrapper):
         sizes = [cell.state_size for cell in self.cells]
         return tf.split(state, sizes, axis=1)
 
-    def call(self, inputs, states, training=None):
+    def join_states(self, states: Any) -> Any:
+        """The stack's state from one state per cell (the inverse of :meth:`split_state`)."""
+        return tuple(states) if self.state_is_tuple else tf.concat(list(states), 1)
+
+    def fused_layers(self) -> FusedStack:
+        """The stack for the fused path: its cells run layer by layer over whole sequences
+        (:mod:`tfseq.rnn_cell.fusion`)."""
+        return FusedStack(tuple(self.cells), self.split_state, self.join_states)
+
+    def call(self, inputs: tf.Tensor, states: Any, training: bool | tf.Tensor | None = None) -> tuple[tf.Tensor, Any]:
         layer_input = inputs
         new_states = []
         for cell, state in zip(self.cells, self.split_state(states)):
             layer_input, new_state = call_cell(cell, layer_input, state, training)
             new_states.append(new_state)
-        if self.state_is_tuple:
-            return layer_input, tuple(new_states)
-        return layer_input, tf.concat(new_states, 1)
+        return layer_input, self.join_states(new_states)
 
-    def get_config(self):
+    def get_config(self) -> dict:
         config = super(RNNCellWrapper, self).get_config()
         config["cells"] = [keras.saving.serialize_keras_object(cell) for cell in self.cells]
         config["state_is_tuple"] = self.state_is_tuple
         return config
 
     @classmethod
-    def from_config(cls, config):
+    def from_config(cls, config: dict) -> keras.layers.Layer:
         config = dict(config)
         config["cells"] = [keras.saving.deserialize_keras_object(c) for c in config["cells"]]
         return cls(**config)

@@ -16,6 +16,8 @@ the contrib wrappers add their own scope around their weights and the wrapped ce
 """
 
 import math
+from collections.abc import Callable
+from typing import Any
 
 import keras
 import tensorflow as tf
@@ -24,14 +26,18 @@ from tfseq._checks import check_positive_int, serialize_optional
 from tfseq.rnn_cell.base import RNNCell, call_cell, get_activation, reject_tf1_only_args
 
 
-def check_cell(owner, name, cell):
+def check_cell(owner: str, name: str, cell: keras.layers.Layer) -> keras.layers.Layer:
     """A wrapped cell must be a Keras layer with ``state_size`` (an RNN cell)."""
     if not isinstance(cell, keras.layers.Layer) or not hasattr(cell, "state_size"):
         raise TypeError(f"{owner}: {name} must be an RNN cell (a Keras layer with state_size), got {cell!r}")
     return cell
 
 
-def cell_initial_state(cell, batch_size, dtype):
+def cell_initial_state(
+    cell: keras.layers.Layer,
+    batch_size: int | tf.Tensor | None,
+    dtype: tf.DType | str | None,
+) -> Any:
     """Zero state of any cell: tfseq cells take ``dtype``, Keras 3 cells only ``batch_size``
     (and may have no ``get_initial_state`` at all)."""
     if isinstance(cell, RNNCell):
@@ -42,7 +48,7 @@ def cell_initial_state(cell, batch_size, dtype):
     return tf.nest.map_structure(lambda t: tf.cast(t, dtype), state)
 
 
-def cell_tf1_variables(cell):
+def cell_tf1_variables(cell: keras.layers.Layer) -> dict[str, keras.Variable]:
     """``cell.tf1_variables()``, or a clear error for cells without TF1 names (Keras cells)."""
     if not hasattr(cell, "tf1_variables"):
         raise TypeError(
@@ -52,7 +58,7 @@ def cell_tf1_variables(cell):
     return cell.tf1_variables()
 
 
-def build_cell(cell, input_shape):
+def build_cell(cell: keras.layers.Layer, input_shape: tuple) -> keras.layers.Layer:
     """Build ``cell`` for a step input of ``input_shape`` unless it is built already.
 
     A cell without its own ``build`` (a TF1-style cell that creates its layers in
@@ -84,50 +90,55 @@ class RNNCellWrapper(RNNCell):
     tf1_scope_name = None  # TF1 scope the wrapper opens around its weights and its cell
     object_args = ("cell",)
 
-    def __init__(self, cell, reuse=None, **kwargs):
+    def __init__(self, cell: keras.layers.Layer, reuse: bool | None = None, **kwargs: Any):
         reject_tf1_only_args(type(self).__name__, reuse=reuse)
         super().__init__(**kwargs)
         self.cell = check_cell(type(self).__name__, "cell", cell)
 
     @property
-    def wrapped_cell(self):
+    def wrapped_cell(self) -> keras.layers.Layer:
         """TF1's name for the wrapped cell (``self.cell``)."""
         return self.cell
 
-    def wrapped_cells(self):
+    def wrapped_cells(self) -> list[keras.layers.Layer]:
         """The wrapped cells, in TF1 order."""
         return [self.cell]
 
-    def wrapped_cell_scope(self, index):
+    def wrapped_cell_scope(self, index: int) -> str:
         """TF1 scope of ``wrapped_cells()[index]`` inside the wrapper's (default: none)."""
         return ""
 
     @property
-    def state_size(self):
+    def state_size(self) -> Any:
         return self.cell.state_size
 
     @property
-    def output_size(self):
+    def output_size(self) -> int:
         return self.cell.output_size
 
-    def wrapped_input_shape(self, input_shape):
+    def wrapped_input_shape(self, input_shape: tuple) -> tuple:
         """Step input shape the wrapped cell sees (default: the wrapper's own)."""
         return tuple(input_shape)
 
-    def build(self, input_shape):
+    def build(self, input_shape: tuple) -> None:
         build_cell(self.cell, self.wrapped_input_shape(input_shape))
 
-    def get_initial_state(self, batch_size=None, dtype=None, inputs=None):
+    def get_initial_state(
+        self,
+        batch_size: int | tf.Tensor | None = None,
+        dtype: tf.DType | str | None = None,
+        inputs: tf.Tensor | None = None,
+    ) -> Any:
         batch_size, dtype = self.initial_state_args(batch_size, dtype, inputs)
         return cell_initial_state(self.cell, batch_size, dtype)
 
-    def resample_dropout_masks(self):
+    def resample_dropout_masks(self) -> None:
         """Start a new sequence for every ``DropoutWrapper`` inside (see its docstring)."""
         for cell in self.wrapped_cells():
             if hasattr(cell, "resample_dropout_masks"):
                 cell.resample_dropout_masks()
 
-    def tf1_variables(self):
+    def tf1_variables(self) -> dict[str, keras.Variable]:
         """TF1 names: the wrapper's own weights and its cells', under ``tf1_scope_name`` if any."""
         if not self.built:
             raise ValueError(f"{self.name}: build the cell (call it once) before asking for variables")
@@ -144,10 +155,10 @@ class RNNCellWrapper(RNNCell):
             return names
         return {f"{self.tf1_scope_name}/{name}": var for name, var in names.items()}
 
-    def call(self, inputs, states, training=None):
+    def call(self, inputs: tf.Tensor, states: Any, training: bool | tf.Tensor | None = None) -> tuple[tf.Tensor, Any]:
         return call_cell(self.cell, inputs, states, training)
 
-    def get_config(self):
+    def get_config(self) -> dict:
         return {**super().get_config(), "cell": keras.saving.serialize_keras_object(self.cell)}
 
 
@@ -167,13 +178,13 @@ class ResidualWrapper(RNNCellWrapper):
 
     object_args = ("cell", "residual_fn")
 
-    def __init__(self, cell, residual_fn=None, **kwargs):
+    def __init__(self, cell: keras.layers.Layer, residual_fn: Callable | None = None, **kwargs: Any):
         super().__init__(cell, **kwargs)
         if residual_fn is not None and not callable(residual_fn):
             raise TypeError(f"ResidualWrapper: residual_fn must be callable or None, got {residual_fn!r}")
         self.residual_fn = residual_fn
 
-    def build(self, input_shape):
+    def build(self, input_shape: tuple) -> None:
         depth = self.input_depth(input_shape)
         if self.residual_fn is None and depth != self.cell.output_size:
             raise ValueError(
@@ -182,13 +193,13 @@ class ResidualWrapper(RNNCellWrapper):
             )
         super().build(input_shape)
 
-    def call(self, inputs, states, training=None):
+    def call(self, inputs: tf.Tensor, states: Any, training: bool | tf.Tensor | None = None) -> tuple[tf.Tensor, Any]:
         output, new_state = call_cell(self.cell, inputs, states, training)
         if self.residual_fn is None:
             return inputs + output, new_state
         return self.residual_fn(inputs, output), new_state
 
-    def get_config(self):
+    def get_config(self) -> dict:
         return {**super().get_config(), "residual_fn": serialize_optional(self.residual_fn)}
 
 
@@ -199,21 +210,26 @@ class DeviceWrapper(RNNCellWrapper):
     TF1 scope: none.
     """
 
-    def __init__(self, cell, device, **kwargs):
+    def __init__(self, cell: keras.layers.Layer, device: str, **kwargs: Any):
         super().__init__(cell, **kwargs)
         if not isinstance(device, str):
             raise TypeError(f"DeviceWrapper: device must be a device string like '/cpu:0', got {device!r}")
         self.device = device
 
-    def get_initial_state(self, batch_size=None, dtype=None, inputs=None):
+    def get_initial_state(
+        self,
+        batch_size: int | tf.Tensor | None = None,
+        dtype: tf.DType | str | None = None,
+        inputs: tf.Tensor | None = None,
+    ) -> Any:
         with tf.device(self.device):
             return super().get_initial_state(batch_size=batch_size, dtype=dtype, inputs=inputs)
 
-    def call(self, inputs, states, training=None):
+    def call(self, inputs: tf.Tensor, states: Any, training: bool | tf.Tensor | None = None) -> tuple[tf.Tensor, Any]:
         with tf.device(self.device):
             return call_cell(self.cell, inputs, states, training)
 
-    def get_config(self):
+    def get_config(self) -> dict:
         return {**super().get_config(), "device": self.device}
 
 
@@ -238,17 +254,25 @@ class EmbeddingWrapper(RNNCellWrapper):
     tf1_scope_name = "embedding_wrapper"
     object_args = ("cell", "initializer")
 
-    def __init__(self, cell, embedding_classes, embedding_size, initializer=None, reuse=None, **kwargs):
+    def __init__(
+        self,
+        cell: keras.layers.Layer,
+        embedding_classes: int,
+        embedding_size: int,
+        initializer: keras.initializers.Initializer | str | None = None,
+        reuse: bool | None = None,
+        **kwargs: Any,
+    ):
         super().__init__(cell, reuse=reuse, **kwargs)
         owner = type(self).__name__
         self.embedding_classes = check_positive_int(owner, "embedding_classes", embedding_classes)
         self.embedding_size = check_positive_int(owner, "embedding_size", embedding_size)
         self._initializer_arg = initializer
 
-    def wrapped_input_shape(self, input_shape):
+    def wrapped_input_shape(self, input_shape: tuple) -> tuple:
         return (tuple(input_shape)[0], self.embedding_size)
 
-    def build(self, input_shape):
+    def build(self, input_shape: tuple) -> None:
         shape = tuple(input_shape)
         if len(shape) not in (1, 2) or (len(shape) == 2 and shape[-1] not in (None, 1)):
             raise ValueError(f"{self.name}: step inputs must be ids shaped [batch] or [batch, 1], got {shape}")
@@ -259,7 +283,7 @@ class EmbeddingWrapper(RNNCellWrapper):
         )
         super().build(input_shape)
 
-    def call(self, inputs, states, training=None):
+    def call(self, inputs: tf.Tensor, states: Any, training: bool | tf.Tensor | None = None) -> tuple[tf.Tensor, Any]:
         ids = tf.reshape(inputs, [-1])
         if ids.dtype.is_floating:
             ids = tf.cast(ids, tf.int64)
@@ -274,7 +298,7 @@ class EmbeddingWrapper(RNNCellWrapper):
         embedded = tf.gather(self.embedding, ids)  # [batch, embedding_size]
         return call_cell(self.cell, embedded, states, training)
 
-    def get_config(self):
+    def get_config(self) -> dict:
         return {
             **super().get_config(),
             "embedding_classes": self.embedding_classes,
@@ -302,7 +326,15 @@ class InputProjectionWrapper(RNNCellWrapper):
     tf1_scope_name = "input_projection_wrapper"
     object_args = ("cell", "activation")
 
-    def __init__(self, cell, num_proj, activation=None, input_size=None, reuse=None, **kwargs):
+    def __init__(
+        self,
+        cell: keras.layers.Layer,
+        num_proj: int | None,
+        activation: Callable | str | None = None,
+        input_size: int | None = None,
+        reuse: bool | None = None,
+        **kwargs: Any,
+    ):
         super().__init__(cell, reuse=reuse, **kwargs)
         owner = type(self).__name__
         self.num_proj = check_positive_int(owner, "num_proj", num_proj)
@@ -310,23 +342,23 @@ class InputProjectionWrapper(RNNCellWrapper):
         self._activation_arg = activation
         self.activation = None if activation is None else get_activation(type(self).__name__, activation)
 
-    def wrapped_input_shape(self, input_shape):
+    def wrapped_input_shape(self, input_shape: tuple) -> tuple:
         return (tuple(input_shape)[0], self.num_proj)
 
-    def build(self, input_shape):
+    def build(self, input_shape: tuple) -> None:
         depth = self.input_depth(input_shape)
         if self.input_size is not None and depth != self.input_size:
             raise ValueError(f"{self.name}: input_size={self.input_size} but the inputs have depth {depth}")
         self.kernel = self.add_tf1_weight("kernel", (depth, self.num_proj), "glorot_uniform")
         super().build(input_shape)
 
-    def call(self, inputs, states, training=None):
+    def call(self, inputs: tf.Tensor, states: Any, training: bool | tf.Tensor | None = None) -> tuple[tf.Tensor, Any]:
         projected = tf.matmul(self.check_inputs(inputs), self.kernel)
         if self.activation is not None:
             projected = self.activation(projected)
         return call_cell(self.cell, projected, states, training)
 
-    def get_config(self):
+    def get_config(self) -> dict:
         return {
             **super().get_config(),
             "num_proj": self.num_proj,
@@ -353,30 +385,37 @@ class OutputProjectionWrapper(RNNCellWrapper):
     tf1_scope_name = "output_projection_wrapper"
     object_args = ("cell", "activation")
 
-    def __init__(self, cell, output_size, activation=None, reuse=None, **kwargs):
+    def __init__(
+        self,
+        cell: keras.layers.Layer,
+        output_size: int,
+        activation: Callable | str | None = None,
+        reuse: bool | None = None,
+        **kwargs: Any,
+    ):
         super().__init__(cell, reuse=reuse, **kwargs)
         self.projection_size = check_positive_int(type(self).__name__, "output_size", output_size)
         self._activation_arg = activation
         self.activation = None if activation is None else get_activation(type(self).__name__, activation)
 
     @property
-    def output_size(self):
+    def output_size(self) -> int:
         return self.projection_size
 
-    def build(self, input_shape):
+    def build(self, input_shape: tuple) -> None:
         cell_output = self.cell.output_size
         self.kernel = self.add_tf1_weight("kernel", (cell_output, self.projection_size), "glorot_uniform")
         self.bias = self.add_tf1_weight("bias", (self.projection_size,), "zeros")
         super().build(input_shape)
 
-    def call(self, inputs, states, training=None):
+    def call(self, inputs: tf.Tensor, states: Any, training: bool | tf.Tensor | None = None) -> tuple[tf.Tensor, Any]:
         output, new_state = call_cell(self.cell, inputs, states, training)
         projected = tf.matmul(output, self.kernel) + self.bias
         if self.activation is not None:
             projected = self.activation(projected)
         return projected, new_state
 
-    def get_config(self):
+    def get_config(self) -> dict:
         return {
             **super().get_config(),
             "output_size": self.projection_size,

@@ -7,22 +7,28 @@
 Prints the learned ``W`` and ``b`` beside the closed-form least-squares solution and their
 difference, and writes ``<logdir>/<run>/`` (``train/``, ``validation/`` event files: loss,
 each weight, the bias, ``W/mean|stddev|min|max``, histograms, a plot of the data against
-the fitted line, the parameter table; the hyper-parameters; ``config.json`` and
-``checkpoints/``, as every ``train`` command: running the same command again resumes a
-stopped run, and a larger ``--epochs`` trains a finished one further).
+the fitted line, the parameter table; the hyper-parameters; ``config.json``,
+``checkpoints/`` and, once finished, ``model.keras``). It shares the options and the rules of
+every ``train`` command (:mod:`tfseq.demos.frame`): ``--run``, ``--max-steps``,
+``--checkpoint-every``, ``--no-progress``, ``--no-xla``, ``--strategy``; running the same
+command again resumes a stopped run, and a larger ``--epochs`` trains a finished one further.
 """
 
+import argparse
 import math
 import os
 
+import numpy as np
+
 from tfseq._checks import UsageError
+from tfseq.demos.frame import RunPlan, Training, add_train_arguments, begin_training, replicas_note, train
 
 _SYNTHETIC_DEFAULTS = {"features": 1, "examples": 200, "noise": 0.1}
 
 
-def register(subparsers):
+def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("regress", help="linear regression by gradient descent, with TensorBoard",
-                                   description=__doc__.splitlines()[0])
+                                   description=__doc__.splitlines()[0].replace("``", ""))
     data = parser.add_argument_group("data (synthetic unless --csv is given)")
     data.add_argument("--csv", default=None, help="a CSV file with a header row of column names")
     data.add_argument("--target", default=None, help="the CSV column to predict (required with --csv)")
@@ -32,18 +38,17 @@ def register(subparsers):
                       help=f"synthetic data: number of rows (default {_SYNTHETIC_DEFAULTS['examples']})")
     data.add_argument("--noise", type=float, default=None,
                       help=f"synthetic data: stddev of the Gaussian noise (default {_SYNTHETIC_DEFAULTS['noise']})")
-    data.add_argument("--seed", type=int, default=0, help="draws the synthetic W, b, x, noise and the split")
     data.add_argument("--valid-fraction", type=float, default=0.2, help="rows held out for validation")
     train = parser.add_argument_group("training")
     train.add_argument("--learning-rate", type=float, default=0.1, help="SGD step size")
     train.add_argument("--epochs", type=int, default=15, help="number of epochs")
     train.add_argument("--steps-per-epoch", type=int, default=20, help="full-batch gradient steps per epoch")
-    train.add_argument("--logdir", default=os.path.join("logdir", "regression"),
-                       help="experiment directory, logdir/<experiment>")
-    train.add_argument("--run", default=None,
-                       help="run name (default: regress-<data>-<time>); an existing run with the same settings "
-                            "is resumed (raise --epochs to train a finished one further)")
-    train.add_argument("--progress", action="store_true", help="draw a progress bar")
+    add_train_arguments(
+        train, logdir_default=os.path.join("logdir", "regression"),
+        logdir_help="experiment directory, logdir/<experiment> (default: logdir/regression)",
+        run_help="run name (default: regress-<data>-<time>); an existing run with the same settings is resumed "
+                 "(raise --epochs to train a finished one further)",
+        seed_help="draws the synthetic W, b, x, noise and the split (default 0)")
     parser.set_defaults(func=cmd_regress)
 
 
@@ -72,8 +77,6 @@ def _check_args(args):
 
 def _load_data(args):
     """``(features, targets, feature names, description)``."""
-    import numpy as np
-
     from tfseq.data.csv_source import read_csv_table
     from tfseq.demos.regress.model import synthetic_data
 
@@ -109,56 +112,57 @@ def _settings(args):
             "learning_rate": args.learning_rate, "steps_per_epoch": args.steps_per_epoch, "epochs": args.epochs}
 
 
-def cmd_regress(args):
+def cmd_regress(args: argparse.Namespace) -> int:
+    from tfseq.demos.regress.model import train_validation_split
+    from tfseq.train import default_run_name
+
+    strategy = begin_training(args)
     _check_args(args)
+    x, y, names, description = _load_data(args)
+    try:
+        split = train_validation_split(x, y, args.valid_fraction, args.seed)
+    except ValueError as err:
+        raise UsageError(str(err)) from None
+    settings = _settings(args)
+    if args.no_xla:  # XLA may round otherwise: a run resumes with the setting it started with
+        settings["xla"] = False
+    plan = RunPlan(args.logdir, args.run or default_run_name("regress", "csv" if args.csv else "synthetic"),
+                   settings, "epochs", epochs_flag="--epochs")
+    return train(args, strategy, plan, lambda: _build(args, x, y, split, names, description, strategy))
+
+
+def _build(args, x, y, split, names, description, strategy):
+    """The model, its task and the optimizer (under the strategy's scope)."""
     import keras
 
-    from tfseq.demos.regress.model import LinearRegression, RegressionTask, train_validation_split
-    from tfseq.train import Progress, RunWriters, Trainer, default_run_name
-    from tfseq.train.run_dir import RunDir, SettingsMismatch
+    from tfseq.demos.regress.model import LinearRegression, RegressionTask
 
-    x, y, names, description = _load_data(args)
-    train_x, train_y, valid_x, valid_y = train_validation_split(x, y, args.valid_fraction, args.seed)
-    run = args.run or default_run_name("regress", "csv" if args.csv else "synthetic")
-    run_dir = os.path.join(args.logdir, run)
-    run_files = RunDir(run_dir)
-    if run_files.exists() and run_files.completed_epochs() >= args.epochs:
-        print(f"run {run_dir} is complete ({run_files.completed_epochs()} of {args.epochs} epochs); nothing to "
-              "train. To train further, raise --epochs on the same run")
-        return 0
-    try:
-        run_files.prepare(_settings(args), may_change=("epochs",))
-    except SettingsMismatch as err:
-        raise UsageError(str(err)) from None
+    train_x, train_y, valid_x, valid_y = split
     print(f"data: {description}")
     print(f"{len(y)} examples: {len(train_y)} train, {len(valid_y)} validation, "
           f"{x.shape[1]} feature{'s' if x.shape[1] > 1 else ''}")
-    print(f"run {run_dir}: full-batch gradient descent, lr {args.learning_rate:g}, "
-          f"{args.epochs} epochs x {args.steps_per_epoch} steps", flush=True)
-
-    keras.utils.set_random_seed(args.seed)
     model = LinearRegression(x.shape[1], name="linear_regression")  # histogram tags weights/linear_regression/W, /b
     task = RegressionTask(model, train_x, train_y, args.steps_per_epoch, valid_x, valid_y, feature_names=names)
-    writers = RunWriters(run_dir)
-    writers.hparams({"data": args.csv or "synthetic", "target": args.target or "y", "features": x.shape[1],
-                     "examples": len(y), "seed": args.seed, "learning_rate": args.learning_rate,
-                     "epochs": args.epochs, "steps_per_epoch": args.steps_per_epoch,
-                     "valid_fraction": args.valid_fraction})
-    # XLA does not pay for a [N, F] matvec: its compile time would be most of the run.
-    trainer = Trainer(task, keras.optimizers.SGD(args.learning_rate), args.epochs, writers=writers,
-                      checkpoint_dir=run_files.checkpoint_dir, log_every=max(1, args.steps_per_epoch // 4),
-                      progress=Progress(enabled=args.progress), jit_compile=False)
-    try:
-        history = trainer.fit()
-    finally:
-        writers.close()
-    rows = task.comparison()
-    if not all(math.isfinite(value) for row in rows for value in row[1:]):
-        raise UsageError(f"training diverged (train loss {history[-1]['train_loss']:.3g} at --learning-rate "
-                         f"{args.learning_rate:g}): lower the learning rate or rescale the features")
-    print(_parameter_table(rows))
-    valid = task.evaluate("validation")
-    if valid is not None:
-        print(f"validation: mean squared error {valid['loss']:.6g}, R2 {valid['R2']:.4f}")
-    print(f"tensorboard --logdir {os.path.dirname(os.path.normpath(args.logdir)) or args.logdir}", flush=True)
-    return 0
+
+    def finish(trainer):
+        rows = task.comparison()
+        if not all(math.isfinite(value) for row in rows for value in row[1:]):
+            with np.errstate(over="ignore", invalid="ignore"):
+                loss = float(np.mean((task.predict(task.x) - task.y) ** 2))
+            raise UsageError(f"training diverged (train loss {loss:.3g} at --learning-rate {args.learning_rate:g}): "
+                             "lower the learning rate or rescale the features")
+        print(_parameter_table(rows))
+        valid = task.evaluate("validation")
+        if valid is not None:
+            print(f"validation: mean squared error {valid['loss']:.6g}, R2 {valid['R2']:.4f}")
+
+    where = replicas_note(strategy, args.strategy)
+    return Training(
+        model, task, keras.optimizers.SGD(args.learning_rate), epochs=args.epochs,
+        summary=f"full-batch gradient descent, lr {args.learning_rate:g}, {args.epochs} epochs x "
+                f"{args.steps_per_epoch} steps{where}",
+        hparams={"data": args.csv or "synthetic", "target": args.target or "y", "features": x.shape[1],
+                 "examples": len(y), "seed": args.seed, "learning_rate": args.learning_rate, "epochs": args.epochs,
+                 "steps_per_epoch": args.steps_per_epoch, "valid_fraction": args.valid_fraction},
+        log_every=max(1, args.steps_per_epoch // 4), finish=finish,
+    )

@@ -14,20 +14,31 @@ Training an existing run resumes it from its latest checkpoint; a finished run t
 further when ``epochs`` is raised.
 """
 
+import argparse
 import os
 import sys
 
 from tfseq._checks import UsageError
-from tfseq.demos.frame import fit_run, prepare_run, replicas_note
-from tfseq.demos.strategy_args import add_strategy_arguments
+from tfseq.demos.frame import (
+    RunPlan,
+    Training,
+    add_run_arguments,
+    add_train_arguments,
+    begin_training,
+    check_positive_options,
+    parse_overrides,
+    replicas_note,
+    train,
+)
 from tfseq.demos.translate import run as translate_run
 
 _DEFAULT_DATA = "builtin:spa-eng"
+_LOGDIR = os.path.join("logdir", "translate-spa-eng")  # eval/decode default
 
 
-def register(subparsers):
+def register(subparsers: argparse._SubParsersAction) -> None:
     translate = subparsers.add_parser("translate", help="train, evaluate and run attentive RNN translation models",
-                                      description=__doc__.splitlines()[0])
+                                      description=__doc__.splitlines()[0].replace("``", ""))
     sub = translate.add_subparsers(dest="translate_command", required=True)
 
     train = sub.add_parser("train", help="train a translation model (resumes an existing run)")
@@ -38,20 +49,16 @@ def register(subparsers):
     train.add_argument("--tgt", default=None, help="target language code (default for builtin:spa-eng: en)")
     train.add_argument("--data-dir", default=None, help="the TFDS data directory for tfds: sources")
     train.add_argument("--config", default="tiny", help="preset: tiny|multi30k|iwslt")
-    _run_args(train, required=False)
-    train.add_argument("--seed", type=int, default=0)
-    train.add_argument("--max-steps", type=int, default=None, help="stop after this many steps (resume later)")
-    train.add_argument("--checkpoint-every", type=int, default=None, help="also checkpoint every N steps")
     train.add_argument("--eval-sentences", type=int, default=None,
                        help="score BLEU each epoch on at most this many validation pairs (default: all)")
-    train.add_argument("--no-progress", action="store_true", help="no progress bar")
-    train.add_argument("--no-xla", action="store_true", help="do not compile the training step with XLA")
-    add_strategy_arguments(train)
+    add_train_arguments(
+        train, logdir_help="experiment directory (default: logdir/translate-<corpus>)",
+        run_help="run name (default: <corpus>-<config>-<time>); an existing run is resumed")
     train.add_argument("overrides", nargs="*", metavar="key=value", help="config overrides, e.g. num_units=256")
     train.set_defaults(func=cmd_train)
 
     evaluate = sub.add_parser("eval", help="BLEU of a trained run on a split or on a file pair")
-    _run_args(evaluate, required=True)
+    add_run_arguments(evaluate, _LOGDIR)
     evaluate.add_argument("--split", choices=("valid", "test"), default="test")
     evaluate.add_argument("--source-file", default=None, help="source sentences, one per line (.gz too)")
     evaluate.add_argument("--reference-file", default=None, help="reference translations, line-aligned")
@@ -61,20 +68,12 @@ def register(subparsers):
     evaluate.set_defaults(func=cmd_eval)
 
     decode = sub.add_parser("decode", help="translate sentences given as arguments or on stdin")
-    _run_args(decode, required=True)
+    add_run_arguments(decode, _LOGDIR)
     decode.add_argument("sentences", nargs="*", help="sentences to translate (default: one per line from stdin)")
     decode.add_argument("--show-attention", action="store_true",
                         help="after each translation, the source piece each target piece attends to most (greedy)")
     _decoding_args(decode)
     decode.set_defaults(func=cmd_decode)
-
-
-def _run_args(parser, required):
-    parser.add_argument("--logdir", default=None if not required else "logdir/translate-spa-eng",
-                        help="experiment directory (default: logdir/translate-<corpus>)")
-    parser.add_argument("--run", required=required, default=None,
-                        help="run name" + ("" if required else " (default: <corpus>-<config>-<time>); an existing run "
-                                           "is resumed"))
 
 
 def _decoding_args(parser):
@@ -94,7 +93,6 @@ def _decoding(args, config):
 
 # -- train -----------------------------------------------------------------------------------------
 def _config(args):
-    from tfseq.demos.lm.command import parse_overrides
     from tfseq.demos.translate import presets as translation_presets
 
     try:
@@ -102,10 +100,7 @@ def _config(args):
     except ValueError as err:
         raise UsageError(str(err)) from None
     config = parse_overrides(config, args.overrides)
-    for name in ("max_steps", "checkpoint_every", "eval_sentences"):
-        value = getattr(args, name)
-        if value is not None and value <= 0:
-            raise UsageError(f"--{name.replace('_', '-')} must be a positive integer, got {value}")
+    check_positive_options(args, ("eval_sentences",))
     return config
 
 
@@ -129,30 +124,19 @@ def _optimizer(config, total_steps):
     return keras.optimizers.Adam(schedule)
 
 
-def cmd_train(args):
-    from tfseq.demos.strategy_args import strategy_from_args
+def cmd_train(args: argparse.Namespace) -> int:
     from tfseq.train import default_run_name
 
-    strategy = strategy_from_args(args)  # first: logical devices and the cluster precede any TF op
+    strategy = begin_training(args)
     config = _config(args)
     corpus = _corpus(args.data, args.src, args.tgt, args.data_dir, args.seed)
-    if args.logdir is None:
-        args.logdir = os.path.join("logdir", f"translate-{corpus.name}")
-    run_dir = os.path.join(args.logdir, args.run or default_run_name(corpus.name, f"{corpus.src}{corpus.tgt}",
-                                                                      config.name))
+    logdir = args.logdir or os.path.join("logdir", f"translate-{corpus.name}")
+    run = args.run or default_run_name(corpus.name, f"{corpus.src}{corpus.tgt}", config.name)
     settings = {"kind": translate_run.KIND, "config": config.to_dict(), "data": args.data, "src": corpus.src,
                 "tgt": corpus.tgt, "data_dir": args.data_dir, "seed": args.seed, "xla": not args.no_xla}
-    if not _prepare_run(run_dir, settings, config, corpus, strategy, args):
-        return 0
-    return _train(args, config, corpus, run_dir, strategy)
-
-
-def _prepare_run(run_dir, settings, config, corpus, strategy, args):
-    """Write or check the run's settings and tokenizers; ``False`` when the run is already complete."""
-    then = (f"to evaluate or decode with it: tfseq translate eval|decode --logdir {args.logdir} "
-            f"--run {os.path.basename(run_dir)}")
-    return prepare_run(run_dir, settings, translate_run.tokenizer_files(config, corpus.train), "config.epochs",
-                       strategy, then)
+    plan = RunPlan(logdir, run, settings, "config.epochs", files=translate_run.tokenizer_files(config, corpus.train),
+                   then=f"to evaluate or decode with it: tfseq translate eval|decode --logdir {logdir} --run {run}")
+    return train(args, strategy, plan, lambda: _build(args, config, corpus, plan.path, strategy))
 
 
 def _tokenizers(run_dir, config, corpus):
@@ -165,59 +149,40 @@ def _tokenizers(run_dir, config, corpus):
     return translate_run.train_tokenizers(config, corpus.train)
 
 
-def _train(args, config, corpus, run_dir, strategy):
-    import contextlib
-
-    import keras
-
+def _build(args, config, corpus, run_dir, strategy):
+    """The model, its task and the optimizer (under the strategy's scope)."""
     from tfseq.demos.translate.model import translation_model_from_config
     from tfseq.demos.translate.task import TranslationTask
-    from tfseq.train import Progress, RunWriters, Trainer
-    from tfseq.train.distribute import is_chief
 
-    chief = is_chief(strategy)
     src_tok, tgt_tok = _tokenizers(run_dir, config, corpus)
-    keras.utils.set_random_seed(args.seed)
-    with strategy.scope() if strategy is not None else contextlib.nullcontext():
-        model = translation_model_from_config(config, src_tok.size, tgt_tok.size, seed=args.seed)
-        task = TranslationTask(model, src_tok, tgt_tok, corpus, config, seed=args.seed,
-                               eval_sentences=args.eval_sentences)
-        steps = task.steps_per_epoch()
-        if steps == 0:
-            raise UsageError(f"{args.data}: no training pair has at most max_length={config.max_length} tokens")
-        optimizer = _optimizer(config, config.epochs * steps)
-    writers = None
-    if chief:  # other workers of a multi-worker job write no event files
-        writers = RunWriters(run_dir)
-        writers.hparams({**config.to_dict(), "data": args.data, "src": corpus.src, "tgt": corpus.tgt,
-                         "seed": args.seed, "src_vocab": src_tok.size, "tgt_vocab": tgt_tok.size,
-                         "strategy": args.strategy, "replicas": strategy.num_replicas_in_sync if strategy else 1})
-    trainer = Trainer(task, optimizer, epochs=config.epochs, max_grad_norm=config.max_grad_norm, writers=writers,
-                      checkpoint_dir=os.path.join(run_dir, "checkpoints"), checkpoint_every=args.checkpoint_every,
-                      progress=Progress(enabled=not args.no_progress), jit_compile=False if args.no_xla else None,
-                      strategy=strategy)
+    model = translation_model_from_config(config, src_tok.size, tgt_tok.size, seed=args.seed)
+    task = TranslationTask(model, src_tok, tgt_tok, corpus, config, seed=args.seed,
+                           eval_sentences=args.eval_sentences)
+    steps = task.steps_per_epoch()
+    if steps == 0:
+        raise UsageError(f"{args.data}: no training pair has at most max_length={config.max_length} tokens")
+
+    def finish(trainer):
+        if not corpus.test:
+            return None
+        result = task.score(corpus.test)
+        print(f"Test BLEU {result['BLEU']:.2f} ({_decoder_name(config.beam_width, config.length_penalty)}, "
+              f"{result['sentences']} sentences), perplexity {result['Perplexity']:.2f}; {task.bleu_signature}",
+              flush=True)
+        for (src, ref), hyp in list(zip(corpus.test, result["hypotheses"]))[:5]:
+            print(f"  {src}\n    = {ref}\n    > {hyp}")
+        return {"BLEU": result["BLEU"], "Test Loss": result["loss"], "Perplexity": result["Perplexity"]}
+
     where = replicas_note(strategy, args.strategy)
-    print(f"run {run_dir}: {corpus.summary()}; {config.tokenizer} vocab {src_tok.size}/{tgt_tok.size}; config "
-          f"{config.name} ({config.num_layers}x{config.num_units} {config.cell}, {config.encoder_type} encoder, "
-          f"{config.attention} attention, {steps} steps/epoch, {config.epochs} epochs{where})", flush=True)
-    code = fit_run(trainer, "translate", strategy, args.max_steps)
-    if code is not None:
-        return code
-    if trainer.complete:
-        model.save(os.path.join(run_dir, "model.keras"))
-        if corpus.test:
-            result = task.score(corpus.test)
-            print(f"Test BLEU {result['BLEU']:.2f} ({_decoder_name(config.beam_width, config.length_penalty)}, "
-                  f"{result['sentences']} sentences), perplexity {result['Perplexity']:.2f}; {task.bleu_signature}",
-                  flush=True)
-            writers.scalars("test", {"BLEU": result["BLEU"], "Test Loss": result["loss"],
-                                     "Perplexity": result["Perplexity"]}, int(trainer.global_step.numpy()))
-            for (src, ref), hyp in list(zip(corpus.test, result["hypotheses"]))[:5]:
-                print(f"  {src}\n    = {ref}\n    > {hyp}")
-    if writers is not None:
-        writers.close()
-        print(f"tensorboard --logdir {os.path.dirname(os.path.normpath(args.logdir)) or args.logdir}", flush=True)
-    return 0
+    return Training(
+        model, task, _optimizer(config, config.epochs * steps), epochs=config.epochs,
+        summary=f"{corpus.summary()}; {config.tokenizer} vocab {src_tok.size}/{tgt_tok.size}; config {config.name} "
+                f"({config.num_layers}x{config.num_units} {config.cell}, {config.encoder_type} encoder, "
+                f"{config.attention} attention, {steps} steps/epoch, {config.epochs} epochs{where})",
+        hparams={**config.to_dict(), "data": args.data, "src": corpus.src, "tgt": corpus.tgt, "seed": args.seed,
+                 "src_vocab": src_tok.size, "tgt_vocab": tgt_tok.size},
+        max_grad_norm=config.max_grad_norm, finish=finish,
+    )
 
 
 def _decoder_name(beam, penalty):
@@ -226,18 +191,22 @@ def _decoder_name(beam, penalty):
 
 # -- eval / decode ------------------------------------------------------------------------------------
 def _open(args):
+    """``(run, config, task(corpus))`` of ``--logdir``/``--run``: the trained run, its config
+    and a function making its task on a corpus."""
     from tfseq.demos.translate.task import TranslationTask
 
-    run_dir, settings, config, (src_tok, tgt_tok), model = translate_run.open_run(args.logdir, args.run)
-    return run_dir, settings, config, src_tok, tgt_tok, model, TranslationTask
+    run = translate_run.open_run(args.logdir, args.run)
+    config, src_tok, tgt_tok = run.parts
+    return run, config, lambda corpus: TranslationTask(run.model, src_tok, tgt_tok, corpus, config)
 
 
-def cmd_eval(args):
+def cmd_eval(args: argparse.Namespace) -> int:
     from tfseq.data.parallel import ParallelCorpus, read_aligned_pairs
 
-    run_dir, settings, config, src_tok, tgt_tok, model, task_class = _open(args)
+    run, config, make_task = _open(args)
+    settings = run.settings
     beam, penalty = _decoding(args, config)
-    translate_run.check_pair(settings, args.src, args.tgt, run_dir)
+    translate_run.check_pair(settings, args.src, args.tgt, run.path)
     if (args.source_file is None) != (args.reference_file is None):
         raise UsageError("give both --source-file and --reference-file, or neither")
     if args.source_file:
@@ -255,7 +224,7 @@ def cmd_eval(args):
         pairs, name = corpus.split(args.split), args.split
         if not pairs:
             raise UsageError(f"{settings['data']} has no {args.split} split")
-    task = task_class(model, src_tok, tgt_tok, corpus, config)
+    task = make_task(corpus)
     result = task.score(pairs, beam, penalty)
     print(f"{name}: BLEU {result['BLEU']:.2f} ({_decoder_name(beam, penalty)}, {result['sentences']} sentences), "
           f"perplexity {result['Perplexity']:.3f}, mean xent {result['loss']:.4f} nats/token")
@@ -263,11 +232,11 @@ def cmd_eval(args):
     return 0
 
 
-def cmd_decode(args):
+def cmd_decode(args: argparse.Namespace) -> int:
     from tfseq.data.parallel import ParallelCorpus, normalize
     from tfseq.demos.translate.task import attention_text
 
-    run_dir, settings, config, src_tok, tgt_tok, model, task_class = _open(args)
+    run, config, make_task = _open(args)
     beam, penalty = _decoding(args, config)
     if args.show_attention and beam != 1:
         raise UsageError("--show-attention needs greedy decoding (--beam-width 1)")
@@ -275,8 +244,7 @@ def cmd_decode(args):
     sentences = [normalize(s) for s in sentences]
     if not any(sentences):
         raise UsageError("no sentences to translate (give them as arguments or on stdin)")
-    task = task_class(model, src_tok, tgt_tok, ParallelCorpus("decode", settings["src"], settings["tgt"], [], [], []),
-                      config)
+    task = make_task(ParallelCorpus("decode", run.settings["src"], run.settings["tgt"], [], [], []))
     for sentence, translation in zip(sentences, task.translate(sentences, beam, penalty)):
         print(translation, flush=True)
         if args.show_attention and sentence:

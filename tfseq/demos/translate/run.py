@@ -6,14 +6,17 @@ settings. Loading a trained run for ``eval``/``decode`` lives here too.
 """
 
 import os
+from collections.abc import Callable
+from typing import Any
 
 from tfseq._checks import UsageError
+from tfseq.demos import frame
 
 KIND = "tfseq translate"
 TOKENIZER_FILES = {"src": "src.tokenizer.json", "tgt": "tgt.tokenizer.json"}
 
 
-def train_tokenizers(config, pairs):
+def train_tokenizers(config: Any, pairs: list[tuple[str, str]]) -> tuple[Any, Any]:
     """``(src, tgt)`` tokenizers trained on each side of ``pairs`` as ``config`` says."""
     from tfseq.data.subwords import train_tokenizer
 
@@ -21,7 +24,7 @@ def train_tokenizers(config, pairs):
             train_tokenizer(config.tokenizer, [t for _, t in pairs], config.tgt_vocab_size))
 
 
-def tokenizer_files(config, pairs):
+def tokenizer_files(config: Any, pairs: list[tuple[str, str]]) -> dict[str, Callable[[str], None]]:
     """``{file name: write(path)}`` for :meth:`~tfseq.train.run_dir.RunDir.prepare`: the
     tokenizers are trained only when a new run is written (once for both files)."""
     from tfseq.data.subwords import save_tokenizer
@@ -38,7 +41,7 @@ def tokenizer_files(config, pairs):
     return {TOKENIZER_FILES["src"]: writer(0), TOKENIZER_FILES["tgt"]: writer(1)}
 
 
-def load_tokenizers(run_dir):
+def load_tokenizers(run_dir: str) -> tuple[Any, Any]:
     """``(src, tgt)`` tokenizers of a run (``UsageError`` naming the run when unreadable)."""
     from tfseq.data.subwords import load_tokenizer
 
@@ -48,33 +51,22 @@ def load_tokenizers(run_dir):
         raise UsageError(f"{run_dir}: cannot read its tokenizers ({err})") from None
 
 
-def open_run(logdir, run):
-    """``(run_dir, settings, config, (src, tgt) tokenizers, model)`` of a trained run, with
-    the model's weights from its latest checkpoint."""
-    from tfseq.demos.translate import presets as translation_presets
-    from tfseq.demos.translate.model import translation_model_from_config
-    from tfseq.train import CheckpointKeeper
-    from tfseq.train.run_dir import RunDir
+def open_run(logdir: str, run: str) -> frame.TrainedRun:
+    """The trained run ``<logdir>/<run>`` (:func:`tfseq.demos.frame.open_run`): its model with
+    the weights of its latest checkpoint, and ``parts`` = ``(config, src tokenizer, tgt tokenizer)``."""
+    def load(run_dir, settings):
+        from tfseq.demos.translate import presets as translation_presets
+        from tfseq.demos.translate.model import translation_model_from_config
 
-    run_files = RunDir(os.path.join(logdir, run))
-    run_dir = run_files.path
-    if not os.path.isdir(run_dir):
-        raise UsageError(f"{run_dir}: no such run")
-    if not run_files.exists() or run_files.read().get("kind") != KIND:
-        raise UsageError(f"{run_dir}: not a {KIND} run")
-    settings = run_files.read()
-    config = translation_presets.TranslationConfig(**settings["config"])
-    src_tok, tgt_tok = load_tokenizers(run_dir)
-    model = translation_model_from_config(config, src_tok.size, tgt_tok.size, seed=settings.get("seed", 0))
-    keeper = CheckpointKeeper(run_files.checkpoint_dir, {"model_variables": list(model.variables)})
-    prefix = keeper.latest()
-    if prefix is None:
-        raise UsageError(f"{run_dir}: no checkpoint yet")
-    keeper.checkpoint.read(prefix).expect_partial()  # the model only
-    return run_dir, settings, config, (src_tok, tgt_tok), model
+        config = translation_presets.TranslationConfig(**settings["config"])
+        src_tok, tgt_tok = load_tokenizers(run_dir)
+        model = translation_model_from_config(config, src_tok.size, tgt_tok.size, seed=settings.get("seed", 0))
+        return model, (config, src_tok, tgt_tok)
+
+    return frame.open_run(logdir, run, load, name=KIND, kind=KIND)
 
 
-def check_pair(settings, src, tgt, run_dir):
+def check_pair(settings: dict, src: str | None, tgt: str | None, run_dir: str) -> None:
     """Refuses languages other than the run's own (``None`` means "the run's")."""
     for side, given in (("src", src), ("tgt", tgt)):
         if given is not None and given != settings[side]:
