@@ -23,7 +23,7 @@ def results(tmp_path_factory):
     """Both checks in one fresh interpreter (one TensorFlow start-up)."""
     tmp = tmp_path_factory.mktemp("mirrored")
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": ""}
-    proc = subprocess.run([sys.executable, __file__, str(tmp)], capture_output=True, text=True, timeout=300,
+    proc = subprocess.run([sys.executable, __file__, str(tmp)], capture_output=True, text=True, timeout=600,
                           env=env)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return json.loads(proc.stdout.strip().splitlines()[-1])
@@ -60,6 +60,13 @@ def test_translation_step_equals_single_device(results):
     """Two steps of C's TranslationModel (per-token mean objective, uneven rows and tokens)."""
     result = results["translation"]
     assert result["variables"] > 10 and result["weights"] < TOLERANCE, result
+
+
+def test_adam_on_repeated_ids_equals_the_dense_gradient_step(results):
+    """An embedding's repeated rows under the strategy: the same step as one device, and the
+    dense-gradient step (Keras 3's Adam would square each repeated slice)."""
+    result = results["embedding"]
+    assert result["moved"] > 0.05 and result["dense"] < 1e-6 and result["single"] < 1e-6, result
 
 
 def test_regression_uneven_split_xla_and_lm_xla_fallback(results):
@@ -222,6 +229,50 @@ def _regression(strategy):
     return result
 
 
+def _embedding(strategy):
+    import contextlib
+
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    from tfseq.train import Trainer
+
+    ids = np.array([[1, 1, 1, 1, 2], [2, 3, 3, 1, 1]], np.int32)  # replica 0 sees row 1 four times
+
+    class Embedding:
+        def __init__(self):
+            self.model = keras.Sequential([keras.Input((None,), dtype="int32"), keras.layers.Embedding(4, 3)])
+
+        def steps_per_epoch(self):
+            return 1
+
+        def train_batches(self, start):
+            return [tf.constant(ids)][start:]
+
+        def loss(self, batch, training):
+            values = tf.reduce_sum(self.model(batch) * [1.0, 2.0, 3.0], axis=-1)  # [rows, 5]
+            return tf.reduce_mean(values), {"loss_sum": tf.reduce_sum(values), "count": tf.size(values)}
+
+    tables = []
+    for s in (None, strategy):
+        with s.scope() if s else contextlib.nullcontext():
+            keras.utils.set_random_seed(6)
+            task = Embedding()
+            optimizer = keras.optimizers.Adam(0.1)
+        initial = task.model.get_weights()[0]
+        Trainer(task, optimizer, 1, jit_compile=False, strategy=s).fit()
+        tables.append(task.model.get_weights()[0])
+    keras.utils.set_random_seed(6)
+    reference = Embedding()
+    with tf.GradientTape() as tape:
+        objective, _ = reference.loss(tf.constant(ids), True)
+    table = reference.model.trainable_variables[0]
+    keras.optimizers.Adam(0.1).apply_gradients([(tf.convert_to_tensor(tape.gradient(objective, table)), table)])
+    return {"moved": float(np.abs(tables[1] - initial).max()), "dense": _max_diff([tables[1]], [table.numpy()]),
+            "single": _max_diff([tables[0]], [tables[1]])}
+
+
 def _translation(strategy):
     """C's TranslationModel (bi-encoder, attention) with its per-token mean objective on dict
     batches of different lengths: the replicas' token counts differ, so their weights do."""
@@ -280,5 +331,6 @@ if __name__ == "__main__":
     # One strategy for the whole process: a second MirroredStrategy over the same devices
     # reuses collective instance keys and its first all-reduce is aborted.
     strategy = make_strategy("mirrored", 2)
-    out = {"lm": _lm(tmp, strategy), "regression": _regression(strategy), "translation": _translation(strategy)}
+    out = {"lm": _lm(tmp, strategy), "regression": _regression(strategy), "translation": _translation(strategy),
+           "embedding": _embedding(strategy)}
     print(json.dumps(out))

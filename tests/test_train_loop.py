@@ -9,8 +9,8 @@ import pytest
 import tensorflow as tf
 
 from tfseq.data import lm_windows
-from tfseq.demos.lm import LanguageModelTask, language_model_from_config, perplexity, presets
-from tfseq.train import Task, Trainer
+from tfseq.demos.lm import LanguageModelTask, language_model_from_config, presets
+from tfseq.train import Task, Trainer, average_loss, perplexity
 
 VOCAB = 12
 BATCH, STEPS = 4, 5
@@ -79,11 +79,14 @@ def test_evaluate_perplexity_matches_numpy():
     assert task.evaluate("test") is None
 
 
-def test_perplexity_arithmetic():
+def test_perplexity_and_average_loss_arithmetic():
     xent = np.random.default_rng(0).random(50) * 4
-    assert perplexity(xent.sum(), xent.size) == pytest.approx(np.exp(xent.mean()))
+    loss, count = average_loss([(xent[:20].sum(), 20), (tf.constant(xent[20:].sum()), tf.constant(30))])
+    assert count == 50 and loss == pytest.approx(xent.mean())
+    assert perplexity(loss) == pytest.approx(np.exp(xent.mean()))
+    assert perplexity(1e6) == pytest.approx(np.exp(700.0))  # a diverged loss stays printable
     with pytest.raises(ValueError, match="count must be > 0, got 0"):
-        perplexity(1.0, 0)
+        average_loss([])
 
 
 def test_state_carried_across_batches_and_reset_each_epoch():

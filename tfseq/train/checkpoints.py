@@ -12,6 +12,8 @@ the previous checkpoint or the new one, never a half-written one.
 import os
 import shutil
 import tempfile
+from collections.abc import Mapping
+from typing import Any
 
 import tensorflow as tf
 
@@ -20,7 +22,7 @@ from tfseq._checks import check_positive_int
 LATEST = "latest"
 
 
-def training_trackables(model, optimizer, **extra):
+def training_trackables(model: Any, optimizer: Any, **extra: Any) -> dict[str, Any]:
     """``{name: trackable}`` covering every variable of ``model`` (weights and dropout RNG
     seed states) and of ``optimizer``, plus ``extra`` (counters, carried state ...)."""
     if not optimizer.built:
@@ -41,12 +43,12 @@ class CheckpointKeeper:
         max_to_keep: older checkpoints beyond this many are deleted.
     """
 
-    def __init__(self, directory, trackables, max_to_keep=2):
+    def __init__(self, directory: str, trackables: Mapping[str, Any], max_to_keep: int = 2):
         self.max_to_keep = check_positive_int("CheckpointKeeper", "max_to_keep", max_to_keep)
         self.directory = os.fspath(directory)
         self.checkpoint = tf.train.Checkpoint(**trackables)
 
-    def save(self, step):
+    def save(self, step: int) -> str:
         """Write checkpoint ``ckpt-<step>`` atomically and point ``latest`` at it; returns its prefix."""
         os.makedirs(self.directory, exist_ok=True)
         name = f"ckpt-{int(step)}"
@@ -84,7 +86,7 @@ class CheckpointKeeper:
             if name.startswith(".ckpt-"):
                 shutil.rmtree(os.path.join(self.directory, name), ignore_errors=True)
 
-    def latest(self):
+    def latest(self) -> str | None:
         """Prefix of the latest complete checkpoint, or ``None``."""
         pointer = os.path.join(self.directory, LATEST)
         if not os.path.exists(pointer):
@@ -94,7 +96,7 @@ class CheckpointKeeper:
         prefix = os.path.join(self.directory, name, "ckpt")
         return prefix if os.path.exists(prefix + ".index") else None
 
-    def restore(self, prefix=None):
+    def restore(self, prefix: str | None = None) -> str | None:
         """Restore ``prefix`` (default: the latest); returns the prefix, or ``None`` if there is none."""
         prefix = prefix or self.latest()
         if prefix is None:

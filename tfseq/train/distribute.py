@@ -1,5 +1,5 @@
 """``tf.distribute`` for :class:`~tfseq.train.loop.Trainer`: strategies by name, the global
-batch split among replicas, the replicated training step, and who writes what.
+batch split among replicas, the optimizer and the model under a strategy, and who writes what.
 
 * **The API.** Build the model, the task *and the optimizer* inside ``strategy.scope()``,
   then pass the strategy: ``Trainer(task, optimizer, epochs, strategy=strategy)``. The
@@ -8,10 +8,10 @@ batch split among replicas, the replicated training step, and who writes what.
   (contiguous blocks in ``replica_id_in_sync_group`` order), a ``tf.data.Dataset`` through
   ``strategy.distribute_datasets_from_function``, any other iterable through
   ``strategy.experimental_distribute_values_from_function``.
-* **The step** (:func:`replica_step`, under ``strategy.run``): each replica computes its
+* **The step** (:mod:`tfseq.train.step`, under ``strategy.run``): each replica computes its
   ``task.loss``; its objective is weighted by its share of the global ``count``
-  (``count_r / sum(count)``), so an objective that is a mean over the counted items (the
-  LM's batch-mean cost, the translation per-token mean, a mean squared error) gives the
+  (``count_r / sum(count)``), so an objective that is a mean over the counted items (a
+  batch-mean cost, a per-token mean, a mean squared error) gives the
   single-device gradient when the weighted gradients are summed. A task whose objective
   is a *sum* sets ``objective_reduction = "sum"`` (no weighting). The gradients are
   all-reduced (SUM) once, the global norm is taken and clipped on the summed gradient
@@ -28,6 +28,8 @@ import os
 import re
 import shutil
 import tempfile
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import tensorflow as tf
 
@@ -39,13 +41,14 @@ class WorkerLostError(RuntimeError):
     """A peer of a multi-worker job stopped responding; the last checkpoint is intact."""
 
     @classmethod
-    def from_error(cls, err):
+    def from_error(cls, err: BaseException) -> "WorkerLostError":
         return cls(f"a worker of the job stopped responding ({describe(err)}); the last checkpoint is intact: "
                    "start every worker again with the same command to resume")
 
 
 # -- strategies by name ------------------------------------------------------------------------
-def make_strategy(name, devices=None, timeout_seconds=COLLECTIVE_TIMEOUT):
+def make_strategy(name: str, devices: int | None = None,
+                  timeout_seconds: float = COLLECTIVE_TIMEOUT) -> tf.distribute.Strategy | None:
     """The strategy for ``--strategy NAME``, or ``None`` for ``"default"`` (no strategy).
 
     Args:
@@ -100,7 +103,7 @@ def _mirrored_devices(count):
     return [f"/cpu:{i}" for i in range(count)]
 
 
-def check_tf_config(text):
+def check_tf_config(text: str | None) -> dict[str, Any]:
     """Validate a ``TF_CONFIG`` value (JSON with ``cluster`` and ``task``); returns it parsed."""
     if not text:
         raise ValueError("the multi-worker strategy needs the TF_CONFIG environment variable, e.g. "
@@ -120,12 +123,12 @@ def check_tf_config(text):
     return config
 
 
-def is_chief(strategy):
+def is_chief(strategy: tf.distribute.Strategy | None) -> bool:
     """Whether this process writes summaries and checkpoints (always, without a strategy)."""
     return strategy is None or bool(strategy.extended.should_checkpoint)
 
 
-def worker_label(strategy):
+def worker_label(strategy: tf.distribute.Strategy | None) -> str:
     """``"worker 1"`` for a multi-worker task, ``""`` otherwise."""
     resolver = getattr(strategy, "cluster_resolver", None)
     if resolver is None or not resolver.task_type:
@@ -136,7 +139,7 @@ def worker_label(strategy):
 class ScratchDirectory:
     """A non-chief worker's checkpoint target: a fresh temporary directory, deleted after use."""
 
-    def __enter__(self):
+    def __enter__(self) -> str:
         self.path = tempfile.mkdtemp(prefix="tfseq-worker-ckpt-")
         return self.path
 
@@ -145,7 +148,7 @@ class ScratchDirectory:
 
 
 # -- the global batch split among replicas --------------------------------------------------
-def replica_rows(batch, replica, replicas):
+def replica_rows(batch: Any, replica: Any, replicas: int) -> Any:
     """Rows ``[floor(r*B/n), floor((r+1)*B/n))`` of every tensor of ``batch`` (any nest)."""
     def take(t):
         t = tf.convert_to_tensor(t)
@@ -155,7 +158,7 @@ def replica_rows(batch, replica, replicas):
     return tf.nest.map_structure(take, batch)
 
 
-def distribute_batches(strategy, batches_fn):
+def distribute_batches(strategy: tf.distribute.Strategy, batches_fn: Callable[[], Any]) -> Iterator[Any]:
     """An iterator of per-replica batches over the global batches ``batches_fn()`` yields."""
     probe = batches_fn()
     replicas = strategy.num_replicas_in_sync
@@ -181,59 +184,18 @@ def _distribute_iterable(strategy, batches, replicas):
             lambda context, batch=batch: replica_rows(batch, context.replica_id_in_sync_group, replicas))
 
 
-# -- the replicated step ------------------------------------------------------------------------
-def replicated_step(strategy, task, optimizer, max_grad_norm, jit, update_counters):
-    """The ``tf.function`` of one step under ``strategy``: :func:`replica_step` on every replica
-    (its forward/backward XLA-compiled when ``jit``), then ``update_counters(summed)``."""
-    compute = lambda batch: compute_gradients(task, batch)  # noqa: E731
-    if jit:
-        compute = tf.function(compute, jit_compile=True)
-
-    def step(batch):
-        sums = strategy.run(replica_step, args=(task, optimizer, max_grad_norm, compute, batch))
-        update_counters(strategy.reduce(tf.distribute.ReduceOp.SUM, sums, axis=None))
-    return tf.function(step)
-
-
-def compute_gradients(task, batch):
-    """``(objective, loss_sum, count, grads)`` of one replica's batch (the XLA-compilable part)."""
-    variables = task.model.trainable_variables
-    with tf.GradientTape() as tape:
-        objective, metrics = task.loss(batch, training=True)
-    grads = tape.gradient(objective, variables)
-    return (objective, tf.cast(metrics["loss_sum"], tf.float32), tf.cast(metrics["count"], tf.float32), grads)
-
-
-def replica_step(task, optimizer, max_grad_norm, compute, batch):
-    """Runs in replica context: weighted local gradients, one SUM all-reduce, global clipping,
-    update. Returns ``[loss_sum, count, grad_norm / replicas]`` to be SUM-reduced."""
-    context = tf.distribute.get_replica_context()
-    variables = task.model.trainable_variables
-    _, loss_sum, count, grads = compute(batch)
-    if getattr(task, "objective_reduction", "mean") == "sum":
-        weight = tf.constant(1.0)
-    else:
-        weight = count / tf.maximum(context.all_reduce(tf.distribute.ReduceOp.SUM, count), 1e-30)
-    pairs = [(tf.convert_to_tensor(g) * weight, v) for g, v in zip(grads, variables) if g is not None]
-    summed = context.all_reduce(tf.distribute.ReduceOp.SUM, [g for g, _ in pairs])
-    if max_grad_norm is None:
-        grad_norm = tf.linalg.global_norm(summed)
-    else:
-        summed, grad_norm = tf.clip_by_global_norm(summed, max_grad_norm)
-    optimizer.apply_gradients(zip(summed, [v for _, v in pairs]))
-    return tf.stack([loss_sum, count, grad_norm / context.num_replicas_in_sync])
-
-
-def apply_without_reduction(optimizer):
-    """Make ``optimizer`` apply gradients as given in replica context: :func:`replica_step`
-    already all-reduced (and clipped) them, and Keras' TF optimizer would SUM them again."""
+# -- the optimizer and the model under a strategy ---------------------------------------------
+def apply_without_reduction(optimizer: Any) -> None:
+    """Make ``optimizer`` apply gradients as given in replica context: the training step
+    (:mod:`tfseq.train.step`) already all-reduced (and clipped) them, and Keras' TF optimizer
+    would SUM them again."""
     if not hasattr(type(optimizer), "_all_reduce_sum_gradients"):
         raise ValueError(f"Trainer: under a strategy the optimizer must be a Keras optimizer (TensorFlow "
                          f"backend), got {type(optimizer).__name__}")
     object.__setattr__(optimizer, "_all_reduce_sum_gradients", list)
 
 
-def check_created_in_scope(strategy, model, optimizer):
+def check_created_in_scope(strategy: tf.distribute.Strategy, model: Any, optimizer: Any) -> None:
     """``ValueError`` unless the model's variables and the optimizer belong to ``strategy``."""
     for variable in model.variables:
         handle = getattr(variable, "value", variable)
@@ -249,7 +211,7 @@ def check_created_in_scope(strategy, model, optimizer):
 SEED_STRIDE = 1_000_003  # replica r's dropout streams start at seed + r * SEED_STRIDE
 
 
-def decorrelate_seeds(strategy, model):
+def decorrelate_seeds(strategy: tf.distribute.Strategy, model: Any) -> None:
     """Give every replica its own random stream (dropout masks).
 
     Keras' ``SeedGenerator`` states are mirrored variables: every replica would draw the
@@ -270,7 +232,7 @@ def decorrelate_seeds(strategy, model):
             copy.assign(base + offset)
 
 
-def check_same_step(strategy, global_step):
+def check_same_step(strategy: tf.distribute.Strategy, global_step: tf.Variable) -> None:
     """``ValueError`` unless every replica holds the same ``global_step`` (after a restore:
     workers that read different checkpoint directories would otherwise train apart)."""
     if strategy.num_replicas_in_sync == 1:
@@ -284,13 +246,13 @@ def check_same_step(strategy, global_step):
                          "hosts)")
 
 
-def collective_failure(err):
+def collective_failure(err: BaseException) -> bool:
     """Whether ``err`` is a collective that failed because a peer is gone."""
     return isinstance(err, (tf.errors.UnavailableError, tf.errors.DeadlineExceededError,
                             tf.errors.CancelledError, tf.errors.AbortedError))
 
 
-def describe(err, limit=240):
+def describe(err: BaseException, limit: int = 240) -> str:
     """One line for a failed collective: the error class and its message without TF's
     ``{{function_node ...}}`` prefixes."""
     text = re.sub(r"\{\{[^}]*\}\}\s*", "", str(err)).strip().splitlines()[0] if str(err).strip() else ""

@@ -1,18 +1,22 @@
 """A general training loop: epochs of ``tf.function`` steps, TensorBoard, resume.
 
-The loop knows nothing about language models, translation or regression. A *task* plugs in
-(see :class:`Task`; tasks are duck-typed, so a model's task lives next to its model
-without importing this module): it supplies the model, one epoch of batches starting at a
-given position, the loss of a batch (called inside the compiled step) and an evaluation.
+The loop knows nothing about any particular model. A *task* plugs in (the contract:
+:class:`~tfseq.train.task.Task`, a ``typing.Protocol``; subclassing it is optional): it
+supplies the model, one epoch of batches starting at a given position, the loss of a batch
+(called inside the compiled step) and an evaluation. *Reporters*
+(:mod:`tfseq.train.reporting`) say what else is written at log windows and epoch ends.
 The loop owns the rest:
 
-* one ``tf.function`` step: ``task.loss`` under a ``GradientTape``, gradients clipped by
-  global norm (unless ``max_grad_norm=None``), ``optimizer.apply_gradients``, metric sums
-  and step counters updated in
+* one ``tf.function`` step (:mod:`tfseq.train.step`), always run through
+  ``strategy or tf.distribute.get_strategy()``: ``task.loss`` under a ``GradientTape``,
+  gradients clipped by global norm (unless ``max_grad_norm=None``), repeated embedding rows
+  summed, ``optimizer.apply_gradients``, metric sums and step counters updated in
   variables, so the Python loop does no per-step tensor work. By default the step is
   compiled with XLA (``jit_compile``): measured 1.3x faster for the PTB ``small`` model on
-  CPU. A step XLA cannot compile (an op without an XLA kernel) falls back to the plain
-  graph with a warning; ``jit_compile=False`` turns XLA off, ``True`` makes it required;
+  CPU. A task declares whether its step may be compiled (``task.xla_compile``); where it
+  may not, or where XLA fails to compile it (an op without an XLA kernel), the step runs
+  as a plain graph after a warning; ``jit_compile=False`` turns XLA off, ``True`` makes it
+  required;
 * the learning rate: ``learning_rate_at(epoch)``, set once per epoch, or (with
   ``learning_rate_at=None``) the optimizer's own, e.g. a per-step
   ``keras.optimizers.schedules.LearningRateSchedule`` (warm-up, decay);
@@ -31,94 +35,45 @@ The loop owns the rest:
 TensorBoard tags (the PTB tutorial's first): ``train/``: "Training Loss" (mean loss per
 item over the last ``log_every`` steps), "Learning Rate", "Gradient Norm" (before
 clipping), ``task.throughput_name`` (e.g. "words_per_second", counted over the time spent
-fetching batches and running steps only), the task's derived metrics ("Perplexity") and
-``task.window_scalars()``; each epoch ``weights/<variable path>`` histograms, the task's
-texts (e.g. "samples") and images (e.g. attention heatmaps); ``validation/``: "Validation
-Loss", derived metrics and every other number of ``task.evaluate`` (e.g. "BLEU").
+fetching batches and running steps only), the reporters' derived metrics ("Perplexity") and
+window scalars; each epoch ``weights/<variable path>`` histograms, the reporters' texts
+(e.g. "samples") and images (e.g. attention heatmaps); ``validation/``: "Validation Loss",
+derived metrics and every other number of ``task.evaluate`` (e.g. "BLEU").
 """
 
-import contextlib
 import math
 import time
 import warnings
+from collections.abc import Callable, Sequence
+from typing import Any
 
+import keras
 import tensorflow as tf
 
 from tfseq._checks import check_optional_bool, check_positive_int
 from tfseq.train import distribute
 from tfseq.train.checkpoints import CheckpointKeeper, training_trackables
 from tfseq.train.progress import Progress, format_epoch, validation_scalars
+from tfseq.train.reporting import Reporter, Reporters
+from tfseq.train.step import make_train_step
+from tfseq.train.summaries import RunWriters
+from tfseq.train.task import Task, TaskView
 
-
-class Task:
-    """What :class:`Trainer` needs from a task. Subclass it or duck-type it: only
-    ``model``, :meth:`steps_per_epoch`, :meth:`train_batches` and :meth:`loss` are
-    required; for a missing optional method the default below is used.
-
-    Attributes:
-        model: the Keras model whose ``trainable_variables`` are trained.
-        throughput_name: the tag of ``count`` per second (e.g. ``"words_per_second"``).
-    """
-
-    model = None
-    throughput_name = "items_per_second"
-
-    def steps_per_epoch(self):
-        """Number of training steps in one epoch."""
-        raise NotImplementedError
-
-    def train_batches(self, start):
-        """An iterable over one epoch of training batches, skipping the first ``start``."""
-        raise NotImplementedError
-
-    def reset_state(self):
-        """Called at the start of every epoch (e.g. zero the carried RNN state)."""
-
-    def loss(self, batch, training):
-        """Traced inside the step. Returns ``(objective, {"loss_sum": s, "count": n})``:
-        the scalar to differentiate and the summed per-item loss over ``n`` items."""
-        raise NotImplementedError
-
-    def evaluate(self, split):
-        """``{"loss": mean per-item loss, ...}`` on ``split`` (``"validation"``/``"test"``),
-        or ``None`` when there is no such split. Every other *float* in the dict (e.g.
-        ``"BLEU"``) is logged under its key and printed; ints (counts) are not."""
-        return None
-
-    def derived_metrics(self, mean_loss):
-        """Extra numbers from a mean loss, e.g. ``{"Perplexity": exp(loss)}``."""
-        return {}
-
-    def trackables(self):
-        """Extra ``{name: trackable}`` to checkpoint (carried state ...)."""
-        return {}
-
-    def epoch_texts(self, epoch):
-        """``{tag: text}`` written to TensorBoard at each epoch's end (samples ...)."""
-        return {}
-
-    def epoch_images(self, epoch):
-        """``{tag: uint8 image [H, W, C] or [N, H, W, C]}`` written at each epoch's end."""
-        return {}
-
-    def window_scalars(self):
-        """``{tag: number}`` written under ``train/`` at every log window (weights ...)."""
-        return {}
-
-
-def _task_method(task, name):
-    """``task.<name>``, or :class:`Task`'s default for a duck-typed task without it."""
-    method = getattr(task, name, None)
-    if method is None:
-        return getattr(Task(), name)
-    return method
+__all__ = ["Task", "Trainer"]
 
 
 class Trainer:
-    """Runs a :class:`Task` for ``epochs`` epochs.
+    """Runs a :class:`~tfseq.train.task.Task` for ``epochs`` epochs.
+
+    The contract: the Trainer calls ``task.steps_per_epoch()`` once, then per epoch
+    ``task.reset_state()`` (at its start), ``task.train_batches(start)`` and, inside the
+    compiled step, ``task.loss(batch, training=True)``; at each log window and epoch end it
+    asks the reporters (``task.reporters`` then ``reporters``; :mod:`tfseq.train.reporting`),
+    and at each epoch end ``task.evaluate("validation")``. It checkpoints
+    ``task.trackables()`` with the model, the optimizer and its own counters.
 
     Args:
-        task: the task.
+        task: the task (see :class:`~tfseq.train.task.Task`; duck typing is fine).
         optimizer: a Keras optimizer (``keras.optimizers.SGD`` for the PTB tutorial,
             ``Adam`` for translation), whose ``learning_rate`` may be a per-step
             ``keras.optimizers.schedules.LearningRateSchedule``.
@@ -134,22 +89,32 @@ class Trainer:
         progress: a :class:`~tfseq.train.progress.Progress` (bar and epoch lines) or ``None``
             (silent).
         histograms: write weight histograms at each epoch's end.
-        jit_compile: compile the step with XLA: ``None`` (default) tries XLA and falls
-            back to the plain ``tf.function`` graph (with a warning) if the step cannot be
-            compiled; ``True`` requires XLA; ``False`` never uses it. XLA draws other random
-            numbers than TensorFlow (dropout), so resume a run with the same setting.
+        jit_compile: compile the step with XLA: ``None`` (default) compiles it where the
+            task allows (``task.xla_compile``) and runs the plain ``tf.function`` graph
+            after a one-line warning where it does not, or where XLA fails to compile the
+            step; ``True`` requires XLA (``ValueError`` for a task that does not allow it,
+            XLA's error where compiling fails); ``False`` never uses it. XLA draws other
+            random numbers than TensorFlow (dropout), so resume a run with the same setting.
             Under a strategy each replica's forward/backward pass is compiled (the
-            all-reduce stays outside); a task whose loss synchronises replicas itself
-            (the LM's carried state) cannot be compiled so and falls back.
-        strategy: a ``tf.distribute`` strategy, or ``None``. Create the model, the task and
+            all-reduce stays outside).
+        strategy: a ``tf.distribute`` strategy, or ``None``: the strategy whose scope the
+            Trainer is created in, if any, else one device. Create the model, the task and
             the optimizer inside ``strategy.scope()``; the task's batches are global batches,
             split among the replicas (see :mod:`tfseq.train.distribute`). Only the chief
             writes summaries and checkpoints.
+        reporters: more :class:`~tfseq.train.reporting.Reporter` objects, after the task's.
+
+    Raises:
+        ValueError: a bad argument (named, with its value), a task without a required
+            member, a model or optimizer not created in the strategy's scope.
     """
 
-    def __init__(self, task, optimizer, epochs, learning_rate_at=None, max_grad_norm=None, writers=None,
-                 checkpoint_dir=None, checkpoint_every=None, log_every=None, progress=None,
-                 histograms=True, jit_compile=None, strategy=None):
+    def __init__(self, task: Task, optimizer: keras.optimizers.Optimizer, epochs: int,
+                 learning_rate_at: Callable[[int], float] | None = None, max_grad_norm: float | None = None,
+                 writers: RunWriters | None = None, checkpoint_dir: str | None = None,
+                 checkpoint_every: int | None = None, log_every: int | None = None,
+                 progress: Progress | None = None, histograms: bool = True, jit_compile: bool | None = None,
+                 strategy: tf.distribute.Strategy | None = None, reporters: Sequence[Reporter] = ()):
         epochs = check_positive_int("Trainer", "epochs", epochs)
         if max_grad_norm is not None and (isinstance(max_grad_norm, bool) or not max_grad_norm > 0):
             raise ValueError(f"Trainer: max_grad_norm must be > 0 or None, got {max_grad_norm!r}")
@@ -160,35 +125,50 @@ class Trainer:
             checkpoint_every = check_positive_int("Trainer", "checkpoint_every", checkpoint_every)
         if strategy is not None and not isinstance(strategy, tf.distribute.Strategy):
             raise ValueError(f"Trainer: strategy must be a tf.distribute.Strategy or None, got {strategy!r}")
+        self.jit_compile = check_optional_bool("Trainer", "jit_compile", jit_compile)
+        view = TaskView(task)
+        if strategy is None and tf.distribute.has_strategy():  # created inside a strategy's scope
+            strategy = tf.distribute.get_strategy()
         if strategy is not None:
             distribute.check_created_in_scope(strategy, task.model, optimizer)
             distribute.apply_without_reduction(optimizer)
         self.strategy = strategy
+        self.distribute_strategy = strategy or tf.distribute.get_strategy()  # the step always runs in one
         self.chief = distribute.is_chief(strategy)
         self.task = task
+        self._task = view
+        self.reporters = Reporters([*view.reporters, *reporters])
         self.optimizer = optimizer
         self.epochs = epochs
         self.learning_rate_at = learning_rate_at
         self.max_grad_norm = None if max_grad_norm is None else float(max_grad_norm)
         self.writers = writers if self.chief else None  # workers write no summaries
         self.checkpoint_every = checkpoint_every
-        self.steps_per_epoch = int(task.steps_per_epoch())
+        self.steps_per_epoch = view.steps_per_epoch()
         if self.steps_per_epoch <= 0:
             raise ValueError("the task has no training batches (steps_per_epoch is 0)")
         self.log_every = log_every or max(20, self.steps_per_epoch // 50)
         self.progress = progress or Progress(enabled=False, lines=False)
         self.histograms = histograms
-        with strategy.scope() if strategy is not None else contextlib.nullcontext():
+        with self.distribute_strategy.scope():
             self._create_variables(checkpoint_dir)
         if strategy is not None:
             distribute.decorrelate_seeds(strategy, task.model)
-        self.jit_compile = check_optional_bool("Trainer", "jit_compile", jit_compile)
-        self._step_fn = self._make_step_fn(jit_compile is not False)
-        self._step_compiled = False  # becomes True after the first step ran
+        xla = jit_compile is not False and view.may_compile(strategy is not None)
+        if jit_compile is True and not xla:
+            raise ValueError(f"Trainer: jit_compile=True, but the task's step may not be compiled with XLA "
+                             f"{'under a strategy' if strategy is not None else 'at all'} "
+                             f"(task.xla_compile={view.xla_compile!r})")
+        if jit_compile is None and not xla:
+            self._warn_no_xla(f"the task's step may not be compiled "
+                              f"{'under a strategy' if strategy is not None else 'at all'} "
+                              f"(task.xla_compile={view.xla_compile!r})", stacklevel=3)
+        self._step_fn = self._make_step_fn(xla)
+        self._step_compiled = not xla or jit_compile is True  # no XLA attempt left to fall back from
         self._traced = False  # the first step (tracing, compiling) is left out of the throughput
 
     def _create_variables(self, checkpoint_dir):
-        task, optimizer = self.task, self.optimizer
+        task, optimizer = self._task, self.optimizer
         self.global_step = tf.Variable(0, dtype=tf.int64, trainable=False, name="global_step")
         self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
         self.step_in_epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="step_in_epoch")
@@ -200,50 +180,35 @@ class Trainer:
         if checkpoint_dir is not None:
             trackables = training_trackables(
                 task.model, optimizer, global_step=self.global_step, epoch=self.epoch,
-                step_in_epoch=self.step_in_epoch, epoch_sums=self._epoch_sums,
-                task=dict(_task_method(task, "trackables")()),
+                step_in_epoch=self.step_in_epoch, epoch_sums=self._epoch_sums, task=task.trackables(),
             )
             self.checkpoints = CheckpointKeeper(checkpoint_dir, trackables)
 
-    def _make_step_fn(self, jit):
-        if self.strategy is None:
-            return tf.function(self._train_step, jit_compile=jit)
-        return distribute.replicated_step(self.strategy, self.task, self.optimizer, self.max_grad_norm, jit,
-                                          self._update_counters)
+    def _make_step_fn(self, xla):
+        return make_train_step(self._task, self.optimizer, self.max_grad_norm, self.distribute_strategy,
+                               self.strategy is not None, xla, self._update_counters)
+
+    @staticmethod
+    def _warn_no_xla(reason, stacklevel):
+        warnings.warn(f"Trainer: the training step cannot be compiled with XLA, running it without "
+                      f"(pass jit_compile=False to skip the attempt): {reason}", stacklevel=stacklevel)
 
     # -- the compiled step ----------------------------------------------------------------
     def _run_step(self, batch):
-        """One step; on the first, an XLA compilation failure under ``jit_compile=None``
-        switches to the plain graph (nothing ran: XLA compiles before it executes)."""
-        if self._step_compiled or self.jit_compile is not None:
+        """One step. Under ``jit_compile=None``, a first XLA step that fails switches to the
+        plain graph (nothing ran: XLA compiles before it executes); if the plain step fails
+        too, its error is raised."""
+        if self._step_compiled:
             return self._step_fn(batch)
         try:
             result = self._step_fn(batch)
         except (tf.errors.InvalidArgumentError, tf.errors.UnimplementedError, RuntimeError) as err:
-            # Under a strategy a loss that synchronises replicas cannot sit in the compiled
-            # part: tf.distribute refuses at trace time ("merge_call called while defining").
-            if "xla" not in str(err).lower() and "merge_call" not in str(err):
-                raise
-            first_line = str(err).strip().splitlines()[0]
-            if "merge_call" in str(err):
-                first_line = ("the task's loss synchronises the replicas (e.g. an all-gather of carried state), "
-                              "which cannot run inside the compiled per-replica pass")
-            warnings.warn(f"Trainer: the training step cannot be compiled with XLA, running it "
-                          f"without (pass jit_compile=False to skip the attempt): {first_line}",
-                          stacklevel=3)
             self._step_fn = self._make_step_fn(False)
             result = self._step_fn(batch)
+            reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            self._warn_no_xla(reason, stacklevel=5)
         self._step_compiled = True
         return result
-
-    def _train_step(self, batch):
-        _, loss_sum, count, grads = distribute.compute_gradients(self.task, batch)
-        if self.max_grad_norm is None:
-            grad_norm = tf.linalg.global_norm(grads)
-        else:
-            grads, grad_norm = tf.clip_by_global_norm(grads, self.max_grad_norm)
-        self.optimizer.apply_gradients(zip(grads, self.task.model.trainable_variables))
-        self._update_counters(tf.stack([loss_sum, count, grad_norm]))
 
     def _update_counters(self, sums):
         """``sums``: ``[loss_sum, count, grad_norm]`` of the step (all replicas)."""
@@ -252,7 +217,7 @@ class Trainer:
         self.global_step.assign_add(1)
 
     # -- resume -----------------------------------------------------------------------------
-    def restore(self):
+    def restore(self) -> str | None:
         """Restore the latest checkpoint if there is one; returns its prefix or ``None``."""
         if self.checkpoints is None:
             return None
@@ -263,7 +228,7 @@ class Trainer:
                 distribute.decorrelate_seeds(self.strategy, self.task.model)  # restored: all copies equal
         return prefix
 
-    def save(self):
+    def save(self) -> str | None:
         """Checkpoint now; returns the prefix (``None`` without a checkpoint directory, and on a
         worker that is not the chief, which writes to a scratch directory it deletes)."""
         if self.checkpoints is None:
@@ -275,16 +240,16 @@ class Trainer:
         return self.checkpoints.save(int(self.global_step.numpy()))
 
     @property
-    def complete(self):
+    def complete(self) -> bool:
         """True once all ``epochs`` are done (a resumed finished run trains no further)."""
         return int(self.epoch.numpy()) >= self.epochs
 
-    def current_learning_rate(self):
+    def current_learning_rate(self) -> float:
         """The optimizer's learning rate now (a schedule is evaluated at the current step)."""
         return float(tf.convert_to_tensor(self.optimizer.learning_rate))
 
     # -- the loop -----------------------------------------------------------------------------
-    def fit(self, max_steps=None, save_on_stop=True):
+    def fit(self, max_steps: int | None = None, save_on_stop: bool = True) -> list[dict[str, Any]]:
         """Train until ``epochs`` are done, or until ``global_step`` reaches ``max_steps``.
 
         Resumes from the latest checkpoint first, if any. Returns a list with one dict per
@@ -318,7 +283,7 @@ class Trainer:
     def _run_epoch(self, epoch, max_steps):
         start = int(self.step_in_epoch.numpy())
         if start == 0:
-            _task_method(self.task, "reset_state")()
+            self._task.reset_state()
             self._epoch_sums.assign(tf.zeros([3], tf.float64))
         if self.learning_rate_at is not None:
             self.optimizer.learning_rate = float(self.learning_rate_at(epoch))
@@ -332,9 +297,9 @@ class Trainer:
         # process's first step (tracing, XLA compilation) and its items.
         window_busy, window_steps, untimed_items = 0.0, 0, 0.0
         if self.strategy is None:
-            batches = iter(self.task.train_batches(start))
+            batches = iter(self._task.train_batches(start))
         else:
-            batches = distribute.distribute_batches(self.strategy, lambda: self.task.train_batches(start))
+            batches = distribute.distribute_batches(self.strategy, lambda: self._task.train_batches(start))
         try:
             while max_steps is None or step < max_steps:
                 started = time.perf_counter()
@@ -394,15 +359,15 @@ class Trainer:
         if not count:
             return
         loss = loss_sum / count
-        derived = _task_method(self.task, "derived_metrics")(loss)
-        throughput_name = getattr(self.task, "throughput_name", Task.throughput_name)
+        derived = self.reporters.derived_metrics(loss)
+        throughput_name = self._task.throughput_name
         values = {"Training Loss": loss, "Learning Rate": self.current_learning_rate(),
                   "Gradient Norm": grad_norm_sum / steps, **derived}
         throughput = (count - untimed_items) / seconds if count > untimed_items and seconds > 0 else None
         if throughput is not None:  # not for a window of nothing but the first (traced) step
             values[throughput_name] = throughput
         if self.writers is not None:
-            self.writers.scalars("train", {**values, **_task_method(self.task, "window_scalars")()}, step)
+            self.writers.scalars("train", {**values, **self.reporters.window_scalars()}, step)
         shown = {"loss": loss, **{k.lower(): v for k, v in derived.items()}}
         if throughput is not None:
             shown[throughput_name.split("_")[0] + "/s"] = throughput
@@ -413,13 +378,13 @@ class Trainer:
         step = int(self.global_step.numpy())
         loss_sum, count, _ = self._epoch_sums.numpy().tolist()
         train_loss = loss_sum / count if count else math.nan
-        derived_metrics = _task_method(self.task, "derived_metrics")
-        throughput_name = getattr(self.task, "throughput_name", Task.throughput_name)
+        derived_metrics = self.reporters.derived_metrics
+        throughput_name = self._task.throughput_name
         record = {"epoch": epoch + 1, "learning_rate": self.current_learning_rate(),
                   "train_loss": train_loss, "train_seconds": train_seconds}
         record.update({f"train_{k.lower()}": v for k, v in derived_metrics(train_loss).items()})
         record[throughput_name] = (count - self._count_at_start) / max(train_seconds, 1e-9)
-        valid = _task_method(self.task, "evaluate")("validation")
+        valid = self._task.evaluate("validation")
         if valid is not None:
             values = validation_scalars(valid, derived_metrics(valid["loss"]))
             record["validation_loss"] = valid["loss"]
@@ -430,9 +395,9 @@ class Trainer:
         if self.writers is not None:
             if self.histograms:
                 self.writers.histograms("train", self.task.model.trainable_variables, step)
-            for tag, text in _task_method(self.task, "epoch_texts")(epoch).items():
+            for tag, text in self.reporters.epoch_texts(epoch).items():
                 self.writers.text("train", tag, text, step)
-            for tag, image in _task_method(self.task, "epoch_images")(epoch).items():
+            for tag, image in self.reporters.epoch_images(epoch).items():
                 self.writers.image("train", tag, image, step)
             self.writers.flush()
         self.epoch.assign_add(1)

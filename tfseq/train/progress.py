@@ -2,6 +2,8 @@
 epoch line and validation numbers the Trainer reports."""
 
 import sys
+from collections.abc import Mapping
+from typing import IO, Any
 
 from tqdm.auto import tqdm
 
@@ -16,25 +18,25 @@ class Progress:
         lines: where :meth:`write` prints (default ``sys.stdout``); ``False``: nowhere.
     """
 
-    def __init__(self, enabled=True, stream=None, lines=None):
+    def __init__(self, enabled: bool = True, stream: IO[str] | None = None, lines: IO[str] | bool | None = None):
         self.enabled = enabled
         self.stream = stream or sys.stderr
         self.lines = sys.stdout if lines is None else lines
         self._bar = None
 
-    def start(self, total, initial=0, desc=""):
+    def start(self, total: int, initial: int = 0, desc: str = "") -> None:
         self.close()
         if self.enabled:
             self._bar = tqdm(total=total, initial=initial, desc=desc, file=self.stream,
                              dynamic_ncols=True, mininterval=0.5, leave=True, unit="step")
 
-    def update(self, steps, **metrics):
+    def update(self, steps: int, **metrics: Any) -> None:
         if self._bar is not None:
             self._bar.update(steps)
             if metrics:
                 self._bar.set_postfix({k: _fmt(v) for k, v in metrics.items()}, refresh=False)
 
-    def write(self, line):
+    def write(self, line: str) -> None:
         """Print a line without breaking the bar."""
         if self.lines is False:
             return
@@ -43,7 +45,7 @@ class Progress:
         else:
             print(line, file=self.lines, flush=True)
 
-    def close(self):
+    def close(self) -> None:
         if self._bar is not None:
             self._bar.close()
             self._bar = None
@@ -55,7 +57,7 @@ def _fmt(value):
     return value
 
 
-def validation_scalars(evaluation, derived):
+def validation_scalars(evaluation: Mapping[str, Any], derived: Mapping[str, float]) -> dict[str, float]:
     """TensorBoard scalars of one evaluation: "Validation Loss", the derived metrics, and
     every other float the task returned under its own key (ints are counts: not logged)."""
     values = {"Validation Loss": evaluation["loss"], **derived}
@@ -66,7 +68,7 @@ def validation_scalars(evaluation, derived):
     return values
 
 
-def format_epoch(record):
+def format_epoch(record: Mapping[str, Any]) -> str:
     """One line per epoch: ``Epoch 2, lr 0.5, train perplexity 9.1, validation perplexity 8.7,
     validation bleu 21.3 (40,000 words/s)``. A task's derived metrics (perplexity) stand
     in for its losses; a task without them shows the losses."""

@@ -17,6 +17,8 @@ when the run starts (a vocabulary, tokenizers), ``checkpoints/`` and the TensorB
 import json
 import os
 import tempfile
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
 import tensorflow as tf
 
@@ -29,7 +31,7 @@ class SettingsMismatch(ValueError):
     """The run directory holds a run with other settings (the message names the keys)."""
 
 
-def flatten(settings, prefix=""):
+def flatten(settings: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     """``{"config": {"a": 1}}`` -> ``{"config.a": 1}`` (JSON round-tripped first)."""
     flat = {}
     for key, value in json.loads(json.dumps(settings)).items():
@@ -41,7 +43,7 @@ def flatten(settings, prefix=""):
     return flat
 
 
-def differences(saved, now, ignore=()):
+def differences(saved: Mapping[str, Any], now: Mapping[str, Any], ignore: Iterable[str] = ()) -> list[str]:
     """``["key: saved X, now Y", ...]`` for every dotted key that differs (``None`` if absent)."""
     saved, now = flatten(saved), flatten(now)
     lines = []
@@ -70,24 +72,25 @@ class RunDir:
         0
     """
 
-    def __init__(self, path):
+    def __init__(self, path: str | os.PathLike):
         if not isinstance(path, (str, os.PathLike)) or not os.fspath(path):
             raise ValueError(f"RunDir: path must be a non-empty path, got {path!r}")
         self.path = os.fspath(path)
 
-    def file(self, name):
+    def file(self, name: str) -> str:
         """The path of ``name`` inside the run directory."""
         return os.path.join(self.path, name)
 
     @property
-    def checkpoint_dir(self):
+    def checkpoint_dir(self) -> str:
         return self.file("checkpoints")
 
-    def exists(self):
+    def exists(self) -> bool:
         """Whether a run was started here (its settings were written)."""
         return os.path.exists(self.file(SETTINGS))
 
-    def prepare(self, settings, files=None, may_change=()):
+    def prepare(self, settings: Mapping[str, Any], files: Mapping[str, Callable[[str], Any]] | None = None,
+                may_change: Iterable[str] = ()) -> str:
         """Start a run with ``settings`` or check them against the existing one.
 
         Args:
@@ -122,18 +125,18 @@ class RunDir:
             json.dump(settings, f, indent=2)
         os.replace(tmp, self.file(SETTINGS))
 
-    def read(self):
+    def read(self) -> dict[str, Any]:
         """The saved settings (``ValueError`` if there is no run here)."""
         if not self.exists():
             raise ValueError(f"{self.path}: not a tfseq run (no {SETTINGS})")
         with open(self.file(SETTINGS), encoding="utf-8") as f:
             return json.load(f)
 
-    def latest_checkpoint(self):
+    def latest_checkpoint(self) -> str | None:
         """The prefix of the latest complete checkpoint, or ``None``."""
         return CheckpointKeeper(self.checkpoint_dir, {}).latest()
 
-    def completed_epochs(self):
+    def completed_epochs(self) -> int:
         """Epochs finished according to the latest checkpoint (0 without one)."""
         prefix = self.latest_checkpoint()
         if prefix is None:

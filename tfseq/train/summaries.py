@@ -10,6 +10,8 @@ metrics. The writers are created here and passed to whoever writes; nothing is g
 import datetime
 import os
 import pathlib
+from collections.abc import Iterable, Mapping
+from typing import Any, Self
 
 import tensorflow as tf
 from tensorboard.plugins.hparams import api as hp
@@ -17,13 +19,13 @@ from tensorboard.plugins.hparams import api as hp
 SPLITS = ("train", "validation", "test")
 
 
-def default_run_name(*parts):
+def default_run_name(*parts: Any) -> str:
     """``part1-part2-YYYYmmdd-HHMMSS`` (UTC), a fresh run name."""
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%d-%H%M%S")
     return "-".join([str(p) for p in parts if p] + [stamp])
 
 
-def repository_logdir(start=None):
+def repository_logdir(start: str | os.PathLike | None = None) -> pathlib.Path:
     """The ``logdir/`` of the tfseq clone around ``start``, where notebooks write their runs.
 
     Walks up from ``start`` to the first folder holding both ``setup.cfg`` and ``tfseq/``
@@ -60,14 +62,14 @@ class RunWriters:
         >>> writers.close()
     """
 
-    def __init__(self, run_dir):
+    def __init__(self, run_dir: str | os.PathLike):
         if not isinstance(run_dir, (str, os.PathLike)) or not os.fspath(run_dir):
             raise ValueError(f"run_dir must be a non-empty path, got {run_dir!r}")
         self.run_dir = os.fspath(run_dir)
         os.makedirs(self.run_dir, exist_ok=True)
         self._writers = {}
 
-    def writer(self, split):
+    def writer(self, split: str) -> tf.summary.SummaryWriter:
         """The ``tf.summary`` writer of ``split`` (one of :data:`SPLITS`, or ``"run"``)."""
         if split not in SPLITS and split != "run":
             raise ValueError(f"split must be one of {SPLITS + ('run',)}, got {split!r}")
@@ -76,26 +78,26 @@ class RunWriters:
             self._writers[split] = tf.summary.create_file_writer(path)
         return self._writers[split]
 
-    def scalars(self, split, values, step):
+    def scalars(self, split: str, values: Mapping[str, float], step: int) -> None:
         """Write ``{tag: number}`` at ``step``. Values are stored as float32, as TensorBoard
         keeps scalars: a finite number beyond its range (a diverged loss) is written as inf."""
         with self.writer(split).as_default():
             for tag, value in values.items():
                 tf.summary.scalar(tag, tf.constant(float(value), tf.float64), step=int(step))
 
-    def histograms(self, split, variables, step, prefix="weights/"):
+    def histograms(self, split: str, variables: Iterable[Any], step: int, prefix: str = "weights/") -> None:
         """One histogram per variable, tagged ``prefix + variable path``."""
         with self.writer(split).as_default():
             for variable in variables:
                 name = getattr(variable, "path", None) or variable.name
                 tf.summary.histogram(prefix + name.replace(":0", ""), variable, step=int(step))
 
-    def text(self, split, tag, text, step):
+    def text(self, split: str, tag: str, text: str, step: int) -> None:
         """A text summary (rendered as Markdown by TensorBoard)."""
         with self.writer(split).as_default():
             tf.summary.text(tag, tf.constant(text), step=int(step))
 
-    def image(self, split, tag, image, step, max_outputs=8):
+    def image(self, split: str, tag: str, image: Any, step: int, max_outputs: int = 8) -> None:
         """An image summary: ``image`` is ``uint8`` ``[H, W, C]`` or ``[N, H, W, C]`` (C = 1, 3 or 4),
         e.g. :func:`tfseq.train.figures.figure_to_image` of a plot."""
         pixels = tf.convert_to_tensor(image)
@@ -107,7 +109,7 @@ class RunWriters:
         with self.writer(split).as_default():
             tf.summary.image(tag, pixels, step=int(step), max_outputs=max_outputs)
 
-    def hparams(self, values, trial_id=None):
+    def hparams(self, values: Mapping[str, Any], trial_id: str | None = None) -> None:
         """Record the run's hyper-parameters for the HParams plugin.
 
         ``values`` maps names to bool/int/float/str; other values are written as strings.
@@ -118,16 +120,16 @@ class RunWriters:
         with self.writer("run").as_default():
             hp.hparams(clean, trial_id=trial_id or os.path.basename(self.run_dir.rstrip(os.sep)))
 
-    def flush(self):
+    def flush(self) -> None:
         for writer in self._writers.values():
             writer.flush()
 
-    def close(self):
+    def close(self) -> None:
         for writer in self._writers.values():
             writer.close()
         self._writers = {}
 
-    def __enter__(self):
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc):

@@ -16,7 +16,6 @@ _EXPORTS = {
     "generate_text": "tfseq.demos.lm.sampling",
     "novelty": "tfseq.demos.lm.sampling",
     "LanguageModelTask": "tfseq.demos.lm.task",
-    "perplexity": "tfseq.demos.lm.task",
 }
 
 __all__ = [
@@ -26,7 +25,6 @@ __all__ = [
     "presets",
     "language_model_from_config",
     "tutorial_cost",
-    "perplexity",
     "generate",
     "generate_lines",
     "generate_text",

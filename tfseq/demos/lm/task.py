@@ -1,5 +1,5 @@
-"""The language-model task for :class:`tfseq.train.Trainer` (duck-typed: no import of
-``tfseq.train``): truncated BPTT, the PTB tutorial's loss scaling and evaluation.
+"""The language-model task for :class:`tfseq.train.Trainer` (a :class:`tfseq.train.Task`):
+truncated BPTT, the PTB tutorial's loss scaling and evaluation.
 
 * Batches are the tutorial's consecutive windows (:func:`tfseq.data.lm_batches`); the RNN
   state is carried from one batch to the next in non-trainable variables (so it is also
@@ -7,7 +7,8 @@
 * The objective is the tutorial's ``cost``: the sum over time of the batch-mean
   cross-entropy, for which SGD with learning rate 1.0 is right.
 * Perplexity is ``exp(mean cross-entropy per token)`` over a whole split, with the state
-  carried through the split (evaluation state is separate from the training state).
+  carried through the split (evaluation state is separate from the training state); the
+  Trainer reports it through :class:`tfseq.train.Perplexity`.
 
 Under a ``tf.distribute`` strategy (``Trainer(..., strategy=...)``) each global batch of
 ``batch_size`` rows is split into contiguous row blocks, block ``r`` going to replica ``r``
@@ -16,21 +17,15 @@ Under a ``tf.distribute`` strategy (``Trainer(..., strategy=...)``) each global 
 ``r*b .. (r+1)*b - 1`` (``b = batch_size / replicas``) and the replicas' final states are
 all-gathered back into the full rows. So the state is per replica in effect, and a
 checkpoint holds the same tensor with or without a strategy (either loads in the other).
+The all-gather is a collective XLA cannot hold inside each replica's compiled pass, so the
+task declares ``xla_compile = "single_device"``.
 """
-
-import math
 
 import tensorflow as tf
 
 from tfseq.data import lm_batches, lm_epoch_size
 from tfseq.demos.lm.model import sequence_xent, tutorial_cost_from_xent
-
-
-def perplexity(loss_sum, count):
-    """``exp(loss_sum / count)``: perplexity from summed per-token cross-entropy (nats)."""
-    if not count > 0:
-        raise ValueError(f"count must be > 0, got {count!r}")
-    return math.exp(loss_sum / count)
+from tfseq.train.reporting import EpochTexts, Perplexity, average_loss, perplexity
 
 
 class LanguageModelTask:
@@ -49,9 +44,15 @@ class LanguageModelTask:
         test_batch_size, test_num_steps: test batch shape (default: ``1`` row, as the
             tutorial, so the whole stream is read with the state carried; ``num_steps``).
         texts: optional ``epoch -> {tag: text}`` (e.g. samples) for TensorBoard.
+
+    Attributes:
+        reporters: :class:`~tfseq.train.Perplexity` (train and validation), and the
+            ``texts`` at each epoch's end when given.
     """
 
     throughput_name = "words_per_second"
+    objective_reduction = "mean"  # the tutorial's cost is a batch mean (times num_steps)
+    xla_compile = "single_device"  # under a strategy the loss all-gathers the carried state
 
     def __init__(self, model, train_ids, batch_size, num_steps, valid_ids=None, test_ids=None,
                  eval_batch_size=None, eval_num_steps=None, test_batch_size=1,
@@ -66,6 +67,7 @@ class LanguageModelTask:
             "test": (test_batch_size or self.batch_size, test_num_steps or self.num_steps),
         }
         self.texts = texts
+        self.reporters = (Perplexity(),) + (() if texts is None else (EpochTexts(texts),))
         replicas = tf.distribute.get_strategy().num_replicas_in_sync
         if self.batch_size % replicas:
             raise ValueError(f"LanguageModelTask: batch_size must be a multiple of the {replicas} replicas "
@@ -128,16 +130,12 @@ class LanguageModelTask:
         if ids is None:
             return None
         batch_size, num_steps = self.eval_shapes[split]
-        state = self.model.get_initial_state(batch_size)
-        total, count = 0.0, 0
-        for x, y in lm_batches(ids, batch_size, num_steps).prefetch(2):
-            loss_sum, state = self._eval_step(x, y, state)
-            total += float(loss_sum)
-            count += batch_size * num_steps
-        return {"loss": total / count, "perplexity": perplexity(total, count), "tokens": count}
 
-    def derived_metrics(self, mean_loss):
-        return {"Perplexity": math.exp(min(mean_loss, 700.0))}
+        def batch_sums():  # the state carried from window to window through the split
+            state = self.model.get_initial_state(batch_size)
+            for x, y in lm_batches(ids, batch_size, num_steps).prefetch(2):
+                loss_sum, state = self._eval_step(x, y, state)
+                yield loss_sum, batch_size * num_steps
 
-    def epoch_texts(self, epoch):
-        return self.texts(epoch) if self.texts is not None else {}
+        loss, count = average_loss(batch_sums())
+        return {"loss": loss, "perplexity": perplexity(loss), "tokens": int(count)}

@@ -6,8 +6,8 @@ The model is ``y = W x + b`` for ``x`` with ``F`` features::
     loss  = mean((y_hat - y) ** 2)           # mean squared error over the batch
 
 :class:`RegressionTask` trains it with full-batch gradient descent through the shared
-``tfseq.train.Trainer`` (duck-typed: nothing here imports ``tfseq.train``) and tells the
-Trainer what to log to TensorBoard: each weight and the bias as scalars at every log window,
+``tfseq.train.Trainer`` and tells the Trainer, through its reporters, what to log to
+TensorBoard: each weight and the bias as scalars at every log window,
 with the lecture's ``variable_summaries`` of ``W`` (``W/mean``, ``W/stddev``, ``W/min``,
 ``W/max``), and a plot of the data against the fitted line each epoch. The answer gradient
 descent should reach is known in closed form (:func:`least_squares`, NumPy), so a run can
@@ -21,6 +21,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfseq.train.figures import figure_to_image, new_figure
+from tfseq.train.reporting import EpochImages, EpochTexts, WindowScalars
 
 
 @keras.saving.register_keras_serializable(package="tfseq")
@@ -128,11 +129,17 @@ class RegressionTask:
         valid_features, valid_targets: held-out rows for "Validation Loss" and "R2", or ``None``.
         feature_names: names of the ``F`` features (scalar tags ``W/<name>``); default ``x0, x1, ...``.
 
+    Attributes:
+        reporters: :meth:`window_scalars` at every log window, :meth:`epoch_images` (the fit)
+            and :meth:`epoch_texts` (the parameters against least squares) at each epoch's end.
+
     Raises:
         ValueError: shapes that do not match the model, or a bad ``steps_per_epoch``.
     """
 
     throughput_name = "examples_per_second"
+    objective_reduction = "mean"
+    xla_compile = "always"
 
     def __init__(self, model, features, targets, steps_per_epoch=50, valid_features=None, valid_targets=None,
                  feature_names=None):
@@ -150,6 +157,8 @@ class RegressionTask:
         self._steps = steps_per_epoch
         self.solution = least_squares(self.x, self.y)  # (W [F], b): where gradient descent should end
         self._batch = (tf.constant(self.x, tf.float32), tf.constant(self.y, tf.float32))
+        self.reporters = (WindowScalars(self.window_scalars), EpochImages(self.epoch_images),
+                          EpochTexts(self.epoch_texts))
 
     # -- what the Trainer needs ---------------------------------------------------------------
     def steps_per_epoch(self):
@@ -186,6 +195,7 @@ class RegressionTask:
         return values
 
     def epoch_images(self, epoch):
+        """``{"fit": the plot of the data against the fitted line}``."""
         return {"fit": self.plot(title=f"epoch {epoch + 1}")}
 
     def epoch_texts(self, epoch):

@@ -1,4 +1,4 @@
-"""The translation task for :class:`tfseq.train.Trainer` (duck-typed: no import of ``tfseq.train``).
+"""The translation task for :class:`tfseq.train.Trainer` (a :class:`tfseq.train.Task`).
 
 * Training batches: the training pairs encoded once, bucketed by length into
   ``config.num_buckets`` padded shapes (:class:`~tfseq.data.parallel.BucketedBatches`),
@@ -9,12 +9,11 @@
 * ``evaluate(split)``: teacher-forced loss over the split, and corpus BLEU (sacrebleu, its
   default ``13a`` tokenisation) of greedy or beam-search translations, detokenised,
   against the untouched reference sentences. ``bleu_signature`` records sacrebleu's signature.
-* Each epoch: sample translations as a Markdown table and an attention heatmap.
+* Reporters: perplexity, and each epoch sample translations as a Markdown table and an
+  attention heatmap.
 
 The learning-rate schedule is :class:`NMTLearningRate` (nmt's warm-up and decay schemes).
 """
-
-import math
 
 import keras
 import numpy as np
@@ -22,6 +21,7 @@ import tensorflow as tf
 
 from tfseq.data.parallel import BucketedBatches, bucket_boundaries, encode_pairs
 from tfseq.demos.translate.model import masked_xent
+from tfseq.train.reporting import EpochImages, EpochTexts, Perplexity, average_loss, perplexity
 
 
 @keras.saving.register_keras_serializable(package="tfseq")
@@ -96,9 +96,15 @@ class TranslationTask:
         seed: shuffle seed.
         samples: translations shown in TensorBoard each epoch.
         eval_sentences: score BLEU on at most this many sentences of a split (``None``: all).
+
+    Attributes:
+        reporters: :class:`~tfseq.train.Perplexity`, :meth:`sample_texts` and
+            :meth:`attention_images`.
     """
 
     throughput_name = "tokens_per_second"
+    objective_reduction = "mean"  # per target token
+    xla_compile = "always"
 
     def __init__(self, model, src_tokenizer, tgt_tokenizer, corpus, config, seed=0, samples=4, eval_sentences=None):
         self.model, self.config = model, config
@@ -120,6 +126,7 @@ class TranslationTask:
         self._translate_fn = {}
         self._encoded = {}  # split -> _batches() of its evaluation pairs
         self.bleu_signature = None
+        self.reporters = (Perplexity(), EpochTexts(self.sample_texts), EpochImages(self.attention_images))
 
     # -- training ------------------------------------------------------------------------------
     def steps_per_epoch(self):
@@ -192,14 +199,11 @@ class TranslationTask:
         beam_width = self.beam_width if beam_width is None else beam_width
         length_penalty = self.length_penalty if length_penalty is None else length_penalty
         data, kept = encoded
-        total, count = 0.0, 0.0
-        for batch in data.in_order():
-            loss_sum, n = self._loss_fn({k: tf.constant(v) for k, v in batch.items() if k != "index"})
-            total, count = total + float(loss_sum), count + float(n)
+        loss, _ = average_loss(self._loss_fn({k: tf.constant(v) for k, v in batch.items() if k != "index"})
+                               for batch in data.in_order())
         hypotheses = self._decode(data, kept, len(pairs), beam_width, length_penalty)
         bleu, self.bleu_signature = corpus_bleu(hypotheses, [t for _, t in pairs])
-        loss = total / max(count, 1.0)
-        return {"loss": loss, "Perplexity": math.exp(min(loss, 700.0)), "BLEU": bleu,
+        return {"loss": loss, "Perplexity": perplexity(loss), "BLEU": bleu,
                 "sentences": len(pairs), "hypotheses": hypotheses}
 
     def _split_pairs(self, split):
@@ -216,14 +220,12 @@ class TranslationTask:
         result = self._score(pairs, self._encoded[split])
         return {"loss": result["loss"], "BLEU": result["BLEU"]}
 
-    def derived_metrics(self, mean_loss):
-        return {"Perplexity": math.exp(min(mean_loss, 700.0))}
-
     # -- TensorBoard -----------------------------------------------------------------------------
     def _sample_pairs(self):
         return (self.corpus.valid or self.corpus.train)[: self.samples]
 
-    def epoch_texts(self, epoch):
+    def sample_texts(self, epoch):
+        """``{"translations": Markdown table, "bleu_signature": ...}`` of the sample pairs."""
         pairs = self._sample_pairs()
         hyps = self.translate([s for s, _ in pairs])
         rows = ["| source | reference | hypothesis |", "|---|---|---|"]
@@ -245,7 +247,8 @@ class TranslationTask:
         weights = result["alignments"][0, : len(ids), : len(src_ids)].numpy()
         return self.src_tokenizer.pieces(src_ids), self.tgt_tokenizer.pieces(ids), weights
 
-    def epoch_images(self, epoch):
+    def attention_images(self, epoch):
+        """``{"attention": heatmap pixels}`` of the first sample's greedy translation."""
         from tfseq.train.figures import figure_to_image, new_figure
 
         pairs = self._sample_pairs()
