@@ -22,6 +22,13 @@ class BasicDecoderOutput(collections.namedtuple("BasicDecoderOutput", ("rnn_outp
     __slots__ = ()
 
 
+OUTPUT_LAYER_HINT = (
+    "output_layer must be a Keras 3 layer or None (for TF1's tf.compat.v1.layers.Dense(units, use_bias=...) or "
+    "tensorflow/nmt's layers_core.Dense, write keras.layers.Dense(units, use_bias=...): the same kernel "
+    "[depth, units] and bias)"
+)
+
+
 def rnn_output_size(cell, output_layer):
     """Depth of a decoder's per-step output (``TensorShape`` without batch)."""
     size = tf.TensorShape(cell.output_size)
@@ -105,7 +112,7 @@ class BasicDecoder(BaseDecoder):
         if not isinstance(sampler, Sampler):
             raise TypeError(f"BasicDecoder: sampler must be a tfseq.seq2seq Sampler, got {sampler!r}")
         if output_layer is not None and not isinstance(output_layer, keras.layers.Layer):
-            raise TypeError(f"BasicDecoder: output_layer must be a Keras layer or None, got {output_layer!r}")
+            raise TypeError(f"BasicDecoder: {OUTPUT_LAYER_HINT}, got {output_layer!r}")
         self.sampler = sampler
         self.output_layer = output_layer
         self._tf1_initial_state = initial_state

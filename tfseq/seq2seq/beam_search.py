@@ -14,7 +14,7 @@ import tensorflow as tf
 from tfseq._checks import check_bool, check_positive_int, deserialize_optional, serialize_optional
 from tfseq.rnn_cell.wrappers import check_cell
 from tfseq.seq2seq import beam_search_ops as ops
-from tfseq.seq2seq.basic_decoder import check_end_token, check_state_batch
+from tfseq.seq2seq.basic_decoder import OUTPUT_LAYER_HINT, check_end_token, check_state_batch, rnn_output_size
 from tfseq.seq2seq.decoder import BaseDecoder
 from tfseq.seq2seq.sampler import check_embedding_fn, embedding_lookup_fn, serialize_embedding_fn
 
@@ -67,6 +67,7 @@ _TFA_POSITIONAL = (
     "length_penalty_weight",
     "coverage_penalty_weight",
     "reorder_tensor_arrays",
+    "output_all_scores",
 )
 _TF1_INPUTS = ("embedding", "start_tokens", "end_token", "initial_state")
 _TF1_POSITIONAL = (
@@ -78,6 +79,7 @@ _TF1_POSITIONAL = (
     "length_penalty_weight",
     "coverage_penalty_weight",
     "reorder_tensor_arrays",
+    "output_all_scores",
 )
 
 
@@ -132,6 +134,9 @@ class BeamSearchDecoder(BaseDecoder):
             attention ``alignment_history``) along the final beams and return them stacked
             ``[T, B * W, ...]``: row ``(b, w)`` of step ``t`` is what produced token ``t`` of
             final beam ``w`` (TFA's reorder is one step off; see ``beam_search_ops.history_rows``).
+        output_all_scores: if True, ``BeamSearchDecoderOutput.scores`` holds every token's
+            penalised score, ``[B, W, V]`` per step (``[B, T, W, V]`` stacked), not only the
+            ``[B, W]`` scores of the chosen tokens.
         **kwargs: loop settings of :class:`~tfseq.seq2seq.decoder.BaseDecoder`.
 
     TF1 contrib's spelling ``BeamSearchDecoder(cell, embedding, start_tokens, end_token,
@@ -162,6 +167,7 @@ class BeamSearchDecoder(BaseDecoder):
         length_penalty_weight=0.0,
         coverage_penalty_weight=0.0,
         reorder_tensor_arrays=True,
+        output_all_scores=False,
         **kwargs,
     ):
         tf1_inputs = {k: kwargs.pop(k) for k in _TF1_INPUTS if k in kwargs}
@@ -175,6 +181,7 @@ class BeamSearchDecoder(BaseDecoder):
         length_penalty_weight = options.get("length_penalty_weight", length_penalty_weight)
         coverage_penalty_weight = options.get("coverage_penalty_weight", coverage_penalty_weight)
         reorder_tensor_arrays = options.get("reorder_tensor_arrays", reorder_tensor_arrays)
+        output_all_scores = options.get("output_all_scores", output_all_scores)
         if callable(tf1_inputs.get("embedding")):
             embedding_fn = tf1_inputs.pop("embedding")
         self._tf1_inputs = tf1_inputs
@@ -185,11 +192,12 @@ class BeamSearchDecoder(BaseDecoder):
         self.beam_width = check_positive_int("BeamSearchDecoder", "beam_width", beam_width)
         self.embedding_fn = check_embedding_fn("BeamSearchDecoder", embedding_fn)
         if output_layer is not None and not isinstance(output_layer, keras.layers.Layer):
-            raise TypeError(f"BeamSearchDecoder: output_layer must be a Keras layer or None, got {output_layer!r}")
+            raise TypeError(f"BeamSearchDecoder: {OUTPUT_LAYER_HINT}, got {output_layer!r}")
         self.output_layer = output_layer
         self.length_penalty_weight = _check_weight("length_penalty_weight", length_penalty_weight)
         self.coverage_penalty_weight = _check_weight("coverage_penalty_weight", coverage_penalty_weight)
         self.reorder_tensor_arrays = check_bool("BeamSearchDecoder", "reorder_tensor_arrays", reorder_tensor_arrays)
+        self.output_all_scores = check_bool("BeamSearchDecoder", "output_all_scores", output_all_scores)
 
     def call(self, embedding, start_tokens=None, end_token=None, initial_state=None, training=None, **kwargs):
         return super().call(
@@ -264,7 +272,11 @@ class BeamSearchDecoder(BaseDecoder):
     @property
     def output_size(self):
         beams = tf.TensorShape([self.beam_width])
-        return BeamSearchDecoderOutput(beams, beams, beams)
+        scores = beams
+        if self.output_all_scores:
+            vocab = rnn_output_size(self.cell, self.output_layer)[-1]
+            scores = tf.TensorShape([self.beam_width, vocab])
+        return BeamSearchDecoderOutput(scores, beams, beams)
 
     @property
     def output_dtype(self):
@@ -291,6 +303,7 @@ class BeamSearchDecoder(BaseDecoder):
             self._end_token,
             self.length_penalty_weight,
             self.coverage_penalty_weight,
+            self.output_all_scores,
         )
         next_state = BeamSearchDecoderState(
             cell_state, log_probs, finished, lengths, () if accumulated is None else accumulated
@@ -342,6 +355,7 @@ class BeamSearchDecoder(BaseDecoder):
             "length_penalty_weight": self.length_penalty_weight,
             "coverage_penalty_weight": self.coverage_penalty_weight,
             "reorder_tensor_arrays": self.reorder_tensor_arrays,
+            "output_all_scores": self.output_all_scores,
         }
 
     @classmethod

@@ -153,6 +153,7 @@ def beam_search_step(
     end_token,
     length_penalty_weight,
     coverage_penalty_weight,
+    output_all_scores=False,
 ):
     """One beam-search step on split tensors; returns ``(scores, word_ids, parent_ids, new_state)``.
 
@@ -163,6 +164,8 @@ def beam_search_step(
         finished: ``[B, W]`` bool; lengths: ``[B, W]`` int64 (finished beams stop growing).
         accumulated_attention: ``[B, W, S]`` or None (only with a coverage penalty).
         end_token: int32 scalar; length_penalty_weight, coverage_penalty_weight: floats.
+        output_all_scores: return every candidate's penalised score ``[B, W, V]`` (before the
+            top-k) instead of the survivors' ``[B, W]``.
 
     Returns:
         ``scores [B, W]`` (penalised, sorted best first), ``word_ids [B, W]`` int32,
@@ -197,7 +200,7 @@ def beam_search_step(
         accumulated_attention = tf.gather(accumulated_attention, parent_ids, batch_dims=1)
     next_cell_state = tf.nest.map_structure(lambda t: gather_beams(t, parent_ids), cell_state)
     return (
-        top_scores,
+        scores if output_all_scores else top_scores,
         word_ids,
         parent_ids,
         (next_cell_state, next_log_probs, next_finished, next_lengths, accumulated_attention),
@@ -232,7 +235,8 @@ def gather_tree(step_ids, parent_ids, max_sequence_lengths, end_token):
             tf.debugging.assert_equal(
                 tf.reduce_all((parent_ids >= 0) & (parent_ids < beam_width) | tf.logical_not(active)),
                 True,
-                message="gather_tree: parent_ids must be in [0, beam_width)",
+                message="gather_tree: parent_ids must be in [0, beam_width) "
+                "(all parent ids must be positive and less than beam_width)",
             )
         )
     identity = tf.broadcast_to(tf.range(beam_width)[tf.newaxis], shape[1:])  # [B, W]

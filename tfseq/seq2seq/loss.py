@@ -19,8 +19,8 @@ def _check_flags(average_across_timesteps, average_across_batch, sum_over_timest
     for a, b, why in (
         ("average_across_timesteps", "sum_over_timesteps", ""),
         ("average_across_batch", "sum_over_batch", ""),
-        ("average_across_batch", "sum_over_timesteps", " (ambiguous order)"),
-        ("sum_over_batch", "average_across_timesteps", " (ambiguous order)"),
+        ("average_across_batch", "sum_over_timesteps", " because of ambiguous order"),
+        ("sum_over_batch", "average_across_timesteps", " because of ambiguous order"),
     ):
         if flags[a] and flags[b]:
             raise ValueError(f"sequence_loss: {a} and {b} cannot both be True{why}")
