@@ -197,8 +197,7 @@ def test_beam_search_over_attention_with_coverage_penalty_matches_tfa(tfa):
     mech = s2s.LuongAttention(H, memory, memory_lengths)
     wrapper = s2s.AttentionWrapper(cell, mech, attention_layer_size=A, alignment_history=True)
     n = B * W
-    _, built_state = wrapper(tf.zeros([n, D]), wrapper.get_initial_state(batch_size=n, dtype=tf.float32))
-    built_state.alignment_history.mark_used()
+    wrapper(tf.zeros([n, D]), wrapper.get_initial_state(batch_size=n, dtype=tf.float32))  # build
     cell.set_weights(DATA["att_cell_weights"])
     mech.memory_kernel.assign(DATA["memory_kernel"])
     wrapper._attention_kernels[0].assign(DATA["attention_kernel"])
