@@ -269,10 +269,11 @@ def dynamic_decode(
         scope: name scope of the ops: a string, or an object with a ``name`` (a TF1
             ``tf.compat.v1.variable_scope``, as tensorflow/nmt passes it; only its name is used).
         enable_tflite_convertible: TF Addons' switch for TFLite export. Here it checks that the
-            batch is 1 and returns TF Addons' shapes for it: every step's output flattened,
-            ``[time, prod(shape) or 1]`` time major, ``[1, time, prod(shape) or 1]`` batch major
-            (so a scalar ``sample_id`` gets a trailing axis of 1). The values are those of
-            the default path; tfseq does not itself check TFLite conversion.
+            batch is 1, needs ``maximum_iterations`` and returns TF Addons' shapes for it: fixed-size
+            outputs ``maximum_iterations`` long (zeros past the last step), every step's output
+            flattened, ``[time, prod(shape) or 1]`` time major, ``[1, time, prod(shape) or 1]``
+            batch major (so a scalar ``sample_id`` gets a trailing axis of 1). The values are
+            those of the default path; tfseq does not itself check TFLite conversion.
         **kwargs: ``decoder_init_input`` / ``decoder_init_kwargs`` for a :class:`BaseDecoder`.
 
     Returns:
@@ -293,6 +294,11 @@ def dynamic_decode(
                 tf.debugging.assert_non_negative(maximum_iterations, "dynamic_decode: maximum_iterations must be >= 0")
         elif in_xla:
             raise ValueError("dynamic_decode: maximum_iterations is required inside an XLA program, got None")
+        elif enable_tflite_convertible:
+            raise ValueError(
+                "dynamic_decode: enable_tflite_convertible=True needs maximum_iterations (its outputs have a "
+                "fixed length), got None"
+            )
 
         if isinstance(decoder, BaseDecoder) and "decoder_init_input" in kwargs:
             init_input = kwargs.pop("decoder_init_input")
@@ -315,7 +321,8 @@ def dynamic_decode(
             _check_batch_of_one(batch_size)
         output_size, output_dtype = decoder.output_size, decoder.output_dtype
         zero_outputs = tf.nest.map_structure(lambda s, d: _zeros(batch_size, s, d), output_size, output_dtype)
-        fixed_size = in_xla  # XLA needs a static number of TensorArray elements
+        # XLA needs a static number of TensorArray elements; TFLite export (TF Addons) too
+        fixed_size = in_xla or enable_tflite_convertible
         outputs_ta = tf.nest.map_structure(
             lambda s, d: tf.TensorArray(
                 d,

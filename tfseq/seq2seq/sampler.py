@@ -374,7 +374,10 @@ class ScheduledOutputTrainingSampler(TrainingSampler):
         return super().initialize(inputs, sequence_length=sequence_length, mask=mask)
 
     def sample(self, time, outputs, state):
-        return bernoulli_sample(probs=self.sampling_probability, sample_shape=self.batch_size, seed=self.seed)
+        # One draw per row: a scalar probability is drawn batch times, a [batch] one once (TF Addons
+        # draws batch times from the vector too, giving [batch, batch] ids).
+        sample_shape = self.batch_size if self.sampling_probability.shape.rank == 0 else ()
+        return bernoulli_sample(probs=self.sampling_probability, sample_shape=sample_shape, seed=self.seed)
 
     def next_inputs(self, time, outputs, state, sample_ids):
         finished, truth, state = super().next_inputs(time, outputs, state, sample_ids)
