@@ -32,7 +32,7 @@ from tfseq.rnn_cell.base import keras_weight_name, tf1_weight_name
 # -- pure functions ----------------------------------------------------------------
 
 
-def luong_score(query, keys, scale=None):
+def luong_score(query: tf.Tensor, keys: tf.Tensor, scale: tf.Tensor | None = None) -> tf.Tensor:
     """Luong's multiplicative score (Luong et al., 2015), optionally scaled.
 
     ``score[b, t] = g * sum_u query[b, u] * keys[b, t, u]`` with ``g = scale`` (a scalar
@@ -59,7 +59,8 @@ def luong_score(query, keys, scale=None):
     return score if scale is None else scale * score
 
 
-def bahdanau_score(processed_query, keys, attention_v, attention_g=None, attention_b=None, normalize=False):
+def bahdanau_score(processed_query: tf.Tensor, keys: tf.Tensor, attention_v: Any, attention_g: Any = None,
+                   attention_b: Any = None, normalize: bool = False) -> tf.Tensor:
     """Bahdanau's additive score (Bahdanau et al., 2015), optionally weight-normalised.
 
     ``score[b, t] = sum_u v[u] * tanh(keys[b, t, u] + q[b, u])``; with ``normalize``,
@@ -86,7 +87,7 @@ def bahdanau_score(processed_query, keys, attention_v, attention_g=None, attenti
     return tf.reduce_sum(normed_v * tf.tanh(keys + query + attention_b), axis=2)
 
 
-def mask_score(score, mask):
+def mask_score(score: tf.Tensor, mask: tf.Tensor | None) -> tf.Tensor:
     """``score`` where ``mask`` is True, ``-inf`` elsewhere (``mask=None``: unchanged).
 
     Args:
@@ -98,7 +99,7 @@ def mask_score(score, mask):
     return tf.where(mask, score, tf.fill(tf.shape(score), tf.constant(-math.inf, score.dtype)))
 
 
-def hardmax(logits):
+def hardmax(logits: Any) -> tf.Tensor:
     """One-hot of the arg-max along the last axis: ``[batch, max_time]`` -> same shape."""
     depth = logits.shape[-1] if logits.shape[-1] is not None else tf.shape(logits)[-1]
     return tf.one_hot(tf.argmax(logits, axis=-1), depth, dtype=logits.dtype)
@@ -263,7 +264,7 @@ class AttentionMechanism(keras.layers.Layer):
         return names
 
     # -- memory ----------------------------------------------------------------
-    def setup_memory(self, memory, memory_sequence_length=None, memory_mask=None):
+    def setup_memory(self, memory: Any, memory_sequence_length: Any = None, memory_mask: Any = None) -> None:
         """Store the memory, its keys and its padding mask.
 
         Args:

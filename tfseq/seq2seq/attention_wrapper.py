@@ -21,6 +21,8 @@ stop with :data:`ALIGNMENT_HISTORY_HINT`, which says what to write instead).
 """
 
 import collections
+from collections.abc import Callable
+from typing import Any
 
 import keras
 import tensorflow as tf
@@ -105,12 +107,13 @@ def _unwrap(tensor_array):
     return getattr(tensor_array, "_tf_should_use_wrapped_value", tensor_array)
 
 
-def default_cell_input_fn(inputs, attention):
+def default_cell_input_fn(inputs: tf.Tensor, attention: tf.Tensor) -> tf.Tensor:
     """``concat([inputs, attention], -1)``: the cell sees the input and the previous attention."""
     return tf.concat([inputs, attention], -1)
 
 
-def compute_attention(mechanism, cell_output, attention_state, attention_kernel):
+def compute_attention(mechanism: AttentionMechanism, cell_output: tf.Tensor, attention_state: Any,
+                      attention_kernel: Any) -> tuple:
     """One mechanism's ``(attention, alignments, next_attention_state)`` (TFA's ``attention_fn`` contract).
 
     Args:
@@ -224,9 +227,10 @@ class AttentionWrapper(RNNCellWrapper):
 
     object_args = ("cell", "cell_input_fn", "attention_fn")
 
-    def __init__(self, cell, attention_mechanism, attention_layer_size=None, alignment_history=False,
-                 cell_input_fn=None, output_attention=True, initial_cell_state=None, name=None,
-                 attention_layer=None, attention_fn=None, **kwargs):
+    def __init__(self, cell: Any, attention_mechanism: AttentionMechanism | list, attention_layer_size: Any = None,
+                 alignment_history: bool = False, cell_input_fn: Callable | None = None, output_attention: bool = True,
+                 initial_cell_state: Any = None, name: str | None = None, attention_layer: Any = None,
+                 attention_fn: Callable | None = None, **kwargs: Any) -> None:
         super().__init__(cell, name=name, **kwargs)
         owner = "AttentionWrapper"
         self.tf1_scope_name = name or "attention_wrapper"
@@ -363,7 +367,8 @@ class AttentionWrapper(RNNCellWrapper):
                     "tile_batch(..., multiplier=beam_width) and use batch_size * beam_width"
                 )
 
-    def get_initial_state(self, inputs=None, batch_size=None, dtype=None):
+    def get_initial_state(self, inputs: Any = None, batch_size: Any = None,
+                          dtype: Any = None) -> AttentionWrapperState:
         """Zero :class:`AttentionWrapperState` (cell state from ``initial_cell_state`` if given).
 
         Args:

@@ -1,6 +1,7 @@
 """``BasicDecoder``: a cell, an optional output layer and a sampler, stepped by ``dynamic_decode``."""
 
 import collections
+from typing import Any
 
 import keras
 import tensorflow as tf
@@ -95,7 +96,8 @@ class BasicDecoder(BaseDecoder):
             from the sampler's.
     """
 
-    def __init__(self, cell, sampler, *args, output_layer=None, initial_state=None, **kwargs):
+    def __init__(self, cell: Any, sampler: Sampler, *args: Any, output_layer: keras.layers.Layer | None = None,
+                 initial_state: Any = None, **kwargs: Any) -> None:
         if len(args) > 2:
             raise TypeError(f"BasicDecoder: at most 4 positional arguments, got {2 + len(args)}")
         if len(args) == 1 and (args[0] is None or isinstance(args[0], keras.layers.Layer)):

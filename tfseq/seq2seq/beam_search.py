@@ -6,6 +6,8 @@ holds the decoder and its state/output structures.
 
 import collections
 import numbers
+from collections.abc import Callable
+from typing import Any
 
 import keras
 import numpy as np
@@ -159,17 +161,17 @@ class BeamSearchDecoder(BaseDecoder):
 
     def __init__(
         self,
-        cell,
-        beam_width,
-        *args,
-        embedding_fn=None,
-        output_layer=None,
-        length_penalty_weight=0.0,
-        coverage_penalty_weight=0.0,
-        reorder_tensor_arrays=True,
-        output_all_scores=False,
-        **kwargs,
-    ):
+        cell: Any,
+        beam_width: int,
+        *args: Any,
+        embedding_fn: Callable | None = None,
+        output_layer: keras.layers.Layer | None = None,
+        length_penalty_weight: float = 0.0,
+        coverage_penalty_weight: float = 0.0,
+        reorder_tensor_arrays: bool = True,
+        output_all_scores: bool = False,
+        **kwargs: Any,
+    ) -> None:
         tf1_inputs = {k: kwargs.pop(k) for k in _TF1_INPUTS if k in kwargs}
         if args or tf1_inputs:
             beam_width, args, tf1_inputs = _tf1_spelling(beam_width, args, tf1_inputs)

@@ -14,13 +14,15 @@ and records each survivor's parent beam. A finished beam is frozen: its only chi
 follows the parent pointers back from the last step.
 """
 
+from typing import Any
+
 import tensorflow as tf
 
 from tfseq._checks import check_positive_int
 from tfseq._xla import inside_xla
 
 
-def tile_batch(t, multiplier, name=None):
+def tile_batch(t: Any, multiplier: int, name: str | None = None) -> Any:
     """Repeat each batch entry ``multiplier`` times: ``[B, ...] -> [B * multiplier, ...]``.
 
     Rows come out as ``t[0], t[0], ..., t[1], t[1], ...`` (what ``BeamSearchDecoder``
@@ -207,7 +209,7 @@ def beam_search_step(
     )
 
 
-def gather_tree(step_ids, parent_ids, max_sequence_lengths, end_token):
+def gather_tree(step_ids: Any, parent_ids: Any, max_sequence_lengths: Any, end_token: Any) -> tf.Tensor:
     """Full beams from per-step ids and parent pointers (TF1's ``GatherTree`` op, in pure TF).
 
     For batch ``b`` and final beam ``w``, walking back from ``t = L_b - 1`` (``L_b =
@@ -284,7 +286,7 @@ def reorder_history(t, parent_ids, sequence_length):
     return tf.reshape(ordered, tf.shape(t))
 
 
-def gather_tree_from_array(t, parent_ids, sequence_length):
+def gather_tree_from_array(t: Any, parent_ids: Any, sequence_length: Any) -> tf.Tensor:
     """Reorder a stacked per-step tensor along the final beams, as TF Addons does (by ``k_t``).
 
     ``BeamSearchDecoder`` uses :func:`reorder_history` instead, which picks the row that

@@ -19,6 +19,7 @@ each step's outputs into ``tf.TensorArray`` s and stacks them at the end.
 
 import abc
 import numbers
+from typing import Any
 
 import keras
 import numpy as np
@@ -100,13 +101,13 @@ class BaseDecoder(_DecoderContract, keras.layers.Layer):
 
     def __init__(
         self,
-        output_time_major=False,
-        impute_finished=False,
-        maximum_iterations=None,
-        parallel_iterations=32,
-        swap_memory=False,
-        **kwargs,
-    ):
+        output_time_major: bool = False,
+        impute_finished: bool = False,
+        maximum_iterations: Any = None,
+        parallel_iterations: int = 32,
+        swap_memory: bool = False,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         owner = type(self).__name__
         self.output_time_major = check_bool(owner, "output_time_major", output_time_major)
@@ -237,17 +238,17 @@ def _check_batch_of_one(batch_size):
 
 
 def dynamic_decode(
-    decoder,
-    output_time_major=False,
-    impute_finished=False,
-    maximum_iterations=None,
-    parallel_iterations=32,
-    swap_memory=False,
-    training=None,
-    scope=None,
-    enable_tflite_convertible=False,
-    **kwargs,
-):
+    decoder: Any,
+    output_time_major: bool = False,
+    impute_finished: bool = False,
+    maximum_iterations: Any = None,
+    parallel_iterations: int = 32,
+    swap_memory: bool = False,
+    training: bool | None = None,
+    scope: Any = None,
+    enable_tflite_convertible: bool = False,
+    **kwargs: Any,
+) -> tuple:
     """Runs ``decoder`` until every row is finished (or ``maximum_iterations`` steps).
 
     One ``tf.while_loop``: ``initialize`` once, then ``step`` per iteration, outputs

@@ -130,7 +130,7 @@ class TrainingSampler(Sampler):
         ValueError: both ``sequence_length`` and ``mask``, or a wrong rank/dtype.
     """
 
-    def __init__(self, time_major=False):
+    def __init__(self, time_major: bool = False) -> None:
         self.time_major = check_bool(type(self).__name__, "time_major", time_major)
         self._batch_size = None
 
@@ -199,7 +199,8 @@ class ScheduledEmbeddingTrainingSampler(TrainingSampler):
         ValueError: a Python ``sampling_probability`` outside ``[0, 1]``, or of rank > 1.
     """
 
-    def __init__(self, sampling_probability, embedding_fn=None, time_major=False, seed=None, scheduling_seed=None):
+    def __init__(self, sampling_probability: Any, embedding_fn: Callable | None = None, time_major: bool = False,
+                 seed: int | None = None, scheduling_seed: int | None = None) -> None:
         owner = type(self).__name__
         if isinstance(sampling_probability, numbers.Real) and not 0.0 <= sampling_probability <= 1.0:
             raise ValueError(f"{owner}: sampling_probability must be in [0, 1], got {sampling_probability!r}")
@@ -258,7 +259,7 @@ class GreedyEmbeddingSampler(Sampler):
         ValueError: ``start_tokens`` is not a vector or ``end_token`` not a scalar.
     """
 
-    def __init__(self, embedding_fn=None):
+    def __init__(self, embedding_fn: Callable | None = None) -> None:
         self.embedding_fn = check_embedding_fn(type(self).__name__, embedding_fn)
         self._batch_size = None
 
@@ -305,7 +306,8 @@ class SampleEmbeddingSampler(GreedyEmbeddingSampler):
         ValueError: ``softmax_temperature <= 0``.
     """
 
-    def __init__(self, embedding_fn=None, softmax_temperature=None, seed=None):
+    def __init__(self, embedding_fn: Callable | None = None, softmax_temperature: float | None = None,
+                 seed: int | None = None) -> None:
         super().__init__(embedding_fn)
         if isinstance(softmax_temperature, numbers.Real) and not softmax_temperature > 0:
             raise ValueError(f"{type(self).__name__}: softmax_temperature must be > 0, got {softmax_temperature!r}")
