@@ -252,3 +252,21 @@ def test_sequence_loss_takes_time_weights_in_fit_without_sample_weight_mode():
                         verbose=0)
     expected = seq2seq.sequence_loss(np.repeat(logits[:1], 4, 0), np.repeat(targets[:1], 4, 0), weights)
     np.testing.assert_allclose(history.history["loss"][0], expected.numpy(), rtol=1e-5)
+
+
+def test_tf1_score_mask_value():
+    """TF1's ``score_mask_value``: the score at padded positions (default ``-inf``: weight 0)."""
+    default = seq2seq.LuongAttention(UNITS, MEMORY, LENGTHS)
+    state = default.initial_state(B, tf.float32)
+    assert np.all(default([QUERY, state])[0].numpy()[1, 2:] == 0)
+    shifted = seq2seq.LuongAttention(UNITS, MEMORY, LENGTHS, score_mask_value=0.0)
+    shifted([QUERY, state])
+    shifted.set_weights(default.get_weights())
+    shifted.setup_memory(MEMORY, LENGTHS)
+    score = default.score(QUERY).numpy()
+    expected = np.where(np.arange(T)[None] < LENGTHS[:, None], score, 0.0)
+    expected = np.exp(expected - expected.max(1, keepdims=True))
+    np.testing.assert_allclose(shifted([QUERY, state])[0], expected / expected.sum(1, keepdims=True), atol=1e-5)
+    assert seq2seq.LuongAttention.from_config(shifted.get_config()).score_mask_value == 0.0
+    with pytest.raises(ValueError, match="score_mask_value must be a number or None, got 'low'"):
+        seq2seq.BahdanauAttention(UNITS, score_mask_value="low")

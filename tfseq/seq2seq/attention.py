@@ -87,16 +87,19 @@ def bahdanau_score(processed_query: tf.Tensor, keys: tf.Tensor, attention_v: Any
     return tf.reduce_sum(normed_v * tf.tanh(keys + query + attention_b), axis=2)
 
 
-def mask_score(score: tf.Tensor, mask: tf.Tensor | None) -> tf.Tensor:
-    """``score`` where ``mask`` is True, ``-inf`` elsewhere (``mask=None``: unchanged).
+def mask_score(score: tf.Tensor, mask: tf.Tensor | None, score_mask_value: float | None = None) -> tf.Tensor:
+    """``score`` where ``mask`` is True, ``score_mask_value`` (default ``-inf``) elsewhere
+    (``mask=None``: unchanged).
 
     Args:
         score: ``[batch, max_time]``.
         mask: None or bool ``[batch, max_time]``, True at real memory positions.
+        score_mask_value: TF1's argument; None means ``-inf``.
     """
     if mask is None:
         return score
-    return tf.where(mask, score, tf.fill(tf.shape(score), tf.constant(-math.inf, score.dtype)))
+    value = -math.inf if score_mask_value is None else score_mask_value
+    return tf.where(mask, score, tf.fill(tf.shape(score), tf.constant(value, score.dtype)))
 
 
 def hardmax(logits: Any) -> tf.Tensor:
@@ -149,6 +152,8 @@ class AttentionMechanism(keras.layers.Layer):
         memory_layer: optional layer computing the keys from the memory (TF Addons' argument,
             e.g. ``keras.layers.Dense(units, use_bias=False)``); default: tfseq's own
             ``memory_layer/kernel``, the same math.
+        score_mask_value: TF1's score at padded memory positions; None (default) is ``-inf``,
+            so padded positions get exactly 0 weight.
 
     ``memory=None`` with ``memory_sequence_length`` is accepted and the lengths are
     ignored, as in TF Addons: give them to :meth:`setup_memory`.
@@ -168,9 +173,14 @@ class AttentionMechanism(keras.layers.Layer):
 
     def __init__(self, units: int, memory: Any = None, memory_sequence_length: Any = None,
                  probability_fn: str | Callable | None = "softmax", dtype: Any = None, name: str | None = None,
-                 memory_layer: keras.layers.Layer | None = None, **kwargs: Any) -> None:
+                 memory_layer: keras.layers.Layer | None = None, score_mask_value: float | None = None,
+                 **kwargs: Any) -> None:
         super().__init__(dtype=dtype, name=name, **kwargs)
         owner = type(self).__name__
+        if score_mask_value is not None and (isinstance(score_mask_value, bool)
+                                             or not isinstance(score_mask_value, (int, float))):
+            raise ValueError(f"{owner}: score_mask_value must be a number or None, got {score_mask_value!r}")
+        self.score_mask_value = None if score_mask_value is None else float(score_mask_value)
         self.units = check_positive_int(owner, "units", units)
         self._probability_fn_arg = probability_fn
         self.probability_fn = _probability_fn(owner, probability_fn)
@@ -414,7 +424,7 @@ class AttentionMechanism(keras.layers.Layer):
         query, state = (inputs[0], inputs[1]) if state is None else (inputs, state)
         self._check_memory()
         score = self.score(query)  # [batch, max_time]
-        alignments = self.probability_fn(mask_score(score, self.mask))
+        alignments = self.probability_fn(mask_score(score, self.mask, self.score_mask_value))
         return alignments, alignments
 
     def score(self, query):
@@ -422,6 +432,8 @@ class AttentionMechanism(keras.layers.Layer):
 
     def get_config(self):
         config = {**super().get_config(), "units": self.units, "probability_fn": self._probability_fn_serialized()}
+        if self.score_mask_value is not None:
+            config["score_mask_value"] = self.score_mask_value
         for key in ("memory_layer", "query_layer"):
             if getattr(self, key, None) is not None:
                 config[key] = serialize_optional(getattr(self, key))

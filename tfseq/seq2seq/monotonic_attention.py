@@ -126,8 +126,8 @@ class _MonotonicMixin:
         self._check_memory()
         score = self.score(query) + tf.cast(self.attention_score_bias, self.keys.dtype)  # [batch, max_time]
         previous = tf.cast(previous, score.dtype)
-        alignments = monotonic_probability_fn(mask_score(score, self.mask), previous, self.sigmoid_noise,
-                                              self.mode, self.sigmoid_noise_seed)
+        masked = mask_score(score, self.mask, self.score_mask_value)
+        alignments = monotonic_probability_fn(masked, previous, self.sigmoid_noise, self.mode, self.sigmoid_noise_seed)
         return alignments, alignments
 
     def _monotonic_config(self):
