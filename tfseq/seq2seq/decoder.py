@@ -226,15 +226,13 @@ def _scope_name(scope):
 
 
 def _check_batch_of_one(batch_size):
-    static = tf.get_static_value(batch_size)
-    if static is not None:
-        if int(static) != 1:
-            raise ValueError(
-                f"dynamic_decode: enable_tflite_convertible=True needs a batch size of 1 (TFLite conversion "
-                f"requires a batch size of 1), got {int(static)}"
-            )
-        return
-    tf.debugging.assert_equal(batch_size, 1, message="TFLite conversion requires a batch size of 1")
+    """TF Addons' check, with its error type (``InvalidArgumentError``, raised while tracing when
+    the batch is static): code and tests that catch it keep working."""
+    tf.debugging.assert_equal(
+        batch_size, 1,
+        message="dynamic_decode: enable_tflite_convertible=True needs a batch size of 1 "
+        "(TFLite conversion requires a batch size of 1)",
+    )
 
 
 def dynamic_decode(
