@@ -1,7 +1,8 @@
 """Parity of tfseq's attention with the real TF Addons 0.23 code (``tfa.seq2seq``).
 
-Every case builds the same decoder on both sides from one spec (mechanism kinds and
-units, Keras LSTM/GRU cell, ``attention_layer_size``, ``output_attention``,
+Every case builds the same decoder on both sides from one spec (mechanism classes,
+units and arguments - the softmax and the monotonic mechanisms in every ``mode``, the
+user's own ``memory_layer``/``query_layer`` -, Keras LSTM/GRU cell, ``attention_layer_size``, ``output_attention``,
 ``alignment_history``, memory padding), gives both sides the same random weights (keyed
 by what they are: ``m0.memory_kernel``, ``layer0``, ``cell.kernel``...; TF Addons
 weights are assigned through their attributes, then its memory is set up again so its
@@ -28,6 +29,23 @@ ATOL = 1e-5
 BATCH, MAX_TIME, MEM_DEPTH, STEPS, IN_DEPTH = 3, 5, 4, 4, 3
 LENGTHS = np.array([5, 3, 1], np.int32)  # full, partial and one-step memory rows
 
+# Mechanism kinds: (class name, constructor arguments); "layers" asks for the user's own Dense
+# memory_layer (with a bias) and, for Bahdanau, query_layer.
+KINDS = {
+    "luong": ("LuongAttention", {}),
+    "scaled_luong": ("LuongAttention", {"scale": True}),
+    "luong_hardmax": ("LuongAttention", {"probability_fn": "hardmax"}),
+    "bahdanau": ("BahdanauAttention", {}),
+    "normed_bahdanau": ("BahdanauAttention", {"normalize": True}),
+    "bahdanau_user_layers": ("BahdanauAttention", {"layers": True}),
+    "luong_user_memory_layer": ("LuongAttention", {"layers": True}),
+    "luong_monotonic_parallel": ("LuongMonotonicAttention", {"score_bias_init": -0.5}),
+    "scaled_luong_monotonic_recursive": ("LuongMonotonicAttention", {"scale": True, "mode": "recursive"}),
+    "bahdanau_monotonic_parallel": ("BahdanauMonotonicAttention", {"score_bias_init": 0.5}),
+    "normed_bahdanau_monotonic_recursive": ("BahdanauMonotonicAttention", {"normalize": True, "mode": "recursive"}),
+    "bahdanau_monotonic_hard": ("BahdanauMonotonicAttention", {"mode": "hard", "score_bias_init": 0.2}),
+}
+
 # name: (mechanisms [(kind, units)], options)
 CASES = {
     "luong_layer_output_attention": ([("luong", 6)], dict(cell="lstm", units=6, layer=5, out_att=True)),
@@ -41,6 +59,24 @@ CASES = {
         [("scaled_luong", 6), ("normed_bahdanau", 5)],
         dict(cell="lstm", units=6, layer=[3, 4], out_att=True, history=True),
     ),
+    "bahdanau_user_query_and_memory_layers": ([("bahdanau_user_layers", 5)], dict(cell="lstm", units=6, layer=4,
+                                                                                 out_att=True)),
+    "luong_user_memory_layer": ([("luong_user_memory_layer", 6)], dict(cell="gru", units=6, layer=None,
+                                                                      out_att=False)),
+    "luong_monotonic_parallel": ([("luong_monotonic_parallel", 6)], dict(cell="lstm", units=6, layer=5,
+                                                                        out_att=True, history=True)),
+    "scaled_luong_monotonic_recursive": ([("scaled_luong_monotonic_recursive", 6)], dict(cell="gru", units=6,
+                                                                                        layer=None, out_att=True)),
+    "bahdanau_monotonic_parallel_no_padding": ([("bahdanau_monotonic_parallel", 5)], dict(
+        cell="lstm", units=6, layer=4, out_att=False, lengths=None)),
+    "normed_bahdanau_monotonic_recursive": ([("normed_bahdanau_monotonic_recursive", 7)], dict(
+        cell="lstm", units=6, layer=3, out_att=True)),
+    "bahdanau_monotonic_hard": ([("bahdanau_monotonic_hard", 5)], dict(cell="gru", units=6, layer=4,
+                                                                      out_att=True)),
+    "multi_luong_monotonic_and_bahdanau": (
+        [("luong_monotonic_parallel", 6), ("bahdanau", 5)],
+        dict(cell="lstm", units=6, layer=[3, 4], out_att=True),
+    ),
 }
 
 
@@ -50,6 +86,7 @@ def _spec(name):
     lengths = opts.get("lengths", LENGTHS)
     return dict(
         mechanisms=mechanisms,
+        kinds={kind: KINDS[kind] for kind, _ in mechanisms},
         multi=len(mechanisms) > 1,
         cell=opts["cell"],
         units=opts["units"],
@@ -72,10 +109,13 @@ lengths = None if spec["lengths"] is None else tf.constant(spec["lengths"])
 x = tf.constant(spec["x"])
 
 def make(kind, units):
-    if kind.startswith("luong") or kind == "scaled_luong":
-        prob = "hardmax" if kind == "luong_hardmax" else "softmax"
-        return tfa.seq2seq.LuongAttention(units, memory, lengths, scale=kind == "scaled_luong", probability_fn=prob)
-    return tfa.seq2seq.BahdanauAttention(units, memory, lengths, normalize=kind == "normed_bahdanau")
+    cls, kwargs = spec["kinds"][kind]
+    kwargs = dict(kwargs)
+    if kwargs.pop("layers", False):
+        kwargs["memory_layer"] = tf.keras.layers.Dense(units, use_bias=True)
+        if cls.startswith("Bahdanau"):
+            kwargs["query_layer"] = tf.keras.layers.Dense(units, use_bias=False)
+    return getattr(tfa.seq2seq, cls)(units, memory, lengths, **kwargs)
 
 mechs = [make(kind, units) for kind, units in spec["mechanisms"]]
 cell = (tf.keras.layers.LSTMCell if spec["cell"] == "lstm" else tf.keras.layers.GRUCell)(spec["units"])
@@ -92,8 +132,10 @@ def variable(key):
     if head.startswith("layer"):
         return wrapper._attention_layers[int(head[5:])].kernel
     m = mechs[int(head[1:])]
-    return {"memory_kernel": lambda: m.memory_layer.kernel, "query_kernel": lambda: m.query_layer.kernel,
-            "scale": lambda: m.scale_weight, "attention_v": lambda: m.attention_v,
+    return {"memory_kernel": lambda: m.memory_layer.kernel, "memory_bias": lambda: m.memory_layer.bias,
+            "query_kernel": lambda: m.query_layer.kernel,
+            "scale": lambda: getattr(m, "scale_weight", None) or m.attention_g,  # monotonic: attention_g
+            "score_bias": lambda: m.attention_score_bias, "attention_v": lambda: m.attention_v,
             "attention_g": lambda: m.attention_g, "attention_b": lambda: m.attention_b}[attr]()
 
 keys = sorted(spec["weights"])
@@ -120,32 +162,40 @@ outputs["attention"] = state.attention
 for i, s in enumerate(tf.nest.flatten(state.cell_state)):
     outputs[f"cell_state{i}"] = s
 if spec["history"]:
-    for k, h in enumerate(state.alignment_history):
+    for k, h in enumerate(state.alignment_history if spec["multi"] else [state.alignment_history]):
         outputs[f"history{k}"] = h.stack()
 if spec["grads"]:
     grads = tape.gradient(loss, variables + [memory, x])
-    for k, g in zip(keys + ["memory", "x"], grads):
-        outputs["grad:" + k] = g
+    for k, g, v in zip(keys + ["memory", "x"], grads, variables + [memory, x]):
+        outputs["grad:" + k] = tf.zeros_like(v) if g is None else g  # None: no path (hard monotonic)
 """
 
 
 def _make_mechanism(kind, units, memory, lengths):
-    if kind in ("luong", "scaled_luong", "luong_hardmax"):
-        prob = "hardmax" if kind == "luong_hardmax" else "softmax"
-        return seq2seq.LuongAttention(units, memory, lengths, scale=kind == "scaled_luong", probability_fn=prob)
-    return seq2seq.BahdanauAttention(units, memory, lengths, normalize=kind == "normed_bahdanau")
+    cls, kwargs = KINDS[kind]
+    kwargs = dict(kwargs)
+    if kwargs.pop("layers", False):
+        kwargs["memory_layer"] = keras.layers.Dense(units, use_bias=True)
+        if cls.startswith("Bahdanau"):
+            kwargs["query_layer"] = keras.layers.Dense(units, use_bias=False)
+    return getattr(seq2seq, cls)(units, memory, lengths, **kwargs)
 
 
 def _tfseq_variables(wrapper, mechs):
     """``{key: variable}`` with the keys the TF Addons side understands."""
     out = {f"cell.{w.name}": w for w in wrapper.cell.weights}
     for k, m in enumerate(mechs):
-        out[f"m{k}.memory_kernel"] = m.memory_kernel
+        if m.memory_layer is None:
+            out[f"m{k}.memory_kernel"] = m.memory_kernel
+        else:
+            out[f"m{k}.memory_kernel"], out[f"m{k}.memory_bias"] = m.memory_layer.kernel, m.memory_layer.bias
+        if isinstance(m, (seq2seq.LuongMonotonicAttention, seq2seq.BahdanauMonotonicAttention)):
+            out[f"m{k}.score_bias"] = m.attention_score_bias
         if isinstance(m, seq2seq.LuongAttention):
             if m.scale:
                 out[f"m{k}.scale"] = m.scale_weight
         else:
-            out[f"m{k}.query_kernel"] = m.query_kernel
+            out[f"m{k}.query_kernel"] = m.query_kernel if m.query_layer is None else m.query_layer.kernel
             out[f"m{k}.attention_v"] = m.attention_v
             if m.normalize:
                 out[f"m{k}.attention_g"] = m.attention_g
@@ -165,9 +215,7 @@ def _build(spec):
         alignment_history=spec["history"], output_attention=spec["out_att"],
     )
     x = tf.constant(spec["x"])
-    _, state = wrapper(x[:, 0], wrapper.get_initial_state(batch_size=BATCH, dtype=tf.float32))  # build
-    for history in tf.nest.flatten(state.alignment_history):
-        history.mark_used()  # a discarded TensorArray: silence TF's "never used" log
+    wrapper(x[:, 0], wrapper.get_initial_state(batch_size=BATCH, dtype=tf.float32))  # build
     variables = _tfseq_variables(wrapper, mechs)
     rng = np.random.default_rng(spec["seed"])
     weights = {k: (0.5 * rng.standard_normal(v.shape)).astype(np.float32) for k, v in variables.items()}
@@ -199,12 +247,12 @@ def _run_tfseq(spec, loss_w):
     for i, s in enumerate(tf.nest.flatten(state.cell_state)):
         out[f"cell_state{i}"] = s.numpy()
     if spec["history"]:
-        for k, h in enumerate(state.alignment_history):
+        for k, h in enumerate(state.alignment_history if spec["multi"] else [state.alignment_history]):
             out[f"history{k}"] = h.stack().numpy()
     if spec["grads"]:
         grads = tape.gradient(loss, [variables[k] for k in keys] + [memory, x])
-        for k, g in zip(keys + ["memory", "x"], grads):
-            out["grad:" + k] = tf.convert_to_tensor(g).numpy()
+        for k, g, v in zip(keys + ["memory", "x"], grads, [variables[k] for k in keys] + [memory, x]):
+            out["grad:" + k] = (tf.zeros_like(v) if g is None else tf.convert_to_tensor(g)).numpy()
     return out, weights
 
 

@@ -5,8 +5,8 @@ matrix; for the attention case a Luong ``AttentionWrapper`` with alignment histo
 get the same random weights; then they compare: ``BasicDecoder`` teacher forcing with
 ``impute_finished`` (outputs, ids, final state, lengths), greedy decoding, beam search
 with a length penalty (predicted ids, per-step scores and parents, final log-probs and
-lengths), beam search over attention with length and coverage penalties (same, plus the
-raw alignment history and TFA's reordering of it, :func:`gather_tree_from_array`),
+lengths; and with ``output_all_scores=True`` every token's scores), beam search over
+attention with length and coverage penalties (same, plus the raw alignment history and TFA's reordering of it, :func:`gather_tree_from_array`),
 ``gather_tree`` and ``sequence_loss``. All TF Addons cases run in ONE subprocess.
 """
 
@@ -88,6 +88,12 @@ dec = tfa.seq2seq.BeamSearchDecoder(cell, inputs["W"], output_layer=out, length_
 o, s, l = dec(emb, start_tokens=tf.fill([inputs["B"]], inputs["START"]), end_token=inputs["END"],
               initial_state=tfa.seq2seq.tile_batch(init, inputs["W"]))
 save("out", o); outputs["log_probs"] = s.log_probs; outputs["state_lengths"] = s.lengths; outputs["lengths"] = l
+dec = tfa.seq2seq.BeamSearchDecoder(cell, inputs["W"], output_layer=out, length_penalty_weight=0.8,
+                                    maximum_iterations=7, output_all_scores=True)
+o, _, _ = dec(emb, start_tokens=tf.fill([inputs["B"]], inputs["START"]), end_token=inputs["END"],
+              initial_state=tfa.seq2seq.tile_batch(init, inputs["W"]))
+outputs["all_scores"] = o.beam_search_decoder_output.scores
+outputs["all_scores_ids"] = o.predicted_ids
 """,
     "beam_attention": SETUP
     + """
@@ -190,6 +196,16 @@ def test_beam_search_with_length_penalty_matches_tfa(tfa):
     assert_matches({**flat("out", o), "log_probs": s.log_probs, "state_lengths": s.lengths, "lengths": lengths}, tfa["beam"])
 
 
+def test_beam_search_output_all_scores_matches_tfa(tfa):
+    cell, out = parts(DATA["cell_weights"], DATA["out_weights"], D)
+    dec = s2s.BeamSearchDecoder(cell, W, output_layer=out, length_penalty_weight=0.8, maximum_iterations=7,
+                                output_all_scores=True)
+    o, _, _ = dec(DATA["embedding"], start_tokens=[START] * B, end_token=END, initial_state=s2s.tile_batch(INIT, W))
+    scores = o.beam_search_decoder_output.scores
+    assert scores.shape[0] == B and scores.shape[2:] == (W, V)  # [batch, time, beam, vocab]
+    assert_matches({"all_scores": scores, "all_scores_ids": o.predicted_ids}, tfa["beam"])
+
+
 def test_beam_search_over_attention_with_coverage_penalty_matches_tfa(tfa):
     cell, out = parts(DATA["att_cell_weights"], DATA["att_out_weights"], D + A)
     memory = s2s.tile_batch(tf.constant(DATA["memory"]), W)
@@ -197,8 +213,7 @@ def test_beam_search_over_attention_with_coverage_penalty_matches_tfa(tfa):
     mech = s2s.LuongAttention(H, memory, memory_lengths)
     wrapper = s2s.AttentionWrapper(cell, mech, attention_layer_size=A, alignment_history=True)
     n = B * W
-    _, built_state = wrapper(tf.zeros([n, D]), wrapper.get_initial_state(batch_size=n, dtype=tf.float32))
-    built_state.alignment_history.mark_used()
+    wrapper(tf.zeros([n, D]), wrapper.get_initial_state(batch_size=n, dtype=tf.float32))  # build
     cell.set_weights(DATA["att_cell_weights"])
     mech.memory_kernel.assign(DATA["memory_kernel"])
     wrapper._attention_kernels[0].assign(DATA["attention_kernel"])

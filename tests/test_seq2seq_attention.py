@@ -259,8 +259,6 @@ def test_tf1_variables_need_memory_and_query():
          "memory_sequence_length must be integers, got dtype float32"),
         (lambda: seq2seq.LuongAttention(4, np.ones((3, 5, 4), np.int32)), TypeError,
          "memory must be a float tensor, got dtype int32"),
-        (lambda: seq2seq.LuongAttention(4, memory_sequence_length=[5, 3, 1]), ValueError,
-         "memory_sequence_length given without memory"),
         (lambda: seq2seq.LuongAttention(0), ValueError, "units must be a positive integer, got 0"),
         (lambda: seq2seq.LuongAttention(4, probability_fn="sparsemax"), ValueError,
          "probability_fn must be 'softmax', 'hardmax' or a callable, got 'sparsemax'"),

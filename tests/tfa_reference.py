@@ -1,8 +1,8 @@
 """Run real TF Addons code (``tfa.seq2seq``, TF2 eager, tf-keras) in a subprocess.
 
 TF Addons 0.23 is end of life: it imports only against Keras 2. On TF 2.21 it still runs
-in a process of its own (``../shared/NOTES.md``) when ``TF_USE_LEGACY_KERAS=1`` is set
-before TensorFlow is imported, every ``tf_keras*`` module is aliased as ``keras*`` in
+in a process of its own when ``TF_USE_LEGACY_KERAS=1`` is set before TensorFlow is imported
+(with ``tf-keras`` installed), every ``tf_keras*`` module is aliased as ``keras*`` in
 ``sys.modules`` before ``tensorflow_addons`` is imported, and ``np.Inf`` (removed in
 NumPy 2) is restored. It can never share a process with tfseq (Keras 3), hence this bridge:
 
@@ -17,18 +17,21 @@ to pay the imports once. A failure in the reference raises ``RuntimeError`` with
 traceback: the reference is never silently skipped.
 """
 
-import sys
+import importlib.util
 
 import numpy as np
 import pytest
 from reference_process import run_cases
 
 # TF Addons 0.23 (end of life) has no wheel for Python >= 3.12, so the test extra installs it
-# only below 3.12 (setup.cfg). There the parity modules are skipped, saying why; below 3.12
-# they always run, and a broken reference fails them.
+# only below 3.12 (setup.cfg). Where it (or tf-keras, which it runs on) is not installed the
+# parity modules are skipped, saying why; where it is, they always run, and a broken
+# reference fails them. (It cannot be imported here, next to Keras 3: only looked up.)
+_MISSING = [name for name in ("tensorflow_addons", "tf_keras") if importlib.util.find_spec(name) is None]
 requires_tfa = pytest.mark.skipif(
-    sys.version_info >= (3, 12),
-    reason="TF Addons 0.23, the seq2seq reference, installs only on Python < 3.12",
+    bool(_MISSING),
+    reason=f"the seq2seq reference needs TF Addons 0.23 and tf-keras (pip install 'tfseq[test]' on Python < 3.12); "
+    f"not installed: {', '.join(_MISSING)}",
 )
 
 _SETUP = r'''

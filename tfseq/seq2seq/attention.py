@@ -20,17 +20,19 @@ and, inside the wrapper's scope, ``luong_attention/attention_g`` or
 """
 
 import math
+from collections.abc import Callable
+from typing import Any
 
 import keras
 import tensorflow as tf
 
-from tfseq._checks import check_bool, check_positive_int, serialize_optional
+from tfseq._checks import check_bool, check_positive_int, deserialize_optional, serialize_optional
 from tfseq.rnn_cell.base import keras_weight_name, tf1_weight_name
 
 # -- pure functions ----------------------------------------------------------------
 
 
-def luong_score(query, keys, scale=None):
+def luong_score(query: tf.Tensor, keys: tf.Tensor, scale: tf.Tensor | None = None) -> tf.Tensor:
     """Luong's multiplicative score (Luong et al., 2015), optionally scaled.
 
     ``score[b, t] = g * sum_u query[b, u] * keys[b, t, u]`` with ``g = scale`` (a scalar
@@ -57,7 +59,8 @@ def luong_score(query, keys, scale=None):
     return score if scale is None else scale * score
 
 
-def bahdanau_score(processed_query, keys, attention_v, attention_g=None, attention_b=None, normalize=False):
+def bahdanau_score(processed_query: tf.Tensor, keys: tf.Tensor, attention_v: Any, attention_g: Any = None,
+                   attention_b: Any = None, normalize: bool = False) -> tf.Tensor:
     """Bahdanau's additive score (Bahdanau et al., 2015), optionally weight-normalised.
 
     ``score[b, t] = sum_u v[u] * tanh(keys[b, t, u] + q[b, u])``; with ``normalize``,
@@ -84,19 +87,22 @@ def bahdanau_score(processed_query, keys, attention_v, attention_g=None, attenti
     return tf.reduce_sum(normed_v * tf.tanh(keys + query + attention_b), axis=2)
 
 
-def mask_score(score, mask):
-    """``score`` where ``mask`` is True, ``-inf`` elsewhere (``mask=None``: unchanged).
+def mask_score(score: tf.Tensor, mask: tf.Tensor | None, score_mask_value: float | None = None) -> tf.Tensor:
+    """``score`` where ``mask`` is True, ``score_mask_value`` (default ``-inf``) elsewhere
+    (``mask=None``: unchanged).
 
     Args:
         score: ``[batch, max_time]``.
         mask: None or bool ``[batch, max_time]``, True at real memory positions.
+        score_mask_value: TF1's argument; None means ``-inf``.
     """
     if mask is None:
         return score
-    return tf.where(mask, score, tf.fill(tf.shape(score), tf.constant(-math.inf, score.dtype)))
+    value = -math.inf if score_mask_value is None else score_mask_value
+    return tf.where(mask, score, tf.fill(tf.shape(score), tf.constant(value, score.dtype)))
 
 
-def hardmax(logits):
+def hardmax(logits: Any) -> tf.Tensor:
     """One-hot of the arg-max along the last axis: ``[batch, max_time]`` -> same shape."""
     depth = logits.shape[-1] if logits.shape[-1] is not None else tf.shape(logits)[-1]
     return tf.one_hot(tf.argmax(logits, axis=-1), depth, dtype=logits.dtype)
@@ -119,6 +125,13 @@ def _probability_fn(owner, probability_fn):
     return probability_fn
 
 
+def _check_layer(owner, name, layer):
+    if layer is not None and not callable(layer):
+        raise TypeError(f"{owner}: {name} must be a Keras layer (e.g. keras.layers.Dense(units, use_bias=False)) "
+                        f"or None, got {layer!r}")
+    return layer
+
+
 # -- mechanisms --------------------------------------------------------------------
 
 
@@ -136,11 +149,21 @@ class AttentionMechanism(keras.layers.Layer):
             callable ``score -> probabilities`` (register it with
             ``keras.saving.register_keras_serializable`` to save it).
         dtype, name: as for any Keras layer.
+        memory_layer: optional layer computing the keys from the memory (TF Addons' argument,
+            e.g. ``keras.layers.Dense(units, use_bias=False)``); default: tfseq's own
+            ``memory_layer/kernel``, the same math.
+        score_mask_value: TF1's score at padded memory positions; None (default) is ``-inf``,
+            so padded positions get exactly 0 weight.
+
+    ``memory=None`` with ``memory_sequence_length`` is accepted and the lengths are
+    ignored, as in TF Addons: give them to :meth:`setup_memory`.
 
     Call arguments:
         inputs: ``[query, state]`` (TFA's form): query ``[batch, query_depth]`` (the decoder
-            output), state ``[batch, max_time]`` (the previous alignments; unused by these
-            mechanisms). TF1's form ``mechanism(query, state)`` works too.
+            output), state ``[batch, max_time]`` (the previous alignments; unused by the
+            softmax mechanisms). TF1's form ``mechanism(query, state)`` works too. With
+            ``setup_memory=True``: ``memory`` or ``[memory, memory_sequence_length]``
+            and ``mask=`` (see :meth:`__call__`).
 
     Returns:
         ``(alignments, next_state)``, both ``[batch, max_time]`` (``next_state`` is the alignments).
@@ -148,23 +171,31 @@ class AttentionMechanism(keras.layers.Layer):
 
     tf1_scope_name = None
 
-    def __init__(self, units, memory=None, memory_sequence_length=None, probability_fn="softmax",
-                 dtype=None, name=None, **kwargs):
+    def __init__(self, units: int, memory: Any = None, memory_sequence_length: Any = None,
+                 probability_fn: str | Callable | None = "softmax", dtype: Any = None, name: str | None = None,
+                 memory_layer: keras.layers.Layer | None = None, score_mask_value: float | None = None,
+                 **kwargs: Any) -> None:
         super().__init__(dtype=dtype, name=name, **kwargs)
         owner = type(self).__name__
+        if score_mask_value is not None and (isinstance(score_mask_value, bool)
+                                             or not isinstance(score_mask_value, (int, float))):
+            raise ValueError(f"{owner}: score_mask_value must be a number or None, got {score_mask_value!r}")
+        self.score_mask_value = None if score_mask_value is None else float(score_mask_value)
         self.units = check_positive_int(owner, "units", units)
         self._probability_fn_arg = probability_fn
         self.probability_fn = _probability_fn(owner, probability_fn)
+        self.memory_layer = _check_layer(owner, "memory_layer", memory_layer)
         self._tf1_weights = {}
         self._memory_depth = None
         self._query_depth = None
+        self.memory_kernel = None
         self.values = self.keys = self.mask = None
         self.batch_size = None
         self._alignments_size = None
         if memory is not None:
             self.setup_memory(memory, memory_sequence_length)
-        elif memory_sequence_length is not None:
-            raise ValueError(f"{owner}: memory_sequence_length given without memory")
+        # memory=None with memory_sequence_length: TF Addons ignores the lengths (its NMT tutorial
+        # passes them and calls setup_memory later); the lengths given to setup_memory count.
 
     # -- weights ---------------------------------------------------------------
     def _add_tf1_weight(self, name, shape, initializer):
@@ -181,19 +212,40 @@ class AttentionMechanism(keras.layers.Layer):
                     f"built for it), got {memory_depth}"
                 )
             return
-        self.memory_kernel = self._add_tf1_weight("memory_layer_kernel", (memory_depth, self.units), "glorot_uniform")
+        if self.memory_layer is None:
+            self.memory_kernel = self._add_tf1_weight("memory_layer_kernel", (memory_depth, self.units),
+                                                      "glorot_uniform")
+        elif not self.memory_layer.built:
+            self.memory_layer.build((None, None, int(memory_depth)))
         self._memory_depth = int(memory_depth)
 
-    def build(self, input_shape):
-        """Create the score weights for a query shape ``[batch, depth]`` (or ``[query, state]`` shapes)."""
+    def build(self, input_shape: Any) -> None:
+        """Create the weights for a shape.
+
+        ``[batch, max_time, depth]`` (a memory's shape, TF Addons' ``build(memory.shape)``)
+        creates the memory layer; ``[batch, depth]`` or ``[query_shape, state_shape]`` the
+        score weights for that query depth (the memory must be known by then).
+        """
+        shapes = list(input_shape) if isinstance(input_shape, (list, tuple)) else [input_shape]
+        shape = tuple(shapes[0]) if shapes and isinstance(shapes[0], (list, tuple, tf.TensorShape)) else tuple(shapes)
+        if len(shape) == 3:
+            if shape[-1] is None:
+                raise ValueError(f"{self.name}: the memory depth must be known, got shape {shape}")
+            self.build_memory(int(shape[-1]))
+            return
         if self._memory_depth is None:
             raise ValueError(f"{self.name}: set up the memory (memory= or setup_memory) before querying")
-        shape = tuple(input_shape[0]) if isinstance(input_shape[0], (list, tuple)) else tuple(input_shape)
         if len(shape) != 2 or shape[-1] is None:
             raise ValueError(f"{self.name}: query must be [batch, depth] with a known depth, got shape {shape}")
         self._query_depth = int(shape[-1])
         self.build_score(self._query_depth)
         self.built = True
+
+    def _lock_state(self) -> None:
+        # Keras locks a layer's state after build(); a build from the memory's shape alone
+        # still has the score weights to create.
+        if self._query_depth is not None:
+            super()._lock_state()
 
     def build_score(self, query_depth):
         raise NotImplementedError
@@ -204,20 +256,25 @@ class AttentionMechanism(keras.layers.Layer):
     def build_from_config(self, config):
         if config.get("memory_depth") is not None:
             self.build_memory(config["memory_depth"])
-            if config.get("query_depth") is not None and not self.built:
+            if config.get("query_depth") is not None and self._query_depth is None:
                 self.build((None, config["query_depth"]))
 
     def tf1_variables(self):
         """``{tf1 name: variable}``: ``memory_layer/kernel`` and ``<tf1_scope_name>/<score weight>``."""
         if self._memory_depth is None or not self.built:
             raise ValueError(f"{self.name}: set up the memory and query once before asking for variables")
-        return {
+        names = {
             name if name.startswith("memory_layer/") else f"{self.tf1_scope_name}/{name}": var
             for name, var in self._tf1_weights.items()
         }
+        for scope, layer in (("memory_layer", self.memory_layer), (f"{self.tf1_scope_name}/query_layer",
+                                                                   getattr(self, "query_layer", None))):
+            if layer is not None:
+                names.update({f"{scope}/{w.name}": w for w in layer.weights})
+        return names
 
     # -- memory ----------------------------------------------------------------
-    def setup_memory(self, memory, memory_sequence_length=None, memory_mask=None):
+    def setup_memory(self, memory: Any, memory_sequence_length: Any = None, memory_mask: Any = None) -> None:
         """Store the memory, its keys and its padding mask.
 
         Args:
@@ -233,6 +290,15 @@ class AttentionMechanism(keras.layers.Layer):
                 outside ``[1, max_time]``.
         """
         owner = self.name
+        if any(isinstance(x, keras.KerasTensor) for x in (memory, memory_sequence_length, memory_mask)):
+            raise ValueError(
+                f"{owner}: the memory is a symbolic keras.Input-derived tensor. In Keras 3 a layer cannot keep "
+                "state computed from a functional model's symbolic tensors, so a mechanism cannot be given one as "
+                "memory=, nor be set up with it. Write the decoder as a layer (or a subclassed keras.Model) whose "
+                "call() runs `mechanism.setup_memory(encoder_outputs, memory_sequence_length=lengths)` (or "
+                "`mechanism(encoder_outputs, mask=mask, setup_memory=True)`) and then decodes; such a model saves "
+                "and loads as .keras"
+            )
         memory = tf.convert_to_tensor(memory)
         if not memory.dtype.is_floating:
             raise TypeError(f"{owner}: memory must be a float tensor, got dtype {memory.dtype.name}")
@@ -256,7 +322,10 @@ class AttentionMechanism(keras.layers.Layer):
         self.build_memory(memory.shape[-1])
         values = memory if mask is None else memory * tf.cast(mask, memory.dtype)[:, :, None]
         self.values = values  # [batch, max_time, depth], zero past each row's length
-        self.keys = tf.matmul(values, tf.cast(self.memory_kernel, values.dtype))  # [batch, max_time, units]
+        if self.memory_layer is None:
+            self.keys = tf.matmul(values, tf.cast(self.memory_kernel, values.dtype))  # [batch, max_time, units]
+        else:
+            self.keys = self.memory_layer(values)
         self.mask = mask
         self.batch_size = batch if batch is not None else tf.shape(memory)[0]
         self._alignments_size = max_time
@@ -314,19 +383,61 @@ class AttentionMechanism(keras.layers.Layer):
         if self.values is None:
             raise ValueError(f"{self.name}: set up the memory (memory= or setup_memory) before querying")
 
-    # -- step ------------------------------------------------------------------
+    # -- step ----------------------------------------------------------------
+    def __call__(self, inputs: Any, *args: Any, setup_memory: bool = False, mask: Any = None,
+                 **kwargs: Any) -> Any:
+        """Query the attention, or (``setup_memory=True``, TF Addons' convention) set up the memory.
+
+        ``mechanism(memory, mask=mask, setup_memory=True)`` or
+        ``mechanism([memory, memory_sequence_length], setup_memory=True)`` stores the memory
+        (as :meth:`setup_memory`) and returns the masked ``values``;
+        ``mechanism([query, state])`` (a third item, TF Addons' processed memory, is
+        ignored) or ``mechanism(query, state)`` returns ``(alignments, next_state)``.
+        """
+        if setup_memory:
+            if isinstance(inputs, (list, tuple)):
+                if len(inputs) not in (1, 2):
+                    raise ValueError(
+                        f"{self.name}: setup_memory=True takes memory or [memory, memory_sequence_length], "
+                        f"got {len(inputs)} items"
+                    )
+                memory, lengths = inputs[0], (inputs[1] if len(inputs) == 2 else None)
+            else:
+                memory, lengths = inputs, None
+            self.setup_memory(memory, memory_sequence_length=lengths, memory_mask=mask)
+            return self.values
+        if mask is not None:
+            raise ValueError(f"{self.name}: mask= is the memory's mask; pass it with setup_memory=True")
+        if isinstance(inputs, (list, tuple)) and not args:
+            if len(inputs) not in (2, 3):
+                raise ValueError(
+                    f"{self.name}: expected [query, state] (and optionally the processed memory), "
+                    f"got {len(inputs)} items"
+                )
+            inputs = [inputs[0], inputs[1]]
+        if self._query_depth is None:
+            self._check_memory()
+            self.built = False  # built from the memory's shape only: the score weights come next
+        return super().__call__(inputs, *args, **kwargs)
+
     def call(self, inputs, state=None):
         query, state = (inputs[0], inputs[1]) if state is None else (inputs, state)
         self._check_memory()
         score = self.score(query)  # [batch, max_time]
-        alignments = self.probability_fn(mask_score(score, self.mask))
+        alignments = self.probability_fn(mask_score(score, self.mask, self.score_mask_value))
         return alignments, alignments
 
     def score(self, query):
         raise NotImplementedError
 
     def get_config(self):
-        return {**super().get_config(), "units": self.units, "probability_fn": self._probability_fn_serialized()}
+        config = {**super().get_config(), "units": self.units, "probability_fn": self._probability_fn_serialized()}
+        if self.score_mask_value is not None:
+            config["score_mask_value"] = self.score_mask_value
+        for key in ("memory_layer", "query_layer"):
+            if getattr(self, key, None) is not None:
+                config[key] = serialize_optional(getattr(self, key))
+        return config
 
     def _probability_fn_serialized(self):
         arg = self._probability_fn_arg
@@ -337,6 +448,9 @@ class AttentionMechanism(keras.layers.Layer):
         config = dict(config)
         if config.get("probability_fn") is not None and not isinstance(config["probability_fn"], str):
             config["probability_fn"] = keras.saving.deserialize_keras_object(config["probability_fn"])
+        for key in ("memory_layer", "query_layer"):
+            if isinstance(config.get(key), dict):
+                config[key] = deserialize_optional(config[key])
         return cls(**config)
 
 
@@ -364,13 +478,14 @@ class LuongAttention(AttentionMechanism):
 
     tf1_scope_name = "luong_attention"
 
-    def __init__(self, units, memory=None, memory_sequence_length=None, scale=False, probability_fn="softmax",
-                 dtype=None, name="LuongAttention", **kwargs):
-        self.scale = check_bool("LuongAttention", "scale", scale)
+    def __init__(self, units: int, memory: Any = None, memory_sequence_length: Any = None, scale: bool = False,
+                 probability_fn: str | Callable | None = "softmax", dtype: Any = None, name: str = "LuongAttention",
+                 **kwargs: Any) -> None:
+        self.scale = check_bool(type(self).__name__, "scale", scale)
         super().__init__(units, memory, memory_sequence_length, probability_fn, dtype=dtype, name=name, **kwargs)
 
     def build_score(self, query_depth):
-        if query_depth != self.units:
+        if self.memory_layer is None and query_depth != self.units:
             raise ValueError(
                 f"{self.name}: the query depth must equal units={self.units} for Luong attention, got {query_depth}"
             )
@@ -398,6 +513,8 @@ class BahdanauAttention(AttentionMechanism):
         normalize: bool, weight normalisation of ``v`` (``g`` initialised to ``sqrt(1/units)``,
             ``b`` to zeros).
         kernel_initializer: initializer of ``attention_v`` (default Glorot uniform).
+        query_layer, memory_layer: optional layers for the processed query and the keys
+            (TF Addons' arguments); default: tfseq's own kernels, the same math.
 
     Weights (TF1 names): ``memory_layer/kernel`` ``[depth, units]``,
     ``bahdanau_attention/query_layer/kernel`` ``[query_depth, units]``,
@@ -407,14 +524,22 @@ class BahdanauAttention(AttentionMechanism):
 
     tf1_scope_name = "bahdanau_attention"
 
-    def __init__(self, units, memory=None, memory_sequence_length=None, normalize=False, probability_fn="softmax",
-                 kernel_initializer="glorot_uniform", dtype=None, name="BahdanauAttention", **kwargs):
-        self.normalize = check_bool("BahdanauAttention", "normalize", normalize)
+    def __init__(self, units: int, memory: Any = None, memory_sequence_length: Any = None, normalize: bool = False,
+                 probability_fn: str | Callable | None = "softmax", kernel_initializer: Any = "glorot_uniform",
+                 dtype: Any = None, name: str = "BahdanauAttention", query_layer: keras.layers.Layer | None = None,
+                 **kwargs: Any) -> None:
+        self.normalize = check_bool(type(self).__name__, "normalize", normalize)
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
+        self.query_layer = _check_layer(type(self).__name__, "query_layer", query_layer)
         super().__init__(units, memory, memory_sequence_length, probability_fn, dtype=dtype, name=name, **kwargs)
 
     def build_score(self, query_depth):
-        self.query_kernel = self._add_tf1_weight("query_layer_kernel", (query_depth, self.units), "glorot_uniform")
+        self.query_kernel = None
+        if self.query_layer is None:
+            self.query_kernel = self._add_tf1_weight("query_layer_kernel", (query_depth, self.units),
+                                                     "glorot_uniform")
+        elif not self.query_layer.built:
+            self.query_layer.build((None, query_depth))
         self.attention_v = self._add_tf1_weight("attention_v", (self.units,), self.kernel_initializer)
         self.attention_g = self.attention_b = None
         if self.normalize:
@@ -423,7 +548,8 @@ class BahdanauAttention(AttentionMechanism):
             self.attention_b = self._add_tf1_weight("attention_b", (self.units,), "zeros")
 
     def score(self, query):
-        processed_query = tf.matmul(query, self.query_kernel)  # [batch, units]
+        processed_query = (tf.matmul(query, self.query_kernel) if self.query_layer is None
+                           else self.query_layer(query))  # [batch, units]
         return bahdanau_score(processed_query, self.keys, self.attention_v, self.attention_g, self.attention_b,
                               self.normalize)
 

@@ -16,18 +16,33 @@ it runs stepped by hand, in ``tfseq.nn.dynamic_rnn`` / ``static_rnn``, ``keras.l
 and ``tfseq.nn.RNN`` (never fused: :func:`tfseq.nn.fused.plan` sends it per step), and in
 the seq2seq decoders. ``alignment_history=True`` keeps a ``TensorArray`` in the state,
 as TFA does: use it stepped by hand or in ``dynamic_decode``; the RNN layers and
-``dynamic_rnn`` carry tensors only and need ``alignment_history=False``.
+``dynamic_rnn`` carry tensors only and need ``alignment_history=False`` (given one, they
+stop with :data:`ALIGNMENT_HISTORY_HINT`, which says what to write instead).
 """
 
 import collections
+from collections.abc import Callable
+from typing import Any
 
 import keras
 import tensorflow as tf
+from tensorflow.python.framework import tensor_conversion_registry
 
 from tfseq._checks import check_bool, check_positive_int, deserialize_optional, serialize_optional
 from tfseq.rnn_cell.base import call_cell
 from tfseq.rnn_cell.wrappers import RNNCellWrapper, build_cell, cell_initial_state
-from tfseq.seq2seq.attention import AttentionMechanism
+from tfseq.seq2seq.attention import (  # also importable from here, as from TF Addons' attention_wrapper
+    AttentionMechanism,
+    BahdanauAttention,
+    LuongAttention,
+    hardmax,
+)
+from tfseq.seq2seq.monotonic_attention import (
+    BahdanauMonotonicAttention,
+    LuongMonotonicAttention,
+    monotonic_attention,
+    safe_cumprod,
+)
 
 
 class AttentionWrapperState(
@@ -66,12 +81,39 @@ class AttentionWrapperState(
         return tf.nest.map_structure(same_shape, self, self._replace(**kwargs))
 
 
-def default_cell_input_fn(inputs, attention):
+ALIGNMENT_HISTORY_HINT = (
+    "a tf.TensorArray cannot be converted to a tensor. If it is an AttentionWrapper's alignment_history=True: "
+    "keras.layers.RNN, tfseq.nn.RNN and tfseq.nn.dynamic_rnn carry tensors only, so there pass "
+    "alignment_history=False (each step's alignments are state.alignments), or run the same cell with "
+    "tfseq.seq2seq.BasicDecoder(cell, TrainingSampler()) (dynamic_decode carries TensorArrays; same outputs, "
+    "and final_state.alignment_history.stack() is [time, batch, max_time])"
+)
+
+
+def _refuse_tensor_array(value, dtype=None, name=None, as_ref=False):
+    raise ValueError(ALIGNMENT_HISTORY_HINT)
+
+
+# Converting a TensorArray always fails; this gives the failure the message above (the RNN
+# layers convert their states, and an alignment history is where tfseq users meet it).
+tensor_conversion_registry.register_tensor_conversion_function(tf.TensorArray, _refuse_tensor_array)
+
+
+def _unwrap(tensor_array):
+    """``TensorArray.write``'s result without TF's should-use wrapper (graph mode), so that the
+    conversion above sees a TensorArray."""
+    if hasattr(tensor_array, "mark_used"):
+        tensor_array.mark_used()
+    return getattr(tensor_array, "_tf_should_use_wrapped_value", tensor_array)
+
+
+def default_cell_input_fn(inputs: tf.Tensor, attention: tf.Tensor) -> tf.Tensor:
     """``concat([inputs, attention], -1)``: the cell sees the input and the previous attention."""
     return tf.concat([inputs, attention], -1)
 
 
-def compute_attention(mechanism, cell_output, attention_state, attention_kernel):
+def compute_attention(mechanism: AttentionMechanism, cell_output: tf.Tensor, attention_state: Any,
+                      attention_kernel: Any) -> tuple:
     """One mechanism's ``(attention, alignments, next_attention_state)`` (TFA's ``attention_fn`` contract).
 
     Args:
@@ -88,7 +130,37 @@ def compute_attention(mechanism, cell_output, attention_state, attention_kernel)
     mixed = tf.concat([cell_output, context], 1)  # [batch, query_depth + depth]
     if isinstance(attention_kernel, keras.layers.Layer):
         return attention_kernel(mixed), alignments, next_state
-    return tf.matmul(mixed, attention_kernel), alignments, next_state  # [batch, size]
+    return tf.matmul(mixed, tf.cast(attention_kernel, mixed.dtype)), alignments, next_state  # [batch, size]
+
+
+class AttentionLayerView:
+    """TF Addons' ``AttentionWrapper._attention_layers[k]`` for tfseq's own attention-layer kernel:
+    ``kernel_initializer`` may be set before the wrapper is built; ``kernel`` is the weight after."""
+
+    def __init__(self, wrapper, index):
+        self._wrapper, self._index = wrapper, index
+
+    @property
+    def units(self):
+        return self._wrapper._layer_sizes[self._index]
+
+    @property
+    def kernel_initializer(self):
+        return self._wrapper._attention_initializers[self._index]
+
+    @kernel_initializer.setter
+    def kernel_initializer(self, initializer):
+        if self._wrapper.built:
+            raise ValueError(f"{self._wrapper.name}: set kernel_initializer before the wrapper is built")
+        self._wrapper._attention_initializers[self._index] = keras.initializers.get(initializer)
+
+    @property
+    def kernel(self):
+        kernels = self._wrapper._attention_kernels
+        return None if kernels is None else kernels[self._index]
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape[:-1]) + (self.units,)
 
 
 def _as_list(owner, name, value, count):
@@ -155,9 +227,10 @@ class AttentionWrapper(RNNCellWrapper):
 
     object_args = ("cell", "cell_input_fn", "attention_fn")
 
-    def __init__(self, cell, attention_mechanism, attention_layer_size=None, alignment_history=False,
-                 cell_input_fn=None, output_attention=True, initial_cell_state=None, name=None,
-                 attention_layer=None, attention_fn=None, **kwargs):
+    def __init__(self, cell: Any, attention_mechanism: AttentionMechanism | list, attention_layer_size: Any = None,
+                 alignment_history: bool = False, cell_input_fn: Callable | None = None, output_attention: bool = True,
+                 initial_cell_state: Any = None, name: str | None = None, attention_layer: Any = None,
+                 attention_fn: Callable | None = None, **kwargs: Any) -> None:
         super().__init__(cell, name=name, **kwargs)
         owner = "AttentionWrapper"
         self.tf1_scope_name = name or "attention_wrapper"
@@ -186,6 +259,7 @@ class AttentionWrapper(RNNCellWrapper):
         self.cell_input_fn = cell_input_fn
         self.attention_fn = attention_fn
         self._attention_kernels = None
+        self._attention_initializers = [keras.initializers.get("glorot_uniform") for _ in mechanisms]
         self._initial_cell_state = None
         if initial_cell_state is not None:
             self._check_batch(tf.nest.flatten(initial_cell_state)[-1], "initial_cell_state")
@@ -259,11 +333,12 @@ class AttentionWrapper(RNNCellWrapper):
             self._attention_kernels = []
             for k, (size, depth) in enumerate(zip(self._layer_sizes, depths)):
                 shape = (self.cell.output_size + depth, size)
+                initializer = self._attention_initializers[k]
                 if k == 0:
-                    kernel = self.add_tf1_weight("attention_layer_kernel", shape, "glorot_uniform")
+                    kernel = self.add_tf1_weight("attention_layer_kernel", shape, initializer)
                 else:
                     kernel = self.add_weight(name=f"attention_layer_{k}_kernel", shape=shape,
-                                             initializer="glorot_uniform")
+                                             initializer=initializer)
                     self._tf1_weights[f"attention_layer_{k}/kernel"] = kernel
                 self._attention_kernels.append(kernel)
         elif self.attention_layers is not None:
@@ -271,6 +346,13 @@ class AttentionWrapper(RNNCellWrapper):
             for layer, depth in zip(self.attention_layers, depths):
                 build_cell(layer, (None, self.cell.output_size + depth))
         self.built = True
+
+    @property
+    def _attention_layers(self):
+        """TF Addons' name: the attention layers (views of tfseq's kernels), or None without them."""
+        if self._layer_sizes is not None:
+            return [AttentionLayerView(self, k) for k in range(len(self._layer_sizes))]
+        return self.attention_layers
 
     # -- state -----------------------------------------------------------------
     def _check_batch(self, tensor, what):
@@ -285,7 +367,8 @@ class AttentionWrapper(RNNCellWrapper):
                     "tile_batch(..., multiplier=beam_width) and use batch_size * beam_width"
                 )
 
-    def get_initial_state(self, inputs=None, batch_size=None, dtype=None):
+    def get_initial_state(self, inputs: Any = None, batch_size: Any = None,
+                          dtype: Any = None) -> AttentionWrapperState:
         """Zero :class:`AttentionWrapperState` (cell state from ``initial_cell_state`` if given).
 
         Args:
@@ -340,7 +423,10 @@ class AttentionWrapper(RNNCellWrapper):
         # TensorArrays, so build and step directly (the sublayers still go through Keras).
         if not self.built:
             self.build(tuple(inputs.shape))
-        return self.call(tf.convert_to_tensor(inputs, self.compute_dtype), states, training=training)
+        inputs = tf.convert_to_tensor(inputs)
+        if inputs.dtype.is_floating:  # Keras' autocast of float inputs (mixed precision: float16)
+            inputs = tf.cast(inputs, self.compute_dtype)
+        return self.call(inputs, states, training=training)
 
     def call(self, inputs, states, training=None):
         state = self._as_state(states)
@@ -361,7 +447,7 @@ class AttentionWrapper(RNNCellWrapper):
             attentions.append(attention)
             alignments.append(align)
             attention_states.append(next_state)
-            histories.append(history.write(history.size(), align) if self.alignment_history else ())
+            histories.append(_unwrap(history.write(history.size(), align)) if self.alignment_history else ())
         attention = tf.concat(attentions, 1)  # [batch, attention_size]
         next_state = AttentionWrapperState(
             cell_state=cell_state,
@@ -437,4 +523,17 @@ class AttentionWrapper(RNNCellWrapper):
         return super().from_config(config)
 
 
-__all__ = ["AttentionWrapper", "AttentionWrapperState", "compute_attention", "default_cell_input_fn"]
+__all__ = [
+    "AttentionWrapper",
+    "AttentionWrapperState",
+    "compute_attention",
+    "default_cell_input_fn",
+    "AttentionMechanism",
+    "LuongAttention",
+    "BahdanauAttention",
+    "LuongMonotonicAttention",
+    "BahdanauMonotonicAttention",
+    "hardmax",
+    "monotonic_attention",
+    "safe_cumprod",
+]

@@ -1,6 +1,7 @@
 """``BasicDecoder``: a cell, an optional output layer and a sampler, stepped by ``dynamic_decode``."""
 
 import collections
+from typing import Any
 
 import keras
 import tensorflow as tf
@@ -20,6 +21,13 @@ class BasicDecoderOutput(collections.namedtuple("BasicDecoderOutput", ("rnn_outp
     """
 
     __slots__ = ()
+
+
+OUTPUT_LAYER_HINT = (
+    "output_layer must be a Keras 3 layer or None (for TF1's tf.compat.v1.layers.Dense(units, use_bias=...) or "
+    "tensorflow/nmt's layers_core.Dense, write keras.layers.Dense(units, use_bias=...): the same kernel "
+    "[depth, units] and bias)"
+)
 
 
 def rnn_output_size(cell, output_layer):
@@ -88,7 +96,8 @@ class BasicDecoder(BaseDecoder):
             from the sampler's.
     """
 
-    def __init__(self, cell, sampler, *args, output_layer=None, initial_state=None, **kwargs):
+    def __init__(self, cell: Any, sampler: Sampler, *args: Any, output_layer: keras.layers.Layer | None = None,
+                 initial_state: Any = None, **kwargs: Any) -> None:
         if len(args) > 2:
             raise TypeError(f"BasicDecoder: at most 4 positional arguments, got {2 + len(args)}")
         if len(args) == 1 and (args[0] is None or isinstance(args[0], keras.layers.Layer)):
@@ -105,7 +114,7 @@ class BasicDecoder(BaseDecoder):
         if not isinstance(sampler, Sampler):
             raise TypeError(f"BasicDecoder: sampler must be a tfseq.seq2seq Sampler, got {sampler!r}")
         if output_layer is not None and not isinstance(output_layer, keras.layers.Layer):
-            raise TypeError(f"BasicDecoder: output_layer must be a Keras layer or None, got {output_layer!r}")
+            raise TypeError(f"BasicDecoder: {OUTPUT_LAYER_HINT}, got {output_layer!r}")
         self.sampler = sampler
         self.output_layer = output_layer
         self._tf1_initial_state = initial_state

@@ -6,6 +6,8 @@ holds the decoder and its state/output structures.
 
 import collections
 import numbers
+from collections.abc import Callable
+from typing import Any
 
 import keras
 import numpy as np
@@ -14,7 +16,7 @@ import tensorflow as tf
 from tfseq._checks import check_bool, check_positive_int, deserialize_optional, serialize_optional
 from tfseq.rnn_cell.wrappers import check_cell
 from tfseq.seq2seq import beam_search_ops as ops
-from tfseq.seq2seq.basic_decoder import check_end_token, check_state_batch
+from tfseq.seq2seq.basic_decoder import OUTPUT_LAYER_HINT, check_end_token, check_state_batch, rnn_output_size
 from tfseq.seq2seq.decoder import BaseDecoder
 from tfseq.seq2seq.sampler import check_embedding_fn, embedding_lookup_fn, serialize_embedding_fn
 
@@ -67,6 +69,7 @@ _TFA_POSITIONAL = (
     "length_penalty_weight",
     "coverage_penalty_weight",
     "reorder_tensor_arrays",
+    "output_all_scores",
 )
 _TF1_INPUTS = ("embedding", "start_tokens", "end_token", "initial_state")
 _TF1_POSITIONAL = (
@@ -78,6 +81,7 @@ _TF1_POSITIONAL = (
     "length_penalty_weight",
     "coverage_penalty_weight",
     "reorder_tensor_arrays",
+    "output_all_scores",
 )
 
 
@@ -132,6 +136,9 @@ class BeamSearchDecoder(BaseDecoder):
             attention ``alignment_history``) along the final beams and return them stacked
             ``[T, B * W, ...]``: row ``(b, w)`` of step ``t`` is what produced token ``t`` of
             final beam ``w`` (TFA's reorder is one step off; see ``beam_search_ops.history_rows``).
+        output_all_scores: if True, ``BeamSearchDecoderOutput.scores`` holds every token's
+            penalised score, ``[B, W, V]`` per step (``[B, T, W, V]`` stacked), not only the
+            ``[B, W]`` scores of the chosen tokens.
         **kwargs: loop settings of :class:`~tfseq.seq2seq.decoder.BaseDecoder`.
 
     TF1 contrib's spelling ``BeamSearchDecoder(cell, embedding, start_tokens, end_token,
@@ -154,16 +161,17 @@ class BeamSearchDecoder(BaseDecoder):
 
     def __init__(
         self,
-        cell,
-        beam_width,
-        *args,
-        embedding_fn=None,
-        output_layer=None,
-        length_penalty_weight=0.0,
-        coverage_penalty_weight=0.0,
-        reorder_tensor_arrays=True,
-        **kwargs,
-    ):
+        cell: Any,
+        beam_width: int,
+        *args: Any,
+        embedding_fn: Callable | None = None,
+        output_layer: keras.layers.Layer | None = None,
+        length_penalty_weight: float = 0.0,
+        coverage_penalty_weight: float = 0.0,
+        reorder_tensor_arrays: bool = True,
+        output_all_scores: bool = False,
+        **kwargs: Any,
+    ) -> None:
         tf1_inputs = {k: kwargs.pop(k) for k in _TF1_INPUTS if k in kwargs}
         if args or tf1_inputs:
             beam_width, args, tf1_inputs = _tf1_spelling(beam_width, args, tf1_inputs)
@@ -175,6 +183,7 @@ class BeamSearchDecoder(BaseDecoder):
         length_penalty_weight = options.get("length_penalty_weight", length_penalty_weight)
         coverage_penalty_weight = options.get("coverage_penalty_weight", coverage_penalty_weight)
         reorder_tensor_arrays = options.get("reorder_tensor_arrays", reorder_tensor_arrays)
+        output_all_scores = options.get("output_all_scores", output_all_scores)
         if callable(tf1_inputs.get("embedding")):
             embedding_fn = tf1_inputs.pop("embedding")
         self._tf1_inputs = tf1_inputs
@@ -185,11 +194,12 @@ class BeamSearchDecoder(BaseDecoder):
         self.beam_width = check_positive_int("BeamSearchDecoder", "beam_width", beam_width)
         self.embedding_fn = check_embedding_fn("BeamSearchDecoder", embedding_fn)
         if output_layer is not None and not isinstance(output_layer, keras.layers.Layer):
-            raise TypeError(f"BeamSearchDecoder: output_layer must be a Keras layer or None, got {output_layer!r}")
+            raise TypeError(f"BeamSearchDecoder: {OUTPUT_LAYER_HINT}, got {output_layer!r}")
         self.output_layer = output_layer
         self.length_penalty_weight = _check_weight("length_penalty_weight", length_penalty_weight)
         self.coverage_penalty_weight = _check_weight("coverage_penalty_weight", coverage_penalty_weight)
         self.reorder_tensor_arrays = check_bool("BeamSearchDecoder", "reorder_tensor_arrays", reorder_tensor_arrays)
+        self.output_all_scores = check_bool("BeamSearchDecoder", "output_all_scores", output_all_scores)
 
     def call(self, embedding, start_tokens=None, end_token=None, initial_state=None, training=None, **kwargs):
         return super().call(
@@ -264,7 +274,11 @@ class BeamSearchDecoder(BaseDecoder):
     @property
     def output_size(self):
         beams = tf.TensorShape([self.beam_width])
-        return BeamSearchDecoderOutput(beams, beams, beams)
+        scores = beams
+        if self.output_all_scores:
+            vocab = rnn_output_size(self.cell, self.output_layer)[-1]
+            scores = tf.TensorShape([self.beam_width, vocab])
+        return BeamSearchDecoderOutput(scores, beams, beams)
 
     @property
     def output_dtype(self):
@@ -291,6 +305,7 @@ class BeamSearchDecoder(BaseDecoder):
             self._end_token,
             self.length_penalty_weight,
             self.coverage_penalty_weight,
+            self.output_all_scores,
         )
         next_state = BeamSearchDecoderState(
             cell_state, log_probs, finished, lengths, () if accumulated is None else accumulated
@@ -342,6 +357,7 @@ class BeamSearchDecoder(BaseDecoder):
             "length_penalty_weight": self.length_penalty_weight,
             "coverage_penalty_weight": self.coverage_penalty_weight,
             "reorder_tensor_arrays": self.reorder_tensor_arrays,
+            "output_all_scores": self.output_all_scores,
         }
 
     @classmethod

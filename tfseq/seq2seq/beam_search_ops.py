@@ -14,13 +14,15 @@ and records each survivor's parent beam. A finished beam is frozen: its only chi
 follows the parent pointers back from the last step.
 """
 
+from typing import Any
+
 import tensorflow as tf
 
 from tfseq._checks import check_positive_int
 from tfseq._xla import inside_xla
 
 
-def tile_batch(t, multiplier, name=None):
+def tile_batch(t: Any, multiplier: int, name: str | None = None) -> Any:
     """Repeat each batch entry ``multiplier`` times: ``[B, ...] -> [B * multiplier, ...]``.
 
     Rows come out as ``t[0], t[0], ..., t[1], t[1], ...`` (what ``BeamSearchDecoder``
@@ -153,6 +155,7 @@ def beam_search_step(
     end_token,
     length_penalty_weight,
     coverage_penalty_weight,
+    output_all_scores=False,
 ):
     """One beam-search step on split tensors; returns ``(scores, word_ids, parent_ids, new_state)``.
 
@@ -163,6 +166,8 @@ def beam_search_step(
         finished: ``[B, W]`` bool; lengths: ``[B, W]`` int64 (finished beams stop growing).
         accumulated_attention: ``[B, W, S]`` or None (only with a coverage penalty).
         end_token: int32 scalar; length_penalty_weight, coverage_penalty_weight: floats.
+        output_all_scores: return every candidate's penalised score ``[B, W, V]`` (before the
+            top-k) instead of the survivors' ``[B, W]``.
 
     Returns:
         ``scores [B, W]`` (penalised, sorted best first), ``word_ids [B, W]`` int32,
@@ -197,14 +202,14 @@ def beam_search_step(
         accumulated_attention = tf.gather(accumulated_attention, parent_ids, batch_dims=1)
     next_cell_state = tf.nest.map_structure(lambda t: gather_beams(t, parent_ids), cell_state)
     return (
-        top_scores,
+        scores if output_all_scores else top_scores,
         word_ids,
         parent_ids,
         (next_cell_state, next_log_probs, next_finished, next_lengths, accumulated_attention),
     )
 
 
-def gather_tree(step_ids, parent_ids, max_sequence_lengths, end_token):
+def gather_tree(step_ids: Any, parent_ids: Any, max_sequence_lengths: Any, end_token: Any) -> tf.Tensor:
     """Full beams from per-step ids and parent pointers (TF1's ``GatherTree`` op, in pure TF).
 
     For batch ``b`` and final beam ``w``, walking back from ``t = L_b - 1`` (``L_b =
@@ -232,7 +237,8 @@ def gather_tree(step_ids, parent_ids, max_sequence_lengths, end_token):
             tf.debugging.assert_equal(
                 tf.reduce_all((parent_ids >= 0) & (parent_ids < beam_width) | tf.logical_not(active)),
                 True,
-                message="gather_tree: parent_ids must be in [0, beam_width)",
+                message="gather_tree: parent_ids must be in [0, beam_width) "
+                "(all parent ids must be positive and less than beam_width)",
             )
         )
     identity = tf.broadcast_to(tf.range(beam_width)[tf.newaxis], shape[1:])  # [B, W]
@@ -280,7 +286,7 @@ def reorder_history(t, parent_ids, sequence_length):
     return tf.reshape(ordered, tf.shape(t))
 
 
-def gather_tree_from_array(t, parent_ids, sequence_length):
+def gather_tree_from_array(t: Any, parent_ids: Any, sequence_length: Any) -> tf.Tensor:
     """Reorder a stacked per-step tensor along the final beams, as TF Addons does (by ``k_t``).
 
     ``BeamSearchDecoder`` uses :func:`reorder_history` instead, which picks the row that

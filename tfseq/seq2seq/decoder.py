@@ -19,6 +19,7 @@ each step's outputs into ``tf.TensorArray`` s and stacks them at the end.
 
 import abc
 import numbers
+from typing import Any
 
 import keras
 import numpy as np
@@ -100,13 +101,13 @@ class BaseDecoder(_DecoderContract, keras.layers.Layer):
 
     def __init__(
         self,
-        output_time_major=False,
-        impute_finished=False,
-        maximum_iterations=None,
-        parallel_iterations=32,
-        swap_memory=False,
-        **kwargs,
-    ):
+        output_time_major: bool = False,
+        impute_finished: bool = False,
+        maximum_iterations: Any = None,
+        parallel_iterations: int = 32,
+        swap_memory: bool = False,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         owner = type(self).__name__
         self.output_time_major = check_bool(owner, "output_time_major", output_time_major)
@@ -213,17 +214,39 @@ def _copy_through_finished(finished, new, current):
     return tf.where(mask, current, new)
 
 
+def _scope_name(scope):
+    if scope is None:
+        return "decoder"
+    if isinstance(scope, str):
+        return scope
+    name = getattr(scope, "name", None)
+    if isinstance(name, str):
+        return name  # tf.compat.v1.variable_scope objects (VariableScope)
+    raise TypeError(f"dynamic_decode: scope must be a string or a variable scope with a name, got {scope!r}")
+
+
+def _check_batch_of_one(batch_size):
+    """TF Addons' check, with its error type (``InvalidArgumentError``, raised while tracing when
+    the batch is static): code and tests that catch it keep working."""
+    tf.debugging.assert_equal(
+        batch_size, 1,
+        message="dynamic_decode: enable_tflite_convertible=True needs a batch size of 1 "
+        "(TFLite conversion requires a batch size of 1)",
+    )
+
+
 def dynamic_decode(
-    decoder,
-    output_time_major=False,
-    impute_finished=False,
-    maximum_iterations=None,
-    parallel_iterations=32,
-    swap_memory=False,
-    training=None,
-    scope=None,
-    **kwargs,
-):
+    decoder: Any,
+    output_time_major: bool = False,
+    impute_finished: bool = False,
+    maximum_iterations: Any = None,
+    parallel_iterations: int = 32,
+    swap_memory: bool = False,
+    training: bool | None = None,
+    scope: Any = None,
+    enable_tflite_convertible: bool = False,
+    **kwargs: Any,
+) -> tuple:
     """Runs ``decoder`` until every row is finished (or ``maximum_iterations`` steps).
 
     One ``tf.while_loop``: ``initialize`` once, then ``step`` per iteration, outputs
@@ -242,7 +265,14 @@ def dynamic_decode(
             (zeros past the last step), since XLA needs static shapes.
         parallel_iterations, swap_memory: passed to ``tf.while_loop``.
         training: passed to ``decoder.step`` (and on to the cell).
-        scope: name scope of the ops.
+        scope: name scope of the ops: a string, or an object with a ``name`` (a TF1
+            ``tf.compat.v1.variable_scope``, as tensorflow/nmt passes it; only its name is used).
+        enable_tflite_convertible: TF Addons' switch for TFLite export. Here it checks that the
+            batch is 1, needs ``maximum_iterations`` and returns TF Addons' shapes for it: fixed-size
+            outputs ``maximum_iterations`` long (zeros past the last step), every step's output
+            flattened, ``[time, prod(shape) or 1]`` time major, ``[1, time, prod(shape) or 1]``
+            batch major (so a scalar ``sample_id`` gets a trailing axis of 1). The values are
+            those of the default path; tfseq does not itself check TFLite conversion.
         **kwargs: ``decoder_init_input`` / ``decoder_init_kwargs`` for a :class:`BaseDecoder`.
 
     Returns:
@@ -254,7 +284,8 @@ def dynamic_decode(
             no ``maximum_iterations`` or a ``TensorArray`` in the state (``alignment_history``).
     """
     maximum_iterations = check_maximum_iterations("dynamic_decode", maximum_iterations)
-    with tf.name_scope(scope or "decoder"):
+    check_bool("dynamic_decode", "enable_tflite_convertible", enable_tflite_convertible)
+    with tf.name_scope(_scope_name(scope)):
         in_xla = inside_xla()
         if maximum_iterations is not None:
             maximum_iterations = tf.convert_to_tensor(maximum_iterations, tf.int32, name="maximum_iterations")
@@ -262,6 +293,11 @@ def dynamic_decode(
                 tf.debugging.assert_non_negative(maximum_iterations, "dynamic_decode: maximum_iterations must be >= 0")
         elif in_xla:
             raise ValueError("dynamic_decode: maximum_iterations is required inside an XLA program, got None")
+        elif enable_tflite_convertible:
+            raise ValueError(
+                "dynamic_decode: enable_tflite_convertible=True needs maximum_iterations (its outputs have a "
+                "fixed length), got None"
+            )
 
         if isinstance(decoder, BaseDecoder) and "decoder_init_input" in kwargs:
             init_input = kwargs.pop("decoder_init_input")
@@ -280,9 +316,12 @@ def dynamic_decode(
         if maximum_iterations is not None:
             finished = tf.logical_or(finished, maximum_iterations <= 0)
         batch_size = decoder.batch_size
+        if enable_tflite_convertible:
+            _check_batch_of_one(batch_size)
         output_size, output_dtype = decoder.output_size, decoder.output_dtype
         zero_outputs = tf.nest.map_structure(lambda s, d: _zeros(batch_size, s, d), output_size, output_dtype)
-        fixed_size = in_xla  # XLA needs a static number of TensorArray elements
+        # XLA needs a static number of TensorArray elements; TFLite export (TF Addons) too
+        fixed_size = in_xla or enable_tflite_convertible
         outputs_ta = tf.nest.map_structure(
             lambda s, d: tf.TensorArray(
                 d,
@@ -334,6 +373,10 @@ def dynamic_decode(
             final_outputs, state = decoder.finalize(final_outputs, state, lengths)
         except NotImplementedError:
             pass
+        if enable_tflite_convertible:  # TF Addons' shapes: [time, flat] per output, batch 1 restored below
+            final_outputs = tf.nest.map_structure(lambda x: tf.reshape(x, [tf.shape(x)[0], -1]), final_outputs)
+            if not output_time_major:
+                final_outputs = tf.nest.map_structure(lambda x: x[:, None], final_outputs)
         if not output_time_major:
             final_outputs = tf.nest.map_structure(transpose_batch_time, final_outputs)
     return final_outputs, state, lengths

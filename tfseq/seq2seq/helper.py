@@ -12,6 +12,8 @@ tensors, so a ``BasicDecoder`` built on one cannot be saved to a ``.keras`` file
 sampler spelling (``BasicDecoder(cell, sampler)``, inputs given when calling it) for that.
 """
 
+import tensorflow as tf
+
 from tfseq.seq2seq import sampler as sampler_lib
 
 
@@ -85,3 +87,36 @@ class SampleEmbeddingHelper(_HelperMixin, sampler_lib.SampleEmbeddingSampler):
     def __init__(self, embedding, start_tokens, end_token, softmax_temperature=None, seed=None):
         super().__init__(embedding if callable(embedding) else None, softmax_temperature=softmax_temperature, seed=seed)
         self._store(None if callable(embedding) else embedding, start_tokens=start_tokens, end_token=end_token)
+
+
+class ScheduledOutputTrainingHelper(_HelperMixin, sampler_lib.ScheduledOutputTrainingSampler):
+    """TF1's ``ScheduledOutputTrainingHelper(inputs, sequence_length, sampling_probability,
+    time_major=False, seed=None, next_inputs_fn=None, auxiliary_inputs=None)``: see
+    ``ScheduledOutputTrainingSampler`` (its ``sample_ids`` are int32 0/1, as in TF Addons,
+    where TF1's were bool)."""
+
+    def __init__(self, inputs, sequence_length, sampling_probability, time_major=False, seed=None,
+                 next_inputs_fn=None, auxiliary_inputs=None):
+        super().__init__(sampling_probability, time_major=time_major, seed=seed, next_inputs_fn=next_inputs_fn)
+        self._store(inputs, sequence_length=sequence_length, auxiliary_inputs=auxiliary_inputs)
+
+
+class InferenceHelper(_HelperMixin, sampler_lib.InferenceSampler):
+    """TF1's ``InferenceHelper(sample_fn, sample_shape, sample_dtype, start_inputs, end_fn,
+    next_inputs_fn=None)``: see ``InferenceSampler``."""
+
+    def __init__(self, sample_fn, sample_shape, sample_dtype, start_inputs, end_fn, next_inputs_fn=None):
+        super().__init__(sample_fn, sample_shape, sample_dtype, end_fn, next_inputs_fn=next_inputs_fn)
+        self._store(start_inputs)
+
+
+class CustomHelper(sampler_lib.CustomSampler):
+    """TF1's ``CustomHelper(initialize_fn, sample_fn, next_inputs_fn, sample_ids_shape=None,
+    sample_ids_dtype=None)``: ``initialize_fn()`` takes no arguments (TF1), and
+    ``dynamic_decode(decoder)`` calls ``initialize()`` without any."""
+
+    def initialize(self, *args, **kwargs):
+        finished, next_inputs = self._initialize_fn(*args, **kwargs)
+        if self._batch_size is None:
+            self._batch_size = tf.size(finished)
+        return finished, next_inputs

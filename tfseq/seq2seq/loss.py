@@ -1,5 +1,8 @@
 """``sequence_loss``: TF1 contrib's / TF Addons' weighted cross-entropy over ``[batch, time]``."""
 
+from collections.abc import Callable
+from typing import Any
+
 import keras
 import tensorflow as tf
 
@@ -19,24 +22,24 @@ def _check_flags(average_across_timesteps, average_across_batch, sum_over_timest
     for a, b, why in (
         ("average_across_timesteps", "sum_over_timesteps", ""),
         ("average_across_batch", "sum_over_batch", ""),
-        ("average_across_batch", "sum_over_timesteps", " (ambiguous order)"),
-        ("sum_over_batch", "average_across_timesteps", " (ambiguous order)"),
+        ("average_across_batch", "sum_over_timesteps", " because of ambiguous order"),
+        ("sum_over_batch", "average_across_timesteps", " because of ambiguous order"),
     ):
         if flags[a] and flags[b]:
             raise ValueError(f"sequence_loss: {a} and {b} cannot both be True{why}")
 
 
 def sequence_loss(
-    logits,
-    targets,
-    weights,
-    average_across_timesteps=True,
-    average_across_batch=True,
-    sum_over_timesteps=False,
-    sum_over_batch=False,
-    softmax_loss_function=None,
-    name=None,
-):
+    logits: Any,
+    targets: Any,
+    weights: Any,
+    average_across_timesteps: bool = True,
+    average_across_batch: bool = True,
+    sum_over_timesteps: bool = False,
+    sum_over_batch: bool = False,
+    softmax_loss_function: Callable | None = None,
+    name: str | None = None,
+) -> tf.Tensor:
     """Weighted cross-entropy of a sequence of logits, reduced as TF1 contrib / TFA do.
 
     With ``x[b, t] = w[b, t] * CE(logits[b, t], targets[b, t])``:
@@ -126,14 +129,14 @@ class SequenceLoss(keras.losses.Loss):
 
     def __init__(
         self,
-        average_across_timesteps=False,
-        average_across_batch=False,
-        sum_over_timesteps=True,
-        sum_over_batch=True,
-        softmax_loss_function=None,
-        name="sequence_loss",
-        **kwargs,
-    ):
+        average_across_timesteps: bool = False,
+        average_across_batch: bool = False,
+        sum_over_timesteps: bool = True,
+        sum_over_batch: bool = True,
+        softmax_loss_function: Callable | None = None,
+        name: str = "sequence_loss",
+        **kwargs: Any,
+    ) -> None:
         _check_flags(average_across_timesteps, average_across_batch, sum_over_timesteps, sum_over_batch)
         super().__init__(name=name, reduction=None, **kwargs)
         self.average_across_timesteps = average_across_timesteps

@@ -15,6 +15,12 @@ A sampler is three functions of the decoding step ``t``:
 ``GreedyEmbeddingSampler``          ``id = argmax(outputs)``, next input ``embedding(id)``;
                                     a row finishes when ``id == end_token``
 ``SampleEmbeddingSampler``          ``id ~ softmax(outputs / softmax_temperature)``
+``ScheduledOutputTrainingSampler``  teacher forcing, but each row feeds the cell's own
+                                    output (or ``next_inputs_fn`` of it) with probability
+                                    ``sampling_probability`` (ids 1 there, 0 elsewhere)
+``InferenceSampler``                ``id = sample_fn(outputs)``, next input
+                                    ``next_inputs_fn(id)``; finished where ``end_fn(id)``
+``CustomSampler``                   your three functions
 =================================== ===================================================
 
 TF1's contrib ``*Helper`` classes (arguments given at construction) are in
@@ -24,11 +30,13 @@ be a Keras layer (e.g. ``keras.layers.Embedding``).
 """
 
 import numbers
+from collections.abc import Callable
+from typing import Any
 
 import keras
 import tensorflow as tf
 
-from tfseq._checks import check_bool, deserialize_optional
+from tfseq._checks import check_bool, deserialize_optional, serialize_optional
 from tfseq.seq2seq.decoder import transpose_batch_time
 
 
@@ -122,7 +130,7 @@ class TrainingSampler(Sampler):
         ValueError: both ``sequence_length`` and ``mask``, or a wrong rank/dtype.
     """
 
-    def __init__(self, time_major=False):
+    def __init__(self, time_major: bool = False) -> None:
         self.time_major = check_bool(type(self).__name__, "time_major", time_major)
         self._batch_size = None
 
@@ -191,7 +199,8 @@ class ScheduledEmbeddingTrainingSampler(TrainingSampler):
         ValueError: a Python ``sampling_probability`` outside ``[0, 1]``, or of rank > 1.
     """
 
-    def __init__(self, sampling_probability, embedding_fn=None, time_major=False, seed=None, scheduling_seed=None):
+    def __init__(self, sampling_probability: Any, embedding_fn: Callable | None = None, time_major: bool = False,
+                 seed: int | None = None, scheduling_seed: int | None = None) -> None:
         owner = type(self).__name__
         if isinstance(sampling_probability, numbers.Real) and not 0.0 <= sampling_probability <= 1.0:
             raise ValueError(f"{owner}: sampling_probability must be in [0, 1], got {sampling_probability!r}")
@@ -250,7 +259,7 @@ class GreedyEmbeddingSampler(Sampler):
         ValueError: ``start_tokens`` is not a vector or ``end_token`` not a scalar.
     """
 
-    def __init__(self, embedding_fn=None):
+    def __init__(self, embedding_fn: Callable | None = None) -> None:
         self.embedding_fn = check_embedding_fn(type(self).__name__, embedding_fn)
         self._batch_size = None
 
@@ -297,7 +306,8 @@ class SampleEmbeddingSampler(GreedyEmbeddingSampler):
         ValueError: ``softmax_temperature <= 0``.
     """
 
-    def __init__(self, embedding_fn=None, softmax_temperature=None, seed=None):
+    def __init__(self, embedding_fn: Callable | None = None, softmax_temperature: float | None = None,
+                 seed: int | None = None) -> None:
         super().__init__(embedding_fn)
         if isinstance(softmax_temperature, numbers.Real) and not softmax_temperature > 0:
             raise ValueError(f"{type(self).__name__}: softmax_temperature must be > 0, got {softmax_temperature!r}")
@@ -311,3 +321,242 @@ class SampleEmbeddingSampler(GreedyEmbeddingSampler):
 
     def get_config(self):
         return {**super().get_config(), "softmax_temperature": self.softmax_temperature, "seed": self.seed}
+
+
+@keras.saving.register_keras_serializable(package="tfseq")
+class ScheduledOutputTrainingSampler(TrainingSampler):
+    """Scheduled sampling on the outputs: per row and step, with probability
+    ``sampling_probability`` the next input is the cell's own output (or
+    ``next_inputs_fn(output)``) instead of the ground truth; ``sample_ids`` are 1 where that
+    happened, 0 elsewhere (int32, TF Addons' ``bernoulli_sample``).
+
+    Args:
+        sampling_probability: float in ``[0, 1]``, scalar or ``[batch]`` (or a variable).
+        time_major: see :class:`TrainingSampler`.
+        seed: seed of the Bernoulli draw.
+        next_inputs_fn: optional ``outputs [n, out] -> inputs [n, depth]`` for the sampled rows.
+
+    ``initialize(inputs, sequence_length=None, mask=None, auxiliary_inputs=None)``: with
+    ``auxiliary_inputs`` ``[batch, time, aux]``, the ground truth read is
+    ``concat([inputs, auxiliary_inputs], -1)`` and a sampled row reads
+    ``concat([output, auxiliary_inputs[:, t + 1]], -1)``.
+
+    Raises:
+        ValueError: a Python ``sampling_probability`` outside ``[0, 1]``, or of rank > 1.
+    """
+
+    def __init__(self, sampling_probability: Any, time_major: bool = False, seed: int | None = None,
+                 next_inputs_fn: Callable | None = None) -> None:
+        owner = type(self).__name__
+        if isinstance(sampling_probability, numbers.Real) and not 0.0 <= sampling_probability <= 1.0:
+            raise ValueError(f"{owner}: sampling_probability must be in [0, 1], got {sampling_probability!r}")
+        if not isinstance(sampling_probability, tf.Variable):
+            sampling_probability = tf.convert_to_tensor(sampling_probability, tf.float32)
+        if sampling_probability.shape.rank not in (0, 1):
+            raise ValueError(
+                f"{owner}: sampling_probability must be either a scalar or a vector, "
+                f"got shape {sampling_probability.shape}"
+            )
+        if next_inputs_fn is not None and not callable(next_inputs_fn):
+            raise TypeError(f"{owner}: next_inputs_fn must be callable or None, got {next_inputs_fn!r}")
+        self.sampling_probability = sampling_probability
+        self.seed = seed
+        self.next_inputs_fn = next_inputs_fn
+        super().__init__(time_major=time_major)
+
+    def initialize(self, inputs, sequence_length=None, mask=None, auxiliary_inputs=None):
+        self._auxiliary_tas = None
+        if auxiliary_inputs is not None:
+            inputs = tf.convert_to_tensor(inputs)
+            auxiliary_inputs = tf.cast(tf.convert_to_tensor(auxiliary_inputs), inputs.dtype)
+            inputs = tf.concat([inputs, auxiliary_inputs], -1)
+            if not self.time_major:
+                auxiliary_inputs = transpose_batch_time(auxiliary_inputs)
+            self._auxiliary_tas = _unstack_ta(auxiliary_inputs)
+        return super().initialize(inputs, sequence_length=sequence_length, mask=mask)
+
+    def sample(self, time, outputs, state):
+        # One draw per row: a scalar probability is drawn batch times, a [batch] one once (TF Addons
+        # draws batch times from the vector too, giving [batch, batch] ids).
+        sample_shape = self.batch_size if self.sampling_probability.shape.rank == 0 else ()
+        return bernoulli_sample(probs=self.sampling_probability, sample_shape=sample_shape, seed=self.seed)
+
+    def next_inputs(self, time, outputs, state, sample_ids):
+        finished, truth, state = super().next_inputs(time, outputs, state, sample_ids)
+        use_output = tf.cast(sample_ids, tf.bool)  # [batch]
+
+        def with_auxiliary(values, rows=None):
+            if self._auxiliary_tas is None:
+                return values
+            auxiliary = self._auxiliary_tas.read(time + 1)
+            if rows is not None:
+                auxiliary = tf.gather_nd(auxiliary, rows)
+            return tf.concat([values, auxiliary], -1)
+
+        def sampled():
+            if self.next_inputs_fn is None:
+                return tf.where(use_output[:, None], tf.cast(with_auxiliary(outputs), truth.dtype), truth)
+            rows = tf.cast(tf.where(use_output), tf.int32)  # [n, 1]
+            other = tf.cast(tf.where(tf.logical_not(use_output)), tf.int32)
+            fed = with_auxiliary(self.next_inputs_fn(tf.gather_nd(outputs, rows)), rows)
+            shape = tf.shape(truth)
+            return (tf.scatter_nd(rows, tf.cast(fed, truth.dtype), shape)
+                    + tf.scatter_nd(other, tf.gather_nd(truth, other), shape))
+
+        skip = tf.logical_or(tf.reduce_all(finished), tf.logical_not(tf.reduce_any(use_output)))
+        return finished, tf.cond(skip, lambda: truth, sampled), state
+
+    def get_config(self):
+        if self.next_inputs_fn is not None and not isinstance(self.next_inputs_fn, keras.layers.Layer):
+            raise TypeError(f"{type(self).__name__}: only a Keras layer next_inputs_fn can be saved, "
+                            f"got {self.next_inputs_fn!r}")
+        probability = tf.get_static_value(self.sampling_probability)
+        if probability is None or isinstance(self.sampling_probability, tf.Variable):
+            probability = self.sampling_probability.numpy()
+        return {
+            "sampling_probability": probability.tolist(),
+            "time_major": self.time_major,
+            "seed": self.seed,
+            "next_inputs_fn": serialize_optional(self.next_inputs_fn),
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        config["next_inputs_fn"] = deserialize_optional(config.get("next_inputs_fn"))
+        return cls(**config)
+
+
+class InferenceSampler(Sampler):
+    """Inference with your own sampling: ``id_t = sample_fn(outputs_t)``, next input
+    ``next_inputs_fn(id_t)`` (default the ids themselves), a row finishes where
+    ``end_fn(id_t)`` is True.
+
+    Args:
+        sample_fn: ``outputs -> sample_ids``.
+        sample_shape: shape of one row's sample (e.g. ``[]`` or ``[depth]``).
+        sample_dtype: dtype of the samples.
+        end_fn: ``sample_ids -> bool [batch]``.
+        next_inputs_fn: optional ``sample_ids -> next inputs``.
+
+    ``initialize(start_inputs)``: the first inputs ``[batch, ...]``.
+    """
+
+    def __init__(self, sample_fn: Callable, sample_shape: Any, sample_dtype: Any, end_fn: Callable,
+                 next_inputs_fn: Callable | None = None) -> None:
+        owner = type(self).__name__
+        for name, fn in (("sample_fn", sample_fn), ("end_fn", end_fn)):
+            if not callable(fn):
+                raise TypeError(f"{owner}: {name} must be callable, got {fn!r}")
+        if next_inputs_fn is not None and not callable(next_inputs_fn):
+            raise TypeError(f"{owner}: next_inputs_fn must be callable or None, got {next_inputs_fn!r}")
+        self.sample_fn = sample_fn
+        self.sample_shape = tf.TensorShape(sample_shape)
+        self.sample_dtype = tf.as_dtype(sample_dtype)
+        self.end_fn = end_fn
+        self.next_inputs_fn = next_inputs_fn
+        self._batch_size = None
+
+    @property
+    def sample_ids_shape(self):
+        return self.sample_shape
+
+    @property
+    def sample_ids_dtype(self):
+        return self.sample_dtype
+
+    def initialize(self, start_inputs):
+        self.start_inputs = tf.convert_to_tensor(start_inputs, name="start_inputs")
+        self._batch_size = tf.shape(self.start_inputs)[0]
+        return tf.zeros([self._batch_size], tf.bool), self.start_inputs
+
+    def sample(self, time, outputs, state):
+        return self.sample_fn(outputs)
+
+    def next_inputs(self, time, outputs, state, sample_ids):
+        next_inputs = sample_ids if self.next_inputs_fn is None else self.next_inputs_fn(sample_ids)
+        return self.end_fn(sample_ids), next_inputs, state
+
+    def get_config(self):
+        raise TypeError(f"{type(self).__name__} holds Python functions and cannot be saved; "
+                        "give the decoder the sampler when you load the model")
+
+
+class CustomSampler(Sampler):
+    """A sampler made of three functions (TF Addons' ``CustomSampler``).
+
+    Args:
+        initialize_fn: ``(inputs, **kwargs) -> (finished [batch], first inputs)``.
+        sample_fn: ``(time, outputs, state) -> sample_ids``.
+        next_inputs_fn: ``(time, outputs, state, sample_ids) -> (finished, next_inputs, next_state)``.
+        sample_ids_shape: shape of one row's ids (default ``[]``).
+        sample_ids_dtype: their dtype (default int32).
+    """
+
+    def __init__(self, initialize_fn: Callable, sample_fn: Callable, next_inputs_fn: Callable,
+                 sample_ids_shape: Any = None, sample_ids_dtype: Any = None) -> None:
+        for name, fn in (("initialize_fn", initialize_fn), ("sample_fn", sample_fn),
+                         ("next_inputs_fn", next_inputs_fn)):
+            if not callable(fn):
+                raise TypeError(f"{type(self).__name__}: {name} must be callable, got {fn!r}")
+        self._initialize_fn, self._sample_fn, self._next_inputs_fn = initialize_fn, sample_fn, next_inputs_fn
+        self._sample_ids_shape = tf.TensorShape(sample_ids_shape or [])
+        self._sample_ids_dtype = tf.as_dtype(sample_ids_dtype or tf.int32)
+        self._batch_size = None
+
+    @property
+    def sample_ids_shape(self):
+        return self._sample_ids_shape
+
+    @property
+    def sample_ids_dtype(self):
+        return self._sample_ids_dtype
+
+    def initialize(self, inputs, **kwargs):
+        finished, next_inputs = self._initialize_fn(inputs, **kwargs)
+        if self._batch_size is None:
+            self._batch_size = tf.size(finished)
+        return finished, next_inputs
+
+    def sample(self, time, outputs, state):
+        return self._sample_fn(time=time, outputs=outputs, state=state)
+
+    def next_inputs(self, time, outputs, state, sample_ids):
+        return self._next_inputs_fn(time=time, outputs=outputs, state=state, sample_ids=sample_ids)
+
+    def get_config(self):
+        raise TypeError(f"{type(self).__name__} holds Python functions and cannot be saved; "
+                        "give the decoder the sampler when you load the model")
+
+
+def _reshape_samples(sample_n, sample_shape):
+    """``sample_n(n)`` for ``n = prod(sample_shape)``, reshaped to ``sample_shape + batch shape``."""
+    sample_shape = tf.reshape(tf.convert_to_tensor(sample_shape, tf.int32), [-1])
+    samples = sample_n(tf.reduce_prod(sample_shape))
+    return tf.reshape(samples, tf.concat([sample_shape, tf.shape(samples)[1:]], 0))
+
+
+def bernoulli_sample(probs: Any = None, logits: Any = None, dtype: Any = tf.int32, sample_shape: Any = (),
+                     seed: int | None = None) -> tf.Tensor:
+    """Bernoulli draws ``1[u < p]`` (``u`` uniform, ``p = probs`` or ``sigmoid(logits)``), shaped
+    ``sample_shape + probs.shape``."""
+    probs = tf.sigmoid(logits) if probs is None else tf.convert_to_tensor(probs)
+
+    def sample_n(n):
+        uniform = tf.random.uniform(tf.concat([[n], tf.shape(probs)], 0), seed=seed, dtype=probs.dtype)
+        return tf.cast(uniform < probs, dtype)
+
+    return _reshape_samples(sample_n, sample_shape)
+
+
+def categorical_sample(logits: Any, dtype: Any = tf.int32, sample_shape: Any = (),
+                       seed: int | None = None) -> tf.Tensor:
+    """Categorical draws from ``logits [..., classes]``, shaped ``sample_shape + logits.shape[:-1]``."""
+    logits = tf.convert_to_tensor(logits)
+
+    def sample_n(n):
+        flat = tf.reshape(logits, [-1, tf.shape(logits)[-1]])
+        draws = tf.random.categorical(flat, n, dtype=tf.int64 if logits.dtype.size > 4 else tf.int32, seed=seed)
+        return tf.cast(tf.reshape(tf.transpose(draws), tf.concat([[n], tf.shape(logits)[:-1]], 0)), dtype)
+
+    return _reshape_samples(sample_n, sample_shape)
