@@ -25,7 +25,9 @@ matmul for the machine's ceiling):
 
 Each implementation runs in a ``tf.function`` and compiled with XLA. Figures: target tokens/s
 (training) or sentences/s (decoding), GFLOP/s and the fraction of the matmul ceiling, the
-first call (trace + compile + one iteration), and ``tfseq's best / this``.
+first call (trace + compile + one iteration), the op counts of the traced graph and of its
+``while`` bodies (what runs per decoder step; training has a forward and a backward body),
+and ``tfseq's best / this``.
 """
 
 import argparse
@@ -67,7 +69,7 @@ class TfaPeer:
         key = f"{bench}-{self._count}"
         reply = self.worker.request(op="build", key=key, bench=bench, jit=jit, shape=self.shape.as_dict(),
                                     data=self.data)
-        record(reply["first_call_s"], reply["check"])
+        record(reply["first_call_s"], reply["check"], {k: reply[k] for k in ("ops", "loop_body_ops")})
 
         def run(reps):
             return self.worker.request(op="run", key=key, reps=reps)["seconds"]
@@ -85,6 +87,7 @@ def _in_process(factory, jit, training, record):
     import numpy as np
     import tensorflow as tf
 
+    from benchmarks.tfa_worker import graph_ops
     from benchmarks.timing import timed
 
     def make():
@@ -92,7 +95,7 @@ def _in_process(factory, jit, training, record):
         start = time.perf_counter()
         first = np.asarray(fn())
         first_call_s = time.perf_counter() - start
-        record(first_call_s, [float(first), float(np.asarray(fn()))] if training else first.tolist())
+        record(first_call_s, [float(first), float(np.asarray(fn()))] if training else first.tolist(), graph_ops(fn))
         return timed(fn, np.asarray)
 
     return make
@@ -120,8 +123,8 @@ def _group(group, shape, xla, tfa, keras_hub, rec, reference, batch, decode_mode
         for jit in (False, True) if xla else (False,):
             full = f"{name} (XLA)" if jit else name
 
-            def record(first, check, full=full):
-                rec[full] = {"first_call_s": first, "check": check}
+            def record(first, check, ops, full=full):
+                rec[full] = {"first_call_s": first, "check": check, **ops}
 
             cands.append(Candidate(full, framework, make_for_jit(jit, record)))
 
@@ -262,19 +265,20 @@ def format_table(report):
     lines += [f"note: {n}" for n in report["notes"]]
     if "versions" in report:
         lines.append("TF Addons worker: " + ", ".join(f"{k} {v}" for k, v in report["versions"].items()))
-    lines += ["", "| workload | implementation | speed | GFLOP/s | % ceiling | first call s | tfseq best / this |",
-              "|---|---|---:|---:|---:|---:|---:|"]
+    lines += ["", "| workload | implementation | speed | GFLOP/s | % ceiling | first call s | ops (loop bodies) "
+              "| tfseq best / this |", "|---|---|---:|---:|---:|---:|---:|---:|"]
     for group, g in report["groups"].items():
         for name, row in g["rows"].items():
             if "error" in row:
-                lines.append(f"| {group} | {name} | failed: {row['error']} | | | | |")
+                lines.append(f"| {group} | {name} | failed: {row['error']} | | | | | |")
             elif row["framework"] == "ceiling":
-                lines.append(f"| {group} | {name} (ceiling) | | {row['gflops']:.0f} | 100 | | |")
+                lines.append(f"| {group} | {name} (ceiling) | | {row['gflops']:.0f} | 100 | | | |")
             else:
                 ratio = f"{row['tfseq_best_over_this']:.2f}x" if "tfseq_best_over_this" in row else ""
                 frac = f"{100 * row['fraction_of_ceiling']:.0f}" if "fraction_of_ceiling" in row else ""
                 lines.append(f"| {group} | {name} | {row['per_second']:,.1f} {g['unit']} | {row['gflops']:.1f} | "
-                             f"{frac} | {row.get('first_call_s', float('nan')):.1f} | {ratio} |")
+                             f"{frac} | {row.get('first_call_s', float('nan')):.1f} | {row.get('ops', '')} "
+                             f"({'/'.join(str(n) for n in row.get('loop_body_ops', []))}) | {ratio} |")
     lines.append("")
     for group, checks in report["checks"].items():
         lines.append(f"agreement with tfseq ({group}): " + ", ".join(

@@ -8,7 +8,8 @@ against Keras 2, so it runs in a process of its own with ``TF_USE_LEGACY_KERAS=1
 
     {"op": "probe"}  -> {"ok": true, "versions": {...}} | {"error": "..."}
     {"op": "build", "key": k, "bench": b, "jit": bool, "shape": {...}, "data": path}
-        -> {"first_call_s": s, "check": [...]}   (first call = trace + compile + one step)
+        -> {"first_call_s": s, "check": [...], "ops": n, "loop_body_ops": [n, ...]}
+           (first call = trace + compile + one step; ops: :func:`graph_ops`)
     {"op": "run", "key": k, "reps": n}  -> {"seconds": s}   (timed here, IPC excluded)
     {"op": "drop", "key": k}            -> {"ok": true}
     {"op": "quit"}
@@ -29,8 +30,9 @@ import time
 import traceback
 import warnings
 
-os.environ["TF_USE_LEGACY_KERAS"] = "1"
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+if __name__ == "__main__":  # as the worker; imported, it only lends its pure helpers
+    os.environ["TF_USE_LEGACY_KERAS"] = "1"
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
@@ -58,6 +60,15 @@ def keras_lstm_weights(kernel, bias, input_depth, forget_bias):
     k = np.concatenate([i, f, j, o], axis=1)
     bi, bj, bf, bo = np.split(bias, 4)
     return [k[:input_depth], k[input_depth:], np.concatenate([bi, bf + forget_bias, bj, bo])]
+
+
+def graph_ops(fn):
+    """Op counts of a traced ``tf.function``: ``{"ops": all nodes (graph + its functions),
+    "loop_body_ops": nodes of each ``while`` body, largest first}`` (training: forward and backward)."""
+    graph_def = fn.get_concrete_function().graph.as_graph_def()
+    functions = graph_def.library.function
+    bodies = sorted((len(f.node_def) for f in functions if "while_body" in f.signature.name), reverse=True)
+    return {"ops": len(graph_def.node) + sum(len(f.node_def) for f in functions), "loop_body_ops": bodies}
 
 
 class Model:
@@ -162,7 +173,8 @@ def _decode(model, batch, beam):
 
 
 def build(request, keras, tfa):
-    """``(run, first_call_s, check)``: the compiled workload, its first call's time and its check values."""
+    """``(run, first_call_s, check, ops)``: the compiled workload, its first call's time, its check
+    values and its op counts (:func:`graph_ops`)."""
     data = dict(np.load(request["data"]))
     shape, bench = request["shape"], request["bench"]
     model = Model(keras, tfa, data, shape)
@@ -178,7 +190,7 @@ def build(request, keras, tfa):
     first_call_s = time.perf_counter() - start
     # training: the losses of the first two steps (the second shows the update); decoding: the ids
     check = [float(first), float(fn().numpy())] if bench.startswith("train") else first.tolist()
-    return fn, first_call_s, check
+    return fn, first_call_s, check, graph_ops(fn)
 
 
 def _timed(fn, reps):
@@ -205,9 +217,9 @@ def main():
                 reply = {"ok": True, "versions": {"tensorflow": tf.__version__, "tf_keras": modules[0].__version__,
                                                   "tensorflow_addons": modules[1].__version__}}
             elif op == "build":
-                fn, first_call_s, check = build(request, *modules)
+                fn, first_call_s, check, ops = build(request, *modules)
                 runs[request["key"]] = fn
-                reply = {"first_call_s": first_call_s, "check": check}
+                reply = {"first_call_s": first_call_s, "check": check, **ops}
             elif op == "run":
                 reply = {"seconds": _timed(runs[request["key"]], request["reps"])}
             elif op == "drop":
