@@ -15,7 +15,8 @@ greedy and beam ids. Groups (each in interleaved rounds, :mod:`benchmarks.timing
 matmul for the machine's ceiling):
 
 * ``train_after`` -- training step, projection after the decoder loop (nmt's layout); also
-  tfseq's ``TranslationModel`` forward (``nn.dynamic_rnn``) and the plain Keras 3
+  tfseq's ``TranslationModel`` forward (``nn.dynamic_rnn``), tfseq's hoisted teacher-forcing
+  loop (:mod:`tfseq.seq2seq.fused_attention`) and the plain Keras 3
   encoder-decoder of the same sizes (attention after its LSTMs: less work, not the same math);
 * ``train_inside`` -- the projection as ``BasicDecoder``'s ``output_layer``;
 * ``greedy`` -- encode + greedy decoding, ``2 * source`` steps, batch 32; keras-hub's
@@ -129,7 +130,8 @@ def _group(group, shape, xla, tfa, keras_hub, rec, reference, batch, decode_mode
             cands.append(Candidate(full, framework, make_for_jit(jit, record)))
 
     if group.startswith("train"):
-        layouts = [("after", "tfseq BasicDecoder"), ("dynamic_rnn", "tfseq nn.dynamic_rnn")]
+        layouts = [("after", "tfseq BasicDecoder"), ("dynamic_rnn", "tfseq nn.dynamic_rnn"),
+                   ("hoisted", "tfseq fused_attention")]
         for layout, name in layouts if group == "train_after" else [("inside", "tfseq BasicDecoder")]:
             add(name, "tfseq", lambda jit, record, layout=layout: _in_process(
                 lambda: m.tfseq_train(m.make_model(shape, reference), shape, batch, layout), jit, True, record))

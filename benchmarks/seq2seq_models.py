@@ -19,6 +19,7 @@ import tensorflow as tf
 from tfseq import seq2seq
 from tfseq.data.subwords import BOS_ID, EOS_ID
 from tfseq.demos.translate.model import TranslationModel
+from tfseq.seq2seq import fused_attention
 
 
 @dataclasses.dataclass(frozen=True)
@@ -112,7 +113,8 @@ def sgd_step(variables, forward):
 
 def tfseq_train(model, shape, batch, layout):
     """Teacher-forced training step. ``layout``: ``"after"`` / ``"inside"`` (BasicDecoder, the
-    projection after it or inside it) or ``"dynamic_rnn"`` (the model's own forward)."""
+    projection after it or inside it), ``"dynamic_rnn"`` (the model's own forward) or
+    ``"hoisted"`` (:func:`tfseq.seq2seq.fused_attention.teacher_forced`, projection after)."""
     b = {k: tf.constant(v) for k, v in batch.items()}
     decoder = seq2seq.BasicDecoder(model.attention_cell, seq2seq.TrainingSampler(),
                                    output_layer=model.projection if layout == "inside" else None,
@@ -125,6 +127,9 @@ def tfseq_train(model, shape, batch, layout):
         model.mechanism.setup_memory(memory, memory_sequence_length=b["source_length"])
         x = model.tgt_embedding(b["target_in"])  # [batch, T, units]
         state = model.decoder_initial_state(model.attention_cell, shape.batch, encoder_state)
+        if layout == "hoisted":
+            outputs, _ = fused_attention.teacher_forced(model.attention_cell, x, state)
+            return model.projection(outputs), b["target_out"]
         outputs, _, _ = decoder(x, initial_state=state, sequence_length=b["target_length"], training=True)
         logits = outputs.rnn_output if layout == "inside" else model.projection(outputs.rnn_output)
         return logits, b["target_out"]
