@@ -32,7 +32,6 @@ and ``tfseq's best / this``.
 """
 
 import argparse
-import dataclasses
 import importlib.util
 import json
 import os
@@ -171,7 +170,7 @@ def compare(group, records, end_id):
     ref = records[ref_name]["check"]
     out = {}
     for name, rec in records.items():
-        if name == ref_name or name.startswith("keras plain") or name.startswith("keras-hub BeamSampler"):
+        if name == ref_name or name.startswith(("keras plain", "keras-hub BeamSampler")):
             continue
         if group.startswith("train"):
             out[name] = {"max_loss_difference": float(np.max(np.abs(np.subtract(rec["check"], ref))))}
@@ -254,21 +253,22 @@ def _rows(shape, group, cands, results, records, summarize):
         if "per_second" in row and row["framework"] != "tfseq" and "tfseq" in best:
             row["tfseq_best_over_this"] = best["tfseq"] / row["per_second"]
     return {"unit": "target tokens/s" if group.startswith("train") else "sentences/s", "rows": rows,
-            "best": best, "flops_per_iteration": work}
+            "best": best, "flops_per_iteration": work,
+            "flops_shares": {part: f / work for part, f in m.flops_parts(shape, group).items()}}
 
 
 def format_table(report):
     s = report["shape"]
     lines = [
-        f"nmt's attention model: bi-LSTM encoder, 2 x LSTM({s['units']}) decoder, scaled Luong, attention layer "
+        (f"nmt's attention model: bi-LSTM encoder, 2 x LSTM({s['units']}) decoder, scaled Luong, attention layer "
         f"{s['units']}, vocab {s['vocab']}; training batch {s['batch']}, source {s['source_length']}, target "
         f"{s['target_length']}; decoding batch {s['decode_batch']}, {s['decode_steps']} steps, beam "
-        f"{s['beam_width']}, length penalty {s['length_penalty']}", ""]
+        f"{s['beam_width']}, length penalty {s['length_penalty']}"), ""]
     lines += [f"note: {n}" for n in report["notes"]]
     if "versions" in report:
         lines.append("TF Addons worker: " + ", ".join(f"{k} {v}" for k, v in report["versions"].items()))
-    lines += ["", "| workload | implementation | speed | GFLOP/s | % ceiling | first call s | ops (loop bodies) "
-              "| tfseq best / this |", "|---|---|---:|---:|---:|---:|---:|---:|"]
+    lines += ["", ("| workload | implementation | speed | GFLOP/s | % ceiling | first call s | ops (loop bodies) "
+              "| tfseq best / this |"), "|---|---|---:|---:|---:|---:|---:|---:|"]
     for group, g in report["groups"].items():
         for name, row in g["rows"].items():
             if "error" in row:
@@ -282,6 +282,9 @@ def format_table(report):
                              f"{frac} | {row.get('first_call_s', float('nan')):.1f} | {row.get('ops', '')} "
                              f"({'/'.join(str(n) for n in row.get('loop_body_ops', []))}) | {ratio} |")
     lines.append("")
+    for group, g in report["groups"].items():
+        lines.append(f"FLOPs ({group}, {g['flops_per_iteration'] / 1e9:.2f} GFLOP per iteration): " + ", ".join(
+            f"{part} {100 * share:.0f} %" for part, share in g["flops_shares"].items()))
     for group, checks in report["checks"].items():
         lines.append(f"agreement with tfseq ({group}): " + ", ".join(
             f"{name}: " + ", ".join(f"{k} {v}" for k, v in c.items() if k != "shapes") for name, c in checks.items()))

@@ -84,7 +84,7 @@ def export_weights(model):
 def make_batch(shape, seed=0):
     """Random ids (never the start or end token), full lengths; numpy arrays for both processes."""
     rng = np.random.default_rng(seed)
-    ids = lambda rows, length: rng.integers(4, shape.vocab, (rows, length)).astype(np.int32)  # noqa: E731
+    ids = lambda rows, length: rng.integers(4, shape.vocab, (rows, length)).astype(np.int32)
     return {
         "source": ids(shape.batch, shape.source_length),
         "source_length": np.full([shape.batch], shape.source_length, np.int32),
@@ -217,13 +217,24 @@ def keras_train(model, shape, batch):
                     lambda: (model([b["source"], b["target_in"]], training=True), b["target_out"]))
 
 
-def flops(shape, workload):
-    """Multiply-adds x 2 of one iteration (training: forward x 3 for forward + backward)."""
+def flops_parts(shape, workload):
+    """``{part: FLOPs}`` of one iteration (multiply-adds x 2; training: forward x 3 for forward + backward)."""
     u, s, v = shape.units, shape.source_length, shape.vocab
-    encoder = s * (2 * 2 * (2 * u) * 4 * u + 2 * (2 * u) * u)  # per sentence: both directions + memory keys
-    # per decoder row and step: LSTM 0 ([x, attention, h] -> 4u), LSTM 1, scores, context, attention layer, softmax
-    step = 2 * (3 * u) * 4 * u + 2 * (2 * u) * 4 * u + 2 * s * u + 2 * s * 2 * u + 2 * (3 * u) * u + 2 * u * v
     if workload.startswith("train"):
-        return 3 * shape.batch * (encoder + shape.target_length * step)
-    rows = shape.decode_batch * (shape.beam_width if workload == "beam" else 1)
-    return shape.decode_batch * encoder + rows * shape.decode_steps * step
+        sentences, rows, steps, factor = shape.batch, shape.batch, shape.target_length, 3
+    else:
+        rows = shape.decode_batch * (shape.beam_width if workload == "beam" else 1)
+        sentences, steps, factor = shape.decode_batch, shape.decode_steps, 1
+    per_row_step = {  # one decoder row, one step
+        "decoder LSTMs": 2 * (3 * u) * 4 * u + 2 * (2 * u) * 4 * u,  # [x, attention, h] -> 4u; [h0, h1] -> 4u
+        "attention (scores, context, layer)": 2 * s * u + 2 * s * 2 * u + 2 * (3 * u) * u,
+        "output projection": 2 * u * v,
+    }
+    parts = {"encoder (both directions, memory keys)": sentences * s * (2 * 2 * (2 * u) * 4 * u + 2 * (2 * u) * u)}
+    parts.update({name: rows * steps * f for name, f in per_row_step.items()})
+    return {name: factor * f for name, f in parts.items()}
+
+
+def flops(shape, workload):
+    """FLOPs of one iteration (the sum of :func:`flops_parts`)."""
+    return sum(flops_parts(shape, workload).values())

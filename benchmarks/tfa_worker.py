@@ -34,8 +34,8 @@ if __name__ == "__main__":  # as the worker; imported, it only lends its pure he
     os.environ["TF_USE_LEGACY_KERAS"] = "1"
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
+import numpy as np
+import tensorflow as tf
 
 np.Inf = np.inf  # NumPy 2 removed it; tensorflow_addons still uses it
 
@@ -227,7 +227,7 @@ def main():
                 reply = {"ok": True}
             else:
                 reply = {"error": f"unknown op {op!r}"}
-        except Exception:  # reported to the parent, which marks the implementation failed
+        except Exception:  # noqa: BLE001 - reported to the parent, which marks the implementation failed
             reply = {"error": traceback.format_exc(limit=3)}
         out.write(json.dumps(reply) + "\n")
 

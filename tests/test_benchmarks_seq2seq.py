@@ -20,6 +20,7 @@ def test_groups_rows_and_derived_figures(report):
         rows = g["rows"]
         assert "tfseq BasicDecoder" in rows and any(r["framework"] == "ceiling" for r in rows.values())
         assert g["flops_per_iteration"] == m.flops(m.QUICK, group)
+        assert sum(g["flops_shares"].values()) == pytest.approx(1.0)
         units = m.QUICK.batch * m.QUICK.target_length if group == "train_inside" else m.QUICK.decode_batch
         ceiling = next(r["gflops"] for r in rows.values() if r["framework"] == "ceiling")
         for name, row in rows.items():
@@ -75,6 +76,15 @@ def test_weights_export_in_tf1_layout_and_convert_for_keras_lstm_cells():
     np.testing.assert_array_equal(k[:, 2:4], kernel[:4, 4:6])  # Keras' f block is TF1's f block
     np.testing.assert_array_equal(rk[:, 4:6], kernel[4:, 2:4])  # Keras' c block is TF1's j block
     np.testing.assert_array_equal(b, [0, 1, 5, 6, 2, 3, 6, 7])  # forget bias folded in
+
+
+def test_flops_of_the_output_projection():
+    """The softmax layer's share, counted by hand: 2 * units * vocab per target token, x 3 in training."""
+    shape = m.Seq2seqShape()
+    parts = m.flops_parts(shape, "train_after")
+    assert parts["output projection"] == 3 * 2 * 256 * 8000 * 64 * 22
+    beam = m.flops_parts(shape, "beam")
+    assert beam["output projection"] == 2 * 256 * 8000 * 32 * 5 * 40
 
 
 def test_main_rejects_bad_rounds(capsys):

@@ -25,8 +25,8 @@ def make(layers=2, scale=True, layer="dense", cell_kind=rnn_cell.BasicLSTMCell, 
              for _ in range(layers)]
     stack = rnn_cell.MultiRNNCell(cells) if layers > 1 else cells[0]
     mechanism = s2s.LuongAttention(H, scale=scale)
-    kwargs = dict(attention_layer=keras.layers.Dense(A, use_bias=False)) if layer == "dense" else \
-        dict(attention_layer_size=A)
+    kwargs = {"attention_layer": keras.layers.Dense(A, use_bias=False)} if layer == "dense" else \
+        {"attention_layer_size": A}
     wrapper = s2s.AttentionWrapper(stack, mechanism, **kwargs, **wrapper_kwargs)
     mechanism.setup_memory(tf.constant(MEMORY), memory_sequence_length=LENGTHS)
     wrapper(tf.zeros([B, D]), wrapper.get_initial_state(batch_size=B, dtype=tf.float32))  # build
