@@ -1,7 +1,7 @@
-"""seq2seq.fused_attention: the hoisted teacher-forcing loop equals the per-step path
-(``nn.dynamic_rnn`` over the ``AttentionWrapper``): outputs, final state and the gradient of
-every weight, the inputs, the memory and the initial state, to 1e-5; and its plan says why
-a wrapper it does not cover runs per step."""
+"""seq2seq.fused_attention: the hoisted teacher-forcing loop, with its hand-written backward
+and with autodiff, equals the per-step path (``nn.dynamic_rnn`` over the ``AttentionWrapper``):
+outputs, final state and the gradient of every weight, the inputs, the memory and the initial
+state, to 1e-5, also under XLA; and its plan says why a wrapper it does not cover runs per step."""
 
 import keras
 import numpy as np
@@ -35,7 +35,7 @@ def make(layers=2, scale=True, layer="dense", cell_kind=rnn_cell.BasicLSTMCell, 
     return wrapper, mechanism
 
 
-def run_both(wrapper, mechanism):
+def run_both(wrapper, mechanism, backward):
     x, memory = tf.Variable(X), tf.Variable(MEMORY)
     results = {}
     for path in ("per_step", "hoisted"):
@@ -49,7 +49,7 @@ def run_both(wrapper, mechanism):
                 outputs, final = nn.dynamic_rnn(wrapper, x, initial_state=state)
             else:
                 assert fused_attention.plan(wrapper).path == fused_attention.HOISTED
-                outputs, final = fused_attention.teacher_forced(wrapper, x, state)
+                outputs, final = fused_attention.teacher_forced(wrapper, x, state, backward=backward)
             flat_final = [t for t in tf.nest.flatten(final) if isinstance(t, tf.Tensor)]
             loss = tf.reduce_sum(outputs * np.cos(np.arange(A, dtype=np.float32))) + sum(
                 tf.reduce_sum(t * (i + 1) * 0.1) for i, t in enumerate(flat_final))
@@ -58,10 +58,11 @@ def run_both(wrapper, mechanism):
     return results
 
 
+@pytest.mark.parametrize("backward", ["manual", "autodiff"])
 @pytest.mark.parametrize("layers,scale,layer", [(2, True, "dense"), (1, False, "size"), (3, True, "size")])
-def test_hoisted_loop_equals_the_per_step_path(layers, scale, layer):
+def test_hoisted_loop_equals_the_per_step_path(layers, scale, layer, backward):
     wrapper, mechanism = make(layers, scale, layer)
-    results = run_both(wrapper, mechanism)
+    results = run_both(wrapper, mechanism, backward)
     (out_ref, final_ref, grads_ref), (out, final, grads) = results["per_step"], results["hoisted"]
     assert out.shape == (B, T, A)
     np.testing.assert_allclose(out, out_ref, atol=1e-5, rtol=0)
@@ -76,18 +77,23 @@ def test_hoisted_loop_equals_the_per_step_path(layers, scale, layer):
         assert np.abs(tf.convert_to_tensor(ref)).max() > 0, i  # every gradient is exercised
 
 
-def test_hoisted_loop_under_xla_equals_eager():
+def test_hand_written_backward_under_xla_equals_the_per_step_path():
     wrapper, mechanism = make()
-    mechanism.setup_memory(tf.constant(MEMORY), memory_sequence_length=LENGTHS)
-    state = wrapper.get_initial_state(batch_size=B, dtype=tf.float32)
-    eager, _ = fused_attention.teacher_forced(wrapper, tf.constant(X), state)
+    x = tf.constant(X)
 
-    @tf.function(jit_compile=True)
-    def compiled():
-        mechanism.setup_memory(tf.constant(MEMORY), memory_sequence_length=LENGTHS)
-        return fused_attention.teacher_forced(wrapper, tf.constant(X), state)[0]
+    def loss_and_grads(fused):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            mechanism.setup_memory(tf.constant(MEMORY), memory_sequence_length=LENGTHS)
+            state = wrapper.get_initial_state(batch_size=B, dtype=tf.float32)
+            outputs = (fused_attention.teacher_forced(wrapper, x, state)[0] if fused
+                       else nn.dynamic_rnn(wrapper, x, initial_state=state)[0])
+            loss = tf.reduce_sum(tf.sin(outputs))
+        return [loss] + tape.gradient(loss, [x] + wrapper.trainable_variables)
 
-    np.testing.assert_allclose(compiled(), eager, atol=1e-5, rtol=0)
+    compiled = tf.function(lambda: loss_and_grads(True), jit_compile=True)()
+    for mine, ref in zip(compiled, loss_and_grads(False)):
+        np.testing.assert_allclose(mine, ref, atol=1e-5, rtol=0)
 
 
 def test_plan_explains_the_per_step_cases():
@@ -104,5 +110,8 @@ def test_plan_explains_the_per_step_cases():
     no_layer(tf.zeros([B, D]), no_layer.get_initial_state(batch_size=B, dtype=tf.float32))
     assert "no attention layer" in fused_attention.plan(no_layer).reason
     assert fused_attention.plan(rnn_cell.BasicLSTMCell(H)).path == fused_attention.PER_STEP
+    good, _ = make()
+    with pytest.raises(ValueError, match="backward must be 'manual' or 'autodiff', got 'tape'"):
+        fused_attention.teacher_forced(good, X, good.get_initial_state(batch_size=B, dtype=tf.float32), "tape")
     with pytest.raises(ValueError, match="alignment_history=True"):
         fused_attention.teacher_forced(wrapper, X, wrapper.get_initial_state(batch_size=B, dtype=tf.float32))
