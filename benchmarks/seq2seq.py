@@ -130,7 +130,7 @@ def _group(group, shape, xla, tfa, keras_hub, rec, reference, batch, decode_mode
 
     if group.startswith("train"):
         layouts = [("after", "tfseq BasicDecoder"), ("dynamic_rnn", "tfseq nn.dynamic_rnn"),
-                   ("hoisted", "tfseq fused_attention")]
+                   ("hoisted", "tfseq fused_attention"), ("hoisted_autodiff", "tfseq fused_attention autodiff")]
         for layout, name in layouts if group == "train_after" else [("inside", "tfseq BasicDecoder")]:
             add(name, "tfseq", lambda jit, record, layout=layout: _in_process(
                 lambda: m.tfseq_train(m.make_model(shape, reference), shape, batch, layout), jit, True, record))

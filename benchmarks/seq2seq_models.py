@@ -114,7 +114,8 @@ def sgd_step(variables, forward):
 def tfseq_train(model, shape, batch, layout):
     """Teacher-forced training step. ``layout``: ``"after"`` / ``"inside"`` (BasicDecoder, the
     projection after it or inside it), ``"dynamic_rnn"`` (the model's own forward) or
-    ``"hoisted"`` (:func:`tfseq.seq2seq.fused_attention.teacher_forced`, projection after)."""
+    ``"hoisted"`` / ``"hoisted_autodiff"`` (:func:`tfseq.seq2seq.fused_attention.teacher_forced`
+    with its hand-written backward / with autodiff, projection after)."""
     b = {k: tf.constant(v) for k, v in batch.items()}
     decoder = seq2seq.BasicDecoder(model.attention_cell, seq2seq.TrainingSampler(),
                                    output_layer=model.projection if layout == "inside" else None,
@@ -127,8 +128,9 @@ def tfseq_train(model, shape, batch, layout):
         model.mechanism.setup_memory(memory, memory_sequence_length=b["source_length"])
         x = model.tgt_embedding(b["target_in"])  # [batch, T, units]
         state = model.decoder_initial_state(model.attention_cell, shape.batch, encoder_state)
-        if layout == "hoisted":
-            outputs, _ = fused_attention.teacher_forced(model.attention_cell, x, state)
+        if layout.startswith("hoisted"):
+            backward = "autodiff" if layout == "hoisted_autodiff" else "manual"
+            outputs, _ = fused_attention.teacher_forced(model.attention_cell, x, state, backward=backward)
             return model.projection(outputs), b["target_out"]
         outputs, _, _ = decoder(x, initial_state=state, sequence_length=b["target_length"], training=True)
         logits = outputs.rnn_output if layout == "inside" else model.projection(outputs.rnn_output)
