@@ -13,6 +13,7 @@ from tfseq import seq2seq as s2s
 from tfseq.seq2seq import fused_attention
 
 B, S, T, D, H, M, A = 3, 4, 5, 6, 5, 7, 4  # batch, memory time, steps, input, units, memory depth, attention
+V_OUT = 9  # output layer width
 rng = np.random.default_rng(7)
 X = rng.standard_normal((B, T, D)).astype(np.float32)
 MEMORY = rng.standard_normal((B, S, M)).astype(np.float32)
@@ -115,3 +116,50 @@ def test_plan_explains_the_per_step_cases():
         fused_attention.teacher_forced(good, X, good.get_initial_state(batch_size=B, dtype=tf.float32), "tape")
     with pytest.raises(ValueError, match="alignment_history=True"):
         fused_attention.teacher_forced(wrapper, X, wrapper.get_initial_state(batch_size=B, dtype=tf.float32))
+
+
+@pytest.mark.parametrize("lengths", [None, np.full([B], T, np.int32)])
+def test_basic_decoder_teacher_forcing_takes_the_hoisted_loop_and_equals_dynamic_decode(lengths):
+    wrapper, mechanism = make()
+    out = keras.layers.Dense(V_OUT)
+    x = tf.Variable(X)
+    kwargs = {} if lengths is None else {"sequence_length": tf.constant(lengths)}
+    decoder = s2s.BasicDecoder(wrapper, s2s.TrainingSampler(), output_layer=out)
+    results = []
+    for hooked in (True, False):
+        with tf.GradientTape() as tape:
+            mechanism.setup_memory(tf.constant(MEMORY), memory_sequence_length=LENGTHS)
+            state = wrapper.get_initial_state(batch_size=B, dtype=tf.float32)
+            assert fused_attention.decoder_plan(decoder, x.value(), state, kwargs).path == fused_attention.HOISTED
+            if hooked:
+                outputs, final, seq_lengths = decoder(x.value(), initial_state=state, **kwargs)
+            else:  # the per-step reference: dynamic_decode itself
+                outputs, final, seq_lengths = s2s.dynamic_decode(
+                    decoder, decoder_init_input=x.value(), decoder_init_kwargs=dict(kwargs, initial_state=state))
+            loss = tf.reduce_sum(tf.sin(outputs.rnn_output)) + tf.reduce_sum(final.cell_state[1].h)
+        grads = tape.gradient(loss, [x] + wrapper.trainable_variables + out.trainable_variables)
+        results.append((outputs, final, seq_lengths, grads))
+    (o, f, n, g), (o_ref, f_ref, n_ref, g_ref) = results
+    np.testing.assert_allclose(o.rnn_output, o_ref.rnn_output, atol=1e-5, rtol=0)
+    np.testing.assert_array_equal(o.sample_id, o_ref.sample_id)
+    np.testing.assert_array_equal(n, n_ref)
+    assert n.dtype == n_ref.dtype
+    for mine, ref in zip(tf.nest.flatten(f), tf.nest.flatten(f_ref)):
+        np.testing.assert_allclose(mine, ref, atol=1e-5, rtol=0)
+    for mine, ref in zip(g, g_ref):
+        np.testing.assert_allclose(tf.convert_to_tensor(mine), tf.convert_to_tensor(ref), atol=1e-5, rtol=0)
+
+
+def test_decoder_plan_keeps_ragged_or_scheduled_teacher_forcing_per_step():
+    wrapper, _ = make()
+    state = wrapper.get_initial_state(batch_size=B, dtype=tf.float32)
+    x = tf.constant(X)
+    decoder = s2s.BasicDecoder(wrapper, s2s.TrainingSampler())
+    ragged = {"sequence_length": tf.constant([T, 2, T])}
+    assert fused_attention.decoder_plan(decoder, x, state, ragged) == (
+        fused_attention.PER_STEP, "sequence_length is not statically the full length of every row")
+    short = s2s.BasicDecoder(wrapper, s2s.TrainingSampler(), maximum_iterations=T - 1)
+    assert fused_attention.decoder_plan(short, x, state, {}).path == fused_attention.PER_STEP
+    scheduled = s2s.BasicDecoder(wrapper, s2s.ScheduledEmbeddingTrainingSampler(0.5, lambda ids: x[:, 0]))
+    assert fused_attention.decoder_plan(scheduled, x, state, {}).reason == (
+        "the sampler is not a batch-major TrainingSampler")

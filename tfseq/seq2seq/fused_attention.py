@@ -319,3 +319,32 @@ def _teacher_forced_manual(cell, inputs, initial_state):
         alignments=alignments, attention_state=alignments)
     out.set_shape([inputs.shape[1], inputs.shape[0], None])
     return tf.transpose(out, [1, 0, 2]), final
+
+
+def decoder_plan(decoder, inputs, initial_state, kwargs) -> Plan:
+    """Which path ``BasicDecoder(cell, TrainingSampler(), ...)(inputs, initial_state, **kwargs)``
+    takes. The hoisted loop needs full-length teacher forcing that ``dynamic_decode`` would run
+    for exactly ``T = inputs.shape[1]`` steps: a plain batch-major ``TrainingSampler``,
+    batch-major outputs, ``sequence_length`` absent or statically all ``T``, no ``mask``,
+    ``maximum_iterations`` absent or ``>= T``; and :func:`plan` of the cell."""
+    from tfseq.seq2seq.sampler import TrainingSampler
+
+    if type(decoder.sampler) is not TrainingSampler or decoder.sampler.time_major:
+        return Plan(PER_STEP, "the sampler is not a batch-major TrainingSampler")
+    if decoder.output_time_major or initial_state is None:
+        return Plan(PER_STEP, "time-major outputs or no initial_state")
+    if set(kwargs) - {"sequence_length"}:
+        return Plan(PER_STEP, f"sampler arguments {sorted(set(kwargs) - {'sequence_length'})}")
+    if not isinstance(inputs, (tf.Tensor, tf.Variable)) or inputs.shape.rank != 3 or inputs.shape[1] is None:
+        return Plan(PER_STEP, "inputs are not one [batch, T, depth] tensor with a static T")
+    steps = inputs.shape[1]
+    if decoder.maximum_iterations is not None and not (
+        isinstance(decoder.maximum_iterations, int) and decoder.maximum_iterations >= steps
+    ):
+        return Plan(PER_STEP, "maximum_iterations may stop before the inputs end")
+    lengths = kwargs.get("sequence_length")
+    if lengths is not None:
+        value = tf.get_static_value(lengths)
+        if value is None or not (value == steps).all():
+            return Plan(PER_STEP, "sequence_length is not statically the full length of every row")
+    return plan(decoder.cell)
