@@ -26,9 +26,14 @@ def available():
 
 
 class Tf1Worker:
-    """The worker process; started on first use, closed by :meth:`close`."""
+    """The worker process; started on first use, closed by :meth:`close`.
 
-    def __init__(self):
+    ``script`` is the worker to run (:mod:`benchmarks.tf1_worker` by default; the TF Addons
+    peer, :mod:`benchmarks.tfa_worker`, speaks the same protocol), ``label`` names it in errors.
+    """
+
+    def __init__(self, script=_WORKER, label="TF1"):
+        self._script, self._label = script, label
         self._proc = None
         self._tmp = tempfile.TemporaryDirectory(prefix="tfseq-bench-tf1-")
         self._stderr = open(os.path.join(self._tmp.name, "stderr.txt"), "w+")
@@ -39,7 +44,7 @@ class Tf1Worker:
         # run_path, not "python tf1_worker.py": that would put tfseq/bench/ on sys.path.
         launcher = "import runpy, sys; runpy.run_path(sys.argv[1], run_name='__main__')"
         self._proc = subprocess.Popen(
-            [sys.executable, "-c", launcher, _WORKER],
+            [sys.executable, "-c", launcher, self._script],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self._stderr,
@@ -59,10 +64,10 @@ class Tf1Worker:
             line = ""
         if not line:
             self._stderr.seek(0)
-            raise RuntimeError(f"TF1 worker died:\n{self._stderr.read()[-2000:]}")
+            raise RuntimeError(f"{self._label} worker died:\n{self._stderr.read()[-2000:]}")
         reply = json.loads(line)
         if "error" in reply:
-            raise RuntimeError(f"TF1 worker: {reply['error']}")
+            raise RuntimeError(f"{self._label} worker: {reply['error']}")
         return reply
 
     def build(self, bench, family, shape, data):

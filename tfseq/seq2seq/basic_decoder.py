@@ -8,6 +8,7 @@ import tensorflow as tf
 
 from tfseq._checks import serialize_optional
 from tfseq.rnn_cell.wrappers import check_cell
+from tfseq.seq2seq import fused_attention
 from tfseq.seq2seq.decoder import BaseDecoder
 from tfseq.seq2seq.sampler import Sampler
 
@@ -118,6 +119,18 @@ class BasicDecoder(BaseDecoder):
         self.sampler = sampler
         self.output_layer = output_layer
         self._tf1_initial_state = initial_state
+
+    def call(self, inputs, initial_state=None, training=None, **kwargs):
+        # Fast-path hook: full-length teacher forcing over an AttentionWrapper that
+        # seq2seq.fused_attention covers runs as its one hoisted loop, the output layer after it;
+        # everything else (and the reference) is the per-step dynamic_decode.
+        if fused_attention.decoder_plan(self, inputs, initial_state, kwargs).path == fused_attention.HOISTED:
+            outputs, state = fused_attention.teacher_forced(self.cell, inputs, initial_state)
+            if self.output_layer is not None:
+                outputs = self.output_layer(outputs)  # [batch, T, ...], one batched matmul
+            lengths = tf.fill([tf.shape(outputs)[0]], tf.shape(outputs)[1])
+            return BasicDecoderOutput(outputs, tf.argmax(outputs, -1, output_type=tf.int32)), state, lengths
+        return super().call(inputs, initial_state=initial_state, training=training, **kwargs)
 
     def initialize(self, inputs=None, initial_state=None, **kwargs):
         if initial_state is None and inputs is None and not kwargs:  # TF1: everything given at construction

@@ -1,0 +1,321 @@
+"""``python -m benchmarks.seq2seq``: tensorflow/nmt's attention model, tfseq against TF Addons, Keras 3, keras-hub.
+
+    python -m benchmarks.seq2seq                  # nmt's sizes: batch 64, source 20, target 22, vocab 8k
+    python -m benchmarks.seq2seq --quick          # tiny shapes, one round (a smoke test)
+    python -m benchmarks.seq2seq --groups beam greedy --rounds 5 --json out.json
+
+The model (:mod:`benchmarks.seq2seq_models`): bidirectional LSTM encoder, a 2-layer LSTM(256)
+decoder in an ``AttentionWrapper`` with scaled Luong attention, an attention layer of 256,
+``output_attention``, input feeding, a bias-free 8k softmax; SGD(1.0) with
+``clip_by_global_norm(5)``. tfseq runs it through ``tfseq.seq2seq``; the real TF Addons 0.23
+runs it through ``tfa.seq2seq`` on tf-keras in a worker process (:mod:`benchmarks.tfa_worker`,
+left out with a note where it cannot be imported) with the same weights. Before timing, the
+run checks that the two sides agree: the losses of the first two training steps, and the
+greedy and beam ids. Groups (each in interleaved rounds, :mod:`benchmarks.timing`, with a
+matmul for the machine's ceiling):
+
+* ``train_after`` -- training step, projection after the decoder loop (nmt's layout); also
+  tfseq's ``TranslationModel`` forward (``nn.dynamic_rnn``), tfseq's hoisted teacher-forcing
+  loop (:mod:`tfseq.seq2seq.fused_attention`) and the plain Keras 3
+  encoder-decoder of the same sizes (attention after its LSTMs: less work, not the same math);
+* ``train_inside`` -- the projection as ``BasicDecoder``'s ``output_layer``;
+* ``greedy`` -- encode + greedy decoding, ``2 * source`` steps, batch 32; keras-hub's
+  ``GreedySampler`` stepping tfseq's cell when keras-hub is installed;
+* ``beam`` -- encode + beam search (width 5, length penalty 1), same steps; keras-hub's
+  ``BeamSampler`` (no length penalty, so its ids are not compared).
+
+Each implementation runs in a ``tf.function`` and compiled with XLA. Figures: target tokens/s
+(training) or sentences/s (decoding), GFLOP/s and the fraction of the matmul ceiling, the
+first call (trace + compile + one iteration), the op counts of the traced graph and of its
+``while`` bodies (what runs per decoder step; training has a forward and a backward body),
+and ``tfseq's best / this``.
+"""
+
+import argparse
+import importlib.util
+import json
+import os
+import sys
+import tempfile
+import time
+
+GROUPS = ("train_after", "train_inside", "greedy", "beam")
+_TFA_WORKER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "tfa_worker.py")
+
+
+def tfa_available():
+    """TF Addons and tf-keras installed (TF Addons 0.23 has no wheel for Python >= 3.12)."""
+    return all(importlib.util.find_spec(name) is not None for name in ("tensorflow_addons", "tf_keras"))
+
+
+class TfaPeer:
+    """The TF Addons worker; ``build`` returns ``run(reps) -> seconds`` and records its check."""
+
+    def __init__(self, shape, weights, batch):
+        from benchmarks.peers_tf1 import Tf1Worker
+
+        self.worker = Tf1Worker(script=_TFA_WORKER, label="TF Addons")
+        self._dir = tempfile.TemporaryDirectory(prefix="tfseq-bench-tfa-")
+        self.data = os.path.join(self._dir.name, "data.npz")
+        import numpy as np
+
+        np.savez(self.data, **weights, **batch)
+        self.shape = shape
+        self.versions = self.worker.request(op="probe")["versions"]
+        self._count = 0
+
+    def build(self, bench, jit, record):
+        self._count += 1
+        key = f"{bench}-{self._count}"
+        reply = self.worker.request(op="build", key=key, bench=bench, jit=jit, shape=self.shape.as_dict(),
+                                    data=self.data)
+        record(reply["first_call_s"], reply["check"], {k: reply[k] for k in ("ops", "loop_body_ops")})
+
+        def run(reps):
+            return self.worker.request(op="run", key=key, reps=reps)["seconds"]
+
+        run.release = lambda: self.worker.request(op="drop", key=key)
+        return run
+
+    def close(self):
+        self.worker.close()
+        self._dir.cleanup()
+
+
+def _in_process(factory, jit, training, record):
+    """``make()`` for a workload of this process: compile, time the first call, record the check."""
+    import numpy as np
+    import tensorflow as tf
+
+    from benchmarks.tfa_worker import graph_ops
+    from benchmarks.timing import timed
+
+    def make():
+        fn = tf.function(factory(), jit_compile=jit)
+        start = time.perf_counter()
+        first = np.asarray(fn())
+        first_call_s = time.perf_counter() - start
+        record(first_call_s, [float(first), float(np.asarray(fn()))] if training else first.tolist(), graph_ops(fn))
+        return timed(fn, np.asarray)
+
+    return make
+
+
+def candidates(shape, groups, xla, tfa, keras_hub, records):
+    """``{group: [Candidate]}``; ``records[group][name]`` gets each one's first-call time and check."""
+    from benchmarks import seq2seq_models as m
+
+    reference = m.make_model(shape)
+    batch = m.make_batch(shape)
+    decode_model = m.make_model(shape, reference)
+    return {group: _group(group, shape, xla, tfa, keras_hub, records.setdefault(group, {}), reference, batch,
+                          decode_model) for group in groups}
+
+
+def _group(group, shape, xla, tfa, keras_hub, rec, reference, batch, decode_model):
+    from benchmarks import seq2seq_models as m
+    from benchmarks.tf_harness import matmul_ceiling
+    from benchmarks.timing import Candidate
+
+    cands = []
+
+    def add(name, framework, make_for_jit):
+        for jit in (False, True) if xla else (False,):
+            full = f"{name} (XLA)" if jit else name
+
+            def record(first, check, ops, full=full):
+                rec[full] = {"first_call_s": first, "check": check, **ops}
+
+            cands.append(Candidate(full, framework, make_for_jit(jit, record)))
+
+    if group.startswith("train"):
+        layouts = [("after", "tfseq BasicDecoder"), ("dynamic_rnn", "tfseq nn.dynamic_rnn"),
+                   ("hoisted", "tfseq fused_attention"), ("hoisted_autodiff", "tfseq fused_attention autodiff")]
+        for layout, name in layouts if group == "train_after" else [("inside", "tfseq BasicDecoder")]:
+            add(name, "tfseq", lambda jit, record, layout=layout: _in_process(
+                lambda: m.tfseq_train(m.make_model(shape, reference), shape, batch, layout), jit, True, record))
+        if tfa is not None:
+            add("TF Addons BasicDecoder", "tfa", lambda jit, record: lambda: tfa.build(group, jit, record))
+        if group == "train_after":
+            add("keras plain enc-dec", "keras", lambda jit, record: _in_process(
+                lambda: m.keras_train(m.keras_model(shape), shape, batch), jit, True, record))
+    else:
+        beam = group == "beam"
+        add("tfseq " + ("BeamSearchDecoder" if beam else "BasicDecoder"), "tfseq", lambda jit, record: _in_process(
+            lambda: m.tfseq_decode(decode_model, shape, batch, beam), jit, False, record))
+        if tfa is not None:
+            add("TF Addons " + ("BeamSearchDecoder" if beam else "BasicDecoder"), "tfa",
+                lambda jit, record: lambda: tfa.build(group, jit, record))
+        if keras_hub is not None:
+            def sampler():
+                return keras_hub.samplers.BeamSampler(shape.beam_width) if beam else keras_hub.samplers.GreedySampler()
+
+            add("keras-hub " + ("BeamSampler" if beam else "GreedySampler"), "keras-hub",
+                lambda jit, record: _in_process(
+                    lambda: m.keras_hub_decode(decode_model, shape, batch, sampler(), beam), jit, False, record))
+    size = 256 if shape.units < 64 else 1024
+    cands.append(Candidate(f"matmul {size}", "ceiling", lambda: matmul_ceiling(size)))
+    return cands
+
+
+def compare(group, records, end_id):
+    """Agreement with the group's first tfseq row: ``{name: {...}}``. Training: the largest
+    difference of the first two losses (same math only: TF Addons and tfseq rows); decoding: the
+    fraction of rows whose ids equal tfseq's up to and including its first end token."""
+    import numpy as np
+
+    ref_name = next((n for n in records if n.startswith("tfseq")), None)
+    if ref_name is None:
+        return {}
+    ref = records[ref_name]["check"]
+    out = {}
+    for name, rec in records.items():
+        if name == ref_name or name.startswith(("keras plain", "keras-hub BeamSampler")):
+            continue
+        if group.startswith("train"):
+            out[name] = {"max_loss_difference": float(np.max(np.abs(np.subtract(rec["check"], ref))))}
+            continue
+        ours, theirs = np.asarray(ref), np.asarray(rec["check"])
+        same = []
+        for row, other in zip(ours, theirs):
+            ends = np.flatnonzero(row == end_id)
+            length = ends[0] + 1 if ends.size else len(row)
+            same.append(len(other) >= length and np.array_equal(row[:length], other[:length]))
+        out[name] = {"rows_identical": float(np.mean(same)), "shapes": [list(ours.shape), list(theirs.shape)]}
+    return out
+
+
+def run(shape, groups, rounds=3, xla=True, min_time=0.5, log=print):
+    """Build, check and time every group; the report dict (see :func:`format_table`)."""
+    from benchmarks import seq2seq_models as m
+    from benchmarks.timing import measure, summarize
+
+    report = {"shape": shape.as_dict(), "groups": {}, "checks": {}, "notes": []}
+    tfa = None
+    if tfa_available():
+        try:
+            tfa = TfaPeer(shape, m.export_weights(m.make_model(shape)), m.make_batch(shape))
+            report["versions"] = tfa.versions
+        except RuntimeError as err:
+            report["notes"].append(f"TF Addons left out: it did not import ({str(err).splitlines()[-1]})")
+    else:
+        report["notes"].append("TF Addons left out: tensorflow_addons / tf_keras are not installed")
+    try:
+        import keras_hub
+    except ImportError:
+        keras_hub = None
+        report["notes"].append("keras-hub left out: not installed (pip install keras-hub)")
+    for note in report["notes"]:
+        log(note)
+    records = {}
+    try:
+        for group, cands in candidates(shape, groups, xla, tfa, keras_hub, records).items():
+            log(f"timing {group} ...")
+            results = measure(cands, rounds=rounds, min_time=min_time, log=log)
+            report["groups"][group] = _rows(shape, group, cands, results, records.get(group, {}), summarize)
+            report["checks"][group] = compare(group, records.get(group, {}), shape.as_dict()["end_id"])
+            log(f"  agreement with tfseq: {report['checks'][group]}")
+    finally:
+        if tfa is not None:
+            tfa.close()
+    return report
+
+
+def _rows(shape, group, cands, results, records, summarize):
+    from benchmarks import seq2seq_models as m
+
+    frameworks = {c.name: c.framework for c in cands}
+    units = shape.batch * shape.target_length if group.startswith("train") else shape.decode_batch
+    work = m.flops(shape, group)
+    rows, ceiling = {}, None
+    for name, result in results.items():
+        row = {"framework": frameworks[name]}
+        if "error" in result:
+            rows[name] = {**row, "error": result["error"]}
+            continue
+        stats = summarize(result["samples"])
+        row.update(stats, samples_s=result["samples"])
+        if frameworks[name] == "ceiling":
+            size = int(name.split()[-1])
+            ceiling = row["gflops"] = 2 * size**3 / stats["median_s"] / 1e9
+        else:
+            row.update(per_second=units / stats["median_s"], gflops=work / stats["median_s"] / 1e9,
+                       **records.get(name, {}))
+            row.pop("check", None)
+        rows[name] = row
+    best = {}
+    for name, row in rows.items():
+        if "per_second" in row:
+            best[row["framework"]] = max(best.get(row["framework"], 0.0), row["per_second"])
+            if ceiling:
+                row["fraction_of_ceiling"] = row["gflops"] / ceiling
+    for name, row in rows.items():
+        if "per_second" in row and row["framework"] != "tfseq" and "tfseq" in best:
+            row["tfseq_best_over_this"] = best["tfseq"] / row["per_second"]
+    return {"unit": "target tokens/s" if group.startswith("train") else "sentences/s", "rows": rows,
+            "best": best, "flops_per_iteration": work,
+            "flops_shares": {part: f / work for part, f in m.flops_parts(shape, group).items()}}
+
+
+def format_table(report):
+    s = report["shape"]
+    lines = [
+        (f"nmt's attention model: bi-LSTM encoder, 2 x LSTM({s['units']}) decoder, scaled Luong, attention layer "
+        f"{s['units']}, vocab {s['vocab']}; training batch {s['batch']}, source {s['source_length']}, target "
+        f"{s['target_length']}; decoding batch {s['decode_batch']}, {s['decode_steps']} steps, beam "
+        f"{s['beam_width']}, length penalty {s['length_penalty']}"), ""]
+    lines += [f"note: {n}" for n in report["notes"]]
+    if "versions" in report:
+        lines.append("TF Addons worker: " + ", ".join(f"{k} {v}" for k, v in report["versions"].items()))
+    lines += ["", ("| workload | implementation | speed | GFLOP/s | % ceiling | first call s | ops (loop bodies) "
+              "| tfseq best / this |"), "|---|---|---:|---:|---:|---:|---:|---:|"]
+    for group, g in report["groups"].items():
+        for name, row in g["rows"].items():
+            if "error" in row:
+                lines.append(f"| {group} | {name} | failed: {row['error']} | | | | | |")
+            elif row["framework"] == "ceiling":
+                lines.append(f"| {group} | {name} (ceiling) | | {row['gflops']:.0f} | 100 | | | |")
+            else:
+                ratio = f"{row['tfseq_best_over_this']:.2f}x" if "tfseq_best_over_this" in row else ""
+                frac = f"{100 * row['fraction_of_ceiling']:.0f}" if "fraction_of_ceiling" in row else ""
+                lines.append(f"| {group} | {name} | {row['per_second']:,.1f} {g['unit']} | {row['gflops']:.1f} | "
+                             f"{frac} | {row.get('first_call_s', float('nan')):.1f} | {row.get('ops', '')} "
+                             f"({'/'.join(str(n) for n in row.get('loop_body_ops', []))}) | {ratio} |")
+    lines.append("")
+    for group, g in report["groups"].items():
+        lines.append(f"FLOPs ({group}, {g['flops_per_iteration'] / 1e9:.2f} GFLOP per iteration): " + ", ".join(
+            f"{part} {100 * share:.0f} %" for part, share in g["flops_shares"].items()))
+    for group, checks in report["checks"].items():
+        lines.append(f"agreement with tfseq ({group}): " + ", ".join(
+            f"{name}: " + ", ".join(f"{k} {v}" for k, v in c.items() if k != "shapes") for name, c in checks.items()))
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.seq2seq", description=__doc__.splitlines()[0])
+    parser.add_argument("--groups", nargs="+", default=list(GROUPS), choices=GROUPS)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--min-time", type=float, default=0.5, help="seconds per timed sample (default 0.5)")
+    parser.add_argument("--no-xla", action="store_true", help="leave out the XLA-compiled rows")
+    parser.add_argument("--quick", action="store_true", help="tiny shapes, one round (a smoke test)")
+    parser.add_argument("--json", help="also write the results to this file")
+    args = parser.parse_args(argv)
+    if args.rounds < 1:
+        parser.error(f"--rounds must be a positive integer, got {args.rounds}")
+    if not args.min_time > 0:
+        parser.error(f"--min-time must be > 0, got {args.min_time}")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    from benchmarks.seq2seq_models import QUICK, Seq2seqShape
+
+    shape = QUICK if args.quick else Seq2seqShape()
+    report = run(shape, args.groups, rounds=1 if args.quick else args.rounds, xla=not args.no_xla,
+                 min_time=0.05 if args.quick else args.min_time, log=lambda msg: print(msg, file=sys.stderr))
+    print(format_table(report))
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(report, f, indent=2, default=float)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,242 @@
+"""The seq2seq benchmark's models and workloads in this process: tfseq, plain Keras 3, keras-hub.
+
+tfseq's side is :class:`~tfseq.demos.translate.model.TranslationModel` (tensorflow/nmt's
+model), driven through ``tfseq.seq2seq`` as the TF Addons worker (:mod:`benchmarks.tfa_worker`)
+drives ``tfa.seq2seq``: teacher forcing with ``BasicDecoder(TrainingSampler)`` (the
+projection after the decoder, nmt's layout, or inside it), and the model's own
+``nn.dynamic_rnn`` forward; greedy ``BasicDecoder(GreedyEmbeddingSampler)``; beam search with
+``BeamSearchDecoder``. The plain Keras 3 encoder-decoder (:func:`keras_model`) has the same
+sizes but attends after its decoder LSTMs (no input feeding), so it does less work and is a
+speed reference, not a parity check. keras-hub's samplers drive tfseq's attention cell.
+"""
+
+import dataclasses
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from tfseq import seq2seq
+from tfseq.data.subwords import BOS_ID, EOS_ID
+from tfseq.demos.translate.model import TranslationModel
+from tfseq.seq2seq import fused_attention
+
+
+@dataclasses.dataclass(frozen=True)
+class Seq2seqShape:
+    """nmt's model at one size; decoding runs ``2 * source_length`` steps (``max_length_ratio`` 2)."""
+
+    batch: int = 64
+    source_length: int = 20
+    target_length: int = 22
+    vocab: int = 8000
+    units: int = 256
+    decode_batch: int = 32
+    beam_width: int = 5
+    length_penalty: float = 1.0
+
+    @property
+    def decode_steps(self):
+        return 2 * self.source_length
+
+    def as_dict(self):
+        return {**dataclasses.asdict(self), "decode_steps": self.decode_steps, "start_id": BOS_ID, "end_id": EOS_ID}
+
+
+QUICK = Seq2seqShape(batch=4, source_length=5, target_length=6, vocab=50, units=16, decode_batch=3, beam_width=2)
+
+# TranslationModel weight -> the worker's name (TF1 layout, see tfa_worker.keras_lstm_weights)
+_WEIGHT_NAMES = {
+    "src_embedding/embeddings": "src_embedding", "tgt_embedding/embeddings": "tgt_embedding",
+    "encoder_fw_cell_0/kernel": "enc_fw_kernel", "encoder_fw_cell_0/bias": "enc_fw_bias",
+    "encoder_bw_cell_0/kernel": "enc_bw_kernel", "encoder_bw_cell_0/bias": "enc_bw_bias",
+    "decoder_cell_0/kernel": "dec0_kernel", "decoder_cell_0/bias": "dec0_bias",
+    "decoder_cell_1/kernel": "dec1_kernel", "decoder_cell_1/bias": "dec1_bias",
+    "memory_layer_kernel": "memory_kernel", "attention_g": "attention_g",
+    "attention_layer/kernel": "attention_kernel", "output_projection/kernel": "projection",
+}
+FORGET_BIAS = 1.0  # TranslationModel's BasicLSTMCell
+
+
+def make_model(shape, reference=None):
+    """A built TranslationModel (bi encoder, 2 layers, scaled Luong); ``reference``'s weights when given."""
+    model = TranslationModel(shape.vocab, shape.vocab, shape.units, num_layers=2, encoder_type="bi",
+                             attention="scaled_luong", init_weight=0.1, seed=0)
+    model.build()
+    if reference is not None:
+        model.set_weights(reference.get_weights())
+    return model
+
+
+def export_weights(model):
+    """``{worker name: array}`` of the model's weights, plus ``forget_bias``."""
+    out = {"forget_bias": np.float32(FORGET_BIAS)}
+    for weight in model.weights:
+        matches = [name for suffix, name in _WEIGHT_NAMES.items() if weight.path.endswith(suffix)]
+        if len(matches) != 1:
+            raise ValueError(f"no single worker name for weight {weight.path!r}: {matches}")
+        out[matches[0]] = np.asarray(weight.numpy())
+    if len(out) != len(_WEIGHT_NAMES) + 1:
+        raise ValueError(f"expected {len(_WEIGHT_NAMES)} weights, got {sorted(out)}")
+    return out
+
+
+def make_batch(shape, seed=0):
+    """Random ids (never the start or end token), full lengths; numpy arrays for both processes."""
+    rng = np.random.default_rng(seed)
+    ids = lambda rows, length: rng.integers(4, shape.vocab, (rows, length)).astype(np.int32)
+    return {
+        "source": ids(shape.batch, shape.source_length),
+        "source_length": np.full([shape.batch], shape.source_length, np.int32),
+        "target_in": ids(shape.batch, shape.target_length),
+        "target_out": ids(shape.batch, shape.target_length),
+        "target_length": np.full([shape.batch], shape.target_length, np.int32),
+        "decode_source": ids(shape.decode_batch, shape.source_length),
+        "decode_source_length": np.full([shape.decode_batch], shape.source_length, np.int32),
+    }
+
+
+def sgd_step(variables, forward):
+    """nmt's update: mean token cross-entropy, ``clip_by_global_norm(5)``, SGD(1.0); returns the loss."""
+    optimizer = keras.optimizers.SGD(1.0)
+
+    def step():
+        with tf.GradientTape() as tape:
+            logits, targets = forward()
+            loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=targets, logits=logits))
+        grads, _ = tf.clip_by_global_norm(tape.gradient(loss, variables), 5.0)
+        optimizer.apply_gradients(zip(grads, variables))
+        return loss
+
+    return step
+
+
+def tfseq_train(model, shape, batch, layout):
+    """Teacher-forced training step. ``layout``: ``"after"`` / ``"inside"`` (BasicDecoder, the
+    projection after it or inside it), ``"dynamic_rnn"`` (the model's own forward) or
+    ``"hoisted"`` / ``"hoisted_autodiff"`` (:func:`tfseq.seq2seq.fused_attention.teacher_forced`
+    with its hand-written backward / with autodiff, projection after)."""
+    b = {k: tf.constant(v) for k, v in batch.items()}
+    decoder = seq2seq.BasicDecoder(model.attention_cell, seq2seq.TrainingSampler(),
+                                   output_layer=model.projection if layout == "inside" else None,
+                                   maximum_iterations=shape.target_length)
+
+    def forward():
+        if layout == "dynamic_rnn":
+            return model(b, training=True), b["target_out"]
+        memory, encoder_state = model.encode(b["source"], b["source_length"], training=True)
+        model.mechanism.setup_memory(memory, memory_sequence_length=b["source_length"])
+        x = model.tgt_embedding(b["target_in"])  # [batch, T, units]
+        state = model.decoder_initial_state(model.attention_cell, shape.batch, encoder_state)
+        if layout.startswith("hoisted"):
+            backward = "autodiff" if layout == "hoisted_autodiff" else "manual"
+            outputs, _ = fused_attention.teacher_forced(model.attention_cell, x, state, backward=backward)
+            return model.projection(outputs), b["target_out"]
+        outputs, _, _ = decoder(x, initial_state=state, sequence_length=b["target_length"], training=True)
+        logits = outputs.rnn_output if layout == "inside" else model.projection(outputs.rnn_output)
+        return logits, b["target_out"]
+
+    return sgd_step(model.trainable_variables, forward)
+
+
+def _encode_for_decoding(model, shape, b, tile):
+    memory, encoder_state = model.encode(b["decode_source"], b["decode_source_length"])
+    lengths = b["decode_source_length"]
+    if tile > 1:
+        memory, lengths, encoder_state = (seq2seq.tile_batch(t, tile) for t in (memory, lengths, encoder_state))
+    model.mechanism.setup_memory(memory, memory_sequence_length=lengths)
+    return encoder_state
+
+
+def tfseq_decode(model, shape, batch, beam):
+    """Encode + greedy (``beam=False``) or beam-search decode; returns ``fn() -> ids [batch, L]``."""
+    b = {k: tf.constant(v) for k, v in batch.items()}
+    width = shape.beam_width if beam else 1
+    start = tf.fill([shape.decode_batch], BOS_ID)
+    if beam:
+        decoder = seq2seq.BeamSearchDecoder(model.attention_cell, width, embedding_fn=model.tgt_embedding,
+                                            output_layer=model.projection, length_penalty_weight=shape.length_penalty,
+                                            maximum_iterations=shape.decode_steps)
+    else:
+        decoder = seq2seq.BasicDecoder(model.attention_cell, seq2seq.GreedyEmbeddingSampler(model.tgt_embedding),
+                                       output_layer=model.projection, maximum_iterations=shape.decode_steps)
+
+    def decode():
+        encoder_state = _encode_for_decoding(model, shape, b, width)
+        state = model.decoder_initial_state(model.attention_cell, shape.decode_batch * width, encoder_state)
+        outputs, _, _ = decoder(None, start_tokens=start, end_token=EOS_ID, initial_state=state)
+        return outputs.predicted_ids[:, :, 0] if beam else outputs.sample_id  # [batch, L]
+
+    return decode
+
+
+def keras_hub_decode(model, shape, batch, sampler, beam):
+    """keras-hub's ``sampler`` (a ``tf.while_loop``) stepping tfseq's attention cell through its
+    ``next(prompt, cache, index)`` contract; the sampler repeats the cache for its beams itself."""
+    b = {k: tf.constant(v) for k, v in batch.items()}
+    width = shape.beam_width if beam else 1
+    prompt = tf.concat([tf.fill([shape.decode_batch, 1], BOS_ID),
+                        tf.zeros([shape.decode_batch, shape.decode_steps], tf.int32)], 1)
+
+    def decode():
+        encoder_state = _encode_for_decoding(model, shape, b, width)
+        state = model.decoder_initial_state(model.attention_cell, shape.decode_batch * width, encoder_state)
+        state = tf.nest.map_structure(lambda t: t[::width], state)  # one row per sentence
+        template = state
+
+        def next_fn(prompt, cache, index):
+            step_state = tf.nest.pack_sequence_as(template, list(cache))
+            output, step_state = model.attention_cell(model.tgt_embedding(prompt[:, index - 1]), step_state)
+            return model.projection(output), None, tuple(tf.nest.flatten(step_state))
+
+        return sampler(next_fn, prompt, cache=tuple(tf.nest.flatten(state)), index=1)[:, 1:]
+
+    return decode
+
+
+def keras_model(shape):
+    """Plain Keras 3 encoder-decoder of nmt's sizes: bidirectional ``LSTM`` encoder, two decoder
+    ``LSTM`` layers started from its (forward, backward) states, ``keras.layers.Attention`` over
+    projected keys after the decoder (no input feeding), a tanh attention layer, the softmax."""
+    units = shape.units
+    source = keras.Input((None,), dtype="int32")
+    target = keras.Input((None,), dtype="int32")
+    memory, fw_h, fw_c, bw_h, bw_c = keras.layers.Bidirectional(
+        keras.layers.LSTM(units, return_sequences=True, return_state=True))(
+        keras.layers.Embedding(shape.vocab, units)(source))
+    x = keras.layers.Embedding(shape.vocab, units)(target)
+    x = keras.layers.LSTM(units, return_sequences=True)(x, initial_state=[fw_h, fw_c])
+    x = keras.layers.LSTM(units, return_sequences=True)(x, initial_state=[bw_h, bw_c])
+    keys = keras.layers.Dense(units, use_bias=False)(memory)
+    context = keras.layers.Attention()([x, memory, keys])  # dot scores of x against the keys
+    attention = keras.layers.Dense(units, activation="tanh", use_bias=False)(keras.layers.Concatenate()([x, context]))
+    return keras.Model([source, target], keras.layers.Dense(shape.vocab, use_bias=False)(attention))
+
+
+def keras_train(model, shape, batch):
+    b = {k: tf.constant(v) for k, v in batch.items()}
+    return sgd_step(model.trainable_variables,
+                    lambda: (model([b["source"], b["target_in"]], training=True), b["target_out"]))
+
+
+def flops_parts(shape, workload):
+    """``{part: FLOPs}`` of one iteration (multiply-adds x 2; training: forward x 3 for forward + backward)."""
+    u, s, v = shape.units, shape.source_length, shape.vocab
+    if workload.startswith("train"):
+        sentences, rows, steps, factor = shape.batch, shape.batch, shape.target_length, 3
+    else:
+        rows = shape.decode_batch * (shape.beam_width if workload == "beam" else 1)
+        sentences, steps, factor = shape.decode_batch, shape.decode_steps, 1
+    per_row_step = {  # one decoder row, one step
+        "decoder LSTMs": 2 * (3 * u) * 4 * u + 2 * (2 * u) * 4 * u,  # [x, attention, h] -> 4u; [h0, h1] -> 4u
+        "attention (scores, context, layer)": 2 * s * u + 2 * s * 2 * u + 2 * (3 * u) * u,
+        "output projection": 2 * u * v,
+    }
+    parts = {"encoder (both directions, memory keys)": sentences * s * (2 * 2 * (2 * u) * 4 * u + 2 * (2 * u) * u)}
+    parts.update({name: rows * steps * f for name, f in per_row_step.items()})
+    return {name: factor * f for name, f in parts.items()}
+
+
+def flops(shape, workload):
+    """FLOPs of one iteration (the sum of :func:`flops_parts`)."""
+    return sum(flops_parts(shape, workload).values())

@@ -1,0 +1,165 @@
+"""seq2seq.fused_attention: the hoisted teacher-forcing loop, with its hand-written backward
+and with autodiff, equals the per-step path (``nn.dynamic_rnn`` over the ``AttentionWrapper``):
+outputs, final state and the gradient of every weight, the inputs, the memory and the initial
+state, to 1e-5, also under XLA; and its plan says why a wrapper it does not cover runs per step."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tfseq import nn, rnn_cell
+from tfseq import seq2seq as s2s
+from tfseq.seq2seq import fused_attention
+
+B, S, T, D, H, M, A = 3, 4, 5, 6, 5, 7, 4  # batch, memory time, steps, input, units, memory depth, attention
+V_OUT = 9  # output layer width
+rng = np.random.default_rng(7)
+X = rng.standard_normal((B, T, D)).astype(np.float32)
+MEMORY = rng.standard_normal((B, S, M)).astype(np.float32)
+LENGTHS = np.array([4, 2, 3], np.int32)
+
+
+def make(layers=2, scale=True, layer="dense", cell_kind=rnn_cell.BasicLSTMCell, **wrapper_kwargs):
+    keras.utils.set_random_seed(3)
+    cells = [cell_kind(H, forget_bias=1.0) if cell_kind is rnn_cell.BasicLSTMCell else cell_kind(H)
+             for _ in range(layers)]
+    stack = rnn_cell.MultiRNNCell(cells) if layers > 1 else cells[0]
+    mechanism = s2s.LuongAttention(H, scale=scale)
+    kwargs = {"attention_layer": keras.layers.Dense(A, use_bias=False)} if layer == "dense" else \
+        {"attention_layer_size": A}
+    wrapper = s2s.AttentionWrapper(stack, mechanism, **kwargs, **wrapper_kwargs)
+    mechanism.setup_memory(tf.constant(MEMORY), memory_sequence_length=LENGTHS)
+    wrapper(tf.zeros([B, D]), wrapper.get_initial_state(batch_size=B, dtype=tf.float32))  # build
+    if scale:
+        mechanism.scale_weight.assign(1.7)
+    return wrapper, mechanism
+
+
+def run_both(wrapper, mechanism, backward):
+    x, memory = tf.Variable(X), tf.Variable(MEMORY)
+    results = {}
+    for path in ("per_step", "hoisted"):
+        with tf.GradientTape() as tape:
+            mechanism.setup_memory(memory, memory_sequence_length=LENGTHS)
+            state = wrapper.get_initial_state(batch_size=B, dtype=tf.float32)
+            # a non-zero initial cell state, as from an encoder
+            state = state.clone(cell_state=tf.nest.map_structure(lambda t: 0.3 * tf.ones_like(t) + 0.1 * t,
+                                                                 state.cell_state))
+            if path == "per_step":
+                outputs, final = nn.dynamic_rnn(wrapper, x, initial_state=state)
+            else:
+                assert fused_attention.plan(wrapper).path == fused_attention.HOISTED
+                outputs, final = fused_attention.teacher_forced(wrapper, x, state, backward=backward)
+            flat_final = [t for t in tf.nest.flatten(final) if isinstance(t, tf.Tensor)]
+            loss = tf.reduce_sum(outputs * np.cos(np.arange(A, dtype=np.float32))) + sum(
+                tf.reduce_sum(t * (i + 1) * 0.1) for i, t in enumerate(flat_final))
+        sources = [x, memory] + wrapper.trainable_variables + mechanism.trainable_variables
+        results[path] = (outputs, flat_final, tape.gradient(loss, sources))
+    return results
+
+
+@pytest.mark.parametrize("backward", ["manual", "autodiff"])
+@pytest.mark.parametrize("layers,scale,layer", [(2, True, "dense"), (1, False, "size"), (3, True, "size")])
+def test_hoisted_loop_equals_the_per_step_path(layers, scale, layer, backward):
+    wrapper, mechanism = make(layers, scale, layer)
+    results = run_both(wrapper, mechanism, backward)
+    (out_ref, final_ref, grads_ref), (out, final, grads) = results["per_step"], results["hoisted"]
+    assert out.shape == (B, T, A)
+    np.testing.assert_allclose(out, out_ref, atol=1e-5, rtol=0)
+    assert len(final) == len(final_ref)
+    for mine, ref in zip(final, final_ref):
+        np.testing.assert_allclose(mine, ref, atol=1e-5, rtol=0)
+    assert len(grads) == len(grads_ref) >= 2 + 2 * layers + 2
+    for i, (mine, ref) in enumerate(zip(grads, grads_ref)):
+        assert ref is not None and mine is not None, i
+        np.testing.assert_allclose(tf.convert_to_tensor(mine), tf.convert_to_tensor(ref), atol=1e-5, rtol=0,
+                                   err_msg=f"gradient {i}")
+        assert np.abs(tf.convert_to_tensor(ref)).max() > 0, i  # every gradient is exercised
+
+
+def test_hand_written_backward_under_xla_equals_the_per_step_path():
+    wrapper, mechanism = make()
+    x = tf.constant(X)
+
+    def loss_and_grads(fused):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            mechanism.setup_memory(tf.constant(MEMORY), memory_sequence_length=LENGTHS)
+            state = wrapper.get_initial_state(batch_size=B, dtype=tf.float32)
+            outputs = (fused_attention.teacher_forced(wrapper, x, state)[0] if fused
+                       else nn.dynamic_rnn(wrapper, x, initial_state=state)[0])
+            loss = tf.reduce_sum(tf.sin(outputs))
+        return [loss] + tape.gradient(loss, [x] + wrapper.trainable_variables)
+
+    compiled = tf.function(lambda: loss_and_grads(True), jit_compile=True)()
+    for mine, ref in zip(compiled, loss_and_grads(False)):
+        np.testing.assert_allclose(mine, ref, atol=1e-5, rtol=0)
+
+
+def test_plan_explains_the_per_step_cases():
+    wrapper, _ = make(alignment_history=True)
+    assert fused_attention.plan(wrapper) == (fused_attention.PER_STEP, "alignment_history=True (kept per step)")
+    peephole, _ = make(cell_kind=lambda n: rnn_cell.LSTMCell(n, use_peepholes=True))
+    assert fused_attention.plan(peephole).path == fused_attention.PER_STEP
+    assert "has peepholes" in fused_attention.plan(peephole).reason
+    bahdanau = s2s.AttentionWrapper(rnn_cell.BasicLSTMCell(H), s2s.BahdanauAttention(H, tf.constant(MEMORY)),
+                                    attention_layer_size=A)
+    bahdanau(tf.zeros([B, D]), bahdanau.get_initial_state(batch_size=B, dtype=tf.float32))
+    assert fused_attention.plan(bahdanau) == (fused_attention.PER_STEP, "BahdanauAttention is not LuongAttention")
+    no_layer = s2s.AttentionWrapper(rnn_cell.BasicLSTMCell(H), s2s.LuongAttention(H, tf.constant(MEMORY)))
+    no_layer(tf.zeros([B, D]), no_layer.get_initial_state(batch_size=B, dtype=tf.float32))
+    assert "no attention layer" in fused_attention.plan(no_layer).reason
+    assert fused_attention.plan(rnn_cell.BasicLSTMCell(H)).path == fused_attention.PER_STEP
+    good, _ = make()
+    with pytest.raises(ValueError, match="backward must be 'manual' or 'autodiff', got 'tape'"):
+        fused_attention.teacher_forced(good, X, good.get_initial_state(batch_size=B, dtype=tf.float32), "tape")
+    with pytest.raises(ValueError, match="alignment_history=True"):
+        fused_attention.teacher_forced(wrapper, X, wrapper.get_initial_state(batch_size=B, dtype=tf.float32))
+
+
+@pytest.mark.parametrize("lengths", [None, np.full([B], T, np.int32)])
+def test_basic_decoder_teacher_forcing_takes_the_hoisted_loop_and_equals_dynamic_decode(lengths):
+    wrapper, mechanism = make()
+    out = keras.layers.Dense(V_OUT)
+    x = tf.Variable(X)
+    kwargs = {} if lengths is None else {"sequence_length": tf.constant(lengths)}
+    decoder = s2s.BasicDecoder(wrapper, s2s.TrainingSampler(), output_layer=out)
+    results = []
+    for hooked in (True, False):
+        with tf.GradientTape() as tape:
+            mechanism.setup_memory(tf.constant(MEMORY), memory_sequence_length=LENGTHS)
+            state = wrapper.get_initial_state(batch_size=B, dtype=tf.float32)
+            assert fused_attention.decoder_plan(decoder, x.value(), state, kwargs).path == fused_attention.HOISTED
+            if hooked:
+                outputs, final, seq_lengths = decoder(x.value(), initial_state=state, **kwargs)
+            else:  # the per-step reference: dynamic_decode itself
+                outputs, final, seq_lengths = s2s.dynamic_decode(
+                    decoder, decoder_init_input=x.value(), decoder_init_kwargs=dict(kwargs, initial_state=state))
+            loss = tf.reduce_sum(tf.sin(outputs.rnn_output)) + tf.reduce_sum(final.cell_state[1].h)
+        grads = tape.gradient(loss, [x] + wrapper.trainable_variables + out.trainable_variables)
+        results.append((outputs, final, seq_lengths, grads))
+    (o, f, n, g), (o_ref, f_ref, n_ref, g_ref) = results
+    np.testing.assert_allclose(o.rnn_output, o_ref.rnn_output, atol=1e-5, rtol=0)
+    np.testing.assert_array_equal(o.sample_id, o_ref.sample_id)
+    np.testing.assert_array_equal(n, n_ref)
+    assert n.dtype == n_ref.dtype
+    for mine, ref in zip(tf.nest.flatten(f), tf.nest.flatten(f_ref)):
+        np.testing.assert_allclose(mine, ref, atol=1e-5, rtol=0)
+    for mine, ref in zip(g, g_ref):
+        np.testing.assert_allclose(tf.convert_to_tensor(mine), tf.convert_to_tensor(ref), atol=1e-5, rtol=0)
+
+
+def test_decoder_plan_keeps_ragged_or_scheduled_teacher_forcing_per_step():
+    wrapper, _ = make()
+    state = wrapper.get_initial_state(batch_size=B, dtype=tf.float32)
+    x = tf.constant(X)
+    decoder = s2s.BasicDecoder(wrapper, s2s.TrainingSampler())
+    ragged = {"sequence_length": tf.constant([T, 2, T])}
+    assert fused_attention.decoder_plan(decoder, x, state, ragged) == (
+        fused_attention.PER_STEP, "sequence_length is not statically the full length of every row")
+    short = s2s.BasicDecoder(wrapper, s2s.TrainingSampler(), maximum_iterations=T - 1)
+    assert fused_attention.decoder_plan(short, x, state, {}).path == fused_attention.PER_STEP
+    scheduled = s2s.BasicDecoder(wrapper, s2s.ScheduledEmbeddingTrainingSampler(0.5, lambda ids: x[:, 0]))
+    assert fused_attention.decoder_plan(scheduled, x, state, {}).reason == (
+        "the sampler is not a batch-major TrainingSampler")
