@@ -63,7 +63,7 @@ def test_aligned_files_gzip_directory_and_mismatch(tmp_path):
 def test_builtin_corpus_fixed_seed_split():
     corpus = load_parallel("builtin:spa-eng")
     assert (corpus.src, corpus.tgt) == ("es", "en")
-    assert (len(corpus.train), len(corpus.valid), len(corpus.test)) == (4000, 500, 500)
+    assert (len(corpus.train), len(corpus.valid), len(corpus.test)) == (40779, 5097, 5097)
     again = load_parallel("builtin:spa-eng")
     assert again.valid == corpus.valid
     other = load_parallel("builtin:spa-eng", seed=1)

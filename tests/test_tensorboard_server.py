@@ -2,39 +2,16 @@
 over its HTTP data API for the runs, scalars, histograms, texts and images written by tiny
 ``tfseq regress``, ``tfseq lm train`` and ``tfseq translate train`` runs; stopped by its PID."""
 
-import importlib.util
 import json
-import pathlib
 import re
-import shutil
-import socket
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
 
 import pytest
-
-from tfseq.cli.main import main
-
-HAS_TRANSLATE = importlib.util.find_spec("tfseq.demos.translate.command") is not None
-PAIRS = {"one": "uno", "two": "dos", "red": "rojo", "cat": "gato", "dog": "perro", "big": "grande",
-         "house": "casa", "car": "coche"}
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def tensorboard_command():
-    script = pathlib.Path(sys.executable).with_name("tensorboard")
-    found = str(script) if script.exists() else shutil.which("tensorboard")
-    assert found, "the tensorboard console script is not installed (it is a dependency)"
-    return found
+from demo_runs import free_port, stop, tensorboard_command, write_runs
 
 
 def get(base, path, **query):
@@ -42,40 +19,6 @@ def get(base, path, **query):
     with urllib.request.urlopen(url, timeout=10) as response:
         body = response.read()
     return body if "individualImage" in path else json.loads(body)
-
-
-def stop(process, timeout=10):
-    """Terminate by PID, then kill if it does not exit in time."""
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=timeout)
-
-
-def write_runs(logdir, tmp_path, capsys):
-    """Tiny runs of each demo, in this process (no second TensorFlow start-up)."""
-    assert main(["regress", "--logdir", str(logdir / "regression"), "--run", "r", "--epochs", "2",
-                 "--steps-per-epoch", "10"]) == 0
-    printed = capsys.readouterr().out
-    assert main(["lm", "train", "--config", "tiny", "--no-xla", "--no-progress", "--samples", "3",
-                 "--logdir", str(logdir / "names"), "--run", "lm",
-                 "hidden_size=16", "batch_size=128", "num_steps=20", "max_max_epoch=1"]) == 0
-    if HAS_TRANSLATE:
-        # a made-up 200-pair es-en word corpus: a translation run in seconds
-        words = list(PAIRS)
-        lines = [words[i % 8:] + words[:i % 8] for i in range(200)]
-        tsv = tmp_path / "pairs.tsv"
-        tsv.write_text("".join(" ".join(s[: 2 + i % 4]) + "\t" + " ".join(PAIRS[w] for w in s[: 2 + i % 4]) + "\n"
-                               for i, s in enumerate(lines)))
-        assert main(["translate", "train", "--data", str(tsv), "--src", "es", "--tgt", "en", "--no-progress",
-                     "--no-xla", "--logdir", str(logdir / "translate"), "--run", "t", "--eval-sentences", "10",
-                     "num_units=16", "num_layers=1", "encoder_type=uni", "tokenizer=word", "epochs=1",
-                     "batch_size=64"]) == 0
-    capsys.readouterr()
-    return printed
 
 
 EXPECTED = {  # run -> plugin -> tags that must be there (regular expressions, matched whole)
@@ -88,11 +31,10 @@ EXPECTED = {  # run -> plugin -> tags that must be there (regular expressions, m
     "names/lm/train": {"scalars": {"Training Loss", "Perplexity", "words_per_second"},
                        "histograms": {r"weights/language_model(_\d+)?/softmax_w"}, "text": {"samples"}},
     "names/lm/validation": {"scalars": {"Validation Loss", "Perplexity"}},
+    "translate/t/train": {"scalars": {"Training Loss", "tokens_per_second"}, "text": {"translations"},
+                          "images": {"attention"}},
+    "translate/t/validation": {"scalars": {"Validation Loss", "BLEU"}},
 }
-if HAS_TRANSLATE:
-    EXPECTED["translate/t/train"] = {"scalars": {"Training Loss", "tokens_per_second"},
-                                     "text": {"translations"}, "images": {"attention"}}
-    EXPECTED["translate/t/validation"] = {"scalars": {"Validation Loss", "BLEU"}}
 
 
 def missing_tags(base):
@@ -107,7 +49,7 @@ def missing_tags(base):
     return missing
 
 
-def test_tensorboard_serves_every_demo_run(tmp_path, capsys):
+def test_tensorboard_serves_every_demo_run(tmp_path):
     logdir = tmp_path / "logdir"
     logdir.mkdir()
     port = free_port()
@@ -118,7 +60,7 @@ def test_tensorboard_serves_every_demo_run(tmp_path, capsys):
                                "--port", str(port), "--load_fast", "false", "--reload_interval", "1"],
                               stdout=log, stderr=subprocess.STDOUT)
     try:
-        printed = write_runs(logdir, tmp_path, capsys)
+        printed = write_runs(logdir, tmp_path)
         deadline = time.monotonic() + 45
         missing = ["the server did not answer"]
         while time.monotonic() < deadline and missing:

@@ -2,8 +2,9 @@
 
 Sources (:func:`load_parallel`):
 
-* ``builtin:spa-eng``: 5,000 short Tatoeba English-Spanish pairs shipped with tfseq
-  (``tfseq/data/corpora/spa-eng.txt``, CC-BY 2.0 FR, see ``LICENSE-tatoeba.txt``).
+* ``builtin:spa-eng``: the 50,973 short Tatoeba English-Spanish pairs (English side at most five
+  words) shipped with tfseq (``tfseq/data/corpora/spa-eng.txt.gz``, CC-BY 2.0 FR, see
+  ``LICENSE-tatoeba.txt``).
 * a tab-separated file (``.txt``/``.tsv``, optionally ``.gz``) in the Tatoeba/Anki layout,
   ``English<TAB>Other[<TAB>attribution]``: the columns' languages are ``columns``
   (default: English first, as in every Anki file).
@@ -35,7 +36,7 @@ from tfseq.data.subwords import BOS_ID, EOS_ID, PAD_ID
 from tfseq.data.text import DataSourceError, read_text
 
 CORPORA_DIR = os.path.join(os.path.dirname(__file__), "corpora")
-BUILTIN_PARALLEL = {"spa-eng": ("spa-eng.txt", ("en", "es"))}
+BUILTIN_PARALLEL = {"spa-eng": ("spa-eng.txt.gz", ("en", "es"))}
 SPLITS = ("train", "valid", "test")
 _VALID_NAMES = ("valid", "val", "dev")
 
