@@ -16,6 +16,7 @@ SUBCOMMANDS = [
     "tfseq.cli.checkpoint",
     "tfseq.demos.translate.command",
     "tfseq.demos.regress.command",
+    "tfseq.demos.tag.command",
 ]
 
 
