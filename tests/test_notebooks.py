@@ -41,6 +41,10 @@ CHECKS = {
         (r"attention rows sum to 1: (\w+)", lambda m: m[1] == "True"),
         (r"test BLEU on 20 sentences: greedy \d+\.\d\d, beam 5 \d+\.\d\d", None),
     ],
+    "07_slot_filling": [
+        (r"chunk F1 of the hand-made example: (\S+)", lambda m: float(m[1]) == 50.0),
+        (r"bidirectional slot F1 (\d+\.\d\d) vs unidirectional (\d+\.\d\d)", None),
+    ],
 }
 
 
