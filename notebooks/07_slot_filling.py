@@ -5,6 +5,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -35,7 +37,7 @@ from tfseq.data.slots import SlotCorpus, SlotVocabularies, load_slots
 from tfseq.demos.tag import presets as tag_presets
 from tfseq.demos.tag.model import tag_model_from_config
 from tfseq.demos.tag.task import SCORING, TagTask, score, tagged_text
-from tfseq.train import default_run_name, Progress, repository_logdir, RunWriters, Trainer
+from tfseq.train import Progress, RunWriters, Trainer, default_run_name, repository_logdir
 
 QUICK = os.environ.get("TFSEQ_NOTEBOOK_QUICK") == "1"  # the test suite's shortened run
 RUN_DIR = repository_logdir() / "notebooks" / "tag-snips" / default_run_name("tiny")

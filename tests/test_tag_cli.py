@@ -36,8 +36,8 @@ def _broken(tmp_path, name, file, text):
 
 def test_one_line_errors_and_nothing_written(tmp_path, capsys):
     cases = [
-        (_broken(tmp_path, "tokens", "seq.out", "O\nO\nO\nO\n"), "train/seq.out: line 1 has 1 tags but train/seq.in "
-                                                                  "line 1 has"),
+        (_broken(tmp_path, "tokens", "seq.out", "O\nO\nO\nO\n"),
+         "train/seq.out: line 1 has 1 tags but train/seq.in line 1 has"),
         (_broken(tmp_path, "lines", "seq.out", "O\n"), "train/seq.out: has 1 lines but train/seq.in has 4"),
         (_broken(tmp_path, "bio", "seq.in", "a b\nc\nd\ne\n"), "train/seq.out: line 1 has"),
         (_broken(tmp_path, "labels", "label", "x\ny\n"), "train/label: has 2 lines but train/seq.in has 4"),
@@ -123,7 +123,8 @@ def test_resume_after_sigkill_then_events_eval_predict(tmp_path, capsys):
     lines = blocks[0].splitlines()
     assert [line.split()[0] for line in lines[:-1]] == sentence.split()
     assert all(line.split()[1] == "O" or line.split()[1][:2] in ("B-", "I-") for line in lines[:-1])
-    assert lines[-1].startswith("intent: ") and lines[-1].split()[1] in open(os.path.join(data, "train", "label")).read()
+    with open(os.path.join(data, "train", "label"), encoding="utf-8") as f:
+        assert lines[-1].startswith("intent: ") and lines[-1].split()[1] in f.read().split()
     for text in ("", "   "):
         code, out, err = run_cli(capsys, "tag", "predict", "--logdir", logdir, "--run", "straight", "a b", text)
         assert code == 2 and out == "" and f"sentence 2 is empty: {text!r}" in err and err.count("\n") == 1

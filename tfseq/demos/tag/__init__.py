@@ -15,7 +15,7 @@ _EXPORTS = {
     "score": "tfseq.demos.tag.task",
 }
 
-__all__ = ["SlotIntentModel", "TagConfig", "TagTask", "presets", "joint_loss", "tag_model_from_config", "score"]
+__all__ = ["SlotIntentModel", "TagConfig", "TagTask", "joint_loss", "presets", "score", "tag_model_from_config"]
 
 
 def __getattr__(name):

@@ -222,7 +222,7 @@ def cmd_eval(args):
     from tfseq.data.slots import SlotCorpus
     from tfseq.demos.tag.task import SCORING, TagTask
 
-    run_dir, settings, config, vocab, model = open_run(args.logdir, args.run)
+    _, settings, config, vocab, model = open_run(args.logdir, args.run)
     corpus = _corpus(args.data or settings["data"])
     utterances = corpus.split(args.split)
     if not utterances:
@@ -238,7 +238,7 @@ def cmd_predict(args):
     from tfseq.data.slots import SlotCorpus
     from tfseq.demos.tag.task import TagTask
 
-    run_dir, settings, config, vocab, model = open_run(args.logdir, args.run)
+    _, _, config, vocab, model = open_run(args.logdir, args.run)
     sentences = args.sentences or [line.rstrip("\n") for line in sys.stdin]
     for number, sentence in enumerate(sentences, start=1):
         if not sentence.split():

@@ -15,7 +15,6 @@ learns what to do with the words it has never seen (5-6 % of SNIPS' test words).
 """
 
 import dataclasses
-from typing import Optional
 
 from tfseq.rnn_cell.factory import CELLS
 
@@ -50,9 +49,9 @@ class TagConfig:
     word_dropout: float = 0.0
     zero_digits: bool = True
     intent_weight: float = 1.0
-    max_grad_norm: Optional[float] = 5.0
+    max_grad_norm: float | None = 5.0
     num_buckets: int = 4
-    published: Optional[str] = None
+    published: str | None = None
 
     def __post_init__(self):
         for key in ("num_units", "embedding_size", "batch_size", "epochs", "num_layers", "num_buckets"):
