@@ -48,7 +48,7 @@ print("this run writes to", RUN_DIR)
 #
 # tfseq's `tiny` preset: word embeddings of 64, one bidirectional LSTM layer of 64 units per
 # direction, dropout 0.2, 5 % of training words replaced by `<unk>` (so the model learns what
-# to do with words it has never seen), Adam, 6 epochs. (The test suite shrinks it further.)
+# to do with words it has never seen), Adam, 10 epochs. (The test suite shrinks it further.)
 
 # %%
 config = tag_presets.get("tiny")
