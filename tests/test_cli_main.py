@@ -18,5 +18,5 @@ def test_bad_input_is_one_line_on_stderr_and_exit_2_in_a_real_process():
 def test_help_lists_every_subcommand():
     proc = subprocess.run([sys.executable, "-m", "tfseq", "--help"], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0
-    for command in ("lm", "inspect-checkpoint", "translate", "regress"):
+    for command in ("lm", "inspect-checkpoint", "translate", "regress", "classify", "tag"):
         assert command in proc.stdout

@@ -47,6 +47,10 @@ CHECKS = {
          lambda m: 0 <= float(m[1]) <= 1 and 0 <= float(m[2]) <= 1),
         (r"first-word task accuracy: uni (\S+), bi (\S+)", lambda m: float(m[2]) > float(m[1])),
     ],
+    "07_slot_filling": [
+        (r"chunk F1 of the hand-made example: (\S+)", lambda m: float(m[1]) == 50.0),
+        (r"bidirectional slot F1 (\d+\.\d\d) vs unidirectional (\d+\.\d\d)", None),
+    ],
 }
 
 

@@ -16,9 +16,10 @@ from tfseq.cli import checkpoint
 from tfseq.demos.classify import command as classify_command
 from tfseq.demos.lm import command as lm_command
 from tfseq.demos.regress import command as regress_command
+from tfseq.demos.tag import command as tag_command
 from tfseq.demos.translate import command as translate_command
 
-SUBCOMMANDS = [lm_command, checkpoint, translate_command, regress_command, classify_command]  # in the order of --help
+SUBCOMMANDS = [lm_command, checkpoint, translate_command, regress_command, classify_command, tag_command]  # --help order
 
 
 def import_tensorflow_quietly() -> None:

@@ -1,0 +1,256 @@
+"""``tfseq tag train|eval|predict``: joint slot filling and intent detection from the command line.
+
+    tfseq tag train                                   # shipped SNIPS slice, tiny config (a few CPU minutes)
+    tfseq tag train --data DIR --config atis          # DIR/{train,valid,test}/{seq.in,seq.out,label}
+    tfseq tag train encoder_type=uni variant=joint    # config overrides
+    tfseq tag eval --logdir logdir/tag-snips --run RUN --split test
+    tfseq tag predict --logdir logdir/tag-atis --run RUN "i would like to fly from boston to denver on november 24th"
+
+A run lives in ``<logdir>/<run>/`` (a :class:`~tfseq.train.run_dir.RunDir`): ``train/`` and
+``validation/`` event files, ``config.json``, ``vocab.json`` (words, tags, intents of the
+training split), ``checkpoints/`` and, once finished, ``model.keras``. Training an existing
+run resumes it from its latest checkpoint; a finished run trains further when ``epochs`` is
+raised. Scoring rules: :data:`tfseq.demos.tag.task.SCORING`.
+"""
+
+import os
+import sys
+
+from tfseq._checks import UsageError
+from tfseq.demos.frame import fit_run, prepare_run, replicas_note
+from tfseq.demos.strategy_args import add_strategy_arguments
+
+KIND = "tfseq tag"
+VOCAB_FILE = "vocab.json"
+_DEFAULT_DATA = "builtin:snips"
+
+
+def register(subparsers):
+    tag = subparsers.add_parser("tag", help="train, evaluate and run joint slot-filling and intent models",
+                                description=__doc__.splitlines()[0])
+    sub = tag.add_subparsers(dest="tag_command", required=True)
+
+    train = sub.add_parser("train", help="train a slot tagger and intent classifier (resumes an existing run)")
+    train.add_argument("--data", default=_DEFAULT_DATA,
+                       help="builtin:snips (default: the shipped slice) or a directory with train/, valid/, test/ "
+                            "folders of seq.in, seq.out, label")
+    train.add_argument("--config", default="tiny", help="preset: tiny|atis|snips")
+    _run_args(train, required=False)
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--max-steps", type=int, default=None, help="stop after this many steps (resume later)")
+    train.add_argument("--checkpoint-every", type=int, default=None, help="also checkpoint every N steps")
+    train.add_argument("--no-progress", action="store_true", help="no progress bar")
+    train.add_argument("--no-xla", action="store_true", help="do not compile the training step with XLA")
+    add_strategy_arguments(train)
+    train.add_argument("overrides", nargs="*", metavar="key=value", help="config overrides, e.g. num_units=128")
+    train.set_defaults(func=cmd_train)
+
+    evaluate = sub.add_parser("eval", help="slot F1, intent and sentence accuracy of a trained run")
+    _run_args(evaluate, required=True)
+    evaluate.add_argument("--split", choices=("valid", "test"), default="test")
+    evaluate.add_argument("--data", default=None, help="another directory of the same layout (default: the run's)")
+    evaluate.set_defaults(func=cmd_eval)
+
+    predict = sub.add_parser("predict", help="tag sentences given as arguments or on stdin")
+    _run_args(predict, required=True)
+    predict.add_argument("sentences", nargs="*", help="sentences (default: one per line from stdin)")
+    predict.set_defaults(func=cmd_predict)
+
+
+def _run_args(parser, required):
+    parser.add_argument("--logdir", default=None if not required else "logdir/tag-snips",
+                        help="experiment directory (default: logdir/tag-<corpus>)")
+    parser.add_argument("--run", required=required, default=None,
+                        help="run name" + ("" if required else " (default: <corpus>-<config>-<time>); an existing run "
+                                           "is resumed"))
+
+
+# -- train -----------------------------------------------------------------------------------------
+def _config(args):
+    from tfseq.demos.frame import parse_overrides
+    from tfseq.demos.tag import presets as tag_presets
+
+    try:
+        config = tag_presets.get(args.config)
+    except ValueError as err:
+        raise UsageError(str(err)) from None
+    config = parse_overrides(config, args.overrides)
+    for name in ("max_steps", "checkpoint_every"):
+        value = getattr(args, name)
+        if value is not None and value <= 0:
+            raise UsageError(f"--{name.replace('_', '-')} must be a positive integer, got {value}")
+    return config
+
+
+def _corpus(source):
+    from tfseq.data.slots import load_slots
+
+    try:
+        return load_slots(source)
+    except ValueError as err:  # DataSourceError
+        raise UsageError(str(err).splitlines()[0]) from None
+
+
+def cmd_train(args):
+    from tfseq.data.slots import SlotVocabularies
+    from tfseq.demos.strategy_args import strategy_from_args
+    from tfseq.train import default_run_name
+
+    strategy = strategy_from_args(args)  # first: logical devices and the cluster precede any TF op
+    config = _config(args)
+    corpus = _corpus(args.data)
+    if args.logdir is None:
+        args.logdir = os.path.join("logdir", f"tag-{corpus.name}")
+    run_dir = os.path.join(args.logdir, args.run or default_run_name(corpus.name, config.name))
+    data = args.data if args.data.startswith("builtin:") else os.path.abspath(args.data)
+    settings = {"kind": KIND, "config": config.to_dict(), "data": data, "seed": args.seed, "xla": not args.no_xla}
+    then = f"to evaluate or predict with it: tfseq tag eval|predict --logdir {args.logdir} --run {os.path.basename(run_dir)}"
+
+    def write_vocab(path):
+        SlotVocabularies.build(corpus.train, zero_digits=config.zero_digits).save(path)
+
+    if not prepare_run(run_dir, settings, {VOCAB_FILE: write_vocab}, "config.epochs", strategy, then):
+        return 0
+    return _train(args, config, corpus, run_dir, strategy)
+
+
+def _vocabularies(run_dir, config, corpus):
+    """The run's vocabularies; a worker that starts before the chief wrote them builds its own
+    (the same ones: the same training split)."""
+    from tfseq.data.slots import SlotVocabularies
+    from tfseq.train.run_dir import RunDir
+
+    if RunDir(run_dir).exists():  # config.json is written after vocab.json
+        return _load_vocab(run_dir)
+    return SlotVocabularies.build(corpus.train, zero_digits=config.zero_digits)
+
+
+def _load_vocab(run_dir):
+    from tfseq.data.slots import SlotVocabularies
+
+    try:
+        return SlotVocabularies.load(os.path.join(run_dir, VOCAB_FILE))
+    except (OSError, ValueError, KeyError) as err:
+        raise UsageError(f"{run_dir}: cannot read its {VOCAB_FILE} ({err})") from None
+
+
+def _train(args, config, corpus, run_dir, strategy):
+    import contextlib
+
+    import keras
+
+    from tfseq.demos.tag.model import tag_model_from_config
+    from tfseq.demos.tag.task import SCORING, TagTask, examples_table
+    from tfseq.train import Progress, RunWriters, Trainer
+    from tfseq.train.distribute import is_chief
+
+    chief = is_chief(strategy)
+    vocab = _vocabularies(run_dir, config, corpus)
+    keras.utils.set_random_seed(args.seed)
+    with strategy.scope() if strategy is not None else contextlib.nullcontext():
+        model = tag_model_from_config(config, vocab, seed=args.seed)
+        task = TagTask(model, vocab, corpus, config, seed=args.seed)
+        optimizer = keras.optimizers.Adam(config.learning_rate)
+    writers = None
+    if chief:  # other workers of a multi-worker job write no event files
+        writers = RunWriters(run_dir)
+        writers.hparams({**config.to_dict(), "data": args.data, "seed": args.seed, "vocab": vocab.words.size,
+                         "tags": vocab.tags.size, "intents": vocab.intents.size, "strategy": args.strategy,
+                         "replicas": strategy.num_replicas_in_sync if strategy else 1})
+    trainer = Trainer(task, optimizer, epochs=config.epochs, max_grad_norm=config.max_grad_norm, writers=writers,
+                      checkpoint_dir=os.path.join(run_dir, "checkpoints"), checkpoint_every=args.checkpoint_every,
+                      progress=Progress(enabled=not args.no_progress), jit_compile=False if args.no_xla else None,
+                      strategy=strategy)
+    where = replicas_note(strategy, args.strategy)
+    encoder = f"{config.num_layers}x{config.num_units} {config.cell}, {config.encoder_type}directional"
+    print(f"run {run_dir}: {corpus.summary()}; vocab {vocab.words.size} words, {vocab.tags.size - 2} tags, "
+          f"{vocab.intents.size - 1} intents; config {config.name} ({encoder}, {config.variant}, "
+          f"{task.steps_per_epoch()} steps/epoch, {config.epochs} epochs{where})", flush=True)
+    code = fit_run(trainer, "tag", strategy, args.max_steps)
+    if code is not None:
+        return code
+    if trainer.complete:
+        model.save(os.path.join(run_dir, "model.keras"))
+        if corpus.test:
+            result = task.score_utterances(corpus.test)
+            print(f"Test {_scores_line(result)}", flush=True)
+            print(f"scoring: {SCORING}", flush=True)
+            step = int(trainer.global_step.numpy())
+            writers.scalars("test", {k: result[k] for k in ("Slot F1", "Intent Accuracy", "Sentence Accuracy")}, step)
+            predicted = [(list(u.words), t, i) for u, t, i in zip(corpus.test, result["tags"], result["intents"])]
+            writers.text("test", "tagged_examples", examples_table(corpus.test[:5], predicted[:5]), step)
+    if writers is not None:
+        writers.close()
+        print(f"tensorboard --logdir {os.path.dirname(os.path.normpath(args.logdir)) or args.logdir}", flush=True)
+    return 0
+
+
+def _scores_line(result):
+    return (f"slot F1 {result['Slot F1']:.2f} (precision {result['Slot Precision']:.2f}, recall "
+            f"{result['Slot Recall']:.2f}), intent accuracy {result['Intent Accuracy']:.2f} %, sentence accuracy "
+            f"{result['Sentence Accuracy']:.2f} % ({result['utterances']} utterances)")
+
+
+# -- eval / predict ----------------------------------------------------------------------------------
+def open_run(logdir, run):
+    """``(run_dir, settings, config, vocabularies, model)`` of a trained run, with the model's
+    weights from its latest checkpoint."""
+    from tfseq.demos.tag import presets as tag_presets
+    from tfseq.demos.tag.model import tag_model_from_config
+    from tfseq.train import CheckpointKeeper
+    from tfseq.train.run_dir import RunDir
+
+    run_files = RunDir(os.path.join(logdir, run))
+    run_dir = run_files.path
+    if not os.path.isdir(run_dir):
+        raise UsageError(f"{run_dir}: no such run")
+    if not run_files.exists() or run_files.read().get("kind") != KIND:
+        raise UsageError(f"{run_dir}: not a {KIND} run")
+    settings = run_files.read()
+    config = tag_presets.TagConfig(**settings["config"])
+    vocab = _load_vocab(run_dir)
+    model = tag_model_from_config(config, vocab, seed=settings.get("seed", 0))
+    keeper = CheckpointKeeper(run_files.checkpoint_dir, {"model_variables": list(model.variables)})
+    prefix = keeper.latest()
+    if prefix is None:
+        raise UsageError(f"{run_dir}: no checkpoint yet")
+    keeper.checkpoint.read(prefix).expect_partial()  # the model only
+    return run_dir, settings, config, vocab, model
+
+
+def cmd_eval(args):
+    from tfseq.data.slots import SlotCorpus
+    from tfseq.demos.tag.task import SCORING, TagTask
+
+    _, settings, config, vocab, model = open_run(args.logdir, args.run)
+    corpus = _corpus(args.data or settings["data"])
+    utterances = corpus.split(args.split)
+    if not utterances:
+        raise UsageError(f"{args.data or settings['data']} has no {args.split} split")
+    task = TagTask(model, vocab, SlotCorpus(corpus.name, [], [], []), config)
+    result = task.score_utterances(utterances)
+    print(f"{args.split}: {_scores_line(result)}")
+    print(f"scoring: {SCORING}")
+    return 0
+
+
+def cmd_predict(args):
+    from tfseq.data.slots import SlotCorpus
+    from tfseq.demos.tag.task import TagTask
+
+    _, _, config, vocab, model = open_run(args.logdir, args.run)
+    sentences = args.sentences or [line.rstrip("\n") for line in sys.stdin]
+    for number, sentence in enumerate(sentences, start=1):
+        if not sentence.split():
+            raise UsageError(f"sentence {number} is empty: {sentence!r} (give words to tag)")
+    if not sentences:
+        raise UsageError("no sentences to tag (give them as arguments or on stdin)")
+    task = TagTask(model, vocab, SlotCorpus("predict", [], [], []), config)
+    for index, (words, tags, intent) in enumerate(task.predict(sentences)):
+        if index:
+            print()
+        width = max(len(w) for w in words)
+        for word, tag in zip(words, tags):
+            print(f"{word:<{width}}  {tag}")
+        print(f"intent: {intent}", flush=True)
+    return 0

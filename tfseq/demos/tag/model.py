@@ -1,0 +1,210 @@
+"""A joint slot tagger and intent classifier over tfseq cells (Hakkani-Tür et al. 2016; Goo et al. 2018).
+
+::
+
+    e      = dropout(embedding[words])                              # [batch, T, E]
+    h      = encoder(e, length)                                     # bi: [h_fw; h_bw] per layer, [batch, T, D]
+                                                                    #   D = 2 * units (bi) or units (uni)
+    h      = dropout(h)
+    last   = [h_fw at t = length - 1; h_bw at t = 0]                 # [batch, D], the final states
+
+    joint:       slot_i  = W_S h_i                                  # [batch, T, tags]
+                 intent  = W_I last                                 # [batch, intents]
+
+    slot_gated:  c^S_i   = sum_j a_ij h_j,  a_ij = softmax_j((W_q h_i) . h_j / sqrt(D))   (padding masked)
+                 c^I     = sum_j b_j h_j,   b_j = softmax_j(v . tanh(W_b h_j))
+                 g_i     = v_g . tanh(c^S_i + W_g c^I)              # the slot gate, a scalar per word
+                 slot_i  = W_S (h_i + g_i c^S_i)
+                 intent  = W_I (last + c^I)
+
+The slot-gated variant is Goo et al. (2018)'s "full attention" model, with a bilinear slot
+attention score in place of their additive one. Every layer's cell is ``make_cell(cell,
+units)``; the bidirectional encoder runs :func:`tfseq.nn.bidirectional_dynamic_rnn` per layer
+(each layer reads the previous layer's ``[h_fw; h_bw]``), the unidirectional one
+:func:`tfseq.nn.dynamic_rnn` over a ``MultiRNNCell``. Past an utterance's length the
+encoder's outputs are zeros (TF1's ``sequence_length``), and the loss ignores them.
+"""
+
+import keras
+import tensorflow as tf
+
+from tfseq import nn, rnn_cell
+from tfseq._checks import check_positive_int
+from tfseq.demos.tag.presets import ENCODERS, VARIANTS
+from tfseq.rnn_cell import make_cell
+
+NO_PREDICTION = -1e9  # added to the logits of <pad>/<unk> tags and the <unk> intent: never predicted
+
+
+def joint_loss(slot_logits, tags, length, intent_logits, intent, weight, intent_weight=1.0):
+    """The joint objective and its parts; padding and filler rows do not count.
+
+    ``slot_logits [batch, T, tags]``, ``tags`` int ``[batch, T]``, ``length`` int ``[batch]``,
+    ``intent_logits [batch, intents]``, ``intent`` int ``[batch]``, ``weight`` float
+    ``[batch]`` (0 for filler rows)::
+
+        m_bt      = weight_b * [t < length_b]
+        slot_sum  = sum_bt m_bt * xent(tags_bt, slot_logits_bt)        words = sum_bt m_bt
+        intent_sum = sum_b weight_b * xent(intent_b, intent_logits_b)   rows  = sum_b weight_b
+        objective = slot_sum / words + intent_weight * intent_sum / rows
+
+    Returns:
+        ``(objective, {"slot_sum", "words", "intent_sum", "rows"})``.
+    """
+    steps = tf.shape(tags)[1]
+    weight = tf.cast(weight, slot_logits.dtype)
+    mask = tf.sequence_mask(length, steps, dtype=slot_logits.dtype) * weight[:, None]  # [batch, T]
+    slot_xent = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=tags, logits=slot_logits)  # [batch, T]
+    intent_xent = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=intent, logits=intent_logits)  # [batch]
+    parts = {"slot_sum": tf.reduce_sum(slot_xent * mask), "words": tf.reduce_sum(mask),
+             "intent_sum": tf.reduce_sum(intent_xent * weight), "rows": tf.reduce_sum(weight)}
+    objective = (parts["slot_sum"] / tf.maximum(parts["words"], 1.0)
+                 + intent_weight * parts["intent_sum"] / tf.maximum(parts["rows"], 1.0))
+    return objective, parts
+
+
+@keras.saving.register_keras_serializable(package="tfseq")
+class SlotIntentModel(keras.Model):
+    """Joint slot filling (one BIO tag per word) and intent classification (module docstring).
+
+    Args:
+        vocab_size, num_tags, num_intents: int > 0 (vocabulary sizes, specials included).
+        num_units: int > 0 units per direction and layer.
+        embedding_size: int > 0.
+        num_layers: int > 0 encoder layers (each bidirectional with ``encoder_type="bi"``).
+        cell: ``"lstm"``, ``"peephole"``, ``"gru"`` or ``"rnn"`` (:func:`tfseq.rnn_cell.make_cell`).
+        encoder_type: ``"bi"`` or ``"uni"``.
+        variant: ``"joint"`` or ``"slot_gated"``.
+        dropout: float in [0, 1) on the embeddings and the encoder outputs while training.
+        blocked_tags, blocked_intents: ids never predicted (``<pad>``, ``<unk>``).
+        seed: int seed of the dropout.
+
+    Call arguments:
+        inputs: dict with ``words`` int ``[batch, T]`` and ``length`` int ``[batch]``.
+        training: enables dropout.
+
+    Returns:
+        ``(slot_logits [batch, T, num_tags], intent_logits [batch, num_intents])``.
+    """
+
+    def __init__(self, vocab_size, num_tags, num_intents, num_units, embedding_size, num_layers=1, cell="lstm",
+                 encoder_type="bi", variant="joint", dropout=0.0, blocked_tags=(0, 1), blocked_intents=(0,),
+                 seed=None, **kwargs):
+        super().__init__(**kwargs)
+        owner = "SlotIntentModel"
+        self.vocab_size = check_positive_int(owner, "vocab_size", vocab_size)
+        self.num_tags = check_positive_int(owner, "num_tags", num_tags)
+        self.num_intents = check_positive_int(owner, "num_intents", num_intents)
+        self.num_units = check_positive_int(owner, "num_units", num_units)
+        self.embedding_size = check_positive_int(owner, "embedding_size", embedding_size)
+        self.num_layers = check_positive_int(owner, "num_layers", num_layers)
+        if encoder_type not in ENCODERS:
+            raise ValueError(f"{owner}: encoder_type must be one of {ENCODERS}, got {encoder_type!r}")
+        if variant not in VARIANTS:
+            raise ValueError(f"{owner}: variant must be one of {VARIANTS}, got {variant!r}")
+        if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0.0 <= dropout < 1.0:
+            raise ValueError(f"{owner}: dropout must be in [0, 1), got {dropout!r}")
+        self.cell_kind, self.encoder_type, self.variant = cell, encoder_type, variant
+        self.dropout, self.seed = float(dropout), seed
+        self.blocked_tags, self.blocked_intents = tuple(blocked_tags), tuple(blocked_intents)
+        seed = 0 if seed is None else int(seed)
+        forget_bias = 1.0 if cell == "lstm" else 0.0
+        self.embedding = keras.layers.Embedding(self.vocab_size, embedding_size, name="embedding")
+        if encoder_type == "bi":
+            self.cells_fw = [make_cell(cell, num_units, forget_bias, name=f"fw_cell_{i}") for i in range(num_layers)]
+            self.cells_bw = [make_cell(cell, num_units, forget_bias, name=f"bw_cell_{i}") for i in range(num_layers)]
+            depth = 2 * num_units
+        else:
+            self.encoder_cell = rnn_cell.MultiRNNCell(
+                [make_cell(cell, num_units, forget_bias, name=f"cell_{i}") for i in range(num_layers)])
+            depth = num_units
+        self.depth = depth
+        self.input_dropout = keras.layers.Dropout(self.dropout, seed=seed, name="input_dropout")
+        self.output_dropout = keras.layers.Dropout(self.dropout, seed=seed + 1, name="output_dropout")
+        if variant == "slot_gated":
+            self.slot_query = keras.layers.Dense(depth, use_bias=False, name="slot_query")
+            self.intent_score = keras.layers.Dense(depth, activation="tanh", name="intent_score")
+            self.intent_score_v = keras.layers.Dense(1, use_bias=False, name="intent_score_v")
+            self.gate_intent = keras.layers.Dense(depth, name="gate_intent")
+            self.gate_v = keras.layers.Dense(1, use_bias=False, name="gate_v")
+        self.slot_dense = keras.layers.Dense(self.num_tags, name="slot_output")
+        self.intent_dense = keras.layers.Dense(self.num_intents, name="intent_output")
+
+    def build(self, input_shape=None):
+        if self.built:
+            return
+        self._forward({"words": tf.ones([1, 2], tf.int32), "length": tf.constant([2], tf.int32)}, training=False)
+        self.built = True
+
+    # -- encoder --------------------------------------------------------------------------------
+    def encode(self, words, length, training=False):
+        """``(h [batch, T, D], last [batch, D])``: per-word states and the final states."""
+        x = self.input_dropout(self.embedding(words), training=training)  # [batch, T, E]
+        if self.encoder_type == "uni":
+            h, _ = nn.dynamic_rnn(self.encoder_cell, x, sequence_length=length, training=training)
+            last = tf.gather(h, tf.maximum(length - 1, 0), axis=1, batch_dims=1)  # [batch, D]
+        else:
+            h = x
+            for cell_fw, cell_bw in zip(self.cells_fw, self.cells_bw):
+                (out_fw, out_bw), _ = nn.bidirectional_dynamic_rnn(cell_fw, cell_bw, h, sequence_length=length,
+                                                                   training=training)
+                h = tf.concat([out_fw, out_bw], axis=-1)  # [batch, T, 2 * units]
+            last = tf.concat([tf.gather(out_fw, tf.maximum(length - 1, 0), axis=1, batch_dims=1),
+                              out_bw[:, 0]], axis=-1)  # [batch, D]
+        return self.output_dropout(h, training=training), self.output_dropout(last, training=training)
+
+    # -- heads ----------------------------------------------------------------------------------
+    def _forward(self, inputs, training):
+        words = tf.convert_to_tensor(inputs["words"])
+        length = tf.convert_to_tensor(inputs["length"])
+        h, last = self.encode(words, length, training)
+        if self.variant == "joint":
+            return self.slot_dense(h), self.intent_dense(last)
+        valid = tf.sequence_mask(length, tf.shape(words)[1])  # [batch, T]
+        scores = tf.matmul(self.slot_query(h), h, transpose_b=True) / tf.sqrt(float(self.depth))  # [batch, T, T]
+        scores = tf.where(valid[:, None, :], scores, NO_PREDICTION)
+        slot_context = tf.matmul(tf.nn.softmax(scores, axis=-1), h)  # [batch, T, D]
+        intent_scores = tf.squeeze(self.intent_score_v(self.intent_score(h)), -1)  # [batch, T]
+        intent_scores = tf.where(valid, intent_scores, NO_PREDICTION)
+        intent_context = tf.einsum("bt,btd->bd", tf.nn.softmax(intent_scores, axis=-1), h)  # [batch, D]
+        gate = self.gate_v(tf.tanh(slot_context + self.gate_intent(intent_context)[:, None, :]))  # [batch, T, 1]
+        return self.slot_dense(h + gate * slot_context), self.intent_dense(last + intent_context)
+
+    def call(self, inputs, training=False):
+        return self._forward(inputs, training)
+
+    def predict_ids(self, words, length):
+        """``(tag ids [batch, T], intent ids [batch])``, never a blocked id."""
+        slot_logits, intent_logits = self._forward({"words": words, "length": length}, training=False)
+        slot_logits += _blocked(self.num_tags, self.blocked_tags)
+        intent_logits += _blocked(self.num_intents, self.blocked_intents)
+        return tf.argmax(slot_logits, -1, output_type=tf.int32), tf.argmax(intent_logits, -1, output_type=tf.int32)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "vocab_size": self.vocab_size, "num_tags": self.num_tags, "num_intents": self.num_intents,
+            "num_units": self.num_units, "embedding_size": self.embedding_size, "num_layers": self.num_layers,
+            "cell": self.cell_kind, "encoder_type": self.encoder_type, "variant": self.variant,
+            "dropout": self.dropout, "blocked_tags": list(self.blocked_tags),
+            "blocked_intents": list(self.blocked_intents), "seed": self.seed,
+        }
+
+
+def _blocked(size, ids):
+    """``[size]`` zeros with :data:`NO_PREDICTION` at ``ids``."""
+    penalty = [NO_PREDICTION if i in ids else 0.0 for i in range(size)]
+    return tf.constant(penalty, tf.float32)
+
+
+def tag_model_from_config(config, vocabularies, seed=None):
+    """A built :class:`SlotIntentModel` for a :class:`~tfseq.demos.tag.presets.TagConfig` and
+    :class:`~tfseq.data.slots.SlotVocabularies`."""
+    model = SlotIntentModel(
+        vocabularies.words.size, vocabularies.tags.size, vocabularies.intents.size, config.num_units,
+        config.embedding_size, num_layers=config.num_layers, cell=config.cell, encoder_type=config.encoder_type,
+        variant=config.variant, dropout=config.dropout, blocked_tags=(0, vocabularies.tags.unk_id),
+        blocked_intents=(vocabularies.intents.unk_id,), seed=seed,
+    )
+    model.build()
+    return model
