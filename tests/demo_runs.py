@@ -38,6 +38,11 @@ def write_runs(logdir: pathlib.Path, tmp_path: pathlib.Path) -> str:
                      "--tgt", "en", "--no-progress", "--no-xla", "--logdir", str(logdir / "translate"), "--run", "t",
                      "--eval-sentences", "10", "num_units=16", "num_layers=1", "encoder_type=uni", "tokenizer=word",
                      "epochs=2", "batch_size=64"]) == 0
+        assert main(["classify", "train", "--logdir", str(logdir / "classify"), "--run", "c", "--no-progress",
+                     "--no-xla", "embedding_dim=8", "num_units=8", "batch_size=128", "max_length=16", "num_buckets=2",
+                     "epochs=2", "min_count=3", "learning_rate=0.01"]) == 0
+        assert main(["tag", "train", "--logdir", str(logdir / "tag"), "--run", "g", "--no-progress", "--no-xla",
+                     "num_units=12", "embedding_size=8", "batch_size=128", "epochs=2", "num_buckets=2"]) == 0
     return out.getvalue()
 
 

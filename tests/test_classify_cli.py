@@ -106,7 +106,8 @@ def test_resume_after_sigkill_then_events_eval_predict(tmp_path, capsys):
     assert 'metadata_path: "metadata.tsv"' in config and "word_embedding" in config
     with open(os.path.join(projector_dir, "metadata.tsv"), encoding="utf-8") as f:
         words = f.read().splitlines()
-    reader = tf.train.load_checkpoint(os.path.join(projector_dir, "embedding.ckpt"))
+    assert "model_checkpoint_path" not in config  # the Projector opens the directory's latest checkpoint
+    reader = tf.train.load_checkpoint(tf.train.latest_checkpoint(projector_dir))
     matrix = reader.get_tensor("word_embedding/.ATTRIBUTES/VARIABLE_VALUE")
     assert words[:2] == ["<pad>", "<unk>"] and matrix.shape == (len(words), 8)
 

@@ -2,13 +2,15 @@
 headless Chromium (Debian's ``chromium`` package, driven by Playwright; no browser is downloaded).
 
 For each demo's log directory the Scalars dashboard must draw its charts (a line with at least two
-points), and the Images, Text and HParams dashboards must show the demo's cards. Screenshots of every
+points), and the Images, Text and HParams dashboards (and, for classification, PR curves and the
+Projector) must show the demo's cards. Screenshots of every
 dashboard are saved under ``test-artifacts/tensorboard/`` (or ``$TFSEQ_TEST_ARTIFACTS``).
 Headless Chromium draws TensorBoard's charts only with software GL (SwiftShader)."""
 
 import contextlib
 import os
 import pathlib
+import re
 import shutil
 import subprocess
 import time
@@ -40,6 +42,10 @@ DEMOS = {
               "text": ["samples"], "hparams": "lm"},
     "translate": {"lines": ["Training Loss"], "points": ["BLEU"], "images": ["attention"], "text": ["translations"],
                   "hparams": "t"},
+    "classify": {"lines": ["Training Loss"], "points": ["Accuracy", "Test Macro F1"], "images": ["confusion_matrix"],
+                 "text": ["misclassified"], "hparams": "c", "pr_curves": ["pr_curve_test/pr_curves"], "projector": True},
+    "tag": {"lines": ["Training Loss"], "points": ["Slot F1", "Intent Accuracy"], "images": [],
+            "text": ["slot_f1_by_type", "tagged_examples"], "hparams": "g"},
 }
 
 
@@ -135,6 +141,31 @@ def test_every_dashboard_shows_the_demo(demo, logdir, browser, tmp_path):
             page.get_by_text(tag, exact=True).first.wait_for()
         save(page, f"{demo}-text")
         page.close()
+
+        if expected.get("pr_curves"):
+            page = open_dashboard(browser, f"{base}/#pr_curves")
+            page.locator("tf-pr-curve-card").first.wait_for()
+            for tag in expected["pr_curves"]:
+                page.get_by_text(tag, exact=True).first.wait_for()
+            deadline = time.monotonic() + TIMEOUT_MS / 1000
+            while not any(n >= 2 for n in drawn_points(page)):  # a curve, not a lone point
+                if time.monotonic() > deadline:
+                    save(page, f"{demo}-pr_curves-failed")
+                    pytest.fail(f"{demo}: no PR curve was drawn: {drawn_points(page)}")
+                time.sleep(0.5)
+            save(page, f"{demo}-pr_curves")
+            page.close()
+
+        if expected.get("projector"):
+            page = open_dashboard(browser, f"{base}/#projector")
+            # the Projector runs in an iframe within the plugin's iframe; it shows the table's size once loaded
+            projector = page.frame_locator("iframe").frame_locator("iframe")
+            projector.locator("vz-projector").first.wait_for()
+            points = projector.get_by_text(re.compile(r"Points: [1-9]\d*")).first  # "Points: 0" until loaded
+            points.wait_for()
+            assert int(re.search(r"Points: (\d+)", points.inner_text())[1]) > 10
+            save(page, f"{demo}-projector")
+            page.close()
 
         page = open_dashboard(browser, f"{base}/#hparams")
         page.locator("tf-hparams-table-view").first.wait_for()

@@ -34,6 +34,11 @@ EXPECTED = {  # run -> plugin -> tags that must be there (regular expressions, m
     "translate/t/train": {"scalars": {"Training Loss", "tokens_per_second"}, "text": {"translations"},
                           "images": {"attention"}},
     "translate/t/validation": {"scalars": {"Validation Loss", "BLEU"}},
+    "classify/c/train": {"scalars": {"Training Loss", "sentences_per_second"}, "text": {"misclassified"},
+                         "images": {"confusion_matrix"}},
+    "classify/c/validation": {"scalars": {"Validation Loss", "Accuracy", "Macro F1"}},
+    "tag/g/train": {"scalars": {"Training Loss", "words_per_second"}, "text": {"slot_f1_by_type", "tagged_examples"}},
+    "tag/g/validation": {"scalars": {"Validation Loss", "Slot F1", "Intent Accuracy", "Sentence Accuracy"}},
 }
 
 

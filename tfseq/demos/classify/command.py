@@ -11,7 +11,7 @@ A run lives in ``<logdir>/<run>/`` (a :class:`~tfseq.train.run_dir.RunDir`): ``t
 ``validation/`` and ``test/`` event files, ``config.json`` (with the data source and how it
 was split), ``vocab.json``, ``checkpoints/`` and, once finished, ``model.keras``; ``train/``
 also holds the learned word embeddings for TensorBoard's Projector
-(``projector_config.pbtxt``, ``metadata.tsv``, ``embedding.ckpt``). Training an existing
+(``projector_config.pbtxt``, ``metadata.tsv``, ``embedding.ckpt-N``). Training an existing
 run resumes it from its latest checkpoint; a finished run trains further when ``epochs`` is
 raised. ``--run`` of ``eval``/``predict`` is a run directory, or a run name in ``--logdir``.
 """
@@ -216,8 +216,11 @@ def write_pr_curve(writers, split, tag, examples, probabilities, step):
 
 
 def write_projector(directory, model, vocabulary):
-    """The learned word embeddings for TensorBoard's Projector: ``embedding.ckpt`` (one
-    variable), ``metadata.tsv`` (one word per row) and ``projector_config.pbtxt``."""
+    """The learned word embeddings for TensorBoard's Projector: ``embedding.ckpt-N`` (one
+    variable) with its ``checkpoint`` state file, ``metadata.tsv`` (one word per row) and
+    ``projector_config.pbtxt``. The config names no checkpoint path: the Projector opens the
+    directory's latest checkpoint, so the run directory can be moved (a relative
+    ``model_checkpoint_path`` is resolved against TensorBoard's working directory and not found)."""
     import tensorflow as tf
     from tensorboard.plugins import projector
 
@@ -225,9 +228,9 @@ def write_projector(directory, model, vocabulary):
     with open(os.path.join(directory, "metadata.tsv"), "w", encoding="utf-8") as f:
         f.writelines(token.replace("\t", " ") + "\n" for token in vocabulary.tokens)
     table = tf.Variable(model.embedding.embeddings.numpy(), name="word_embedding")
-    prefix = tf.train.Checkpoint(word_embedding=table).write(os.path.join(directory, "embedding.ckpt"))
+    tf.train.CheckpointManager(tf.train.Checkpoint(word_embedding=table), directory, max_to_keep=1,
+                               checkpoint_name="embedding.ckpt").save()
     config = projector.ProjectorConfig()
-    config.model_checkpoint_path = os.path.basename(prefix)
     embedding = config.embeddings.add()
     embedding.tensor_name = "word_embedding/.ATTRIBUTES/VARIABLE_VALUE"
     embedding.metadata_path = "metadata.tsv"
