@@ -15,7 +15,7 @@
 # # Translation with attention (seq2seq, tensorflow/nmt style)
 #
 # A small Spanish → English translator: a bidirectional LSTM encoder, an LSTM decoder with
-# (scaled) Luong attention, trained on the 5,000 Tatoeba sentence pairs shipped with tfseq.
+# (scaled) Luong attention, trained on the 50,973 short Tatoeba sentence pairs shipped with tfseq.
 # We look at where it attends (a heatmap) and compare greedy decoding with beam search.
 # Offline, a couple of minutes on a laptop CPU; the model is tiny, so expect rough
 # translations of short sentences.

@@ -124,7 +124,7 @@ class TranslationConfig:
 
 
 TINY = TranslationConfig(
-    name="tiny", num_units=128, num_layers=2, batch_size=64, epochs=8, learning_rate=0.003,
+    name="tiny", num_units=128, num_layers=2, batch_size=64, epochs=3, learning_rate=0.003,
     dropout=0.1, src_vocab_size=1000, tgt_vocab_size=1000, max_length=16, num_buckets=3,
     published_bleu="none (tfseq's own offline default)",
 )
