@@ -31,6 +31,7 @@ import unicodedata
 
 import numpy as np
 
+from tfseq.data.bucketing import BucketSchedule
 from tfseq.data.sources import holdout_split
 from tfseq.data.subwords import BOS_ID, EOS_ID, PAD_ID
 from tfseq.data.text import DataSourceError, read_text
@@ -254,7 +255,7 @@ def bucket_boundaries(max_length, num_buckets):
     return bounds
 
 
-class BucketedBatches:
+class BucketedBatches(BucketSchedule):
     """Length-bucketed, padded, fixed-shape batches of encoded pairs.
 
     An example goes to the first bucket whose bound ``b`` holds both its source
@@ -291,29 +292,6 @@ class BucketedBatches:
                 raise ValueError(f"BucketedBatches: example {i} needs length {need} > the last bucket "
                                  f"{self.boundaries[-1]}; filter with max_length first")
             self.bucket_of[i] = bucket
-
-    def __len__(self):
-        counts = np.bincount(self.bucket_of, minlength=len(self.boundaries))
-        return int(sum(-(-n // self.batch_size) for n in counts))
-
-    def _groups(self, order):
-        groups = []
-        for bucket in range(len(self.boundaries)):
-            members = [i for i in order if self.bucket_of[i] == bucket]
-            groups += [(bucket, members[k:k + self.batch_size]) for k in range(0, len(members), self.batch_size)]
-        return groups
-
-    def epoch(self, epoch, start=0):
-        """One shuffled epoch of batches (the same for the same ``epoch``), skipping ``start``."""
-        rng = np.random.default_rng([self.seed, int(epoch)])
-        groups = self._groups(rng.permutation(len(self.examples)).tolist())
-        for k in rng.permutation(len(groups))[start:]:
-            yield self.batch(*groups[k])
-
-    def in_order(self):
-        """Every example once, unshuffled within buckets (for evaluation)."""
-        for bucket, members in self._groups(list(range(len(self.examples)))):
-            yield self.batch(bucket, members)
 
     def batch(self, bucket, members):
         """The padded batch of ``members`` (filled up to ``batch_size`` with weight-0 copies)."""

@@ -30,6 +30,7 @@ import re
 
 import numpy as np
 
+from tfseq.data.bucketing import BucketSchedule
 from tfseq.data.text import DataSourceError, read_text, split_lines
 
 LABELS = ("negative", "positive")
@@ -208,7 +209,7 @@ def load_sentiment(source: str = "builtin:mr", seed: int = 0, valid_fraction: fl
     return SentimentCorpus(name, *seeded_split(examples, seed, valid_fraction, test_fraction))
 
 
-class SentenceBatches:
+class SentenceBatches(BucketSchedule):
     """Fixed-shape padded batches of ``(ids, label)`` examples, bucketed by length.
 
     Each batch is a dict of NumPy arrays (``b`` is the bucket's bound)::
@@ -236,28 +237,6 @@ class SentenceBatches:
         self.batch_size, self.seed = batch_size, int(seed)
         lengths = np.asarray([max(1, len(ids)) for ids, _ in self.examples], np.int64)
         self.bucket_of = np.searchsorted(self.boundaries, lengths)
-
-    def __len__(self):
-        counts = np.bincount(self.bucket_of, minlength=len(self.boundaries))
-        return int(sum(-(-n // self.batch_size) for n in counts))
-
-    def _groups(self, order):
-        groups = []
-        for bucket in range(len(self.boundaries)):
-            members = [i for i in order if self.bucket_of[i] == bucket]
-            groups += [(bucket, members[k:k + self.batch_size]) for k in range(0, len(members), self.batch_size)]
-        return groups
-
-    def epoch(self, epoch, start=0):
-        """One shuffled epoch (the same for the same ``epoch``), skipping the first ``start`` batches."""
-        rng = np.random.default_rng([self.seed, int(epoch)])
-        groups = self._groups(rng.permutation(len(self.examples)).tolist())
-        for k in rng.permutation(len(groups))[start:]:
-            yield self.batch(*groups[k])
-
-    def in_order(self):
-        """Every example once (evaluation)."""
-        yield from (self.batch(b, m) for b, m in self._groups(list(range(len(self.examples)))))
 
     def batch(self, bucket, members):
         width = self.boundaries[bucket]

@@ -31,6 +31,7 @@ import os
 
 import numpy as np
 
+from tfseq.data.bucketing import BucketSchedule
 from tfseq.data.text import DataSourceError, read_text, split_lines
 from tfseq.data.vocab import Vocabulary
 
@@ -213,7 +214,7 @@ def length_boundaries(longest, num_buckets):
     return bounds
 
 
-class SlotBatches:
+class SlotBatches(BucketSchedule):
     """Length-bucketed, padded batches of encoded utterances (layout in the module docstring).
 
     Args:
@@ -234,29 +235,6 @@ class SlotBatches:
             i = int(np.argmax(self.bucket_of))
             raise ValueError(f"SlotBatches: example {i} has {lengths[i]} words > the last bucket "
                              f"{self.boundaries[-1]}")
-
-    def __len__(self):
-        counts = np.bincount(self.bucket_of, minlength=len(self.boundaries))
-        return int(sum(-(-n // self.batch_size) for n in counts))
-
-    def _groups(self, order):
-        groups = []
-        for bucket in range(len(self.boundaries)):
-            members = [i for i in order if self.bucket_of[i] == bucket]
-            groups += [(bucket, members[k:k + self.batch_size]) for k in range(0, len(members), self.batch_size)]
-        return groups
-
-    def epoch(self, epoch, start=0):
-        """One shuffled epoch of batches (the same for the same ``epoch``), skipping ``start``."""
-        rng = np.random.default_rng([self.seed, int(epoch)])
-        groups = self._groups(rng.permutation(len(self.examples)).tolist())
-        for k in rng.permutation(len(groups))[start:]:
-            yield self.batch(*groups[k])
-
-    def in_order(self):
-        """Every example once, unshuffled within buckets (for evaluation)."""
-        for bucket, members in self._groups(list(range(len(self.examples)))):
-            yield self.batch(bucket, members)
 
     def batch(self, bucket, members):
         """The padded batch of ``members`` (filled up to ``batch_size`` with weight-0 copies)."""
