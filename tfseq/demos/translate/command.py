@@ -1,6 +1,6 @@
 """``tfseq translate train|eval|decode``: attentive RNN translation from the command line.
 
-    tfseq translate train                   # shipped Tatoeba es->en pairs, tiny config (~1 min)
+    tfseq translate train                   # shipped Tatoeba es->en pairs, tiny config (a few minutes)
     tfseq translate train --data path/to/multi30k --src en --tgt de --config multi30k
     tfseq translate train --data spa.txt --src es --tgt en attention=bahdanau num_units=256
     tfseq translate eval --logdir logdir/translate-spa-eng --run RUN --beam-width 5

@@ -1,8 +1,9 @@
 """Translation presets: tensorflow/nmt's attentive RNN model in three sizes, frozen.
 
-* ``tiny``: tfseq's own offline default. The shipped 5,000-pair Tatoeba es->en corpus,
+* ``tiny``: tfseq's own offline default. The shipped Tatoeba es->en corpus (50,973 short pairs),
   sentencepiece subwords, a 2-layer LSTM (one bidirectional encoder layer) of 128 units
-  with scaled Luong attention; about a minute on a laptop CPU.
+  with scaled Luong attention, 3 epochs: test BLEU 32.27 greedy on the 5,097 held-out pairs
+  (about 10 CPU-minutes on a 2-core CPU).
 * ``multi30k``: for Multi30k task 1 (29k captions, ~13 words). The size and training of
   bentrevett/pytorch-seq2seq's attention model (notebook 3, Bahdanau et al. 2015):
   embeddings 256 (here: ``num_units``), bidirectional GRU encoder and GRU decoder of 512
