@@ -79,7 +79,7 @@ def test_two_workers_kill_resume_identical(tmp_path):
     try:
         # 1. a slow job; kill worker 1 once the chief checkpointed KILL_AFTER steps
         procs = start_workers(tmp_path, free_ports(2), slow=True)
-        deadline = time.time() + 150
+        deadline = time.time() + 400  # generous: two TensorFlow start-ups on a loaded 2-core machine
         while latest_step(tmp_path) < KILL_AFTER and time.time() < deadline:
             assert procs[0].poll() is None and procs[1].poll() is None, "a worker ended early"
             time.sleep(0.05)
@@ -99,7 +99,7 @@ def test_two_workers_kill_resume_identical(tmp_path):
 
         # 2. restart both: they resume from the chief's last checkpoint and finish the job
         procs = start_workers(tmp_path, free_ports(2), slow=False)
-        wait_all(procs, time.time() + 150)
+        wait_all(procs, time.time() + 400)
         logs = [(tmp_path / f"worker{i}-run.log").read_text() for i in range(2)]
         assert [p.returncode for p in procs] == [0, 0], logs
         assert all(f"resumed at step {at_kill}" in log for log in logs), logs
