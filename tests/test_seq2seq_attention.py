@@ -130,7 +130,8 @@ def test_mechanism_matches_numpy(kind, traced):
     expected = np_mechanism(kind, weights, MEMORY, LENGTHS, query)
     np.testing.assert_allclose(alignments.numpy(), expected, atol=ATOL)
     np.testing.assert_array_equal(next_state.numpy(), alignments.numpy())
-    np.testing.assert_array_equal(mechanism(tf.constant(query), state)[0].numpy(), alignments.numpy())  # TF1 form
+    # TF1 form, called eagerly: equal to the traced call up to float rounding (graph rewrites reorder sums)
+    np.testing.assert_allclose(mechanism(tf.constant(query), state)[0].numpy(), alignments.numpy(), atol=1e-6)
     np.testing.assert_allclose(alignments.numpy().sum(1), 1.0, atol=1e-6)
     padded = np.arange(MAX_TIME)[None, :] >= LENGTHS[:, None]
     assert np.all(alignments.numpy()[padded] == 0.0) and np.all(alignments.numpy()[~padded] > 0.0)

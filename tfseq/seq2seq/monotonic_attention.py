@@ -182,8 +182,9 @@ class BahdanauMonotonicAttention(_MonotonicMixin, BahdanauAttention):
     normalised form), then the module docstring's recurrence.
 
     Args:
-        units, memory, memory_sequence_length, normalize, kernel_initializer, dtype, name,
-            query_layer, memory_layer: as :class:`~tfseq.seq2seq.attention.BahdanauAttention`.
+        units: as :class:`~tfseq.seq2seq.attention.BahdanauAttention`, and so are ``memory``,
+            ``memory_sequence_length``, ``normalize``, ``kernel_initializer``, ``dtype``, ``name``,
+            ``query_layer`` and ``memory_layer``.
         sigmoid_noise, sigmoid_noise_seed, score_bias_init, mode: as
             :class:`LuongMonotonicAttention`.
 
