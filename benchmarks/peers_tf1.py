@@ -41,7 +41,7 @@ class Tf1Worker:
 
     def _start(self):
         env = dict(os.environ, TF_USE_LEGACY_KERAS="1", TF_CPP_MIN_LOG_LEVEL="2")
-        # run_path, not "python tf1_worker.py": that would put tfseq/bench/ on sys.path.
+        # run_path, not "python tf1_worker.py": that would put benchmarks/ on sys.path.
         launcher = "import runpy, sys; runpy.run_path(sys.argv[1], run_name='__main__')"
         self._proc = subprocess.Popen(
             [sys.executable, "-c", launcher, self._script],

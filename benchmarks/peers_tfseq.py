@@ -14,7 +14,7 @@
 Generation does not go through ``dynamic_rnn``, so it only runs the first and the
 ``MultiRNNCell`` variants (not ``jit_compile``), plus ``MultiRNNCell`` with the whole
 sampling loop in one graph (``tfseq.MultiRNNCell(<Cell>) in-graph loop``, how
-``tfseq.models.generate`` samples).
+``tfseq.demos.lm.generate`` samples).
 
 The summary's references (:mod:`benchmarks.report`) are the first entry and, where
 present, tfseq's own way: the ``jit_compile`` one, or the ``in-graph loop`` one.
@@ -107,7 +107,7 @@ class JitCompiledStack(MultiCellStack):
 
 class InGraphSamplingStack(MultiCellStack):
     """``MultiRNNCell`` generating with the whole sampling loop in one graph ``tf.while_loop``,
-    as ``tfseq.models.generate`` does (the other rows make one ``tf.function`` call per token)."""
+    as ``tfseq.demos.lm.generate`` does (the other rows make one ``tf.function`` call per token)."""
 
     in_graph_loop = True
 

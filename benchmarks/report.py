@@ -10,7 +10,7 @@ the min-max of the per-round ratios (both measured in the same round).
 A group's *references* are its first tfseq candidate (``reference``) and, when present,
 the tfseq candidate whose name ends with :data:`JIT_COMPILE_SUFFIX` (its whole step
 compiled with XLA, as ``tfseq lm train`` runs) or :data:`IN_GRAPH_LOOP_SUFFIX` (the whole
-sampling loop in one graph, as ``tfseq.models.generate`` samples). The summary has one row
+sampling loop in one graph, as ``tfseq.demos.lm.generate`` samples). The summary has one row
 per reference and compares it with the *fastest* ok entry of each peer framework in the group (highest
 words/s; e.g. ``keras.layers.LSTM jit_compile`` when XLA helps Keras), naming that entry.
 

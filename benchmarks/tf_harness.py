@@ -18,7 +18,7 @@ embedding, softmax, loss, clipping and update code), so only the recurrent part 
   time of the batch-mean cross-entropy) -> global-norm clip 5 -> SGD (lr 1.0);
 - ``generate``: batch 1, one token per ``tf.function`` call: embedding -> ``step`` ->
   softmax -> sample, for ``shape.gen_tokens`` tokens; stacks with ``in_graph_loop = True``
-  run the same steps inside one graph ``tf.while_loop`` (how ``tfseq.models.generate``
+  run the same steps inside one graph ``tf.while_loop`` (how ``tfseq.demos.lm.generate``
   samples).
 
 Each ``make_*`` returns a callable ``run(reps) -> seconds`` that runs ``reps`` iterations

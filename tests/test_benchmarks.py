@@ -398,7 +398,7 @@ def test_torch_one_thread_row_times_with_one_thread_and_restores(monkeypatch):
 
 
 def test_bench_decode_runs_the_seq2seq_decoding_benchmark_with_this_commands_options(tmp_path, monkeypatch):
-    """``tfseq bench --bench decode`` hands --quick/--rounds/--json to benchmarks.decode and
+    """``python -m benchmarks --bench decode`` hands --quick/--rounds/--json to benchmarks.decode and
     runs no RNN workload; with other workloads listed, both run."""
     from benchmarks import decode
 

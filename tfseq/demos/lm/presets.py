@@ -25,7 +25,7 @@ The learning rate of epoch ``e`` (0-based) is
 epochs, then decayed once per epoch; training stops after ``max_max_epoch`` epochs.
 
 Example:
-    >>> from tfseq.models import presets
+    >>> from tfseq.demos.lm import presets
     >>> presets.get("small").with_overrides(hidden_size=256).hidden_size
     256
 """
