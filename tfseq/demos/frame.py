@@ -78,6 +78,23 @@ def check_positive_options(args: argparse.Namespace, names: Sequence[str]) -> No
             raise UsageError(f"--{name.replace('_', '-')} must be a positive integer, got {value}")
 
 
+class Preset:
+    """What every demo's frozen dataclass config shares: :meth:`with_overrides` (what
+    :func:`parse_overrides` calls) and :meth:`to_dict` (what a run's ``config.json`` stores)."""
+
+    def with_overrides(self, **values: Any) -> Any:
+        """A copy with ``values`` replaced (validated again by ``__post_init__``); an unknown key
+        raises ``ValueError`` naming it."""
+        known = {f.name for f in dataclasses.fields(self)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(f"unknown config key {unknown[0]!r}; known keys: {', '.join(sorted(known))}")
+        return dataclasses.replace(self, **values)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
 def parse_overrides(config: Any, items: Sequence[str]) -> Any:
     """Apply ``key=value`` strings to a frozen dataclass config with ``with_overrides``;
     each value is parsed by its field's type (``bool``, ``int``, ``float``, ``str``, or

@@ -15,13 +15,14 @@
 
 import dataclasses
 
+from tfseq.demos.frame import Preset
 from tfseq.rnn_cell.factory import CELLS
 
 POOLINGS = ("last", "mean", "max", "attention")
 
 
 @dataclasses.dataclass(frozen=True)
-class ClassifyConfig:
+class ClassifyConfig(Preset):
     """Hyper-parameters of a sentence classifier, its data and its training.
 
     Model: ``embedding_dim``, ``num_units`` (per direction), ``num_layers``, ``cell``,
@@ -77,17 +78,6 @@ class ClassifyConfig:
         if self.freeze_embeddings and self.vectors is None:
             raise ValueError("ClassifyConfig.freeze_embeddings needs pretrained vectors (vectors=PATH), got "
                              "vectors=None")
-
-    def with_overrides(self, **values):
-        """A copy with ``values`` replaced (validated again)."""
-        known = {f.name for f in dataclasses.fields(self)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ValueError(f"unknown config key {unknown[0]!r}; known keys: {', '.join(sorted(known))}")
-        return dataclasses.replace(self, **values)
-
-    def to_dict(self):
-        return dataclasses.asdict(self)
 
 
 TINY = ClassifyConfig(name="tiny", embedding_dim=64, num_units=64, epochs=4, dropout=0.5, min_count=2,

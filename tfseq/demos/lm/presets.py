@@ -33,11 +33,12 @@ Example:
 import dataclasses
 from typing import Optional
 
+from tfseq.demos.frame import Preset
 from tfseq.rnn_cell.factory import CELLS
 
 
 @dataclasses.dataclass(frozen=True)
-class LMConfig:
+class LMConfig(Preset):
     """Hyper-parameters of a word/char RNN language model and its training schedule.
 
     Fields are the PTB tutorial's (``init_scale`` ... ``vocab_size``) plus tfseq's model
@@ -80,24 +81,11 @@ class LMConfig:
         if self.cell not in CELLS:
             raise ValueError(f"LMConfig.cell must be one of {', '.join(CELLS)}, got {self.cell!r}")
 
-    def with_overrides(self, **overrides):
-        """A copy with some fields replaced; an unknown key raises ``ValueError`` naming it."""
-        known = {f.name for f in dataclasses.fields(self)}
-        for key in overrides:
-            if key not in known:
-                raise ValueError(
-                    f"unknown config key {key!r}; known keys: {', '.join(sorted(known))}"
-                )
-        return dataclasses.replace(self, **overrides)
-
     def learning_rate_at(self, epoch):
         """The tutorial's schedule: ``learning_rate * lr_decay ** max(epoch + 1 - max_epoch, 0)``."""
         if isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 0:
             raise ValueError(f"epoch must be a non-negative integer, got {epoch!r}")
         return self.learning_rate * self.lr_decay ** max(epoch + 1 - self.max_epoch, 0)
-
-    def to_dict(self):
-        return dataclasses.asdict(self)
 
 
 _PRESETS = {

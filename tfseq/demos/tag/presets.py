@@ -16,6 +16,7 @@ learns what to do with the words it has never seen (5-6 % of SNIPS' test words).
 
 import dataclasses
 
+from tfseq.demos.frame import Preset
 from tfseq.rnn_cell.factory import CELLS
 
 ENCODERS = ("uni", "bi")
@@ -23,7 +24,7 @@ VARIANTS = ("joint", "slot_gated")
 
 
 @dataclasses.dataclass(frozen=True)
-class TagConfig:
+class TagConfig(Preset):
     """Hyper-parameters of a joint slot-filling and intent model, its data and its training.
 
     Model: ``embedding_size``, ``num_units`` (per direction), ``num_layers``, ``cell``
@@ -70,17 +71,6 @@ class TagConfig:
             raise ValueError(f"TagConfig.intent_weight must be >= 0, got {self.intent_weight!r}")
         if self.max_grad_norm is not None and not self.max_grad_norm > 0:
             raise ValueError(f"TagConfig.max_grad_norm must be > 0 or None, got {self.max_grad_norm!r}")
-
-    def with_overrides(self, **values):
-        """A copy with ``values`` replaced (validated again)."""
-        known = {f.name for f in dataclasses.fields(self)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ValueError(f"unknown config key {unknown[0]!r}; known keys: {', '.join(sorted(known))}")
-        return dataclasses.replace(self, **values)
-
-    def to_dict(self):
-        return dataclasses.asdict(self)
 
 
 TINY = TagConfig(

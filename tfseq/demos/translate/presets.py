@@ -30,6 +30,7 @@ training (``luong234``) or the last half (``luong5``/``luong10``); see
 import dataclasses
 from typing import Optional
 
+from tfseq.demos.frame import Preset
 from tfseq.rnn_cell.factory import CELLS
 
 ATTENTIONS = ("luong", "scaled_luong", "bahdanau", "normed_bahdanau")
@@ -40,7 +41,7 @@ TOKENIZERS = ("sentencepiece", "word")
 
 
 @dataclasses.dataclass(frozen=True)
-class TranslationConfig:
+class TranslationConfig(Preset):
     """Hyper-parameters of an attentive RNN translation model, its data and its training.
 
     Data: ``tokenizer``, ``src_vocab_size``/``tgt_vocab_size`` (upper bounds), ``max_length``
@@ -111,17 +112,6 @@ class TranslationConfig:
             raise ValueError(f"TranslationConfig.length_penalty must be >= 0, got {self.length_penalty!r}")
         if not self.max_length_ratio > 0:
             raise ValueError(f"TranslationConfig.max_length_ratio must be > 0, got {self.max_length_ratio!r}")
-
-    def with_overrides(self, **values):
-        """A copy with ``values`` replaced (validated again)."""
-        known = {f.name for f in dataclasses.fields(self)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ValueError(f"unknown config key {unknown[0]!r}; known keys: {', '.join(sorted(known))}")
-        return dataclasses.replace(self, **values)
-
-    def to_dict(self):
-        return dataclasses.asdict(self)
 
 
 TINY = TranslationConfig(
