@@ -144,3 +144,21 @@ class TaskView:
     def trackables(self) -> dict[str, Any]:
         method = getattr(self.task, "trackables", None)
         return {} if method is None else dict(method())
+
+
+class EpochCounter:
+    """How many epochs a task has started, in a variable the task lists in ``trackables()``, so
+    a resumed run shuffles each epoch exactly as an uninterrupted one (the batch order of epoch
+    ``e`` is drawn from ``(seed, e)``). ``reset_state()`` calls :meth:`start`; ``train_batches``
+    reads :attr:`epoch`."""
+
+    def __init__(self) -> None:
+        self.variable = tf.Variable(0, dtype=tf.int64, trainable=False, name="epochs_started")
+
+    def start(self) -> None:
+        self.variable.assign_add(1)
+
+    @property
+    def epoch(self) -> int:
+        """The epoch being trained (0 before the first :meth:`start`)."""
+        return max(int(self.variable.numpy()) - 1, 0)

@@ -21,6 +21,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfseq.data.sentiment import LABELS, SentenceBatches
+from tfseq.train.task import EpochCounter
 
 
 def confusion_matrix(labels, predictions, num_classes: int) -> np.ndarray:
@@ -71,7 +72,7 @@ class ClassificationTask:
         self.train_data = None
         if corpus.train:
             self.train_data = SentenceBatches(self.encode(corpus.train), config.batch_size, self.bounds, seed)
-        self._epochs_started = tf.Variable(0, dtype=tf.int64, trainable=False, name="epochs_started")
+        self._epochs = EpochCounter()
         self._predict_fn = tf.function(self._probabilities, autograph=False, input_signature=[{
             "ids": tf.TensorSpec([None, None], tf.int32), "length": tf.TensorSpec([None], tf.int32)}])
         self._encoded = {}
@@ -86,10 +87,10 @@ class ClassificationTask:
         return 0 if self.train_data is None else len(self.train_data)
 
     def reset_state(self):
-        self._epochs_started.assign_add(1)
+        self._epochs.start()
 
     def train_batches(self, start):
-        epoch = max(int(self._epochs_started.numpy()) - 1, 0)
+        epoch = self._epochs.epoch
         for batch in self.train_data.epoch(epoch, start):
             yield {k: tf.constant(v) for k, v in batch.items() if k != "index"}
 
@@ -100,7 +101,7 @@ class ClassificationTask:
         return loss_sum / tf.maximum(count, 1.0), {"loss_sum": loss_sum, "count": count}
 
     def trackables(self):
-        return {"epochs_started": self._epochs_started}
+        return {"epochs_started": self._epochs.variable}
 
     # -- prediction and evaluation -------------------------------------------------------------
     def _probabilities(self, batch):

@@ -24,6 +24,7 @@ import tensorflow as tf
 
 from tfseq.data.slots import SlotBatches, length_boundaries
 from tfseq.demos.tag.model import joint_loss
+from tfseq.train.task import EpochCounter
 
 SCORING = ("slot F1: conlleval chunk F1 (seqeval); intent: exact label string, a multi-intent label "
            "('a#b') is one label; tags and intents unseen in training always count as errors")
@@ -82,7 +83,7 @@ class TagTask:
         self.train_data = None
         if corpus.train:
             self.train_data = self._batches(corpus.train, seed)
-        self._epochs_started = tf.Variable(0, dtype=tf.int64, trainable=False, name="epochs_started")
+        self._epochs = EpochCounter()
         ids = tf.TensorSpec([None, None], tf.int32)
         self._eval_fn = tf.function(self._eval_step, autograph=False, input_signature=[{
             "words": ids, "tags": ids, "length": tf.TensorSpec([None], tf.int32),
@@ -100,10 +101,10 @@ class TagTask:
         return 0 if self.train_data is None else len(self.train_data)
 
     def reset_state(self):
-        self._epochs_started.assign_add(1)
+        self._epochs.start()
 
     def train_batches(self, start):
-        epoch = max(int(self._epochs_started.numpy()) - 1, 0)
+        epoch = self._epochs.epoch
         unk, rate = self.vocabularies.words.unk_id, self.config.word_dropout
         for k, batch in enumerate(self.train_data.epoch(epoch, start), start=start):
             if rate > 0:
@@ -118,7 +119,7 @@ class TagTask:
         return objective, {"loss_sum": objective * parts["words"], "count": parts["words"]}
 
     def trackables(self):
-        return {"epochs_started": self._epochs_started}
+        return {"epochs_started": self._epochs.variable}
 
     # -- prediction and evaluation ---------------------------------------------------------------
     def _eval_step(self, batch):

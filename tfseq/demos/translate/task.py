@@ -22,6 +22,7 @@ import tensorflow as tf
 from tfseq.data.parallel import BucketedBatches, bucket_boundaries, encode_pairs
 from tfseq.demos.translate.model import masked_xent
 from tfseq.train.reporting import EpochImages, EpochTexts, Perplexity, average_loss, perplexity
+from tfseq.train.task import EpochCounter
 
 
 @keras.saving.register_keras_serializable(package="tfseq")
@@ -118,7 +119,7 @@ class TranslationTask:
         if examples:
             self.train_data = BucketedBatches(examples, config.batch_size,
                                               bucket_boundaries(config.max_length + 1, config.num_buckets), seed)
-        self._epochs_started = tf.Variable(0, dtype=tf.int64, trainable=False, name="epochs_started")
+        self._epochs = EpochCounter()
         ids = tf.TensorSpec([None, None], tf.int32)  # any batch and length: evaluation is traced once
         self._loss_fn = tf.function(self._eval_loss, autograph=False, input_signature=[{
             "source": ids, "source_length": tf.TensorSpec([None], tf.int32), "target_in": ids, "target_out": ids,
@@ -133,10 +134,10 @@ class TranslationTask:
         return 0 if self.train_data is None else len(self.train_data)
 
     def reset_state(self):
-        self._epochs_started.assign_add(1)
+        self._epochs.start()
 
     def train_batches(self, start):
-        epoch = max(int(self._epochs_started.numpy()) - 1, 0)
+        epoch = self._epochs.epoch
         for batch in self.train_data.epoch(epoch, start):
             yield {k: tf.constant(v) for k, v in batch.items() if k != "index"}
 
@@ -146,7 +147,7 @@ class TranslationTask:
         return loss_sum / tf.maximum(count, 1.0), {"loss_sum": loss_sum, "count": count}
 
     def trackables(self):
-        return {"epochs_started": self._epochs_started}
+        return {"epochs_started": self._epochs.variable}
 
     # -- evaluation ------------------------------------------------------------------------------
     def _eval_loss(self, batch):
