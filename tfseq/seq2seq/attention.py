@@ -541,11 +541,16 @@ class BahdanauAttention(AttentionMechanism):
         elif not self.query_layer.built:
             self.query_layer.build((None, query_depth))
         self.attention_v = self._add_tf1_weight("attention_v", (self.units,), self.kernel_initializer)
+        self._build_score_bias()
         self.attention_g = self.attention_b = None
         if self.normalize:
             g0 = keras.initializers.Constant(math.sqrt(1.0 / self.units))
             self.attention_g = self._add_tf1_weight("attention_g", (), g0)
             self.attention_b = self._add_tf1_weight("attention_b", (self.units,), "zeros")
+
+    def _build_score_bias(self):
+        """No score bias here; monotonic attention adds its ``r`` at this point, which keeps TF
+        Addons' weight order (``v``, ``r``, then ``g`` and ``b``)."""
 
     def score(self, query):
         processed_query = (tf.matmul(query, self.query_kernel) if self.query_layer is None

@@ -16,7 +16,6 @@ memory positions, exact), ``"parallel"`` (closed form with cumulative sums and p
 :func:`safe_cumprod`; the default) and ``"hard"`` (``p`` is 0 or 1).
 """
 
-import math
 from typing import Any
 
 import keras
@@ -26,7 +25,6 @@ import tensorflow as tf
 from tfseq.seq2seq.attention import (
     BahdanauAttention,
     LuongAttention,
-    bahdanau_score,
     mask_score,
 )
 
@@ -115,6 +113,11 @@ class _MonotonicMixin:
             "attention_score_bias", (), keras.initializers.Constant(self.score_bias_init)
         )
 
+    def get_config(self):
+        config = {**super().get_config(), **self._monotonic_config()}
+        config.pop("probability_fn", None)  # fixed: the monotonic recurrence replaces it
+        return config
+
     def initial_alignments(self, batch_size, dtype):
         """One-hot on memory position 0 for every row: ``[batch_size, max_time]``."""
         self._check_memory()
@@ -170,11 +173,6 @@ class LuongMonotonicAttention(_MonotonicMixin, LuongAttention):
         super().build_score(query_depth)
         self._build_score_bias()
 
-    def get_config(self):
-        config = {**super().get_config(), **self._monotonic_config()}
-        config.pop("probability_fn", None)
-        return config
-
 
 @keras.saving.register_keras_serializable(package="tfseq")
 class BahdanauMonotonicAttention(_MonotonicMixin, BahdanauAttention):
@@ -202,32 +200,6 @@ class BahdanauMonotonicAttention(_MonotonicMixin, BahdanauAttention):
         self._monotonic_args(sigmoid_noise, sigmoid_noise_seed, score_bias_init, mode)
         super().__init__(units, memory, memory_sequence_length, normalize=normalize,
                          kernel_initializer=kernel_initializer, dtype=dtype, name=name, **kwargs)
-
-    def build_score(self, query_depth):
-        self.query_kernel = None
-        if self.query_layer is None:
-            self.query_kernel = self._add_tf1_weight("query_layer_kernel", (query_depth, self.units),
-                                                     "glorot_uniform")
-        elif not self.query_layer.built:
-            self.query_layer.build((None, query_depth))
-        self.attention_v = self._add_tf1_weight("attention_v", (self.units,), self.kernel_initializer)
-        self._build_score_bias()  # TF Addons' weight order: v, score bias, then g and b
-        self.attention_g = self.attention_b = None
-        if self.normalize:
-            g0 = keras.initializers.Constant(math.sqrt(1.0 / self.units))
-            self.attention_g = self._add_tf1_weight("attention_g", (), g0)
-            self.attention_b = self._add_tf1_weight("attention_b", (self.units,), "zeros")
-
-    def score(self, query):
-        processed_query = (tf.matmul(query, self.query_kernel) if self.query_layer is None
-                           else self.query_layer(query))  # [batch, units]
-        return bahdanau_score(processed_query, self.keys, self.attention_v, self.attention_g, self.attention_b,
-                              self.normalize)
-
-    def get_config(self):
-        config = {**super().get_config(), **self._monotonic_config()}
-        config.pop("probability_fn", None)
-        return config
 
 
 __all__ = [

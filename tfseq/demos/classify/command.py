@@ -20,8 +20,7 @@ import os
 import sys
 
 from tfseq._checks import UsageError
-from tfseq.demos.frame import fit_run, prepare_run, replicas_note
-from tfseq.demos.strategy_args import add_strategy_arguments
+from tfseq.demos.frame import add_train_arguments, fit_run, prepare_run, replicas_note
 
 KIND = "tfseq classify"
 VOCAB_FILE = "vocab.json"
@@ -39,17 +38,11 @@ def register(subparsers):
                             "(rt-polarity.pos/.neg) files, a file of '<label> <sentence>' lines, or tfds:glue/sst2")
     train.add_argument("--data-dir", default=None, help="the TFDS data directory for tfds: sources")
     train.add_argument("--config", default="tiny", help="preset: tiny|sst2|mr")
-    train.add_argument("--logdir", default=None, help="experiment directory (default: logdir/classify-<corpus>)")
-    train.add_argument("--run", default=None, help="run name (default: <corpus>-<config>-<time>); an existing run "
-                                                   "is resumed")
-    train.add_argument("--seed", type=int, default=0, help="initialisation, dropout and shuffling seed")
+    add_train_arguments(train, logdir_help="experiment directory (default: logdir/classify-<corpus>)",
+                        run_help="run name (default: <corpus>-<config>-<time>); an existing run is resumed",
+                        seed_help="initialisation, dropout and shuffling seed")
     train.add_argument("--split-seed", type=int, default=0,
                        help="seed of the held-out split of corpora without one (MR, a single file)")
-    train.add_argument("--max-steps", type=int, default=None, help="stop after this many steps (resume later)")
-    train.add_argument("--checkpoint-every", type=int, default=None, help="also checkpoint every N steps")
-    train.add_argument("--no-progress", action="store_true", help="no progress bar")
-    train.add_argument("--no-xla", action="store_true", help="do not compile the training step with XLA")
-    add_strategy_arguments(train)
     train.add_argument("overrides", nargs="*", metavar="key=value", help="config overrides, e.g. pooling=attention")
     train.set_defaults(func=cmd_train)
 

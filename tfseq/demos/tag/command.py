@@ -17,12 +17,12 @@ import os
 import sys
 
 from tfseq._checks import UsageError
-from tfseq.demos.frame import fit_run, prepare_run, replicas_note
-from tfseq.demos.strategy_args import add_strategy_arguments
+from tfseq.demos.frame import add_run_arguments, add_train_arguments, fit_run, prepare_run, replicas_note
 
 KIND = "tfseq tag"
 VOCAB_FILE = "vocab.json"
 _DEFAULT_DATA = "builtin:snips"
+_DEFAULT_LOGDIR = "logdir/tag-snips"  # where eval/predict look for a run given by name
 
 
 def register(subparsers):
@@ -35,34 +35,21 @@ def register(subparsers):
                        help="builtin:snips (default: the shipped slice) or a directory with train/, valid/, test/ "
                             "folders of seq.in, seq.out, label")
     train.add_argument("--config", default="tiny", help="preset: tiny|atis|snips")
-    _run_args(train, required=False)
-    train.add_argument("--seed", type=int, default=0)
-    train.add_argument("--max-steps", type=int, default=None, help="stop after this many steps (resume later)")
-    train.add_argument("--checkpoint-every", type=int, default=None, help="also checkpoint every N steps")
-    train.add_argument("--no-progress", action="store_true", help="no progress bar")
-    train.add_argument("--no-xla", action="store_true", help="do not compile the training step with XLA")
-    add_strategy_arguments(train)
+    add_train_arguments(train, logdir_help="experiment directory (default: logdir/tag-<corpus>)",
+                        run_help="run name (default: <corpus>-<config>-<time>); an existing run is resumed")
     train.add_argument("overrides", nargs="*", metavar="key=value", help="config overrides, e.g. num_units=128")
     train.set_defaults(func=cmd_train)
 
     evaluate = sub.add_parser("eval", help="slot F1, intent and sentence accuracy of a trained run")
-    _run_args(evaluate, required=True)
+    add_run_arguments(evaluate, _DEFAULT_LOGDIR)
     evaluate.add_argument("--split", choices=("valid", "test"), default="test")
     evaluate.add_argument("--data", default=None, help="another directory of the same layout (default: the run's)")
     evaluate.set_defaults(func=cmd_eval)
 
     predict = sub.add_parser("predict", help="tag sentences given as arguments or on stdin")
-    _run_args(predict, required=True)
+    add_run_arguments(predict, _DEFAULT_LOGDIR)
     predict.add_argument("sentences", nargs="*", help="sentences (default: one per line from stdin)")
     predict.set_defaults(func=cmd_predict)
-
-
-def _run_args(parser, required):
-    parser.add_argument("--logdir", default=None if not required else "logdir/tag-snips",
-                        help="experiment directory (default: logdir/tag-<corpus>)")
-    parser.add_argument("--run", required=required, default=None,
-                        help="run name" + ("" if required else " (default: <corpus>-<config>-<time>); an existing run "
-                                           "is resumed"))
 
 
 # -- train -----------------------------------------------------------------------------------------
