@@ -33,6 +33,7 @@ imports TensorFlow until a command runs, so ``--help`` stays fast.
 import argparse
 import contextlib
 import dataclasses
+import importlib
 import os
 import sys
 import typing
@@ -76,6 +77,20 @@ def check_positive_options(args: argparse.Namespace, names: Sequence[str]) -> No
         value = getattr(args, name)
         if value is not None and value <= 0:
             raise UsageError(f"--{name.replace('_', '-')} must be a positive integer, got {value}")
+
+
+def lazy_exports(package: str, exports: Mapping[str, str]) -> Callable[[str], Any]:
+    """A demo package's module ``__getattr__``: each name in ``exports`` (name -> the module
+    that defines it, or the submodule of that name) is imported on first use, so importing a
+    demo's command for ``tfseq --help`` does not import TensorFlow."""
+
+    def __getattr__(name: str) -> Any:
+        if name not in exports:
+            raise AttributeError(f"module {package!r} has no attribute {name!r}")
+        module = importlib.import_module(exports[name])
+        return module if module.__name__.endswith("." + name) else getattr(module, name)
+
+    return __getattr__
 
 
 class Preset:

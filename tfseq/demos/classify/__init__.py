@@ -3,7 +3,7 @@
 The names below load on first use, so the command line can import TensorFlow quietly first.
 """
 
-import importlib
+from tfseq.demos.frame import lazy_exports
 
 _EXPORTS = {
     "presets": "tfseq.demos.classify.presets",
@@ -27,9 +27,4 @@ __all__ = [
     "presets",
 ]
 
-
-def __getattr__(name):
-    if name not in _EXPORTS:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    module = importlib.import_module(_EXPORTS[name])
-    return module if module.__name__.endswith("." + name) else getattr(module, name)
+__getattr__ = lazy_exports(__name__, _EXPORTS)

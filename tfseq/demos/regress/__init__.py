@@ -3,7 +3,7 @@
 The names below load on first use, so the command line can import TensorFlow quietly first.
 """
 
-import importlib
+from tfseq.demos.frame import lazy_exports
 
 _EXPORTS = {
     "LinearRegression": "tfseq.demos.regress.model",
@@ -15,9 +15,4 @@ _EXPORTS = {
 
 __all__ = ["LinearRegression", "RegressionTask", "least_squares", "synthetic_data", "train_validation_split"]
 
-
-def __getattr__(name):
-    if name not in _EXPORTS:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    module = importlib.import_module(_EXPORTS[name])
-    return module if module.__name__.endswith("." + name) else getattr(module, name)
+__getattr__ = lazy_exports(__name__, _EXPORTS)
