@@ -9,6 +9,7 @@ import sys
 import time
 
 import tensorflow as tf
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from tfseq.cli.main import main
 
@@ -61,3 +62,13 @@ def final_weights(run_dir):
         reader = tf.train.load_checkpoint(os.path.join(ckpt, f.read().strip(), "ckpt"))
     names = sorted(n for n in reader.get_variable_to_shape_map() if n.startswith("model_variables/"))
     return {n: reader.get_tensor(n) for n in names}
+
+
+def events(directory):
+    """``(accumulator, {plugin: {tag}})`` of the event files in ``directory``, as TensorBoard reads them."""
+    acc = EventAccumulator(directory, size_guidance={"tensors": 0})
+    acc.Reload()
+    by_plugin = {}
+    for tag in acc.Tags()["tensors"]:
+        by_plugin.setdefault(acc.SummaryMetadata(tag).plugin_data.plugin_name, set()).add(tag)
+    return acc, by_plugin

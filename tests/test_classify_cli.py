@@ -9,8 +9,7 @@ import os
 import numpy as np
 import pytest
 import tensorflow as tf
-from cli_runs import final_weights, kill_after_checkpoint, run_cli, run_process
-from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+from cli_runs import events, final_weights, kill_after_checkpoint, run_cli, run_process
 
 from tfseq.data.sentiment import load_sentiment
 
@@ -53,15 +52,6 @@ def test_one_line_errors_write_nothing(tmp_path, capsys):
     assert code == 2 and "predict: empty text ' '" in err and err.count("\n") == 1, err
 
 
-def _events(directory):
-    acc = EventAccumulator(directory, size_guidance={"tensors": 0})
-    acc.Reload()
-    by_plugin = {}
-    for tag in acc.Tags()["tensors"]:
-        by_plugin.setdefault(acc.SummaryMetadata(tag).plugin_data.plugin_name, set()).add(tag)
-    return acc, by_plugin
-
-
 def test_resume_after_sigkill_then_events_eval_predict(tmp_path, capsys):
     logdir = str(tmp_path / "exp")
     train = ["classify", "train", "--logdir", logdir, "--checkpoint-every", "10", *SMALL]
@@ -82,22 +72,22 @@ def test_resume_after_sigkill_then_events_eval_predict(tmp_path, capsys):
     assert "test: accuracy " in out
     run_dir = os.path.join(logdir, "straight")
     assert {"config.json", "vocab.json", "model.keras", "train", "validation", "test"} <= set(os.listdir(run_dir))
-    train_acc, train_tags = _events(os.path.join(run_dir, "train"))
+    train_acc, train_tags = events(os.path.join(run_dir, "train"))
     assert {"Training Loss", "Learning Rate", "Gradient Norm", "sentences_per_second"} <= train_tags["scalars"]
     assert "misclassified" in train_tags["text"] and "confusion_matrix" in train_tags["images"]
     assert train_acc.Tensors("confusion_matrix")[-1].tensor_proto.string_val[2].startswith(b"\x89PNG")
     table = train_acc.Tensors("misclassified")[-1].tensor_proto.string_val[0].decode()
     assert table.startswith("| sentence | true | predicted (p) |")
-    valid_acc, valid_tags = _events(os.path.join(run_dir, "validation"))
+    valid_acc, valid_tags = events(os.path.join(run_dir, "validation"))
     assert {"Validation Loss", "Accuracy", "Macro F1"} <= valid_tags["scalars"]
     assert len(valid_acc.Tensors("Accuracy")) == 2
-    test_acc, test_tags = _events(os.path.join(run_dir, "test"))
+    test_acc, test_tags = events(os.path.join(run_dir, "test"))
     assert {"Test Accuracy", "Test Macro F1"} <= test_tags["scalars"]
     assert test_tags["pr_curves"] == {"pr_curve_test/pr_curves"}
     pr = tf.make_ndarray(test_acc.Tensors("pr_curve_test/pr_curves")[-1].tensor_proto)
     positives = sum(label for _, label in load_sentiment("builtin:mr").test)
     assert pr.shape == (6, 101) and pr[0, 0] == positives and pr[0, 0] + pr[1, 0] == 600  # TP, FP at threshold 0
-    assert "hparams" in _events(run_dir)[1]
+    assert "hparams" in events(run_dir)[1]
 
     # the Projector's files: config, one word per row, the embedding in its checkpoint
     projector_dir = os.path.join(run_dir, "train")

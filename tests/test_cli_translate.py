@@ -6,8 +6,7 @@ import os
 
 import numpy as np
 import pytest
-from cli_runs import final_weights, kill_after_checkpoint, run_cli, run_process
-from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+from cli_runs import events, final_weights, kill_after_checkpoint, run_cli, run_process
 
 SMALL = ["--no-progress", "--no-xla", "--eval-sentences", "20", "num_units=16", "num_layers=1",
          "encoder_type=uni", "batch_size=16", "epochs=2", "num_buckets=1", "tokenizer=word", "max_length=8",
@@ -58,15 +57,6 @@ def test_one_line_errors(tmp_path, capsys):
     assert code == 2 and "nope: no such run" in err and err.count("\n") == 1
 
 
-def _events(directory):
-    acc = EventAccumulator(directory, size_guidance={"tensors": 0})
-    acc.Reload()
-    by_plugin = {}
-    for tag in acc.Tags()["tensors"]:
-        by_plugin.setdefault(acc.SummaryMetadata(tag).plugin_data.plugin_name, set()).add(tag)
-    return acc, by_plugin
-
-
 def test_resume_after_sigkill_then_events_eval_decode(tmp_path, capsys):
     data = toy_file(tmp_path / "toy.txt")
     logdir = str(tmp_path / "exp")
@@ -88,15 +78,15 @@ def test_resume_after_sigkill_then_events_eval_decode(tmp_path, capsys):
     run_dir = os.path.join(logdir, "straight")
     assert {"config.json", "src.tokenizer.json", "tgt.tokenizer.json", "model.keras", "train",
             "validation"} <= set(os.listdir(run_dir))
-    train_acc, train_tags = _events(os.path.join(run_dir, "train"))
+    train_acc, train_tags = events(os.path.join(run_dir, "train"))
     assert {"Training Loss", "Learning Rate", "tokens_per_second", "Perplexity"} <= train_tags["scalars"]
     assert "translations" in train_tags["text"] and "attention" in train_tags["images"]
     image = train_acc.Tensors("attention")[-1].tensor_proto.string_val
     assert image[2].startswith(b"\x89PNG")  # [width, height, png]
-    valid_acc, valid_tags = _events(os.path.join(run_dir, "validation"))
+    valid_acc, valid_tags = events(os.path.join(run_dir, "validation"))
     assert {"Validation Loss", "Perplexity", "BLEU"} <= valid_tags["scalars"]
     assert len(valid_acc.Tensors("BLEU")) == 2
-    assert "hparams" in _events(run_dir)[1]
+    assert "hparams" in events(run_dir)[1]
 
     # eval and decode the same run; a run trained on another language pair is refused
     code, out, err = run_cli(capsys, "translate", "eval", "--logdir", logdir, "--run", "straight", "--split", "valid",

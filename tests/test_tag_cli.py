@@ -5,8 +5,7 @@ import os
 
 import numpy as np
 import pytest
-from cli_runs import final_weights, kill_after_checkpoint, run_cli, run_process
-from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+from cli_runs import events, final_weights, kill_after_checkpoint, run_cli, run_process
 
 from tfseq.data.slots import load_slots
 
@@ -69,15 +68,6 @@ def test_one_line_errors_and_nothing_written(tmp_path, capsys):
         assert code == 2 and "nope: no such run" in err and err.count("\n") == 1, err
 
 
-def _events(directory):
-    acc = EventAccumulator(directory, size_guidance={"tensors": 0})
-    acc.Reload()
-    by_plugin = {}
-    for tag in acc.Tags()["tensors"]:
-        by_plugin.setdefault(acc.SummaryMetadata(tag).plugin_data.plugin_name, set()).add(tag)
-    return acc, by_plugin
-
-
 def test_resume_after_sigkill_then_events_eval_predict(tmp_path, capsys):
     data = str(slice_dir(tmp_path))
     logdir = str(tmp_path / "exp")
@@ -98,19 +88,19 @@ def test_resume_after_sigkill_then_events_eval_predict(tmp_path, capsys):
     assert "(24 utterances)" in out and "a multi-intent label ('a#b') is one label" in out
     run_dir = os.path.join(logdir, "straight")
     assert {"config.json", "vocab.json", "model.keras", "train", "validation", "test"} <= set(os.listdir(run_dir))
-    _, train_tags = _events(os.path.join(run_dir, "train"))
+    _, train_tags = events(os.path.join(run_dir, "train"))
     assert {"Training Loss", "Learning Rate", "Gradient Norm", "words_per_second"} <= train_tags["scalars"]
     assert {"slot_f1_by_type", "tagged_examples", "scoring"} <= train_tags["text"]
-    acc, _ = _events(os.path.join(run_dir, "train"))
+    acc, _ = events(os.path.join(run_dir, "train"))
     table = acc.Tensors("slot_f1_by_type")[-1].tensor_proto.string_val[0].decode()
     assert table.startswith("| slot type | precision | recall | F1 | gold chunks |")
-    valid_acc, valid_tags = _events(os.path.join(run_dir, "validation"))
+    valid_acc, valid_tags = events(os.path.join(run_dir, "validation"))
     assert {"Validation Loss", "Slot F1", "Intent Accuracy", "Sentence Accuracy"} <= valid_tags["scalars"]
     assert len(valid_acc.Tensors("Slot F1")) == 2
-    _, test_tags = _events(os.path.join(run_dir, "test"))
+    _, test_tags = events(os.path.join(run_dir, "test"))
     assert {"Slot F1", "Intent Accuracy", "Sentence Accuracy"} <= test_tags["scalars"]
     assert "tagged_examples" in test_tags["text"]
-    assert "hparams" in _events(run_dir)[1]
+    assert "hparams" in events(run_dir)[1]
 
     # eval and predict
     code, out, err = run_cli(capsys, "tag", "eval", "--logdir", logdir, "--run", "straight", "--split", "valid")
