@@ -21,6 +21,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfseq.data.sentiment import LABELS, SentenceBatches
+from tfseq.train.reporting import EpochImages, EpochTexts
 from tfseq.train.task import EpochCounter
 
 
@@ -73,6 +74,7 @@ class ClassificationTask:
         if corpus.train:
             self.train_data = SentenceBatches(self.encode(corpus.train), config.batch_size, self.bounds, seed)
         self._epochs = EpochCounter()
+        self.reporters = (EpochTexts(self.epoch_texts), EpochImages(self.epoch_images))
         self._predict_fn = tf.function(self._probabilities, autograph=False, input_signature=[{
             "ids": tf.TensorSpec([None, None], tf.int32), "length": tf.TensorSpec([None], tf.int32)}])
         self._encoded = {}

@@ -24,6 +24,7 @@ import tensorflow as tf
 
 from tfseq.data.slots import SlotBatches, length_boundaries
 from tfseq.demos.tag.model import joint_loss
+from tfseq.train.reporting import EpochTexts
 from tfseq.train.task import EpochCounter
 
 SCORING = ("slot F1: conlleval chunk F1 (seqeval); intent: exact label string, a multi-intent label "
@@ -84,6 +85,7 @@ class TagTask:
         if corpus.train:
             self.train_data = self._batches(corpus.train, seed)
         self._epochs = EpochCounter()
+        self.reporters = (EpochTexts(self.epoch_texts),)
         ids = tf.TensorSpec([None, None], tf.int32)
         self._eval_fn = tf.function(self._eval_step, autograph=False, input_signature=[{
             "words": ids, "tags": ids, "length": tf.TensorSpec([None], tf.int32),
