@@ -20,11 +20,12 @@ import os
 import sys
 
 from tfseq._checks import UsageError
-from tfseq.demos.frame import add_train_arguments, fit_run, prepare_run, replicas_note
+from tfseq.demos.frame import add_run_arguments, add_train_arguments, fit_run, prepare_run, replicas_note
 
 KIND = "tfseq classify"
 VOCAB_FILE = "vocab.json"
 _DEFAULT_DATA = "builtin:mr"
+_DEFAULT_LOGDIR = "logdir/classify-mr"  # where eval/predict look for a run given by name
 
 
 def register(subparsers):
@@ -47,36 +48,28 @@ def register(subparsers):
     train.set_defaults(func=cmd_train)
 
     evaluate = sub.add_parser("eval", help="accuracy and macro F1 of a trained run on a split")
-    _run_args(evaluate)
+    add_run_arguments(evaluate, _DEFAULT_LOGDIR)
     evaluate.add_argument("--split", choices=("valid", "test"), default="test")
     evaluate.set_defaults(func=cmd_eval)
 
     predict = sub.add_parser("predict", help="the label and its probability for sentences given as arguments or "
                                              "on stdin")
-    _run_args(predict)
+    add_run_arguments(predict, _DEFAULT_LOGDIR)
     predict.add_argument("sentences", nargs="*", help="sentences (default: one per line from stdin)")
     predict.set_defaults(func=cmd_predict)
-
-
-def _run_args(parser):
-    parser.add_argument("--logdir", default="logdir/classify-mr", help="experiment directory of --run given by name")
-    parser.add_argument("--run", required=True, help="the run directory, or its name in --logdir")
 
 
 # -- train -----------------------------------------------------------------------------------------
 def _config(args):
     from tfseq.demos.classify import presets
-    from tfseq.demos.frame import parse_overrides
+    from tfseq.demos.frame import check_positive_options, parse_overrides
 
     try:
         config = presets.get(args.config)
     except ValueError as err:
         raise UsageError(str(err)) from None
     config = parse_overrides(config, args.overrides)
-    for name in ("max_steps", "checkpoint_every"):
-        value = getattr(args, name)
-        if value is not None and value <= 0:
-            raise UsageError(f"--{name.replace('_', '-')} must be a positive integer, got {value}")
+    check_positive_options(args, ("max_steps", "checkpoint_every"))
     return config
 
 

@@ -54,7 +54,7 @@ def register(subparsers):
 
 # -- train -----------------------------------------------------------------------------------------
 def _config(args):
-    from tfseq.demos.frame import parse_overrides
+    from tfseq.demos.frame import check_positive_options, parse_overrides
     from tfseq.demos.tag import presets as tag_presets
 
     try:
@@ -62,10 +62,7 @@ def _config(args):
     except ValueError as err:
         raise UsageError(str(err)) from None
     config = parse_overrides(config, args.overrides)
-    for name in ("max_steps", "checkpoint_every"):
-        value = getattr(args, name)
-        if value is not None and value <= 0:
-            raise UsageError(f"--{name.replace('_', '-')} must be a positive integer, got {value}")
+    check_positive_options(args, ("max_steps", "checkpoint_every"))
     return config
 
 
