@@ -1,5 +1,6 @@
 """BeamSearchDecoder, gather_tree and tile_batch: NumPy references, exhaustive search, equivalences."""
 
+import collections
 import itertools
 
 import keras
@@ -295,3 +296,73 @@ def test_tf1_spelling_equals_tfa_spelling():
         )
     with pytest.raises(TypeError, match="cannot be saved"):
         positional.get_config()
+
+
+def _step_case(rng, batch, beam, vocab, quantize, dead_beams, finished_rate, masked=False):
+    logits = rng.standard_normal((batch, beam, vocab)).astype(np.float32) * 3.0
+    if quantize:  # many exact ties among tokens and beams
+        logits = np.round(logits)
+    if masked:  # a model that rules out all but two tokens: frozen beams' other tokens survive
+        keep = np.argsort(rng.uniform(size=(batch, beam, vocab)), axis=-1) < 2
+        logits = np.where(keep, logits, -np.inf).astype(np.float32)
+    log_probs = -rng.uniform(0.0, 5.0, (batch, beam)).astype(np.float32)
+    finished = rng.uniform(size=(batch, beam)) < finished_rate
+    if dead_beams:  # the first step: only beam 0 alive, the others finished at -inf
+        log_probs[:, 1:], finished[:, 1:], finished[:, 0] = -np.inf, True, False
+    if masked:  # beams at -inf still alive: a frozen beam's other tokens (dtype.min) can survive
+        log_probs[:, 1:][~finished[:, 1:]] = -np.inf
+    lengths = rng.integers(0, 7, (batch, beam)).astype(np.int64)
+    accumulated = rng.uniform(0.0, 1.5, (batch, beam, 6)).astype(np.float32)
+    alignments = rng.dirichlet(np.ones(6), (batch, beam)).astype(np.float32)
+    return logits, log_probs, finished, lengths, accumulated, alignments
+
+
+@pytest.mark.parametrize("end_token", [0, 4, 19])
+@pytest.mark.parametrize("penalties", [(0.0, 0.0), (1.0, 0.0), (0.6, 0.2)])
+def test_pruned_step_equals_the_whole_vocabulary_step_bit_for_bit(end_token, penalties):
+    """Scoring W + 1 candidates per beam keeps exactly the survivors, scores, log-probabilities,
+    lengths and reordered states of the top-k over all W * V pairs, ties and frozen beams included."""
+    length_weight, coverage_weight = penalties
+    rng = np.random.default_rng(end_token + int(10 * length_weight))
+    state_cls = collections.namedtuple("State", ["cell_state", "alignments"])
+    for trial in range(24):
+        batch, beam, vocab = 3, int(rng.integers(1, 6)), 20
+        logits, log_probs, finished, lengths, accumulated, alignments = _step_case(
+            rng, batch, beam, vocab, quantize=trial % 2 == 0, dead_beams=trial % 6 == 1, finished_rate=0.3,
+            masked=trial % 4 == 3)
+        cell_state = state_cls(tf.constant(rng.standard_normal((batch, beam, 4)), tf.float32), tf.constant(alignments))
+        args = (tf.constant(logits), cell_state, tf.constant(log_probs), tf.constant(finished), tf.constant(lengths),
+                tf.constant(accumulated) if coverage_weight else None, tf.constant(end_token, tf.int32),
+                length_weight, coverage_weight)
+        assert ops.can_prune(beam, vocab)
+        pruned = ops.beam_search_step(*args, prune=True)
+        whole = ops.beam_search_step(*args, prune=False)
+        tf.nest.assert_same_structure(pruned, whole)
+        for got, want in zip(tf.nest.flatten(pruned), tf.nest.flatten(whole)):
+            if want is None:  # no coverage penalty: no accumulated attention on either path
+                assert got is None
+                continue
+            np.testing.assert_array_equal(got.numpy(), want.numpy(), err_msg=f"trial {trial}, beam {beam}")
+
+
+def test_pruning_is_chosen_only_where_it_is_exact():
+    assert ops.can_prune(5, 8000)
+    assert not ops.can_prune(5, 6)  # V = W + 1: no room for W other tokens and end_token
+    assert not ops.can_prune(5, None)  # unknown vocabulary: the whole-vocabulary step
+    assert not ops.can_prune(5, 8000, output_all_scores=True)  # every token's score is asked for
+
+
+def test_pruned_step_runs_under_xla_with_the_same_result():
+    rng = np.random.default_rng(3)
+    logits, log_probs, finished, lengths, _, _ = _step_case(rng, 2, 4, 30, False, False, 0.3)
+    args = [tf.constant(x) for x in (logits, log_probs, finished, lengths)]
+
+    def step(logits, log_probs, finished, lengths, prune):
+        scores, ids, parents, (_, next_log_probs, _, _, _) = ops.beam_search_step(
+            logits, (), log_probs, finished, lengths, None, tf.constant(2), 1.0, 0.0, prune=prune)
+        return scores, ids, parents, next_log_probs
+
+    xla = tf.function(lambda *a: step(*a, True), jit_compile=True)(*args)
+    eager = step(*args, False)
+    for got, want in zip(xla, eager):
+        np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-6)

@@ -12,6 +12,15 @@ keeps the ``W`` best ``(beam, token)`` pairs per batch row (``top_k`` over ``W *
 and records each survivor's parent beam. A finished beam is frozen: its only child is
 ``end_token`` with log-probability 0 and unchanged length. :func:`gather_tree` then
 follows the parent pointers back from the last step.
+
+Within one beam every token but ``end_token`` shares the beam's log-probability, length
+penalty and coverage term, so its score grows with its log-probability: only the beam's
+``W`` most probable other tokens and ``end_token`` can be among the ``W`` survivors. The
+step therefore scores those ``W + 1`` candidates per beam (:func:`beam_candidates`) and
+runs the top-k over ``W * (W + 1)`` of them instead of ``W * V``: the same survivors,
+scores and log-probabilities (the same float operations on the same values), without the
+five ``[B, W, V]`` passes of masking, adding, penalising and dividing. Exact float ties are
+broken as over ``W * V`` (the lower beam, then the lower token id) among the candidates.
 """
 
 from typing import Any
@@ -156,6 +165,7 @@ def beam_search_step(
     length_penalty_weight,
     coverage_penalty_weight,
     output_all_scores=False,
+    prune=None,
 ):
     """One beam-search step on split tensors; returns ``(scores, word_ids, parent_ids, new_state)``.
 
@@ -168,6 +178,8 @@ def beam_search_step(
         end_token: int32 scalar; length_penalty_weight, coverage_penalty_weight: floats.
         output_all_scores: return every candidate's penalised score ``[B, W, V]`` (before the
             top-k) instead of the survivors' ``[B, W]``.
+        prune: score only each beam's ``W + 1`` possible survivors (see the module notes);
+            ``None`` decides by :func:`can_prune`, ``False`` scores all ``W * V`` pairs.
 
     Returns:
         ``scores [B, W]`` (penalised, sorted best first), ``word_ids [B, W]`` int32,
@@ -176,6 +188,11 @@ def beam_search_step(
     """
     batch_size, beam_width = tf.shape(logits)[0], log_probs.shape[1] or tf.shape(log_probs)[1]
     vocab_size = logits.shape[-1] or tf.shape(logits)[-1]
+    if prune is None:
+        prune = can_prune(beam_width, vocab_size, output_all_scores)
+    if prune:
+        return _pruned_step(logits, cell_state, log_probs, finished, lengths, accumulated_attention, end_token,
+                            length_penalty_weight, coverage_penalty_weight)
     step_log_probs = mask_finished(tf.nn.log_softmax(logits), finished, end_token)  # [B, W, V]
     total_log_probs = tf.expand_dims(log_probs, 2) + step_log_probs  # [B, W, V]
 
@@ -207,6 +224,79 @@ def beam_search_step(
         parent_ids,
         (next_cell_state, next_log_probs, next_finished, next_lengths, accumulated_attention),
     )
+
+
+def can_prune(beam_width, vocab_size, output_all_scores=False) -> bool:
+    """Whether :func:`beam_search_step` can score ``W + 1`` candidates per beam: a static
+    beam width and vocabulary with ``V > W + 1``, and no request for every token's score."""
+    return (not output_all_scores and isinstance(beam_width, int) and isinstance(vocab_size, int)
+            and vocab_size > beam_width + 1)
+
+
+def _drop_end_token(ids, values, end_token, keep):
+    """The first ``keep`` entries of ``ids``/``values [..., keep + 1]`` that are not ``end_token``
+    (at most one is), in their order."""
+    order = tf.argsort(tf.cast(tf.equal(ids, end_token), tf.int32), axis=-1, stable=True)[..., :keep]
+    return tf.gather(ids, order, batch_dims=ids.shape.rank - 1), tf.gather(values, order, batch_dims=ids.shape.rank - 1)
+
+
+def beam_candidates(step_log_probs, finished, end_token, beam_width):
+    """Each beam's possible survivors ``(token ids, log-probabilities)``, ``[B, W, W + 1]`` each,
+    sorted by token id: its ``W`` most probable tokens other than ``end_token`` and
+    ``end_token``; for a finished beam the values :func:`mask_finished` gives them (``0`` at
+    ``end_token``, ``dtype.min`` elsewhere) and, as the lowest-index ties that a top-k over
+    the whole frozen row picks, the ``W`` lowest token ids other than ``end_token``.
+
+    ``step_log_probs [B, W, V]`` unmasked, ``finished [B, W]``.
+    """
+    dtype = step_log_probs.dtype
+    top_values, top_ids = tf.math.top_k(step_log_probs, k=beam_width + 1)  # [B, W, W + 1]
+    ids, values = _drop_end_token(top_ids, top_values, end_token, beam_width)  # [B, W, W]
+    low_ids = tf.range(beam_width + 1)
+    low_ids, _ = _drop_end_token(low_ids, low_ids, end_token, beam_width)  # [W]
+    frozen = finished[:, :, tf.newaxis]
+    ids = tf.where(frozen, tf.broadcast_to(low_ids, tf.shape(ids)), ids)
+    values = tf.where(frozen, tf.constant(dtype.min, dtype), values)
+    end_values = tf.where(finished, tf.constant(0.0, dtype), tf.gather(step_log_probs, end_token, axis=2))
+    ids = tf.concat([ids, tf.fill(tf.shape(end_values[:, :, tf.newaxis]), end_token)], 2)  # [B, W, W + 1]
+    values = tf.concat([values, end_values[:, :, tf.newaxis]], 2)
+    order = tf.argsort(ids, axis=2, stable=True)
+    return tf.gather(ids, order, batch_dims=2), tf.gather(values, order, batch_dims=2)
+
+
+def _pruned_step(logits, cell_state, log_probs, finished, lengths, accumulated_attention, end_token,
+                 length_penalty_weight, coverage_penalty_weight):
+    batch_size, beam_width = tf.shape(logits)[0], log_probs.shape[1]
+    ids, step_log_probs = beam_candidates(tf.nn.log_softmax(logits), finished, end_token, beam_width)
+    total_log_probs = tf.expand_dims(log_probs, 2) + step_log_probs  # [B, W, W + 1]
+    if accumulated_attention is not None:
+        probs = attention_probs(cell_state)  # [B, W, S]
+        accumulated_attention = accumulated_attention + probs * tf.expand_dims(
+            tf.cast(tf.logical_not(finished), probs.dtype), 2
+        )
+    if isinstance(length_penalty(0, length_penalty_weight), float):
+        scores = total_log_probs  # the whole-vocabulary path divides by 1.0: the same values
+    else:
+        same = tf.cast(length_penalty(lengths, length_penalty_weight), logits.dtype)[:, :, tf.newaxis]
+        grown = tf.cast(length_penalty(lengths + 1, length_penalty_weight), logits.dtype)[:, :, tf.newaxis]
+        keeps_length = tf.logical_or(finished[:, :, tf.newaxis], tf.equal(ids, end_token))
+        scores = total_log_probs / tf.where(keeps_length, same, grown)
+    if accumulated_attention is not None:
+        scores += coverage_penalty(accumulated_attention, finished, coverage_penalty_weight)
+
+    top_scores, top_indices = tf.math.top_k(tf.reshape(scores, [batch_size, -1]), k=beam_width)  # [B, W]
+    word_ids = tf.gather(tf.reshape(ids, [batch_size, -1]), top_indices, batch_dims=1)
+    parent_ids = tf.cast(top_indices // (beam_width + 1), tf.int32)
+    next_log_probs = tf.gather(tf.reshape(total_log_probs, [batch_size, -1]), top_indices, batch_dims=1)
+
+    parent_finished = tf.gather(finished, parent_ids, batch_dims=1)
+    next_finished = tf.logical_or(parent_finished, tf.equal(word_ids, end_token))
+    next_lengths = tf.gather(lengths, parent_ids, batch_dims=1) + tf.cast(tf.logical_not(parent_finished), tf.int64)
+    if accumulated_attention is not None:
+        accumulated_attention = tf.gather(accumulated_attention, parent_ids, batch_dims=1)
+    next_cell_state = tf.nest.map_structure(lambda t: gather_beams(t, parent_ids), cell_state)
+    return top_scores, word_ids, parent_ids, (next_cell_state, next_log_probs, next_finished, next_lengths,
+                                              accumulated_attention)
 
 
 def gather_tree(step_ids: Any, parent_ids: Any, max_sequence_lengths: Any, end_token: Any) -> tf.Tensor:
