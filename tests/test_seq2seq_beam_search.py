@@ -326,7 +326,8 @@ def test_pruned_step_equals_the_whole_vocabulary_step_bit_for_bit(end_token, pen
     rng = np.random.default_rng(end_token + int(10 * length_weight))
     state_cls = collections.namedtuple("State", ["cell_state", "alignments"])
     for trial in range(24):
-        batch, beam, vocab = 3, int(rng.integers(1, 6)), 20
+        batch, beam = 3, int(rng.integers(1, 6))
+        vocab = 20 if trial % 3 else 997  # 997: the candidates come from row_top_k's chunks
         logits, log_probs, finished, lengths, accumulated, alignments = _step_case(
             rng, batch, beam, vocab, quantize=trial % 2 == 0, dead_beams=trial % 6 == 1, finished_rate=0.3,
             masked=trial % 4 == 3)
@@ -366,3 +367,20 @@ def test_pruned_step_runs_under_xla_with_the_same_result():
     eager = step(*args, False)
     for got, want in zip(xla, eager):
         np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-6)
+
+
+@pytest.mark.parametrize("length", [100, 997, 1000, 8000])
+def test_row_top_k_equals_top_k_with_its_tie_rule(length):
+    """Chunked top-k (divisible and padded lengths) returns top_k's values and indices,
+    also when many entries tie and when rows hold -inf."""
+    rng = np.random.default_rng(length)
+    for k in (1, 6, 11):
+        for ties in (False, True):
+            x = rng.standard_normal((3, 4, length)).astype(np.float32)
+            if ties:
+                x = np.round(x * 2)
+                x[0, 0, : length // 2] = -np.inf
+            want = tf.math.top_k(tf.constant(x), k)
+            got = ops.row_top_k(tf.constant(x), k)
+            np.testing.assert_array_equal(got[0].numpy(), want.values.numpy())
+            np.testing.assert_array_equal(got[1].numpy(), want.indices.numpy())

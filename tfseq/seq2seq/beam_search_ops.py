@@ -23,6 +23,7 @@ five ``[B, W, V]`` passes of masking, adding, penalising and dividing. Exact flo
 broken as over ``W * V`` (the lower beam, then the lower token id) among the candidates.
 """
 
+import math
 from typing import Any
 
 import tensorflow as tf
@@ -233,6 +234,45 @@ def can_prune(beam_width, vocab_size, output_all_scores=False) -> bool:
             and vocab_size > beam_width + 1)
 
 
+def _chunk_size(length, k):
+    """A chunk length for :func:`row_top_k` over rows of ``length`` (about ``sqrt(length) / 2``,
+    a divisor of ``length`` when one is near), or None when plain ``top_k`` is as good."""
+    if length < 64 * k:
+        return None
+    target = max(k, round(math.sqrt(length) / 2))
+    divisors = [c for c in range(max(2, target // 2), 2 * target + 1) if length % c == 0]
+    return min(divisors, key=lambda c: abs(c - target)) if divisors else target
+
+
+def row_top_k(values: tf.Tensor, k: int) -> tuple:
+    """``tf.math.top_k(values, k)`` over the last axis (static length), in two small passes.
+
+    The last axis is cut into chunks; a row's ``k`` largest entries lie in the ``k`` chunks
+    with the largest maxima (any entry outside them has ``k`` chunk maxima, ``k`` distinct
+    entries, above it), so one ``reduce_max``, a top-k over the chunk maxima and a top-k
+    over the ``k`` chosen chunks, kept in index order, give ``top_k``'s values and indices,
+    including its tie rule (the lower index first): ordering entries by (value, lower
+    index first) orders chunks the same way. Rows whose length is not a multiple of the
+    chunk are padded with ``-inf`` past their end, which ranks below every entry.
+    """
+    length = values.shape[-1]
+    chunk = _chunk_size(length, k) if isinstance(length, int) else None
+    if chunk is None:
+        return tf.math.top_k(values, k=k)
+    lead = tf.shape(values)[:-1]
+    batch_dims = values.shape.rank - 1
+    chunks = -(-length // chunk)
+    if chunks * chunk != length:
+        pad = tf.fill(tf.concat([lead, [chunks * chunk - length]], 0), tf.constant(-math.inf, values.dtype))
+        values = tf.concat([values, pad], -1)
+    blocks = tf.reshape(values, tf.concat([lead, [chunks, chunk]], 0))  # [..., chunks, chunk]
+    _, best = tf.math.top_k(tf.reduce_max(blocks, -1), k=k)  # [..., k] chunk numbers
+    best = tf.sort(best, -1)  # index order, for top_k's tie rule
+    picked = tf.reshape(tf.gather(blocks, best, batch_dims=batch_dims), tf.concat([lead, [k * chunk]], 0))
+    top_values, at = tf.math.top_k(picked, k=k)
+    return top_values, tf.gather(best, at // chunk, batch_dims=batch_dims) * chunk + at % chunk
+
+
 def _drop_end_token(ids, values, end_token, keep):
     """The first ``keep`` entries of ``ids``/``values [..., keep + 1]`` that are not ``end_token``
     (at most one is), in their order."""
@@ -250,7 +290,7 @@ def beam_candidates(step_log_probs, finished, end_token, beam_width):
     ``step_log_probs [B, W, V]`` unmasked, ``finished [B, W]``.
     """
     dtype = step_log_probs.dtype
-    top_values, top_ids = tf.math.top_k(step_log_probs, k=beam_width + 1)  # [B, W, W + 1]
+    top_values, top_ids = row_top_k(step_log_probs, beam_width + 1)  # [B, W, W + 1]
     ids, values = _drop_end_token(top_ids, top_values, end_token, beam_width)  # [B, W, W]
     low_ids = tf.range(beam_width + 1)
     low_ids, _ = _drop_end_token(low_ids, low_ids, end_token, beam_width)  # [W]
