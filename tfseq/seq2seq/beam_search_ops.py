@@ -96,8 +96,9 @@ def length_penalty(lengths, weight):
     return (5.0 + tf.cast(lengths, tf.float32)) ** weight / tf.constant(6.0) ** weight
 
 
-def candidate_length_penalty(lengths, finished, end_token, vocab_size, weight, dtype):
-    """``lp`` of every candidate ``[B, W, V]`` (broadcastable), or ``1.0`` when ``weight`` is 0.
+def candidate_length_penalty(lengths, finished, end_token, vocab_size, weight, dtype, ids=None):
+    """``lp`` of every candidate ``[B, W, V]`` (broadcastable), or ``1.0`` when ``weight`` is 0;
+    of the candidates ``ids [B, W, C]`` only, when given.
 
     A candidate's length is its beam's ``lengths`` plus one, except for ``end_token`` and
     for finished beams (TF1/TFA's rule). Only two lengths occur per beam, so ``lp`` is
@@ -107,9 +108,8 @@ def candidate_length_penalty(lengths, finished, end_token, vocab_size, weight, d
         return 1.0
     same = tf.cast(length_penalty(lengths, weight), dtype)[:, :, tf.newaxis]  # [B, W, 1]
     grown = tf.cast(length_penalty(lengths + 1, weight), dtype)[:, :, tf.newaxis]
-    keeps_length = tf.logical_or(
-        finished[:, :, tf.newaxis], tf.equal(tf.range(vocab_size), end_token)[tf.newaxis, tf.newaxis]
-    )  # [B, W, V]
+    ids = tf.range(vocab_size)[tf.newaxis, tf.newaxis] if ids is None else ids
+    keeps_length = tf.logical_or(finished[:, :, tf.newaxis], tf.equal(ids, end_token))  # [B, W, V or C]
     return tf.where(keeps_length, same, grown)
 
 
@@ -191,11 +191,11 @@ def beam_search_step(
     vocab_size = logits.shape[-1] or tf.shape(logits)[-1]
     if prune is None:
         prune = can_prune(beam_width, vocab_size, output_all_scores)
-    if prune:
-        return _pruned_step(logits, cell_state, log_probs, finished, lengths, accumulated_attention, end_token,
-                            length_penalty_weight, coverage_penalty_weight)
-    step_log_probs = mask_finished(tf.nn.log_softmax(logits), finished, end_token)  # [B, W, V]
-    total_log_probs = tf.expand_dims(log_probs, 2) + step_log_probs  # [B, W, V]
+    if prune:  # [B, W, W + 1] candidates
+        ids, step_log_probs = beam_candidates(tf.nn.log_softmax(logits), finished, end_token, beam_width)
+    else:  # every token
+        ids, step_log_probs = None, mask_finished(tf.nn.log_softmax(logits), finished, end_token)  # [B, W, V]
+    total_log_probs = tf.expand_dims(log_probs, 2) + step_log_probs
 
     if accumulated_attention is not None:
         probs = attention_probs(cell_state)  # [B, W, S]
@@ -203,14 +203,18 @@ def beam_search_step(
             tf.cast(tf.logical_not(finished), probs.dtype), 2
         )
     scores = total_log_probs / candidate_length_penalty(
-        lengths, finished, end_token, vocab_size, length_penalty_weight, logits.dtype
+        lengths, finished, end_token, vocab_size, length_penalty_weight, logits.dtype, ids
     )
     if accumulated_attention is not None:
         scores += coverage_penalty(accumulated_attention, finished, coverage_penalty_weight)
 
     top_scores, top_indices = tf.math.top_k(tf.reshape(scores, [batch_size, -1]), k=beam_width)  # [B, W]
-    word_ids = tf.cast(tf.math.floormod(top_indices, vocab_size), tf.int32)
-    parent_ids = tf.cast(top_indices // vocab_size, tf.int32)
+    if ids is None:
+        word_ids = tf.cast(tf.math.floormod(top_indices, vocab_size), tf.int32)
+        parent_ids = tf.cast(top_indices // vocab_size, tf.int32)
+    else:
+        word_ids = tf.gather(tf.reshape(ids, [batch_size, -1]), top_indices, batch_dims=1)
+        parent_ids = tf.cast(top_indices // (beam_width + 1), tf.int32)
     next_log_probs = tf.gather(tf.reshape(total_log_probs, [batch_size, -1]), top_indices, batch_dims=1)
 
     parent_finished = tf.gather(finished, parent_ids, batch_dims=1)
@@ -302,41 +306,6 @@ def beam_candidates(step_log_probs, finished, end_token, beam_width):
     values = tf.concat([values, end_values[:, :, tf.newaxis]], 2)
     order = tf.argsort(ids, axis=2, stable=True)
     return tf.gather(ids, order, batch_dims=2), tf.gather(values, order, batch_dims=2)
-
-
-def _pruned_step(logits, cell_state, log_probs, finished, lengths, accumulated_attention, end_token,
-                 length_penalty_weight, coverage_penalty_weight):
-    batch_size, beam_width = tf.shape(logits)[0], log_probs.shape[1]
-    ids, step_log_probs = beam_candidates(tf.nn.log_softmax(logits), finished, end_token, beam_width)
-    total_log_probs = tf.expand_dims(log_probs, 2) + step_log_probs  # [B, W, W + 1]
-    if accumulated_attention is not None:
-        probs = attention_probs(cell_state)  # [B, W, S]
-        accumulated_attention = accumulated_attention + probs * tf.expand_dims(
-            tf.cast(tf.logical_not(finished), probs.dtype), 2
-        )
-    if isinstance(length_penalty(0, length_penalty_weight), float):
-        scores = total_log_probs  # the whole-vocabulary path divides by 1.0: the same values
-    else:
-        same = tf.cast(length_penalty(lengths, length_penalty_weight), logits.dtype)[:, :, tf.newaxis]
-        grown = tf.cast(length_penalty(lengths + 1, length_penalty_weight), logits.dtype)[:, :, tf.newaxis]
-        keeps_length = tf.logical_or(finished[:, :, tf.newaxis], tf.equal(ids, end_token))
-        scores = total_log_probs / tf.where(keeps_length, same, grown)
-    if accumulated_attention is not None:
-        scores += coverage_penalty(accumulated_attention, finished, coverage_penalty_weight)
-
-    top_scores, top_indices = tf.math.top_k(tf.reshape(scores, [batch_size, -1]), k=beam_width)  # [B, W]
-    word_ids = tf.gather(tf.reshape(ids, [batch_size, -1]), top_indices, batch_dims=1)
-    parent_ids = tf.cast(top_indices // (beam_width + 1), tf.int32)
-    next_log_probs = tf.gather(tf.reshape(total_log_probs, [batch_size, -1]), top_indices, batch_dims=1)
-
-    parent_finished = tf.gather(finished, parent_ids, batch_dims=1)
-    next_finished = tf.logical_or(parent_finished, tf.equal(word_ids, end_token))
-    next_lengths = tf.gather(lengths, parent_ids, batch_dims=1) + tf.cast(tf.logical_not(parent_finished), tf.int64)
-    if accumulated_attention is not None:
-        accumulated_attention = tf.gather(accumulated_attention, parent_ids, batch_dims=1)
-    next_cell_state = tf.nest.map_structure(lambda t: gather_beams(t, parent_ids), cell_state)
-    return top_scores, word_ids, parent_ids, (next_cell_state, next_log_probs, next_finished, next_lengths,
-                                              accumulated_attention)
 
 
 def gather_tree(step_ids: Any, parent_ids: Any, max_sequence_lengths: Any, end_token: Any) -> tf.Tensor:
