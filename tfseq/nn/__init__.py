@@ -7,7 +7,7 @@ stacked bidirectional RNNs live here too.
 
 from tfseq.nn import fused
 from tfseq.nn.block_fused import LSTMBlockFusedCell
-from tfseq.nn.layers import RNN
+from tfseq.nn.layers import RNN, Dropout
 from tfseq.nn.rnn import (
     bidirectional_dynamic_rnn,
     dynamic_rnn,
@@ -26,6 +26,7 @@ __all__ = [
     "bidirectional_dynamic_rnn",
     "static_bidirectional_rnn",
     "RNN",
+    "Dropout",
     "fused",
     # TF1 contrib (tf.contrib.rnn)
     "LSTMBlockFusedCell",

@@ -9,6 +9,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfseq._checks import check_optional_int, serialize_optional
+from tfseq._random import uniform
 from tfseq.rnn_cell.base import LSTMStateTuple, call_cell, cell_training
 from tfseq.rnn_cell.fusion import FusedDropout, FusedSpec, NotFusable, check_not_overridden
 from tfseq.rnn_cell.wrappers import RNNCellWrapper
@@ -230,11 +231,11 @@ class DropoutWrapper(RNNCellWrapper):
         keep_prob = keep_prob_tensor("DropoutWrapper", name, keep_prob, value.dtype)
         if self.variational_recurrent:
             seed = tf.random.experimental.stateless_fold_in(self.sequence_seed.state.value, salt)
-            noise = tf.random.stateless_uniform([1, value.shape[-1]], seed=seed, dtype=value.dtype)
+            noise = uniform([1, value.shape[-1]], seed, value.dtype)
         else:
             # Drawn from the SeedGenerator variable (not a stateful op) so that a checkpoint
-            # holds the RNG position and a resumed run draws the same masks.
-            noise = keras.random.uniform(tf.shape(value), dtype=value.dtype, seed=self.sequence_seed)
+            # holds the RNG position and a resumed run draws the same masks; Philox, fast under XLA.
+            noise = uniform(tf.shape(value), self.sequence_seed, value.dtype)
         keep = tf.floor(keep_prob + noise)  # 1 with probability keep_prob
         return value / keep_prob * keep
 

@@ -9,6 +9,7 @@ import keras
 import tensorflow as tf
 
 from tfseq._checks import check_bool, check_optional_int, check_positive_int, serialize_optional
+from tfseq._random import uniform
 from tfseq.rnn_cell.base import LSTMStateTuple, LSTMTupleCell, cell_training, get_activation, reject_tf1_only_args
 from tfseq.rnn_cell.block_cells import check_number
 from tfseq.rnn_cell.dropout import check_keep_prob, keep_prob_config, keep_prob_tensor, may_drop
@@ -131,7 +132,7 @@ class LayerNormBasicLSTMCell(LSTMTupleCell):
 
         def drop():
             keep = self._keep_prob(g.dtype)
-            noise = keras.random.uniform(tf.shape(g), dtype=g.dtype, seed=self.seed_generator)
+            noise = uniform(tf.shape(g), self.seed_generator, g.dtype)
             return g / keep * tf.floor(keep + noise)
 
         if training is True:

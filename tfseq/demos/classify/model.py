@@ -136,7 +136,7 @@ class SentenceClassifier(keras.Model):
         if pooling == "attention":
             self.attention_hidden = keras.layers.Dense(self.attention_units, activation="tanh", name="attention_hidden")
             self.attention_score = keras.layers.Dense(1, use_bias=False, name="attention_score")
-        self.feature_dropout = keras.layers.Dropout(self.dropout, seed=self._seed + 999)
+        self.feature_dropout = nn.Dropout(self.dropout, seed=self._seed + 999)
         self.output_layer = keras.layers.Dense(self.num_classes, name="output")
         self.feature_width = width
 

@@ -100,7 +100,7 @@ class LanguageModel(keras.Model):
         self.input_dropout = None
         if self.keep_prob < 1.0:
             noise_shape = (None, 1, hidden_size) if self.variational_dropout else None
-            self.input_dropout = keras.layers.Dropout(
+            self.input_dropout = nn.Dropout(
                 1.0 - self.keep_prob, noise_shape=noise_shape, seed=seed, name="input_dropout"
             )
         layers = []

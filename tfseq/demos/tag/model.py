@@ -119,8 +119,8 @@ class SlotIntentModel(keras.Model):
                 [make_cell(cell, num_units, forget_bias, name=f"cell_{i}") for i in range(num_layers)])
             depth = num_units
         self.depth = depth
-        self.input_dropout = keras.layers.Dropout(self.dropout, seed=seed, name="input_dropout")
-        self.output_dropout = keras.layers.Dropout(self.dropout, seed=seed + 1, name="output_dropout")
+        self.input_dropout = nn.Dropout(self.dropout, seed=seed, name="input_dropout")
+        self.output_dropout = nn.Dropout(self.dropout, seed=seed + 1, name="output_dropout")
         if variant == "slot_gated":
             self.slot_query = keras.layers.Dense(depth, use_bias=False, name="slot_query")
             self.intent_score = keras.layers.Dense(depth, activation="tanh", name="intent_score")
