@@ -1,4 +1,4 @@
-"""tfseq._random: Keras' numbers in a graph, the same numbers under XLA; dropout masks agree."""
+"""tfseq._random and tfseq.nn.Dropout: Keras' numbers, in a graph and under XLA."""
 
 import keras
 import numpy as np
@@ -19,13 +19,16 @@ def test_uniform_equals_keras_random_in_a_graph_and_advances_the_generator_alike
     assert next_seed(keras.random.SeedGenerator(7)).dtype == tf.int32
 
 
-def test_uniform_under_xla_with_a_run_time_seed_is_uniform():
-    """Under XLA the draws are XLA's Philox stream: in [0, 1), uniform, and new for a new seed."""
+def test_uniform_under_xla_with_a_run_time_seed_draws_keras_numbers():
+    """Under XLA, with a seed known only at run time (nothing folded at compile time), the
+    draws equal Keras' default-algorithm draws in the same XLA program, and are uniform."""
     seeds = tf.Variable([3, 4], dtype=tf.int32)
-    draw = tf.function(lambda: uniform([200, 500], seeds.read_value(), tf.float32), jit_compile=True)
-    first = draw().numpy()
+    draw = tf.function(lambda: (uniform([200, 500], seeds.read_value(), tf.float32),
+                                tf.random.stateless_uniform([200, 500], seed=seeds.read_value())), jit_compile=True)
+    first, default = (x.numpy() for x in draw())
+    np.testing.assert_array_equal(first, default)
     seeds.assign([3, 5])
-    second = draw().numpy()
+    second = draw()[0].numpy()
     assert 0.0 <= first.min() and first.max() < 1.0
     assert abs(first.mean() - 0.5) < 0.01 and abs(first.var() - 1 / 12) < 0.01
     assert np.histogram(first, bins=10, range=(0, 1))[0].min() > 9000  # each tenth within 10 % of 10,000
@@ -58,7 +61,7 @@ def test_dropout_wrapper_under_xla_keeps_the_right_fraction_and_matches_the_grap
 
 
 @pytest.mark.parametrize("noise_shape", [None, (None, 1, 8)])
-def test_nn_dropout_equals_keras_dropout_in_a_graph_and_drops_alike_under_xla(noise_shape):
+def test_nn_dropout_equals_keras_dropout_in_a_graph_and_under_xla(noise_shape):
     x = tf.ones([512, 12, 8])  # 4,096 independent draws with the shared noise shape: 4 sigma is 0.03
     ours = nn.Dropout(0.3, noise_shape=noise_shape, seed=5)
     theirs = keras.layers.Dropout(0.3, noise_shape=noise_shape, seed=5)
@@ -66,7 +69,9 @@ def test_nn_dropout_equals_keras_dropout_in_a_graph_and_drops_alike_under_xla(no
     for _ in range(2):
         a, b = graph()
         np.testing.assert_array_equal(a.numpy(), b.numpy())
-    compiled = tf.function(lambda: ours(x, training=True), jit_compile=True)().numpy()
+    compiled, compiled_keras = (t.numpy() for t in tf.function(
+        lambda: (ours(x, training=True), theirs(x, training=True)), jit_compile=True)())
+    np.testing.assert_array_equal(compiled, compiled_keras)  # Keras' masks under XLA too
     assert np.all((compiled == 0.0) | np.isclose(compiled, 1 / 0.7))
     assert abs((compiled > 0).mean() - 0.7) < 0.03
     if noise_shape is not None:  # one mask per row, shared over time

@@ -103,11 +103,10 @@ class RNN(keras.layers.RNN):
 class Dropout(keras.layers.Dropout):
     """``keras.layers.Dropout`` whose noise is fast inside an XLA program.
 
-    Same arguments, config and numbers as ``keras.layers.Dropout`` in a graph or eagerly
-    (Philox, what Keras' default algorithm picks there); under ``jit_compile`` Keras' default
-    becomes a generator about 100 times slower on a CPU, which made a compiled training step
-    with dropout up to twice as slow (see :mod:`tfseq._random`). Under XLA the masks are XLA's
-    Philox draws: the same distribution, other draws than the graph's.
+    Same arguments, config and masks as ``keras.layers.Dropout``: Philox, which Keras' default
+    algorithm picks too, but by name, because under ``jit_compile`` on a CPU the default takes
+    a path about 100 times slower for the same numbers (it made a compiled training step with
+    dropout up to twice as slow; see :mod:`tfseq._random`).
     """
 
     def call(self, inputs: tf.Tensor, training: bool | None = False) -> tf.Tensor:
