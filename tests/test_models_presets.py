@@ -88,6 +88,7 @@ def test_unknown_override_key_is_named():
         (dict(num_layers=0), "num_layers must be a positive integer, got 0"),
         (dict(cell="lstn"), "cell must be one of lstm, peephole, gru, rnn, got 'lstn'"),
         (dict(learning_rate=-1.0), "learning_rate must be a positive number, got -1.0"),
+        (dict(optimizer="rmsprop"), "optimizer must be one of sgd, adam, got 'rmsprop'"),
     ],
 )
 def test_bad_override_values(overrides, message):

@@ -172,7 +172,8 @@ def _build(args, config, corpus, strategy):
             return {"samples": _samples_markdown(model, corpus, known, seed=epoch)[2]}
 
         task = _task(model, corpus, config, texts)
-        optimizer = keras.optimizers.SGD(config.learning_rate)
+        optimizer = (keras.optimizers.Adam if config.optimizer == "adam" else keras.optimizers.SGD)(
+            config.learning_rate)
         steps = task.steps_per_epoch()
     except ValueError as err:
         raise UsageError(str(err)) from None

@@ -36,6 +36,8 @@ from typing import Optional
 from tfseq.demos.frame import Preset
 from tfseq.rnn_cell.factory import CELLS
 
+OPTIMIZERS = ("sgd", "adam")
+
 
 @dataclasses.dataclass(frozen=True)
 class LMConfig(Preset):
@@ -63,6 +65,7 @@ class LMConfig(Preset):
     forget_bias: float = 0.0  # the tutorial's BasicLSTMCell(forget_bias=0.0)
     tie_embeddings: bool = False
     variational_dropout: bool = False
+    optimizer: str = "sgd"  # the tutorial's; "adam" (Kingma & Ba 2014) takes the same schedule
     published_valid_ppl: Optional[float] = None
     published_test_ppl: Optional[float] = None
 
@@ -80,6 +83,8 @@ class LMConfig(Preset):
             raise ValueError(f"LMConfig.keep_prob must be in (0, 1], got {self.keep_prob!r}")
         if self.cell not in CELLS:
             raise ValueError(f"LMConfig.cell must be one of {', '.join(CELLS)}, got {self.cell!r}")
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"LMConfig.optimizer must be one of {', '.join(OPTIMIZERS)}, got {self.optimizer!r}")
 
     def learning_rate_at(self, epoch):
         """The tutorial's schedule: ``learning_rate * lr_decay ** max(epoch + 1 - max_epoch, 0)``."""
