@@ -230,7 +230,7 @@ def test_optimizer_option_trains_with_adam(tmp_path, capsys):
     logdir = str(tmp_path / "exp")
     slots = {}
     for optimizer in ("sgd", "adam"):
-        code, out, err = run_cli(capsys, "lm", "train", "--data", data, "--level", "char", "--logdir", logdir,
+        code, _, err = run_cli(capsys, "lm", "train", "--data", data, "--level", "char", "--logdir", logdir,
                                  "--run", optimizer, "--no-progress", "--max-steps", "3", *TINY,
                                  f"optimizer={optimizer}")
         assert code == 0, err
