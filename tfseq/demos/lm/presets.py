@@ -6,7 +6,7 @@ value; ``test`` is the tutorial's ``TestConfig``. ``tiny`` and ``char`` are tfse
 char-level configs for the built-in names corpus: ``tiny`` (1x128 LSTM, no dropout, 6 epochs)
 trains in well under a minute; ``char``, the command's default, is 2x256 with variational
 dropout (keep 0.85) for 8 epochs. Measured on the names test split (``tfseq lm train``, 2-core
-CPU): ``tiny`` 1.9954 nats/char, ``char`` 1.9298 nats/char in 2.9 CPU-minutes. Variational
+CPU): ``tiny`` 1.9954 nats/char, ``char`` 1.9298 nats/char in 2.8 CPU-minutes. Variational
 dropout draws one mask per sequence; a fresh mask per step costs about four times the whole
 step when the step is compiled with XLA on a CPU.
 ``small_reg`` is ``small``'s size and number of epochs with variational dropout (keep 0.75)
