@@ -124,8 +124,9 @@ for temperature in (0.5, 0.8, 1.0, 1.5):
 print(generate_lines(model, corpus.vocab, "char", num_lines=8, temperature=0.8, prime="ma", seed=2))
 
 # %% [markdown]
-# The command line does the same, with longer training (`tfseq lm train`, six epochs,
-# test 1.9955 nats per character):
+# The command line trains this model with `--config tiny` (six epochs, test 1.9954 nats per
+# character), and by default a larger one, the `char` preset: two layers of 256 units with
+# variational dropout, eight epochs, test 1.9298 nats per character in about 3 CPU-minutes:
 #
 # ```
 # tfseq lm train

@@ -1,6 +1,7 @@
 """``tfseq classify``: one-line errors with exit 2 and nothing written; resume after SIGKILL
 equals an uninterrupted run; its TensorBoard events (scalars, confusion-matrix image,
-misclassified text, PR curve, hparams, Projector files); eval and predict."""
+misclassified text, PR curve, hparams, Projector files); eval and predict; a ``tfds:`` source
+read through TFDS' mock data."""
 
 import collections
 import json
@@ -140,3 +141,37 @@ def test_pretrained_frozen_vectors_stay_put(tmp_path, capsys, pooling):
     row = tokens.index(words[0])
     expected = np.asarray(vectors.read_text().splitlines()[1].split()[1:], np.float32)
     np.testing.assert_allclose(table[row], expected, atol=1e-6)  # frozen: unchanged after training
+
+
+def test_tfds_glue_sst2_through_tfds_mock_data(tmp_path, capsys):
+    """``--data tfds:glue/sst2`` reads TFDS' GLUE SST-2 through the real builder and
+    ``as_dataset`` path, with ``tfds.testing.mock_data`` generating its examples (no download):
+    train and validation splits, no labelled test split, so the validation split is scored."""
+    import tensorflow_datasets as tfds
+
+    logdir, data_dir = str(tmp_path / "exp"), str(tmp_path / "tfds")  # an empty TFDS data directory
+    train = ["classify", "train", "--data", "tfds:glue/sst2", "--data-dir", data_dir, "--logdir", logdir,
+             "--run", "r", "--no-progress", "--no-xla", "embedding_dim=8", "num_units=8", "batch_size=8",
+             "max_length=16", "num_buckets=1", "epochs=1", "min_count=1"]
+    with tfds.testing.mock_data(num_examples=24):
+        expected = tfds.as_numpy(tfds.builder("glue/sst2", data_dir=data_dir).as_dataset(split="validation"))
+        positives = sum(int(row["label"]) for row in expected)
+        code, out, err = run_cli(capsys, *train)
+        assert code == 0, err
+        assert "glue-sst2: 24/24/0 train/valid/test sentences (official; test labels hidden)" in out
+        assert "3 steps/epoch, 1 epochs" in out and "validation: accuracy " in out and "test: " not in out
+        run_dir = os.path.join(logdir, "r")
+        with open(os.path.join(run_dir, "config.json"), encoding="utf-8") as f:
+            settings = json.load(f)
+        assert settings["data"] == "tfds:glue/sst2" and settings["data_dir"] == data_dir
+        assert settings["split"] == "official; test labels hidden"
+        test_acc, test_tags = events(os.path.join(run_dir, "test"))
+        assert {"Validation Accuracy", "Validation Macro F1"} <= test_tags["scalars"]
+        pr = tf.make_ndarray(test_acc.Tensors("pr_curve_validation/pr_curves")[-1].tensor_proto)
+        assert pr[0, 0] == positives and pr[0, 0] + pr[1, 0] == 24  # TP, FP at threshold 0
+
+        code, out, err = run_cli(capsys, "classify", "eval", "--run", run_dir, "--split", "valid")
+        assert code == 0, err
+        assert out.startswith("glue-sst2 valid: accuracy ") and "(24 sentences; official" in out
+        code, _, err = run_cli(capsys, "classify", "eval", "--run", run_dir, "--split", "test")
+        assert code == 2 and "tfds:glue/sst2 has no test split" in err and err.count("\n") == 1, err

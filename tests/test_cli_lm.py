@@ -219,3 +219,27 @@ def test_train_mirrored_two_devices_then_resume_without_strategy(tmp_path, capsy
     code, out, err = run_cli(capsys, *train, "--no-xla", *TINY[:-1], "max_max_epoch=3")
     assert code == 0, err
     assert "Epoch 3," in out and "Epoch 2," not in out and "Test perplexity:" in out
+
+
+def test_optimizer_option_trains_with_adam(tmp_path, capsys):
+    """``optimizer=adam`` trains with Adam (its moment slots are checkpointed; SGD has none)
+    under the same per-epoch schedule; the choice is part of the run's settings."""
+    import tensorflow as tf
+
+    data = names_file(tmp_path / "names.txt", n=200)
+    logdir = str(tmp_path / "exp")
+    slots = {}
+    for optimizer in ("sgd", "adam"):
+        code, _, err = run_cli(capsys, "lm", "train", "--data", data, "--level", "char", "--logdir", logdir,
+                                 "--run", optimizer, "--no-progress", "--max-steps", "3", *TINY,
+                                 f"optimizer={optimizer}")
+        assert code == 0, err
+        checkpoint = os.path.join(logdir, optimizer, "checkpoints")
+        with open(os.path.join(checkpoint, "latest")) as f:
+            names = tf.train.list_variables(os.path.join(checkpoint, f.read().strip(), "ckpt"))
+        shapes = {n: shape for n, shape in names}
+        slots[optimizer] = [n for n, shape in shapes.items() if n.startswith("optimizer_variables/") and shape]
+        with open(os.path.join(logdir, optimizer, "config.json"), encoding="utf-8") as f:
+            assert f'"optimizer": "{optimizer}"' in f.read()
+    weights = len(final_weights(os.path.join(logdir, "adam")))
+    assert slots["sgd"] == [] and len(slots["adam"]) == 2 * weights, slots  # first and second moments

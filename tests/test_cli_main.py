@@ -10,7 +10,7 @@ def test_bad_input_is_one_line_on_stderr_and_exit_2_in_a_real_process():
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 2
     assert proc.stderr.splitlines() == [
-        "tfseq lm: error: unknown config 'nope'; choose one of test, tiny, small, medium, large, small_reg"
+        "tfseq lm: error: unknown config 'nope'; choose one of test, tiny, small, medium, large, small_reg, char"
     ]
     assert "Traceback" not in proc.stderr and proc.stdout == ""
 

@@ -88,6 +88,7 @@ def test_unknown_override_key_is_named():
         (dict(num_layers=0), "num_layers must be a positive integer, got 0"),
         (dict(cell="lstn"), "cell must be one of lstm, peephole, gru, rnn, got 'lstn'"),
         (dict(learning_rate=-1.0), "learning_rate must be a positive number, got -1.0"),
+        (dict(optimizer="rmsprop"), "optimizer must be one of sgd, adam, got 'rmsprop'"),
     ],
 )
 def test_bad_override_values(overrides, message):
@@ -100,3 +101,22 @@ def test_unknown_preset_and_bad_epoch():
         presets.get("huge")
     with pytest.raises(ValueError, match="epoch must be a non-negative integer, got -1"):
         presets.get("small").learning_rate_at(-1)
+
+
+def test_char_preset_is_tiny_windows_and_schedule_larger_and_regularised():
+    tiny, char = presets.get("tiny"), presets.get("char")
+    for key in ("num_steps", "batch_size", "learning_rate", "lr_decay", "max_grad_norm", "init_scale", "cell",
+                "optimizer"):
+        assert getattr(char, key) == getattr(tiny, key), key
+    assert (char.num_layers, char.hidden_size, char.keep_prob, char.variational_dropout) == (2, 256, 0.85, True)
+    assert [char.learning_rate_at(e) for e in range(8)] == [1] * 5 + [0.5, 0.25, 0.125]
+
+
+def test_lm_train_default_config_is_char():
+    import argparse
+
+    from tfseq.demos.lm import command
+
+    parser = argparse.ArgumentParser()
+    command.register(parser.add_subparsers(dest="command"))
+    assert parser.parse_args(["lm", "train"]).config == "char"

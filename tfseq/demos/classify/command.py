@@ -20,7 +20,17 @@ import os
 import sys
 
 from tfseq._checks import UsageError
-from tfseq.demos.frame import add_run_arguments, add_train_arguments, fit_run, prepare_run, replicas_note
+from tfseq.demos.frame import (
+    RunPlan,
+    Training,
+    add_run_arguments,
+    add_train_arguments,
+    begin_training,
+    open_run,
+    parse_overrides,
+    replicas_note,
+    train,
+)
 
 KIND = "tfseq classify"
 VOCAB_FILE = "vocab.json"
@@ -62,15 +72,12 @@ def register(subparsers):
 # -- train -----------------------------------------------------------------------------------------
 def _config(args):
     from tfseq.demos.classify import presets
-    from tfseq.demos.frame import check_positive_options, parse_overrides
 
     try:
         config = presets.get(args.config)
     except ValueError as err:
         raise UsageError(str(err)) from None
-    config = parse_overrides(config, args.overrides)
-    check_positive_options(args, ("max_steps", "checkpoint_every"))
-    return config
+    return parse_overrides(config, args.overrides)
 
 
 def load_corpus(source, split_seed, data_dir=None):
@@ -109,83 +116,69 @@ def _vectors(config, vocabulary, seed):
 
 
 def cmd_train(args):
-    from tfseq.demos.strategy_args import strategy_from_args
     from tfseq.train import default_run_name
 
-    strategy = strategy_from_args(args)
+    strategy = begin_training(args)
     config = _config(args)
     corpus = load_corpus(args.data, args.split_seed, args.data_dir)
     vocabulary = build_vocabulary(config, corpus)
     vectors = _vectors(config, vocabulary, args.seed)  # before anything is written: a bad file writes nothing
-    if args.logdir is None:
-        args.logdir = os.path.join("logdir", f"classify-{corpus.name}")
-    run_dir = os.path.join(args.logdir, args.run or default_run_name(corpus.name, config.name))
+    logdir = args.logdir or os.path.join("logdir", f"classify-{corpus.name}")
+    run = args.run or default_run_name(corpus.name, config.name)
     settings = {"kind": KIND, "config": config.to_dict(), "data": args.data, "data_dir": args.data_dir,
                 "corpus": corpus.name, "split": corpus.split, "split_seed": args.split_seed, "seed": args.seed,
                 "xla": not args.no_xla}
-    then = f"to evaluate or predict with it: tfseq classify eval|predict --run {run_dir}"
-    files = {VOCAB_FILE: vocabulary.save}
-    if not prepare_run(run_dir, settings, files, "config.epochs", strategy, then):
-        return 0
-    return _train(args, config, corpus, run_dir, strategy, vocabulary, vectors)
+    then = f"to evaluate or predict with it: tfseq classify eval|predict --run {os.path.join(logdir, run)}"
+    plan = RunPlan(logdir, run, settings, "config.epochs", files={VOCAB_FILE: vocabulary.save}, then=then)
+    return train(args, strategy, plan, lambda: _build(args, config, corpus, plan.path, strategy, vocabulary, vectors))
 
 
-def _train(args, config, corpus, run_dir, strategy, built, vectors):
-    import contextlib
-
+def _build(args, config, corpus, run_dir, strategy, built, vectors):
+    """The model, its task and the optimizer (under the strategy's scope), with the run's own
+    vocabulary (also when resumed) and the pretrained vectors of that vocabulary."""
     import keras
 
     from tfseq.data.vocab import Vocabulary
     from tfseq.demos.classify.model import classifier_from_config
     from tfseq.demos.classify.task import ClassificationTask
-    from tfseq.train import Progress, RunWriters, Trainer
-    from tfseq.train.distribute import is_chief
 
-    vocabulary = Vocabulary.load(os.path.join(run_dir, VOCAB_FILE))  # the run's own ids, also when resumed
+    vocabulary = Vocabulary.load(os.path.join(run_dir, VOCAB_FILE))
     matrix, found = vectors if vocabulary == built else _vectors(config, vocabulary, args.seed)
-    keras.utils.set_random_seed(args.seed)
-    with strategy.scope() if strategy is not None else contextlib.nullcontext():
-        model = classifier_from_config(config, vocabulary.size, seed=args.seed)
-        if matrix is not None:
-            model.set_embeddings(matrix)
-        task = ClassificationTask(model, vocabulary, corpus, config, seed=args.seed)
-        optimizer = keras.optimizers.Adam(config.learning_rate)
-    writers = None
-    if is_chief(strategy):
-        writers = RunWriters(run_dir)
-        writers.hparams({**config.to_dict(), "data": args.data, "corpus": corpus.name, "split": corpus.split,
-                         "seed": args.seed, "vocab": vocabulary.size})
-    trainer = Trainer(task, optimizer, epochs=config.epochs, max_grad_norm=config.max_grad_norm, writers=writers,
-                      checkpoint_dir=os.path.join(run_dir, "checkpoints"), checkpoint_every=args.checkpoint_every,
-                      progress=Progress(enabled=not args.no_progress), jit_compile=False if args.no_xla else None,
-                      strategy=strategy)
-    direction = "bidirectional" if config.bidirectional else "unidirectional"
-    pretrained = f", {found} of {vocabulary.size} words from {config.vectors}" if config.vectors else ""
-    print(f"run {run_dir}: {corpus.summary()}; vocab {vocabulary.size}{pretrained}; config {config.name} "
-          f"({config.num_layers}x{config.num_units} {direction} {config.cell}, {config.pooling} pooling, "
-          f"{task.steps_per_epoch()} steps/epoch, {config.epochs} epochs{replicas_note(strategy, args.strategy)})",
-          flush=True)
-    code = fit_run(trainer, "classify", strategy, args.max_steps)
-    if code is not None:
-        return code
-    step = int(trainer.global_step.numpy())
-    if trainer.complete:
-        model.save(os.path.join(run_dir, "model.keras"))
+    model = classifier_from_config(config, vocabulary.size, seed=args.seed)
+    if matrix is not None:
+        model.set_embeddings(matrix)
+    task = ClassificationTask(model, vocabulary, corpus, config, seed=args.seed)
+    optimizer = keras.optimizers.Adam(config.learning_rate)
+
+    def finish(trainer):
+        """The Projector's files, then the test split's scores (the validation split's when
+        the corpus has no labelled test split) and its PR curve."""
         write_projector(os.path.join(run_dir, "train"), model, vocabulary)
+        step = int(trainer.global_step.numpy())
         for split in ("test", "validation"):
             examples = corpus.part(split)
             if examples:
                 result = task.score(examples)
                 print(f"{split}: accuracy {result['Accuracy']:.2%}, macro F1 {result['Macro F1']:.4f}, "
                       f"loss {result['loss']:.4f} ({result['sentences']} sentences)", flush=True)
-                writers.scalars("test", {f"{split.capitalize()} Accuracy": result["Accuracy"],
-                                         f"{split.capitalize()} Macro F1": result["Macro F1"]}, step)
-                write_pr_curve(writers, "test", f"pr_curve_{split}", examples, result["probabilities"], step)
-                break
-    if writers is not None:
-        writers.close()
-        print(f"tensorboard --logdir {args.logdir}", flush=True)
-    return 0
+                write_pr_curve(trainer.writers, "test", f"pr_curve_{split}", examples, result["probabilities"],
+                               step)
+                return {f"{split.capitalize()} Accuracy": result["Accuracy"],
+                        f"{split.capitalize()} Macro F1": result["Macro F1"]}
+        return None
+
+    direction = "bidirectional" if config.bidirectional else "unidirectional"
+    pretrained = f", {found} of {vocabulary.size} words from {config.vectors}" if config.vectors else ""
+    return Training(
+        model, task, optimizer, epochs=config.epochs,
+        summary=f"{corpus.summary()}; vocab {vocabulary.size}{pretrained}; config {config.name} "
+                f"({config.num_layers}x{config.num_units} {direction} {config.cell}, {config.pooling} pooling, "
+                f"{task.steps_per_epoch()} steps/epoch, {config.epochs} epochs"
+                f"{replicas_note(strategy, args.strategy)})",
+        hparams={**config.to_dict(), "data": args.data, "corpus": corpus.name, "split": corpus.split,
+                 "seed": args.seed, "vocab": vocabulary.size},
+        max_grad_norm=config.max_grad_norm, finish=finish,
+    )
 
 
 def write_pr_curve(writers, split, tag, examples, probabilities, step):
@@ -224,40 +217,33 @@ def write_projector(directory, model, vocabulary):
 
 
 # -- eval / predict ------------------------------------------------------------------------------
-def open_run(logdir, run):
-    """``(run_dir, settings, config, vocabulary, model)`` of a trained run, with the model's
-    weights from its latest checkpoint."""
-    from tfseq.data.vocab import Vocabulary
-    from tfseq.demos.classify.model import classifier_from_config
-    from tfseq.demos.classify.presets import ClassifyConfig
-    from tfseq.train import CheckpointKeeper
-    from tfseq.train.run_dir import RunDir
+def _open(logdir, run):
+    """``(TrainedRun, config, vocabulary)`` of a trained run, with the model's weights from its
+    latest checkpoint; ``run`` is a run directory or a run name in ``logdir``."""
+    if os.path.isfile(os.path.join(run, "config.json")):
+        logdir, run = os.path.split(os.path.normpath(run))
 
-    path = run if os.path.isfile(os.path.join(run, "config.json")) else os.path.join(logdir, run)
-    run_files = RunDir(path)
-    if not os.path.isdir(path):
-        raise UsageError(f"{path}: no such run")
-    if not run_files.exists() or run_files.read().get("kind") != KIND:
-        raise UsageError(f"{path}: not a {KIND} run")
-    settings = run_files.read()
-    config = ClassifyConfig(**settings["config"])
-    try:
-        vocabulary = Vocabulary.load(run_files.file(VOCAB_FILE))
-    except (OSError, ValueError) as err:
-        raise UsageError(f"{path}: cannot read its vocabulary ({err})") from None
-    model = classifier_from_config(config, vocabulary.size, seed=settings.get("seed", 0))
-    keeper = CheckpointKeeper(run_files.checkpoint_dir, {"model_variables": list(model.variables)})
-    prefix = keeper.latest()
-    if prefix is None:
-        raise UsageError(f"{path}: no checkpoint yet")
-    keeper.checkpoint.read(prefix).expect_partial()
-    return path, settings, config, vocabulary, model
+    def load(run_dir, settings):
+        from tfseq.data.vocab import Vocabulary
+        from tfseq.demos.classify.model import classifier_from_config
+        from tfseq.demos.classify.presets import ClassifyConfig
+
+        config = ClassifyConfig(**settings["config"])
+        try:
+            vocabulary = Vocabulary.load(os.path.join(run_dir, VOCAB_FILE))
+        except (OSError, ValueError) as err:
+            raise UsageError(f"{run_dir}: cannot read its vocabulary ({err})") from None
+        return classifier_from_config(config, vocabulary.size, seed=settings.get("seed", 0)), (config, vocabulary)
+
+    trained = open_run(logdir, run, load, name=KIND, kind=KIND)
+    return trained, *trained.parts
 
 
 def cmd_eval(args):
     from tfseq.demos.classify.task import ClassificationTask
 
-    _run_dir, settings, config, vocabulary, model = open_run(args.logdir, args.run)
+    run, config, vocabulary = _open(args.logdir, args.run)
+    settings, model = run.settings, run.model
     corpus = load_corpus(settings["data"], settings.get("split_seed", 0), settings.get("data_dir"))
     examples = corpus.part(args.split)
     if not examples:
@@ -281,8 +267,8 @@ def cmd_predict(args):
             raise UsageError(f"predict: empty text {sentence!r}; give sentences as arguments or one per line on stdin")
     if not sentences:
         raise UsageError("predict: no text to classify (give sentences as arguments or on stdin)")
-    _run_dir, _settings, config, vocabulary, model = open_run(args.logdir, args.run)
-    task = ClassificationTask(model, vocabulary, _NoCorpus(), config)
+    run, config, vocabulary = _open(args.logdir, args.run)
+    task = ClassificationTask(run.model, vocabulary, _NoCorpus(), config)
     for sentence, (label, probability) in zip(sentences, task.predict(sentences)):
         print(f"{label}\t{probability:.3f}\t{sentence}", flush=True)
     return 0
