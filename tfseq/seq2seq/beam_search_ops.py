@@ -176,16 +176,18 @@ def beam_search_step(
     """
     batch_size, beam_width = tf.shape(logits)[0], log_probs.shape[1] or tf.shape(log_probs)[1]
     vocab_size = logits.shape[-1] or tf.shape(logits)[-1]
-    step_log_probs = mask_finished(tf.nn.log_softmax(logits), finished, end_token)  # [B, W, V]
+    # mixed precision: bfloat16/float16 logits join the float32 log-probs before the softmax
+    step_log_probs = mask_finished(tf.nn.log_softmax(tf.cast(logits, log_probs.dtype)), finished, end_token)
     total_log_probs = tf.expand_dims(log_probs, 2) + step_log_probs  # [B, W, V]
 
     if accumulated_attention is not None:
         probs = attention_probs(cell_state)  # [B, W, S]
+        probs = tf.cast(probs, accumulated_attention.dtype)
         accumulated_attention = accumulated_attention + probs * tf.expand_dims(
             tf.cast(tf.logical_not(finished), probs.dtype), 2
         )
     scores = total_log_probs / candidate_length_penalty(
-        lengths, finished, end_token, vocab_size, length_penalty_weight, logits.dtype
+        lengths, finished, end_token, vocab_size, length_penalty_weight, log_probs.dtype
     )
     if accumulated_attention is not None:
         scores += coverage_penalty(accumulated_attention, finished, coverage_penalty_weight)
