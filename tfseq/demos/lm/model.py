@@ -53,7 +53,7 @@ class LanguageModel(keras.Model):
 
     Returns:
         ``(logits, final_state)``: logits ``[batch, time, vocab_size]`` float32 and the state
-        after the last step, structured like the initial state.
+        after the last step (float32), structured like the initial state.
 
     Example:
         >>> model = LanguageModel(vocab_size=50, hidden_size=16, num_layers=2)
@@ -183,7 +183,8 @@ class LanguageModel(keras.Model):
         flat = tf.cast(tf.reshape(outputs, [-1, self.hidden_size]), compute)  # [batch * time, hidden]
         logits = tf.matmul(flat, tf.cast(w, compute)) + tf.cast(b, compute)  # [batch * time, vocab]
         logits = tf.reshape(tf.cast(logits, tf.float32), [batch, time, self.vocab_size])  # float32 for the loss
-        return logits, state
+        # the carried state stays float32 (get_initial_state's) under mixed precision too
+        return logits, tf.nest.map_structure(lambda s: tf.cast(s, tf.float32), state)
 
     def get_config(self):
         return {

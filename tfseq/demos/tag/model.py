@@ -165,7 +165,8 @@ class SlotIntentModel(keras.Model):
         if self.variant == "joint":
             return _float32(self.slot_dense(h), self.intent_dense(last))
         valid = tf.sequence_mask(length, tf.shape(words)[1])  # [batch, T]
-        scores = tf.matmul(self.slot_query(h), h, transpose_b=True) / tf.sqrt(float(self.depth))  # [batch, T, T]
+        scores = tf.matmul(self.slot_query(h), h, transpose_b=True)  # [batch, T, T]
+        scores /= tf.cast(tf.sqrt(float(self.depth)), scores.dtype)
         scores = tf.where(valid[:, None, :], scores, tf.constant(NO_PREDICTION, scores.dtype))
         slot_context = tf.matmul(tf.nn.softmax(scores, axis=-1), h)  # [batch, T, D]
         intent_scores = tf.squeeze(self.intent_score_v(self.intent_score(h)), -1)  # [batch, T]
