@@ -1,6 +1,7 @@
 """The demos' ``precision`` option through the real command line: ``precision=mixed_bfloat16``
-trains every demo family for a few steps (finite float32 weights in the checkpoint), a bad value is refused naming the field, and a mixed model keeps its policy through a
-``.keras`` file without changing Keras' global policy."""
+trains every demo family for a few steps (finite float32 weights in the checkpoint), a bad
+value is refused naming the field, and a mixed model keeps its policy through a ``.keras`` file
+without changing Keras' global policy."""
 
 import json
 
@@ -8,9 +9,9 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-
 from cli_runs import checkpoint_step, final_weights
 from demo_runs import word_pairs_tsv
+
 from tfseq.cli.main import main
 from tfseq.demos.frame import dtype_policy_scope
 from tfseq.demos.lm import presets as lm_presets
@@ -83,8 +84,7 @@ def test_mixed_model_keeps_its_policy_through_a_keras_file(tmp_path):
 
 
 def test_dtype_policy_scope_restores_the_global_policy_after_an_error():
-    with pytest.raises(RuntimeError):
-        with dtype_policy_scope("mixed_bfloat16"):
-            assert keras.layers.Dense(2).dtype_policy.name == "mixed_bfloat16"
-            raise RuntimeError("boom")
+    with pytest.raises(RuntimeError), dtype_policy_scope("mixed_bfloat16"):
+        assert keras.layers.Dense(2).dtype_policy.name == "mixed_bfloat16"
+        raise RuntimeError("boom")
     assert keras.config.dtype_policy().name == "float32"

@@ -169,7 +169,7 @@ def attention_model():
 
 
 def setup(model, batch_multiplier=1):
-    wrapper, mechanism, embedding, output_layer = model
+    wrapper, mechanism, _, _ = model
     memory, lengths = tf.constant(MEMORY), tf.constant(MEMORY_LENGTHS)
     if batch_multiplier > 1:
         memory, lengths = s2s.tile_batch(memory, batch_multiplier), s2s.tile_batch(lengths, batch_multiplier)
@@ -190,7 +190,7 @@ def build_attention(policy_name, policy):
 
 
 def all_weights(model):
-    wrapper, mechanism, embedding, output_layer = model
+    wrapper, _, embedding, output_layer = model
     return wrapper.weights + embedding.weights + output_layer.weights
 
 
@@ -200,7 +200,7 @@ def copy_model(source, target):
 
 
 def teacher_forced_loss(model, path, policy_name, policy):
-    wrapper, mechanism, embedding, output_layer = model
+    wrapper, _, embedding, output_layer = model
 
     def go():
         variables = wrapper.trainable_variables + embedding.trainable_variables + output_layer.trainable_variables
@@ -251,7 +251,7 @@ def test_hoisted_loop_equals_the_per_step_path_under_mixed_precision(policy):
 
 
 def beam_search(model, policy_name, policy, length_penalty=1.0, coverage=0.0):
-    wrapper, mechanism, embedding, output_layer = model
+    wrapper, _, embedding, output_layer = model
 
     def go():
         state = setup(model, batch_multiplier=3)

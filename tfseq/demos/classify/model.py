@@ -26,8 +26,8 @@ import tensorflow as tf
 
 from tfseq import nn, rnn_cell
 from tfseq._checks import check_positive_int
-from tfseq.demos.frame import dtype_policy_scope
 from tfseq.demos.classify.presets import POOLINGS
+from tfseq.demos.frame import dtype_policy_scope
 from tfseq.rnn_cell import make_cell
 
 
