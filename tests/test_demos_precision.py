@@ -88,3 +88,11 @@ def test_dtype_policy_scope_restores_the_global_policy_after_an_error():
         assert keras.layers.Dense(2).dtype_policy.name == "mixed_bfloat16"
         raise RuntimeError("boom")
     assert keras.config.dtype_policy().name == "float32"
+
+
+def test_a_float32_runs_settings_do_not_name_the_precision():
+    """``config.json`` of a float32 run reads as before the field existed, so such runs resume."""
+    tiny = lm_presets.get("tiny")
+    assert "precision" not in tiny.to_dict()
+    assert tiny.with_overrides(precision="mixed_bfloat16").to_dict()["precision"] == "mixed_bfloat16"
+    assert type(tiny)(**tiny.to_dict()) == tiny

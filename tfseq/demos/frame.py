@@ -107,7 +107,12 @@ class Preset:
         return dataclasses.replace(self, **values)
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        """The fields as a dict; ``precision`` only when it is not the default ``float32``, so a
+        float32 run's settings read as they did before the field existed (such runs resume)."""
+        values = dataclasses.asdict(self)
+        if values.get("precision") == "float32":
+            del values["precision"]
+        return values
 
 
 def parse_overrides(config: Any, items: Sequence[str]) -> Any:
