@@ -89,10 +89,10 @@ class SentenceClassifier(keras.Model):
         dropout: float in [0, 1): cell inputs and the pooled features, while training.
         pooling: ``"last"``, ``"mean"``, ``"max"`` or ``"attention"``.
         attention_units: hidden size of attention pooling.
-        dtype: Keras' ``dtype`` (policy) of the model and every layer in it, e.g.
-            ``"mixed_bfloat16"``: float32 weights, bfloat16 compute, float32 logits.
         train_embeddings: ``False`` freezes the embedding matrix (pretrained vectors).
         seed: int seed of dropout.
+        dtype: Keras' ``dtype`` (policy) of the model and every layer in it, e.g.
+            ``"mixed_bfloat16"``: float32 weights, bfloat16 compute, float32 logits.
 
     Call arguments:
         inputs: dict with ``ids`` int ``[batch, T]`` (0-padded) and ``length`` int ``[batch]``.
