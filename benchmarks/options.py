@@ -4,6 +4,8 @@ import argparse
 
 from benchmarks import runner, shapes
 
+PRECISIONS = ("float32", "mixed_bfloat16")
+
 EPILOG = (
     "Default: shapes small (20 steps) and medium (35 steps), all three workloads and families, "
     "peers keras, tf1, torch, 5 rounds. Figures are only comparable within one run."
@@ -36,6 +38,11 @@ def add_arguments(parser):
     parser.add_argument(
         "--torch-threads", type=int, default=None, help="PyTorch intra-op threads (default: PyTorch's, one per core)"
     )
+    parser.add_argument(
+        "--precision", default="float32",
+        help="comma list of tfseq's precisions: float32, mixed_bfloat16 (adds tfseq rows named '... "
+             "[mixed_bfloat16]': Keras' mixed policy, float32 weights and loss, bfloat16 compute)",
+    )
     parser.add_argument("--quick", action="store_true", help="tiny shapes, 1 round: a smoke test")
     parser.add_argument("--json", default=None, metavar="PATH", help="also write all results as JSON to PATH")
     parser.add_argument(
@@ -61,6 +68,7 @@ def config_from_args(args):
         "families": _choices("--only", args.only, shapes.FAMILIES),
         "benches": _choices("--bench", args.bench, shapes.BENCHES),
         "peers": _choices("--peers", args.peers, shapes.PEERS, allow_empty=True),
+        "precisions": _choices("--precision", args.precision, PRECISIONS),
     }
     if args.shapes is not None:
         overrides["shapes"] = _choices("--shapes", args.shapes, names)
@@ -91,7 +99,7 @@ def command_line(args):
     """The ``python -m benchmarks`` command that reproduces ``args`` (output paths left out)."""
     defaults = add_arguments(argparse.ArgumentParser()).parse_args([])
     parts = ["python -m benchmarks"] + (["--quick"] if args.quick else [])
-    for name in ("shapes", "steps", "only", "bench", "peers", "rounds", "min_time", "torch_threads"):
+    for name in ("shapes", "steps", "only", "bench", "peers", "rounds", "min_time", "torch_threads", "precision"):
         value = getattr(args, name)
         if value != getattr(defaults, name):
             parts.append(f"--{name.replace('_', '-')} {value}")

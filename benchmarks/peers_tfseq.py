@@ -146,9 +146,49 @@ class NnRnnStack(KerasRnnStack):
         return self.layers[0].plan().path
 
 
-def implementations(family, bench):
+def implementations(family, bench, precisions=("float32",)):
     """``[(name, make_stack(shape))]`` for ``family``; the first one is the reference for ratios
-    (with the ``jit_compile`` one, in ``fwd_bwd`` and ``train``)."""
+    (with the ``jit_compile`` one, in ``fwd_bwd`` and ``train``). With ``"mixed_bfloat16"`` in
+    ``precisions``, the ``MultiRNNCell`` rows (plain and ``jit_compile``) come again with the cells
+    under Keras' ``mixed_bfloat16`` policy, named ``... [mixed_bfloat16]``: the harness then casts
+    the inputs and the softmax weights to bfloat16 and the logits back to float32 for the loss."""
+    impls = _float32_implementations(family, bench)
+    if "mixed_bfloat16" in precisions and bench != "generate":
+        base_name, base_make = _CELLS[family][0]
+        mixed = _mixed(base_make)
+        impls.append((f"tfseq.MultiRNNCell({base_name}) [mixed_bfloat16]", _factory(MixedMultiCellStack, mixed)))
+        impls.append((f"tfseq.MultiRNNCell({base_name}) [mixed_bfloat16]{report.JIT_COMPILE_SUFFIX}",
+                      _factory(MixedJitCompiledStack, mixed)))
+    return impls
+
+
+def _mixed(make_cell):
+    """``make_cell`` with the cell created under the ``mixed_bfloat16`` policy (restored after)."""
+
+    def make(units):
+        before = keras.config.dtype_policy()
+        keras.config.set_dtype_policy("mixed_bfloat16")
+        try:
+            return make_cell(units)
+        finally:
+            keras.config.set_dtype_policy(before)
+
+    return make
+
+
+class MixedMultiCellStack(MultiCellStack):
+    """``MultiCellStack`` of ``mixed_bfloat16`` cells (float32 weights, bfloat16 compute)."""
+
+    compute_dtype = tf.bfloat16
+
+
+class MixedJitCompiledStack(MixedMultiCellStack):
+    """The same with the whole timed step compiled with XLA."""
+
+    jit_compile = True
+
+
+def _float32_implementations(family, bench):
     cells = _CELLS[family]
     base_name, base_make = cells[0]
     impls = [(f"tfseq.{name}", _factory(DynamicRnnStack, make)) for name, make in cells]

@@ -32,6 +32,7 @@ class BenchConfig:
     min_time: float = 0.2
     ceiling_size: int = 2048
     torch_threads: int = None  # None: PyTorch's default (one per core)
+    precisions: tuple = ("float32",)  # tfseq's rows; "mixed_bfloat16" adds rows under Keras' mixed policy
 
     def shape_list(self):
         out = []
@@ -85,7 +86,8 @@ def _candidates(bench, family, shape, data, config, tf1_worker, use_torch):
     def peer_make(make_run):
         return lambda: make_run(bench, shape, data)
 
-    cands = [timing.Candidate(n, "tfseq", tf_make(m)) for n, m in peers_tfseq.implementations(family, bench)]
+    cands = [timing.Candidate(n, "tfseq", tf_make(m))
+             for n, m in peers_tfseq.implementations(family, bench, config.precisions)]
     if "keras" in config.peers:
         cands += [timing.Candidate(n, "keras", tf_make(m)) for n, m in peers_keras.implementations(family, bench)]
     if tf1_worker is not None:

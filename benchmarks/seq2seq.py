@@ -3,6 +3,7 @@
     python -m benchmarks.seq2seq                  # nmt's sizes: batch 64, source 20, target 22, vocab 8k
     python -m benchmarks.seq2seq --quick          # tiny shapes, one round (a smoke test)
     python -m benchmarks.seq2seq --groups beam greedy --rounds 5 --json out.json
+    python -m benchmarks.seq2seq --precision float32 mixed_bfloat16   # also tfseq under mixed_bfloat16
 
 The model (:mod:`benchmarks.seq2seq_models`): bidirectional LSTM encoder, a 2-layer LSTM(256)
 decoder in an ``AttentionWrapper`` with scaled Luong attention, an attention layer of 256,
@@ -28,7 +29,10 @@ Each implementation runs in a ``tf.function`` and compiled with XLA. Figures: ta
 (training) or sentences/s (decoding), GFLOP/s and the fraction of the matmul ceiling, the
 first call (trace + compile + one iteration), the op counts of the traced graph and of its
 ``while`` bodies (what runs per decoder step; training has a forward and a backward body),
-and ``tfseq's best / this``.
+and ``tfseq's best / this``. With ``--precision ... mixed_bfloat16`` tfseq's rows run a second
+time with the model under Keras' ``mixed_bfloat16`` policy (same float32 weights, bfloat16
+compute, float32 loss; framework ``tfseq-bf16``): their "tfseq best / this" is float32 tfseq's
+best over them, and their agreement with the float32 row shows what bfloat16 changes.
 """
 
 import argparse
@@ -101,18 +105,23 @@ def _in_process(factory, jit, training, record):
     return make
 
 
-def candidates(shape, groups, xla, tfa, keras_hub, records):
-    """``{group: [Candidate]}``; ``records[group][name]`` gets each one's first-call time and check."""
+PRECISIONS = ("float32", "mixed_bfloat16")
+
+
+def candidates(shape, groups, xla, tfa, keras_hub, records, precisions=("float32",)):
+    """``{group: [Candidate]}``; ``records[group][name]`` gets each one's first-call time and check.
+    ``precisions``: tfseq's rows in each (``mixed_bfloat16`` rows are named ``... [mixed_bfloat16]``,
+    framework ``tfseq-bf16``, same weights)."""
     from benchmarks import seq2seq_models as m
 
     reference = m.make_model(shape)
     batch = m.make_batch(shape)
-    decode_model = m.make_model(shape, reference)
+    decode_models = {p: m.make_model(shape, reference, p) for p in precisions}
     return {group: _group(group, shape, xla, tfa, keras_hub, records.setdefault(group, {}), reference, batch,
-                          decode_model) for group in groups}
+                          decode_models) for group in groups}
 
 
-def _group(group, shape, xla, tfa, keras_hub, rec, reference, batch, decode_model):
+def _group(group, shape, xla, tfa, keras_hub, rec, reference, batch, decode_models):
     from benchmarks import seq2seq_models as m
     from benchmarks.tf_harness import matmul_ceiling
     from benchmarks.timing import Candidate
@@ -128,12 +137,19 @@ def _group(group, shape, xla, tfa, keras_hub, rec, reference, batch, decode_mode
 
             cands.append(Candidate(full, framework, make_for_jit(jit, record)))
 
+    decode_model = decode_models.get("float32")
     if group.startswith("train"):
         layouts = [("after", "tfseq BasicDecoder"), ("dynamic_rnn", "tfseq nn.dynamic_rnn"),
                    ("hoisted", "tfseq fused_attention"), ("hoisted_autodiff", "tfseq fused_attention autodiff")]
-        for layout, name in layouts if group == "train_after" else [("inside", "tfseq BasicDecoder")]:
-            add(name, "tfseq", lambda jit, record, layout=layout: _in_process(
-                lambda: m.tfseq_train(m.make_model(shape, reference), shape, batch, layout), jit, True, record))
+        for precision in decode_models:
+            mixed = precision != "float32"
+            for layout, name in layouts if group == "train_after" else [("inside", "tfseq BasicDecoder")]:
+                if mixed and layout == "hoisted_autodiff":
+                    continue
+                add(name + (f" [{precision}]" if mixed else ""), "tfseq-bf16" if mixed else "tfseq",
+                    lambda jit, record, layout=layout, precision=precision: _in_process(
+                        lambda: m.tfseq_train(m.make_model(shape, reference, precision), shape, batch, layout),
+                        jit, True, record))
         if tfa is not None:
             add("TF Addons BasicDecoder", "tfa", lambda jit, record: lambda: tfa.build(group, jit, record))
         if group == "train_after":
@@ -141,12 +157,15 @@ def _group(group, shape, xla, tfa, keras_hub, rec, reference, batch, decode_mode
                 lambda: m.keras_train(m.keras_model(shape), shape, batch), jit, True, record))
     else:
         beam = group == "beam"
-        add("tfseq " + ("BeamSearchDecoder" if beam else "BasicDecoder"), "tfseq", lambda jit, record: _in_process(
-            lambda: m.tfseq_decode(decode_model, shape, batch, beam), jit, False, record))
+        for precision, model in decode_models.items():
+            mixed = precision != "float32"
+            add("tfseq " + ("BeamSearchDecoder" if beam else "BasicDecoder") + (f" [{precision}]" if mixed else ""),
+                "tfseq-bf16" if mixed else "tfseq", lambda jit, record, model=model: _in_process(
+                    lambda: m.tfseq_decode(model, shape, batch, beam), jit, False, record))
         if tfa is not None:
             add("TF Addons " + ("BeamSearchDecoder" if beam else "BasicDecoder"), "tfa",
                 lambda jit, record: lambda: tfa.build(group, jit, record))
-        if keras_hub is not None:
+        if keras_hub is not None and decode_model is not None:
             def sampler():
                 return keras_hub.samplers.BeamSampler(shape.beam_width) if beam else keras_hub.samplers.GreedySampler()
 
@@ -185,7 +204,7 @@ def compare(group, records, end_id):
     return out
 
 
-def run(shape, groups, rounds=3, xla=True, min_time=0.5, log=print):
+def run(shape, groups, rounds=3, xla=True, min_time=0.5, log=print, precisions=("float32",)):
     """Build, check and time every group; the report dict (see :func:`format_table`)."""
     from benchmarks import seq2seq_models as m
     from benchmarks.timing import measure, summarize
@@ -209,7 +228,7 @@ def run(shape, groups, rounds=3, xla=True, min_time=0.5, log=print):
         log(note)
     records = {}
     try:
-        for group, cands in candidates(shape, groups, xla, tfa, keras_hub, records).items():
+        for group, cands in candidates(shape, groups, xla, tfa, keras_hub, records, precisions).items():
             log(f"timing {group} ...")
             results = measure(cands, rounds=rounds, min_time=min_time, log=log)
             report["groups"][group] = _rows(shape, group, cands, results, records.get(group, {}), summarize)
@@ -299,6 +318,9 @@ def main(argv=None):
     parser.add_argument("--no-xla", action="store_true", help="leave out the XLA-compiled rows")
     parser.add_argument("--quick", action="store_true", help="tiny shapes, one round (a smoke test)")
     parser.add_argument("--json", help="also write the results to this file")
+    parser.add_argument("--precision", nargs="+", default=["float32"], choices=PRECISIONS,
+                        help="tfseq's rows: float32 (default) and/or mixed_bfloat16 (Keras' mixed policy, "
+                             "float32 weights and loss; rows named '... [mixed_bfloat16]')")
     args = parser.parse_args(argv)
     if args.rounds < 1:
         parser.error(f"--rounds must be a positive integer, got {args.rounds}")
@@ -309,7 +331,8 @@ def main(argv=None):
 
     shape = QUICK if args.quick else Seq2seqShape()
     report = run(shape, args.groups, rounds=1 if args.quick else args.rounds, xla=not args.no_xla,
-                 min_time=0.05 if args.quick else args.min_time, log=lambda msg: print(msg, file=sys.stderr))
+                 min_time=0.05 if args.quick else args.min_time, log=lambda msg: print(msg, file=sys.stderr),
+                 precisions=tuple(dict.fromkeys(args.precision)))
     print(format_table(report))
     if args.json:
         with open(args.json, "w") as f:

@@ -58,10 +58,11 @@ _WEIGHT_NAMES = {
 FORGET_BIAS = 1.0  # TranslationModel's BasicLSTMCell
 
 
-def make_model(shape, reference=None):
-    """A built TranslationModel (bi encoder, 2 layers, scaled Luong); ``reference``'s weights when given."""
+def make_model(shape, reference=None, precision="float32"):
+    """A built TranslationModel (bi encoder, 2 layers, scaled Luong); ``reference``'s weights when given.
+    ``precision``: its Keras dtype policy, ``"float32"`` or ``"mixed_bfloat16"`` (float32 weights)."""
     model = TranslationModel(shape.vocab, shape.vocab, shape.units, num_layers=2, encoder_type="bi",
-                             attention="scaled_luong", init_weight=0.1, seed=0)
+                             attention="scaled_luong", init_weight=0.1, seed=0, dtype=precision)
     model.build()
     if reference is not None:
         model.set_weights(reference.get_weights())
@@ -103,6 +104,7 @@ def sgd_step(variables, forward):
     def step():
         with tf.GradientTape() as tape:
             logits, targets = forward()
+            logits = tf.cast(logits, tf.float32)  # mixed precision: bfloat16 logits, the loss in float32
             loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=targets, logits=logits))
         grads, _ = tf.clip_by_global_norm(tape.gradient(loss, variables), 5.0)
         optimizer.apply_gradients(zip(grads, variables))

@@ -9,6 +9,9 @@ Every TF implementation is a *stack* of ``shape.layers`` recurrent layers with:
 - ``jit_compile`` (optional, False by default): when True, the timed ``fwd_bwd`` and
   ``train`` steps are compiled whole with XLA (``tf.function(jit_compile=True)``), as
   ``tfseq lm train`` compiles its training step; generation is not affected.
+- ``compute_dtype`` (optional, float32 by default): ``tf.bfloat16`` for a stack of
+  ``mixed_bfloat16`` cells; the workloads then feed it bfloat16 inputs, compute the softmax
+  layer in bfloat16 (float32 weights cast) and the loss in float32.
 
 The workloads around the stack are identical for every implementation (same
 embedding, softmax, loss, clipping and update code), so only the recurrent part differs:
@@ -66,18 +69,23 @@ def _step_function(stack):
     return tf.function(jit_compile=bool(getattr(stack, "jit_compile", False)))
 
 
+def _compute_dtype(stack):
+    return getattr(stack, "compute_dtype", tf.float32)
+
+
 def make_fwd_bwd(stack, shape, data):
     stack.build(shape.hidden)
     x = tf.constant(data["x"])
     dy = tf.constant(data["dy"])
     variables = list(stack.variables)
+    compute = _compute_dtype(stack)
 
     @_step_function(stack)
     def fwd_bwd():
         with tf.GradientTape() as tape:
             tape.watch(x)
-            y = stack.sequence(x)  # [batch, time, hidden]
-            loss = tf.reduce_sum(y * dy)
+            y = stack.sequence(tf.cast(x, compute))  # [batch, time, hidden]
+            loss = tf.reduce_sum(tf.cast(y, tf.float32) * dy)
         grads = tape.gradient(loss, [x] + variables)
         return _checksum(grads)
 
@@ -96,8 +104,8 @@ class _LanguageModel:
         self.softmax_b = tf.Variable(data["softmax_b"], name="softmax_b")
         self.variables = [self.embedding] + list(stack.variables) + [self.softmax_w, self.softmax_b]
 
-    def logits(self, hidden):  # [n, hidden] -> [n, vocab]
-        return tf.matmul(hidden, self.softmax_w) + self.softmax_b
+    def logits(self, hidden):  # [n, hidden] -> [n, vocab], in hidden's dtype (float32 weights cast)
+        return tf.matmul(hidden, tf.cast(self.softmax_w, hidden.dtype)) + tf.cast(self.softmax_b, hidden.dtype)
 
 
 def make_train(stack, shape, data):
@@ -105,12 +113,15 @@ def make_train(stack, shape, data):
     ids = tf.constant(data["ids"])
     targets = tf.constant(data["targets"])
 
+    compute = _compute_dtype(stack)
+
     @_step_function(stack)
     def train_step():
         with tf.GradientTape() as tape:
-            inputs = tf.gather(model.embedding, ids)  # [batch, time, hidden]
-            outputs = stack.sequence(inputs)  # [batch, time, hidden]
+            inputs = tf.cast(tf.gather(model.embedding, ids), compute)  # [batch, time, hidden]
+            outputs = tf.cast(stack.sequence(inputs), compute)  # [batch, time, hidden]
             logits = model.logits(tf.reshape(outputs, [-1, shape.hidden]))  # [batch*time, vocab]
+            logits = tf.cast(logits, tf.float32)  # the loss in float32
             xent = tf.nn.sparse_softmax_cross_entropy_with_logits(
                 labels=tf.reshape(targets, [-1]), logits=logits
             )

@@ -416,3 +416,28 @@ def test_bench_decode_runs_the_seq2seq_decoding_benchmark_with_this_commands_opt
 def test_bench_decode_rejects_bad_rounds(capsys):
     assert cli.main(["--bench", "decode", "--rounds", "0"]) == 2
     assert capsys.readouterr().err == "python -m benchmarks: error: --rounds must be >= 1, got 0\n"
+
+
+@pytest.mark.parametrize("bench", ["fwd_bwd", "train"])
+def test_mixed_precision_rows_run_bfloat16_cells_with_float32_weights(bench):
+    import keras
+
+    tiny = shapes.PRESETS["tiny"]
+    impls = dict(peers_tfseq.implementations("lstm", bench, ("float32", "mixed_bfloat16")))
+    mixed = [name for name in impls if "[mixed_bfloat16]" in name]
+    assert mixed == ["tfseq.MultiRNNCell(BasicLSTMCell) [mixed_bfloat16]",
+                     "tfseq.MultiRNNCell(BasicLSTMCell) [mixed_bfloat16] jit_compile"]
+    assert not any("[mixed_bfloat16]" in name for name, _ in peers_tfseq.implementations("lstm", bench))
+    for name in mixed:
+        stack = impls[name](tiny)
+        assert keras.config.dtype_policy().name == "float32"  # the policy was set only around the cells
+        assert {cell.dtype_policy.name for cell in stack.cells} == {"mixed_bfloat16"}
+        tf_harness.WORKLOADS[bench](stack, tiny, tf_harness.make_data(tiny))(1)  # runs
+        assert {v.dtype for v in stack.variables} == {"float32"}
+
+
+def test_precision_option_is_checked():
+    args = cli.build_parser().parse_args(["--precision", "float32,mixed_bfloat16"])
+    assert options.config_from_args(args).precisions == ("float32", "mixed_bfloat16")
+    with pytest.raises(ValueError, match="--precision must be a comma list of float32, mixed_bfloat16"):
+        options.config_from_args(cli.build_parser().parse_args(["--precision", "bf16"]))

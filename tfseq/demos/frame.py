@@ -37,7 +37,7 @@ import importlib
 import os
 import sys
 import typing
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from tfseq._checks import UsageError
@@ -107,7 +107,12 @@ class Preset:
         return dataclasses.replace(self, **values)
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        """The fields as a dict; ``precision`` only when it is not the default ``float32``, so a
+        float32 run's settings read as they did before the field existed (such runs resume)."""
+        values = dataclasses.asdict(self)
+        if values.get("precision") == "float32":
+            del values["precision"]
+        return values
 
 
 def parse_overrides(config: Any, items: Sequence[str]) -> Any:
@@ -150,6 +155,34 @@ def _parse_value(key, text, hint):
     except ValueError:
         raise UsageError(f"{key}={text!r}: expected a {hint.__name__}") from None
     return text
+
+
+# -- precision -----------------------------------------------------------------------------------
+PRECISIONS = ("float32", "mixed_bfloat16")
+
+
+def check_precision(owner: str, value: Any) -> str:
+    """A preset's ``precision`` field: ``float32`` (the default) or ``mixed_bfloat16`` (Keras' mixed
+    policy: float32 weights, bfloat16 compute; the models return float32 logits, so losses stay
+    float32). Anything else raises ``ValueError`` naming ``<owner>.precision`` and the value."""
+    if not isinstance(value, str) or value not in PRECISIONS:
+        raise ValueError(f"{owner}.precision must be one of {', '.join(PRECISIONS)}, got {value!r}")
+    return value
+
+
+@contextlib.contextmanager
+def dtype_policy_scope(policy: Any) -> Iterator[None]:
+    """Layers created inside take ``policy`` (a name or a ``keras.DTypePolicy``) as their dtype
+    policy; Keras' global policy is set back to what it was on the way out, so a model's
+    precision never leaks into other code. Demo models create their layers in one."""
+    import keras  # here, not at the top: this module stays free of TensorFlow until a command runs
+
+    before = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(policy)
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy(before)
 
 
 # -- training ------------------------------------------------------------------------------------

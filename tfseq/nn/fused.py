@@ -22,8 +22,10 @@ planner knows no cell class: cells, wrappers and stacks describe themselves
   name, ``forget_bias``, peepholes, ``cell_clip``, ``num_proj``/``proj_clip``, state
   layout): ``BasicRNNCell``, ``BasicLSTMCell``, ``LSTMCell`` with every option,
   ``GRUCell``, ``LSTMBlockCell``, ``GRUBlockCellV2``, with the default ``tanh``
-  activation and a dtype policy whose compute and variable dtypes equal the inputs'
-  dtype. A subclass that overrides ``call`` but not ``fused_spec`` runs per step.
+  activation, whose compute dtype is the inputs' dtype (or, under a mixed-precision policy
+  such as ``mixed_bfloat16``, whose variable dtype is: the inputs are then cast, Keras'
+  autocast, and the float32 weights are cast to the compute dtype, so their gradients come
+  back float32; outputs and final state keep the initial state's dtype). A subclass that overrides ``call`` but not ``fused_spec`` runs per step.
 * A wrapper that describes its dropout with ``fused_dropout(spec, training)`` around one
   of those: ``DropoutWrapper`` (see *Dropout* below).
 * A stack that describes its layers with ``fused_layers()``: ``MultiRNNCell`` of the
@@ -113,9 +115,6 @@ def _spec(cell) -> FusedSpec:
         raise NotFusable(f"{cell.name}: fused_spec() is None")
     if spec.activation not in _TANH:
         raise NotFusable(f"{cell.name}: activation {spec.activation!r} is not tanh")
-    policy = cell.dtype_policy
-    if policy.compute_dtype != policy.variable_dtype:
-        raise NotFusable(f"{cell.name}: mixed precision policy {policy.name!r}")
     return spec
 
 
@@ -177,10 +176,11 @@ def plan(
         if inputs is not None:
             dtype = tf.as_dtype(inputs.dtype)
             for layer in layers:
-                if tf.as_dtype(layer.core.compute_dtype) != dtype:
-                    raise NotFusable(
-                        f"{layer.core.name}: inputs are {dtype.name}, weights {layer.core.compute_dtype}"
-                    )
+                policy = layer.core.dtype_policy
+                if dtype.name not in (policy.compute_dtype, policy.variable_dtype):
+                    raise NotFusable(f"{layer.core.name}: inputs are {dtype.name}, weights {policy.compute_dtype}")
+            if len({layer.core.compute_dtype for layer in layers}) > 1:
+                raise NotFusable(f"{cell.name}: layers of different compute dtypes")
     except NotFusable as err:
         if fast:
             raise ValueError(f"fast=True but {cell.name} cannot run fused: {err}") from None
@@ -245,7 +245,13 @@ def run(
         finished = steps[:, None] >= sequence_length[None, :]  # [time, batch]
     if finished is not None:
         finished = finished[:, :, None]  # [time, batch, 1]
-    state = tf.nest.map_structure(lambda s: tf.convert_to_tensor(s, inputs_tm.dtype), state)
+    # Mixed precision (Keras' autocast): the kernels compute in the cells' compute dtype, outputs
+    # and final state come back in the given state's dtype, as the per-step path gives them.
+    state = tf.nest.map_structure(tf.convert_to_tensor, state)
+    given_dtype = tf.nest.flatten(state)[0].dtype
+    compute_dtype = tf.as_dtype(layers[0].core.compute_dtype)
+    inputs_tm = tf.cast(inputs_tm, compute_dtype)
+    state = tf.nest.map_structure(lambda s: tf.cast(s, compute_dtype), state)
     states = [state] if stack is None else stack.split_state(state)
     masks = _dropout_masks(layers, inputs_tm)
 
@@ -259,7 +265,9 @@ def run(
     if compile_with_xla and not inside_xla():  # else the caller's program compiles it
         run_layers = tf.function(run_layers, jit_compile=True, autograph=False)
     outputs, new_states = run_layers(inputs_tm, list(states), finished, masks)
-    return outputs, (new_states[0] if stack is None else stack.join_states(new_states))
+    final_state = new_states[0] if stack is None else stack.join_states(new_states)
+    final_state = tf.nest.map_structure(lambda s: tf.cast(s, given_dtype), final_state)
+    return tf.cast(outputs, given_dtype), final_state
 
 
 def _dropout_masks(layers, inputs_tm):
@@ -298,7 +306,8 @@ def _run_layer(spec, x, state, finished, in_mask, h_mask, out_mask):
     if in_mask is not None:
         x = x * in_mask
     depth = x.shape[-1]
-    w = {name: tf.convert_to_tensor(v) for name, v in spec.weights.items()}
+    # float32 master weights of a mixed-precision cell: their casts' gradients come back float32
+    w = {name: tf.cast(tf.convert_to_tensor(v), x.dtype) for name, v in spec.weights.items()}
     if spec.kind == "lstm":
         outputs, new_state = _run_lstm(spec, w, x, state, finished, h_mask)
     elif spec.kind == "gru":

@@ -187,12 +187,15 @@ def sub_cells(cell: keras.layers.Layer) -> list[keras.layers.Layer]:
 def adopt_input_dtype(cell: keras.layers.Layer, dtype: tf.DType | str | None) -> None:
     """TF1's rule: an unbuilt tfseq cell without an explicit ``dtype=`` takes the float dtype
     of its inputs (its weights are then created in it); wrapped cells too. Nothing changes
-    for other cells, under a mixed-precision global policy, or for non-float inputs."""
+    for other cells, under a mixed-precision global policy, for a cell with a mixed policy of
+    its own (created under one), or for non-float inputs."""
     dtype = tf.as_dtype(dtype)
     global_policy = keras.config.dtype_policy()
     if not dtype.is_floating or global_policy.compute_dtype != global_policy.variable_dtype:
         return
-    if isinstance(cell, RNNCell) and not cell.built and not cell.dtype_given:
+    own_policy = cell.dtype_policy
+    mixed = own_policy.compute_dtype != own_policy.variable_dtype  # a mixed policy of its own: keep it
+    if isinstance(cell, RNNCell) and not cell.built and not cell.dtype_given and not mixed:
         if cell.dtype_policy.compute_dtype != dtype.name:
             cell.dtype_policy = dtype.name
     for inner in sub_cells(cell):

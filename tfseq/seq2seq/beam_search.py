@@ -243,6 +243,8 @@ class BeamSearchDecoder(BaseDecoder):
         start_ids = tf.tile(start_tokens[:, tf.newaxis], [1, self.beam_width])  # [B, W]
         start_inputs = self._embed(start_ids)  # [B, W, depth]
         dtype = tf.nest.flatten(cell_state)[0].dtype
+        if dtype in (tf.float16, tf.bfloat16):  # mixed precision: log-probs, penalties and scores in float32
+            dtype = tf.float32
         self._dtype_of_state = dtype
         alive = tf.one_hot(tf.zeros([self._batch_size], tf.int32), self.beam_width, True, False, dtype=tf.bool)
         log_probs = tf.where(
@@ -254,6 +256,7 @@ class BeamSearchDecoder(BaseDecoder):
             accumulated = ops.attention_probs(cell_state)
             if accumulated is None:
                 raise ValueError(f"{owner}: coverage_penalty_weight must be 0.0 unless the cell is attentional")
+            accumulated = tf.cast(accumulated, dtype)
         state = BeamSearchDecoderState(
             cell_state=cell_state,
             log_probs=log_probs,

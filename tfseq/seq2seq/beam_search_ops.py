@@ -191,19 +191,22 @@ def beam_search_step(
     vocab_size = logits.shape[-1] or tf.shape(logits)[-1]
     if prune is None:
         prune = can_prune(beam_width, vocab_size, output_all_scores)
+    # mixed precision: bfloat16/float16 logits join the float32 log-probs before the softmax
+    step_log_probs = tf.nn.log_softmax(tf.cast(logits, log_probs.dtype))
     if prune:  # [B, W, W + 1] candidates
-        ids, step_log_probs = beam_candidates(tf.nn.log_softmax(logits), finished, end_token, beam_width)
+        ids, step_log_probs = beam_candidates(step_log_probs, finished, end_token, beam_width)
     else:  # every token
-        ids, step_log_probs = None, mask_finished(tf.nn.log_softmax(logits), finished, end_token)  # [B, W, V]
+        ids, step_log_probs = None, mask_finished(step_log_probs, finished, end_token)  # [B, W, V]
     total_log_probs = tf.expand_dims(log_probs, 2) + step_log_probs
 
     if accumulated_attention is not None:
         probs = attention_probs(cell_state)  # [B, W, S]
+        probs = tf.cast(probs, accumulated_attention.dtype)
         accumulated_attention = accumulated_attention + probs * tf.expand_dims(
             tf.cast(tf.logical_not(finished), probs.dtype), 2
         )
     scores = total_log_probs / candidate_length_penalty(
-        lengths, finished, end_token, vocab_size, length_penalty_weight, logits.dtype, ids
+        lengths, finished, end_token, vocab_size, length_penalty_weight, log_probs.dtype, ids
     )
     if accumulated_attention is not None:
         scores += coverage_penalty(accumulated_attention, finished, coverage_penalty_weight)

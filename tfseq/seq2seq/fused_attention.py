@@ -305,8 +305,9 @@ def _teacher_forced_manual(cell, inputs, initial_state):
     dtype = inputs.dtype
     specs = [layer.fused_spec() for layer in layers]
     scaled = mechanism.scale_weight is not None
-    args = [tf.transpose(inputs, [1, 0, 2]), tf.convert_to_tensor(initial_state.attention, dtype)]
-    args += [tf.convert_to_tensor(t, dtype) for t in tf.nest.flatten(initial_state.cell_state)]
+    # tf.cast: a float32 initial state meets bfloat16 inputs under a mixed-precision policy
+    args = [tf.transpose(inputs, [1, 0, 2]), tf.cast(tf.convert_to_tensor(initial_state.attention), dtype)]
+    args += [tf.cast(tf.convert_to_tensor(t), dtype) for t in tf.nest.flatten(initial_state.cell_state)]
     for spec in specs:
         args += [tf.cast(spec.weights["kernel"], dtype), tf.cast(spec.weights["bias"], dtype)]
     args += [tf.cast(mechanism.keys, dtype), tf.cast(mechanism.values, dtype), tf.cast(attention_kernel, dtype)]

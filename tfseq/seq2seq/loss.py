@@ -8,6 +8,8 @@ import tensorflow as tf
 
 from tfseq._checks import deserialize_optional, serialize_optional
 
+_HALF = (tf.float16, tf.bfloat16)  # logits of these dtypes are cast to float32 for the loss
+
 
 def _check_flags(average_across_timesteps, average_across_batch, sum_over_timesteps, sum_over_batch):
     flags = dict(
@@ -59,7 +61,8 @@ def sequence_loss(
     Divisions by zero give 0 (``divide_no_nan``). Padding is masked by ``weights = 0``.
 
     Args:
-        logits: float ``[batch, time, vocab]``.
+        logits: float ``[batch, time, vocab]``; ``bfloat16``/``float16`` logits (mixed precision)
+            are cast to ``float32`` first, so the softmax and the loss are ``float32``.
         targets: int ``[batch, time]`` ids (or float ``[batch, time, vocab]`` one-hot/probabilities).
         weights: float ``[batch, time]``, e.g. ``tf.sequence_mask(lengths, time, tf.float32)``.
         average_across_timesteps, average_across_batch, sum_over_timesteps, sum_over_batch:
@@ -87,6 +90,9 @@ def sequence_loss(
         raise TypeError(f"sequence_loss: softmax_loss_function must be callable or None, got {softmax_loss_function!r}")
     _check_flags(average_across_timesteps, average_across_batch, sum_over_timesteps, sum_over_batch)
     with tf.name_scope(name or "sequence_loss"):
+        if logits.dtype in _HALF:  # mixed precision: the softmax statistics and the loss in float32
+            logits = tf.cast(logits, tf.float32)
+            targets = tf.cast(targets, tf.float32) if targets.dtype in _HALF else targets
         vocab = tf.shape(logits)[2]
         flat_logits = tf.reshape(logits, [-1, vocab])  # [batch * time, vocab]
         if softmax_loss_function is not None:

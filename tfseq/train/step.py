@@ -17,6 +17,9 @@ then ``update_counters(sum over replicas of [loss_sum, count, norm / replicas])`
   them up, so a row seen ``k`` times would move by up to ``sqrt(k)`` times the learning rate;
   :func:`sum_duplicate_slices` sums the slices of each row first, which makes every optimizer
   take the dense-gradient step. (Under a strategy the gradients are all-reduced dense.)
+* **Mixed precision.** Under a mixed policy (``mixed_bfloat16``) the weights are float32 and
+  so are their gradients; the objective must be float32 too (:func:`check_float32_objective`:
+  the demos' models return float32 logits).
 * **XLA.** Without a strategy the whole step is one XLA program; under one, each replica's
   forward and backward pass is (the all-reduce and the update stay outside).
 """
@@ -38,6 +41,16 @@ def sum_duplicate_slices(gradient: Any) -> Any:
     rows, position = tf.unique(gradient.indices)  # rows [U], position [N] in 0..U-1
     values = tf.math.unsorted_segment_sum(gradient.values, position, tf.shape(rows)[0])  # [U, ...]
     return tf.IndexedSlices(values, rows, gradient.dense_shape)
+
+
+def check_float32_objective(objective: tf.Tensor) -> None:
+    """Mixed precision keeps the loss in float32: a ``bfloat16``/``float16`` objective (logits that
+    reached the cross-entropy uncast) raises ``TypeError`` at trace time instead of training on a
+    loss rounded to 8 (or 11) bits."""
+    dtype = tf.as_dtype(getattr(objective, "dtype", tf.float32))
+    if dtype in (tf.bfloat16, tf.float16):
+        raise TypeError(f"task.loss returned a {dtype.name} objective; compute the loss in float32 "
+                        "(cast the logits with tf.cast(logits, tf.float32) before the cross-entropy)")
 
 
 def make_train_step(task: TaskView, optimizer: keras.optimizers.Optimizer, max_grad_norm: float | None,
@@ -63,6 +76,7 @@ def make_train_step(task: TaskView, optimizer: keras.optimizers.Optimizer, max_g
     def gradients(batch):
         with tf.GradientTape() as tape:
             objective, metrics = task.loss(batch, training=True)
+        check_float32_objective(objective)
         grads = tape.gradient(objective, variables)
         return tf.cast(metrics["loss_sum"], tf.float32), tf.cast(metrics["count"], tf.float32), grads
 

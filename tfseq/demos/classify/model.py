@@ -27,6 +27,7 @@ import tensorflow as tf
 from tfseq import nn, rnn_cell
 from tfseq._checks import check_positive_int
 from tfseq.demos.classify.presets import POOLINGS
+from tfseq.demos.frame import dtype_policy_scope
 from tfseq.rnn_cell import make_cell
 
 
@@ -90,6 +91,8 @@ class SentenceClassifier(keras.Model):
         attention_units: hidden size of attention pooling.
         train_embeddings: ``False`` freezes the embedding matrix (pretrained vectors).
         seed: int seed of dropout.
+        dtype: Keras' ``dtype`` (policy) of the model and every layer in it, e.g.
+            ``"mixed_bfloat16"``: float32 weights, bfloat16 compute, float32 logits.
 
     Call arguments:
         inputs: dict with ``ids`` int ``[batch, T]`` (0-padded) and ``length`` int ``[batch]``.
@@ -121,23 +124,24 @@ class SentenceClassifier(keras.Model):
         self.seed = seed
         self._seed = 0 if seed is None else int(seed)
 
-        self.embedding = keras.layers.Embedding(self.vocab_size, self.embedding_dim, trainable=self.train_embeddings,
-                                                embeddings_initializer=keras.initializers.RandomUniform(-0.1, 0.1),
-                                                name="embedding")
-        if self.bidirectional:
-            self.cells_fw = [self._cell(f"fw_cell_{i}", i) for i in range(num_layers)]
-            self.cells_bw = [self._cell(f"bw_cell_{i}", i + 100) for i in range(num_layers)]
-        else:
-            layers = [self._cell(f"cell_{i}", i) for i in range(num_layers)]
-            if self.residual:
-                layers = [layers[0]] + [rnn_cell.ResidualWrapper(layer) for layer in layers[1:]]
-            self.encoder_cell = rnn_cell.MultiRNNCell(layers)
-        width = self.num_units * (2 if self.bidirectional else 1)
-        if pooling == "attention":
-            self.attention_hidden = keras.layers.Dense(self.attention_units, activation="tanh", name="attention_hidden")
-            self.attention_score = keras.layers.Dense(1, use_bias=False, name="attention_score")
-        self.feature_dropout = nn.Dropout(self.dropout, seed=self._seed + 999)
-        self.output_layer = keras.layers.Dense(self.num_classes, name="output")
+        with dtype_policy_scope(self.dtype_policy):  # every layer takes the model's precision
+            self.embedding = keras.layers.Embedding(self.vocab_size, self.embedding_dim, trainable=self.train_embeddings,
+                                                    embeddings_initializer=keras.initializers.RandomUniform(-0.1, 0.1),
+                                                    name="embedding")
+            if self.bidirectional:
+                self.cells_fw = [self._cell(f"fw_cell_{i}", i) for i in range(num_layers)]
+                self.cells_bw = [self._cell(f"bw_cell_{i}", i + 100) for i in range(num_layers)]
+            else:
+                layers = [self._cell(f"cell_{i}", i) for i in range(num_layers)]
+                if self.residual:
+                    layers = [layers[0]] + [rnn_cell.ResidualWrapper(layer) for layer in layers[1:]]
+                self.encoder_cell = rnn_cell.MultiRNNCell(layers)
+            width = self.num_units * (2 if self.bidirectional else 1)
+            if pooling == "attention":
+                self.attention_hidden = keras.layers.Dense(self.attention_units, activation="tanh", name="attention_hidden")
+                self.attention_score = keras.layers.Dense(1, use_bias=False, name="attention_score")
+            self.feature_dropout = nn.Dropout(self.dropout, seed=self._seed + 999)
+            self.output_layer = keras.layers.Dense(self.num_classes, name="output")
         self.feature_width = width
 
     def _cell(self, name, index):
@@ -182,7 +186,8 @@ class SentenceClassifier(keras.Model):
         """``(features [batch, F], attention weights [batch, T] or None)`` before the output layer."""
         ids = tf.convert_to_tensor(inputs["ids"], tf.int32)
         length = tf.convert_to_tensor(inputs["length"], tf.int32)
-        x = embedding_lookup(tf.convert_to_tensor(self.embedding.embeddings), ids)  # [batch, T, E]
+        table = tf.cast(tf.convert_to_tensor(self.embedding.embeddings), self.compute_dtype)  # mixed: bfloat16
+        x = embedding_lookup(table, ids)  # [batch, T, E]
         outputs, last = self._encoder(x, length, training)
         if self.pooling == "last":
             return last, None
@@ -193,7 +198,8 @@ class SentenceClassifier(keras.Model):
 
     def call(self, inputs, training=False):
         features, _ = self.encode(inputs, training)
-        return self.output_layer(self.feature_dropout(features, training=training))  # [batch, classes]
+        logits = self.output_layer(self.feature_dropout(features, training=training))  # [batch, classes]
+        return tf.cast(logits, tf.float32)  # float32 for the loss under mixed precision
 
     def get_config(self):
         return {
@@ -213,6 +219,7 @@ def classifier_from_config(config, vocab_size: int, num_classes: int = 2, seed: 
         num_layers=config.num_layers, cell=config.cell, bidirectional=config.bidirectional,
         residual=config.residual, dropout=config.dropout, pooling=config.pooling,
         attention_units=config.attention_units, train_embeddings=not config.freeze_embeddings, seed=seed,
+        dtype=config.precision,
     )
     model.build()
     return model

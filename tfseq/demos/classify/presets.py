@@ -16,7 +16,7 @@
 
 import dataclasses
 
-from tfseq.demos.frame import Preset
+from tfseq.demos.frame import Preset, check_precision
 from tfseq.rnn_cell.factory import CELLS
 
 POOLINGS = ("last", "mean", "max", "attention")
@@ -56,9 +56,11 @@ class ClassifyConfig(Preset):
     batch_size: int = 32
     learning_rate: float = 0.001
     max_grad_norm: float | None = 5.0
+    precision: str = "float32"  # or "mixed_bfloat16": float32 weights, bfloat16 compute
     published: str | None = None
 
     def __post_init__(self):
+        check_precision("ClassifyConfig", self.precision)
         for key in ("embedding_dim", "num_units", "epochs", "num_layers", "attention_units", "min_count",
                     "max_length", "num_buckets", "batch_size"):
             value = getattr(self, key)

@@ -19,6 +19,7 @@ import tensorflow as tf
 
 from tfseq import nn, rnn_cell
 from tfseq._checks import check_positive_int
+from tfseq.demos.frame import dtype_policy_scope
 from tfseq.rnn_cell import CELLS, make_cell
 
 
@@ -41,6 +42,8 @@ class LanguageModel(keras.Model):
         init_scale: float > 0, weights uniform in ``[-init_scale, init_scale]``; ``None``
             keeps Keras/TF1 default initialisers.
         seed: int seed of the initialiser and of the dropout masks.
+        dtype: Keras' ``dtype`` (policy) of the model and every layer in it, e.g.
+            ``"mixed_bfloat16"``: float32 weights, bfloat16 compute, float32 logits.
 
     Call arguments:
         inputs: int ``[batch, time]`` token ids.
@@ -50,7 +53,7 @@ class LanguageModel(keras.Model):
 
     Returns:
         ``(logits, final_state)``: logits ``[batch, time, vocab_size]`` float32 and the state
-        after the last step, structured like the initial state.
+        after the last step (float32), structured like the initial state.
 
     Example:
         >>> model = LanguageModel(vocab_size=50, hidden_size=16, num_layers=2)
@@ -96,26 +99,27 @@ class LanguageModel(keras.Model):
         self.seed = seed
         seed = 0 if seed is None else int(seed)
 
-        self.embedding = keras.layers.Embedding(vocab_size, hidden_size, name="embedding")
-        self.input_dropout = None
-        if self.keep_prob < 1.0:
-            noise_shape = (None, 1, hidden_size) if self.variational_dropout else None
-            self.input_dropout = nn.Dropout(
-                1.0 - self.keep_prob, noise_shape=noise_shape, seed=seed, name="input_dropout"
-            )
-        layers = []
-        for i in range(num_layers):
-            layer = make_cell(cell, hidden_size, forget_bias, name=f"cell_{i}")
+        with dtype_policy_scope(self.dtype_policy):  # every layer takes the model's precision
+            self.embedding = keras.layers.Embedding(vocab_size, hidden_size, name="embedding")
+            self.input_dropout = None
             if self.keep_prob < 1.0:
-                extra = {}
-                if self.variational_dropout:
-                    extra = dict(state_keep_prob=self.keep_prob, variational_recurrent=True,
-                                 input_size=hidden_size, dtype=tf.float32)
-                layer = rnn_cell.DropoutWrapper(
-                    layer, output_keep_prob=self.keep_prob, seed=seed + 1 + i, **extra
+                noise_shape = (None, 1, hidden_size) if self.variational_dropout else None
+                self.input_dropout = nn.Dropout(
+                    1.0 - self.keep_prob, noise_shape=noise_shape, seed=seed, name="input_dropout"
                 )
-            layers.append(layer)
-        self.cell = rnn_cell.MultiRNNCell(layers)
+            layers = []
+            for i in range(num_layers):
+                layer = make_cell(cell, hidden_size, forget_bias, name=f"cell_{i}")
+                if self.keep_prob < 1.0:
+                    extra = {}
+                    if self.variational_dropout:
+                        extra = dict(state_keep_prob=self.keep_prob, variational_recurrent=True,
+                                     input_size=hidden_size, dtype=self.dtype_policy)
+                    layer = rnn_cell.DropoutWrapper(
+                        layer, output_keep_prob=self.keep_prob, seed=seed + 1 + i, **extra
+                    )
+                layers.append(layer)
+            self.cell = rnn_cell.MultiRNNCell(layers)
 
     # -- weights ------------------------------------------------------------------------
     def build(self, input_shape=None):
@@ -174,11 +178,13 @@ class LanguageModel(keras.Model):
             x = self.input_dropout(x, training=training)
         outputs, state = nn.dynamic_rnn(self.cell, x, initial_state=initial_state, training=training)
         w, b = self.output_weights()
+        compute = self.compute_dtype  # mixed precision: the projection in bfloat16, float32 weights cast
         batch, time = tf.shape(outputs)[0], tf.shape(outputs)[1]
-        flat = tf.reshape(outputs, [-1, self.hidden_size])  # [batch * time, hidden]
-        logits = tf.matmul(flat, w) + b  # [batch * time, vocab]
-        logits = tf.reshape(logits, [batch, time, self.vocab_size])
-        return logits, state
+        flat = tf.cast(tf.reshape(outputs, [-1, self.hidden_size]), compute)  # [batch * time, hidden]
+        logits = tf.matmul(flat, tf.cast(w, compute)) + tf.cast(b, compute)  # [batch * time, vocab]
+        logits = tf.reshape(tf.cast(logits, tf.float32), [batch, time, self.vocab_size])  # float32 for the loss
+        # the carried state stays float32 (get_initial_state's) under mixed precision too
+        return logits, tf.nest.map_structure(lambda s: tf.cast(s, tf.float32), state)
 
     def get_config(self):
         return {
@@ -212,6 +218,7 @@ def language_model_from_config(config, seed=None):
         forget_bias=config.forget_bias,
         init_scale=config.init_scale,
         seed=seed,
+        dtype=config.precision,
     )
     model.build()
     return model

@@ -38,7 +38,7 @@ Example:
 import dataclasses
 from typing import Optional
 
-from tfseq.demos.frame import Preset
+from tfseq.demos.frame import Preset, check_precision
 from tfseq.rnn_cell.factory import CELLS
 
 OPTIMIZERS = ("sgd", "adam")
@@ -71,10 +71,12 @@ class LMConfig(Preset):
     tie_embeddings: bool = False
     variational_dropout: bool = False
     optimizer: str = "sgd"  # the tutorial's; "adam" (Kingma & Ba 2014) takes the same schedule
+    precision: str = "float32"  # or "mixed_bfloat16": float32 weights, bfloat16 compute
     published_valid_ppl: Optional[float] = None
     published_test_ppl: Optional[float] = None
 
     def __post_init__(self):
+        check_precision("LMConfig", self.precision)
         for key in ("num_layers", "num_steps", "hidden_size", "max_epoch", "max_max_epoch",
                     "batch_size", "vocab_size"):
             value = getattr(self, key)

@@ -21,7 +21,15 @@ import os
 import numpy as np
 
 from tfseq._checks import UsageError
-from tfseq.demos.frame import RunPlan, Training, add_train_arguments, begin_training, replicas_note, train
+from tfseq.demos.frame import (
+    PRECISIONS,
+    RunPlan,
+    Training,
+    add_train_arguments,
+    begin_training,
+    replicas_note,
+    train,
+)
 
 _SYNTHETIC_DEFAULTS = {"features": 1, "examples": 200, "noise": 0.1}
 
@@ -43,6 +51,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--learning-rate", type=float, default=0.1, help="SGD step size")
     train.add_argument("--epochs", type=int, default=15, help="number of epochs")
     train.add_argument("--steps-per-epoch", type=int, default=20, help="full-batch gradient steps per epoch")
+    train.add_argument("--precision", default="float32", help="float32 (default) or mixed_bfloat16: the "
+                       "model's Keras dtype policy (float32 weights and loss, bfloat16 compute)")
     add_train_arguments(
         train, logdir_default=os.path.join("logdir", "regression"),
         logdir_help="experiment directory, logdir/<experiment> (default: logdir/regression)",
@@ -67,6 +77,7 @@ def _check_args(args):
     _check("--learning-rate", args.learning_rate, math.isfinite(args.learning_rate) and args.learning_rate > 0,
            "a finite number > 0")
     _check("--valid-fraction", args.valid_fraction, 0 <= args.valid_fraction < 1, "a number in [0, 1)")
+    _check("--precision", args.precision, args.precision in PRECISIONS, f"one of {', '.join(PRECISIONS)}")
     synthetic = [f"--{name}" for name in _SYNTHETIC_DEFAULTS if getattr(args, name) is not None]
     if args.csv is not None and synthetic:
         raise UsageError(f"{', '.join(synthetic)} describe synthetic data; with --csv the other columns are the "
@@ -109,7 +120,8 @@ def _settings(args):
         name: getattr(args, name) if getattr(args, name) is not None else default
         for name, default in _SYNTHETIC_DEFAULTS.items()}
     return {"data": data, "seed": args.seed, "valid_fraction": args.valid_fraction,
-            "learning_rate": args.learning_rate, "steps_per_epoch": args.steps_per_epoch, "epochs": args.epochs}
+            "learning_rate": args.learning_rate, "steps_per_epoch": args.steps_per_epoch, "epochs": args.epochs,
+            **({"precision": args.precision} if args.precision != "float32" else {})}
 
 
 def cmd_regress(args: argparse.Namespace) -> int:
@@ -141,7 +153,8 @@ def _build(args, x, y, split, names, description, strategy):
     print(f"data: {description}")
     print(f"{len(y)} examples: {len(train_y)} train, {len(valid_y)} validation, "
           f"{x.shape[1]} feature{'s' if x.shape[1] > 1 else ''}")
-    model = LinearRegression(x.shape[1], name="linear_regression")  # histogram tags weights/linear_regression/W, /b
+    # histogram tags weights/linear_regression/W, /b
+    model = LinearRegression(x.shape[1], name="linear_regression", dtype=args.precision)
     task = RegressionTask(model, train_x, train_y, args.steps_per_epoch, valid_x, valid_y, feature_names=names)
 
     def finish(trainer):
@@ -163,6 +176,7 @@ def _build(args, x, y, split, names, description, strategy):
                 f"{args.steps_per_epoch} steps{where}",
         hparams={"data": args.csv or "synthetic", "target": args.target or "y", "features": x.shape[1],
                  "examples": len(y), "seed": args.seed, "learning_rate": args.learning_rate, "epochs": args.epochs,
-                 "steps_per_epoch": args.steps_per_epoch, "valid_fraction": args.valid_fraction},
+                 "steps_per_epoch": args.steps_per_epoch, "valid_fraction": args.valid_fraction,
+                 "precision": args.precision},
         log_every=max(1, args.steps_per_epoch // 4), finish=finish,
     )

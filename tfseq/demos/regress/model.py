@@ -56,7 +56,8 @@ class LinearRegression(keras.Model):
         self.bias = self.add_weight(shape=(), initializer="zeros", name="b")  # []
 
     def call(self, x):
-        return tf.linalg.matvec(x, self.weight) + self.bias  # [N, F] @ [F] + [] -> [N]
+        # [N, F] @ [F] + [] -> [N]; under mixed precision computed in bfloat16, returned as float32 for the loss
+        return tf.cast(tf.linalg.matvec(x, self.weight) + self.bias, tf.float32)
 
     def get_config(self):
         return {**super().get_config(), "num_features": self.num_features}

@@ -30,6 +30,7 @@ import tensorflow as tf
 
 from tfseq import nn, rnn_cell
 from tfseq._checks import check_positive_int
+from tfseq.demos.frame import dtype_policy_scope
 from tfseq.demos.tag.presets import ENCODERS, VARIANTS
 from tfseq.rnn_cell import make_cell
 
@@ -78,6 +79,8 @@ class SlotIntentModel(keras.Model):
         dropout: float in [0, 1) on the embeddings and the encoder outputs while training.
         blocked_tags, blocked_intents: ids never predicted (``<pad>``, ``<unk>``).
         seed: int seed of the dropout.
+        dtype: Keras' ``dtype`` (policy) of the model and every layer in it, e.g.
+            ``"mixed_bfloat16"``: float32 weights, bfloat16 compute, float32 logits.
 
     Call arguments:
         inputs: dict with ``words`` int ``[batch, T]`` and ``length`` int ``[batch]``.
@@ -109,26 +112,27 @@ class SlotIntentModel(keras.Model):
         self.blocked_tags, self.blocked_intents = tuple(blocked_tags), tuple(blocked_intents)
         seed = 0 if seed is None else int(seed)
         forget_bias = 1.0 if cell == "lstm" else 0.0
-        self.embedding = keras.layers.Embedding(self.vocab_size, embedding_size, name="embedding")
-        if encoder_type == "bi":
-            self.cells_fw = [make_cell(cell, num_units, forget_bias, name=f"fw_cell_{i}") for i in range(num_layers)]
-            self.cells_bw = [make_cell(cell, num_units, forget_bias, name=f"bw_cell_{i}") for i in range(num_layers)]
-            depth = 2 * num_units
-        else:
-            self.encoder_cell = rnn_cell.MultiRNNCell(
-                [make_cell(cell, num_units, forget_bias, name=f"cell_{i}") for i in range(num_layers)])
-            depth = num_units
-        self.depth = depth
-        self.input_dropout = nn.Dropout(self.dropout, seed=seed, name="input_dropout")
-        self.output_dropout = nn.Dropout(self.dropout, seed=seed + 1, name="output_dropout")
-        if variant == "slot_gated":
-            self.slot_query = keras.layers.Dense(depth, use_bias=False, name="slot_query")
-            self.intent_score = keras.layers.Dense(depth, activation="tanh", name="intent_score")
-            self.intent_score_v = keras.layers.Dense(1, use_bias=False, name="intent_score_v")
-            self.gate_intent = keras.layers.Dense(depth, name="gate_intent")
-            self.gate_v = keras.layers.Dense(1, use_bias=False, name="gate_v")
-        self.slot_dense = keras.layers.Dense(self.num_tags, name="slot_output")
-        self.intent_dense = keras.layers.Dense(self.num_intents, name="intent_output")
+        with dtype_policy_scope(self.dtype_policy):  # every layer takes the model's precision
+            self.embedding = keras.layers.Embedding(self.vocab_size, embedding_size, name="embedding")
+            if encoder_type == "bi":
+                self.cells_fw = [make_cell(cell, num_units, forget_bias, name=f"fw_cell_{i}") for i in range(num_layers)]
+                self.cells_bw = [make_cell(cell, num_units, forget_bias, name=f"bw_cell_{i}") for i in range(num_layers)]
+                depth = 2 * num_units
+            else:
+                self.encoder_cell = rnn_cell.MultiRNNCell(
+                    [make_cell(cell, num_units, forget_bias, name=f"cell_{i}") for i in range(num_layers)])
+                depth = num_units
+            self.depth = depth
+            self.input_dropout = nn.Dropout(self.dropout, seed=seed, name="input_dropout")
+            self.output_dropout = nn.Dropout(self.dropout, seed=seed + 1, name="output_dropout")
+            if variant == "slot_gated":
+                self.slot_query = keras.layers.Dense(depth, use_bias=False, name="slot_query")
+                self.intent_score = keras.layers.Dense(depth, activation="tanh", name="intent_score")
+                self.intent_score_v = keras.layers.Dense(1, use_bias=False, name="intent_score_v")
+                self.gate_intent = keras.layers.Dense(depth, name="gate_intent")
+                self.gate_v = keras.layers.Dense(1, use_bias=False, name="gate_v")
+            self.slot_dense = keras.layers.Dense(self.num_tags, name="slot_output")
+            self.intent_dense = keras.layers.Dense(self.num_intents, name="intent_output")
 
     def build(self, input_shape=None):
         if self.built:
@@ -159,16 +163,17 @@ class SlotIntentModel(keras.Model):
         length = tf.convert_to_tensor(inputs["length"])
         h, last = self.encode(words, length, training)
         if self.variant == "joint":
-            return self.slot_dense(h), self.intent_dense(last)
+            return _float32(self.slot_dense(h), self.intent_dense(last))
         valid = tf.sequence_mask(length, tf.shape(words)[1])  # [batch, T]
-        scores = tf.matmul(self.slot_query(h), h, transpose_b=True) / tf.sqrt(float(self.depth))  # [batch, T, T]
-        scores = tf.where(valid[:, None, :], scores, NO_PREDICTION)
+        scores = tf.matmul(self.slot_query(h), h, transpose_b=True)  # [batch, T, T]
+        scores /= tf.cast(tf.sqrt(float(self.depth)), scores.dtype)
+        scores = tf.where(valid[:, None, :], scores, tf.constant(NO_PREDICTION, scores.dtype))
         slot_context = tf.matmul(tf.nn.softmax(scores, axis=-1), h)  # [batch, T, D]
         intent_scores = tf.squeeze(self.intent_score_v(self.intent_score(h)), -1)  # [batch, T]
-        intent_scores = tf.where(valid, intent_scores, NO_PREDICTION)
+        intent_scores = tf.where(valid, intent_scores, tf.constant(NO_PREDICTION, intent_scores.dtype))
         intent_context = tf.einsum("bt,btd->bd", tf.nn.softmax(intent_scores, axis=-1), h)  # [batch, D]
         gate = self.gate_v(tf.tanh(slot_context + self.gate_intent(intent_context)[:, None, :]))  # [batch, T, 1]
-        return self.slot_dense(h + gate * slot_context), self.intent_dense(last + intent_context)
+        return _float32(self.slot_dense(h + gate * slot_context), self.intent_dense(last + intent_context))
 
     def call(self, inputs, training=False):
         return self._forward(inputs, training)
@@ -191,6 +196,11 @@ class SlotIntentModel(keras.Model):
         }
 
 
+def _float32(*logits):
+    """The heads' logits as float32 (a no-op unless mixed precision computed them in bfloat16)."""
+    return tuple(tf.cast(x, tf.float32) for x in logits)
+
+
 def _blocked(size, ids):
     """``[size]`` zeros with :data:`NO_PREDICTION` at ``ids``."""
     penalty = [NO_PREDICTION if i in ids else 0.0 for i in range(size)]
@@ -204,7 +214,7 @@ def tag_model_from_config(config, vocabularies, seed=None):
         vocabularies.words.size, vocabularies.tags.size, vocabularies.intents.size, config.num_units,
         config.embedding_size, num_layers=config.num_layers, cell=config.cell, encoder_type=config.encoder_type,
         variant=config.variant, dropout=config.dropout, blocked_tags=(0, vocabularies.tags.unk_id),
-        blocked_intents=(vocabularies.intents.unk_id,), seed=seed,
+        blocked_intents=(vocabularies.intents.unk_id,), seed=seed, dtype=config.precision,
     )
     model.build()
     return model

@@ -16,7 +16,7 @@ learns what to do with the words it has never seen (5-6 % of SNIPS' test words).
 
 import dataclasses
 
-from tfseq.demos.frame import Preset
+from tfseq.demos.frame import Preset, check_precision
 from tfseq.rnn_cell.factory import CELLS
 
 ENCODERS = ("uni", "bi")
@@ -52,9 +52,11 @@ class TagConfig(Preset):
     intent_weight: float = 1.0
     max_grad_norm: float | None = 5.0
     num_buckets: int = 4
+    precision: str = "float32"  # or "mixed_bfloat16": float32 weights, bfloat16 compute
     published: str | None = None
 
     def __post_init__(self):
+        check_precision("TagConfig", self.precision)
         for key in ("num_units", "embedding_size", "batch_size", "epochs", "num_layers", "num_buckets"):
             value = getattr(self, key)
             if isinstance(value, bool) or not isinstance(value, int) or value <= 0:

@@ -24,6 +24,7 @@ import tensorflow as tf
 from tfseq import nn, rnn_cell, seq2seq
 from tfseq._checks import check_positive_int
 from tfseq.data.subwords import BOS_ID, EOS_ID
+from tfseq.demos.frame import dtype_policy_scope
 from tfseq.demos.translate.presets import ATTENTIONS, ENCODERS
 from tfseq.rnn_cell import make_cell
 
@@ -33,6 +34,7 @@ def masked_xent(logits, targets, weights):
 
     ``logits [batch, T, V]``, ``targets`` int ``[batch, T]``, ``weights`` float ``[batch, T]``.
     """
+    logits = tf.cast(logits, tf.float32)  # mixed precision: the softmax and the loss in float32
     xent = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=targets, logits=logits)  # [batch, T]
     weights = tf.cast(weights, xent.dtype)
     return tf.reduce_sum(xent * weights), tf.reduce_sum(weights)
@@ -60,6 +62,8 @@ class TranslationModel(keras.Model):
             ``None`` keeps Keras' initialisers.
         start_id, end_id: the target's start and end token ids.
         seed: int seed of the initialiser and dropout.
+        dtype: Keras' ``dtype`` (policy) of the model and every layer in it, e.g.
+            ``"mixed_bfloat16"``: float32 weights, bfloat16 compute, float32 logits.
 
     Call arguments:
         inputs: dict with ``source`` int ``[batch, S]``, ``source_length`` int ``[batch]``,
@@ -100,26 +104,27 @@ class TranslationModel(keras.Model):
         self.start_id, self.end_id, self.seed = start_id, end_id, seed
         self._seed = 0 if seed is None else int(seed)
 
-        self.src_embedding = keras.layers.Embedding(self.src_vocab_size, num_units, name="src_embedding")
-        self.tgt_embedding = keras.layers.Embedding(self.tgt_vocab_size, num_units, name="tgt_embedding")
-        if encoder_type == "uni":
-            self.encoder_cell = self._stack(num_layers, "encoder")
-        else:
-            self.encoder_fw = self._stack(num_layers // 2, "encoder_fw")
-            self.encoder_bw = self._stack(num_layers // 2, "encoder_bw")
-        self.decoder_cell = self._stack(num_layers, "decoder")
-        if attention in ("luong", "scaled_luong"):
-            self.mechanism = seq2seq.LuongAttention(num_units, scale=attention == "scaled_luong", name="attention")
-        else:
-            self.mechanism = seq2seq.BahdanauAttention(num_units, normalize=attention == "normed_bahdanau",
-                                                       name="attention")
-        self.attention_dense = (keras.layers.Dense(num_units, use_bias=False, name="attention_layer")
-                                if self.attention_layer else None)
-        # Two wrappers share the cell, mechanism and attention layer: the second keeps the
-        # alignment history (for plots) and is only used by greedy translation.
-        self.attention_cell = self._wrap(False)
-        self._history_cell = self._wrap(True)
-        self.projection = keras.layers.Dense(self.tgt_vocab_size, use_bias=False, name="output_projection")
+        with dtype_policy_scope(self.dtype_policy):  # every layer takes the model's precision
+            self.src_embedding = keras.layers.Embedding(self.src_vocab_size, num_units, name="src_embedding")
+            self.tgt_embedding = keras.layers.Embedding(self.tgt_vocab_size, num_units, name="tgt_embedding")
+            if encoder_type == "uni":
+                self.encoder_cell = self._stack(num_layers, "encoder")
+            else:
+                self.encoder_fw = self._stack(num_layers // 2, "encoder_fw")
+                self.encoder_bw = self._stack(num_layers // 2, "encoder_bw")
+            self.decoder_cell = self._stack(num_layers, "decoder")
+            if attention in ("luong", "scaled_luong"):
+                self.mechanism = seq2seq.LuongAttention(num_units, scale=attention == "scaled_luong", name="attention")
+            else:
+                self.mechanism = seq2seq.BahdanauAttention(num_units, normalize=attention == "normed_bahdanau",
+                                                           name="attention")
+            self.attention_dense = (keras.layers.Dense(num_units, use_bias=False, name="attention_layer")
+                                    if self.attention_layer else None)
+            # Two wrappers share the cell, mechanism and attention layer: the second keeps the
+            # alignment history (for plots) and is only used by greedy translation.
+            self.attention_cell = self._wrap(False)
+            self._history_cell = self._wrap(True)
+            self.projection = keras.layers.Dense(self.tgt_vocab_size, use_bias=False, name="output_projection")
 
     def _stack(self, count, prefix):
         layers = []
@@ -168,7 +173,7 @@ class TranslationModel(keras.Model):
         return outputs, state
 
     def decoder_initial_state(self, cell, batch_size, encoder_state):
-        state = cell.get_initial_state(batch_size=batch_size, dtype=tf.float32)
+        state = cell.get_initial_state(batch_size=batch_size, dtype=self.compute_dtype)  # the encoder state's
         if self.pass_hidden_state:
             state = state.clone(cell_state=tuple(encoder_state))
         return state
@@ -182,7 +187,7 @@ class TranslationModel(keras.Model):
         state = self.decoder_initial_state(self.attention_cell, tf.shape(source)[0], encoder_state)
         x = self.tgt_embedding(inputs["target_in"])  # [batch, T, units]
         outputs, _ = nn.dynamic_rnn(self.attention_cell, x, initial_state=state, training=training)
-        return self.projection(outputs)  # [batch, T, tgt_vocab]
+        return tf.cast(self.projection(outputs), tf.float32)  # [batch, T, tgt_vocab], float32 for the loss
 
     def call(self, inputs, training=False):
         return self._forward(inputs, training)
@@ -259,7 +264,7 @@ def translation_model_from_config(config, src_vocab_size, tgt_vocab_size, seed=N
         encoder_type=config.encoder_type, residual=config.residual, dropout=config.dropout,
         attention=config.attention, output_attention=config.output_attention,
         attention_layer=config.attention_layer, pass_hidden_state=config.pass_hidden_state,
-        init_weight=config.init_weight, seed=seed,
+        init_weight=config.init_weight, seed=seed, dtype=config.precision,
     )
     model.build()
     return model

@@ -30,7 +30,7 @@ training (``luong234``) or the last half (``luong5``/``luong10``); see
 import dataclasses
 from typing import Optional
 
-from tfseq.demos.frame import Preset
+from tfseq.demos.frame import Preset, check_precision
 from tfseq.rnn_cell.factory import CELLS
 
 ATTENTIONS = ("luong", "scaled_luong", "bahdanau", "normed_bahdanau")
@@ -81,9 +81,11 @@ class TranslationConfig(Preset):
     beam_width: int = 1
     length_penalty: float = 0.0
     max_length_ratio: float = 2.0
+    precision: str = "float32"  # or "mixed_bfloat16": float32 weights, bfloat16 compute
     published_bleu: Optional[str] = None
 
     def __post_init__(self):
+        check_precision("TranslationConfig", self.precision)
         for key in ("num_units", "num_layers", "batch_size", "epochs", "src_vocab_size", "tgt_vocab_size",
                     "max_length", "num_buckets", "beam_width"):
             value = getattr(self, key)
