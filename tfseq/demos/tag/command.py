@@ -141,12 +141,16 @@ def _train(args, config, corpus, run_dir, strategy):
         writers.hparams({**config.to_dict(), "data": args.data, "seed": args.seed, "vocab": vocab.words.size,
                          "tags": vocab.tags.size, "intents": vocab.intents.size, "strategy": args.strategy,
                          "replicas": strategy.num_replicas_in_sync if strategy else 1})
-    trainer = Trainer(task, optimizer, epochs=config.epochs, max_grad_norm=config.max_grad_norm, writers=writers,
+    decay = config.learning_rate_at if config.learning_rate_decay != 1.0 else None
+    trainer = Trainer(task, optimizer, epochs=config.epochs, learning_rate_at=decay,
+                      max_grad_norm=config.max_grad_norm, writers=writers,
                       checkpoint_dir=os.path.join(run_dir, "checkpoints"), checkpoint_every=args.checkpoint_every,
                       progress=Progress(enabled=not args.no_progress), jit_compile=False if args.no_xla else None,
                       strategy=strategy)
     where = replicas_note(strategy, args.strategy)
     encoder = f"{config.num_layers}x{config.num_units} {config.cell}, {config.encoder_type}directional"
+    if config.uses_chars:
+        encoder += f", character CNN {config.char_filters}x{config.char_kernel}"
     print(f"run {run_dir}: {corpus.summary()}; vocab {vocab.words.size} words, {vocab.tags.size - 2} tags, "
           f"{vocab.intents.size - 1} intents; config {config.name} ({encoder}, {config.variant}, "
           f"{task.steps_per_epoch()} steps/epoch, {config.epochs} epochs{where})", flush=True)
@@ -154,6 +158,11 @@ def _train(args, config, corpus, run_dir, strategy):
     if code is not None:
         return code
     if trainer.complete:
+        best = task.use_best()
+        if best is not None:
+            trainer.save()  # the run's last checkpoint holds the kept weights too (eval, predict)
+            print(f"kept the weights of epoch {best} of {config.epochs} (best validation slot F1 + intent "
+                  f"accuracy)", flush=True)
         model.save(os.path.join(run_dir, "model.keras"))
         if corpus.test:
             result = task.score_utterances(corpus.test)

@@ -3,10 +3,17 @@
 ::
 
     e      = dropout(embedding[words])                              # [batch, T, E]
+    e      = dropout([embedding[words]; char_features(chars)])      # with character features: [batch, T, E + F]
     h      = encoder(e, length)                                     # bi: [h_fw; h_bw] per layer, [batch, T, D]
                                                                     #   D = 2 * units (bi) or units (uni)
     h      = dropout(h)
     last   = [h_fw at t = length - 1; h_bw at t = 0]                 # [batch, D], the final states
+             (intent_pooling="max": last = max_{t < length} h_t, element-wise)
+
+    char_features(chars)_i = max_{k < len_i} relu(conv_k(char_embedding[chars_i]))   # [F] per word i
+             (a width-``char_kernel`` convolution with F filters over the word's characters, the
+             padding characters' embeddings zeroed, so a word's feature does not depend on how
+             much padding follows it; 0 for a padding word)
 
     joint:       slot_i  = W_S h_i                                  # [batch, T, tags]
                  intent  = W_I last                                 # [batch, intents]
@@ -30,7 +37,7 @@ import tensorflow as tf
 
 from tfseq import nn, rnn_cell
 from tfseq._checks import check_positive_int
-from tfseq.demos.tag.presets import ENCODERS, VARIANTS
+from tfseq.demos.tag.presets import ENCODERS, POOLINGS, VARIANTS
 from tfseq.rnn_cell import make_cell
 
 NO_PREDICTION = -1e9  # added to the logits of <pad>/<unk> tags and the <unk> intent: never predicted
@@ -78,9 +85,13 @@ class SlotIntentModel(keras.Model):
         dropout: float in [0, 1) on the embeddings and the encoder outputs while training.
         blocked_tags, blocked_intents: ids never predicted (``<pad>``, ``<unk>``).
         seed: int seed of the dropout.
+        intent_pooling: ``"last"`` (the final states) or ``"max"`` (max over the words).
+        num_chars: character vocabulary size (specials included); 0: no character features.
+        char_embedding_size, char_filters, char_kernel: int > 0, the character CNN (with ``num_chars``).
 
     Call arguments:
-        inputs: dict with ``words`` int ``[batch, T]`` and ``length`` int ``[batch]``.
+        inputs: dict with ``words`` int ``[batch, T]`` and ``length`` int ``[batch]``, and
+            ``chars`` int ``[batch, T, C]`` (0-padded) with character features.
         training: enables dropout.
 
     Returns:
@@ -89,7 +100,8 @@ class SlotIntentModel(keras.Model):
 
     def __init__(self, vocab_size, num_tags, num_intents, num_units, embedding_size, num_layers=1, cell="lstm",
                  encoder_type="bi", variant="joint", dropout=0.0, blocked_tags=(0, 1), blocked_intents=(0,),
-                 seed=None, **kwargs):
+                 seed=None, intent_pooling="last", num_chars=0, char_embedding_size=32, char_filters=64,
+                 char_kernel=3, **kwargs):
         super().__init__(**kwargs)
         owner = "SlotIntentModel"
         self.vocab_size = check_positive_int(owner, "vocab_size", vocab_size)
@@ -104,12 +116,25 @@ class SlotIntentModel(keras.Model):
             raise ValueError(f"{owner}: variant must be one of {VARIANTS}, got {variant!r}")
         if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0.0 <= dropout < 1.0:
             raise ValueError(f"{owner}: dropout must be in [0, 1), got {dropout!r}")
+        if intent_pooling not in POOLINGS:
+            raise ValueError(f"{owner}: intent_pooling must be one of {POOLINGS}, got {intent_pooling!r}")
+        if isinstance(num_chars, bool) or not isinstance(num_chars, int) or num_chars < 0:
+            raise ValueError(f"{owner}: num_chars must be an integer >= 0 (0: no character features), "
+                             f"got {num_chars!r}")
+        self.intent_pooling, self.num_chars = intent_pooling, num_chars
+        self.char_embedding_size = check_positive_int(owner, "char_embedding_size", char_embedding_size)
+        self.char_filters = check_positive_int(owner, "char_filters", char_filters)
+        self.char_kernel = check_positive_int(owner, "char_kernel", char_kernel)
         self.cell_kind, self.encoder_type, self.variant = cell, encoder_type, variant
         self.dropout, self.seed = float(dropout), seed
         self.blocked_tags, self.blocked_intents = tuple(blocked_tags), tuple(blocked_intents)
         seed = 0 if seed is None else int(seed)
         forget_bias = 1.0 if cell == "lstm" else 0.0
         self.embedding = keras.layers.Embedding(self.vocab_size, embedding_size, name="embedding")
+        if num_chars:
+            self.char_embedding = keras.layers.Embedding(num_chars, char_embedding_size, name="char_embedding")
+            self.char_conv = keras.layers.Conv1D(char_filters, char_kernel, padding="same", activation="relu",
+                                                 name="char_conv")
         if encoder_type == "bi":
             self.cells_fw = [make_cell(cell, num_units, forget_bias, name=f"fw_cell_{i}") for i in range(num_layers)]
             self.cells_bw = [make_cell(cell, num_units, forget_bias, name=f"bw_cell_{i}") for i in range(num_layers)]
@@ -133,13 +158,31 @@ class SlotIntentModel(keras.Model):
     def build(self, input_shape=None):
         if self.built:
             return
-        self._forward({"words": tf.ones([1, 2], tf.int32), "length": tf.constant([2], tf.int32)}, training=False)
+        inputs = {"words": tf.ones([1, 2], tf.int32), "length": tf.constant([2], tf.int32)}
+        if self.num_chars:
+            inputs["chars"] = tf.ones([1, 2, 1], tf.int32)
+        self._forward(inputs, training=False)
         self.built = True
 
     # -- encoder --------------------------------------------------------------------------------
-    def encode(self, words, length, training=False):
-        """``(h [batch, T, D], last [batch, D])``: per-word states and the final states."""
-        x = self.input_dropout(self.embedding(words), training=training)  # [batch, T, E]
+    def char_features(self, chars):
+        """``[batch, T, char_filters]``: each word's max-pooled character CNN (module docstring)."""
+        batch, steps, width = tf.shape(chars)[0], tf.shape(chars)[1], tf.shape(chars)[2]
+        real = tf.cast(chars > 0, self.compute_dtype)[..., None]  # [batch, T, C, 1]
+        c = self.char_embedding(chars) * real  # [batch, T, C, Ec], padding characters zeroed
+        c = tf.reshape(c, [batch * steps, width, self.char_embedding_size])  # [batch * T, C, Ec]
+        c = self.char_conv(c) * tf.reshape(real, [batch * steps, width, 1])  # [batch * T, C, F], >= 0
+        return tf.reshape(tf.reduce_max(c, axis=1), [batch, steps, self.char_filters])  # [batch, T, F]
+
+    def encode(self, words, length, training=False, chars=None):
+        """``(h [batch, T, D], last [batch, D])``: per-word states and the final states (or
+        their max over the words, with ``intent_pooling="max"``)."""
+        x = self.embedding(words)  # [batch, T, E]
+        if self.num_chars:
+            if chars is None:
+                raise ValueError("SlotIntentModel: this model reads character features; its inputs need 'chars'")
+            x = tf.concat([x, self.char_features(chars)], axis=-1)  # [batch, T, E + F]
+        x = self.input_dropout(x, training=training)
         if self.encoder_type == "uni":
             h, _ = nn.dynamic_rnn(self.encoder_cell, x, sequence_length=length, training=training)
             last = tf.gather(h, tf.maximum(length - 1, 0), axis=1, batch_dims=1)  # [batch, D]
@@ -151,13 +194,16 @@ class SlotIntentModel(keras.Model):
                 h = tf.concat([out_fw, out_bw], axis=-1)  # [batch, T, 2 * units]
             last = tf.concat([tf.gather(out_fw, tf.maximum(length - 1, 0), axis=1, batch_dims=1),
                               out_bw[:, 0]], axis=-1)  # [batch, D]
+        if self.intent_pooling == "max":
+            valid = tf.sequence_mask(length, tf.shape(h)[1])[..., None]  # [batch, T, 1]
+            last = tf.reduce_max(tf.where(valid, h, NO_PREDICTION), axis=1)  # [batch, D]
         return self.output_dropout(h, training=training), self.output_dropout(last, training=training)
 
     # -- heads ----------------------------------------------------------------------------------
     def _forward(self, inputs, training):
         words = tf.convert_to_tensor(inputs["words"])
         length = tf.convert_to_tensor(inputs["length"])
-        h, last = self.encode(words, length, training)
+        h, last = self.encode(words, length, training, inputs.get("chars"))
         if self.variant == "joint":
             return self.slot_dense(h), self.intent_dense(last)
         valid = tf.sequence_mask(length, tf.shape(words)[1])  # [batch, T]
@@ -173,9 +219,12 @@ class SlotIntentModel(keras.Model):
     def call(self, inputs, training=False):
         return self._forward(inputs, training)
 
-    def predict_ids(self, words, length):
+    def predict_ids(self, words, length, chars=None):
         """``(tag ids [batch, T], intent ids [batch])``, never a blocked id."""
-        slot_logits, intent_logits = self._forward({"words": words, "length": length}, training=False)
+        inputs = {"words": words, "length": length}
+        if chars is not None:
+            inputs["chars"] = chars
+        slot_logits, intent_logits = self._forward(inputs, training=False)
         slot_logits += _blocked(self.num_tags, self.blocked_tags)
         intent_logits += _blocked(self.num_intents, self.blocked_intents)
         return tf.argmax(slot_logits, -1, output_type=tf.int32), tf.argmax(intent_logits, -1, output_type=tf.int32)
@@ -188,6 +237,9 @@ class SlotIntentModel(keras.Model):
             "cell": self.cell_kind, "encoder_type": self.encoder_type, "variant": self.variant,
             "dropout": self.dropout, "blocked_tags": list(self.blocked_tags),
             "blocked_intents": list(self.blocked_intents), "seed": self.seed,
+            "intent_pooling": self.intent_pooling, "num_chars": self.num_chars,
+            "char_embedding_size": self.char_embedding_size, "char_filters": self.char_filters,
+            "char_kernel": self.char_kernel,
         }
 
 
@@ -200,11 +252,18 @@ def _blocked(size, ids):
 def tag_model_from_config(config, vocabularies, seed=None):
     """A built :class:`SlotIntentModel` for a :class:`~tfseq.demos.tag.presets.TagConfig` and
     :class:`~tfseq.data.slots.SlotVocabularies`."""
+    chars = {}
+    if config.uses_chars:
+        if vocabularies.chars is None:
+            raise ValueError("char_embedding_size > 0 needs a vocabulary with characters; this one has none "
+                             "(saved without them)")
+        chars = {"num_chars": vocabularies.chars.size, "char_embedding_size": config.char_embedding_size,
+                 "char_filters": config.char_filters, "char_kernel": config.char_kernel}
     model = SlotIntentModel(
         vocabularies.words.size, vocabularies.tags.size, vocabularies.intents.size, config.num_units,
         config.embedding_size, num_layers=config.num_layers, cell=config.cell, encoder_type=config.encoder_type,
         variant=config.variant, dropout=config.dropout, blocked_tags=(0, vocabularies.tags.unk_id),
-        blocked_intents=(vocabularies.intents.unk_id,), seed=seed,
+        blocked_intents=(vocabularies.intents.unk_id,), seed=seed, intent_pooling=config.intent_pooling, **chars,
     )
     model.build()
     return model

@@ -21,6 +21,7 @@ from tfseq.rnn_cell.factory import CELLS
 
 ENCODERS = ("uni", "bi")
 VARIANTS = ("joint", "slot_gated")
+POOLINGS = ("last", "max")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -31,9 +32,19 @@ class TagConfig(Preset):
     (``lstm``/``peephole``/``gru``/``rnn``), ``encoder_type`` (``bi``/``uni``), ``variant``
     (``joint``: slots from each word's state, the intent from the final states; ``slot_gated``:
     Goo et al.'s attention contexts and slot gate), ``dropout`` (on embeddings and encoder
-    outputs). Data: ``zero_digits`` (digits read as 0), ``word_dropout``, ``num_buckets``.
-    Training: ``learning_rate`` (Adam), ``max_grad_norm`` (``None``: no clipping),
-    ``batch_size``, ``epochs``, ``intent_weight`` (the intent term's weight in the joint loss).
+    outputs), ``intent_pooling`` (what the intent layer reads besides the variant's
+    attention: ``last``, the final states ``[h_fw at the last word; h_bw at the first]``, or
+    ``max``, the element-wise maximum of the encoder states over the words).
+    Character features: ``char_embedding_size`` (0: none; else each word also reads a
+    character CNN, ``char_filters`` filters of width ``char_kernel`` over the embeddings of
+    its first ``max_chars`` characters, max-pooled over them, concatenated with its word
+    embedding). Data: ``zero_digits`` (digits read as 0), ``word_dropout``, ``num_buckets``.
+    Training: ``learning_rate`` (Adam), ``learning_rate_decay`` (epoch ``e`` trains with
+    ``learning_rate * learning_rate_decay ** e``), ``max_grad_norm`` (``None``: no clipping),
+    ``batch_size``, ``epochs``, ``intent_weight`` (the intent term's weight in the joint loss),
+    ``select_best`` (keep the weights of the epoch with the best validation score, slot F1
+    plus intent accuracy, instead of the last epoch's: the run's final checkpoint,
+    ``model.keras`` and test scores are that epoch's).
     """
 
     name: str
@@ -52,14 +63,40 @@ class TagConfig(Preset):
     intent_weight: float = 1.0
     max_grad_norm: float | None = 5.0
     num_buckets: int = 4
+    intent_pooling: str = "last"
+    char_embedding_size: int = 0
+    char_filters: int = 64
+    char_kernel: int = 3
+    max_chars: int = 20
+    learning_rate_decay: float = 1.0
+    select_best: bool = False
     published: str | None = None
 
+    @property
+    def uses_chars(self) -> bool:
+        """Whether the model reads character features (``char_embedding_size > 0``)."""
+        return self.char_embedding_size > 0
+
+    def learning_rate_at(self, epoch: int) -> float:
+        """The learning rate of 0-based ``epoch``: ``learning_rate * learning_rate_decay ** epoch``."""
+        return self.learning_rate * self.learning_rate_decay ** epoch
+
     def __post_init__(self):
-        for key in ("num_units", "embedding_size", "batch_size", "epochs", "num_layers", "num_buckets"):
+        for key in ("num_units", "embedding_size", "batch_size", "epochs", "num_layers", "num_buckets",
+                    "char_filters", "char_kernel", "max_chars"):
             value = getattr(self, key)
             if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
                 raise ValueError(f"TagConfig.{key} must be a positive integer, got {value!r}")
-        for key, allowed in (("cell", CELLS), ("encoder_type", ENCODERS), ("variant", VARIANTS)):
+        value = self.char_embedding_size
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ValueError(f"TagConfig.char_embedding_size must be an integer >= 0 (0: no character "
+                             f"features), got {value!r}")
+        if not 0.0 < self.learning_rate_decay <= 1.0:
+            raise ValueError(f"TagConfig.learning_rate_decay must be in (0, 1], got {self.learning_rate_decay!r}")
+        if not isinstance(self.select_best, bool):
+            raise ValueError(f"TagConfig.select_best must be True or False, got {self.select_best!r}")
+        for key, allowed in (("cell", CELLS), ("encoder_type", ENCODERS), ("variant", VARIANTS),
+                             ("intent_pooling", POOLINGS)):
             if getattr(self, key) not in allowed:
                 raise ValueError(f"TagConfig.{key} must be one of {', '.join(allowed)}, got {getattr(self, key)!r}")
         for key in ("dropout", "word_dropout"):
