@@ -139,7 +139,7 @@ def test_resume_with_characters_decay_and_best_epoch(tmp_path, capsys):
     data = str(slice_dir(tmp_path, train=64, valid=16, test=16))
     logdir = str(tmp_path / "exp")
     options = ["epochs=3", "char_embedding_size=4", "char_filters=6", "max_chars=8", "intent_pooling=max",
-               "learning_rate_decay=0.5", "select_best=true"]
+               "learning_rate_decay=0.5", "select_best=true", "crf=true"]
     train = ["tag", "train", "--data", data, "--logdir", logdir, "--checkpoint-every", "3", *SMALL, *options]
     kill_after_checkpoint(train + ["--run", "killed"], os.path.join(logdir, "killed"), 4)
     resumed = run_process(train + ["--run", "killed"])

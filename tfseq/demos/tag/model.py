@@ -37,13 +37,14 @@ import tensorflow as tf
 
 from tfseq import nn, rnn_cell
 from tfseq._checks import check_positive_int
+from tfseq.demos.tag.crf import crf_decode, crf_log_likelihood
 from tfseq.demos.tag.presets import ENCODERS, POOLINGS, VARIANTS
 from tfseq.rnn_cell import make_cell
 
 NO_PREDICTION = -1e9  # added to the logits of <pad>/<unk> tags and the <unk> intent: never predicted
 
 
-def joint_loss(slot_logits, tags, length, intent_logits, intent, weight, intent_weight=1.0):
+def joint_loss(slot_logits, tags, length, intent_logits, intent, weight, intent_weight=1.0, transitions=None):
     """The joint objective and its parts; padding and filler rows do not count.
 
     ``slot_logits [batch, T, tags]``, ``tags`` int ``[batch, T]``, ``length`` int ``[batch]``,
@@ -55,6 +56,10 @@ def joint_loss(slot_logits, tags, length, intent_logits, intent, weight, intent_
         intent_sum = sum_b weight_b * xent(intent_b, intent_logits_b)   rows  = sum_b weight_b
         objective = slot_sum / words + intent_weight * intent_sum / rows
 
+    With ``transitions`` (``[tags, tags]``, a CRF output layer), ``slot_sum`` is instead
+    ``sum_b weight_b * -log p_CRF(tags_b)`` (:func:`~tfseq.demos.tag.crf.crf_log_likelihood`),
+    which equals the sum above when the transitions are 0.
+
     Returns:
         ``(objective, {"slot_sum", "words", "intent_sum", "rows"})``.
     """
@@ -63,7 +68,10 @@ def joint_loss(slot_logits, tags, length, intent_logits, intent, weight, intent_
     mask = tf.sequence_mask(length, steps, dtype=slot_logits.dtype) * weight[:, None]  # [batch, T]
     slot_xent = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=tags, logits=slot_logits)  # [batch, T]
     intent_xent = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=intent, logits=intent_logits)  # [batch]
-    parts = {"slot_sum": tf.reduce_sum(slot_xent * mask), "words": tf.reduce_sum(mask),
+    slot_sum = tf.reduce_sum(slot_xent * mask)
+    if transitions is not None:
+        slot_sum = -tf.reduce_sum(crf_log_likelihood(slot_logits, tags, length, transitions) * weight)
+    parts = {"slot_sum": slot_sum, "words": tf.reduce_sum(mask),
              "intent_sum": tf.reduce_sum(intent_xent * weight), "rows": tf.reduce_sum(weight)}
     objective = (parts["slot_sum"] / tf.maximum(parts["words"], 1.0)
                  + intent_weight * parts["intent_sum"] / tf.maximum(parts["rows"], 1.0))
@@ -88,6 +96,9 @@ class SlotIntentModel(keras.Model):
         intent_pooling: ``"last"`` (the final states) or ``"max"`` (max over the words).
         num_chars: character vocabulary size (specials included); 0: no character features.
         char_embedding_size, char_filters, char_kernel: int > 0, the character CNN (with ``num_chars``).
+        crf: a linear-chain CRF output layer (:mod:`tfseq.demos.tag.crf`): a learned tag
+            transition matrix ``crf_transitions [num_tags, num_tags]``, the slot loss is the
+            CRF's negative log-likelihood and :meth:`predict_ids` decodes with Viterbi.
 
     Call arguments:
         inputs: dict with ``words`` int ``[batch, T]`` and ``length`` int ``[batch]``, and
@@ -101,7 +112,7 @@ class SlotIntentModel(keras.Model):
     def __init__(self, vocab_size, num_tags, num_intents, num_units, embedding_size, num_layers=1, cell="lstm",
                  encoder_type="bi", variant="joint", dropout=0.0, blocked_tags=(0, 1), blocked_intents=(0,),
                  seed=None, intent_pooling="last", num_chars=0, char_embedding_size=32, char_filters=64,
-                 char_kernel=3, **kwargs):
+                 char_kernel=3, crf=False, **kwargs):
         super().__init__(**kwargs)
         owner = "SlotIntentModel"
         self.vocab_size = check_positive_int(owner, "vocab_size", vocab_size)
@@ -121,7 +132,9 @@ class SlotIntentModel(keras.Model):
         if isinstance(num_chars, bool) or not isinstance(num_chars, int) or num_chars < 0:
             raise ValueError(f"{owner}: num_chars must be an integer >= 0 (0: no character features), "
                              f"got {num_chars!r}")
-        self.intent_pooling, self.num_chars = intent_pooling, num_chars
+        if not isinstance(crf, bool):
+            raise ValueError(f"{owner}: crf must be True or False, got {crf!r}")
+        self.intent_pooling, self.num_chars, self.crf = intent_pooling, num_chars, crf
         self.char_embedding_size = check_positive_int(owner, "char_embedding_size", char_embedding_size)
         self.char_filters = check_positive_int(owner, "char_filters", char_filters)
         self.char_kernel = check_positive_int(owner, "char_kernel", char_kernel)
@@ -153,6 +166,10 @@ class SlotIntentModel(keras.Model):
             self.gate_intent = keras.layers.Dense(depth, name="gate_intent")
             self.gate_v = keras.layers.Dense(1, use_bias=False, name="gate_v")
         self.slot_dense = keras.layers.Dense(self.num_tags, name="slot_output")
+        self.transitions = None
+        if crf:
+            self.transitions = self.add_weight(shape=(self.num_tags, self.num_tags), initializer="zeros",
+                                               name="crf_transitions")
         self.intent_dense = keras.layers.Dense(self.num_intents, name="intent_output")
 
     def build(self, input_shape=None):
@@ -227,7 +244,10 @@ class SlotIntentModel(keras.Model):
         slot_logits, intent_logits = self._forward(inputs, training=False)
         slot_logits += _blocked(self.num_tags, self.blocked_tags)
         intent_logits += _blocked(self.num_intents, self.blocked_intents)
-        return tf.argmax(slot_logits, -1, output_type=tf.int32), tf.argmax(intent_logits, -1, output_type=tf.int32)
+        intent_ids = tf.argmax(intent_logits, -1, output_type=tf.int32)
+        if self.crf:
+            return crf_decode(slot_logits, length, tf.convert_to_tensor(self.transitions)), intent_ids
+        return tf.argmax(slot_logits, -1, output_type=tf.int32), intent_ids
 
     def get_config(self):
         return {
@@ -239,7 +259,7 @@ class SlotIntentModel(keras.Model):
             "blocked_intents": list(self.blocked_intents), "seed": self.seed,
             "intent_pooling": self.intent_pooling, "num_chars": self.num_chars,
             "char_embedding_size": self.char_embedding_size, "char_filters": self.char_filters,
-            "char_kernel": self.char_kernel,
+            "char_kernel": self.char_kernel, "crf": self.crf,
         }
 
 
@@ -263,7 +283,8 @@ def tag_model_from_config(config, vocabularies, seed=None):
         vocabularies.words.size, vocabularies.tags.size, vocabularies.intents.size, config.num_units,
         config.embedding_size, num_layers=config.num_layers, cell=config.cell, encoder_type=config.encoder_type,
         variant=config.variant, dropout=config.dropout, blocked_tags=(0, vocabularies.tags.unk_id),
-        blocked_intents=(vocabularies.intents.unk_id,), seed=seed, intent_pooling=config.intent_pooling, **chars,
+        blocked_intents=(vocabularies.intents.unk_id,), seed=seed, intent_pooling=config.intent_pooling,
+        crf=config.crf, **chars,
     )
     model.build()
     return model

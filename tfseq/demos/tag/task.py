@@ -132,8 +132,12 @@ class TagTask:
     def loss(self, batch, training):
         slot_logits, intent_logits = self.model(batch, training=training)
         objective, parts = joint_loss(slot_logits, batch["tags"], batch["length"], intent_logits, batch["intent"],
-                                      batch["weight"], self.config.intent_weight)
+                                      batch["weight"], self.config.intent_weight,
+                                      self._transitions())
         return objective, {"loss_sum": objective * parts["words"], "count": parts["words"]}
+
+    def _transitions(self):
+        return None if self.model.transitions is None else tf.convert_to_tensor(self.model.transitions)
 
     def trackables(self):
         found = {"epochs_started": self._epochs.variable}
@@ -173,7 +177,8 @@ class TagTask:
     def _eval_step(self, batch):
         slot_logits, intent_logits = self.model(batch, training=False)
         objective, parts = joint_loss(slot_logits, batch["tags"], batch["length"], intent_logits, batch["intent"],
-                                      batch["weight"], self.config.intent_weight)
+                                      batch["weight"], self.config.intent_weight,
+                                      self._transitions())
         tag_ids, intent_ids = self.model.predict_ids(batch["words"], batch["length"], batch.get("chars"))
         return objective * parts["words"], parts["words"], tag_ids, intent_ids
 
