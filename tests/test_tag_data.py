@@ -130,7 +130,7 @@ def test_characters_encode_truncate_and_round_trip(tmp_path):
     assert vocab.chars.decode(ids[0, :2]) == ["b", "o"] and ids[0, 2] == 0  # padded
     assert ids[1, 0] == vocab.chars.unk_id and vocab.chars.decode(ids[1, 1:]) == ["o", "o"]  # unknown, truncated
     assert vocab.chars.decode(ids[2]) == ["0", "0", "n"]  # digits read as 0
-    words, tags, intent, chars = vocab.encode(train[0], max_chars=5)
+    *_, chars = vocab.encode(train[0], max_chars=5)
     np.testing.assert_array_equal(chars, vocab.encode_chars(train[0].words, 5))
     assert len(vocab.encode(train[0])) == 3
     with pytest.raises(ValueError, match="max_chars must be a positive integer, got 0"):

@@ -136,9 +136,8 @@ def test_config_and_model_errors():
 
 def _char_model(**kwargs):
     keras.utils.set_random_seed(2)
-    options = dict(num_units=6, embedding_size=4, num_chars=9, char_embedding_size=3, char_filters=5,
-                   char_kernel=3)
-    options.update(kwargs)
+    options = {"num_units": 6, "embedding_size": 4, "num_chars": 9, "char_embedding_size": 3, "char_filters": 5,
+               "char_kernel": 3, **kwargs}
     return SlotIntentModel(20, 6, 3, **options)
 
 
