@@ -4,8 +4,8 @@ against the same model written with plain Keras 3 layers.
     nice -n 10 python -m benchmarks.tag_quality quality --data DIR/atis --config atis --seeds 0 1 2
     nice -n 10 python -m benchmarks.tag_quality throughput --data DIR/atis --steps 60
 
-``quality`` runs ``tfseq tag train`` in a child process per seed and prints its test line,
-the child's CPU time (user + system, all threads: the "CPU minutes" of the goals) and its wall
+``quality`` runs ``tfseq tag train`` in a child process per seed and prints its test line
+(and, with ``select_best``, the epoch whose weights were kept), the child's CPU time (user + system, all threads: the "CPU minutes" of the goals) and its wall
 time, then the mean and spread (max - min) over the seeds.
 
 ``throughput`` trains the ``joint`` model (embedding, one bidirectional LSTM layer, a slot
@@ -41,8 +41,9 @@ def quality(args):
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
         test = next((line for line in done.stdout.splitlines() if line.startswith("Test ")), None)
-        print(f"seed {seed}: {test or done.stderr.strip().splitlines()[-1:]}; CPU {cpu / 60:.1f} min, wall "
-              f"{wall / 60:.1f} min", flush=True)
+        kept = next((line for line in done.stdout.splitlines() if line.startswith("kept the weights")), None)
+        print(f"seed {seed}: {test or done.stderr.strip().splitlines()[-1:]}; CPU {cpu / 60:.2f} min, wall "
+              f"{wall / 60:.1f} min{'; ' + kept if kept else ''}", flush=True)
         if test:
             numbers = re.findall(r"slot F1 ([\d.]+).*intent accuracy ([\d.]+).*sentence accuracy ([\d.]+)", test)[0]
             results.append([float(x) for x in numbers] + [cpu / 60])

@@ -5,6 +5,7 @@ import os
 
 import numpy as np
 import pytest
+import tensorflow as tf
 from cli_runs import events, final_weights, kill_after_checkpoint, run_cli, run_process
 
 from tfseq.data.slots import load_slots
@@ -132,3 +133,34 @@ def test_default_data_trains_a_few_steps(tmp_path, capsys, variant):
                              "--no-progress", "--no-xla", "num_units=8", "embedding_size=8", f"variant={variant}")
     assert code == 0, err
     assert "snips: 3000 train / 700 valid / 700 test utterances" in out and "stopped at step 2" in out
+
+
+def test_resume_with_characters_decay_and_best_epoch(tmp_path, capsys):
+    data = str(slice_dir(tmp_path, train=64, valid=16, test=16))
+    logdir = str(tmp_path / "exp")
+    options = ["epochs=3", "char_embedding_size=4", "char_filters=6", "max_chars=8", "intent_pooling=max",
+               "learning_rate_decay=0.5", "select_best=true", "crf=true"]
+    train = ["tag", "train", "--data", data, "--logdir", logdir, "--checkpoint-every", "3", *SMALL, *options]
+    kill_after_checkpoint(train + ["--run", "killed"], os.path.join(logdir, "killed"), 4)
+    resumed = run_process(train + ["--run", "killed"])
+    assert resumed.returncode == 0, resumed.stderr
+    code, out, err = run_cli(capsys, *train, "--run", "straight")
+    assert code == 0, err
+    a, b = final_weights(os.path.join(logdir, "killed")), final_weights(os.path.join(logdir, "straight"))
+    assert a.keys() == b.keys() and len(a) > 5
+    for name in a:
+        np.testing.assert_array_equal(a[name], b[name], err_msg=name)
+    assert "character CNN 6x3" in out and "kept the weights of epoch " in out
+    kept = int(out.split("kept the weights of epoch ")[1].split()[0])
+    valid_acc, _ = events(os.path.join(logdir, "straight", "validation"))
+    learning_rates = [float(tf.make_ndarray(e.tensor_proto))
+                      for e in events(os.path.join(logdir, "straight", "train"))[0].Tensors("Learning Rate")]
+    assert learning_rates[0] == pytest.approx(0.01) and learning_rates[-1] == pytest.approx(0.0025)
+    f1 = [float(tf.make_ndarray(e.tensor_proto)) for e in valid_acc.Tensors("Slot F1")]
+    intent = [float(tf.make_ndarray(e.tensor_proto)) for e in valid_acc.Tensors("Intent Accuracy")]
+    scores = [f + i for f, i in zip(f1, intent)]
+    assert len(scores) == 3 and scores[kept - 1] == max(scores) and max(scores) not in scores[:kept - 1]
+    # eval reads the kept weights: its validation scores are that epoch's
+    code, out, err = run_cli(capsys, "tag", "eval", "--logdir", logdir, "--run", "straight", "--split", "valid")
+    assert code == 0, err
+    assert f"slot F1 {f1[kept - 1]:.2f}" in out and f"intent accuracy {intent[kept - 1]:.2f} %" in out

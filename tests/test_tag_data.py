@@ -119,3 +119,46 @@ def test_batches_keep_alignment_and_pad():
     assert first == [b["index"].tolist() for b in data.epoch(1)] != [b["index"].tolist() for b in data.epoch(2)]
     assert [b["index"].tolist() for b in data.epoch(1, start=2)] == first[2:]
     assert len(first) == len(data)
+
+
+def test_characters_encode_truncate_and_round_trip(tmp_path):
+    train = [Utterance(("book", "42nd"), ("O", "B-n"), "x")]
+    vocab = SlotVocabularies.build(train)
+    assert vocab.chars.tokens[:2] == ["<pad>", "<unk>"] and "0" in vocab.chars.tokens and "4" not in vocab.chars.tokens
+    ids = vocab.encode_chars(["bo", "zook", "42nd"], 3)
+    assert ids.shape == (3, 3) and ids.dtype == np.int32
+    assert vocab.chars.decode(ids[0, :2]) == ["b", "o"] and ids[0, 2] == 0  # padded
+    assert ids[1, 0] == vocab.chars.unk_id and vocab.chars.decode(ids[1, 1:]) == ["o", "o"]  # unknown, truncated
+    assert vocab.chars.decode(ids[2]) == ["0", "0", "n"]  # digits read as 0
+    *_, chars = vocab.encode(train[0], max_chars=5)
+    np.testing.assert_array_equal(chars, vocab.encode_chars(train[0].words, 5))
+    assert len(vocab.encode(train[0])) == 3
+    with pytest.raises(ValueError, match="max_chars must be a positive integer, got 0"):
+        vocab.encode_chars(["a"], 0)
+    path = tmp_path / "vocab.json"
+    vocab.save(path)
+    assert SlotVocabularies.load(path).chars == vocab.chars
+    import json
+
+    data = json.loads(vocab.to_json())
+    del data["chars"]  # a vocabulary saved without characters still loads
+    older = SlotVocabularies.from_json(json.dumps(data))
+    assert older.chars is None and older.words == vocab.words
+    with pytest.raises(ValueError, match="has no characters"):
+        older.encode_chars(["a"], 3)
+
+
+def test_batches_carry_padded_characters():
+    corpus = load_slots("builtin:snips")
+    utterances = corpus.valid[:20]
+    vocab = SlotVocabularies.build(corpus.train)
+    data = SlotBatches([vocab.encode(u, max_chars=6) for u in utterances], 8,
+                       length_boundaries(max(len(u.words) for u in utterances), 2))
+    for batch in data.in_order():
+        assert batch["chars"].shape == (*batch["words"].shape, 6) and batch["chars"].dtype == np.int32
+        for row in range(8):
+            length, index = batch["length"][row], batch["index"][row]
+            assert np.all(batch["chars"][row, length:] == 0)  # padding words have no characters
+            for t, word in enumerate(utterances[index].words):
+                chars = batch["chars"][row, t]
+                assert vocab.chars.decode(chars[chars > 0]) == list(normalize_word(word)[:6])

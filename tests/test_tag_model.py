@@ -132,3 +132,118 @@ def test_config_and_model_errors():
     again = SlotIntentModel.from_config(model.get_config())
     assert again.get_config() == model.get_config()
     assert tf.is_tensor(again({"words": np.ones([1, 3], np.int32), "length": np.array([3], np.int32)})[0])
+
+
+def _char_model(**kwargs):
+    keras.utils.set_random_seed(2)
+    options = {"num_units": 6, "embedding_size": 4, "num_chars": 9, "char_embedding_size": 3, "char_filters": 5,
+               "char_kernel": 3, **kwargs}
+    return SlotIntentModel(20, 6, 3, **options)
+
+
+def test_character_features_shapes_and_padding():
+    model = _char_model()
+    chars = np.array([[[2, 3, 4, 0], [5, 0, 0, 0], [0, 0, 0, 0]],
+                      [[6, 7, 8, 2], [3, 3, 0, 0], [4, 5, 6, 0]]], np.int32)  # [batch 2, T 3, C 4]
+    model({"words": np.ones([2, 3], np.int32), "length": np.array([2, 3], np.int32), "chars": chars})
+    features = model.char_features(chars).numpy()
+    assert features.shape == (2, 3, 5) and np.all(features >= 0)
+    np.testing.assert_array_equal(features[0, 2], 0.0)  # a padding word
+    # more padding characters after each word change nothing (C = 4 -> 7)
+    wider = np.concatenate([chars, np.zeros([2, 3, 3], np.int32)], axis=-1)
+    np.testing.assert_allclose(model.char_features(wider).numpy(), features, atol=1e-6)
+    # NumPy: max over the word's characters of relu(conv) with zero ("same") padding at both ends
+    table = model.char_embedding.embeddings.numpy()
+    kernel, bias = (w.numpy() for w in model.char_conv.weights)  # [3, Ec, F], [F]
+    word = table[[6, 7, 8, 2]]
+    padded = np.concatenate([np.zeros([1, 3]), word, np.zeros([1, 3])])
+    conv = np.stack([np.einsum("kc,kcf->f", padded[k:k + 3], kernel) + bias for k in range(4)])
+    np.testing.assert_allclose(features[1, 0], np.maximum(conv, 0).max(0), rtol=1e-5, atol=1e-6)
+    # two unknown words (the same word id) with other characters get other features
+    assert np.abs(features[1, 1] - features[1, 2]).max() > 1e-4
+    with pytest.raises(ValueError, match="inputs need 'chars'"):
+        model({"words": np.ones([1, 2], np.int32), "length": np.array([2], np.int32)})
+
+
+@pytest.mark.parametrize("variant", ["joint", "slot_gated"])
+def test_words_past_the_length_change_nothing_with_characters_and_max_pooling(variant):
+    model = _char_model(variant=variant, intent_pooling="max", num_layers=2)
+    words = np.array([[3, 4, 5, 0, 0], [6, 7, 8, 9, 10]], np.int32)
+    chars = np.random.default_rng(0).integers(1, 9, size=(2, 5, 4)).astype(np.int32)
+    chars[0, 3:] = 0
+    length = np.array([3, 5], np.int32)
+    slots, intent = model({"words": words, "length": length, "chars": chars})
+    other_words, other_chars = words.copy(), chars.copy()
+    other_words[0, 3:], other_chars[0, 3:] = [11, 12], 7
+    slots2, intent2 = model({"words": other_words, "length": length, "chars": other_chars})
+    np.testing.assert_allclose(slots[0, :3], slots2[0, :3], atol=1e-6)
+    np.testing.assert_allclose(intent, intent2, atol=1e-6)
+
+
+def test_max_pooling_is_the_maximum_over_the_words():
+    model = SlotIntentModel(20, 6, 3, num_units=4, embedding_size=5, intent_pooling="max")
+    words = np.array([[3, 4, 5, 0], [6, 7, 8, 9]], np.int32)
+    length = np.array([3, 4], np.int32)
+    model.build()
+    h, pooled = model.encode(words, length)
+    h = h.numpy()
+    np.testing.assert_allclose(pooled[0], h[0, :3].max(0), atol=1e-7)
+    np.testing.assert_allclose(pooled[1], h[1].max(0), atol=1e-7)
+
+
+def test_new_options_config_errors_and_round_trip():
+    tiny = presets.get("tiny")
+    for key, value, message in (("intent_pooling", "mean", "TagConfig.intent_pooling must be one of last, max"),
+                                ("char_embedding_size", -1, "char_embedding_size must be an integer >= 0"),
+                                ("char_filters", 0, "TagConfig.char_filters must be a positive integer, got 0"),
+                                ("max_chars", 0, "TagConfig.max_chars must be a positive integer"),
+                                ("learning_rate_decay", 0.0, "learning_rate_decay must be in \\(0, 1\\], got 0.0"),
+                                ("learning_rate_decay", 1.5, "learning_rate_decay must be in \\(0, 1\\]"),
+                                ("select_best", 1, "select_best must be True or False, got 1")):
+        with pytest.raises(ValueError, match=message):
+            tiny.with_overrides(**{key: value})
+    decayed = tiny.with_overrides(learning_rate=0.01, learning_rate_decay=0.5)
+    assert decayed.learning_rate_at(0) == 0.01 and decayed.learning_rate_at(2) == pytest.approx(0.0025)
+    with pytest.raises(ValueError, match="SlotIntentModel: intent_pooling must be one of"):
+        SlotIntentModel(5, 5, 2, 4, 4, intent_pooling="mean")
+    with pytest.raises(ValueError, match="SlotIntentModel: num_chars must be an integer >= 0"):
+        SlotIntentModel(5, 5, 2, 4, 4, num_chars=-2)
+    model = _char_model(variant="slot_gated", intent_pooling="max")
+    model.build()
+    again = SlotIntentModel.from_config(model.get_config())
+    assert again.get_config() == model.get_config() and again.num_chars == 9
+    inputs = {"words": np.ones([1, 3], np.int32), "length": np.array([3], np.int32),
+              "chars": np.ones([1, 3, 2], np.int32)}
+    assert again(inputs)[0].shape == (1, 3, 6)
+
+
+def test_select_best_keeps_the_best_validation_epoch():
+    corpus = SlotCorpus("future", _future_corpus(120, 0), _future_corpus(40, 1), [])
+    vocab = SlotVocabularies.build(corpus.train)
+    keras.utils.set_random_seed(0)
+    config = presets.get("tiny").with_overrides(num_units=8, embedding_size=6, batch_size=24, epochs=4,
+                                                learning_rate=0.05, learning_rate_decay=0.5, dropout=0.0,
+                                                word_dropout=0.0, num_buckets=1, select_best=True,
+                                                char_embedding_size=4, char_filters=6, max_chars=3)
+    model = tag_model_from_config(config, vocab, seed=0)
+    task = TagTask(model, vocab, corpus, config)
+    kept = {}
+    original = task._keep_if_best
+
+    def spy(result):  # what the weights were after each epoch
+        kept[task._epochs.epoch + 1] = [w.numpy().copy() for w in model.trainable_variables]
+        original(result)
+
+    task._keep_if_best = spy
+    history = Trainer(task, keras.optimizers.Adam(config.learning_rate), config.epochs,
+                      learning_rate_at=config.learning_rate_at, jit_compile=False).fit()
+    assert [round(r["learning_rate"], 6) for r in history] == [0.05, 0.025, 0.0125, 0.00625]
+    scores = [r["validation_slot_f1"] + r["validation_intent_accuracy"] for r in history]
+    best = 1 + max(range(4), key=lambda e: (scores[e], -e))  # the first epoch with the best score
+    assert task.best_epoch == best
+    assert task.use_best() == best
+    for weight, value in zip(model.trainable_variables, kept[best]):
+        np.testing.assert_array_equal(weight.numpy(), value)
+    assert "best_weights" in task.trackables()
+    plain = TagTask(model, vocab, corpus, config.with_overrides(select_best=False))
+    assert plain.best_epoch is None and plain.use_best() is None and "best_weights" not in plain.trackables()

@@ -24,6 +24,8 @@ line and the value: ``train/seq.out: line 7 has 5 tags but seq.in line 7 has 6 w
     intent  int32   [batch]     intent id
     weight  float32 [batch]     1 for a real row, 0 for a filler row (the last batch of a bucket)
     index   int32   [batch]     the row's position in the example list
+    chars   int32   [batch, b, C]  character ids of each word, 0-padded (only when the examples
+                                   carry them: :meth:`SlotVocabularies.encode` with ``max_chars``)
 """
 
 import dataclasses
@@ -155,8 +157,9 @@ def normalize_word(word, zero_digits=True):
 class SlotVocabularies:
     """Word, tag and intent vocabularies built from the training split.
 
-    Words and tags have ``<pad>`` (id 0) and ``<unk>`` (id 1) first; intents have ``<unk>``
-    (id 0). A tag or intent that never occurs in training (ATIS' test has six such tags and
+    Words, characters and tags have ``<pad>`` (id 0) and ``<unk>`` (id 1) first; intents have
+    ``<unk>`` (id 0). Characters are those of the training words as the model sees them
+    (after ``zero_digits``); ``chars`` is ``None`` for a vocabulary saved without them. A tag or intent that never occurs in training (ATIS' test has six such tags and
     four such intents) encodes to ``<unk>``: the model never predicts it, so it always counts
     as an error, which is how Goo et al. (2018) score them.
     """
@@ -165,35 +168,59 @@ class SlotVocabularies:
     tags: Vocabulary
     intents: Vocabulary
     zero_digits: bool = True
+    chars: Vocabulary | None = None
 
     @classmethod
     def build(cls, train, zero_digits=True, min_count=1):
         words = [normalize_word(w, zero_digits) for u in train for w in u.words]
         return cls(Vocabulary.build(words, specials=(PAD, UNK), min_count=min_count),
                    Vocabulary.build([t for u in train for t in u.tags], specials=(PAD, UNK)),
-                   Vocabulary.build([u.intent for u in train], specials=(UNK,)), zero_digits)
+                   Vocabulary.build([u.intent for u in train], specials=(UNK,)), zero_digits,
+                   Vocabulary.build([ch for w in words for ch in w], specials=(PAD, UNK)))
 
     def encode_words(self, words):
         return self.words.encode([normalize_word(w, self.zero_digits) for w in words])
 
-    def encode(self, utterance):
-        """``(word ids, tag ids, intent id)`` of an :class:`Utterance`."""
-        return (self.encode_words(utterance.words), self.tags.encode(list(utterance.tags)),
-                int(self.intents.encode([utterance.intent])[0]))
+    def encode_chars(self, words, max_chars):
+        """``int32 [len(words), max_chars]``: each word's character ids, 0-padded; a word longer
+        than ``max_chars`` keeps its first ``max_chars`` characters."""
+        if self.chars is None:
+            raise ValueError("SlotVocabularies: this vocabulary has no characters (saved without them); "
+                             "build it again from the training split")
+        if isinstance(max_chars, bool) or not isinstance(max_chars, int) or max_chars < 1:
+            raise ValueError(f"encode_chars: max_chars must be a positive integer, got {max_chars!r}")
+        out = np.zeros((len(words), max_chars), np.int32)
+        for i, word in enumerate(words):
+            ids = self.chars.encode(list(normalize_word(word, self.zero_digits)[:max_chars]))
+            out[i, :len(ids)] = ids
+        return out
+
+    def encode(self, utterance, max_chars=None):
+        """``(word ids, tag ids, intent id)`` of an :class:`Utterance`, and its
+        :meth:`encode_chars` as a fourth item when ``max_chars`` is given."""
+        encoded = (self.encode_words(utterance.words), self.tags.encode(list(utterance.tags)),
+                   int(self.intents.encode([utterance.intent])[0]))
+        if max_chars is None:
+            return encoded
+        return (*encoded, self.encode_chars(utterance.words, max_chars))
 
     def to_json(self):
         import json
 
-        return json.dumps({"words": self.words.to_json(), "tags": self.tags.to_json(),
-                           "intents": self.intents.to_json(), "zero_digits": self.zero_digits})
+        data = {"words": self.words.to_json(), "tags": self.tags.to_json(), "intents": self.intents.to_json(),
+                "zero_digits": self.zero_digits}
+        if self.chars is not None:
+            data["chars"] = self.chars.to_json()
+        return json.dumps(data)
 
     @classmethod
     def from_json(cls, text):
         import json
 
         data = json.loads(text)
+        chars = Vocabulary.from_json(data["chars"]) if "chars" in data else None
         return cls(Vocabulary.from_json(data["words"]), Vocabulary.from_json(data["tags"]),
-                   Vocabulary.from_json(data["intents"]), bool(data["zero_digits"]))
+                   Vocabulary.from_json(data["intents"]), bool(data["zero_digits"]), chars)
 
     def save(self, path):
         with open(path, "w", encoding="utf-8") as f:
@@ -218,7 +245,8 @@ class SlotBatches(BucketSchedule):
     """Length-bucketed, padded batches of encoded utterances (layout in the module docstring).
 
     Args:
-        examples: ``[(word ids, tag ids, intent id)]`` (:meth:`SlotVocabularies.encode`).
+        examples: ``[(word ids, tag ids, intent id)]`` or, with characters,
+            ``[(word ids, tag ids, intent id, char ids [words, C])]`` (:meth:`SlotVocabularies.encode`).
         batch_size: rows per batch (every batch has exactly this many; filler rows weigh 0).
         boundaries: increasing bucket lengths; an utterance goes to the first that holds it.
         seed: the shuffle seed; epoch ``e`` uses ``default_rng([seed, e])``.
@@ -229,7 +257,8 @@ class SlotBatches(BucketSchedule):
             raise ValueError(f"SlotBatches: batch_size must be a positive integer, got {batch_size!r}")
         self.examples, self.batch_size = list(examples), batch_size
         self.boundaries, self.seed = list(boundaries), int(seed)
-        lengths = np.asarray([len(w) for w, _, _ in self.examples], np.int64)
+        lengths = np.asarray([len(e[0]) for e in self.examples], np.int64)
+        self.max_chars = self.examples[0][3].shape[1] if self.examples and len(self.examples[0]) > 3 else None
         self.bucket_of = np.searchsorted(self.boundaries, lengths)
         if len(lengths) and self.bucket_of.max() == len(self.boundaries):
             i = int(np.argmax(self.bucket_of))
@@ -244,8 +273,12 @@ class SlotBatches(BucketSchedule):
                "tags": np.zeros((self.batch_size, width), np.int32),
                "length": np.zeros(self.batch_size, np.int32), "intent": np.zeros(self.batch_size, np.int32),
                "weight": np.zeros(self.batch_size, np.float32), "index": np.asarray(rows, np.int32)}
+        if self.max_chars is not None:
+            out["chars"] = np.zeros((self.batch_size, width, self.max_chars), np.int32)
         for r, i in enumerate(rows):
-            words, tags, intent = self.examples[i]
+            words, tags, intent = self.examples[i][:3]
+            if self.max_chars is not None:
+                out["chars"][r, :len(words)] = self.examples[i][3]
             out["words"][r, :len(words)] = words
             out["tags"][r, :len(tags)] = tags
             out["length"][r], out["intent"][r] = len(words), intent

@@ -227,6 +227,8 @@ class Training:
         hparams: the run's hyper-parameters for TensorBoard (the strategy and the number
             of replicas are added).
         learning_rate_at, max_grad_norm, log_every: passed to the Trainer.
+        before_save: called on the chief once all epochs are done, before ``model.keras`` is
+            saved (e.g. to put back the weights of the best validation epoch), or ``None``.
         finish: called on the chief once all epochs are done and ``model.keras`` is saved:
             prints what the demo reports about a finished run and returns the scalars to log
             under ``test/`` (or ``None``). A :class:`~tfseq._checks.UsageError` it raises
@@ -243,6 +245,7 @@ class Training:
     max_grad_norm: float | None = None
     log_every: int | None = None
     finish: Callable[[Any], Mapping[str, float] | None] | None = None
+    before_save: Callable[[Any], None] | None = None
 
 
 def begin_training(args: argparse.Namespace) -> Any:
@@ -288,6 +291,8 @@ def train(args: argparse.Namespace, strategy: Any, plan: RunPlan, build: Callabl
         if code is not None:
             return code
         if trainer.complete:
+            if parts.before_save is not None:
+                parts.before_save(trainer)
             parts.model.save(os.path.join(plan.path, MODEL_FILE))  # keras.saving.load_model() reads it back
             scalars = parts.finish(trainer) if parts.finish is not None else None
             if scalars:

@@ -17,7 +17,17 @@ import os
 import sys
 
 from tfseq._checks import UsageError
-from tfseq.demos.frame import add_run_arguments, add_train_arguments, fit_run, prepare_run, replicas_note
+from tfseq.demos.frame import (
+    RunPlan,
+    Training,
+    add_run_arguments,
+    add_train_arguments,
+    begin_training,
+    open_run,
+    parse_overrides,
+    replicas_note,
+    train,
+)
 
 KIND = "tfseq tag"
 VOCAB_FILE = "vocab.json"
@@ -54,16 +64,13 @@ def register(subparsers):
 
 # -- train -----------------------------------------------------------------------------------------
 def _config(args):
-    from tfseq.demos.frame import check_positive_options, parse_overrides
     from tfseq.demos.tag import presets as tag_presets
 
     try:
         config = tag_presets.get(args.config)
     except ValueError as err:
         raise UsageError(str(err)) from None
-    config = parse_overrides(config, args.overrides)
-    check_positive_options(args, ("max_steps", "checkpoint_every"))
-    return config
+    return parse_overrides(config, args.overrides)
 
 
 def _corpus(source):
@@ -77,25 +84,22 @@ def _corpus(source):
 
 def cmd_train(args):
     from tfseq.data.slots import SlotVocabularies
-    from tfseq.demos.strategy_args import strategy_from_args
     from tfseq.train import default_run_name
 
-    strategy = strategy_from_args(args)  # first: logical devices and the cluster precede any TF op
+    strategy = begin_training(args)
     config = _config(args)
     corpus = _corpus(args.data)
-    if args.logdir is None:
-        args.logdir = os.path.join("logdir", f"tag-{corpus.name}")
-    run_dir = os.path.join(args.logdir, args.run or default_run_name(corpus.name, config.name))
+    logdir = args.logdir or os.path.join("logdir", f"tag-{corpus.name}")
+    run = args.run or default_run_name(corpus.name, config.name)
     data = args.data if args.data.startswith("builtin:") else os.path.abspath(args.data)
     settings = {"kind": KIND, "config": config.to_dict(), "data": data, "seed": args.seed, "xla": not args.no_xla}
-    then = f"to evaluate or predict with it: tfseq tag eval|predict --logdir {args.logdir} --run {os.path.basename(run_dir)}"
 
     def write_vocab(path):
         SlotVocabularies.build(corpus.train, zero_digits=config.zero_digits).save(path)
 
-    if not prepare_run(run_dir, settings, {VOCAB_FILE: write_vocab}, "config.epochs", strategy, then):
-        return 0
-    return _train(args, config, corpus, run_dir, strategy)
+    plan = RunPlan(logdir, run, settings, "config.epochs", files={VOCAB_FILE: write_vocab},
+                   then=f"to evaluate or predict with it: tfseq tag eval|predict --logdir {logdir} --run {run}")
+    return train(args, strategy, plan, lambda: _build(args, config, corpus, plan.path, strategy))
 
 
 def _vocabularies(run_dir, config, corpus):
@@ -118,55 +122,57 @@ def _load_vocab(run_dir):
         raise UsageError(f"{run_dir}: cannot read its {VOCAB_FILE} ({err})") from None
 
 
-def _train(args, config, corpus, run_dir, strategy):
-    import contextlib
+def _model(config, vocab, seed):
+    from tfseq.demos.tag.model import tag_model_from_config
 
+    try:
+        return tag_model_from_config(config, vocab, seed=seed)
+    except ValueError as err:  # character features with a vocabulary saved without characters
+        raise UsageError(str(err)) from None
+
+
+def _build(args, config, corpus, run_dir, strategy):
+    """The model, its task and the optimizer (under the strategy's scope)."""
     import keras
 
-    from tfseq.demos.tag.model import tag_model_from_config
     from tfseq.demos.tag.task import SCORING, TagTask, examples_table
-    from tfseq.train import Progress, RunWriters, Trainer
-    from tfseq.train.distribute import is_chief
 
-    chief = is_chief(strategy)
     vocab = _vocabularies(run_dir, config, corpus)
-    keras.utils.set_random_seed(args.seed)
-    with strategy.scope() if strategy is not None else contextlib.nullcontext():
-        model = tag_model_from_config(config, vocab, seed=args.seed)
-        task = TagTask(model, vocab, corpus, config, seed=args.seed)
-        optimizer = keras.optimizers.Adam(config.learning_rate)
-    writers = None
-    if chief:  # other workers of a multi-worker job write no event files
-        writers = RunWriters(run_dir)
-        writers.hparams({**config.to_dict(), "data": args.data, "seed": args.seed, "vocab": vocab.words.size,
-                         "tags": vocab.tags.size, "intents": vocab.intents.size, "strategy": args.strategy,
-                         "replicas": strategy.num_replicas_in_sync if strategy else 1})
-    trainer = Trainer(task, optimizer, epochs=config.epochs, max_grad_norm=config.max_grad_norm, writers=writers,
-                      checkpoint_dir=os.path.join(run_dir, "checkpoints"), checkpoint_every=args.checkpoint_every,
-                      progress=Progress(enabled=not args.no_progress), jit_compile=False if args.no_xla else None,
-                      strategy=strategy)
-    where = replicas_note(strategy, args.strategy)
+    model = _model(config, vocab, args.seed)
+    task = TagTask(model, vocab, corpus, config, seed=args.seed)
+    optimizer = keras.optimizers.Adam(config.learning_rate)
+
+    def before_save(trainer):
+        best = task.use_best()
+        if best is not None:
+            trainer.save()  # the run's last checkpoint holds the kept weights too (eval, predict)
+            print(f"kept the weights of epoch {best} of {config.epochs} (best validation slot F1 + intent "
+                  f"accuracy)", flush=True)
+
+    def finish(trainer):
+        if not corpus.test:
+            return None
+        result = task.score_utterances(corpus.test)
+        print(f"Test {_scores_line(result)}", flush=True)
+        print(f"scoring: {SCORING}", flush=True)
+        predicted = [(list(u.words), t, i) for u, t, i in zip(corpus.test, result["tags"], result["intents"])]
+        trainer.writers.text("test", "tagged_examples", examples_table(corpus.test[:5], predicted[:5]),
+                             int(trainer.global_step.numpy()))
+        return {k: result[k] for k in ("Slot F1", "Intent Accuracy", "Sentence Accuracy")}
+
     encoder = f"{config.num_layers}x{config.num_units} {config.cell}, {config.encoder_type}directional"
-    print(f"run {run_dir}: {corpus.summary()}; vocab {vocab.words.size} words, {vocab.tags.size - 2} tags, "
-          f"{vocab.intents.size - 1} intents; config {config.name} ({encoder}, {config.variant}, "
-          f"{task.steps_per_epoch()} steps/epoch, {config.epochs} epochs{where})", flush=True)
-    code = fit_run(trainer, "tag", strategy, args.max_steps)
-    if code is not None:
-        return code
-    if trainer.complete:
-        model.save(os.path.join(run_dir, "model.keras"))
-        if corpus.test:
-            result = task.score_utterances(corpus.test)
-            print(f"Test {_scores_line(result)}", flush=True)
-            print(f"scoring: {SCORING}", flush=True)
-            step = int(trainer.global_step.numpy())
-            writers.scalars("test", {k: result[k] for k in ("Slot F1", "Intent Accuracy", "Sentence Accuracy")}, step)
-            predicted = [(list(u.words), t, i) for u, t, i in zip(corpus.test, result["tags"], result["intents"])]
-            writers.text("test", "tagged_examples", examples_table(corpus.test[:5], predicted[:5]), step)
-    if writers is not None:
-        writers.close()
-        print(f"tensorboard --logdir {os.path.dirname(os.path.normpath(args.logdir)) or args.logdir}", flush=True)
-    return 0
+    if config.uses_chars:
+        encoder += f", character CNN {config.char_filters}x{config.char_kernel}"
+    return Training(
+        model, task, optimizer, epochs=config.epochs,
+        summary=f"{corpus.summary()}; vocab {vocab.words.size} words, {vocab.tags.size - 2} tags, "
+                f"{vocab.intents.size - 1} intents; config {config.name} ({encoder}, {config.variant}, "
+                f"{task.steps_per_epoch()} steps/epoch, {config.epochs} epochs{replicas_note(strategy, args.strategy)})",
+        hparams={**config.to_dict(), "data": args.data, "seed": args.seed, "vocab": vocab.words.size,
+                 "tags": vocab.tags.size, "intents": vocab.intents.size},
+        learning_rate_at=config.learning_rate_at if config.learning_rate_decay != 1.0 else None,
+        max_grad_norm=config.max_grad_norm, before_save=before_save, finish=finish,
+    )
 
 
 def _scores_line(result):
@@ -176,37 +182,25 @@ def _scores_line(result):
 
 
 # -- eval / predict ----------------------------------------------------------------------------------
-def open_run(logdir, run):
+def _open(args):
     """``(run_dir, settings, config, vocabularies, model)`` of a trained run, with the model's
     weights from its latest checkpoint."""
-    from tfseq.demos.tag import presets as tag_presets
-    from tfseq.demos.tag.model import tag_model_from_config
-    from tfseq.train import CheckpointKeeper
-    from tfseq.train.run_dir import RunDir
+    def load(run_dir, settings):
+        from tfseq.demos.tag import presets as tag_presets
 
-    run_files = RunDir(os.path.join(logdir, run))
-    run_dir = run_files.path
-    if not os.path.isdir(run_dir):
-        raise UsageError(f"{run_dir}: no such run")
-    if not run_files.exists() or run_files.read().get("kind") != KIND:
-        raise UsageError(f"{run_dir}: not a {KIND} run")
-    settings = run_files.read()
-    config = tag_presets.TagConfig(**settings["config"])
-    vocab = _load_vocab(run_dir)
-    model = tag_model_from_config(config, vocab, seed=settings.get("seed", 0))
-    keeper = CheckpointKeeper(run_files.checkpoint_dir, {"model_variables": list(model.variables)})
-    prefix = keeper.latest()
-    if prefix is None:
-        raise UsageError(f"{run_dir}: no checkpoint yet")
-    keeper.checkpoint.read(prefix).expect_partial()  # the model only
-    return run_dir, settings, config, vocab, model
+        config = tag_presets.TagConfig(**settings["config"])
+        vocab = _load_vocab(run_dir)
+        return _model(config, vocab, settings.get("seed", 0)), (config, vocab)
+
+    run = open_run(args.logdir, args.run, load, name=KIND, kind=KIND)
+    return run.path, run.settings, *run.parts, run.model
 
 
 def cmd_eval(args):
     from tfseq.data.slots import SlotCorpus
     from tfseq.demos.tag.task import SCORING, TagTask
 
-    _, settings, config, vocab, model = open_run(args.logdir, args.run)
+    _, settings, config, vocab, model = _open(args)
     corpus = _corpus(args.data or settings["data"])
     utterances = corpus.split(args.split)
     if not utterances:
@@ -222,7 +216,7 @@ def cmd_predict(args):
     from tfseq.data.slots import SlotCorpus
     from tfseq.demos.tag.task import TagTask
 
-    _, _, config, vocab, model = open_run(args.logdir, args.run)
+    _, _, config, vocab, model = _open(args)
     sentences = args.sentences or [line.rstrip("\n") for line in sys.stdin]
     for number, sentence in enumerate(sentences, start=1):
         if not sentence.split():

@@ -3,10 +3,17 @@
 ::
 
     e      = dropout(embedding[words])                              # [batch, T, E]
+    e      = dropout([embedding[words]; char_features(chars)])      # with character features: [batch, T, E + F]
     h      = encoder(e, length)                                     # bi: [h_fw; h_bw] per layer, [batch, T, D]
                                                                     #   D = 2 * units (bi) or units (uni)
     h      = dropout(h)
     last   = [h_fw at t = length - 1; h_bw at t = 0]                 # [batch, D], the final states
+             (intent_pooling="max": last = max_{t < length} h_t, element-wise)
+
+    char_features(chars)_i = max_{k < len_i} relu(conv_k(char_embedding[chars_i]))   # [F] per word i
+             (a width-``char_kernel`` convolution with F filters over the word's characters, the
+             padding characters' embeddings zeroed, so a word's feature does not depend on how
+             much padding follows it; 0 for a padding word)
 
     joint:       slot_i  = W_S h_i                                  # [batch, T, tags]
                  intent  = W_I last                                 # [batch, intents]
@@ -31,13 +38,14 @@ import tensorflow as tf
 from tfseq import nn, rnn_cell
 from tfseq._checks import check_positive_int
 from tfseq.demos.frame import dtype_policy_scope
-from tfseq.demos.tag.presets import ENCODERS, VARIANTS
+from tfseq.demos.tag.crf import crf_decode, crf_log_likelihood
+from tfseq.demos.tag.presets import ENCODERS, POOLINGS, VARIANTS
 from tfseq.rnn_cell import make_cell
 
 NO_PREDICTION = -1e9  # added to the logits of <pad>/<unk> tags and the <unk> intent: never predicted
 
 
-def joint_loss(slot_logits, tags, length, intent_logits, intent, weight, intent_weight=1.0):
+def joint_loss(slot_logits, tags, length, intent_logits, intent, weight, intent_weight=1.0, transitions=None):
     """The joint objective and its parts; padding and filler rows do not count.
 
     ``slot_logits [batch, T, tags]``, ``tags`` int ``[batch, T]``, ``length`` int ``[batch]``,
@@ -49,6 +57,10 @@ def joint_loss(slot_logits, tags, length, intent_logits, intent, weight, intent_
         intent_sum = sum_b weight_b * xent(intent_b, intent_logits_b)   rows  = sum_b weight_b
         objective = slot_sum / words + intent_weight * intent_sum / rows
 
+    With ``transitions`` (``[tags, tags]``, a CRF output layer), ``slot_sum`` is instead
+    ``sum_b weight_b * -log p_CRF(tags_b)`` (:func:`~tfseq.demos.tag.crf.crf_log_likelihood`),
+    which equals the sum above when the transitions are 0.
+
     Returns:
         ``(objective, {"slot_sum", "words", "intent_sum", "rows"})``.
     """
@@ -57,7 +69,10 @@ def joint_loss(slot_logits, tags, length, intent_logits, intent, weight, intent_
     mask = tf.sequence_mask(length, steps, dtype=slot_logits.dtype) * weight[:, None]  # [batch, T]
     slot_xent = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=tags, logits=slot_logits)  # [batch, T]
     intent_xent = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=intent, logits=intent_logits)  # [batch]
-    parts = {"slot_sum": tf.reduce_sum(slot_xent * mask), "words": tf.reduce_sum(mask),
+    slot_sum = tf.reduce_sum(slot_xent * mask)
+    if transitions is not None:
+        slot_sum = -tf.reduce_sum(crf_log_likelihood(slot_logits, tags, length, transitions) * weight)
+    parts = {"slot_sum": slot_sum, "words": tf.reduce_sum(mask),
              "intent_sum": tf.reduce_sum(intent_xent * weight), "rows": tf.reduce_sum(weight)}
     objective = (parts["slot_sum"] / tf.maximum(parts["words"], 1.0)
                  + intent_weight * parts["intent_sum"] / tf.maximum(parts["rows"], 1.0))
@@ -79,11 +94,18 @@ class SlotIntentModel(keras.Model):
         dropout: float in [0, 1) on the embeddings and the encoder outputs while training.
         blocked_tags, blocked_intents: ids never predicted (``<pad>``, ``<unk>``).
         seed: int seed of the dropout.
+        intent_pooling: ``"last"`` (the final states) or ``"max"`` (max over the words).
+        num_chars: character vocabulary size (specials included); 0: no character features.
+        char_embedding_size, char_filters, char_kernel: int > 0, the character CNN (with ``num_chars``).
+        crf: a linear-chain CRF output layer (:mod:`tfseq.demos.tag.crf`): a learned tag
+            transition matrix ``crf_transitions [num_tags, num_tags]``, the slot loss is the
+            CRF's negative log-likelihood and :meth:`predict_ids` decodes with Viterbi.
         dtype: Keras' ``dtype`` (policy) of the model and every layer in it, e.g.
             ``"mixed_bfloat16"``: float32 weights, bfloat16 compute, float32 logits.
 
     Call arguments:
-        inputs: dict with ``words`` int ``[batch, T]`` and ``length`` int ``[batch]``.
+        inputs: dict with ``words`` int ``[batch, T]`` and ``length`` int ``[batch]``, and
+            ``chars`` int ``[batch, T, C]`` (0-padded) with character features.
         training: enables dropout.
 
     Returns:
@@ -92,7 +114,8 @@ class SlotIntentModel(keras.Model):
 
     def __init__(self, vocab_size, num_tags, num_intents, num_units, embedding_size, num_layers=1, cell="lstm",
                  encoder_type="bi", variant="joint", dropout=0.0, blocked_tags=(0, 1), blocked_intents=(0,),
-                 seed=None, **kwargs):
+                 seed=None, intent_pooling="last", num_chars=0, char_embedding_size=32, char_filters=64,
+                 char_kernel=3, crf=False, **kwargs):
         super().__init__(**kwargs)
         owner = "SlotIntentModel"
         self.vocab_size = check_positive_int(owner, "vocab_size", vocab_size)
@@ -107,6 +130,17 @@ class SlotIntentModel(keras.Model):
             raise ValueError(f"{owner}: variant must be one of {VARIANTS}, got {variant!r}")
         if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0.0 <= dropout < 1.0:
             raise ValueError(f"{owner}: dropout must be in [0, 1), got {dropout!r}")
+        if intent_pooling not in POOLINGS:
+            raise ValueError(f"{owner}: intent_pooling must be one of {POOLINGS}, got {intent_pooling!r}")
+        if isinstance(num_chars, bool) or not isinstance(num_chars, int) or num_chars < 0:
+            raise ValueError(f"{owner}: num_chars must be an integer >= 0 (0: no character features), "
+                             f"got {num_chars!r}")
+        if not isinstance(crf, bool):
+            raise ValueError(f"{owner}: crf must be True or False, got {crf!r}")
+        self.intent_pooling, self.num_chars, self.crf = intent_pooling, num_chars, crf
+        self.char_embedding_size = check_positive_int(owner, "char_embedding_size", char_embedding_size)
+        self.char_filters = check_positive_int(owner, "char_filters", char_filters)
+        self.char_kernel = check_positive_int(owner, "char_kernel", char_kernel)
         self.cell_kind, self.encoder_type, self.variant = cell, encoder_type, variant
         self.dropout, self.seed = float(dropout), seed
         self.blocked_tags, self.blocked_intents = tuple(blocked_tags), tuple(blocked_intents)
@@ -114,6 +148,10 @@ class SlotIntentModel(keras.Model):
         forget_bias = 1.0 if cell == "lstm" else 0.0
         with dtype_policy_scope(self.dtype_policy):  # every layer takes the model's precision
             self.embedding = keras.layers.Embedding(self.vocab_size, embedding_size, name="embedding")
+            if num_chars:
+                self.char_embedding = keras.layers.Embedding(num_chars, char_embedding_size, name="char_embedding")
+                self.char_conv = keras.layers.Conv1D(char_filters, char_kernel, padding="same", activation="relu",
+                                                     name="char_conv")
             if encoder_type == "bi":
                 self.cells_fw = [make_cell(cell, num_units, forget_bias, name=f"fw_cell_{i}") for i in range(num_layers)]
                 self.cells_bw = [make_cell(cell, num_units, forget_bias, name=f"bw_cell_{i}") for i in range(num_layers)]
@@ -132,18 +170,40 @@ class SlotIntentModel(keras.Model):
                 self.gate_intent = keras.layers.Dense(depth, name="gate_intent")
                 self.gate_v = keras.layers.Dense(1, use_bias=False, name="gate_v")
             self.slot_dense = keras.layers.Dense(self.num_tags, name="slot_output")
+            self.transitions = None
+            if crf:
+                self.transitions = self.add_weight(shape=(self.num_tags, self.num_tags), initializer="zeros",
+                                                   name="crf_transitions", dtype="float32")
             self.intent_dense = keras.layers.Dense(self.num_intents, name="intent_output")
 
     def build(self, input_shape=None):
         if self.built:
             return
-        self._forward({"words": tf.ones([1, 2], tf.int32), "length": tf.constant([2], tf.int32)}, training=False)
+        inputs = {"words": tf.ones([1, 2], tf.int32), "length": tf.constant([2], tf.int32)}
+        if self.num_chars:
+            inputs["chars"] = tf.ones([1, 2, 1], tf.int32)
+        self._forward(inputs, training=False)
         self.built = True
 
     # -- encoder --------------------------------------------------------------------------------
-    def encode(self, words, length, training=False):
-        """``(h [batch, T, D], last [batch, D])``: per-word states and the final states."""
-        x = self.input_dropout(self.embedding(words), training=training)  # [batch, T, E]
+    def char_features(self, chars):
+        """``[batch, T, char_filters]``: each word's max-pooled character CNN (module docstring)."""
+        batch, steps, width = tf.shape(chars)[0], tf.shape(chars)[1], tf.shape(chars)[2]
+        real = tf.cast(chars > 0, self.compute_dtype)[..., None]  # [batch, T, C, 1]
+        c = self.char_embedding(chars) * real  # [batch, T, C, Ec], padding characters zeroed
+        c = tf.reshape(c, [batch * steps, width, self.char_embedding_size])  # [batch * T, C, Ec]
+        c = self.char_conv(c) * tf.reshape(real, [batch * steps, width, 1])  # [batch * T, C, F], >= 0
+        return tf.reshape(tf.reduce_max(c, axis=1), [batch, steps, self.char_filters])  # [batch, T, F]
+
+    def encode(self, words, length, training=False, chars=None):
+        """``(h [batch, T, D], last [batch, D])``: per-word states and the final states (or
+        their max over the words, with ``intent_pooling="max"``)."""
+        x = self.embedding(words)  # [batch, T, E]
+        if self.num_chars:
+            if chars is None:
+                raise ValueError("SlotIntentModel: this model reads character features; its inputs need 'chars'")
+            x = tf.concat([x, self.char_features(chars)], axis=-1)  # [batch, T, E + F]
+        x = self.input_dropout(x, training=training)
         if self.encoder_type == "uni":
             h, _ = nn.dynamic_rnn(self.encoder_cell, x, sequence_length=length, training=training)
             last = tf.gather(h, tf.maximum(length - 1, 0), axis=1, batch_dims=1)  # [batch, D]
@@ -155,13 +215,16 @@ class SlotIntentModel(keras.Model):
                 h = tf.concat([out_fw, out_bw], axis=-1)  # [batch, T, 2 * units]
             last = tf.concat([tf.gather(out_fw, tf.maximum(length - 1, 0), axis=1, batch_dims=1),
                               out_bw[:, 0]], axis=-1)  # [batch, D]
+        if self.intent_pooling == "max":
+            valid = tf.sequence_mask(length, tf.shape(h)[1])[..., None]  # [batch, T, 1]
+            last = tf.reduce_max(tf.where(valid, h, NO_PREDICTION), axis=1)  # [batch, D]
         return self.output_dropout(h, training=training), self.output_dropout(last, training=training)
 
     # -- heads ----------------------------------------------------------------------------------
     def _forward(self, inputs, training):
         words = tf.convert_to_tensor(inputs["words"])
         length = tf.convert_to_tensor(inputs["length"])
-        h, last = self.encode(words, length, training)
+        h, last = self.encode(words, length, training, inputs.get("chars"))
         if self.variant == "joint":
             return _float32(self.slot_dense(h), self.intent_dense(last))
         valid = tf.sequence_mask(length, tf.shape(words)[1])  # [batch, T]
@@ -178,12 +241,18 @@ class SlotIntentModel(keras.Model):
     def call(self, inputs, training=False):
         return self._forward(inputs, training)
 
-    def predict_ids(self, words, length):
+    def predict_ids(self, words, length, chars=None):
         """``(tag ids [batch, T], intent ids [batch])``, never a blocked id."""
-        slot_logits, intent_logits = self._forward({"words": words, "length": length}, training=False)
+        inputs = {"words": words, "length": length}
+        if chars is not None:
+            inputs["chars"] = chars
+        slot_logits, intent_logits = self._forward(inputs, training=False)
         slot_logits += _blocked(self.num_tags, self.blocked_tags)
         intent_logits += _blocked(self.num_intents, self.blocked_intents)
-        return tf.argmax(slot_logits, -1, output_type=tf.int32), tf.argmax(intent_logits, -1, output_type=tf.int32)
+        intent_ids = tf.argmax(intent_logits, -1, output_type=tf.int32)
+        if self.crf:
+            return crf_decode(slot_logits, length, tf.convert_to_tensor(self.transitions)), intent_ids
+        return tf.argmax(slot_logits, -1, output_type=tf.int32), intent_ids
 
     def get_config(self):
         return {
@@ -193,6 +262,9 @@ class SlotIntentModel(keras.Model):
             "cell": self.cell_kind, "encoder_type": self.encoder_type, "variant": self.variant,
             "dropout": self.dropout, "blocked_tags": list(self.blocked_tags),
             "blocked_intents": list(self.blocked_intents), "seed": self.seed,
+            "intent_pooling": self.intent_pooling, "num_chars": self.num_chars,
+            "char_embedding_size": self.char_embedding_size, "char_filters": self.char_filters,
+            "char_kernel": self.char_kernel, "crf": self.crf,
         }
 
 
@@ -210,11 +282,19 @@ def _blocked(size, ids):
 def tag_model_from_config(config, vocabularies, seed=None):
     """A built :class:`SlotIntentModel` for a :class:`~tfseq.demos.tag.presets.TagConfig` and
     :class:`~tfseq.data.slots.SlotVocabularies`."""
+    chars = {}
+    if config.uses_chars:
+        if vocabularies.chars is None:
+            raise ValueError("char_embedding_size > 0 needs a vocabulary with characters; this one has none "
+                             "(saved without them)")
+        chars = {"num_chars": vocabularies.chars.size, "char_embedding_size": config.char_embedding_size,
+                 "char_filters": config.char_filters, "char_kernel": config.char_kernel}
     model = SlotIntentModel(
         vocabularies.words.size, vocabularies.tags.size, vocabularies.intents.size, config.num_units,
         config.embedding_size, num_layers=config.num_layers, cell=config.cell, encoder_type=config.encoder_type,
         variant=config.variant, dropout=config.dropout, blocked_tags=(0, vocabularies.tags.unk_id),
-        blocked_intents=(vocabularies.intents.unk_id,), seed=seed, dtype=config.precision,
+        blocked_intents=(vocabularies.intents.unk_id,), seed=seed, intent_pooling=config.intent_pooling,
+        crf=config.crf, dtype=config.precision, **chars,
     )
     model.build()
     return model

@@ -4,11 +4,17 @@
   test splits): one bidirectional LSTM layer of 64 units per direction, 10 epochs; about two
   CPU minutes.
 * ``atis``: for ATIS (Goo et al. 2018's split, 4,478 training utterances): 2 bidirectional
-  LSTM layers of 128 units, word embeddings 128, dropout 0.3, the slot-gated variant, Adam
-  3e-3, 12 epochs. Goo et al. (2018): slot-gated 95.2 slot F1 / 94.1 % intent accuracy; a
-  joint BiLSTM 94.3 / 92.6.
-* ``snips``: for SNIPS (13,084 training utterances, a more open vocabulary): the ``atis``
-  model with more word dropout, 3 epochs. Goo et al. (2018): 88.8 / 97.0.
+  LSTM layers of 128 units, word embeddings 128 plus a character CNN (64 filters of width 3
+  over 32-dimensional character embeddings), the slot-gated variant with max pooling for the
+  intent, a CRF output layer, dropout 0.4, word dropout 0.05, Adam 3e-3 decayed by 0.88 per
+  epoch, 16 epochs, keeping the best validation epoch. Measured (seeds 0 and 1): test slot F1
+  94.57 ± 0.05, intent accuracy 96.59 ± 0.17 %, in 8.3 CPU minutes. Goo et al. (2018):
+  slot-gated 95.2 slot F1 / 94.1 % intent accuracy; a joint BiLSTM 94.3 / 92.6.
+* ``snips``: for SNIPS (13,084 training utterances, a more open vocabulary: its many rare
+  entity names are where the character features help most): the ``atis`` model with dropout
+  0.3, word dropout 0.1, learning-rate decay 0.8, 7 epochs. Measured (seeds 0 and 1): test
+  slot F1 89.93 ± 0.03, intent accuracy 97.21 ± 0.07 %, in 8.0 CPU minutes. Goo et al.
+  (2018): 88.8 / 97.0.
 
 ``word_dropout`` replaces a training word by ``<unk>`` with that probability, so the model
 learns what to do with the words it has never seen (5-6 % of SNIPS' test words).
@@ -21,6 +27,7 @@ from tfseq.rnn_cell.factory import CELLS
 
 ENCODERS = ("uni", "bi")
 VARIANTS = ("joint", "slot_gated")
+POOLINGS = ("last", "max")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -31,9 +38,21 @@ class TagConfig(Preset):
     (``lstm``/``peephole``/``gru``/``rnn``), ``encoder_type`` (``bi``/``uni``), ``variant``
     (``joint``: slots from each word's state, the intent from the final states; ``slot_gated``:
     Goo et al.'s attention contexts and slot gate), ``dropout`` (on embeddings and encoder
-    outputs). Data: ``zero_digits`` (digits read as 0), ``word_dropout``, ``num_buckets``.
-    Training: ``learning_rate`` (Adam), ``max_grad_norm`` (``None``: no clipping),
-    ``batch_size``, ``epochs``, ``intent_weight`` (the intent term's weight in the joint loss).
+    outputs), ``intent_pooling`` (what the intent layer reads besides the variant's
+    attention: ``last``, the final states ``[h_fw at the last word; h_bw at the first]``, or
+    ``max``, the element-wise maximum of the encoder states over the words).
+    Character features: ``char_embedding_size`` (0: none; else each word also reads a
+    character CNN, ``char_filters`` filters of width ``char_kernel`` over the embeddings of
+    its first ``max_chars`` characters, max-pooled over them, concatenated with its word
+    embedding). ``crf``: a linear-chain CRF output layer (learned tag transitions, the CRF's
+    negative log-likelihood as the slot loss, Viterbi decoding). Data: ``zero_digits``
+    (digits read as 0), ``word_dropout``, ``num_buckets``.
+    Training: ``learning_rate`` (Adam), ``learning_rate_decay`` (epoch ``e`` trains with
+    ``learning_rate * learning_rate_decay ** e``), ``max_grad_norm`` (``None``: no clipping),
+    ``batch_size``, ``epochs``, ``intent_weight`` (the intent term's weight in the joint loss),
+    ``select_best`` (keep the weights of the epoch with the best validation score, slot F1
+    plus intent accuracy, instead of the last epoch's: the run's final checkpoint,
+    ``model.keras`` and test scores are that epoch's).
     """
 
     name: str
@@ -52,16 +71,44 @@ class TagConfig(Preset):
     intent_weight: float = 1.0
     max_grad_norm: float | None = 5.0
     num_buckets: int = 4
+    intent_pooling: str = "last"
+    char_embedding_size: int = 0
+    char_filters: int = 64
+    char_kernel: int = 3
+    max_chars: int = 20
+    learning_rate_decay: float = 1.0
+    select_best: bool = False
+    crf: bool = False
     precision: str = "float32"  # or "mixed_bfloat16": float32 weights, bfloat16 compute
     published: str | None = None
 
+    @property
+    def uses_chars(self) -> bool:
+        """Whether the model reads character features (``char_embedding_size > 0``)."""
+        return self.char_embedding_size > 0
+
+    def learning_rate_at(self, epoch: int) -> float:
+        """The learning rate of 0-based ``epoch``: ``learning_rate * learning_rate_decay ** epoch``."""
+        return self.learning_rate * self.learning_rate_decay ** epoch
+
     def __post_init__(self):
         check_precision("TagConfig", self.precision)
-        for key in ("num_units", "embedding_size", "batch_size", "epochs", "num_layers", "num_buckets"):
+        for key in ("num_units", "embedding_size", "batch_size", "epochs", "num_layers", "num_buckets",
+                    "char_filters", "char_kernel", "max_chars"):
             value = getattr(self, key)
             if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
                 raise ValueError(f"TagConfig.{key} must be a positive integer, got {value!r}")
-        for key, allowed in (("cell", CELLS), ("encoder_type", ENCODERS), ("variant", VARIANTS)):
+        value = self.char_embedding_size
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ValueError(f"TagConfig.char_embedding_size must be an integer >= 0 (0: no character "
+                             f"features), got {value!r}")
+        if not 0.0 < self.learning_rate_decay <= 1.0:
+            raise ValueError(f"TagConfig.learning_rate_decay must be in (0, 1], got {self.learning_rate_decay!r}")
+        for key in ("select_best", "crf", "zero_digits"):
+            if not isinstance(getattr(self, key), bool):
+                raise ValueError(f"TagConfig.{key} must be True or False, got {getattr(self, key)!r}")
+        for key, allowed in (("cell", CELLS), ("encoder_type", ENCODERS), ("variant", VARIANTS),
+                             ("intent_pooling", POOLINGS)):
             if getattr(self, key) not in allowed:
                 raise ValueError(f"TagConfig.{key} must be one of {', '.join(allowed)}, got {getattr(self, key)!r}")
         for key in ("dropout", "word_dropout"):
@@ -80,13 +127,15 @@ TINY = TagConfig(
     dropout=0.2, word_dropout=0.05, published="none (tfseq's own offline default)",
 )
 ATIS = TagConfig(
-    name="atis", num_units=128, embedding_size=128, num_layers=2, batch_size=32, epochs=12,
-    learning_rate=0.003, variant="slot_gated", dropout=0.3, word_dropout=0.02,
+    name="atis", num_units=128, embedding_size=128, num_layers=2, batch_size=32, epochs=16,
+    learning_rate=0.003, learning_rate_decay=0.88, variant="slot_gated", dropout=0.4, word_dropout=0.05,
+    intent_pooling="max", char_embedding_size=32, char_filters=64, crf=True, select_best=True,
     published="Goo et al. 2018 slot-gated: 95.2 slot F1 / 94.1 % intent accuracy (joint BiLSTM 94.3 / 92.6)",
 )
 SNIPS = TagConfig(
-    name="snips", num_units=128, embedding_size=128, num_layers=2, batch_size=32, epochs=3,
-    learning_rate=0.003, variant="slot_gated", dropout=0.3, word_dropout=0.1,
+    name="snips", num_units=128, embedding_size=128, num_layers=2, batch_size=32, epochs=7,
+    learning_rate=0.003, learning_rate_decay=0.8, variant="slot_gated", dropout=0.3, word_dropout=0.1,
+    intent_pooling="max", char_embedding_size=32, char_filters=64, crf=True, select_best=True,
     published="Goo et al. 2018 slot-gated: 88.8 slot F1 / 97.0 % intent accuracy",
 )
 PRESETS = {c.name: c for c in (TINY, ATIS, SNIPS)}

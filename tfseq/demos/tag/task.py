@@ -11,6 +11,10 @@
 * ``evaluate(split)``: the loss and :func:`score` of the model's predictions: slot F1
   (conlleval's chunk-level F1, computed by ``seqeval``), intent accuracy and sentence accuracy.
 * Each epoch: the per-slot-type F1 table and tagged example utterances, as Markdown text.
+* ``config.select_best``: after each validation the task keeps a copy of the model's weights
+  if the validation score (slot F1 + intent accuracy) is the best so far, in variables that
+  are checkpointed with the run (so a resumed run keeps the same best); :meth:`use_best`
+  puts them back into the model once training is done. Only the validation split is used.
 
 Scoring (the rules of Goo et al. 2018's code, stated with every number tfseq prints):
 a slot chunk counts only when its type and both boundaries are exact; a gold tag or intent
@@ -87,14 +91,25 @@ class TagTask:
         self._epochs = EpochCounter()
         self.reporters = (EpochTexts(self.epoch_texts),)
         ids = tf.TensorSpec([None, None], tf.int32)
-        self._eval_fn = tf.function(self._eval_step, autograph=False, input_signature=[{
-            "words": ids, "tags": ids, "length": tf.TensorSpec([None], tf.int32),
-            "intent": tf.TensorSpec([None], tf.int32), "weight": tf.TensorSpec([None], tf.float32)}])
+        signature = {"words": ids, "tags": ids, "length": tf.TensorSpec([None], tf.int32),
+                     "intent": tf.TensorSpec([None], tf.int32), "weight": tf.TensorSpec([None], tf.float32)}
+        if config.uses_chars:
+            signature["chars"] = tf.TensorSpec([None, None, None], tf.int32)
+        self._eval_fn = tf.function(self._eval_step, autograph=False, input_signature=[signature])
         self._encoded = {}  # split -> SlotBatches of its utterances
         self.last_scores = {}  # split -> the latest score() of it
+        self._best = None
+        if config.select_best:  # the best validation epoch's weights, its score and epoch (0: none yet)
+            self._best = {
+                "weights": [tf.Variable(v, trainable=False, name="best_" + v.name.replace("/", "_"))
+                            for v in model.trainable_variables],
+                "score": tf.Variable(-1.0, dtype=tf.float64, trainable=False, name="best_score"),
+                "epoch": tf.Variable(0, dtype=tf.int64, trainable=False, name="best_epoch"),
+            }
 
     def _batches(self, utterances, seed=0):
-        examples = [self.vocabularies.encode(u) for u in utterances]
+        max_chars = self.config.max_chars if self.config.uses_chars else None
+        examples = [self.vocabularies.encode(u, max_chars) for u in utterances]
         bounds = length_boundaries(max(len(u.words) for u in utterances), self.config.num_buckets)
         return SlotBatches(examples, self.config.batch_size, bounds, seed)
 
@@ -117,18 +132,54 @@ class TagTask:
     def loss(self, batch, training):
         slot_logits, intent_logits = self.model(batch, training=training)
         objective, parts = joint_loss(slot_logits, batch["tags"], batch["length"], intent_logits, batch["intent"],
-                                      batch["weight"], self.config.intent_weight)
+                                      batch["weight"], self.config.intent_weight,
+                                      self._transitions())
         return objective, {"loss_sum": objective * parts["words"], "count": parts["words"]}
 
+    def _transitions(self):
+        return None if self.model.transitions is None else tf.convert_to_tensor(self.model.transitions)
+
     def trackables(self):
-        return {"epochs_started": self._epochs.variable}
+        found = {"epochs_started": self._epochs.variable}
+        if self._best is not None:
+            found.update({"best_weights": self._best["weights"], "best_score": self._best["score"],
+                          "best_epoch": self._best["epoch"]})
+        return found
+
+    # -- the best validation epoch -----------------------------------------------------------------
+    def _keep_if_best(self, result):
+        """Copy the model's weights if ``result`` (a validation score) is the best so far."""
+        value = result["Slot F1"] + result["Intent Accuracy"]
+        if value > float(self._best["score"].numpy()):
+            for kept, weight in zip(self._best["weights"], self.model.trainable_variables):
+                kept.assign(weight)
+            self._best["score"].assign(value)
+            self._best["epoch"].assign(self._epochs.epoch + 1)
+
+    @property
+    def best_epoch(self):
+        """The 1-based epoch whose weights :meth:`use_best` restores, or ``None`` (no
+        ``select_best``, or no validation yet)."""
+        if self._best is None or int(self._best["epoch"].numpy()) == 0:
+            return None
+        return int(self._best["epoch"].numpy())
+
+    def use_best(self):
+        """Put the best validation epoch's weights into the model; that epoch (1-based) or
+        ``None`` when there is none to use (the model is left as it is)."""
+        epoch = self.best_epoch
+        if epoch is not None:
+            for weight, kept in zip(self.model.trainable_variables, self._best["weights"]):
+                weight.assign(kept)
+        return epoch
 
     # -- prediction and evaluation ---------------------------------------------------------------
     def _eval_step(self, batch):
         slot_logits, intent_logits = self.model(batch, training=False)
         objective, parts = joint_loss(slot_logits, batch["tags"], batch["length"], intent_logits, batch["intent"],
-                                      batch["weight"], self.config.intent_weight)
-        tag_ids, intent_ids = self.model.predict_ids(batch["words"], batch["length"])
+                                      batch["weight"], self.config.intent_weight,
+                                      self._transitions())
+        tag_ids, intent_ids = self.model.predict_ids(batch["words"], batch["length"], batch.get("chars"))
         return objective * parts["words"], parts["words"], tag_ids, intent_ids
 
     def _run(self, data, count):
@@ -174,6 +225,8 @@ class TagTask:
             return None
         result = self.score_utterances(utterances, split)
         self.last_scores[split] = result
+        if self._best is not None and split in ("validation", "valid"):
+            self._keep_if_best(result)
         return {key: result[key] for key in ("loss", "Slot F1", "Intent Accuracy", "Sentence Accuracy")}
 
     # -- TensorBoard -----------------------------------------------------------------------------
