@@ -105,8 +105,8 @@ class Dropout(keras.layers.Dropout):
 
     Same arguments, config and masks as ``keras.layers.Dropout``: Philox, which Keras' default
     algorithm picks too, but by name, because under ``jit_compile`` on a CPU the default takes
-    a path about 100 times slower for the same numbers (it made a compiled training step with
-    dropout up to twice as slow; see :mod:`tfseq._random`).
+    a path about 100 times slower for the same numbers (a compiled training step with dropout
+    then runs up to twice as slow; see :mod:`tfseq._random`).
     """
 
     def call(self, inputs: tf.Tensor, training: bool | None = False) -> tf.Tensor:
