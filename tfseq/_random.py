@@ -3,8 +3,11 @@
 ``tf.random.stateless_uniform``'s default algorithm (``auto_select``, what ``keras.random``
 uses) is Philox. Inside an XLA program on a CPU, asking for it by default takes a path
 about 100 times slower than asking for Philox by name (measured here with a run-time seed:
-436 ms against 2.7 ms for 720k floats), for the same numbers. Naming Philox keeps Keras'
-numbers bit for bit, in a graph and under XLA, at full speed. Imports nothing from tfseq.
+436 ms against 2.7 ms for 720k floats), for the same numbers with the ``int32`` seeds that
+``keras.random`` passes. Naming Philox keeps Keras' numbers bit for bit, in a graph and under
+XLA, at full speed. (Not with other seeds: under XLA a ``stateless_fold_in`` ``int64`` seed gives
+other numbers by name than by default, so the per-sequence masks of ``DropoutWrapper``'s
+``variational_recurrent`` keep the default.) Imports nothing from tfseq.
 """
 
 from typing import Any

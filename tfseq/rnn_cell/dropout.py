@@ -231,7 +231,9 @@ class DropoutWrapper(RNNCellWrapper):
         keep_prob = keep_prob_tensor("DropoutWrapper", name, keep_prob, value.dtype)
         if self.variational_recurrent:
             seed = tf.random.experimental.stateless_fold_in(self.sequence_seed.state.value, salt)
-            noise = uniform([1, value.shape[-1]], seed, value.dtype)
+            # one [1, size] mask per sequence: TF's default algorithm, whose numbers under XLA
+            # (this int64 seed) are not Philox-by-name's; too small to matter for speed
+            noise = tf.random.stateless_uniform([1, value.shape[-1]], seed=seed, dtype=value.dtype)
         else:
             # Drawn from the SeedGenerator variable (not a stateful op) so that a checkpoint
             # holds the RNG position and a resumed run draws the same masks; Philox, fast under XLA.
