@@ -36,7 +36,7 @@ import keras
 import tensorflow as tf
 
 from tfseq import nn, rnn_cell
-from tfseq._checks import check_positive_int
+from tfseq._checks import check_bool, check_positive_int
 from tfseq.demos.frame import dtype_policy_scope
 from tfseq.demos.tag.crf import crf_decode, crf_log_likelihood
 from tfseq.demos.tag.presets import ENCODERS, POOLINGS, VARIANTS
@@ -135,9 +135,7 @@ class SlotIntentModel(keras.Model):
         if isinstance(num_chars, bool) or not isinstance(num_chars, int) or num_chars < 0:
             raise ValueError(f"{owner}: num_chars must be an integer >= 0 (0: no character features), "
                              f"got {num_chars!r}")
-        if not isinstance(crf, bool):
-            raise ValueError(f"{owner}: crf must be True or False, got {crf!r}")
-        self.intent_pooling, self.num_chars, self.crf = intent_pooling, num_chars, crf
+        self.intent_pooling, self.num_chars, self.crf = intent_pooling, num_chars, check_bool(owner, "crf", crf)
         self.char_embedding_size = check_positive_int(owner, "char_embedding_size", char_embedding_size)
         self.char_filters = check_positive_int(owner, "char_filters", char_filters)
         self.char_kernel = check_positive_int(owner, "char_kernel", char_kernel)
