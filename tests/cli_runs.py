@@ -1,6 +1,6 @@
 """Scaffolding shared by the ``train`` command tests (``tfseq lm``, ``translate``, ``regress``): run
-the CLI in this process, kill a training process after a given checkpoint, run one in a
-fresh process, read a run's final weights."""
+the CLI in this process, kill or terminate a training process after a given checkpoint, run one
+in a fresh process, read a run's final weights."""
 
 import os
 import signal
@@ -53,6 +53,20 @@ def kill_after_checkpoint(argv, run_dir, step, timeout=120):
     killed.send_signal(signal.SIGKILL)
     assert killed.wait() == -signal.SIGKILL  # really killed mid-run, not finished
     return checkpoint_step(run_dir)
+
+
+def terminate_after_checkpoint(argv, run_dir, step, timeout=120):
+    """Start ``tfseq *argv`` in a fresh process, send it SIGTERM (what ``kill``, a batch
+    scheduler or a preempted machine send) once ``run_dir`` holds a checkpoint of at least
+    ``step``; the CompletedProcess-like ``(returncode, stdout, stderr)``."""
+    process = subprocess.Popen([sys.executable, "-m", "tfseq", *argv], env=ENV, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + timeout
+    while time.time() < deadline and process.poll() is None and checkpoint_step(run_dir) < step:
+        time.sleep(0.02)
+    process.send_signal(signal.SIGTERM)
+    out, err = process.communicate(timeout=timeout)
+    return process.returncode, out, err
 
 
 def final_weights(run_dir):

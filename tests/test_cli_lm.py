@@ -1,11 +1,19 @@
 """``tfseq lm``: one-line errors with exit 2, train -> eval -> sample, resume after SIGKILL."""
 
 import os
+import re
 
 import keras
 import numpy as np
 import pytest
-from cli_runs import checkpoint_step, final_weights, kill_after_checkpoint, run_cli, run_process
+from cli_runs import (
+    checkpoint_step,
+    final_weights,
+    kill_after_checkpoint,
+    run_cli,
+    run_process,
+    terminate_after_checkpoint,
+)
 
 from tfseq.cli.main import main
 from tfseq.demos.lm import LanguageModel
@@ -131,6 +139,30 @@ def test_resume_after_sigkill_equals_uninterrupted(tmp_path, capsys):
     assert run_cli(capsys, *train, "--run", "straight")[0] == 0  # uninterrupted, in this process
     resumed, straight = final_weights(killed_dir), final_weights(os.path.join(logdir, "straight"))
     assert steps_at_kill < checkpoint_step(killed_dir)
+    assert resumed.keys() == straight.keys() and len(resumed) >= 8
+    for name in resumed:
+        np.testing.assert_allclose(resumed[name], straight[name], rtol=0, atol=1e-6, err_msg=name)
+
+
+def test_sigterm_saves_where_it_stopped_and_the_resumed_run_equals_uninterrupted(tmp_path, capsys):
+    data = names_file(tmp_path / "names.txt", n=1000)
+    logdir = str(tmp_path / "exp")
+    train = ["lm", "train", "--data", data, "--level", "char", "--logdir", logdir, "--no-progress",
+             "--checkpoint-every", "1000", "--config", "test", "hidden_size=16", "num_steps=8", "batch_size=8",
+             "max_max_epoch=2", "keep_prob=0.8", "num_layers=2"]
+    stopped_dir = os.path.join(logdir, "stopped")
+    # the first epoch's end is the first checkpoint; SIGTERM comes during the second epoch
+    code, out, err = terminate_after_checkpoint(train + ["--run", "stopped"], stopped_dir, 1)
+    assert code == 143, (code, err)
+    assert err.strip().splitlines()[-1] == "tfseq lm: terminated (SIGTERM)", err
+    saved = re.search(r"interrupted: checkpoint saved at step (\d+)", out)
+    assert saved and int(saved.group(1)) == checkpoint_step(stopped_dir), out
+    assert "Test perplexity:" not in out  # it stopped mid-run, with a checkpoint where it stood
+    resumed_run = run_process(train + ["--run", "stopped"])
+    assert resumed_run.returncode == 0, resumed_run.stderr
+    assert "Epoch 2," in resumed_run.stdout and "Epoch 1," not in resumed_run.stdout
+    assert run_cli(capsys, *train, "--run", "straight")[0] == 0
+    resumed, straight = final_weights(stopped_dir), final_weights(os.path.join(logdir, "straight"))
     assert resumed.keys() == straight.keys() and len(resumed) >= 8
     for name in resumed:
         np.testing.assert_allclose(resumed[name], straight[name], rtol=0, atol=1e-6, err_msg=name)

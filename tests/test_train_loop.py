@@ -1,7 +1,10 @@
 """Trainer + LanguageModelTask: loss goes down, perplexity vs NumPy, state carry and reset,
-learning rate per epoch, resume after an interruption equals an uninterrupted run."""
+learning rate per epoch, resume after an interruption (a crash, Ctrl-C, SIGTERM, Ctrl-C during
+an evaluation) equals an uninterrupted run."""
 
 import os
+import signal
+import time
 
 import keras
 import numpy as np
@@ -11,6 +14,7 @@ import tensorflow as tf
 from tfseq.data import lm_windows
 from tfseq.demos.lm import LanguageModelTask, language_model_from_config, presets
 from tfseq.train import Task, Trainer, average_loss, perplexity
+from tfseq.train.stopping import Terminated, interrupts_deferred, sigterm_raises
 
 VOCAB = 12
 BATCH, STEPS = 4, 5
@@ -156,43 +160,109 @@ class Crash(Exception):
     pass
 
 
-@pytest.mark.parametrize("variant", ["dropout-step-budget", "variational-exception", "dropout-ctrl-c"])
+@pytest.mark.parametrize("variant", ["dropout-step-budget", "variational-exception", "dropout-ctrl-c",
+                                     "dropout-sigterm", "variational-ctrl-c-in-evaluation"])
 def test_resume_after_interruption_equals_uninterrupted(tmp_path, variant):
-    ids = stream(1600)
+    ids, valid_ids = stream(1600), stream(300, seed=1)
     cfg = config(keep_prob=0.5, variational_dropout=variant.startswith("variational"), max_max_epoch=2)
     # keep_prob < 1: the dropout RNG position must be checkpointed too
     steps = (1600 // BATCH - 1) // STEPS  # 79 per epoch
-    reference, _, trainer = make(cfg, ids)
-    trainer.fit()
+    reference, _, trainer = make(cfg, ids, valid_ids=valid_ids)
+    want_history = trainer.fit()
     want = _weights(reference)
 
     ckpt = str(tmp_path / "ckpt")
-    _, task, trainer = make(cfg, ids, checkpoint_dir=ckpt, checkpoint_every=10)
+    _, task, trainer = make(cfg, ids, checkpoint_dir=ckpt, checkpoint_every=10, valid_ids=valid_ids)
     if variant.endswith("step-budget"):
         trainer.fit(max_steps=steps + 37, save_on_stop=False)  # mid-epoch 2; last checkpoint at step 110
-    else:  # an exception (a crash, or Ctrl-C) 23 steps into epoch 1
-        error = KeyboardInterrupt if variant.endswith("ctrl-c") else Crash
+    elif variant.endswith("in-evaluation"):  # Ctrl-C while epoch 1 is being evaluated
+        evaluate = task.evaluate
+
+        def interrupted(split):
+            task.evaluate = evaluate
+            raise KeyboardInterrupt()
+
+        task.evaluate = interrupted
+        with pytest.raises(KeyboardInterrupt):
+            trainer.fit()
+        # saved with all of epoch 1's steps, at the epoch's end (no periodic checkpoint at 79)
+        assert os.path.basename(os.path.dirname(trainer.checkpoints.latest())) == f"ckpt-{steps}"
+    else:  # an exception (a crash, Ctrl-C, SIGTERM) 23 steps into epoch 1
+        error = {"ctrl-c": KeyboardInterrupt, "sigterm": Terminated, "exception": Crash}[variant.split("-", 1)[1]]
         batches = task.train_batches
 
         def crashing(start):
             for k, batch in enumerate(batches(start)):
                 if k == 23:
+                    if error is Terminated:
+                        # fit's handler must be in place, or the default action ends pytest itself
+                        assert signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL
+                        os.kill(os.getpid(), signal.SIGTERM)  # the handler raises on the next bytecode
+                        time.sleep(1)
+                        pytest.fail("SIGTERM did not stop the run")
                     raise error()
                 yield batch
 
         task.train_batches = crashing
         with pytest.raises(error):
             trainer.fit()
-        # a crash leaves the last periodic checkpoint; Ctrl-C saves where it stopped
+        # a crash leaves the last periodic checkpoint; Ctrl-C and SIGTERM save where it stopped
         saved = os.path.basename(os.path.dirname(trainer.checkpoints.latest()))
-        assert saved == ("ckpt-23" if error is KeyboardInterrupt else "ckpt-20")
+        assert saved == ("ckpt-20" if error is Crash else "ckpt-23")
+        assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # fit's handler is gone again
     assert not np.allclose(_weights(task.model)[0], want[0])
 
-    resumed, _, trainer = make(cfg, ids, checkpoint_dir=ckpt, checkpoint_every=10, seed=99)  # other init
-    trainer.fit()
+    resumed, _, trainer = make(cfg, ids, checkpoint_dir=ckpt, checkpoint_every=10, seed=99,  # other init
+                               valid_ids=valid_ids)
+    history = trainer.fit()
     assert int(trainer.global_step.numpy()) == 2 * steps
     for got, expected in zip(_weights(resumed), want):
         np.testing.assert_allclose(got, expected, rtol=0, atol=1e-6)
+    if variant.endswith("in-evaluation"):  # epoch 1 is evaluated (again) and reported like the uninterrupted run's
+        assert [h["epoch"] for h in history] == [1, 2]
+        for key in ("train_loss", "validation_loss", "validation_perplexity"):
+            assert history[0][key] == pytest.approx(want_history[0][key], rel=1e-6), key
+        assert "words_per_second" not in history[0]  # no steps of epoch 1 ran in this call
+
+
+def test_interrupts_deferred_delivers_after_the_block_once():
+    delivered = []
+
+    def handler(signum, frame):
+        delivered.append(signum)
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        with interrupts_deferred():
+            os.kill(os.getpid(), signal.SIGINT)
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.05)
+            inside = list(delivered)
+        time.sleep(0.05)
+        assert inside == [] and delivered == [signal.SIGINT]
+        assert signal.getsignal(signal.SIGINT) is handler  # the handler in place before is back
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    with pytest.raises(KeyboardInterrupt), interrupts_deferred():  # Python's handler, at the block's end
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.05)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_sigterm_raises_only_inside_the_block_and_leaves_other_handlers_alone():
+    with sigterm_raises(), pytest.raises(Terminated, match="SIGTERM"):
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(1)
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+    assert Terminated.exit_status == 143 and issubclass(Terminated, KeyboardInterrupt)
+    own = signal.signal(signal.SIGTERM, signal.SIG_IGN)  # an application that ignores SIGTERM
+    try:
+        with sigterm_raises():
+            assert signal.getsignal(signal.SIGTERM) is signal.SIG_IGN
+            os.kill(os.getpid(), signal.SIGTERM)  # ignored: nothing happens
+            time.sleep(0.05)
+    finally:
+        signal.signal(signal.SIGTERM, own)
 
 
 # -- XLA ---------------------------------------------------------------------------------

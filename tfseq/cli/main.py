@@ -65,9 +65,10 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as err:
         print(f"tfseq {args.command}: error: {err}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print(f"tfseq {args.command}: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as err:  # Ctrl-C; or SIGTERM while training (tfseq.train.stopping.Terminated)
+        status = getattr(err, "exit_status", 130)
+        print(f"tfseq {args.command}: {'interrupted' if status == 130 else 'terminated (SIGTERM)'}", file=sys.stderr)
+        return status
 
 
 if __name__ == "__main__":

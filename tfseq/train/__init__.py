@@ -20,6 +20,7 @@ from tfseq.train.reporting import (
 )
 from tfseq.train.run_dir import RunDir, SettingsMismatch
 from tfseq.train.step import sum_duplicate_slices
+from tfseq.train.stopping import Terminated
 from tfseq.train.summaries import RunWriters, default_run_name, repository_logdir
 from tfseq.train.task import Task
 
@@ -44,4 +45,5 @@ __all__ = [
     "SettingsMismatch",
     "make_strategy",
     "WorkerLostError",
+    "Terminated",
 ]

@@ -56,6 +56,7 @@ from tfseq.train.checkpoints import CheckpointKeeper, training_trackables
 from tfseq.train.progress import Progress, format_epoch, validation_scalars
 from tfseq.train.reporting import Reporter, Reporters
 from tfseq.train.step import make_train_step
+from tfseq.train.stopping import interrupts_deferred, sigterm_raises
 from tfseq.train.summaries import RunWriters
 from tfseq.train.task import Task, TaskView
 
@@ -255,7 +256,16 @@ class Trainer:
         Resumes from the latest checkpoint first, if any. Returns a list with one dict per
         epoch finished in this call (``epoch``, ``learning_rate``, ``train_loss``,
         ``validation_loss``, derived metrics, ``seconds``).
+
+        Ctrl-C (``KeyboardInterrupt``) and SIGTERM (:class:`~tfseq.train.stopping.Terminated`,
+        a ``KeyboardInterrupt``) save a checkpoint where the run stands, between two steps or
+        during an epoch's evaluation, and are re-raised; the next ``fit`` continues from there
+        (an interrupted evaluation runs again).
         """
+        with sigterm_raises():
+            return self._fit(max_steps, save_on_stop)
+
+    def _fit(self, max_steps, save_on_stop):
         resumed = self.restore()
         if resumed and self.complete:
             self.progress.write(f"the run is complete ({self.epochs} epochs, step "
@@ -267,14 +277,26 @@ class Trainer:
                 f"step {int(self.step_in_epoch.numpy())}/{self.steps_per_epoch})"
             )
         history = []
-        while int(self.epoch.numpy()) < self.epochs:
-            epoch = int(self.epoch.numpy())
-            finished = self._run_epoch(epoch, max_steps)
-            if not finished:
-                if save_on_stop:
-                    self.save()
-                break
-            history.append(self._end_epoch(epoch))
+        try:
+            while int(self.epoch.numpy()) < self.epochs:
+                epoch = int(self.epoch.numpy())
+                finished = self._run_epoch(epoch, max_steps)
+                if not finished:
+                    if save_on_stop:
+                        self.save()
+                    break
+                history.append(self._end_epoch(epoch))
+        except KeyboardInterrupt:
+            # Every piece of training state lives in variables that the compiled step updates
+            # as a whole, and the epoch's end moves its counters together (below), so the state
+            # is consistent wherever the interrupt lands: between two steps, during an
+            # evaluation (all of the epoch's steps are done; the resumed run evaluates again).
+            self.progress.close()
+            with interrupts_deferred():  # a second Ctrl-C waits for the checkpoint
+                saved = self.save()
+            if saved:
+                self.progress.write(f"interrupted: checkpoint saved at step {int(self.global_step.numpy())}")
+            raise
         self.progress.close()
         if self.writers is not None:
             self.writers.flush()
@@ -327,13 +349,6 @@ class Trainer:
             else:  # max_steps reached: stop unless the epoch happens to end here too
                 if self._epoch_has_more(batches):
                     return False
-        except KeyboardInterrupt:
-            # Every piece of training state lives in variables that the compiled step updates
-            # as a whole, so the state between two steps is consistent: save it, then stop.
-            self.progress.close()
-            if self.save():
-                self.progress.write(f"interrupted: checkpoint saved at step {int(self.global_step.numpy())}")
-            raise
         except tf.errors.OpError as err:
             if self.strategy is None or not distribute.collective_failure(err):
                 raise
@@ -383,7 +398,18 @@ class Trainer:
         record = {"epoch": epoch + 1, "learning_rate": self.current_learning_rate(),
                   "train_loss": train_loss, "train_seconds": train_seconds}
         record.update({f"train_{k.lower()}": v for k, v in derived_metrics(train_loss).items()})
-        record[throughput_name] = (count - self._count_at_start) / max(train_seconds, 1e-9)
+        if count > self._count_at_start:  # not when resumed after this epoch's last step
+            record[throughput_name] = (count - self._count_at_start) / max(train_seconds, 1e-9)
+        self._evaluate_and_write(epoch, step, record, derived_metrics)
+        with interrupts_deferred():  # both counters, then the checkpoint, or neither
+            self.epoch.assign_add(1)
+            self.step_in_epoch.assign(0)
+            self.save()
+        record["seconds"] = time.perf_counter() - self._epoch_started
+        self.progress.write(format_epoch(record))
+        return record
+
+    def _evaluate_and_write(self, epoch, step, record, derived_metrics):
         valid = self._task.evaluate("validation")
         if valid is not None:
             values = validation_scalars(valid, derived_metrics(valid["loss"]))
@@ -400,9 +426,3 @@ class Trainer:
             for tag, image in self.reporters.epoch_images(epoch).items():
                 self.writers.image("train", tag, image, step)
             self.writers.flush()
-        self.epoch.assign_add(1)
-        self.step_in_epoch.assign(0)
-        self.save()
-        record["seconds"] = time.perf_counter() - self._epoch_started
-        self.progress.write(format_epoch(record))
-        return record

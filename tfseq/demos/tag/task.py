@@ -151,10 +151,12 @@ class TagTask:
         """Copy the model's weights if ``result`` (a validation score) is the best so far."""
         value = result["Slot F1"] + result["Intent Accuracy"]
         if value > float(self._best["score"].numpy()):
+            # The score last: it says the copy is complete. A run interrupted before it is
+            # saved with the old score and evaluates again on resume, so it copies again.
             for kept, weight in zip(self._best["weights"], self.model.trainable_variables):
                 kept.assign(weight)
-            self._best["score"].assign(value)
             self._best["epoch"].assign(self._epochs.epoch + 1)
+            self._best["score"].assign(value)
 
     @property
     def best_epoch(self):
