@@ -25,6 +25,10 @@ matmul for the machine's ceiling):
 * ``beam`` -- encode + beam search (width 5, length penalty 1), same steps; keras-hub's
   ``BeamSampler`` (no length penalty, so its ids are not compared).
 
+The decoding groups also time the same matrix products with nothing else
+(:func:`benchmarks.seq2seq_models.matmul_floor`, under XLA): the bound on how fast any
+decoder of this math can be on the machine, reported as its speed over each framework's best.
+
 Each implementation runs in a ``tf.function`` and compiled with XLA. Figures: target tokens/s
 (training) or sentences/s (decoding), GFLOP/s and the fraction of the matmul ceiling, the
 first call (trace + compile + one iteration), the op counts of the traced graph and of its
@@ -44,6 +48,7 @@ import tempfile
 import time
 
 GROUPS = ("train_after", "train_inside", "greedy", "beam")
+FLOOR = "the same matmuls alone (XLA)"
 _TFA_WORKER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "tfa_worker.py")
 
 
@@ -172,6 +177,9 @@ def _group(group, shape, xla, tfa, keras_hub, rec, reference, batch, decode_mode
             add("keras-hub " + ("BeamSampler" if beam else "GreedySampler"), "keras-hub",
                 lambda jit, record: _in_process(
                     lambda: m.keras_hub_decode(decode_model, shape, batch, sampler(), beam), jit, False, record))
+        cands.append(Candidate(FLOOR, "floor", _in_process(lambda: m.matmul_floor(shape, group), True, False,
+                                                           lambda first, check, ops: rec.update(
+                                                               {FLOOR: {"first_call_s": first, **ops}}))))
     size = 256 if shape.units < 64 else 1024
     cands.append(Candidate(f"matmul {size}", "ceiling", lambda: matmul_ceiling(size)))
     return cands
@@ -189,7 +197,7 @@ def compare(group, records, end_id):
     ref = records[ref_name]["check"]
     out = {}
     for name, rec in records.items():
-        if name == ref_name or name.startswith(("keras plain", "keras-hub BeamSampler")):
+        if name == ref_name or "check" not in rec or name.startswith(("keras plain", "keras-hub BeamSampler")):
             continue
         if group.startswith("train"):
             out[name] = {"max_loss_difference": float(np.max(np.abs(np.subtract(rec["check"], ref))))}
@@ -271,6 +279,10 @@ def _rows(shape, group, cands, results, records, summarize):
     for name, row in rows.items():
         if "per_second" in row and row["framework"] != "tfseq" and "tfseq" in best:
             row["tfseq_best_over_this"] = best["tfseq"] / row["per_second"]
+    if "floor" in best:  # how much faster than each framework's best the same math could be here
+        for framework, per_second in best.items():
+            if framework != "floor":
+                rows[FLOOR].setdefault("floor_over_best", {})[framework] = best["floor"] / per_second
     return {"unit": "target tokens/s" if group.startswith("train") else "sentences/s", "rows": rows,
             "best": best, "flops_per_iteration": work,
             "flops_shares": {part: f / work for part, f in m.flops_parts(shape, group).items()}}
@@ -304,6 +316,10 @@ def format_table(report):
     for group, g in report["groups"].items():
         lines.append(f"FLOPs ({group}, {g['flops_per_iteration'] / 1e9:.2f} GFLOP per iteration): " + ", ".join(
             f"{part} {100 * share:.0f} %" for part, share in g["flops_shares"].items()))
+    for group, g in report["groups"].items():
+        if FLOOR in g["rows"] and "floor_over_best" in g["rows"][FLOOR]:
+            lines.append(f"{group}: {FLOOR} / each framework's best: " + ", ".join(
+                f"{framework} {ratio:.2f}x" for framework, ratio in g["rows"][FLOOR]["floor_over_best"].items()))
     for group, checks in report["checks"].items():
         lines.append(f"agreement with tfseq ({group}): " + ", ".join(
             f"{name}: " + ", ".join(f"{k} {v}" for k, v in c.items() if k != "shapes") for name, c in checks.items()))

@@ -221,6 +221,48 @@ def keras_train(model, shape, batch):
                     lambda: (model([b["source"], b["target_in"]], training=True), b["target_out"]))
 
 
+def matmul_floor(shape, workload):
+    """The decoding workload's matrix products alone (``workload``: ``greedy`` or ``beam``): the
+    FLOPs of :func:`flops_parts`, in their dependency order, with nothing else, and as XLA likes
+    them best (the encoder's input projection for all steps at once, every loop unrolled). Each
+    step's next input is a slice of the step's logits, so no step can start before the last one
+    ends. Any decoder of the same math is at most this fast on the machine: its time over this
+    one's bounds what a faster implementation could still win. Returns ``fn() -> scalar``."""
+    u, s, v, b = shape.units, shape.source_length, shape.vocab, shape.decode_batch
+    rows = b * (shape.beam_width if workload == "beam" else 1)
+    rng = np.random.default_rng(0)
+
+    def weight(*dims):
+        return tf.constant((rng.standard_normal(dims) / np.sqrt(dims[-2])).astype(np.float32))
+
+    source, input_kernel, recurrent_kernels = weight(b * s, u), weight(u, 8 * u), weight(2, u, 4 * u)
+    memory_kernel, layer_kernels = weight(2 * u, u), (weight(3 * u, 4 * u), weight(2 * u, 4 * u))
+    attention_kernel, projection, first_input = weight(3 * u, u), weight(u, v), weight(rows, u)
+
+    def run():
+        inputs = tf.reshape(source @ input_kernel, [b, s, 2, 4 * u])  # both directions, all steps
+        states, outputs = [tf.zeros([b, u])] * 2, [[], []]
+        for t in range(s):
+            for d, step in ((0, t), (1, s - 1 - t)):
+                states[d] = (inputs[:, step, d] + states[d] @ recurrent_kernels[d])[:, :u]
+                outputs[d].append(states[d])
+        memory = tf.concat([tf.stack(outputs[0], 1), tf.stack(outputs[1][::-1], 1)], -1)  # [b, s, 2u]
+        keys = tf.reshape(tf.reshape(memory, [b * s, 2 * u]) @ memory_kernel, [b, s, u])
+        repeat = rows // b
+        memory, keys = tf.repeat(memory, repeat, 0), tf.repeat(keys, repeat, 0)  # one copy per beam
+        x, attention, h0, h1 = first_input, tf.zeros([rows, u]), tf.zeros([rows, u]), tf.zeros([rows, u])
+        for _ in range(shape.decode_steps):
+            h0 = (tf.concat([x, attention, h0], 1) @ layer_kernels[0])[:, :u]
+            h1 = (tf.concat([h0, h1], 1) @ layer_kernels[1])[:, :u]
+            scores = tf.einsum("rk,rsk->rs", h1, keys)
+            context = tf.einsum("rs,rsd->rd", scores, memory)
+            attention = tf.concat([h1, context], 1) @ attention_kernel
+            x = (attention @ projection)[:, :u]
+        return tf.reduce_sum(x)
+
+    return run
+
+
 def flops_parts(shape, workload):
     """``{part: FLOPs}`` of one iteration (multiply-adds x 2; training: forward x 3 for forward + backward)."""
     u, s, v = shape.units, shape.source_length, shape.vocab

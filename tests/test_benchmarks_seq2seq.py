@@ -4,6 +4,7 @@ derived figure comes from the measured medians. No timing is asserted."""
 
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from benchmarks import seq2seq as bench
 from benchmarks import seq2seq_models as m
@@ -28,6 +29,10 @@ def test_groups_rows_and_derived_figures(report):
             assert row["min_s"] <= row["median_s"] <= row["max_s"] and row["rounds"] == 1
             if row["framework"] == "ceiling":
                 continue
+            if row["framework"] == "floor":  # the matmuls alone: faster than any implementation's best
+                assert row["floor_over_best"] == pytest.approx(
+                    {f: row["per_second"] / best for f, best in g["best"].items() if f != "floor"})
+                continue
             assert row["per_second"] == pytest.approx(units / row["median_s"])
             assert row["gflops"] == pytest.approx(g["flops_per_iteration"] / row["median_s"] / 1e9)
             assert row["fraction_of_ceiling"] == pytest.approx(row["gflops"] / ceiling)
@@ -47,6 +52,24 @@ def test_tf_addons_agrees_with_tfseq_or_is_left_out_with_a_note(report):
     assert report["checks"]["train_inside"]["TF Addons BasicDecoder"]["max_loss_difference"] <= 1e-5
     assert report["checks"]["greedy"]["TF Addons BasicDecoder"]["rows_identical"] == 1.0
     assert report["groups"]["greedy"]["rows"]["TF Addons BasicDecoder"]["framework"] == "tfa"
+
+
+@pytest.mark.parametrize("workload", ["greedy", "beam"])
+def test_matmul_floor_does_the_flops_of_the_model(workload):
+    """Its matrix products (counted in the traced graph: 2 x every index's size) are the FLOPs that
+    every decoder row's speed is divided by."""
+    graph = tf.function(m.matmul_floor(m.QUICK, workload)).get_concrete_function().graph
+    total = 0
+    for op in graph.get_operations():
+        if op.type == "MatMul":
+            (rows, inner), (_, cols) = (t.shape.as_list() for t in op.inputs)
+            total += 2 * rows * inner * cols
+        elif op.type == "Einsum":
+            sizes = {}
+            for spec, tensor in zip(op.get_attr("equation").decode().split("->")[0].split(","), op.inputs):
+                sizes.update(zip(spec, tensor.shape.as_list()))
+            total += 2 * int(np.prod(list(sizes.values())))
+    assert total == m.flops(m.QUICK, workload)
 
 
 def test_table_lists_every_row(report):
