@@ -31,7 +31,8 @@ def add_arguments(parser):
              "--rounds, --quick and --json; not in the default list)",
     )
     parser.add_argument(
-        "--peers", default=",".join(shapes.PEERS), help="comma list of peers: keras, tf1, torch (or none)"
+        "--peers", default=",".join(shapes.PEERS),
+        help="comma list of peers: keras, tf1, torch, floor (the workload's matmuls alone), or none",
     )
     parser.add_argument("--rounds", type=int, default=None, help="interleaved timed rounds (default 5; 1 with --quick)")
     parser.add_argument("--min-time", type=float, default=None, help="seconds per timed sample (default 0.2)")

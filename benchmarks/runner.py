@@ -71,7 +71,7 @@ def _versions(use_torch):
 
 
 def _candidates(bench, family, shape, data, config, tf1_worker, use_torch):
-    from benchmarks import peers_keras, peers_tf1, peers_tfseq, peers_torch, tf_harness
+    from benchmarks import floor, peers_keras, peers_tf1, peers_tfseq, peers_torch, tf_harness
 
     def tf_make(make_stack):
         def make():
@@ -96,6 +96,8 @@ def _candidates(bench, family, shape, data, config, tf1_worker, use_torch):
         ]
     if use_torch:
         cands += [timing.Candidate(n, "torch", peer_make(m)) for n, m in peers_torch.implementations(family)]
+    if "floor" in config.peers and bench in ("fwd_bwd", "train"):
+        cands.append(timing.Candidate(floor.NAME, "floor", lambda: floor.make(bench, family, shape)))
     size = config.ceiling_size
     cands.append(timing.Candidate("ceiling: tf.matmul", "ceiling", lambda: tf_harness.matmul_ceiling(size)))
     if use_torch:

@@ -11,10 +11,11 @@ import dataclasses
 
 FAMILIES = ("lstm", "gru", "rnn")
 BENCHES = ("fwd_bwd", "train", "generate")
-PEERS = ("keras", "tf1", "torch")  # frameworks tfseq is compared with
+# Frameworks tfseq is compared with; "floor" is the workload's matmuls alone (benchmarks.floor).
+PEERS = ("keras", "tf1", "torch", "floor")
 
 # Matmul width of one step, in units of num_units: [x, h] @ kernel[D + H, k * H].
-_GATE_BLOCKS = {"lstm": 4, "gru": 3, "rnn": 1}
+GATE_BLOCKS = {"lstm": 4, "gru": 3, "rnn": 1}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -66,7 +67,7 @@ PRESETS = {
 
 def recurrent_flops(family, shape, batch, steps):
     """Forward FLOPs of the recurrent matmuls of all layers over ``steps`` steps."""
-    blocks = _GATE_BLOCKS[family]
+    blocks = GATE_BLOCKS[family]
     depth = shape.hidden + shape.hidden  # [x, h], x is the embedding or the layer below
     return 2 * batch * steps * shape.layers * depth * blocks * shape.hidden
 

@@ -12,6 +12,7 @@ import tensorflow as tf
 
 from benchmarks import (
     BenchConfig,
+    floor,
     format_report,
     options,
     peers_keras,
@@ -61,8 +62,28 @@ def _check_derived(group, ceiling):
             assert group["ratio_spread"][tfseq_name][peer_name] == pytest.approx([min(per_round), max(per_round)])
 
 
+@pytest.mark.parametrize("family", ["lstm", "gru"])
+@pytest.mark.parametrize("bench", ["fwd_bwd", "train"])
+def test_matmul_floor_does_the_flops_every_implementation_is_measured_by(bench, family):
+    """Its matrix products, counted in the traced graph (2 x rows x inner x columns each), are
+    the workload's FLOPs."""
+    shape = shapes.PRESETS["tiny"]
+    graph = tf.function(floor._program(bench, family, shape)).get_concrete_function().graph
+    total = 0
+    for op in graph.get_operations():
+        if op.type in ("MatMul", "BatchMatMulV2"):
+            a, b = (t.shape.as_list() for t in op.inputs)
+            rows = a[1] if op.get_attr("transpose_a") else a[0]
+            inner = a[0] if op.get_attr("transpose_a") else a[1]
+            columns = b[0] if op.get_attr("transpose_b") else b[1]
+            total += 2 * rows * inner * columns
+    assert total == shapes.bench_flops(bench, family, shape)
+    with pytest.raises(ValueError, match="bench='generate'"):
+        floor.make("generate", family, shape)
+
+
 def test_quick_run_with_every_peer():
-    config = quick_config(families=("gru",), benches=("fwd_bwd", "generate"), peers=("keras", "tf1", "torch"))
+    config = quick_config(families=("gru",), benches=("fwd_bwd", "generate"), peers=("keras", "tf1", "torch", "floor"))
     results = run_benchmark(config, log=lambda msg: None)
     assert [(g["bench"], g["family"]) for g in results["groups"]] == [("fwd_bwd", "gru"), ("generate", "gru")]
     expected = {"tfseq.GRUCell", "keras.layers.GRU(reset_after=False)", "tf1.GRUCell", "ceiling: tf.matmul"}
@@ -75,6 +96,7 @@ def test_quick_run_with_every_peer():
     assert results["ceiling_gflops"] == pytest.approx(_run_ceiling(results["groups"]))
     for group in results["groups"]:
         assert expected <= {e["name"] for e in group["results"]}
+        assert (floor.NAME in {e["name"] for e in group["results"]}) == (group["bench"] == "fwd_bwd")
         assert group["reference"] == "tfseq.GRUCell"
         assert all(e["rounds"] == 1 for e in group["results"])
         _check_derived(group, results["ceiling_gflops"])
@@ -103,7 +125,8 @@ def test_quick_run_with_every_peer():
             assert name == max(same, key=lambda e: e["words_per_s"])["name"]
             assert row["vs"][framework] == group["ratios"][ref][name]
             assert row["vs_spread"][framework] == group["ratio_spread"][ref][name]
-        assert set(row["vs_entry"]) == {"keras", "tf1"} | ({"torch"} if peers_torch.available() else set())
+        assert set(row["vs_entry"]) == ({"keras", "tf1"} | ({"torch"} if peers_torch.available() else set())
+                                        | ({"floor"} if bench == "fwd_bwd" else set()))
     table = format_report(results)
     assert "== fwd_bwd: recurrent layers only" in table and "== generate:" in table and "== summary" in table
     for name in expected:
@@ -119,13 +142,13 @@ def test_cli_writes_table_and_json(tmp_path, capsys):
     lines = markdown.read_text().splitlines()
     assert lines[0].startswith("`python -m benchmarks --quick --only rnn --bench train --peers keras` (tfseq ")
     assert lines[2:4] == [
-        "| workload | shape | family | tfseq | vs keras | vs tf1 | vs torch | tfseq % of matmul ceiling |",
-        "|---|---|---|---|---|---|---|---|",
+        "| workload | shape | family | tfseq | vs keras | vs tf1 | vs torch | vs floor | tfseq % of matmul ceiling |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     assert len(lines) == 6  # one row per reference: the first tfseq entry, the jit_compile one
     assert lines[4].startswith("| train | tiny (3 steps) | rnn | `BasicRNNCell` | ")
     assert lines[5].startswith("| train | tiny (3 steps) | rnn | `MultiRNNCell(BasicRNNCell) jit_compile` | ")
-    assert all(line.count(" - |") == 2 for line in lines[4:])  # no tf1, no torch
+    assert all(line.count(" - |") == 3 for line in lines[4:])  # no tf1, no torch, no floor
     table = capsys.readouterr().out
     assert "tfseq.BasicRNNCell" in table and "keras.layers.SimpleRNN" in table
     assert "keras.layers.SimpleRNN jit_compile" in table and "tfseq.MultiRNNCell(BasicRNNCell) jit_compile" in table
@@ -147,7 +170,7 @@ def test_cli_writes_table_and_json(tmp_path, capsys):
     [
         (["--only", "lstm,foo"], "--only must be a comma list of lstm, gru, rnn, got 'lstm,foo'"),
         (["--shapes", "huge"], "--shapes must be a comma list of small, medium, tiny, got 'huge'"),
-        (["--peers", "jax"], "--peers must be a comma list of keras, tf1, torch, got 'jax'"),
+        (["--peers", "jax"], "--peers must be a comma list of keras, tf1, torch, floor, got 'jax'"),
         (["--steps", "20,x"], "--steps must be a comma list of positive integers, got '20,x'"),
         (["--rounds", "0"], "--rounds must be >= 1, got 0"),
         (["--torch-threads", "0"], "--torch-threads must be >= 1, got 0"),
