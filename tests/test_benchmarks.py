@@ -259,16 +259,18 @@ def test_summary_compares_each_reference_with_the_fastest_entry_of_each_framewor
     assert rows[1]["vs_spread"]["keras"] == pytest.approx([0.2 / 0.1, 0.25 / 0.1])
     text = report.format_summary(rows).splitlines()  # title, header, rule, rows ("-": no ceiling set)
     assert "vs the fastest entry of each peer framework" in text[0]
+    # columns: vs keras, tf1, torch, floor (the last two "-": no tf1 and no floor entries), % ceiling
     assert text[3].split() == ["fwd_bwd", "tiny", "3", "lstm", "A", "1.25x", "(1.00-1.50)", "-", "0.50x", "(0.50-0.50)",
-                               "-"]
-    assert text[4].split() == ["M", "jit_compile", "2.50x", "(2.00-2.50)", "-", "1.00x", "(0.83-1.00)", "-"]
-    assert text[5].split() == ["(fastest", "entry)", "K", "jit_compile", "-", "T"]
+                               "-", "-"]
+    assert text[4].split() == ["M", "jit_compile", "2.50x", "(2.00-2.50)", "-", "1.00x", "(0.83-1.00)", "-", "-"]
+    assert text[5].split() == ["(fastest", "entry)", "K", "jit_compile", "-", "T", "-"]
     meta = {"versions": {"tfseq": "0"}, "cpus": 2, "load_average_1min": {"start": 0.5}, "config": {"rounds": 3}}
     markdown = report.format_markdown({"meta": meta, "summary": rows}).splitlines()
     assert markdown[4:] == [
-        "| fwd_bwd | tiny (3 steps) | lstm | `A` | 1.25x (1.00-1.50) `K jit_compile` | - | 0.50x (0.50-0.50) `T` | - |",
+        "| fwd_bwd | tiny (3 steps) | lstm | `A` | 1.25x (1.00-1.50) `K jit_compile` | - | 0.50x (0.50-0.50) `T` | - "
+        "| - |",
         "| fwd_bwd | tiny (3 steps) | lstm | `M jit_compile` | 2.50x (2.00-2.50) `K jit_compile` | - "
-        "| 1.00x (0.83-1.00) `T` | - |",  # torch per round: 0.1 / 0.1, 0.1 / 0.12, 0.1 / 0.1
+        "| 1.00x (0.83-1.00) `T` | - | - |",  # torch per round: 0.1 / 0.1, 0.1 / 0.12, 0.1 / 0.1
     ]
     # a failed reference keeps its row, without ratios
     raw["tfseq.M jit_compile"] = {"error": "E: x"}
