@@ -85,7 +85,10 @@ def export_weights(model):
 def make_batch(shape, seed=0):
     """Random ids (never the start or end token), full lengths; numpy arrays for both processes."""
     rng = np.random.default_rng(seed)
-    ids = lambda rows, length: rng.integers(4, shape.vocab, (rows, length)).astype(np.int32)
+
+    def ids(rows, length):
+        return rng.integers(4, shape.vocab, (rows, length)).astype(np.int32)
+
     return {
         "source": ids(shape.batch, shape.source_length),
         "source_length": np.full([shape.batch], shape.source_length, np.int32),

@@ -57,7 +57,8 @@ def run(args: argparse.Namespace) -> int:
     names = sorted(n for n in shapes if under_scope(n, scope))
     if not names:
         raise UsageError(f"no variables under --scope {args.scope!r} in {args.path} ({len(shapes)} variables in all)")
-    rows = [(n, "[" + ", ".join(str(d) for d in shapes[n]) + "]", describe_variable(n, shapes[n]) or "-") for n in names]
+    rows = [(n, "[" + ", ".join(str(d) for d in shapes[n]) + "]", describe_variable(n, shapes[n]) or "-")
+            for n in names]
     width_name = max(len(r[0]) for r in rows)
     width_shape = max(len(r[1]) for r in rows)
     for name, shape, maps_to in rows:

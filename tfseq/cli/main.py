@@ -19,7 +19,8 @@ from tfseq.demos.regress import command as regress_command
 from tfseq.demos.tag import command as tag_command
 from tfseq.demos.translate import command as translate_command
 
-SUBCOMMANDS = [lm_command, checkpoint, translate_command, regress_command, classify_command, tag_command]  # --help order
+# in --help order
+SUBCOMMANDS = [lm_command, checkpoint, translate_command, regress_command, classify_command, tag_command]
 
 
 def import_tensorflow_quietly() -> None:

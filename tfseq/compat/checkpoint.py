@@ -57,7 +57,9 @@ _SCOPES_0_12 = {
     "output_projection_wrapper": "OutputProjectionWrapper",
 }
 # TF <= 0.12 LSTMCell created its variables by hand, not through _linear
-_LSTM_LEAVES_0_12 = {"kernel": "W_0", "bias": "B", "w_f_diag": "W_F_diag", "w_i_diag": "W_I_diag", "w_o_diag": "W_O_diag"}
+_LSTM_LEAVES_0_12 = {
+    "kernel": "W_0", "bias": "B", "w_f_diag": "W_F_diag", "w_i_diag": "W_I_diag", "w_o_diag": "W_O_diag",
+}
 # bookkeeping a TF1 training graph saves next to the model; never "unexpected"
 _BOOKKEEPING = {"global_step", "beta1_power", "beta2_power"}
 

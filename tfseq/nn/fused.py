@@ -25,7 +25,8 @@ planner knows no cell class: cells, wrappers and stacks describe themselves
   activation, whose compute dtype is the inputs' dtype (or, under a mixed-precision policy
   such as ``mixed_bfloat16``, whose variable dtype is: the inputs are then cast, Keras'
   autocast, and the float32 weights are cast to the compute dtype, so their gradients come
-  back float32; outputs and final state keep the initial state's dtype). A subclass that overrides ``call`` but not ``fused_spec`` runs per step.
+  back float32; outputs and final state keep the initial state's dtype). A subclass that
+  overrides ``call`` but not ``fused_spec`` runs per step.
 * A wrapper that describes its dropout with ``fused_dropout(spec, training)`` around one
   of those: ``DropoutWrapper`` (see *Dropout* below).
 * A stack that describes its layers with ``fused_layers()``: ``MultiRNNCell`` of the

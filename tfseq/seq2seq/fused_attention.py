@@ -126,8 +126,9 @@ def teacher_forced(cell, inputs, initial_state, backward: str = "manual"):
     inputs = tf.convert_to_tensor(inputs)
     depth, steps = inputs.shape[-1], tf.shape(inputs)[1]
     dtype = inputs.dtype
-    weights = [(tf.cast(layer.fused_spec().weights["kernel"], dtype), tf.cast(layer.fused_spec().weights["bias"], dtype),
-                float(layer.fused_spec().forget_bias)) for layer in layers]
+    specs = [layer.fused_spec() for layer in layers]
+    weights = [(tf.cast(spec.weights["kernel"], dtype), tf.cast(spec.weights["bias"], dtype), float(spec.forget_bias))
+               for spec in specs]
     k0, b0, _ = weights[0]
     x_tm = tf.transpose(inputs, [1, 0, 2])  # [T, batch, D]
     xw = tf.einsum("tbd,dg->tbg", x_tm, k0[:depth]) + b0  # [T, batch, 4H], hoisted

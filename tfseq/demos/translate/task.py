@@ -48,7 +48,8 @@ class NMTLearningRate(keras.optimizers.schedules.LearningRateSchedule):
 
     def __init__(self, learning_rate, total_steps, warmup_steps=0, decay_scheme="none"):
         if decay_scheme not in self.SCHEMES:
-            raise ValueError(f"NMTLearningRate: decay_scheme must be one of {tuple(self.SCHEMES)}, got {decay_scheme!r}")
+            raise ValueError(f"NMTLearningRate: decay_scheme must be one of {tuple(self.SCHEMES)}, "
+                             f"got {decay_scheme!r}")
         if not learning_rate > 0 or not total_steps > 0 or warmup_steps < 0:
             raise ValueError(f"NMTLearningRate: need learning_rate > 0, total_steps > 0, warmup_steps >= 0, got "
                              f"{learning_rate!r}, {total_steps!r}, {warmup_steps!r}")
