@@ -1,4 +1,4 @@
-"""``tfseq lm``: one-line errors with exit 2, train -> eval -> sample, resume after SIGKILL."""
+"""``tfseq lm``: one-line errors with exit 2, train -> eval -> sample, resume after SIGKILL and SIGTERM."""
 
 import os
 import re
@@ -127,29 +127,34 @@ def test_train_eval_sample(tmp_path, capsys):
         assert '"max_max_epoch": 3' in f.read()
 
 
-def test_resume_after_sigkill_equals_uninterrupted(tmp_path, capsys):
+def _stoppable_run(tmp_path, checkpoint_every):
+    """``(logdir, train argv without --run)``: two epochs of a small two-layer names model."""
     data = names_file(tmp_path / "names.txt", n=1000)
     logdir = str(tmp_path / "exp")
-    train = ["lm", "train", "--data", data, "--level", "char", "--logdir", logdir, "--no-progress",
-             "--checkpoint-every", "10", "--config", "test", "hidden_size=16", "num_steps=8", "batch_size=8",
-             "max_max_epoch=2", "keep_prob=0.8", "num_layers=2"]
-    killed_dir = os.path.join(logdir, "killed")
-    steps_at_kill = kill_after_checkpoint(train + ["--run", "killed"], killed_dir, 20)
-    assert run_process(train + ["--run", "killed"]).returncode == 0
+    return logdir, ["lm", "train", "--data", data, "--level", "char", "--logdir", logdir, "--no-progress",
+                    "--checkpoint-every", str(checkpoint_every), "--config", "test", "hidden_size=16",
+                    "num_steps=8", "batch_size=8", "max_max_epoch=2", "keep_prob=0.8", "num_layers=2"]
+
+
+def _assert_equals_uninterrupted(capsys, train, logdir, run_dir):
     assert run_cli(capsys, *train, "--run", "straight")[0] == 0  # uninterrupted, in this process
-    resumed, straight = final_weights(killed_dir), final_weights(os.path.join(logdir, "straight"))
-    assert steps_at_kill < checkpoint_step(killed_dir)
+    resumed, straight = final_weights(run_dir), final_weights(os.path.join(logdir, "straight"))
     assert resumed.keys() == straight.keys() and len(resumed) >= 8
     for name in resumed:
         np.testing.assert_allclose(resumed[name], straight[name], rtol=0, atol=1e-6, err_msg=name)
 
 
+def test_resume_after_sigkill_equals_uninterrupted(tmp_path, capsys):
+    logdir, train = _stoppable_run(tmp_path, checkpoint_every=10)
+    killed_dir = os.path.join(logdir, "killed")
+    steps_at_kill = kill_after_checkpoint(train + ["--run", "killed"], killed_dir, 20)
+    assert run_process(train + ["--run", "killed"]).returncode == 0
+    assert steps_at_kill < checkpoint_step(killed_dir)
+    _assert_equals_uninterrupted(capsys, train, logdir, killed_dir)
+
+
 def test_sigterm_saves_where_it_stopped_and_the_resumed_run_equals_uninterrupted(tmp_path, capsys):
-    data = names_file(tmp_path / "names.txt", n=1000)
-    logdir = str(tmp_path / "exp")
-    train = ["lm", "train", "--data", data, "--level", "char", "--logdir", logdir, "--no-progress",
-             "--checkpoint-every", "1000", "--config", "test", "hidden_size=16", "num_steps=8", "batch_size=8",
-             "max_max_epoch=2", "keep_prob=0.8", "num_layers=2"]
+    logdir, train = _stoppable_run(tmp_path, checkpoint_every=1000)
     stopped_dir = os.path.join(logdir, "stopped")
     # the first epoch's end is the first checkpoint; SIGTERM comes during the second epoch
     code, out, err = terminate_after_checkpoint(train + ["--run", "stopped"], stopped_dir, 1)
@@ -161,11 +166,7 @@ def test_sigterm_saves_where_it_stopped_and_the_resumed_run_equals_uninterrupted
     resumed_run = run_process(train + ["--run", "stopped"])
     assert resumed_run.returncode == 0, resumed_run.stderr
     assert "Epoch 2," in resumed_run.stdout and "Epoch 1," not in resumed_run.stdout
-    assert run_cli(capsys, *train, "--run", "straight")[0] == 0
-    resumed, straight = final_weights(stopped_dir), final_weights(os.path.join(logdir, "straight"))
-    assert resumed.keys() == straight.keys() and len(resumed) >= 8
-    for name in resumed:
-        np.testing.assert_allclose(resumed[name], straight[name], rtol=0, atol=1e-6, err_msg=name)
+    _assert_equals_uninterrupted(capsys, train, logdir, stopped_dir)
 
 
 def test_train_from_a_tfds_dataset(tmp_path, capsys):
