@@ -59,6 +59,9 @@ def _spread(values):
 
 
 def quality(args):
+    if args.folds == 1 or args.folds < 0:
+        print(f"--folds must be >= 2, got {args.folds}", file=sys.stderr)
+        return 2
     if args.folds:
         return cross_validation(args)
     results = []
@@ -95,12 +98,17 @@ def mr_folds(examples: list, folds: int, seed: int, valid_fraction: float) -> li
     return out
 
 
+def write_fold(directory: str, parts: tuple[list, list, list]) -> None:
+    """Write ``(train, valid, test)`` lists of ``(tokens, label)`` as ``stsa.binary.{train,dev,test}``
+    (``<label> <tokens>`` lines) in ``directory``, where ``tfseq classify`` reads them back."""
+    for name, part in zip(("train", "dev", "test"), parts):
+        with open(os.path.join(directory, f"stsa.binary.{name}"), "w", encoding="utf-8") as f:
+            f.writelines(f"{label} {' '.join(tokens)}\n" for tokens, label in part)
+
+
 def cross_validation(args):
     from tfseq.data.sentiment import read_polarity_file, tokenize
 
-    if args.folds < 2:
-        print(f"--folds must be >= 2, got {args.folds}", file=sys.stderr)
-        return 2
     examples = (read_polarity_file(os.path.join(args.data, "rt-polarity.neg"), 0)
                 + read_polarity_file(os.path.join(args.data, "rt-polarity.pos"), 1))
     for tokens, _ in examples:  # the files written below must read back as the same tokens
@@ -112,9 +120,7 @@ def cross_validation(args):
     tests, valids, cpus = [], [], []
     for k, parts in enumerate(mr_folds(examples, args.folds, args.fold_seed, args.valid_fraction)):
         with tempfile.TemporaryDirectory() as data:
-            for name, part in zip(("train", "dev", "test"), parts):
-                with open(os.path.join(data, f"stsa.binary.{name}"), "w", encoding="utf-8") as f:
-                    f.writelines(f"{label} {' '.join(tokens)}\n" for tokens, label in part)
+            write_fold(data, parts)
             outcome = _train(args, data, seed)
         if isinstance(outcome, int):
             return outcome
