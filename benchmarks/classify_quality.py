@@ -49,9 +49,9 @@ def _train(args, data, seed):
         return done.returncode
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     match = re.search(r"^test: accuracy ([\d.]+)%", done.stdout, re.MULTILINE)
-    valid = re.findall(r"validation accuracy ([\d.]+)", done.stdout)
-    return (done.stdout, float(match[1]) if match else float("nan"), float(valid[-1]) if valid else float("nan"),
-            cpu, seconds)
+    valid = re.findall(r"validation accuracy ([\d.]+)", done.stdout)  # the epoch lines print a fraction
+    return (done.stdout, float(match[1]) if match else float("nan"),
+            100 * float(valid[-1]) if valid else float("nan"), cpu, seconds)
 
 
 def _spread(values):
