@@ -11,7 +11,8 @@
 * ``mr``: for MR (``--data`` a directory with ``rt-polarity.{pos,neg}``; split with a fixed
   seed): the ``sst2`` model for one epoch (validation accuracy falls after it as the model
   overfits); measured 77.2 % test accuracy with seed 0, 75.7 % the mean of seeds 0, 1, 2
-  (Kim 2014: CNN-rand 76.1 %, 10-fold CV).
+  on split seed 0; 75.1 % the mean of a 10-fold cross-validation, Kim (2014)'s protocol
+  (his CNN-rand: 76.1 %).
 """
 
 import dataclasses
