@@ -5,8 +5,9 @@ against the same model written with plain Keras 3 layers.
     nice -n 10 python -m benchmarks.tag_quality throughput --data DIR/atis --steps 60
 
 ``quality`` runs ``tfseq tag train`` in a child process per seed and prints its test line
-(and, with ``select_best``, the epoch whose weights were kept), the child's CPU time (user + system, all threads: the "CPU minutes" of the goals) and its wall
-time, then the mean and spread (max - min) over the seeds.
+(and, with ``select_best``, the epoch whose weights were kept), the child's CPU time (user +
+system, all threads: the "CPU minutes" of the goals) and its wall time, then the mean and spread
+(max - min) over the seeds.
 
 ``throughput`` trains the ``joint`` model (embedding, one bidirectional LSTM layer, a slot
 layer and an intent layer, the joint loss) in two versions on the same padded batches of the

@@ -159,7 +159,8 @@ class SlotVocabularies:
 
     Words, characters and tags have ``<pad>`` (id 0) and ``<unk>`` (id 1) first; intents have
     ``<unk>`` (id 0). Characters are those of the training words as the model sees them
-    (after ``zero_digits``); ``chars`` is ``None`` for a vocabulary saved without them. A tag or intent that never occurs in training (ATIS' test has six such tags and
+    (after ``zero_digits``); ``chars`` is ``None`` for a vocabulary saved without them. A tag
+    or intent that never occurs in training (ATIS' test has six such tags and
     four such intents) encodes to ``<unk>``: the model never predicts it, so it always counts
     as an error, which is how Goo et al. (2018) score them.
     """

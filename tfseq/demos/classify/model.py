@@ -125,7 +125,8 @@ class SentenceClassifier(keras.Model):
         self._seed = 0 if seed is None else int(seed)
 
         with dtype_policy_scope(self.dtype_policy):  # every layer takes the model's precision
-            self.embedding = keras.layers.Embedding(self.vocab_size, self.embedding_dim, trainable=self.train_embeddings,
+            self.embedding = keras.layers.Embedding(self.vocab_size, self.embedding_dim,
+                                                    trainable=self.train_embeddings,
                                                     embeddings_initializer=keras.initializers.RandomUniform(-0.1, 0.1),
                                                     name="embedding")
             if self.bidirectional:
@@ -138,7 +139,8 @@ class SentenceClassifier(keras.Model):
                 self.encoder_cell = rnn_cell.MultiRNNCell(layers)
             width = self.num_units * (2 if self.bidirectional else 1)
             if pooling == "attention":
-                self.attention_hidden = keras.layers.Dense(self.attention_units, activation="tanh", name="attention_hidden")
+                self.attention_hidden = keras.layers.Dense(self.attention_units, activation="tanh",
+                                                           name="attention_hidden")
                 self.attention_score = keras.layers.Dense(1, use_bias=False, name="attention_score")
             self.feature_dropout = nn.Dropout(self.dropout, seed=self._seed + 999)
             self.output_layer = keras.layers.Dense(self.num_classes, name="output")
@@ -212,7 +214,8 @@ class SentenceClassifier(keras.Model):
         }
 
 
-def classifier_from_config(config, vocab_size: int, num_classes: int = 2, seed: int | None = None) -> "SentenceClassifier":
+def classifier_from_config(config, vocab_size: int, num_classes: int = 2,
+                           seed: int | None = None) -> "SentenceClassifier":
     """A built :class:`SentenceClassifier` for a :class:`~tfseq.demos.classify.presets.ClassifyConfig`."""
     model = SentenceClassifier(
         vocab_size, num_classes, embedding_dim=config.embedding_dim, num_units=config.num_units,

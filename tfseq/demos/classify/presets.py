@@ -69,7 +69,8 @@ class ClassifyConfig(Preset):
                 raise ValueError(f"ClassifyConfig.{key} must be a positive integer, got {value!r}")
         for key, allowed in (("cell", CELLS), ("pooling", POOLINGS)):
             if getattr(self, key) not in allowed:
-                raise ValueError(f"ClassifyConfig.{key} must be one of {', '.join(allowed)}, got {getattr(self, key)!r}")
+                raise ValueError(f"ClassifyConfig.{key} must be one of {', '.join(allowed)}, "
+                                 f"got {getattr(self, key)!r}")
         if self.max_vocab is not None and (isinstance(self.max_vocab, bool) or not isinstance(self.max_vocab, int)
                                            or self.max_vocab < 3):
             raise ValueError(f"ClassifyConfig.max_vocab must be an integer >= 3 or None, got {self.max_vocab!r}")

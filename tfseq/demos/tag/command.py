@@ -167,7 +167,8 @@ def _build(args, config, corpus, run_dir, strategy):
         model, task, optimizer, epochs=config.epochs,
         summary=f"{corpus.summary()}; vocab {vocab.words.size} words, {vocab.tags.size - 2} tags, "
                 f"{vocab.intents.size - 1} intents; config {config.name} ({encoder}, {config.variant}, "
-                f"{task.steps_per_epoch()} steps/epoch, {config.epochs} epochs{replicas_note(strategy, args.strategy)})",
+                f"{task.steps_per_epoch()} steps/epoch, {config.epochs} epochs"
+                f"{replicas_note(strategy, args.strategy)})",
         hparams={**config.to_dict(), "data": args.data, "seed": args.seed, "vocab": vocab.words.size,
                  "tags": vocab.tags.size, "intents": vocab.intents.size},
         learning_rate_at=config.learning_rate_at if config.learning_rate_decay != 1.0 else None,

@@ -151,8 +151,9 @@ class SlotIntentModel(keras.Model):
                 self.char_conv = keras.layers.Conv1D(char_filters, char_kernel, padding="same", activation="relu",
                                                      name="char_conv")
             if encoder_type == "bi":
-                self.cells_fw = [make_cell(cell, num_units, forget_bias, name=f"fw_cell_{i}") for i in range(num_layers)]
-                self.cells_bw = [make_cell(cell, num_units, forget_bias, name=f"bw_cell_{i}") for i in range(num_layers)]
+                self.cells_fw, self.cells_bw = (
+                    [make_cell(cell, num_units, forget_bias, name=f"{d}_cell_{i}") for i in range(num_layers)]
+                    for d in ("fw", "bw"))
                 depth = 2 * num_units
             else:
                 self.encoder_cell = rnn_cell.MultiRNNCell(
