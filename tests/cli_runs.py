@@ -41,15 +41,20 @@ def checkpoint_step(run_dir):
         return int(f.read().strip()[5:] or 0)  # "ckpt-<step>"
 
 
+def _wait_for_checkpoint(process, run_dir, step, timeout):
+    """Until ``run_dir`` holds a checkpoint of at least ``step``, ``process`` ends or ``timeout`` s pass."""
+    deadline = time.time() + timeout
+    while time.time() < deadline and process.poll() is None and checkpoint_step(run_dir) < step:
+        time.sleep(0.02)
+
+
 def kill_after_checkpoint(argv, run_dir, step, timeout=120):
     """Start ``tfseq *argv`` in a fresh process, SIGKILL it as soon as ``run_dir`` holds a
     checkpoint of at least ``step``, check that it was really killed (not finished) and
     return the step of the checkpoint it left."""
     killed = subprocess.Popen([sys.executable, "-m", "tfseq", *argv], env=ENV, stdout=subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL)
-    deadline = time.time() + timeout
-    while time.time() < deadline and killed.poll() is None and checkpoint_step(run_dir) < step:
-        time.sleep(0.02)
+    _wait_for_checkpoint(killed, run_dir, step, timeout)
     killed.send_signal(signal.SIGKILL)
     assert killed.wait() == -signal.SIGKILL  # really killed mid-run, not finished
     return checkpoint_step(run_dir)
@@ -61,9 +66,7 @@ def terminate_after_checkpoint(argv, run_dir, step, timeout=120):
     ``step``; the CompletedProcess-like ``(returncode, stdout, stderr)``."""
     process = subprocess.Popen([sys.executable, "-m", "tfseq", *argv], env=ENV, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True)
-    deadline = time.time() + timeout
-    while time.time() < deadline and process.poll() is None and checkpoint_step(run_dir) < step:
-        time.sleep(0.02)
+    _wait_for_checkpoint(process, run_dir, step, timeout)
     process.send_signal(signal.SIGTERM)
     out, err = process.communicate(timeout=timeout)
     return process.returncode, out, err
