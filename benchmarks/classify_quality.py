@@ -24,12 +24,12 @@ GlobalMaxPooling1D -> Dense`` on the same random batches, each in one ``tf.funct
 import argparse
 import os
 import re
-import resource
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
+
+from benchmarks.timing import run_child
 
 
 def _train(args, data, seed):
@@ -39,15 +39,10 @@ def _train(args, data, seed):
     with tempfile.TemporaryDirectory() as logdir:
         argv = [sys.executable, "-m", "tfseq", "classify", "train", "--data", data, "--config", args.config,
                 "--logdir", logdir, "--run", f"seed{seed}", "--seed", str(seed), "--no-progress", *args.overrides]
-        before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        started = time.perf_counter()
-        done = subprocess.run(argv, capture_output=True, text=True, check=False)
-        seconds = time.perf_counter() - started
-        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        done, cpu, seconds = run_child(argv)
     if done.returncode != 0:
         print(done.stdout, done.stderr, file=sys.stderr)
         return done.returncode
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     match = re.search(r"^test: accuracy ([\d.]+)%", done.stdout, re.MULTILINE)
     valid = re.findall(r"validation accuracy ([\d.]+)", done.stdout)  # the epoch lines print a fraction
     return (done.stdout, float(match[1]) if match else float("nan"),

@@ -22,11 +22,11 @@ ratio tfseq / Keras. Not part of the installed package.
 import argparse
 import os
 import re
-import resource
 import statistics
-import subprocess
 import sys
 import time
+
+from benchmarks.timing import run_child
 
 
 def quality(args):
@@ -35,12 +35,7 @@ def quality(args):
         run = f"{args.config}-s{seed}-{int(time.time())}"
         argv = [sys.executable, "-m", "tfseq", "tag", "train", "--data", args.data, "--config", args.config,
                 "--logdir", args.logdir, "--run", run, "--seed", str(seed), "--no-progress", *args.overrides]
-        before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        started = time.time()
-        done = subprocess.run(argv, capture_output=True, text=True, check=False)
-        wall = time.time() - started
-        after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        done, cpu, wall = run_child(argv)
         test = next((line for line in done.stdout.splitlines() if line.startswith("Test ")), None)
         kept = next((line for line in done.stdout.splitlines() if line.startswith("kept the weights")), None)
         print(f"seed {seed}: {test or done.stderr.strip().splitlines()[-1:]}; CPU {cpu / 60:.2f} min, wall "

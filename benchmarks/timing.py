@@ -8,7 +8,9 @@ warm-up so one sample lasts about ``min_time`` seconds; samples are kept per ite
 
 import dataclasses
 import math
+import resource
 import statistics
+import subprocess
 import time
 from typing import Callable
 
@@ -96,3 +98,14 @@ def summarize(samples):
         "max_s": max(samples),
         "rounds": len(samples),
     }
+
+
+def run_child(argv: list[str]) -> tuple[subprocess.CompletedProcess, float, float]:
+    """Run ``argv`` to its end (output captured); ``(result, CPU seconds, wall seconds)``. The CPU
+    time is the child's user + system time, all threads: the "CPU minutes" of the quality goals."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    done = subprocess.run(argv, capture_output=True, text=True, check=False)
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return done, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime), wall
