@@ -34,8 +34,9 @@ from benchmarks.timing import run_child
 
 def _train(args, data, seed):
     """Run ``tfseq classify train`` on ``data`` in a fresh logdir: ``(stdout, test accuracy,
-    last validation accuracy, CPU seconds of the child, wall seconds)``, or the child's exit
-    status when it failed."""
+    validation accuracy of the scored weights (the kept epoch's under ``select_best``, else the
+    last epoch's), CPU seconds of the child, wall seconds)``, or the child's exit status when
+    it failed."""
     with tempfile.TemporaryDirectory() as logdir:
         argv = [sys.executable, "-m", "tfseq", "classify", "train", "--data", data, "--config", args.config,
                 "--logdir", logdir, "--run", f"seed{seed}", "--seed", str(seed), "--no-progress", *args.overrides]
@@ -45,8 +46,10 @@ def _train(args, data, seed):
         return done.returncode
     match = re.search(r"^test: accuracy ([\d.]+)%", done.stdout, re.MULTILINE)
     valid = re.findall(r"validation accuracy ([\d.]+)", done.stdout)  # the epoch lines print a fraction
+    kept = re.search(r"^kept the weights of epoch (\d+) of", done.stdout, re.MULTILINE)  # select_best
+    index = int(kept[1]) - 1 if kept else -1
     return (done.stdout, float(match[1]) if match else float("nan"),
-            100 * float(valid[-1]) if valid else float("nan"), cpu, seconds)
+            100 * float(valid[index]) if valid else float("nan"), cpu, seconds)
 
 
 def _spread(values):

@@ -6,6 +6,7 @@ read through TFDS' mock data."""
 import collections
 import json
 import os
+import re
 
 import numpy as np
 import pytest
@@ -175,3 +176,22 @@ def test_tfds_glue_sst2_through_tfds_mock_data(tmp_path, capsys):
         assert out.startswith("glue-sst2 valid: accuracy ") and "(24 sentences; official" in out
         code, _, err = run_cli(capsys, "classify", "eval", "--run", run_dir, "--split", "test")
         assert code == 2 and "tfds:glue/sst2 has no test split" in err and err.count("\n") == 1, err
+
+
+def test_select_best_keeps_the_best_validation_epoch(tmp_path, capsys):
+    logdir = str(tmp_path / "exp")
+    code, out, err = run_cli(capsys, "classify", "train", "--logdir", logdir, "--run", "best", *SMALL, "epochs=4",
+                             "learning_rate=0.05", "select_best=true")
+    assert code == 0, err
+    accuracies = [float(a) for a in re.findall(r"validation accuracy ([\d.]+)", out)]
+    assert len(accuracies) == 4, out
+    best = 1 + accuracies.index(max(accuracies))  # the first epoch with the best accuracy
+    assert best < 4, accuracies  # a run whose last epoch is not its best
+    assert f"kept the weights of epoch {best} of 4 (best validation accuracy)" in out
+    kept_test = re.search(r"^test: accuracy ([\d.]+)%", out, re.MULTILINE)[1]
+    # the run's last checkpoint holds the kept weights: eval scores that epoch again
+    code, out, err = run_cli(capsys, "classify", "eval", "--run", os.path.join(logdir, "best"), "--split", "valid")
+    assert code == 0, err
+    assert abs(float(re.search(r"accuracy ([\d.]+)%", out)[1]) / 100 - max(accuracies)) < 1e-3, out
+    code, out, err = run_cli(capsys, "classify", "eval", "--run", os.path.join(logdir, "best"), "--split", "test")
+    assert code == 0 and f"accuracy {kept_test}%" in out, out

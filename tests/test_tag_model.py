@@ -228,13 +228,13 @@ def test_select_best_keeps_the_best_validation_epoch():
     model = tag_model_from_config(config, vocab, seed=0)
     task = TagTask(model, vocab, corpus, config)
     kept = {}
-    original = task._keep_if_best
+    original = task._best.offer
 
-    def spy(result):  # what the weights were after each epoch
-        kept[task._epochs.epoch + 1] = [w.numpy().copy() for w in model.trainable_variables]
-        original(result)
+    def spy(score, epoch):  # what the weights were after each epoch
+        kept[epoch + 1] = [w.numpy().copy() for w in model.trainable_variables]
+        return original(score, epoch)
 
-    task._keep_if_best = spy
+    task._best.offer = spy
     history = Trainer(task, keras.optimizers.Adam(config.learning_rate), config.epochs,
                       learning_rate_at=config.learning_rate_at, jit_compile=False).fit()
     assert [round(r["learning_rate"], 6) for r in history] == [0.05, 0.025, 0.0125, 0.00625]

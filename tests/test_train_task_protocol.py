@@ -181,3 +181,27 @@ def test_a_finished_run_trains_no_further(tmp_path, capsys):
 def test_bad_trainer_arguments(kwargs, message):
     with pytest.raises(ValueError, match=message):
         Trainer(LineTask(), keras.optimizers.SGD(0.01), epochs=1, **kwargs)
+
+
+def test_best_weights_keep_the_first_best_and_survive_a_checkpoint(tmp_path):
+    from tfseq.train.task import BestWeights
+
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(3)])
+    best = BestWeights(model)
+    assert best.best_epoch is None and best.restore() is None
+    seen = {}
+    for epoch, score in enumerate([0.5, 0.7, 0.7, 0.6]):  # epochs 1..4; epoch 3 only ties epoch 2
+        for weight in model.trainable_variables:
+            weight.assign(tf.fill(weight.shape, float(epoch + 1)))
+        seen[epoch + 1] = best.offer(score, epoch)
+    assert seen == {1: True, 2: True, 3: False, 4: False}
+    assert best.best_epoch == 2 and float(best.score.numpy()) == 0.7
+    saved = tf.train.Checkpoint(**best.trackables()).save(str(tmp_path / "ckpt"))
+
+    other = keras.Sequential([keras.Input((2,)), keras.layers.Dense(3)])
+    restored = BestWeights(other)
+    tf.train.Checkpoint(**restored.trackables()).restore(saved).assert_consumed()
+    assert restored.best_epoch == 2 and not restored.offer(0.65, 4)
+    assert restored.restore() == 2
+    for weight in other.trainable_variables:
+        np.testing.assert_array_equal(weight.numpy(), np.full(weight.shape, 2.0, np.float32))

@@ -10,6 +10,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal, Protocol
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from tfseq.train.reporting import Reporter, TaskHooks
@@ -162,3 +163,55 @@ class EpochCounter:
     def epoch(self) -> int:
         """The epoch being trained (0 before the first :meth:`start`)."""
         return max(int(self.variable.numpy()) - 1, 0)
+
+
+class BestWeights:
+    """A copy of a model's trainable weights from its best-scoring validation so far.
+
+    The copy, its score and its 1-based epoch are variables the task lists in ``trackables()``
+    (:meth:`trackables`), so a resumed run keeps the same best. A task calls :meth:`offer`
+    after each validation and :meth:`restore` once training is done, so the run's final
+    checkpoint, ``model.keras`` and test scores are that epoch's.
+
+    Args:
+        model: the Keras model whose ``trainable_variables`` are copied.
+    """
+
+    def __init__(self, model: keras.Model) -> None:
+        self.model = model
+        self.weights = [tf.Variable(v, trainable=False, name="best_" + v.name.replace("/", "_"))
+                        for v in model.trainable_variables]
+        self.score = tf.Variable(-np.inf, dtype=tf.float64, trainable=False, name="best_score")
+        self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="best_epoch")
+
+    def offer(self, score: float, epoch: int) -> bool:
+        """Copy the model's weights if ``score`` beats every earlier one (ties keep the
+        earlier epoch); ``epoch`` is the 0-based epoch just validated. Whether it was kept."""
+        if not score > float(self.score.numpy()):
+            return False
+        # The score last: it says the copy is complete. A run interrupted before it is saved
+        # with the old score and evaluates again on resume, so it copies again.
+        for kept, weight in zip(self.weights, self.model.trainable_variables):
+            kept.assign(weight)
+        self.epoch.assign(epoch + 1)
+        self.score.assign(score)
+        return True
+
+    @property
+    def best_epoch(self) -> int | None:
+        """The 1-based epoch of the kept weights, or ``None`` before the first :meth:`offer`."""
+        epoch = int(self.epoch.numpy())
+        return epoch or None
+
+    def restore(self) -> int | None:
+        """Put the kept weights into the model; their epoch (1-based), or ``None`` when none
+        was kept (the model is left as it is)."""
+        epoch = self.best_epoch
+        if epoch is not None:
+            for weight, kept in zip(self.model.trainable_variables, self.weights):
+                weight.assign(kept)
+        return epoch
+
+    def trackables(self) -> dict[str, Any]:
+        """The variables to checkpoint with the run."""
+        return {"best_weights": self.weights, "best_score": self.score, "best_epoch": self.epoch}

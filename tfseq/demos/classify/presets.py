@@ -6,8 +6,8 @@
 * ``sst2``: for SST-2 (``--data`` a directory with ``stsa.binary.*`` or ``sentiment-*``): a
   bidirectional LSTM of 150 units per direction over 300-dim random embeddings, 3 epochs of
   batches of 64. Measured on the GLUE phrases (``sentiment-*``): 84.0 % test accuracy with
-  seed 0, 83.6 % the mean of seeds 0, 1, 2 (Tai et al. 2015's BiLSTM, 168 units, GloVe, phrase labels: 87.5 %; Kim 2014's CNN from
-  random vectors 82.7 %).
+  seed 0, 83.6 % the mean of seeds 0, 1, 2 (Tai et al. 2015's BiLSTM, 168 units, GloVe,
+  phrase labels: 87.5 %; Kim 2014's CNN from random vectors 82.7 %).
 * ``mr``: for MR (``--data`` a directory with ``rt-polarity.{pos,neg}``; split with a fixed
   seed): the ``sst2`` model for one epoch (validation accuracy falls after it as the model
   overfits); measured 77.2 % test accuracy with seed 0, 75.7 % the mean of seeds 0, 1, 2
@@ -34,7 +34,9 @@ class ClassifyConfig(Preset):
     random embeddings), ``freeze_embeddings``. Data: ``min_count`` (rarer training words
     become ``<unk>``), ``max_vocab`` (``None``: no limit), ``max_length`` (longer sentences
     are truncated), ``num_buckets``. Training: ``batch_size``, ``epochs``, ``learning_rate``
-    (Adam), ``max_grad_norm`` (``None``: no clipping).
+    (Adam), ``max_grad_norm`` (``None``: no clipping), ``select_best`` (keep the weights of
+    the epoch with the best validation accuracy instead of the last epoch's: the run's final
+    checkpoint, ``model.keras`` and test scores are that epoch's).
     """
 
     name: str
@@ -57,6 +59,7 @@ class ClassifyConfig(Preset):
     batch_size: int = 32
     learning_rate: float = 0.001
     max_grad_norm: float | None = 5.0
+    select_best: bool = False
     precision: str = "float32"  # or "mixed_bfloat16": float32 weights, bfloat16 compute
     published: str | None = None
 
@@ -71,6 +74,9 @@ class ClassifyConfig(Preset):
             if getattr(self, key) not in allowed:
                 raise ValueError(f"ClassifyConfig.{key} must be one of {', '.join(allowed)}, "
                                  f"got {getattr(self, key)!r}")
+        for key in ("bidirectional", "residual", "freeze_embeddings", "select_best"):
+            if not isinstance(getattr(self, key), bool):
+                raise ValueError(f"ClassifyConfig.{key} must be True or False, got {getattr(self, key)!r}")
         if self.max_vocab is not None and (isinstance(self.max_vocab, bool) or not isinstance(self.max_vocab, int)
                                            or self.max_vocab < 3):
             raise ValueError(f"ClassifyConfig.max_vocab must be an integer >= 3 or None, got {self.max_vocab!r}")

@@ -9,6 +9,9 @@
 * ``evaluate(split)``: loss, accuracy and macro F1 (from the confusion matrix, see
   :func:`macro_f1`); each epoch the validation confusion matrix as an image and the
   misclassified validation sentences as a Markdown table.
+* ``config.select_best``: after each validation the task keeps a copy of the model's weights
+  if its validation accuracy is the best so far (:class:`~tfseq.train.task.BestWeights`,
+  checkpointed with the run); :meth:`use_best` puts them back once training is done.
 
 Metrics, from the confusion matrix ``C[i, j]`` = sentences of true class ``i`` predicted ``j``::
 
@@ -22,7 +25,7 @@ import tensorflow as tf
 
 from tfseq.data.sentiment import LABELS, SentenceBatches
 from tfseq.train.reporting import EpochImages, EpochTexts
-from tfseq.train.task import EpochCounter
+from tfseq.train.task import BestWeights, EpochCounter
 
 
 def confusion_matrix(labels, predictions, num_classes: int) -> np.ndarray:
@@ -74,6 +77,7 @@ class ClassificationTask:
         if corpus.train:
             self.train_data = SentenceBatches(self.encode(corpus.train), config.batch_size, self.bounds, seed)
         self._epochs = EpochCounter()
+        self._best = BestWeights(model) if config.select_best else None
         self.reporters = (EpochTexts(self.epoch_texts), EpochImages(self.epoch_images))
         self._predict_fn = tf.function(self._probabilities, autograph=False, input_signature=[{
             "ids": tf.TensorSpec([None, None], tf.int32), "length": tf.TensorSpec([None], tf.int32)}])
@@ -103,7 +107,21 @@ class ClassificationTask:
         return loss_sum / tf.maximum(count, 1.0), {"loss_sum": loss_sum, "count": count}
 
     def trackables(self):
-        return {"epochs_started": self._epochs.variable}
+        found = {"epochs_started": self._epochs.variable}
+        if self._best is not None:
+            found.update(self._best.trackables())
+        return found
+
+    @property
+    def best_epoch(self):
+        """The 1-based epoch whose weights :meth:`use_best` restores, or ``None`` (no
+        ``select_best``, or no validation yet)."""
+        return None if self._best is None else self._best.best_epoch
+
+    def use_best(self):
+        """Put the best validation epoch's weights into the model; that epoch (1-based) or
+        ``None`` when there is none to use (the model is left as it is)."""
+        return None if self._best is None else self._best.restore()
 
     # -- prediction and evaluation -------------------------------------------------------------
     def _probabilities(self, batch):
@@ -153,6 +171,8 @@ class ClassificationTask:
             return None
         result = self.score(examples, key=split)
         self.last[split] = result
+        if self._best is not None and split in ("validation", "valid"):
+            self._best.offer(result["Accuracy"], self._epochs.epoch)
         return {"loss": result["loss"], "Accuracy": result["Accuracy"], "Macro F1": result["Macro F1"]}
 
     # -- TensorBoard -----------------------------------------------------------------------------

@@ -29,7 +29,7 @@ import tensorflow as tf
 from tfseq.data.slots import SlotBatches, length_boundaries
 from tfseq.demos.tag.model import joint_loss
 from tfseq.train.reporting import EpochTexts
-from tfseq.train.task import EpochCounter
+from tfseq.train.task import BestWeights, EpochCounter
 
 SCORING = ("slot F1: conlleval chunk F1 (seqeval); intent: exact label string, a multi-intent label "
            "('a#b') is one label; tags and intents unseen in training always count as errors")
@@ -98,14 +98,8 @@ class TagTask:
         self._eval_fn = tf.function(self._eval_step, autograph=False, input_signature=[signature])
         self._encoded = {}  # split -> SlotBatches of its utterances
         self.last_scores = {}  # split -> the latest score() of it
-        self._best = None
-        if config.select_best:  # the best validation epoch's weights, its score and epoch (0: none yet)
-            self._best = {
-                "weights": [tf.Variable(v, trainable=False, name="best_" + v.name.replace("/", "_"))
-                            for v in model.trainable_variables],
-                "score": tf.Variable(-1.0, dtype=tf.float64, trainable=False, name="best_score"),
-                "epoch": tf.Variable(0, dtype=tf.int64, trainable=False, name="best_epoch"),
-            }
+        # select_best: the best validation epoch's weights, checkpointed with the run
+        self._best = BestWeights(model) if config.select_best else None
 
     def _batches(self, utterances, seed=0):
         max_chars = self.config.max_chars if self.config.uses_chars else None
@@ -142,38 +136,20 @@ class TagTask:
     def trackables(self):
         found = {"epochs_started": self._epochs.variable}
         if self._best is not None:
-            found.update({"best_weights": self._best["weights"], "best_score": self._best["score"],
-                          "best_epoch": self._best["epoch"]})
+            found.update(self._best.trackables())
         return found
 
     # -- the best validation epoch -----------------------------------------------------------------
-    def _keep_if_best(self, result):
-        """Copy the model's weights if ``result`` (a validation score) is the best so far."""
-        value = result["Slot F1"] + result["Intent Accuracy"]
-        if value > float(self._best["score"].numpy()):
-            # The score last: it says the copy is complete. A run interrupted before it is
-            # saved with the old score and evaluates again on resume, so it copies again.
-            for kept, weight in zip(self._best["weights"], self.model.trainable_variables):
-                kept.assign(weight)
-            self._best["epoch"].assign(self._epochs.epoch + 1)
-            self._best["score"].assign(value)
-
     @property
     def best_epoch(self):
         """The 1-based epoch whose weights :meth:`use_best` restores, or ``None`` (no
         ``select_best``, or no validation yet)."""
-        if self._best is None or int(self._best["epoch"].numpy()) == 0:
-            return None
-        return int(self._best["epoch"].numpy())
+        return None if self._best is None else self._best.best_epoch
 
     def use_best(self):
         """Put the best validation epoch's weights into the model; that epoch (1-based) or
         ``None`` when there is none to use (the model is left as it is)."""
-        epoch = self.best_epoch
-        if epoch is not None:
-            for weight, kept in zip(self.model.trainable_variables, self._best["weights"]):
-                weight.assign(kept)
-        return epoch
+        return None if self._best is None else self._best.restore()
 
     # -- prediction and evaluation ---------------------------------------------------------------
     def _eval_step(self, batch):
@@ -228,7 +204,7 @@ class TagTask:
         result = self.score_utterances(utterances, split)
         self.last_scores[split] = result
         if self._best is not None and split in ("validation", "valid"):
-            self._keep_if_best(result)
+            self._best.offer(result["Slot F1"] + result["Intent Accuracy"], self._epochs.epoch)
         return {key: result[key] for key in ("loss", "Slot F1", "Intent Accuracy", "Sentence Accuracy")}
 
     # -- TensorBoard -----------------------------------------------------------------------------
