@@ -1,5 +1,5 @@
 """``tfseq classify``: one-line errors with exit 2 and nothing written; resume after SIGKILL
-equals an uninterrupted run; its TensorBoard events (scalars, confusion-matrix image,
+equals an uninterrupted run (word dropout included); the best validation epoch kept; its TensorBoard events (scalars, confusion-matrix image,
 misclassified text, PR curve, hparams, Projector files); eval and predict; a ``tfds:`` source
 read through TFDS' mock data."""
 
@@ -56,7 +56,7 @@ def test_one_line_errors_write_nothing(tmp_path, capsys):
 
 def test_resume_after_sigkill_then_events_eval_predict(tmp_path, capsys):
     logdir = str(tmp_path / "exp")
-    train = ["classify", "train", "--logdir", logdir, "--checkpoint-every", "10", *SMALL]
+    train = ["classify", "train", "--logdir", logdir, "--checkpoint-every", "10", *SMALL, "word_dropout=0.1"]
     left = kill_after_checkpoint(train + ["--run", "killed"], os.path.join(logdir, "killed"), 10, timeout=400)
     assert 10 <= left < 78, left  # killed mid-run, after a checkpoint (2 epochs of 39 steps)
     resumed = run_process(train + ["--run", "killed"])

@@ -76,6 +76,10 @@ def test_config_builds_the_model_and_rejects_bad_values():
         presets.TINY.with_overrides(freeze_embeddings=True)
     with pytest.raises(ValueError, match="dropout must be in"):
         SentenceClassifier(10, dropout=1.0)
+    with pytest.raises(ValueError, match=r"ClassifyConfig.word_dropout must be in \[0, 1\), got 1.5"):
+        presets.TINY.with_overrides(word_dropout=1.5)
+    with pytest.raises(ValueError, match="ClassifyConfig.select_best must be True or False, got 1"):
+        presets.TINY.with_overrides(select_best=1)
 
 
 def _train_toy(bidirectional, steps=150, seed=0):

@@ -75,3 +75,22 @@ def test_json_and_file_round_trip(tmp_path):
         Vocabulary.load(bad)
     with pytest.raises(ValueError, match="missing.json: cannot read vocabulary"):
         Vocabulary.load(tmp_path / "missing.json")
+
+
+def test_drop_words_replaces_only_real_words_at_the_rate_from_its_key():
+    from tfseq.data.vocab import drop_words
+
+    rng = np.random.default_rng(5)
+    ids = rng.integers(2, 50, (200, 30)).astype(np.int32)
+    ids[:, 20:] = 0  # padding
+    assert drop_words(ids, 0.0, 1, (0, 0, 0)) is ids
+    dropped = drop_words(ids, 0.25, 1, (3, 1, 7))
+    assert dropped.dtype == np.int32 and dropped.shape == ids.shape
+    np.testing.assert_array_equal(dropped[:, 20:], 0)  # padding stays padding
+    changed = dropped[:, :20] != ids[:, :20]
+    assert set(np.unique(dropped[:, :20][changed])) == {1}  # a dropped word is <unk>
+    assert 0.22 < changed.mean() < 0.28, changed.mean()  # 4,000 draws at p = 0.25
+    np.testing.assert_array_equal(dropped, drop_words(ids, 0.25, 1, (3, 1, 7)))  # the key fixes the draw
+    assert (drop_words(ids, 0.25, 1, (3, 1, 8)) != dropped).any()
+    with pytest.raises(ValueError, match="rate must be in \\[0, 1\\), got 1.0"):
+        drop_words(ids, 1.0, 1, (0,))

@@ -201,3 +201,16 @@ class Vocabulary:
             return cls.from_json(text)
         except (ValueError, TypeError) as err:
             raise ValueError(f"{path}: {err}") from err
+
+
+def drop_words(ids: np.ndarray, rate: float, unk_id: int, key: tuple[int, ...]) -> np.ndarray:
+    """Word dropout: each non-padding id (> 0) of ``ids`` becomes ``unk_id`` with probability
+    ``rate``, drawn from ``numpy.random.default_rng(key)`` (e.g. ``(seed, epoch, batch)``, so a
+    resumed run drops the words an uninterrupted one would). A model trained so learns what to
+    do with words it has never seen. ``rate`` 0 returns ``ids`` unchanged."""
+    if not 0.0 <= rate < 1.0:
+        raise ValueError(f"drop_words: rate must be in [0, 1), got {rate!r}")
+    if rate == 0.0:
+        return ids
+    drop = np.random.default_rng(list(key)).random(ids.shape) < rate
+    return np.where(drop & (ids > 0), unk_id, ids).astype(ids.dtype)

@@ -32,7 +32,8 @@ class ClassifyConfig(Preset):
     input and on the pooled features), ``pooling`` (:data:`POOLINGS`), ``attention_units``
     (attention pooling's hidden size). ``vectors``: a word2vec/GloVe text file (``None``:
     random embeddings), ``freeze_embeddings``. Data: ``min_count`` (rarer training words
-    become ``<unk>``), ``max_vocab`` (``None``: no limit), ``max_length`` (longer sentences
+    become ``<unk>``), ``word_dropout`` (a training word becomes ``<unk>`` with this
+    probability, drawn anew each batch), ``max_vocab`` (``None``: no limit), ``max_length`` (longer sentences
     are truncated), ``num_buckets``. Training: ``batch_size``, ``epochs``, ``learning_rate``
     (Adam), ``max_grad_norm`` (``None``: no clipping), ``select_best`` (keep the weights of
     the epoch with the best validation accuracy instead of the last epoch's: the run's final
@@ -48,6 +49,7 @@ class ClassifyConfig(Preset):
     bidirectional: bool = True
     residual: bool = False
     dropout: float = 0.5
+    word_dropout: float = 0.0
     pooling: str = "max"
     attention_units: int = 64
     vectors: str | None = None
@@ -80,8 +82,9 @@ class ClassifyConfig(Preset):
         if self.max_vocab is not None and (isinstance(self.max_vocab, bool) or not isinstance(self.max_vocab, int)
                                            or self.max_vocab < 3):
             raise ValueError(f"ClassifyConfig.max_vocab must be an integer >= 3 or None, got {self.max_vocab!r}")
-        if not 0.0 <= self.dropout < 1.0:
-            raise ValueError(f"ClassifyConfig.dropout must be in [0, 1), got {self.dropout!r}")
+        for key in ("dropout", "word_dropout"):
+            if not 0.0 <= getattr(self, key) < 1.0:
+                raise ValueError(f"ClassifyConfig.{key} must be in [0, 1), got {getattr(self, key)!r}")
         if not self.learning_rate > 0:
             raise ValueError(f"ClassifyConfig.learning_rate must be > 0, got {self.learning_rate!r}")
         if self.max_grad_norm is not None and not self.max_grad_norm > 0:

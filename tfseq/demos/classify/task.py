@@ -3,7 +3,8 @@
 * Training batches: every split encoded once with the run's vocabulary, bucketed by length
   into ``config.num_buckets`` padded shapes (:class:`~tfseq.data.sentiment.SentenceBatches`),
   shuffled per epoch with ``default_rng([seed, epoch])``; the epoch number lives in a
-  checkpointed variable, so a resumed run sees the batches an uninterrupted one would.
+  checkpointed variable, so a resumed run sees the batches an uninterrupted one would;
+  ``word_dropout`` replaces words by ``<unk>`` with ``default_rng([seed, epoch, batch])``.
 * Objective: the mean cross-entropy per sentence (filler rows weigh 0); throughput is
   sentences per second.
 * ``evaluate(split)``: loss, accuracy and macro F1 (from the confusion matrix, see
@@ -24,6 +25,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfseq.data.sentiment import LABELS, SentenceBatches
+from tfseq.data.vocab import drop_words
 from tfseq.train.reporting import EpochImages, EpochTexts
 from tfseq.train.task import BestWeights, EpochCounter
 
@@ -70,7 +72,7 @@ class ClassificationTask:
 
     def __init__(self, model, vocabulary, corpus, config, seed=0, samples=10):
         self.model, self.vocabulary, self.corpus, self.config = model, vocabulary, corpus, config
-        self.samples = samples
+        self.samples, self.seed = samples, seed
         self.labels = LABELS
         self.bounds = bucket_bounds(config.max_length, config.num_buckets)
         self.train_data = None
@@ -97,7 +99,9 @@ class ClassificationTask:
 
     def train_batches(self, start):
         epoch = self._epochs.epoch
-        for batch in self.train_data.epoch(epoch, start):
+        unk, rate = self.vocabulary.unk_id, self.config.word_dropout
+        for number, batch in enumerate(self.train_data.epoch(epoch, start), start=start):
+            batch["ids"] = drop_words(batch["ids"], rate, unk, (self.seed, epoch, number))
             yield {k: tf.constant(v) for k, v in batch.items() if k != "index"}
 
     def loss(self, batch, training):

@@ -23,10 +23,10 @@ multi-intent label such as ``atis_flight#atis_airline`` is one label, right only
 whole string is predicted.
 """
 
-import numpy as np
 import tensorflow as tf
 
 from tfseq.data.slots import SlotBatches, length_boundaries
+from tfseq.data.vocab import drop_words
 from tfseq.demos.tag.model import joint_loss
 from tfseq.train.reporting import EpochTexts
 from tfseq.train.task import BestWeights, EpochCounter
@@ -118,9 +118,7 @@ class TagTask:
         epoch = self._epochs.epoch
         unk, rate = self.vocabularies.words.unk_id, self.config.word_dropout
         for k, batch in enumerate(self.train_data.epoch(epoch, start), start=start):
-            if rate > 0:
-                drop = np.random.default_rng([self.seed, epoch, k]).random(batch["words"].shape) < rate
-                batch["words"] = np.where(drop & (batch["words"] > 0), unk, batch["words"]).astype(np.int32)
+            batch["words"] = drop_words(batch["words"], rate, unk, (self.seed, epoch, k))
             yield {key: tf.constant(value) for key, value in batch.items() if key != "index"}
 
     def loss(self, batch, training):
