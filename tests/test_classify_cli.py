@@ -1,7 +1,7 @@
 """``tfseq classify``: one-line errors with exit 2 and nothing written; resume after SIGKILL
-equals an uninterrupted run (word dropout included); the best validation epoch kept; its TensorBoard events (scalars, confusion-matrix image,
-misclassified text, PR curve, hparams, Projector files); eval and predict; a ``tfds:`` source
-read through TFDS' mock data."""
+equals an uninterrupted run (word dropout included); its TensorBoard events (scalars,
+confusion-matrix image, misclassified text, PR curve, hparams, Projector files); eval and
+predict; the best validation epoch kept; a ``tfds:`` source read through TFDS' mock data."""
 
 import collections
 import json
