@@ -100,7 +100,8 @@ class BlockLSTM(legacy_cells.RNNCell):
         self.w = self.add_weight("kernel", [shape[-1] + n, 4 * n])
         self.b = self.add_weight("bias", [4 * n])
         zeros = tf1.zeros([n])
-        self.diag = [self.add_weight(k, [n]) for k in ("w_i_diag", "w_f_diag", "w_o_diag")] if self.peep else [zeros] * 3
+        diag_names = ("w_i_diag", "w_f_diag", "w_o_diag")
+        self.diag = [self.add_weight(k, [n]) for k in diag_names] if self.peep else [zeros] * 3
         self.built = True
     def call(self, x, state):
         out = tf.raw_ops.LSTMBlockCell(x=x, cs_prev=state[0], h_prev=state[1], w=self.w, wci=self.diag[0],
@@ -136,7 +137,8 @@ if spec["kind"] == "fused":  # contrib's LSTMBlockFusedCell: BlockLSTM, outputs 
     with tf1.variable_scope("lstm_fused_cell"):
         w = tf1.get_variable("kernel", [x.shape[-1] + n, 4 * n])
         b = tf1.get_variable("bias", [4 * n])
-        diag = [tf1.get_variable(k, [n]) for k in ("w_i_diag", "w_f_diag", "w_o_diag")] if a["peep"] else [tf1.zeros([n])] * 3
+        diag = ([tf1.get_variable(k, [n]) for k in ("w_i_diag", "w_f_diag", "w_o_diag")] if a["peep"]
+                else [tf1.zeros([n])] * 3)
     c0, h0 = init_flat if init_flat else (tf1.zeros([batch, n]), tf1.zeros([batch, n]))
     max_len = time if seq is None else tf1.reduce_max(seq)
     out = tf.raw_ops.BlockLSTM(seq_len_max=tf1.cast(max_len, tf.int64), x=x, cs_prev=c0, h_prev=h0, w=w,
@@ -163,8 +165,9 @@ outputs["names"] = np.array([v.op.name for v in variables])
 for v in variables:
     sess.run(v.assign(spec["weights"][v.op.name]))
 tf1.train.Saver().save(sess, spec["ckpt"])  # a TF1 checkpoint of the weights, for the loading test
-loss = tf1.add_n([tf1.reduce_sum(t * tf1.cos(tf1.cast(tf1.reshape(tf1.range(tf1.size(t)), tf1.shape(t)), t.dtype) * 0.37 + k))
-                  for k, t in enumerate(results)])
+def ramp(t):  # 0, 1, 2, ... in the shape of t
+    return tf1.cast(tf1.reshape(tf1.range(tf1.size(t)), tf1.shape(t)), t.dtype)
+loss = tf1.add_n([tf1.reduce_sum(t * tf1.cos(ramp(t) * 0.37 + k)) for k, t in enumerate(results)])
 wrt = [x] + init_flat + variables
 values = sess.run(results + tf1.gradients(loss, wrt))
 for k, value in enumerate(values[: len(results)]):

@@ -98,7 +98,8 @@ def test_two_stacked_basic_lstm_published_numbers(state_is_tuple):
 # ---- every cell option, one step, against the NumPy reference with random weights -------------
 NUMPY_CASES = {
     "basic_rnn": ("BasicRNNCell(3)", numpy_ref.basic_rnn_step, {}),
-    "basic_rnn_relu": ("BasicRNNCell(3, activation='relu')", numpy_ref.basic_rnn_step, {"activation": lambda z: np.maximum(z, 0)}),
+    "basic_rnn_relu": ("BasicRNNCell(3, activation='relu')", numpy_ref.basic_rnn_step,
+                       {"activation": lambda z: np.maximum(z, 0)}),
     "basic_lstm_fb0": ("BasicLSTMCell(3, forget_bias=0.0)", numpy_ref.lstm_step, {"forget_bias": 0.0}),
     "basic_lstm_fb2.5": ("BasicLSTMCell(3, forget_bias=2.5)", numpy_ref.lstm_step, {"forget_bias": 2.5}),
     "lstm_peep_clip": (

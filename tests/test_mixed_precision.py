@@ -129,7 +129,8 @@ def test_cells_keep_float32_weights_and_compute_in_bfloat16(policy):
 def test_float32_fused_path_still_equals_the_per_step_path(policy):
     """The casts for mixed precision are no-ops in float32: fused == per-step to 1e-5, as before."""
     cell = built(stack_cells, "float32", policy)
-    (out_step, _, grads_step), (out_fused, _, grads_fused) = (run_rnn(cell, f, "float32", policy) for f in (False, None))
+    (out_step, _, grads_step), (out_fused, _, grads_fused) = (run_rnn(cell, f, "float32", policy)
+                                                              for f in (False, None))
     assert out_fused.dtype == tf.float32
     np.testing.assert_allclose(out_fused, out_step, atol=1e-5, rtol=0)
     for mine, ref in zip(grads_fused, grads_step):
@@ -152,7 +153,8 @@ def test_rnn_layer_with_a_mixed_dtype_argument(policy):
         loss, loss_ref = (tf.reduce_sum(tf.cast(o, tf.float32) ** 2) for o in (out, out_ref))
     assert out.dtype == tf.bfloat16
     assert_bf16_close(out, out_ref, "outputs")
-    grads, grads_ref = tape.gradient(loss, layer.trainable_variables), tape.gradient(loss_ref, reference.trainable_variables)
+    grads = tape.gradient(loss, layer.trainable_variables)
+    grads_ref = tape.gradient(loss_ref, reference.trainable_variables)
     for mine, ref in zip(grads, grads_ref):
         assert mine.dtype == tf.float32
         assert_bf16_close(mine, ref, "gradient")

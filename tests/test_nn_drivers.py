@@ -138,7 +138,8 @@ def test_eager_equals_tf_function_with_unknown_shapes(make_cell):
     eager_results = run(X, tf.constant(LENGTHS))
     for got, want in zip(tf.nest.flatten(graph_results), tf.nest.flatten(eager_results)):
         np.testing.assert_allclose(got.numpy(), want.numpy(), atol=1e-5)
-    assert traced(X[:2, :3], LENGTHS[:2] // 2)[0].shape == (2, 3, cell.output_size if hasattr(cell, "output_size") else H)
+    width = cell.output_size if hasattr(cell, "output_size") else H
+    assert traced(X[:2, :3], LENGTHS[:2] // 2)[0].shape == (2, 3, width)
 
 
 def test_time_major_equals_batch_major():
@@ -177,7 +178,8 @@ def test_bidirectional_backward_reverses_within_each_length():
 def test_static_bidirectional_rnn_concatenates_directions():
     cell_fw, cell_bw = rnn_cell.GRUCell(H), rnn_cell.GRUCell(2)
     (y_fw, y_bw), (s_fw, s_bw) = nn.bidirectional_dynamic_rnn(cell_fw, cell_bw, X, sequence_length=LENGTHS)
-    outputs, s_fw2, s_bw2 = nn.static_bidirectional_rnn(cell_fw, cell_bw, tf.unstack(X, axis=1), sequence_length=LENGTHS)
+    outputs, s_fw2, s_bw2 = nn.static_bidirectional_rnn(cell_fw, cell_bw, tf.unstack(X, axis=1),
+                                                        sequence_length=LENGTHS)
     assert len(outputs) == T and outputs[0].shape == (B, H + 2)
     np.testing.assert_allclose(tf.stack(outputs, 1).numpy(), tf.concat([y_fw, y_bw], 2).numpy(), atol=1e-6)
     np.testing.assert_allclose(s_bw2.numpy(), s_bw.numpy(), atol=1e-6)

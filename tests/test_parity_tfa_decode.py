@@ -6,7 +6,8 @@ get the same random weights; then they compare: ``BasicDecoder`` teacher forcing
 ``impute_finished`` (outputs, ids, final state, lengths), greedy decoding, beam search
 with a length penalty (predicted ids, per-step scores and parents, final log-probs and
 lengths; and with ``output_all_scores=True`` every token's scores), beam search over
-attention with length and coverage penalties (same, plus the raw alignment history and TFA's reordering of it, :func:`gather_tree_from_array`),
+attention with length and coverage penalties (same, plus the raw alignment history and TFA's
+reordering of it, :func:`gather_tree_from_array`),
 ``gather_tree`` and ``sequence_loss``. All TF Addons cases run in ONE subprocess.
 """
 
@@ -84,7 +85,8 @@ save("out", o); save("state", s); outputs["lengths"] = l
     "beam": SETUP
     + """
 cell, out = parts(inputs["cell_weights"], inputs["out_weights"], inputs["D"])
-dec = tfa.seq2seq.BeamSearchDecoder(cell, inputs["W"], output_layer=out, length_penalty_weight=0.8, maximum_iterations=7)
+dec = tfa.seq2seq.BeamSearchDecoder(cell, inputs["W"], output_layer=out, length_penalty_weight=0.8,
+                                    maximum_iterations=7)
 o, s, l = dec(emb, start_tokens=tf.fill([inputs["B"]], inputs["START"]), end_token=inputs["END"],
               initial_state=tfa.seq2seq.tile_batch(init, inputs["W"]))
 save("out", o); outputs["log_probs"] = s.log_probs; outputs["state_lengths"] = s.lengths; outputs["lengths"] = l
@@ -110,7 +112,8 @@ for reorder in (False, True):
     wrapper._attention_layers[0].kernel.assign(inputs["attention_kernel"])
     mech.setup_memory(memory, memory_lengths)
     dec = tfa.seq2seq.BeamSearchDecoder(wrapper, inputs["W"], output_layer=out, length_penalty_weight=0.6,
-                                        coverage_penalty_weight=0.4, reorder_tensor_arrays=reorder, maximum_iterations=6)
+                                        coverage_penalty_weight=0.4, reorder_tensor_arrays=reorder,
+                                        maximum_iterations=6)
     o, s, l = dec(emb, start_tokens=tf.fill([inputs["B"]], inputs["START"]), end_token=inputs["END"],
                   initial_state=wrapper.get_initial_state(batch_size=n, dtype=tf.float32))
     outputs[f"history{reorder}"] = s.cell_state.alignment_history if reorder else s.cell_state.alignment_history.stack()
@@ -191,9 +194,11 @@ def test_basic_decoder_greedy_matches_tfa(tfa):
 def test_beam_search_with_length_penalty_matches_tfa(tfa):
     cell, out = parts(DATA["cell_weights"], DATA["out_weights"], D)
     dec = s2s.BeamSearchDecoder(cell, W, output_layer=out, length_penalty_weight=0.8, maximum_iterations=7)
-    o, s, lengths = dec(DATA["embedding"], start_tokens=[START] * B, end_token=END, initial_state=s2s.tile_batch(INIT, W))
+    o, s, lengths = dec(DATA["embedding"], start_tokens=[START] * B, end_token=END,
+                        initial_state=s2s.tile_batch(INIT, W))
     assert s.finished.numpy().any(), "finished (frozen) beams should be exercised"
-    assert_matches({**flat("out", o), "log_probs": s.log_probs, "state_lengths": s.lengths, "lengths": lengths}, tfa["beam"])
+    assert_matches({**flat("out", o), "log_probs": s.log_probs, "state_lengths": s.lengths, "lengths": lengths},
+                   tfa["beam"])
 
 
 def test_beam_search_output_all_scores_matches_tfa(tfa):

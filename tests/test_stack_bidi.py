@@ -82,7 +82,8 @@ def test_stack_matches_tf1_contrib_with_its_variable_names(tf1, kind):
     def run():
         if kind == "dynamic":
             return nn.stack_bidirectional_dynamic_rnn(cells_fw, cells_bw, X, **kwargs)
-        outputs, states_fw, states_bw = nn.stack_bidirectional_rnn(cells_fw, cells_bw, list(np.transpose(X, [1, 0, 2])), **kwargs)
+        steps = list(np.transpose(X, [1, 0, 2]))
+        outputs, states_fw, states_bw = nn.stack_bidirectional_rnn(cells_fw, cells_bw, steps, **kwargs)
         return tf.stack(outputs, 1), states_fw, states_bw
 
     run()  # builds the cells

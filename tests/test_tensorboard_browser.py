@@ -43,7 +43,8 @@ DEMOS = {
     "translate": {"lines": ["Training Loss"], "points": ["BLEU"], "images": ["attention"], "text": ["translations"],
                   "hparams": "t"},
     "classify": {"lines": ["Training Loss"], "points": ["Accuracy", "Test Macro F1"], "images": ["confusion_matrix"],
-                 "text": ["misclassified"], "hparams": "c", "pr_curves": ["pr_curve_test/pr_curves"], "projector": True},
+                 "text": ["misclassified"], "hparams": "c", "pr_curves": ["pr_curve_test/pr_curves"],
+                 "projector": True},
     "tag": {"lines": ["Training Loss"], "points": ["Slot F1", "Intent Accuracy"], "images": [],
             "text": ["slot_f1_by_type", "tagged_examples"], "hparams": "g"},
 }
@@ -102,8 +103,8 @@ def save(page, shot):
 
 def drawn_points(page):
     """The number of points of each line drawn in the Scalars charts (Plottable's SVG paths)."""
-    return [d.count("L") + 1 for d in page.locator("path.line").evaluate_all("ps => ps.map(p => p.getAttribute('d') || '')")
-            if d.startswith("M")]
+    paths = page.locator("path.line").evaluate_all("ps => ps.map(p => p.getAttribute('d') || '')")
+    return [d.count("L") + 1 for d in paths if d.startswith("M")]
 
 
 @pytest.mark.parametrize("demo", sorted(DEMOS))

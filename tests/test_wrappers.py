@@ -239,7 +239,8 @@ def test_dropout_is_identity_unless_training_and_with_keep_prob_one():
 @pytest.mark.parametrize("variational", [False, True])
 def test_dropout_inverted_scaling_preserves_the_mean(variational):
     keep = 0.7
-    cell = rnn_cell.DropoutWrapper(PassThroughCell(300), input_keep_prob=keep, variational_recurrent=variational, seed=3)
+    cell = rnn_cell.DropoutWrapper(PassThroughCell(300), input_keep_prob=keep, variational_recurrent=variational,
+                                   seed=3)
     y, _ = nn.dynamic_rnn(cell, _ones(), training=True)
     values = np.unique(np.round(y.numpy(), 5))
     np.testing.assert_allclose(values, [0.0, round(1 / keep, 5)])  # dropped, or scaled by 1 / keep
