@@ -215,3 +215,26 @@ class BestWeights:
     def trackables(self) -> dict[str, Any]:
         """The variables to checkpoint with the run."""
         return {"best_weights": self.weights, "best_score": self.score, "best_epoch": self.epoch}
+
+
+class SelectsBest:
+    """What a task with an optional :class:`BestWeights` in ``self._best`` (``None``: no
+    selection) offers its command: :attr:`best_epoch`, :meth:`use_best` and
+    :meth:`best_trackables` for its ``trackables()``."""
+
+    _best: BestWeights | None = None
+
+    @property
+    def best_epoch(self) -> int | None:
+        """The 1-based epoch whose weights :meth:`use_best` restores, or ``None`` (no
+        selection, or no validation yet)."""
+        return None if self._best is None else self._best.best_epoch
+
+    def use_best(self) -> int | None:
+        """Put the best validation epoch's weights into the model; that epoch (1-based) or
+        ``None`` when there is none to use (the model is left as it is)."""
+        return None if self._best is None else self._best.restore()
+
+    def best_trackables(self) -> dict[str, Any]:
+        """The kept weights' variables, to checkpoint with the run (none without selection)."""
+        return {} if self._best is None else self._best.trackables()

@@ -27,7 +27,7 @@ import tensorflow as tf
 from tfseq.data.sentiment import LABELS, SentenceBatches
 from tfseq.data.vocab import drop_words
 from tfseq.train.reporting import EpochImages, EpochTexts
-from tfseq.train.task import BestWeights, EpochCounter
+from tfseq.train.task import BestWeights, EpochCounter, SelectsBest
 
 
 def confusion_matrix(labels, predictions, num_classes: int) -> np.ndarray:
@@ -56,7 +56,7 @@ def bucket_bounds(max_length: int, num_buckets: int) -> list[int]:
     return bounds
 
 
-class ClassificationTask:
+class ClassificationTask(SelectsBest):
     """Trains and evaluates a :class:`~tfseq.demos.classify.model.SentenceClassifier`.
 
     Args:
@@ -111,21 +111,7 @@ class ClassificationTask:
         return loss_sum / tf.maximum(count, 1.0), {"loss_sum": loss_sum, "count": count}
 
     def trackables(self):
-        found = {"epochs_started": self._epochs.variable}
-        if self._best is not None:
-            found.update(self._best.trackables())
-        return found
-
-    @property
-    def best_epoch(self):
-        """The 1-based epoch whose weights :meth:`use_best` restores, or ``None`` (no
-        ``select_best``, or no validation yet)."""
-        return None if self._best is None else self._best.best_epoch
-
-    def use_best(self):
-        """Put the best validation epoch's weights into the model; that epoch (1-based) or
-        ``None`` when there is none to use (the model is left as it is)."""
-        return None if self._best is None else self._best.restore()
+        return {"epochs_started": self._epochs.variable, **self.best_trackables()}
 
     # -- prediction and evaluation -------------------------------------------------------------
     def _probabilities(self, batch):

@@ -29,7 +29,7 @@ from tfseq.data.slots import SlotBatches, length_boundaries
 from tfseq.data.vocab import drop_words
 from tfseq.demos.tag.model import joint_loss
 from tfseq.train.reporting import EpochTexts
-from tfseq.train.task import BestWeights, EpochCounter
+from tfseq.train.task import BestWeights, EpochCounter, SelectsBest
 
 SCORING = ("slot F1: conlleval chunk F1 (seqeval); intent: exact label string, a multi-intent label "
            "('a#b') is one label; tags and intents unseen in training always count as errors")
@@ -68,7 +68,7 @@ def score(gold_tags, predicted_tags, gold_intents, predicted_intents):
             "Sentence Accuracy": 100 * sum(sentences_right) / count, "by_type": by_type}
 
 
-class TagTask:
+class TagTask(SelectsBest):
     """Trains and evaluates a :class:`~tfseq.demos.tag.model.SlotIntentModel`.
 
     Args:
@@ -132,22 +132,7 @@ class TagTask:
         return None if self.model.transitions is None else tf.convert_to_tensor(self.model.transitions)
 
     def trackables(self):
-        found = {"epochs_started": self._epochs.variable}
-        if self._best is not None:
-            found.update(self._best.trackables())
-        return found
-
-    # -- the best validation epoch -----------------------------------------------------------------
-    @property
-    def best_epoch(self):
-        """The 1-based epoch whose weights :meth:`use_best` restores, or ``None`` (no
-        ``select_best``, or no validation yet)."""
-        return None if self._best is None else self._best.best_epoch
-
-    def use_best(self):
-        """Put the best validation epoch's weights into the model; that epoch (1-based) or
-        ``None`` when there is none to use (the model is left as it is)."""
-        return None if self._best is None else self._best.restore()
+        return {"epochs_started": self._epochs.variable, **self.best_trackables()}
 
     # -- prediction and evaluation ---------------------------------------------------------------
     def _eval_step(self, batch):
