@@ -46,10 +46,21 @@ def _train(args, data, seed):
         return done.returncode
     match = re.search(r"^test: accuracy ([\d.]+)%", done.stdout, re.MULTILINE)
     valid = re.findall(r"validation accuracy ([\d.]+)", done.stdout)  # the epoch lines print a fraction
-    kept = re.search(r"^kept the weights of epoch (\d+) of", done.stdout, re.MULTILINE)  # select_best
-    index = int(kept[1]) - 1 if kept else -1
+    kept = _kept_epoch(done.stdout)
+    index = kept - 1 if kept else -1
     return (done.stdout, float(match[1]) if match else float("nan"),
             100 * float(valid[index]) if valid else float("nan"), cpu, seconds)
+
+
+def _kept_epoch(stdout):
+    """The 1-based epoch whose weights a ``select_best`` run kept, or ``None``."""
+    kept = re.search(r"^kept the weights of epoch (\d+) of", stdout, re.MULTILINE)
+    return int(kept[1]) if kept else None
+
+
+def _kept_note(stdout):
+    kept = _kept_epoch(stdout)
+    return "" if kept is None else f" (kept epoch {kept})"
 
 
 def _spread(values):
@@ -70,8 +81,8 @@ def quality(args):
         stdout, accuracy, _, cpu, seconds = outcome
         print(stdout.strip())
         results.append(accuracy)
-        print(f"seed {seed}: test accuracy {accuracy:.2f} %; CPU {cpu / 60:.2f} min, wall {seconds / 60:.1f} min",
-              flush=True)
+        print(f"seed {seed}: test accuracy {accuracy:.2f} %{_kept_note(stdout)}; CPU {cpu / 60:.2f} min, "
+              f"wall {seconds / 60:.1f} min", flush=True)
     if len(results) > 1:
         print(f"test accuracy over seeds {args.seeds}: mean ± half-range {_spread(results)} %, "
               f"min {min(results):.2f}, max {max(results):.2f}")
@@ -122,12 +133,13 @@ def cross_validation(args):
             outcome = _train(args, data, seed)
         if isinstance(outcome, int):
             return outcome
-        _, accuracy, valid, cpu, seconds = outcome
+        stdout, accuracy, valid, cpu, seconds = outcome
         tests.append(accuracy)
         valids.append(valid)
         cpus.append(cpu / 60)
         print(f"fold {k}: {'/'.join(str(len(p)) for p in parts)} train/valid/test; test accuracy {accuracy:.2f} %, "
-              f"validation {valid:.2f} %; CPU {cpu / 60:.2f} min, wall {seconds / 60:.1f} min", flush=True)
+              f"validation {valid:.2f} %{_kept_note(stdout)}; CPU {cpu / 60:.2f} min, wall {seconds / 60:.1f} min",
+              flush=True)
     print(f"{args.folds}-fold cross-validation: test accuracy mean {statistics.mean(tests):.2f} % "
           f"(standard deviation {statistics.stdev(tests):.2f}, min {min(tests):.2f}, max {max(tests):.2f}); "
           f"validation mean {statistics.mean(valids):.2f} %; CPU {sum(cpus):.1f} min in all "

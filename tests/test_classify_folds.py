@@ -50,3 +50,10 @@ def test_too_few_folds_is_refused(tmp_path, capsys):
         (tmp_path / name).write_text("good\n")
     assert main(["quality", "--data", os.fspath(tmp_path), "--folds", "1"]) == 2
     assert capsys.readouterr().err == "--folds must be >= 2, got 1\n"
+
+
+def test_the_kept_epoch_is_read_from_the_train_output():
+    from benchmarks.classify_quality import _kept_epoch
+
+    out = "Epoch 4, lr 0.001, ...\nkept the weights of epoch 3 of 4 (best validation accuracy)\ntest: accuracy 70.00%"
+    assert _kept_epoch(out) == 3 and _kept_epoch("Epoch 1, lr 0.001\ntest: accuracy 70.00%") is None
