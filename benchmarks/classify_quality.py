@@ -35,8 +35,8 @@ from benchmarks.timing import run_child
 def _train(args, data, seed):
     """Run ``tfseq classify train`` on ``data`` in a fresh logdir: ``(stdout, test accuracy,
     validation accuracy of the scored weights (the kept epoch's under ``select_best``, else the
-    last epoch's), CPU seconds of the child, wall seconds)``, or the child's exit status when
-    it failed."""
+    last epoch's), the kept epoch or ``None``, CPU seconds of the child, wall seconds)``, or the
+    child's exit status when it failed."""
     with tempfile.TemporaryDirectory() as logdir:
         argv = [sys.executable, "-m", "tfseq", "classify", "train", "--data", data, "--config", args.config,
                 "--logdir", logdir, "--run", f"seed{seed}", "--seed", str(seed), "--no-progress", *args.overrides]
@@ -47,9 +47,8 @@ def _train(args, data, seed):
     match = re.search(r"^test: accuracy ([\d.]+)%", done.stdout, re.MULTILINE)
     valid = re.findall(r"validation accuracy ([\d.]+)", done.stdout)  # the epoch lines print a fraction
     kept = _kept_epoch(done.stdout)
-    index = kept - 1 if kept else -1
     return (done.stdout, float(match[1]) if match else float("nan"),
-            100 * float(valid[index]) if valid else float("nan"), cpu, seconds)
+            100 * float(valid[kept - 1 if kept else -1]) if valid else float("nan"), kept, cpu, seconds)
 
 
 def _kept_epoch(stdout):
@@ -58,8 +57,7 @@ def _kept_epoch(stdout):
     return int(kept[1]) if kept else None
 
 
-def _kept_note(stdout):
-    kept = _kept_epoch(stdout)
+def _kept_note(kept):
     return "" if kept is None else f" (kept epoch {kept})"
 
 
@@ -78,10 +76,10 @@ def quality(args):
         outcome = _train(args, args.data, seed)
         if isinstance(outcome, int):
             return outcome
-        stdout, accuracy, _, cpu, seconds = outcome
+        stdout, accuracy, _, kept, cpu, seconds = outcome
         print(stdout.strip())
         results.append(accuracy)
-        print(f"seed {seed}: test accuracy {accuracy:.2f} %{_kept_note(stdout)}; CPU {cpu / 60:.2f} min, "
+        print(f"seed {seed}: test accuracy {accuracy:.2f} %{_kept_note(kept)}; CPU {cpu / 60:.2f} min, "
               f"wall {seconds / 60:.1f} min", flush=True)
     if len(results) > 1:
         print(f"test accuracy over seeds {args.seeds}: mean ± half-range {_spread(results)} %, "
@@ -133,12 +131,12 @@ def cross_validation(args):
             outcome = _train(args, data, seed)
         if isinstance(outcome, int):
             return outcome
-        stdout, accuracy, valid, cpu, seconds = outcome
+        _, accuracy, valid, kept, cpu, seconds = outcome
         tests.append(accuracy)
         valids.append(valid)
         cpus.append(cpu / 60)
         print(f"fold {k}: {'/'.join(str(len(p)) for p in parts)} train/valid/test; test accuracy {accuracy:.2f} %, "
-              f"validation {valid:.2f} %{_kept_note(stdout)}; CPU {cpu / 60:.2f} min, wall {seconds / 60:.1f} min",
+              f"validation {valid:.2f} %{_kept_note(kept)}; CPU {cpu / 60:.2f} min, wall {seconds / 60:.1f} min",
               flush=True)
     print(f"{args.folds}-fold cross-validation: test accuracy mean {statistics.mean(tests):.2f} % "
           f"(standard deviation {statistics.stdev(tests):.2f}, min {min(tests):.2f}, max {max(tests):.2f}); "

@@ -183,7 +183,7 @@ def test_bad_trainer_arguments(kwargs, message):
         Trainer(LineTask(), keras.optimizers.SGD(0.01), epochs=1, **kwargs)
 
 
-def test_best_weights_keep_the_first_best_and_survive_a_checkpoint(tmp_path):
+def test_best_weights_keep_the_first_best_survive_a_checkpoint_and_see_only_validation(tmp_path):
     from tfseq.train.task import BestWeights
 
     model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(3)])
@@ -205,3 +205,14 @@ def test_best_weights_keep_the_first_best_and_survive_a_checkpoint(tmp_path):
     assert restored.restore() == 2
     for weight in other.trainable_variables:
         np.testing.assert_array_equal(weight.numpy(), np.full(weight.shape, 2.0, np.float32))
+
+    from tfseq.train.task import SelectsBest
+
+    task = SelectsBest()
+    assert task.best_epoch is None and task.use_best() is None and task.best_trackables() == {}
+    task.offer_best("validation", 0.9, 0)  # no selection: nothing to offer to
+    task._best = restored
+    task.offer_best("test", 0.99, 5)  # only the Trainer's validation split counts
+    assert task.best_epoch == 2
+    task.offer_best("validation", 0.8, 5)
+    assert task.best_epoch == 6 and set(task.best_trackables()) == {"best_weights", "best_score", "best_epoch"}

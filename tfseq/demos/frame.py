@@ -227,8 +227,12 @@ class Training:
         hparams: the run's hyper-parameters for TensorBoard (the strategy and the number
             of replicas are added).
         learning_rate_at, max_grad_norm, log_every: passed to the Trainer.
-        before_save: called on the chief once all epochs are done, before ``model.keras`` is
-            saved (e.g. to put back the weights of the best validation epoch), or ``None``.
+        best_by: for a task that keeps its best validation epoch
+            (:class:`~tfseq.train.task.SelectsBest`), what "best" means, e.g. ``"best
+            validation accuracy"``: once all epochs are done the chief puts those weights back
+            (``task.use_best()``), checkpoints them (``eval`` and ``predict`` read the last
+            checkpoint) and prints ``kept the weights of epoch K of N (best_by)`` before
+            ``model.keras`` is saved. ``None``: the last epoch's weights are the run's.
         finish: called on the chief once all epochs are done and ``model.keras`` is saved:
             prints what the demo reports about a finished run and returns the scalars to log
             under ``test/`` (or ``None``). A :class:`~tfseq._checks.UsageError` it raises
@@ -245,7 +249,7 @@ class Training:
     max_grad_norm: float | None = None
     log_every: int | None = None
     finish: Callable[[Any], Mapping[str, float] | None] | None = None
-    before_save: Callable[[Any], None] | None = None
+    best_by: str | None = None
 
 
 def begin_training(args: argparse.Namespace) -> Any:
@@ -291,8 +295,10 @@ def train(args: argparse.Namespace, strategy: Any, plan: RunPlan, build: Callabl
         if code is not None:
             return code
         if trainer.complete:
-            if parts.before_save is not None:
-                parts.before_save(trainer)
+            kept = parts.task.use_best() if parts.best_by is not None else None
+            if kept is not None:
+                trainer.save()  # the run's last checkpoint holds the kept weights too (eval, predict)
+                print(f"kept the weights of epoch {kept} of {parts.epochs} ({parts.best_by})", flush=True)
             parts.model.save(os.path.join(plan.path, MODEL_FILE))  # keras.saving.load_model() reads it back
             scalars = parts.finish(trainer) if parts.finish is not None else None
             if scalars:

@@ -10,7 +10,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal, Protocol
 
 import keras
-import numpy as np
 import tensorflow as tf
 
 from tfseq.train.reporting import Reporter, TaskHooks
@@ -181,7 +180,7 @@ class BestWeights:
         self.model = model
         self.weights = [tf.Variable(v, trainable=False, name="best_" + v.name.replace("/", "_"))
                         for v in model.trainable_variables]
-        self.score = tf.Variable(-np.inf, dtype=tf.float64, trainable=False, name="best_score")
+        self.score = tf.Variable(float("-inf"), dtype=tf.float64, trainable=False, name="best_score")
         self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="best_epoch")
 
     def offer(self, score: float, epoch: int) -> bool:
@@ -219,10 +218,16 @@ class BestWeights:
 
 class SelectsBest:
     """What a task with an optional :class:`BestWeights` in ``self._best`` (``None``: no
-    selection) offers its command: :attr:`best_epoch`, :meth:`use_best` and
-    :meth:`best_trackables` for its ``trackables()``."""
+    selection) shares: :meth:`offer_best` from its ``evaluate``, :meth:`best_trackables` for its
+    ``trackables()``, and :attr:`best_epoch` and :meth:`use_best` for its command."""
 
     _best: BestWeights | None = None
+
+    def offer_best(self, split: str, score: float, epoch: int) -> None:
+        """After ``evaluate(split)``: offer the model's weights with ``score`` when ``split`` is
+        the Trainer's ``"validation"`` and the task selects (``epoch``: 0-based, just validated)."""
+        if self._best is not None and split == "validation":
+            self._best.offer(score, epoch)
 
     @property
     def best_epoch(self) -> int | None:

@@ -150,12 +150,6 @@ def _build(args, config, corpus, run_dir, strategy, built, vectors):
     task = ClassificationTask(model, vocabulary, corpus, config, seed=args.seed)
     optimizer = keras.optimizers.Adam(config.learning_rate)
 
-    def before_save(trainer):
-        best = task.use_best()
-        if best is not None:
-            trainer.save()  # the run's last checkpoint holds the kept weights too (eval, predict)
-            print(f"kept the weights of epoch {best} of {config.epochs} (best validation accuracy)", flush=True)
-
     def finish(trainer):
         """The Projector's files, then the test split's scores (the validation split's when
         the corpus has no labelled test split) and its PR curve."""
@@ -183,7 +177,7 @@ def _build(args, config, corpus, run_dir, strategy, built, vectors):
                 f"{replicas_note(strategy, args.strategy)})",
         hparams={**config.to_dict(), "data": args.data, "corpus": corpus.name, "split": corpus.split,
                  "seed": args.seed, "vocab": vocabulary.size},
-        max_grad_norm=config.max_grad_norm, before_save=before_save, finish=finish,
+        max_grad_norm=config.max_grad_norm, best_by="best validation accuracy", finish=finish,
     )
 
 

@@ -161,8 +161,7 @@ class ClassificationTask(SelectsBest):
             return None
         result = self.score(examples, key=split)
         self.last[split] = result
-        if self._best is not None and split in ("validation", "valid"):
-            self._best.offer(result["Accuracy"], self._epochs.epoch)
+        self.offer_best(split, result["Accuracy"], self._epochs.epoch)
         return {"loss": result["loss"], "Accuracy": result["Accuracy"], "Macro F1": result["Macro F1"]}
 
     # -- TensorBoard -----------------------------------------------------------------------------

@@ -142,13 +142,6 @@ def _build(args, config, corpus, run_dir, strategy):
     task = TagTask(model, vocab, corpus, config, seed=args.seed)
     optimizer = keras.optimizers.Adam(config.learning_rate)
 
-    def before_save(trainer):
-        best = task.use_best()
-        if best is not None:
-            trainer.save()  # the run's last checkpoint holds the kept weights too (eval, predict)
-            print(f"kept the weights of epoch {best} of {config.epochs} (best validation slot F1 + intent "
-                  f"accuracy)", flush=True)
-
     def finish(trainer):
         if not corpus.test:
             return None
@@ -172,7 +165,8 @@ def _build(args, config, corpus, run_dir, strategy):
         hparams={**config.to_dict(), "data": args.data, "seed": args.seed, "vocab": vocab.words.size,
                  "tags": vocab.tags.size, "intents": vocab.intents.size},
         learning_rate_at=config.learning_rate_at if config.learning_rate_decay != 1.0 else None,
-        max_grad_norm=config.max_grad_norm, before_save=before_save, finish=finish,
+        max_grad_norm=config.max_grad_norm, best_by="best validation slot F1 + intent accuracy",
+        finish=finish,
     )
 
 

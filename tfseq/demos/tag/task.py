@@ -186,8 +186,7 @@ class TagTask(SelectsBest):
             return None
         result = self.score_utterances(utterances, split)
         self.last_scores[split] = result
-        if self._best is not None and split in ("validation", "valid"):
-            self._best.offer(result["Slot F1"] + result["Intent Accuracy"], self._epochs.epoch)
+        self.offer_best(split, result["Slot F1"] + result["Intent Accuracy"], self._epochs.epoch)
         return {key: result[key] for key in ("loss", "Slot F1", "Intent Accuracy", "Sentence Accuracy")}
 
     # -- TensorBoard -----------------------------------------------------------------------------
