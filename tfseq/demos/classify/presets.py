@@ -13,7 +13,7 @@
 * ``mr``: for MR (``--data`` a directory with ``rt-polarity.{pos,neg}``; split with a fixed
   seed): one bidirectional LSTM layer of 150 units per direction over 300-dim random
   embeddings, batches of 32, learning rate 0.0005, word dropout 0.2, 4 epochs keeping the one
-  with the best validation accuracy (chosen among six settings by the validation mean of a
+  with the best validation accuracy (chosen among seven settings by the validation mean of a
   10-fold cross-validation, Kim (2014)'s protocol); measured 77.15 % the mean of that
   cross-validation (his CNN-rand: 76.1 %).
 """
