@@ -127,10 +127,11 @@ def test_resume_after_sigkill_then_events_eval_predict(tmp_path, capsys):
     assert code == 2 and "config.num_units: saved 12, now 16" in err
 
 
-@pytest.mark.parametrize("variant", ["joint", "slot_gated"])
-def test_default_data_trains_a_few_steps(tmp_path, capsys, variant):
+@pytest.mark.parametrize("overrides", [["variant=joint"], ["variant=slot_gated"],
+                                       ["variant=slot_gated", "token_intent=true", "crf=true"]])
+def test_default_data_trains_a_few_steps(tmp_path, capsys, overrides):
     code, out, err = run_cli(capsys, "tag", "train", "--logdir", str(tmp_path), "--run", "r", "--max-steps", "2",
-                             "--no-progress", "--no-xla", "num_units=8", "embedding_size=8", f"variant={variant}")
+                             "--no-progress", "--no-xla", "num_units=8", "embedding_size=8", *overrides)
     assert code == 0, err
     assert "snips: 3000 train / 700 valid / 700 test utterances" in out and "stopped at step 2" in out
 

@@ -180,6 +180,42 @@ def test_words_past_the_length_change_nothing_with_characters_and_max_pooling(va
     np.testing.assert_allclose(intent, intent2, atol=1e-6)
 
 
+@pytest.mark.parametrize("variant", ["joint", "slot_gated"])
+def test_token_intent_is_the_words_mean_log_probability_and_feeds_the_slots(variant):
+    keras.utils.set_random_seed(3)
+    model = SlotIntentModel(20, 6, 4, num_units=5, embedding_size=4, variant=variant, token_intent=True,
+                            crf=True)
+    words = np.array([[3, 4, 5, 0, 0], [6, 7, 8, 9, 10]], np.int32)
+    length = np.array([3, 5], np.int32)
+    slots, intent = model({"words": words, "length": length})
+    assert not hasattr(model, "intent_dense")  # the sentence-level intent layer is not built
+    h, _ = model.encode(words, length)
+    kernel, bias = (w.numpy() for w in model.token_intent_dense.weights)
+    word_lp = _log_softmax(h.numpy() @ kernel + bias)  # [batch, T, intents]
+    np.testing.assert_allclose(intent[0], word_lp[0, :3].mean(0), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(intent[1], word_lp[1].mean(0), rtol=1e-5, atol=1e-6)
+    if variant == "joint":  # slot_i = W_S [h_i; p_i]
+        slot_kernel, slot_bias = (w.numpy() for w in model.slot_dense.weights)
+        expected = np.concatenate([h.numpy(), np.exp(word_lp)], -1) @ slot_kernel + slot_bias
+        np.testing.assert_allclose(slots[:, :3], expected[:, :3], rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(slots[1], expected[1], rtol=1e-5, atol=1e-6)
+    # words past the length change nothing; predictions avoid blocked ids
+    other = words.copy()
+    other[0, 3:] = [11, 12]
+    slots2, intent2 = model({"words": other, "length": length})
+    np.testing.assert_allclose(slots[0, :3], slots2[0, :3], atol=1e-6)
+    np.testing.assert_allclose(intent, intent2, atol=1e-6)
+    tag_ids, intent_ids = model.predict_ids(words, length)
+    np.testing.assert_array_equal(intent_ids, np.argmax(intent[:, 1:], -1) + 1)
+    assert not np.isin(tag_ids.numpy()[0, :3], [0, 1]).any() and not np.isin(tag_ids.numpy()[1], [0, 1]).any()
+    again = SlotIntentModel.from_config(model.get_config())
+    assert again.token_intent and again.get_config() == model.get_config()
+    with pytest.raises(ValueError, match="SlotIntentModel: token_intent must be True or False"):
+        SlotIntentModel(5, 5, 2, 4, 4, token_intent="yes")
+    with pytest.raises(ValueError, match="TagConfig.token_intent must be True or False, got 1"):
+        presets.get("tiny").with_overrides(token_intent=1)
+
+
 def test_max_pooling_is_the_maximum_over_the_words():
     model = SlotIntentModel(20, 6, 3, num_units=4, embedding_size=5, intent_pooling="max")
     words = np.array([[3, 4, 5, 0], [6, 7, 8, 9]], np.int32)

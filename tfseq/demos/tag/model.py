@@ -24,6 +24,14 @@
                  slot_i  = W_S (h_i + g_i c^S_i)
                  intent  = W_I (last + c^I)
 
+    token_intent (with either variant): every word predicts the intent, and its prediction
+    feeds its slot layer (Qin et al. 2019's token-level intent and stack-propagation):
+                 p_i     = softmax(W_T h_i)                         # [batch, T, intents]
+                 slot_i  = W_S [s_i; p_i]                           # s_i: the variant's slot input above
+                 intent  = (1 / length) sum_{i < length} log p_i    # the words' mean log-probability
+    (a product of the words' predictions, trained through the joint loss's intent term, where
+    Qin et al. train each word's prediction on its own and take a majority vote).
+
 The slot-gated variant is Goo et al. (2018)'s "full attention" model, with a bilinear slot
 attention score in place of their additive one. Every layer's cell is ``make_cell(cell,
 units)``; the bidirectional encoder runs :func:`tfseq.nn.bidirectional_dynamic_rnn` per layer
@@ -100,6 +108,9 @@ class SlotIntentModel(keras.Model):
         crf: a linear-chain CRF output layer (:mod:`tfseq.demos.tag.crf`): a learned tag
             transition matrix ``crf_transitions [num_tags, num_tags]``, the slot loss is the
             CRF's negative log-likelihood and :meth:`predict_ids` decodes with Viterbi.
+        token_intent: every word predicts the intent and feeds that prediction to its slot
+            layer; the utterance's intent logits are the words' mean log-probabilities
+            (module docstring). ``intent_pooling`` is then unused: the final states are not read.
         dtype: Keras' ``dtype`` (policy) of the model and every layer in it, e.g.
             ``"mixed_bfloat16"``: float32 weights, bfloat16 compute, float32 logits.
 
@@ -115,7 +126,7 @@ class SlotIntentModel(keras.Model):
     def __init__(self, vocab_size, num_tags, num_intents, num_units, embedding_size, num_layers=1, cell="lstm",
                  encoder_type="bi", variant="joint", dropout=0.0, blocked_tags=(0, 1), blocked_intents=(0,),
                  seed=None, intent_pooling="last", num_chars=0, char_embedding_size=32, char_filters=64,
-                 char_kernel=3, crf=False, **kwargs):
+                 char_kernel=3, crf=False, token_intent=False, **kwargs):
         super().__init__(**kwargs)
         owner = "SlotIntentModel"
         self.vocab_size = check_positive_int(owner, "vocab_size", vocab_size)
@@ -136,6 +147,7 @@ class SlotIntentModel(keras.Model):
             raise ValueError(f"{owner}: num_chars must be an integer >= 0 (0: no character features), "
                              f"got {num_chars!r}")
         self.intent_pooling, self.num_chars, self.crf = intent_pooling, num_chars, check_bool(owner, "crf", crf)
+        self.token_intent = check_bool(owner, "token_intent", token_intent)
         self.char_embedding_size = check_positive_int(owner, "char_embedding_size", char_embedding_size)
         self.char_filters = check_positive_int(owner, "char_filters", char_filters)
         self.char_kernel = check_positive_int(owner, "char_kernel", char_kernel)
@@ -173,7 +185,10 @@ class SlotIntentModel(keras.Model):
             if crf:
                 self.transitions = self.add_weight(shape=(self.num_tags, self.num_tags), initializer="zeros",
                                                    name="crf_transitions", dtype="float32")
-            self.intent_dense = keras.layers.Dense(self.num_intents, name="intent_output")
+            if token_intent:
+                self.token_intent_dense = keras.layers.Dense(self.num_intents, name="token_intent_output")
+            else:
+                self.intent_dense = keras.layers.Dense(self.num_intents, name="intent_output")
 
     def build(self, input_shape=None):
         if self.built:
@@ -224,9 +239,9 @@ class SlotIntentModel(keras.Model):
         words = tf.convert_to_tensor(inputs["words"])
         length = tf.convert_to_tensor(inputs["length"])
         h, last = self.encode(words, length, training, inputs.get("chars"))
-        if self.variant == "joint":
-            return _float32(self.slot_dense(h), self.intent_dense(last))
         valid = tf.sequence_mask(length, tf.shape(words)[1])  # [batch, T]
+        if self.variant == "joint":
+            return self._heads(h, h, last, valid)
         scores = tf.matmul(self.slot_query(h), h, transpose_b=True)  # [batch, T, T]
         scores /= tf.cast(tf.sqrt(float(self.depth)), scores.dtype)
         scores = tf.where(valid[:, None, :], scores, tf.constant(NO_PREDICTION, scores.dtype))
@@ -235,7 +250,20 @@ class SlotIntentModel(keras.Model):
         intent_scores = tf.where(valid, intent_scores, tf.constant(NO_PREDICTION, intent_scores.dtype))
         intent_context = tf.einsum("bt,btd->bd", tf.nn.softmax(intent_scores, axis=-1), h)  # [batch, D]
         gate = self.gate_v(tf.tanh(slot_context + self.gate_intent(intent_context)[:, None, :]))  # [batch, T, 1]
-        return _float32(self.slot_dense(h + gate * slot_context), self.intent_dense(last + intent_context))
+        return self._heads(h, h + gate * slot_context, last + intent_context, valid)
+
+    def _heads(self, h, slot_input, intent_input, valid):
+        """``(slot_logits, intent_logits)`` in float32 from the variant's slot input ``[batch, T, D]``
+        and intent input ``[batch, D]``, or with ``token_intent`` from each word's state ``h``."""
+        if not self.token_intent:
+            return _float32(self.slot_dense(slot_input), self.intent_dense(intent_input))
+        word_log_probs = tf.nn.log_softmax(tf.cast(self.token_intent_dense(h), tf.float32))  # [batch, T, intents]
+        counted = tf.cast(valid, tf.float32)[..., None]  # [batch, T, 1]
+        intent_logits = tf.reduce_sum(word_log_probs * counted, axis=1) / tf.maximum(
+            tf.reduce_sum(counted, axis=1), 1.0)  # [batch, intents]
+        word_probs = tf.cast(tf.exp(word_log_probs), slot_input.dtype)
+        slot_logits = self.slot_dense(tf.concat([slot_input, word_probs], axis=-1))
+        return tf.cast(slot_logits, tf.float32), intent_logits
 
     def call(self, inputs, training=False):
         return self._forward(inputs, training)
@@ -263,7 +291,7 @@ class SlotIntentModel(keras.Model):
             "blocked_intents": list(self.blocked_intents), "seed": self.seed,
             "intent_pooling": self.intent_pooling, "num_chars": self.num_chars,
             "char_embedding_size": self.char_embedding_size, "char_filters": self.char_filters,
-            "char_kernel": self.char_kernel, "crf": self.crf,
+            "char_kernel": self.char_kernel, "crf": self.crf, "token_intent": self.token_intent,
         }
 
 
@@ -293,7 +321,7 @@ def tag_model_from_config(config, vocabularies, seed=None):
         config.embedding_size, num_layers=config.num_layers, cell=config.cell, encoder_type=config.encoder_type,
         variant=config.variant, dropout=config.dropout, blocked_tags=(0, vocabularies.tags.unk_id),
         blocked_intents=(vocabularies.intents.unk_id,), seed=seed, intent_pooling=config.intent_pooling,
-        crf=config.crf, dtype=config.precision, **chars,
+        crf=config.crf, token_intent=config.token_intent, dtype=config.precision, **chars,
     )
     model.build()
     return model

@@ -46,7 +46,10 @@ class TagConfig(Preset):
     character CNN, ``char_filters`` filters of width ``char_kernel`` over the embeddings of
     its first ``max_chars`` characters, max-pooled over them, concatenated with its word
     embedding). ``crf``: a linear-chain CRF output layer (learned tag transitions, the CRF's
-    negative log-likelihood as the slot loss, Viterbi decoding). Data: ``zero_digits``
+    negative log-likelihood as the slot loss, Viterbi decoding). ``token_intent``: every word
+    predicts the intent and feeds its prediction to its slot layer; the utterance's intent is
+    the words' mean log-probability (Qin et al. 2019's token-level intent; ``intent_pooling``
+    is then unused). Data: ``zero_digits``
     (digits read as 0), ``word_dropout``, ``num_buckets``.
     Training: ``learning_rate`` (Adam), ``learning_rate_decay`` (epoch ``e`` trains with
     ``learning_rate * learning_rate_decay ** e``), ``max_grad_norm`` (``None``: no clipping),
@@ -80,6 +83,7 @@ class TagConfig(Preset):
     learning_rate_decay: float = 1.0
     select_best: bool = False
     crf: bool = False
+    token_intent: bool = False
     precision: str = "float32"  # or "mixed_bfloat16": float32 weights, bfloat16 compute
     published: str | None = None
 
@@ -105,7 +109,7 @@ class TagConfig(Preset):
                              f"features), got {value!r}")
         if not 0.0 < self.learning_rate_decay <= 1.0:
             raise ValueError(f"TagConfig.learning_rate_decay must be in (0, 1], got {self.learning_rate_decay!r}")
-        for key in ("select_best", "crf", "zero_digits"):
+        for key in ("select_best", "crf", "zero_digits", "token_intent"):
             if not isinstance(getattr(self, key), bool):
                 raise ValueError(f"TagConfig.{key} must be True or False, got {getattr(self, key)!r}")
         for key, allowed in (("cell", CELLS), ("encoder_type", ENCODERS), ("variant", VARIANTS),
