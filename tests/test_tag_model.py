@@ -45,6 +45,15 @@ def test_joint_loss_ignores_padding_numpy():
     assert float(again) == pytest.approx(float(objective), rel=1e-6)
 
 
+def _check_words_past_the_length(model, words, length, slots, intent):
+    """Other words past row 0's length (3) change neither its slots nor any intent logits."""
+    other = words.copy()
+    other[0, 3:] = [11, 12]
+    slots2, intent2 = model({"words": other, "length": length})
+    np.testing.assert_allclose(slots[0, :3], slots2[0, :3], atol=1e-6)
+    np.testing.assert_allclose(intent, intent2, atol=1e-6)
+
+
 @pytest.mark.parametrize("encoder_type, variant", [("bi", "joint"), ("bi", "slot_gated"), ("uni", "slot_gated")])
 def test_words_past_the_length_change_nothing(encoder_type, variant):
     keras.utils.set_random_seed(1)
@@ -53,11 +62,7 @@ def test_words_past_the_length_change_nothing(encoder_type, variant):
     words = np.array([[3, 4, 5, 0, 0], [6, 7, 8, 9, 10]], np.int32)
     length = np.array([3, 5], np.int32)
     slots, intent = model({"words": words, "length": length})
-    other = words.copy()
-    other[0, 3:] = [11, 12]
-    slots2, intent2 = model({"words": other, "length": length})
-    np.testing.assert_allclose(slots[0, :3], slots2[0, :3], atol=1e-6)
-    np.testing.assert_allclose(intent, intent2, atol=1e-6)
+    _check_words_past_the_length(model, words, length, slots, intent)
     tag_ids, intent_ids = model.predict_ids(words, length)
     assert tag_ids.shape == (2, 5) and not np.isin(tag_ids.numpy(), [0, 1]).any() and 0 not in intent_ids.numpy()
 
@@ -199,12 +204,7 @@ def test_token_intent_is_the_words_mean_log_probability_and_feeds_the_slots(vari
         expected = np.concatenate([h.numpy(), np.exp(word_lp)], -1) @ slot_kernel + slot_bias
         np.testing.assert_allclose(slots[:, :3], expected[:, :3], rtol=1e-5, atol=1e-6)
         np.testing.assert_allclose(slots[1], expected[1], rtol=1e-5, atol=1e-6)
-    # words past the length change nothing; predictions avoid blocked ids
-    other = words.copy()
-    other[0, 3:] = [11, 12]
-    slots2, intent2 = model({"words": other, "length": length})
-    np.testing.assert_allclose(slots[0, :3], slots2[0, :3], atol=1e-6)
-    np.testing.assert_allclose(intent, intent2, atol=1e-6)
+    _check_words_past_the_length(model, words, length, slots, intent)
     tag_ids, intent_ids = model.predict_ids(words, length)
     np.testing.assert_array_equal(intent_ids, np.argmax(intent[:, 1:], -1) + 1)
     assert not np.isin(tag_ids.numpy()[0, :3], [0, 1]).any() and not np.isin(tag_ids.numpy()[1], [0, 1]).any()
