@@ -8,8 +8,9 @@ import pytest
 import tensorflow as tf
 
 from tfseq.demos.classify import presets
-from tfseq.demos.classify.model import SentenceClassifier, classifier_from_config, embedding_lookup, masked_pool
+from tfseq.demos.classify.model import SentenceClassifier, classifier_from_config, embedding_lookup
 from tfseq.demos.classify.task import confusion_matrix, macro_f1
+from tfseq.nn import masked_pool
 
 
 @pytest.mark.parametrize("bidirectional", [False, True])

@@ -2,12 +2,14 @@
 
 ``nn.RNN`` is ``keras.layers.RNN`` with the fused fast path; ``nn.fused.plan(cell)``
 says which path a cell runs. TF1 contrib's sequence-level ``LSTMBlockFusedCell`` and
-stacked bidirectional RNNs live here too.
+stacked bidirectional RNNs live here too, and ``masked_pool`` (mean, max or attention
+pooling of variable-length sequences over their real steps).
 """
 
 from tfseq.nn import fused
 from tfseq.nn.block_fused import LSTMBlockFusedCell
 from tfseq.nn.layers import RNN, Dropout
+from tfseq.nn.pooling import masked_pool
 from tfseq.nn.rnn import (
     bidirectional_dynamic_rnn,
     dynamic_rnn,
@@ -28,6 +30,7 @@ __all__ = [
     "RNN",
     "Dropout",
     "fused",
+    "masked_pool",
     # TF1 contrib (tf.contrib.rnn)
     "LSTMBlockFusedCell",
     "stack_bidirectional_dynamic_rnn",

@@ -239,9 +239,9 @@ class SlotIntentModel(keras.Model):
         words = tf.convert_to_tensor(inputs["words"])
         length = tf.convert_to_tensor(inputs["length"])
         h, last = self.encode(words, length, training, inputs.get("chars"))
-        valid = tf.sequence_mask(length, tf.shape(words)[1])  # [batch, T]
         if self.variant == "joint":
-            return self._heads(h, h, last, valid)
+            return self._heads(h, h, last, length)
+        valid = tf.sequence_mask(length, tf.shape(words)[1])  # [batch, T]
         scores = tf.matmul(self.slot_query(h), h, transpose_b=True)  # [batch, T, T]
         scores /= tf.cast(tf.sqrt(float(self.depth)), scores.dtype)
         scores = tf.where(valid[:, None, :], scores, tf.constant(NO_PREDICTION, scores.dtype))
@@ -250,20 +250,17 @@ class SlotIntentModel(keras.Model):
         intent_scores = tf.where(valid, intent_scores, tf.constant(NO_PREDICTION, intent_scores.dtype))
         intent_context = tf.einsum("bt,btd->bd", tf.nn.softmax(intent_scores, axis=-1), h)  # [batch, D]
         gate = self.gate_v(tf.tanh(slot_context + self.gate_intent(intent_context)[:, None, :]))  # [batch, T, 1]
-        return self._heads(h, h + gate * slot_context, last + intent_context, valid)
+        return self._heads(h, h + gate * slot_context, last + intent_context, length)
 
-    def _heads(self, h, slot_input, intent_input, valid):
+    def _heads(self, h, slot_input, intent_input, length):
         """``(slot_logits, intent_logits)`` in float32 from the variant's slot input ``[batch, T, D]``
         and intent input ``[batch, D]``, or with ``token_intent`` from each word's state ``h``."""
         if not self.token_intent:
             return _float32(self.slot_dense(slot_input), self.intent_dense(intent_input))
         word_log_probs = tf.nn.log_softmax(tf.cast(self.token_intent_dense(h), tf.float32))  # [batch, T, intents]
-        counted = tf.cast(valid, tf.float32)[..., None]  # [batch, T, 1]
-        intent_logits = tf.reduce_sum(word_log_probs * counted, axis=1) / tf.maximum(
-            tf.reduce_sum(counted, axis=1), 1.0)  # [batch, intents]
+        intent_logits, _ = nn.masked_pool(word_log_probs, length, "mean")  # [batch, intents]
         word_probs = tf.cast(tf.exp(word_log_probs), slot_input.dtype)
-        slot_logits = self.slot_dense(tf.concat([slot_input, word_probs], axis=-1))
-        return tf.cast(slot_logits, tf.float32), intent_logits
+        return _float32(self.slot_dense(tf.concat([slot_input, word_probs], axis=-1)), intent_logits)
 
     def call(self, inputs, training=False):
         return self._forward(inputs, training)
