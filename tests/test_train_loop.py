@@ -14,7 +14,8 @@ import tensorflow as tf
 from tfseq.data import lm_windows
 from tfseq.demos.lm import LanguageModelTask, language_model_from_config, presets
 from tfseq.train import Task, Trainer, average_loss, perplexity
-from tfseq.train.stopping import Terminated, interrupts_deferred, sigterm_raises
+from tfseq.train.stopping import (Terminated, interrupts_deferred, raise_if_terminated, sigterm_stops,
+                                  terminated_at_once)
 
 VOCAB = 12
 BATCH, STEPS = 4, 5
@@ -161,7 +162,8 @@ class Crash(Exception):
 
 
 @pytest.mark.parametrize("variant", ["dropout-step-budget", "variational-exception", "dropout-ctrl-c",
-                                     "dropout-sigterm", "variational-ctrl-c-in-evaluation"])
+                                     "dropout-sigterm", "variational-ctrl-c-in-evaluation",
+                                     "dropout-sigterm-in-evaluation"])
 def test_resume_after_interruption_equals_uninterrupted(tmp_path, variant):
     ids, valid_ids = stream(1600), stream(300, seed=1)
     cfg = config(keep_prob=0.5, variational_dropout=variant.startswith("variational"), max_max_epoch=2)
@@ -175,11 +177,15 @@ def test_resume_after_interruption_equals_uninterrupted(tmp_path, variant):
     _, task, trainer = make(cfg, ids, checkpoint_dir=ckpt, checkpoint_every=10, valid_ids=valid_ids)
     if variant.endswith("step-budget"):
         trainer.fit(max_steps=steps + 37, save_on_stop=False)  # mid-epoch 2; last checkpoint at step 110
-    elif variant.endswith("in-evaluation"):  # Ctrl-C while epoch 1 is being evaluated
+    elif variant.endswith("in-evaluation"):  # Ctrl-C or SIGTERM while epoch 1 is being evaluated
         evaluate = task.evaluate
 
         def interrupted(split):
             task.evaluate = evaluate
+            if "sigterm" in variant:  # the evaluation is abandoned at once, not finished first
+                os.kill(os.getpid(), signal.SIGTERM)
+                time.sleep(1)
+                pytest.fail("SIGTERM did not stop the evaluation")
             raise KeyboardInterrupt()
 
         task.evaluate = interrupted
@@ -193,22 +199,22 @@ def test_resume_after_interruption_equals_uninterrupted(tmp_path, variant):
 
         def crashing(start):
             for k, batch in enumerate(batches(start)):
-                if k == 23:
-                    if error is Terminated:
-                        # fit's handler must be in place, or the default action ends pytest itself
-                        assert signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL
-                        os.kill(os.getpid(), signal.SIGTERM)  # the handler raises on the next bytecode
-                        time.sleep(1)
-                        pytest.fail("SIGTERM did not stop the run")
+                if k == 23 and error is Terminated:
+                    # fit's handler must be in place, or the default action ends pytest itself
+                    assert signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL
+                    os.kill(os.getpid(), signal.SIGTERM)  # a request: nothing is raised inside the pipeline,
+                    time.sleep(0.05)  # the handler runs here; the run stops after this batch's step
+                elif k == 23:
                     raise error()
                 yield batch
 
         task.train_batches = crashing
         with pytest.raises(error):
             trainer.fit()
-        # a crash leaves the last periodic checkpoint; Ctrl-C and SIGTERM save where it stopped
+        # a crash leaves the last periodic checkpoint; Ctrl-C and SIGTERM save where it stopped:
+        # Ctrl-C before step 24, SIGTERM after it (the step whose batch was being fetched)
         saved = os.path.basename(os.path.dirname(trainer.checkpoints.latest()))
-        assert saved == ("ckpt-20" if error is Crash else "ckpt-23")
+        assert saved == {Crash: "ckpt-20", KeyboardInterrupt: "ckpt-23", Terminated: "ckpt-24"}[error]
         assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # fit's handler is gone again
     assert not np.allclose(_weights(task.model)[0], want[0])
 
@@ -249,15 +255,28 @@ def test_interrupts_deferred_delivers_after_the_block_once():
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 
-def test_sigterm_raises_only_inside_the_block_and_leaves_other_handlers_alone():
-    with sigterm_raises(), pytest.raises(Terminated, match="SIGTERM"):
+def test_sigterm_stops_at_the_next_stopping_point_and_leaves_other_handlers_alone():
+    with sigterm_stops():
         os.kill(os.getpid(), signal.SIGTERM)
-        time.sleep(1)
+        time.sleep(0.05)  # the handler has run: it only records the request
+        with pytest.raises(Terminated, match="SIGTERM"):
+            raise_if_terminated()
+        raise_if_terminated()  # raised once per signal
+        with pytest.raises(Terminated, match="SIGTERM"), terminated_at_once():
+            os.kill(os.getpid(), signal.SIGTERM)  # inside: raised at once
+            time.sleep(1)
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(0.05)
+        with pytest.raises(Terminated), terminated_at_once():  # a pending request raises on entry
+            pytest.fail("the block ran despite a pending SIGTERM")
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(0.05)
+    raise_if_terminated()  # a request not raised by the block's end is dropped
     assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
     assert Terminated.exit_status == 143 and issubclass(Terminated, KeyboardInterrupt)
     own = signal.signal(signal.SIGTERM, signal.SIG_IGN)  # an application that ignores SIGTERM
     try:
-        with sigterm_raises():
+        with sigterm_stops():
             assert signal.getsignal(signal.SIGTERM) is signal.SIG_IGN
             os.kill(os.getpid(), signal.SIGTERM)  # ignored: nothing happens
             time.sleep(0.05)

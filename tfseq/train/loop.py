@@ -56,7 +56,7 @@ from tfseq.train.checkpoints import CheckpointKeeper, training_trackables
 from tfseq.train.progress import Progress, format_epoch, validation_scalars
 from tfseq.train.reporting import Reporter, Reporters
 from tfseq.train.step import make_train_step
-from tfseq.train.stopping import interrupts_deferred, sigterm_raises
+from tfseq.train.stopping import interrupts_deferred, raise_if_terminated, sigterm_stops, terminated_at_once
 from tfseq.train.summaries import RunWriters
 from tfseq.train.task import Task, TaskView
 
@@ -258,11 +258,12 @@ class Trainer:
         ``validation_loss``, derived metrics, ``seconds``).
 
         Ctrl-C (``KeyboardInterrupt``) and SIGTERM (:class:`~tfseq.train.stopping.Terminated`,
-        a ``KeyboardInterrupt``) save a checkpoint where the run stands, between two steps or
-        during an epoch's evaluation, and are re-raised; the next ``fit`` continues from there
-        (an interrupted evaluation runs again).
+        a ``KeyboardInterrupt``) save a checkpoint where the run stands and are re-raised; the
+        next ``fit`` continues from there. Ctrl-C stops between two steps or during an epoch's
+        evaluation (which the resumed run repeats); SIGTERM stops after the step that is running,
+        before the next epoch, or at once during an evaluation (:mod:`tfseq.train.stopping`).
         """
-        with sigterm_raises():
+        with sigterm_stops():
             return self._fit(max_steps, save_on_stop)
 
     def _fit(self, max_steps, save_on_stop):
@@ -279,6 +280,7 @@ class Trainer:
         history = []
         try:
             while int(self.epoch.numpy()) < self.epochs:
+                raise_if_terminated()
                 epoch = int(self.epoch.numpy())
                 finished = self._run_epoch(epoch, max_steps)
                 if not finished:
@@ -346,6 +348,7 @@ class Trainer:
                     if checkpoint_now:
                         self.save()
                     window_busy, window_steps, untimed_items = 0.0, 0, 0.0
+                raise_if_terminated()  # SIGTERM stops here, between two steps
             else:  # max_steps reached: stop unless the epoch happens to end here too
                 if self._epoch_has_more(batches):
                     return False
@@ -400,7 +403,8 @@ class Trainer:
         record.update({f"train_{k.lower()}": v for k, v in derived_metrics(train_loss).items()})
         if count > self._count_at_start:  # not when resumed after this epoch's last step
             record[throughput_name] = (count - self._count_at_start) / max(train_seconds, 1e-9)
-        self._evaluate_and_write(epoch, step, record, derived_metrics)
+        with terminated_at_once():  # a long section that the resumed run repeats
+            self._evaluate_and_write(epoch, step, record, derived_metrics)
         with interrupts_deferred():  # both counters, then the checkpoint, or neither
             self.epoch.assign_add(1)
             self.step_in_epoch.assign(0)
