@@ -1,6 +1,6 @@
-"""SentenceClassifier: padding never changes a prediction (every pooling, uni and bi), the
-pooling maths against NumPy, macro F1 on a hand-counted example, the embedding gradient sums
-repeated words, and a bidirectional encoder learns a label that only a backward read sees early."""
+"""SentenceClassifier: padding never changes a prediction (every pooling, uni and bi), macro F1
+on a hand-counted example, the embedding gradient sums repeated words, and a bidirectional
+encoder learns a label that only a backward read sees early."""
 
 import keras
 import numpy as np
@@ -10,7 +10,6 @@ import tensorflow as tf
 from tfseq.demos.classify import presets
 from tfseq.demos.classify.model import SentenceClassifier, classifier_from_config, embedding_lookup
 from tfseq.demos.classify.task import confusion_matrix, macro_f1
-from tfseq.nn import masked_pool
 
 
 @pytest.mark.parametrize("bidirectional", [False, True])
@@ -28,23 +27,6 @@ def test_padding_is_masked(pooling, bidirectional):
     b = model({"ids": tf.constant(noisy, tf.int32), "length": length}, training=False)
     assert a.shape == (2, 2)
     np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=0, atol=1e-5)
-
-
-def test_masked_pool_against_numpy():
-    rng = np.random.default_rng(1)
-    h = rng.normal(size=(2, 4, 3)).astype(np.float32)
-    scores = rng.normal(size=(2, 4)).astype(np.float32)
-    length = np.array([2, 4], np.int32)
-    mean, _ = masked_pool(tf.constant(h), tf.constant(length), "mean")
-    top, _ = masked_pool(tf.constant(h), tf.constant(length), "max")
-    pooled, weights = masked_pool(tf.constant(h), tf.constant(length), "attention", tf.constant(scores))
-    for row, n in enumerate(length):
-        np.testing.assert_allclose(mean[row], h[row, :n].mean(axis=0), atol=1e-6)
-        np.testing.assert_allclose(top[row], h[row, :n].max(axis=0), atol=1e-6)
-        alpha = np.exp(scores[row, :n]) / np.exp(scores[row, :n]).sum()
-        np.testing.assert_allclose(weights[row, :n], alpha, atol=1e-6)
-        np.testing.assert_allclose(weights[row, n:], 0.0, atol=1e-7)
-        np.testing.assert_allclose(pooled[row], alpha @ h[row, :n], atol=1e-6)
 
 
 def test_macro_f1_on_a_hand_counted_example():

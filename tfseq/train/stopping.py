@@ -80,7 +80,7 @@ def sigterm_stops() -> Iterator[None]:
 
 def raise_if_terminated() -> None:
     """Raise :class:`Terminated` if SIGTERM came since the last stopping point (a safe point to stop)."""
-    if _Request.pending and _main_thread():
+    if _Request.pending:  # only the main thread's handler sets it
         raise _terminated()
 
 

@@ -10,7 +10,6 @@ _EXPORTS = {
     "ClassifyConfig": "tfseq.demos.classify.presets",
     "SentenceClassifier": "tfseq.demos.classify.model",
     "classifier_from_config": "tfseq.demos.classify.model",
-    "masked_pool": "tfseq.demos.classify.model",
     "ClassificationTask": "tfseq.demos.classify.task",
     "confusion_matrix": "tfseq.demos.classify.task",
     "macro_f1": "tfseq.demos.classify.task",
@@ -23,7 +22,6 @@ __all__ = [
     "classifier_from_config",
     "confusion_matrix",
     "macro_f1",
-    "masked_pool",
     "presets",
 ]
 

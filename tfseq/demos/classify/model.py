@@ -28,7 +28,6 @@ from tfseq import nn, rnn_cell
 from tfseq._checks import check_positive_int
 from tfseq.demos.classify.presets import POOLINGS
 from tfseq.demos.frame import dtype_policy_scope
-from tfseq.nn.pooling import masked_pool
 from tfseq.rnn_cell import make_cell
 
 
@@ -177,7 +176,7 @@ class SentenceClassifier(keras.Model):
         scores = None
         if self.pooling == "attention":
             scores = tf.squeeze(self.attention_score(self.attention_hidden(outputs)), -1)  # [batch, T]
-        return masked_pool(outputs, length, self.pooling, scores)
+        return nn.masked_pool(outputs, length, self.pooling, scores)
 
     def call(self, inputs, training=False):
         features, _ = self.encode(inputs, training)
