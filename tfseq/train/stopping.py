@@ -8,8 +8,8 @@ the last checkpoint. While :meth:`Trainer.fit <tfseq.train.Trainer.fit>` runs,
 :func:`sigterm_stops` turns SIGTERM into a request to stop: the loop calls
 :func:`raise_if_terminated` between two steps and before each epoch, which raises
 :class:`Terminated`, a ``KeyboardInterrupt``, so the same path saves the run (the CLI then exits
-with status 143, 128 + SIGTERM, as the signal would have). Stopping only there, never in the
-middle of TensorFlow's own Python code (building a ``tf.data`` iterator, say), leaves TensorFlow
+with status 143, 128 + SIGTERM, as the signal would have). Stopping there rather than in the
+middle of TensorFlow's own Python code (building a ``tf.data`` iterator, say) leaves TensorFlow
 in a state the checkpoint and the process's exit can rely on; a step is short, so the stop is
 prompt. A long section that is safe to abandon (an epoch's evaluation, which a resumed run
 repeats) runs inside :func:`terminated_at_once`: there SIGTERM raises at once, so a scheduler's
