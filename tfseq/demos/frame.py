@@ -237,6 +237,9 @@ class Training:
             prints what the demo reports about a finished run and returns the scalars to log
             under ``test/`` (or ``None``). A :class:`~tfseq._checks.UsageError` it raises
             (a diverged fit) is the command's one-line error.
+        weight_average: the Trainer's ``weight_average`` (a decay, or ``None``): validation
+            scores the averaged weights (so ``best_by`` keeps averages), and a run without
+            ``best_by`` ends with the averages in the model (checkpointed, then ``model.keras``).
     """
 
     model: Any
@@ -250,6 +253,7 @@ class Training:
     log_every: int | None = None
     finish: Callable[[Any], Mapping[str, float] | None] | None = None
     best_by: str | None = None
+    weight_average: float | None = None
 
 
 def begin_training(args: argparse.Namespace) -> Any:
@@ -288,7 +292,7 @@ def train(args: argparse.Namespace, strategy: Any, plan: RunPlan, build: Callabl
             max_grad_norm=parts.max_grad_norm, writers=writers,
             checkpoint_dir=os.path.join(plan.path, "checkpoints"), checkpoint_every=args.checkpoint_every,
             log_every=parts.log_every, progress=Progress(enabled=not args.no_progress),
-            jit_compile=False if args.no_xla else None, strategy=strategy,
+            jit_compile=False if args.no_xla else None, strategy=strategy, weight_average=parts.weight_average,
         )
         print(f"run {plan.path}: {parts.summary}", flush=True)
         code = fit_run(trainer, args.command, strategy, args.max_steps)
@@ -299,6 +303,10 @@ def train(args: argparse.Namespace, strategy: Any, plan: RunPlan, build: Callabl
             if kept is not None:
                 trainer.save()  # the run's last checkpoint holds the kept weights too (eval, predict)
                 print(f"kept the weights of epoch {kept} of {parts.epochs} ({parts.best_by})", flush=True)
+            elif trainer.use_averages():
+                trainer.save()
+                print(f"the model's weights are the average of its training (decay {parts.weight_average})",
+                      flush=True)
             parts.model.save(os.path.join(plan.path, MODEL_FILE))  # keras.saving.load_model() reads it back
             scalars = parts.finish(trainer) if parts.finish is not None else None
             if scalars:

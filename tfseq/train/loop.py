@@ -41,6 +41,7 @@ window scalars; each epoch ``weights/<variable path>`` histograms, the reporters
 derived metrics and every other number of ``task.evaluate`` (e.g. "BLEU").
 """
 
+import contextlib
 import math
 import time
 import warnings
@@ -52,6 +53,7 @@ import tensorflow as tf
 
 from tfseq._checks import check_optional_bool, check_positive_int
 from tfseq.train import distribute
+from tfseq.train.averaging import WeightAverage, check_decay
 from tfseq.train.checkpoints import CheckpointKeeper, training_trackables
 from tfseq.train.progress import Progress, format_epoch, validation_scalars
 from tfseq.train.reporting import Reporter, Reporters
@@ -104,6 +106,11 @@ class Trainer:
             split among the replicas (see :mod:`tfseq.train.distribute`). Only the chief
             writes summaries and checkpoints.
         reporters: more :class:`~tfseq.train.reporting.Reporter` objects, after the task's.
+        weight_average: keep an exponential moving average of the trained weights with this
+            decay (e.g. ``0.999``; :class:`~tfseq.train.averaging.WeightAverage`), updated after
+            every step and checkpointed with the run: each epoch's evaluation (and its
+            histograms, texts and images) then sees the averages, which the model holds only
+            for that while; :meth:`use_averages` puts them in for good. ``None``: no average.
 
     Raises:
         ValueError: a bad argument (named, with its value), a task without a required
@@ -115,8 +122,10 @@ class Trainer:
                  writers: RunWriters | None = None, checkpoint_dir: str | None = None,
                  checkpoint_every: int | None = None, log_every: int | None = None,
                  progress: Progress | None = None, histograms: bool = True, jit_compile: bool | None = None,
-                 strategy: tf.distribute.Strategy | None = None, reporters: Sequence[Reporter] = ()):
+                 strategy: tf.distribute.Strategy | None = None, reporters: Sequence[Reporter] = (),
+                 weight_average: float | None = None):
         epochs = check_positive_int("Trainer", "epochs", epochs)
+        self.weight_average = check_decay("Trainer", "weight_average", weight_average)
         if max_grad_norm is not None and (isinstance(max_grad_norm, bool) or not max_grad_norm > 0):
             raise ValueError(f"Trainer: max_grad_norm must be > 0 or None, got {max_grad_norm!r}")
         if learning_rate_at is not None and not callable(learning_rate_at):
@@ -177,11 +186,16 @@ class Trainer:
         self._epoch_sums = tf.Variable(tf.zeros([3], tf.float64), trainable=False, name="epoch_sums")
         if self.strategy is not None and not optimizer.built:  # its slots: in the scope, not in a replica
             optimizer.build(task.model.trainable_variables)
+        self.average = None
+        extra = {}
+        if self.weight_average is not None:
+            self.average = WeightAverage(task.model.trainable_variables, self.weight_average)
+            extra["weight_average"] = self.average.trackables()
         self.checkpoints = None
         if checkpoint_dir is not None:
             trackables = training_trackables(
                 task.model, optimizer, global_step=self.global_step, epoch=self.epoch,
-                step_in_epoch=self.step_in_epoch, epoch_sums=self._epoch_sums, task=task.trackables(),
+                step_in_epoch=self.step_in_epoch, epoch_sums=self._epoch_sums, task=task.trackables(), **extra,
             )
             self.checkpoints = CheckpointKeeper(checkpoint_dir, trackables)
 
@@ -212,7 +226,10 @@ class Trainer:
         return result
 
     def _update_counters(self, sums):
-        """``sums``: ``[loss_sum, count, grad_norm]`` of the step (all replicas)."""
+        """``sums``: ``[loss_sum, count, grad_norm]`` of the step (all replicas); also moves the
+        weight average, after the update (cross-replica context)."""
+        if self.average is not None:
+            self.average.update()
         self._epoch_sums.assign_add(tf.cast(sums, tf.float64))
         self.step_in_epoch.assign_add(1)
         self.global_step.assign_add(1)
@@ -244,6 +261,13 @@ class Trainer:
     def complete(self) -> bool:
         """True once all ``epochs`` are done (a resumed finished run trains no further)."""
         return int(self.epoch.numpy()) >= self.epochs
+
+    def use_averages(self) -> bool:
+        """Put the weight average into the model for good (``weight_average``); whether there was one."""
+        if self.average is None:
+            return False
+        self.average.assign_to_model()
+        return True
 
     def current_learning_rate(self) -> float:
         """The optimizer's learning rate now (a schedule is evaluated at the current step)."""
@@ -403,7 +427,8 @@ class Trainer:
         record.update({f"train_{k.lower()}": v for k, v in derived_metrics(train_loss).items()})
         if count > self._count_at_start:  # not when resumed after this epoch's last step
             record[throughput_name] = (count - self._count_at_start) / max(train_seconds, 1e-9)
-        with terminated_at_once():  # a long section that the resumed run repeats
+        averages = self.average.applied() if self.average is not None else contextlib.nullcontext()
+        with terminated_at_once(), averages:  # a long section that the resumed run repeats
             self._evaluate_and_write(epoch, step, record, derived_metrics)
         with interrupts_deferred():  # both counters, then the checkpoint, or neither
             self.epoch.assign_add(1)

@@ -166,7 +166,7 @@ def _build(args, config, corpus, run_dir, strategy):
                  "tags": vocab.tags.size, "intents": vocab.intents.size},
         learning_rate_at=config.learning_rate_at if config.learning_rate_decay != 1.0 else None,
         max_grad_norm=config.max_grad_norm, best_by="best validation slot F1 + intent accuracy",
-        finish=finish,
+        finish=finish, weight_average=config.weight_average,
     )
 
 

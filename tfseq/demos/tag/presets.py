@@ -26,6 +26,7 @@ import dataclasses
 
 from tfseq.demos.frame import Preset, check_precision
 from tfseq.rnn_cell.factory import CELLS
+from tfseq.train.averaging import check_decay
 
 ENCODERS = ("uni", "bi")
 VARIANTS = ("joint", "slot_gated")
@@ -57,7 +58,9 @@ class TagConfig(Preset):
     ``batch_size``, ``epochs``, ``intent_weight`` (the intent term's weight in the joint loss),
     ``select_best`` (keep the weights of the epoch with the best validation score, slot F1
     plus intent accuracy, instead of the last epoch's: the run's final checkpoint,
-    ``model.keras`` and test scores are that epoch's).
+    ``model.keras`` and test scores are that epoch's), ``weight_average`` (``None``, or the
+    decay of an exponential moving average of the weights, e.g. 0.999, which validation scores
+    and ``select_best`` keeps: :class:`~tfseq.train.averaging.WeightAverage`).
     """
 
     name: str
@@ -85,6 +88,7 @@ class TagConfig(Preset):
     select_best: bool = False
     crf: bool = False
     token_intent: bool = False
+    weight_average: float | None = None
     precision: str = "float32"  # or "mixed_bfloat16": float32 weights, bfloat16 compute
     published: str | None = None
 
@@ -126,6 +130,7 @@ class TagConfig(Preset):
             raise ValueError(f"TagConfig.intent_weight must be >= 0, got {self.intent_weight!r}")
         if self.max_grad_norm is not None and not self.max_grad_norm > 0:
             raise ValueError(f"TagConfig.max_grad_norm must be > 0 or None, got {self.max_grad_norm!r}")
+        check_decay("TagConfig", "weight_average", self.weight_average)
 
 
 TINY = TagConfig(
