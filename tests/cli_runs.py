@@ -72,12 +72,13 @@ def terminate_after_checkpoint(argv, run_dir, step, timeout=120):
     return process.returncode, out, err
 
 
-def final_weights(run_dir):
-    """``{checkpoint name: array}`` of the model variables in ``run_dir``'s latest checkpoint."""
+def final_weights(run_dir, prefix="model_variables/"):
+    """``{checkpoint name: array}`` of the model variables (the variables whose names start with
+    ``prefix``) in ``run_dir``'s latest checkpoint."""
     ckpt = os.path.join(run_dir, "checkpoints")
     with open(os.path.join(ckpt, "latest")) as f:
         reader = tf.train.load_checkpoint(os.path.join(ckpt, f.read().strip(), "ckpt"))
-    names = sorted(n for n in reader.get_variable_to_shape_map() if n.startswith("model_variables/"))
+    names = sorted(n for n in reader.get_variable_to_shape_map() if n.startswith(prefix))
     return {n: reader.get_tensor(n) for n in names}
 
 

@@ -8,6 +8,7 @@ import json
 import os
 import re
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -195,3 +196,25 @@ def test_select_best_keeps_the_best_validation_epoch(tmp_path, capsys):
     assert abs(float(re.search(r"accuracy ([\d.]+)%", out)[1]) / 100 - max(accuracies)) < 1e-3, out
     code, out, err = run_cli(capsys, "classify", "eval", "--run", os.path.join(logdir, "best"), "--split", "test")
     assert code == 0 and f"accuracy {kept_test}%" in out, out
+
+
+def test_weight_average_ends_the_run_with_the_averages(tmp_path, capsys):
+    logdir = str(tmp_path / "exp")
+    code, out, err = run_cli(capsys, "classify", "train", "--logdir", logdir, "--run", "r", *SMALL, "epochs=1",
+                             "weight_average=0.95")
+    assert code == 0, err
+    assert "the model's weights are the average of its training (decay 0.95)" in out
+    averages = final_weights(os.path.join(logdir, "r"), "weight_average/weight_averages/")
+    model = keras.saving.load_model(os.path.join(logdir, "r", "model.keras"))
+    assert len(averages) == len(model.trainable_variables) > 3
+    for k, variable in enumerate(model.trainable_variables):
+        np.testing.assert_array_equal(variable.numpy(), averages[f"weight_average/weight_averages/{k}/.ATTRIBUTES/"
+                                                                 "VARIABLE_VALUE"], err_msg=variable.path)
+    # eval reads the averaged weights: it scores validation as the epoch's (averaged) validation did
+    accuracy = float(re.search(r"validation accuracy ([\d.]+)", out)[1])
+    code, out, err = run_cli(capsys, "classify", "eval", "--run", os.path.join(logdir, "r"), "--split", "valid")
+    assert code == 0, err
+    assert abs(float(re.search(r"accuracy ([\d.]+)%", out)[1]) / 100 - accuracy) < 1e-3, out
+    code, _, err = run_cli(capsys, "classify", "train", "--logdir", logdir, "--run", "bad", *SMALL,
+                           "weight_average=0")
+    assert code == 2 and "ClassifyConfig.weight_average must be a number in (0, 1)" in err and err.count("\n") == 1

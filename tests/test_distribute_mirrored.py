@@ -1,8 +1,8 @@
 """``Trainer(strategy=MirroredStrategy)`` over two logical CPU devices equals the single-device
 Trainer on the same global batches (LM: weights, carried state rows, logged sums; the
 translation model with its per-token mean; a mean-squared-error task split unevenly);
-checkpoints written under the strategy load without it and the other way round; XLA under
-the strategy falls back for the LM with a warning.
+checkpoints written under the strategy load without it and the other way round; the weight
+average under the strategy equals the single-device one; XLA under the strategy falls back for the LM with a warning.
 
 Logical devices must be configured before TensorFlow initialises its devices, so the checks
 run in a fresh interpreter (this file run as a script) and report JSON on its last line.
@@ -71,7 +71,8 @@ def test_adam_on_repeated_ids_equals_the_dense_gradient_step(results):
 
 def test_regression_uneven_split_xla_and_lm_xla_fallback(results):
     result = results["regression"]
-    assert result["weights"] < TOLERANCE and result["xla_weights"] < TOLERANCE, result
+    assert result["weights"] < TOLERANCE and result["xla_weights"] < TOLERANCE, result  # weights and averages
+    assert result["averaged"] > 1e-3, result
     assert result["lm_xla_warning"], result
     assert result["lm_xla_weights"] < TOLERANCE, result  # the fallback equals the single-device graph
 
@@ -213,9 +214,12 @@ def _regression(strategy):
             keras.utils.set_random_seed(5)
             task = Linear()
             optimizer = keras.optimizers.Adam(0.1)
-        Trainer(task, optimizer, 1, max_grad_norm=1.0, jit_compile=jit, strategy=s).fit()  # True: XLA or raise
-        weights.append([v.numpy() for v in task.model.trainable_variables])
-    result = {"weights": _max_diff(weights[0], weights[1]), "xla_weights": _max_diff(weights[0], weights[2])}
+        trainer = Trainer(task, optimizer, 1, max_grad_norm=1.0, jit_compile=jit, strategy=s,  # True: XLA or raise
+                          weight_average=0.5)
+        trainer.fit()
+        weights.append([v.numpy() for v in task.model.trainable_variables + trainer.average.averages])
+    result = {"weights": _max_diff(weights[0], weights[1]), "xla_weights": _max_diff(weights[0], weights[2]),
+              "averaged": _max_diff(weights[0][:2], weights[0][2:])}  # the averages are not the weights
     # XLA: the LM's loss all-gathers its state, so under a strategy it falls back with a warning
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")

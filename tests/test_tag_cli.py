@@ -3,6 +3,7 @@ uninterrupted run; its TensorBoard events (scalars, text, hparams); eval and pre
 
 import os
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -79,10 +80,12 @@ def test_resume_after_sigkill_then_events_eval_predict(tmp_path, capsys):
     assert "resumed from" in resumed.stdout + resumed.stderr
     code, out, err = run_cli(capsys, *train, "--run", "straight")  # uninterrupted, in this process
     assert code == 0, err
-    a, b = final_weights(os.path.join(logdir, "killed")), final_weights(os.path.join(logdir, "straight"))
-    assert a.keys() == b.keys() and len(a) > 5
-    for name in a:
-        np.testing.assert_array_equal(a[name], b[name], err_msg=name)
+    for prefix in ("model_variables/", "weight_average/"):  # the resumed run continued the same average
+        a = final_weights(os.path.join(logdir, "killed"), prefix)
+        b = final_weights(os.path.join(logdir, "straight"), prefix)
+        assert a.keys() == b.keys() and len(a) > 5
+        for name in a:
+            np.testing.assert_array_equal(a[name], b[name], err_msg=name)
 
     # the uninterrupted run's output and TensorBoard events
     assert "Epoch 2," in out and "validation slot f1" in out and "Test slot F1 " in out
@@ -140,17 +143,19 @@ def test_resume_with_characters_decay_and_best_epoch(tmp_path, capsys):
     data = str(slice_dir(tmp_path, train=64, valid=16, test=16))
     logdir = str(tmp_path / "exp")
     options = ["epochs=3", "char_embedding_size=4", "char_filters=6", "max_chars=8", "intent_pooling=max",
-               "learning_rate_decay=0.5", "select_best=true", "crf=true"]
+               "learning_rate_decay=0.5", "select_best=true", "crf=true", "weight_average=0.9"]
     train = ["tag", "train", "--data", data, "--logdir", logdir, "--checkpoint-every", "3", *SMALL, *options]
     kill_after_checkpoint(train + ["--run", "killed"], os.path.join(logdir, "killed"), 4)
     resumed = run_process(train + ["--run", "killed"])
     assert resumed.returncode == 0, resumed.stderr
     code, out, err = run_cli(capsys, *train, "--run", "straight")
     assert code == 0, err
-    a, b = final_weights(os.path.join(logdir, "killed")), final_weights(os.path.join(logdir, "straight"))
-    assert a.keys() == b.keys() and len(a) > 5
-    for name in a:
-        np.testing.assert_array_equal(a[name], b[name], err_msg=name)
+    for prefix in ("model_variables/", "weight_average/"):  # the resumed run continued the same average
+        a = final_weights(os.path.join(logdir, "killed"), prefix)
+        b = final_weights(os.path.join(logdir, "straight"), prefix)
+        assert a.keys() == b.keys() and len(a) > 5
+        for name in a:
+            np.testing.assert_array_equal(a[name], b[name], err_msg=name)
     assert "character CNN 6x3" in out and "kept the weights of epoch " in out
     kept = int(out.split("kept the weights of epoch ")[1].split()[0])
     valid_acc, _ = events(os.path.join(logdir, "straight", "validation"))
@@ -165,3 +170,22 @@ def test_resume_with_characters_decay_and_best_epoch(tmp_path, capsys):
     code, out, err = run_cli(capsys, "tag", "eval", "--logdir", logdir, "--run", "straight", "--split", "valid")
     assert code == 0, err
     assert f"slot F1 {f1[kept - 1]:.2f}" in out and f"intent accuracy {intent[kept - 1]:.2f} %" in out
+
+
+def test_weight_average_without_best_epoch_ends_with_the_averages(tmp_path, capsys):
+    data = str(slice_dir(tmp_path, train=48, valid=8, test=8))
+    logdir = str(tmp_path / "exp")
+    code, out, err = run_cli(capsys, "tag", "train", "--data", data, "--logdir", logdir, "--run", "r", *SMALL,
+                             "epochs=1", "weight_average=0.9")
+    assert code == 0, err
+    assert "the model's weights are the average of its training (decay 0.9)" in out
+    averages = final_weights(os.path.join(logdir, "r"), "weight_average/weight_averages/")
+    model = keras.saving.load_model(os.path.join(logdir, "r", "model.keras"))
+    assert len(averages) == len(model.trainable_variables) > 5
+    for k, variable in enumerate(model.trainable_variables):
+        np.testing.assert_array_equal(variable.numpy(), averages[f"weight_average/weight_averages/{k}/.ATTRIBUTES/"
+                                                                 "VARIABLE_VALUE"], err_msg=variable.path)
+    code, _, err = run_cli(capsys, "tag", "train", "--data", data, "--logdir", logdir, "--run", "bad", *SMALL,
+                           "weight_average=1.0")
+    assert code == 2 and "TagConfig.weight_average must be a number in (0, 1)" in err and err.count("\n") == 1
+    assert not os.path.exists(os.path.join(logdir, "bad"))

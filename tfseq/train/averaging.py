@@ -27,13 +27,13 @@ from tfseq.train.stopping import interrupts_deferred
 __all__ = ["WeightAverage"]
 
 
-def check_decay(owner: str, name: str, decay: Any) -> float | None:
-    """``decay`` as a float in (0, 1), or ``None`` (no averaging); ``ValueError`` naming ``owner``
-    and ``name`` otherwise."""
+def check_decay(what: str, decay: Any) -> float | None:
+    """``decay`` as a float in (0, 1), or ``None`` (no averaging); otherwise ``ValueError``
+    naming the setting (``what``, e.g. ``"Trainer: weight_average"``) and the value."""
     if decay is None:
         return None
     if isinstance(decay, bool) or not isinstance(decay, (int, float)) or not 0.0 < decay < 1.0:
-        raise ValueError(f"{owner}: {name} must be a number in (0, 1) (e.g. 0.999) or None, got {decay!r}")
+        raise ValueError(f"{what} must be a number in (0, 1) (e.g. 0.999) or None, got {decay!r}")
     return float(decay)
 
 
@@ -50,7 +50,7 @@ class WeightAverage:
     """
 
     def __init__(self, variables: Sequence[tf.Variable], decay: float) -> None:
-        self.decay = check_decay("WeightAverage", "decay", decay)
+        self.decay = check_decay("WeightAverage: decay", decay)
         if self.decay is None:
             raise ValueError("WeightAverage: decay must be a number in (0, 1), got None")
         self.variables = list(variables)

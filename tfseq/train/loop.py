@@ -125,7 +125,7 @@ class Trainer:
                  strategy: tf.distribute.Strategy | None = None, reporters: Sequence[Reporter] = (),
                  weight_average: float | None = None):
         epochs = check_positive_int("Trainer", "epochs", epochs)
-        self.weight_average = check_decay("Trainer", "weight_average", weight_average)
+        self.weight_average = check_decay("Trainer: weight_average", weight_average)
         if max_grad_norm is not None and (isinstance(max_grad_norm, bool) or not max_grad_norm > 0):
             raise ValueError(f"Trainer: max_grad_norm must be > 0 or None, got {max_grad_norm!r}")
         if learning_rate_at is not None and not callable(learning_rate_at):

@@ -178,6 +178,7 @@ def _build(args, config, corpus, run_dir, strategy, built, vectors):
         hparams={**config.to_dict(), "data": args.data, "corpus": corpus.name, "split": corpus.split,
                  "seed": args.seed, "vocab": vocabulary.size},
         max_grad_norm=config.max_grad_norm, best_by="best validation accuracy", finish=finish,
+        weight_average=config.weight_average,
     )
 
 

@@ -22,6 +22,7 @@ import dataclasses
 
 from tfseq.demos.frame import Preset, check_precision
 from tfseq.rnn_cell.factory import CELLS
+from tfseq.train.averaging import check_decay
 
 POOLINGS = ("last", "mean", "max", "attention")
 
@@ -40,7 +41,9 @@ class ClassifyConfig(Preset):
     are truncated), ``num_buckets``. Training: ``batch_size``, ``epochs``, ``learning_rate``
     (Adam), ``max_grad_norm`` (``None``: no clipping), ``select_best`` (keep the weights of
     the epoch with the best validation accuracy instead of the last epoch's: the run's final
-    checkpoint, ``model.keras`` and test scores are that epoch's).
+    checkpoint, ``model.keras`` and test scores are that epoch's), ``weight_average`` (``None``,
+    or the decay of a moving average of the weights that validation scores and the run ends
+    with: :class:`~tfseq.train.averaging.WeightAverage`).
     """
 
     name: str
@@ -65,6 +68,7 @@ class ClassifyConfig(Preset):
     learning_rate: float = 0.001
     max_grad_norm: float | None = 5.0
     select_best: bool = False
+    weight_average: float | None = None
     precision: str = "float32"  # or "mixed_bfloat16": float32 weights, bfloat16 compute
     published: str | None = None
 
@@ -92,6 +96,7 @@ class ClassifyConfig(Preset):
             raise ValueError(f"ClassifyConfig.learning_rate must be > 0, got {self.learning_rate!r}")
         if self.max_grad_norm is not None and not self.max_grad_norm > 0:
             raise ValueError(f"ClassifyConfig.max_grad_norm must be > 0 or None, got {self.max_grad_norm!r}")
+        check_decay("ClassifyConfig.weight_average", self.weight_average)
         if self.freeze_embeddings and self.vectors is None:
             raise ValueError("ClassifyConfig.freeze_embeddings needs pretrained vectors (vectors=PATH), got "
                              "vectors=None")

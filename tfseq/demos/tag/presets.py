@@ -130,7 +130,7 @@ class TagConfig(Preset):
             raise ValueError(f"TagConfig.intent_weight must be >= 0, got {self.intent_weight!r}")
         if self.max_grad_norm is not None and not self.max_grad_norm > 0:
             raise ValueError(f"TagConfig.max_grad_norm must be > 0 or None, got {self.max_grad_norm!r}")
-        check_decay("TagConfig", "weight_average", self.weight_average)
+        check_decay("TagConfig.weight_average", self.weight_average)
 
 
 TINY = TagConfig(
