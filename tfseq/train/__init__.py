@@ -5,6 +5,7 @@ progress bar.
 Imports only :mod:`tfseq.data` and the ground floor; every demo's task plugs into it.
 """
 
+from tfseq.train.averaging import WeightAverage
 from tfseq.train.checkpoints import CheckpointKeeper, training_trackables
 from tfseq.train.distribute import WorkerLostError, make_strategy
 from tfseq.train.loop import Trainer
@@ -35,6 +36,7 @@ __all__ = [
     "perplexity",
     "average_loss",
     "sum_duplicate_slices",
+    "WeightAverage",
     "CheckpointKeeper",
     "training_trackables",
     "Progress",

@@ -107,7 +107,7 @@ class Trainer:
             writes summaries and checkpoints.
         reporters: more :class:`~tfseq.train.reporting.Reporter` objects, after the task's.
         weight_average: keep an exponential moving average of the trained weights with this
-            decay (e.g. ``0.999``; :class:`~tfseq.train.averaging.WeightAverage`), updated after
+            decay (e.g. ``0.999``; :class:`~tfseq.train.WeightAverage`), updated after
             every step and checkpointed with the run: each epoch's evaluation (and its
             histograms, texts and images) then sees the averages, which the model holds only
             for that while; :meth:`use_averages` puts them in for good. ``None``: no average.

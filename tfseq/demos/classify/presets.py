@@ -43,7 +43,7 @@ class ClassifyConfig(Preset):
     the epoch with the best validation accuracy instead of the last epoch's: the run's final
     checkpoint, ``model.keras`` and test scores are that epoch's), ``weight_average`` (``None``,
     or the decay of a moving average of the weights that validation scores and the run ends
-    with: :class:`~tfseq.train.averaging.WeightAverage`).
+    with: :class:`~tfseq.train.WeightAverage`).
     """
 
     name: str

@@ -60,7 +60,7 @@ class TagConfig(Preset):
     plus intent accuracy, instead of the last epoch's: the run's final checkpoint,
     ``model.keras`` and test scores are that epoch's), ``weight_average`` (``None``, or the
     decay of an exponential moving average of the weights, e.g. 0.999, which validation scores
-    and ``select_best`` keeps: :class:`~tfseq.train.averaging.WeightAverage`).
+    and ``select_best`` keeps: :class:`~tfseq.train.WeightAverage`).
     """
 
     name: str
