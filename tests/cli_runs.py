@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import tensorflow as tf
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
@@ -80,6 +81,28 @@ def final_weights(run_dir, prefix="model_variables/"):
         reader = tf.train.load_checkpoint(os.path.join(ckpt, f.read().strip(), "ckpt"))
     names = sorted(n for n in reader.get_variable_to_shape_map() if n.startswith(prefix))
     return {n: reader.get_tensor(n) for n in names}
+
+
+def assert_same_checkpoints(run_a, run_b, prefixes=("model_variables/",)):
+    """The latest checkpoints of two runs hold the same values under each name prefix (more than five each)."""
+    for prefix in prefixes:
+        a, b = final_weights(run_a, prefix), final_weights(run_b, prefix)
+        assert a.keys() == b.keys() and len(a) > 5, (prefix, sorted(a), sorted(b))
+        for name in a:
+            np.testing.assert_array_equal(a[name], b[name], err_msg=name)
+
+
+def assert_model_file_holds_the_averages(run_dir):
+    """``model.keras`` of a finished run holds the weight averages of its latest checkpoint."""
+    import keras
+
+    prefix = "weight_average/weight_averages/"
+    averages = final_weights(run_dir, prefix)
+    model = keras.saving.load_model(os.path.join(run_dir, "model.keras"))
+    assert len(averages) == len(model.trainable_variables) > 3
+    for k, variable in enumerate(model.trainable_variables):
+        np.testing.assert_array_equal(variable.numpy(), averages[f"{prefix}{k}/.ATTRIBUTES/VARIABLE_VALUE"],
+                                      err_msg=variable.path)
 
 
 def events(directory):

@@ -8,11 +8,11 @@ import json
 import os
 import re
 
-import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from cli_runs import events, final_weights, kill_after_checkpoint, run_cli, run_process
+from cli_runs import (assert_model_file_holds_the_averages, events, final_weights, kill_after_checkpoint, run_cli,
+                      run_process)
 
 from tfseq.data.sentiment import load_sentiment
 
@@ -204,12 +204,7 @@ def test_weight_average_ends_the_run_with_the_averages(tmp_path, capsys):
                              "weight_average=0.95")
     assert code == 0, err
     assert "the model's weights are the average of its training (decay 0.95)" in out
-    averages = final_weights(os.path.join(logdir, "r"), "weight_average/weight_averages/")
-    model = keras.saving.load_model(os.path.join(logdir, "r", "model.keras"))
-    assert len(averages) == len(model.trainable_variables) > 3
-    for k, variable in enumerate(model.trainable_variables):
-        np.testing.assert_array_equal(variable.numpy(), averages[f"weight_average/weight_averages/{k}/.ATTRIBUTES/"
-                                                                 "VARIABLE_VALUE"], err_msg=variable.path)
+    assert_model_file_holds_the_averages(os.path.join(logdir, "r"))
     # eval reads the averaged weights: it scores validation as the epoch's (averaged) validation did
     accuracy = float(re.search(r"validation accuracy ([\d.]+)", out)[1])
     code, out, err = run_cli(capsys, "classify", "eval", "--run", os.path.join(logdir, "r"), "--split", "valid")

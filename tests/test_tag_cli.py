@@ -3,11 +3,11 @@ uninterrupted run; its TensorBoard events (scalars, text, hparams); eval and pre
 
 import os
 
-import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from cli_runs import events, final_weights, kill_after_checkpoint, run_cli, run_process
+from cli_runs import (assert_model_file_holds_the_averages, assert_same_checkpoints, events, kill_after_checkpoint,
+                      run_cli, run_process)
 
 from tfseq.data.slots import load_slots
 
@@ -80,12 +80,7 @@ def test_resume_after_sigkill_then_events_eval_predict(tmp_path, capsys):
     assert "resumed from" in resumed.stdout + resumed.stderr
     code, out, err = run_cli(capsys, *train, "--run", "straight")  # uninterrupted, in this process
     assert code == 0, err
-    for prefix in ("model_variables/", "weight_average/"):  # the resumed run continued the same average
-        a = final_weights(os.path.join(logdir, "killed"), prefix)
-        b = final_weights(os.path.join(logdir, "straight"), prefix)
-        assert a.keys() == b.keys() and len(a) > 5
-        for name in a:
-            np.testing.assert_array_equal(a[name], b[name], err_msg=name)
+    assert_same_checkpoints(os.path.join(logdir, "killed"), os.path.join(logdir, "straight"))
 
     # the uninterrupted run's output and TensorBoard events
     assert "Epoch 2," in out and "validation slot f1" in out and "Test slot F1 " in out
@@ -150,12 +145,9 @@ def test_resume_with_characters_decay_and_best_epoch(tmp_path, capsys):
     assert resumed.returncode == 0, resumed.stderr
     code, out, err = run_cli(capsys, *train, "--run", "straight")
     assert code == 0, err
-    for prefix in ("model_variables/", "weight_average/"):  # the resumed run continued the same average
-        a = final_weights(os.path.join(logdir, "killed"), prefix)
-        b = final_weights(os.path.join(logdir, "straight"), prefix)
-        assert a.keys() == b.keys() and len(a) > 5
-        for name in a:
-            np.testing.assert_array_equal(a[name], b[name], err_msg=name)
+    # the resumed run continued the same weight average
+    assert_same_checkpoints(os.path.join(logdir, "killed"), os.path.join(logdir, "straight"),
+                            ("model_variables/", "weight_average/"))
     assert "character CNN 6x3" in out and "kept the weights of epoch " in out
     kept = int(out.split("kept the weights of epoch ")[1].split()[0])
     valid_acc, _ = events(os.path.join(logdir, "straight", "validation"))
@@ -179,12 +171,7 @@ def test_weight_average_without_best_epoch_ends_with_the_averages(tmp_path, caps
                              "epochs=1", "weight_average=0.9")
     assert code == 0, err
     assert "the model's weights are the average of its training (decay 0.9)" in out
-    averages = final_weights(os.path.join(logdir, "r"), "weight_average/weight_averages/")
-    model = keras.saving.load_model(os.path.join(logdir, "r", "model.keras"))
-    assert len(averages) == len(model.trainable_variables) > 5
-    for k, variable in enumerate(model.trainable_variables):
-        np.testing.assert_array_equal(variable.numpy(), averages[f"weight_average/weight_averages/{k}/.ATTRIBUTES/"
-                                                                 "VARIABLE_VALUE"], err_msg=variable.path)
+    assert_model_file_holds_the_averages(os.path.join(logdir, "r"))
     code, _, err = run_cli(capsys, "tag", "train", "--data", data, "--logdir", logdir, "--run", "bad", *SMALL,
                            "weight_average=1.0")
     assert code == 2 and "TagConfig.weight_average must be a number in (0, 1)" in err and err.count("\n") == 1
