@@ -1,7 +1,8 @@
 """``Trainer(weight_average=decay)``: the averages follow TF1's ``ExponentialMovingAverage`` rule
 (NumPy, step by step), each evaluation sees them and the model's own weights come back after
 it (also when the evaluation is interrupted), a run resumed from a checkpoint continues the
-same average, and bad decays are refused by name."""
+same average (and one saved without an average is refused by name), and bad decays are
+refused by name."""
 
 import keras
 import numpy as np
@@ -144,3 +145,15 @@ def test_applied_puts_the_averages_in_and_the_weights_back_even_on_error():
             np.testing.assert_allclose(weight.numpy(), [2.8, 5.6], rtol=1e-6)
             raise RuntimeError("inside")
     np.testing.assert_array_equal(weight.numpy(), [3.0, 6.0])
+
+
+def test_resuming_a_run_saved_without_an_average_is_refused(tmp_path):
+    Trainer(Regression(), keras.optimizers.SGD(0.05), 1, checkpoint_dir=str(tmp_path)).fit()
+    trainer = Trainer(Regression(), keras.optimizers.SGD(0.05), 2, checkpoint_dir=str(tmp_path), weight_average=0.9)
+    with pytest.raises(ValueError, match=r"Trainer: weight_average=0.9, but the checkpoint .*ckpt-6/ckpt holds no "
+                                         r"weight average"):
+        trainer.fit()
+    # the other way round (an average saved, none asked for) restores the rest
+    Trainer(Regression(), keras.optimizers.SGD(0.05), 1, checkpoint_dir=str(tmp_path / "b"), weight_average=0.9).fit()
+    resumed = Trainer(Regression(seed=5), keras.optimizers.SGD(0.05), 2, checkpoint_dir=str(tmp_path / "b"))
+    assert resumed.restore() is not None and int(resumed.global_step.numpy()) == 6

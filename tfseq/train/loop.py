@@ -236,9 +236,16 @@ class Trainer:
 
     # -- resume -----------------------------------------------------------------------------
     def restore(self) -> str | None:
-        """Restore the latest checkpoint if there is one; returns its prefix or ``None``."""
+        """Restore the latest checkpoint if there is one; returns its prefix or ``None``.
+        ``ValueError`` when this Trainer keeps a weight average and the checkpoint holds none."""
         if self.checkpoints is None:
             return None
+        latest = self.checkpoints.latest()
+        if self.average is not None and latest is not None and not any(
+                name.startswith("weight_average/") for name, _ in tf.train.list_variables(latest)):
+            raise ValueError(f"Trainer: weight_average={self.weight_average}, but the checkpoint {latest} holds no "
+                             "weight average (its run trained without one): resume it without weight_average, "
+                             "or start a new run")
         prefix = self.checkpoints.restore()
         if self.strategy is not None:
             distribute.check_same_step(self.strategy, self.global_step)
