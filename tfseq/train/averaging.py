@@ -55,34 +55,28 @@ class WeightAverage:
             raise ValueError("WeightAverage: decay must be a number in (0, 1), got None")
         self.variables = list(variables)
         self.averages = [tf.Variable(v, trainable=False, name="average_" + _name(v)) for v in self.variables]
-        # the model's own weights while the averages are applied
-        self._held = [tf.Variable(v, trainable=False, name="held_" + _name(v)) for v in self.variables]
         self.updates = tf.Variable(0, dtype=tf.int64, trainable=False, name="average_updates")
 
     def update(self) -> None:
         """Move every average one step towards its weight (called once per training step, inside it)."""
         t = tf.cast(self.updates, tf.float32)
-        decay = tf.minimum(tf.constant(self.decay, tf.float32), (1.0 + t) / (10.0 + t))
-        for average, variable in zip(self.averages, self.variables):
-            rate = tf.cast(1.0 - decay, average.dtype)
-            average.assign_sub(rate * (average - tf.cast(variable, average.dtype)))
+        rate = 1.0 - tf.minimum(tf.constant(self.decay, tf.float32), (1.0 + t) / (10.0 + t))
+        for average, variable in zip(self.averages, self.variables):  # copies: the same dtype
+            average.assign_sub(rate * (average - variable))
         self.updates.assign_add(1)
 
     @contextlib.contextmanager
     def applied(self) -> Iterator[None]:
         """Within the block the model's weights are the averages; after it (also when the block
         raises, e.g. on Ctrl-C) its trained weights are back, each switch done as a whole."""
-        with interrupts_deferred():
-            for held, variable in zip(self._held, self.variables):
-                held.assign(variable)
-            for variable, average in zip(self.variables, self.averages):
-                variable.assign(average)
+        held = [tf.identity(variable) for variable in self.variables]  # snapshots: an assign never changes them
+        self.assign_to_model()
         try:
             yield
         finally:
             with interrupts_deferred():
-                for variable, held in zip(self.variables, self._held):
-                    variable.assign(held)
+                for variable, value in zip(self.variables, held):
+                    variable.assign(value)
 
     def assign_to_model(self) -> None:
         """Put the averages into the model for good (its trained weights are overwritten)."""

@@ -201,7 +201,7 @@ class Trainer:
 
     def _make_step_fn(self, xla):
         return make_train_step(self._task, self.optimizer, self.max_grad_norm, self.distribute_strategy,
-                               self.strategy is not None, xla, self._update_counters)
+                               self.strategy is not None, xla, self._after_step)
 
     @staticmethod
     def _warn_no_xla(reason, stacklevel):
@@ -225,9 +225,9 @@ class Trainer:
         self._step_compiled = True
         return result
 
-    def _update_counters(self, sums):
-        """``sums``: ``[loss_sum, count, grad_norm]`` of the step (all replicas); also moves the
-        weight average, after the update (cross-replica context)."""
+    def _after_step(self, sums):
+        """Inside the step, after the update (cross-replica context): moves the weight average and
+        the counters; ``sums``: ``[loss_sum, count, grad_norm]`` of the step (all replicas)."""
         if self.average is not None:
             self.average.update()
         self._epoch_sums.assign_add(tf.cast(sums, tf.float64))
