@@ -176,3 +176,29 @@ def test_weight_average_without_best_epoch_ends_with_the_averages(tmp_path, caps
                            "weight_average=1.0")
     assert code == 2 and "TagConfig.weight_average must be a number in (0, 1)" in err and err.count("\n") == 1
     assert not os.path.exists(os.path.join(logdir, "bad"))
+
+
+def test_ensemble_resumes_after_sigkill_and_eval_predict_read_it(tmp_path, capsys):
+    import keras
+
+    from tfseq.demos.tag.ensemble import TaggerEnsemble
+
+    data = str(slice_dir(tmp_path, train=48, valid=8, test=16))
+    logdir = str(tmp_path / "exp")
+    train = ["tag", "train", "--data", data, "--logdir", logdir, "--checkpoint-every", "2", *SMALL, "members=2",
+             "crf=true", "select_best=true"]
+    kill_after_checkpoint(train + ["--run", "killed"], os.path.join(logdir, "killed"), 2)
+    resumed = run_process(train + ["--run", "killed"])
+    assert resumed.returncode == 0, resumed.stderr
+    code, out, err = run_cli(capsys, *train, "--run", "straight")
+    assert code == 0, err
+    assert "an ensemble of 2 trained together" in out
+    assert_same_checkpoints(os.path.join(logdir, "killed"), os.path.join(logdir, "straight"), ("model_variables/",))
+    test_line = out.split("Test ")[1].splitlines()[0]
+    assert test_line in resumed.stdout
+    code, out, err = run_cli(capsys, "tag", "eval", "--logdir", logdir, "--run", "straight", "--split", "test")
+    assert code == 0 and out.startswith(f"test: {test_line}"), (out, err)
+    code, out, err = run_cli(capsys, "tag", "predict", "--logdir", logdir, "--run", "straight", "play some jazz")
+    assert code == 0 and out.splitlines()[0].split()[0] == "play" and "intent: " in out, (out, err)
+    saved = keras.saving.load_model(os.path.join(logdir, "straight", "model.keras"))
+    assert isinstance(saved, TaggerEnsemble) and len(saved.members()) == 2

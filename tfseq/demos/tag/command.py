@@ -156,6 +156,8 @@ def _build(args, config, corpus, run_dir, strategy):
     encoder = f"{config.num_layers}x{config.num_units} {config.cell}, {config.encoder_type}directional"
     if config.uses_chars:
         encoder += f", character CNN {config.char_filters}x{config.char_kernel}"
+    if config.members > 1:
+        encoder += f", an ensemble of {config.members} trained together"
     return Training(
         model, task, optimizer, epochs=config.epochs,
         summary=f"{corpus.summary()}; vocab {vocab.words.size} words, {vocab.tags.size - 2} tags, "

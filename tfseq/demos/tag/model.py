@@ -265,18 +265,16 @@ class SlotIntentModel(keras.Model):
     def call(self, inputs, training=False):
         return self._forward(inputs, training)
 
+    def members(self):
+        """The models whose losses are trained: this one (an ensemble lists its members). A
+        method, not a property: Keras' saving walks properties, and this one holds the model."""
+        return (self,)
+
     def predict_ids(self, words, length, chars=None):
         """``(tag ids [batch, T], intent ids [batch])``, never a blocked id."""
-        inputs = {"words": words, "length": length}
-        if chars is not None:
-            inputs["chars"] = chars
-        slot_logits, intent_logits = self._forward(inputs, training=False)
-        slot_logits += _blocked(self.num_tags, self.blocked_tags)
-        intent_logits += _blocked(self.num_intents, self.blocked_intents)
-        intent_ids = tf.argmax(intent_logits, -1, output_type=tf.int32)
-        if self.crf:
-            return crf_decode(slot_logits, length, tf.convert_to_tensor(self.transitions)), intent_ids
-        return tf.argmax(slot_logits, -1, output_type=tf.int32), intent_ids
+        slot_logits, intent_logits = self._forward(model_inputs(words, length, chars), training=False)
+        transitions = None if self.transitions is None else tf.convert_to_tensor(self.transitions)
+        return decode_ids(slot_logits, intent_logits, length, transitions, self.blocked_tags, self.blocked_intents)
 
     def get_config(self):
         return {
@@ -292,6 +290,26 @@ class SlotIntentModel(keras.Model):
         }
 
 
+def model_inputs(words, length, chars=None):
+    """The model's input dict of ``words``, ``length`` and (with character features) ``chars``."""
+    inputs = {"words": words, "length": length}
+    if chars is not None:
+        inputs["chars"] = chars
+    return inputs
+
+
+def decode_ids(slot_logits, intent_logits, length, transitions, blocked_tags, blocked_intents):
+    """``(tag ids [batch, T], intent ids [batch])`` from the heads' scores: the intent's argmax,
+    and the tags' argmax per word, or their Viterbi path with CRF ``transitions``; never a
+    blocked id."""
+    slot_logits += _blocked(slot_logits.shape[-1], blocked_tags)
+    intent_logits += _blocked(intent_logits.shape[-1], blocked_intents)
+    intent_ids = tf.argmax(intent_logits, -1, output_type=tf.int32)
+    if transitions is not None:
+        return crf_decode(slot_logits, length, transitions), intent_ids
+    return tf.argmax(slot_logits, -1, output_type=tf.int32), intent_ids
+
+
 def _float32(*logits):
     """The heads' logits as float32 (a no-op unless mixed precision computed them in bfloat16)."""
     return tuple(tf.cast(x, tf.float32) for x in logits)
@@ -305,7 +323,8 @@ def _blocked(size, ids):
 
 def tag_model_from_config(config, vocabularies, seed=None):
     """A built :class:`SlotIntentModel` for a :class:`~tfseq.demos.tag.presets.TagConfig` and
-    :class:`~tfseq.data.slots.SlotVocabularies`."""
+    :class:`~tfseq.data.slots.SlotVocabularies`, or with ``config.members > 1`` a built
+    :class:`~tfseq.demos.tag.ensemble.TaggerEnsemble` of that many."""
     chars = {}
     if config.uses_chars:
         if vocabularies.chars is None:
@@ -313,12 +332,18 @@ def tag_model_from_config(config, vocabularies, seed=None):
                              "(saved without them)")
         chars = {"num_chars": vocabularies.chars.size, "char_embedding_size": config.char_embedding_size,
                  "char_filters": config.char_filters, "char_kernel": config.char_kernel}
-    model = SlotIntentModel(
-        vocabularies.words.size, vocabularies.tags.size, vocabularies.intents.size, config.num_units,
-        config.embedding_size, num_layers=config.num_layers, cell=config.cell, encoder_type=config.encoder_type,
-        variant=config.variant, dropout=config.dropout, blocked_tags=(0, vocabularies.tags.unk_id),
-        blocked_intents=(vocabularies.intents.unk_id,), seed=seed, intent_pooling=config.intent_pooling,
-        crf=config.crf, token_intent=config.token_intent, dtype=config.precision, **chars,
+    kwargs = dict(
+        vocab_size=vocabularies.words.size, num_tags=vocabularies.tags.size, num_intents=vocabularies.intents.size,
+        num_units=config.num_units, embedding_size=config.embedding_size, num_layers=config.num_layers,
+        cell=config.cell, encoder_type=config.encoder_type, variant=config.variant, dropout=config.dropout,
+        blocked_tags=(0, vocabularies.tags.unk_id), blocked_intents=(vocabularies.intents.unk_id,),
+        intent_pooling=config.intent_pooling, crf=config.crf, token_intent=config.token_intent, **chars,
     )
+    if config.members > 1:
+        from tfseq.demos.tag.ensemble import TaggerEnsemble
+
+        model = TaggerEnsemble(config.members, kwargs, seed=seed, dtype=config.precision)
+    else:
+        model = SlotIntentModel(**kwargs, seed=seed, dtype=config.precision)
     model.build()
     return model

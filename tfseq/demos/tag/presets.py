@@ -60,7 +60,11 @@ class TagConfig(Preset):
     plus intent accuracy, instead of the last epoch's: the run's final checkpoint,
     ``model.keras`` and test scores are that epoch's), ``weight_average`` (``None``, or the
     decay of an exponential moving average of the weights, e.g. 0.999, which validation scores
-    and ``select_best`` keeps: :class:`~tfseq.train.WeightAverage`).
+    and ``select_best`` keeps: :class:`~tfseq.train.WeightAverage`). ``members``: 1, or an
+    ensemble of that many taggers of this configuration, with their own initial weights and
+    dropout, trained side by side on the same batches and decoded together (their mean slot
+    scores, CRF transitions and intent log-probabilities:
+    :class:`~tfseq.demos.tag.ensemble.TaggerEnsemble`).
     """
 
     name: str
@@ -89,6 +93,7 @@ class TagConfig(Preset):
     crf: bool = False
     token_intent: bool = False
     weight_average: float | None = None
+    members: int = 1
     precision: str = "float32"  # or "mixed_bfloat16": float32 weights, bfloat16 compute
     published: str | None = None
 
@@ -104,7 +109,7 @@ class TagConfig(Preset):
     def __post_init__(self):
         check_precision("TagConfig", self.precision)
         for key in ("num_units", "embedding_size", "batch_size", "epochs", "num_layers", "num_buckets",
-                    "char_filters", "char_kernel", "max_chars"):
+                    "char_filters", "char_kernel", "max_chars", "members"):
             value = getattr(self, key)
             if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
                 raise ValueError(f"TagConfig.{key} must be a positive integer, got {value!r}")

@@ -6,7 +6,8 @@
   ``default_rng([seed, epoch, batch])``, so a resumed run sees the batches an uninterrupted one
   would (the epoch number lives in a checkpointed variable).
 * Objective: :func:`~tfseq.demos.tag.model.joint_loss` (mean slot cross-entropy per word plus
-  the mean intent cross-entropy per utterance); the logged loss is that objective averaged over
+  the mean intent cross-entropy per utterance; an ensemble trains the sum of its members'
+  and logs their mean); the logged loss is that objective averaged over
   batches weighted by their words, and throughput is words per second.
 * ``evaluate(split)``: the loss and :func:`score` of the model's predictions: slot F1
   (conlleval's chunk-level F1, computed by ``seqeval``), intent accuracy and sentence accuracy.
@@ -122,26 +123,31 @@ class TagTask(SelectsBest):
             yield {key: tf.constant(value) for key, value in batch.items() if key != "index"}
 
     def loss(self, batch, training):
-        slot_logits, intent_logits = self.model(batch, training=training)
-        objective, parts = joint_loss(slot_logits, batch["tags"], batch["length"], intent_logits, batch["intent"],
-                                      batch["weight"], self.config.intent_weight,
-                                      self._transitions())
-        return objective, {"loss_sum": objective * parts["words"], "count": parts["words"]}
+        objective, words = self._objective(batch, training)
+        mean = objective / len(self.model.members())
+        return objective, {"loss_sum": mean * words, "count": words}
 
-    def _transitions(self):
-        return None if self.model.transitions is None else tf.convert_to_tensor(self.model.transitions)
+    def _objective(self, batch, training):
+        """``(objective, words)``: the joint loss, with an ensemble the sum of its members' (each
+        member's gradient is then its own loss's: :mod:`tfseq.demos.tag.ensemble`), and the
+        batch's real words."""
+        objectives = []
+        for member in self.model.members():
+            slot_logits, intent_logits = member(batch, training=training)
+            transitions = None if member.transitions is None else tf.convert_to_tensor(member.transitions)
+            objective, parts = joint_loss(slot_logits, batch["tags"], batch["length"], intent_logits,
+                                          batch["intent"], batch["weight"], self.config.intent_weight, transitions)
+            objectives.append(objective)
+        return tf.add_n(objectives), parts["words"]
 
     def trackables(self):
         return {"epochs_started": self._epochs.variable, **self.best_trackables()}
 
     # -- prediction and evaluation ---------------------------------------------------------------
     def _eval_step(self, batch):
-        slot_logits, intent_logits = self.model(batch, training=False)
-        objective, parts = joint_loss(slot_logits, batch["tags"], batch["length"], intent_logits, batch["intent"],
-                                      batch["weight"], self.config.intent_weight,
-                                      self._transitions())
+        objective, words = self._objective(batch, training=False)
         tag_ids, intent_ids = self.model.predict_ids(batch["words"], batch["length"], batch.get("chars"))
-        return objective * parts["words"], parts["words"], tag_ids, intent_ids
+        return objective / len(self.model.members()) * words, words, tag_ids, intent_ids
 
     def _run(self, data, count):
         """``(loss, [tag lists], [intents])`` of the ``count`` utterances in ``data``."""
