@@ -181,7 +181,7 @@ def test_weight_average_without_best_epoch_ends_with_the_averages(tmp_path, caps
 def test_ensemble_resumes_after_sigkill_and_eval_predict_read_it(tmp_path, capsys):
     import keras
 
-    from tfseq.demos.tag.ensemble import TaggerEnsemble
+    from tfseq.demos.tag.model import TaggerEnsemble
 
     data = str(slice_dir(tmp_path, train=48, valid=8, test=16))
     logdir = str(tmp_path / "exp")

@@ -9,8 +9,7 @@ import tensorflow as tf
 from tfseq.data.slots import SlotCorpus, SlotVocabularies, load_slots
 from tfseq.demos.tag import presets
 from tfseq.demos.tag.crf import crf_decode
-from tfseq.demos.tag.ensemble import MEMBER_SEED_STRIDE, TaggerEnsemble
-from tfseq.demos.tag.model import tag_model_from_config
+from tfseq.demos.tag.model import MEMBER_SEED_STRIDE, TaggerEnsemble, tag_model_from_config
 from tfseq.demos.tag.task import TagTask
 from tfseq.train import Trainer
 

@@ -8,7 +8,7 @@ from tfseq.demos.frame import lazy_exports
 _EXPORTS = {
     "presets": "tfseq.demos.tag.presets",
     "SlotIntentModel": "tfseq.demos.tag.model",
-    "TaggerEnsemble": "tfseq.demos.tag.ensemble",
+    "TaggerEnsemble": "tfseq.demos.tag.model",
     "joint_loss": "tfseq.demos.tag.model",
     "tag_model_from_config": "tfseq.demos.tag.model",
     "TagConfig": "tfseq.demos.tag.presets",
@@ -18,7 +18,7 @@ _EXPORTS = {
     "crf_log_likelihood": "tfseq.demos.tag.crf",
 }
 
-__all__ = ["SlotIntentModel", "TagConfig", "TagTask", "TaggerEnsemble", "crf_decode", "crf_log_likelihood", "joint_loss", "presets",
-           "score", "tag_model_from_config"]
+__all__ = ["SlotIntentModel", "TagConfig", "TagTask", "TaggerEnsemble", "crf_decode", "crf_log_likelihood",
+           "joint_loss", "presets", "score", "tag_model_from_config"]
 
 __getattr__ = lazy_exports(__name__, _EXPORTS)

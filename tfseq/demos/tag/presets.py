@@ -66,7 +66,7 @@ class TagConfig(Preset):
     ensemble of that many taggers of this configuration, with their own initial weights and
     dropout, trained side by side on the same batches and decoded together (their mean slot
     scores, CRF transitions and intent log-probabilities:
-    :class:`~tfseq.demos.tag.ensemble.TaggerEnsemble`).
+    :class:`~tfseq.demos.tag.model.TaggerEnsemble`).
     """
 
     name: str

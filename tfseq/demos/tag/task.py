@@ -129,7 +129,7 @@ class TagTask(SelectsBest):
 
     def _objective(self, batch, training):
         """``(objective, words)``: the joint loss, with an ensemble the sum of its members' (each
-        member's gradient is then its own loss's: :mod:`tfseq.demos.tag.ensemble`), and the
+        member's gradient is then its own loss's: :class:`~tfseq.demos.tag.model.TaggerEnsemble`), and the
         batch's real words."""
         objectives = []
         for member in self.model.members():
