@@ -61,7 +61,7 @@ class WeightAverage:
         """Move every average one step towards its weight (called once per training step, inside it)."""
         t = tf.cast(self.updates, tf.float32)
         rate = 1.0 - tf.minimum(tf.constant(self.decay, tf.float32), (1.0 + t) / (10.0 + t))
-        for average, variable in zip(self.averages, self.variables):  # a copy: the variable's dtype
+        for average, variable in zip(self.averages, self.variables):  # each started as its variable's copy: same dtype
             average.assign_sub(tf.cast(rate, average.dtype) * (average - variable))
         self.updates.assign_add(1)
 

@@ -273,11 +273,16 @@ class SlotIntentModel(keras.Model):
         method, not a property: Keras' saving walks properties, and this one holds the model."""
         return (self,)
 
-    def predict_ids(self, words, length, chars=None):
-        """``(tag ids [batch, T], intent ids [batch])``, never a blocked id."""
-        slot_logits, intent_logits = self._forward(model_inputs(words, length, chars), training=False)
+    def decode(self, outputs, length):
+        """``(tag ids [batch, T], intent ids [batch])`` from ``outputs``, the list of the members'
+        ``(slot_logits, intent_logits)`` (here one: this model's), never a blocked id."""
+        (slot_logits, intent_logits), = outputs
         transitions = None if self.transitions is None else tf.convert_to_tensor(self.transitions)
         return decode_ids(slot_logits, intent_logits, length, transitions, self.blocked_tags, self.blocked_intents)
+
+    def predict_ids(self, words, length, chars=None):
+        """``(tag ids [batch, T], intent ids [batch])``, never a blocked id."""
+        return self.decode([self._forward(model_inputs(words, length, chars), training=False)], length)
 
     def get_config(self):
         return {
@@ -346,9 +351,6 @@ class TaggerEnsemble(keras.Model):
         base = 0 if seed is None else int(seed)
         self.taggers = [SlotIntentModel(**self.member_kwargs, seed=base + m * MEMBER_SEED_STRIDE,
                                         dtype=self.dtype_policy, name=f"member_{m}") for m in range(self.size)]
-        first = self.taggers[0]
-        self.num_tags, self.num_intents, self.crf = first.num_tags, first.num_intents, first.crf
-        self.blocked_tags, self.blocked_intents = first.blocked_tags, first.blocked_intents
 
     def members(self) -> tuple:
         """The member taggers, whose losses are trained."""
@@ -357,7 +359,7 @@ class TaggerEnsemble(keras.Model):
     @property
     def transitions(self):
         """The members' mean CRF transitions ``[num_tags, num_tags]``, or ``None`` without a CRF."""
-        if not self.crf:
+        if not self.taggers[0].crf:
             return None
         return tf.add_n([tf.convert_to_tensor(t.transitions) for t in self.taggers]) / self.size
 
@@ -369,15 +371,25 @@ class TaggerEnsemble(keras.Model):
         self.built = True
 
     def call(self, inputs, training=False):
-        outputs = [tagger(inputs, training=training) for tagger in self.taggers]
+        return self._mean([tagger(inputs, training=training) for tagger in self.taggers])
+
+    def _mean(self, outputs):
+        """The members' mean slot logits and mean intent log-probabilities, from their outputs."""
         slot_logits = tf.add_n([slot for slot, _ in outputs]) / self.size
         intent = tf.add_n([tf.nn.log_softmax(intent) for _, intent in outputs]) / self.size
         return slot_logits, intent
 
+    def decode(self, outputs, length):
+        """``(tag ids [batch, T], intent ids [batch])`` of the combined members (class docstring)
+        from ``outputs``, the list of the members' ``(slot_logits, intent_logits)``."""
+        slot_logits, intent = self._mean(outputs)
+        first = self.taggers[0]
+        return decode_ids(slot_logits, intent, length, self.transitions, first.blocked_tags, first.blocked_intents)
+
     def predict_ids(self, words, length, chars=None):
-        """``(tag ids [batch, T], intent ids [batch])`` of the combined members (module docstring)."""
-        slot_logits, intent = self(model_inputs(words, length, chars), training=False)
-        return decode_ids(slot_logits, intent, length, self.transitions, self.blocked_tags, self.blocked_intents)
+        """``(tag ids [batch, T], intent ids [batch])`` of the combined members (class docstring)."""
+        inputs = model_inputs(words, length, chars)
+        return self.decode([tagger(inputs, training=False) for tagger in self.taggers], length)
 
     def get_config(self):
         member_kwargs = {k: list(v) if isinstance(v, tuple) else v for k, v in self.member_kwargs.items()}

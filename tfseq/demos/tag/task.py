@@ -123,31 +123,33 @@ class TagTask(SelectsBest):
             yield {key: tf.constant(value) for key, value in batch.items() if key != "index"}
 
     def loss(self, batch, training):
-        objective, words = self._objective(batch, training)
+        objective, words, _ = self._objective(batch, training)
         mean = objective / len(self.model.members())
         return objective, {"loss_sum": mean * words, "count": words}
 
     def _objective(self, batch, training):
-        """``(objective, words)``: the joint loss, with an ensemble the sum of its members' (each
-        member's gradient is then its own loss's: :class:`~tfseq.demos.tag.model.TaggerEnsemble`), and the
-        batch's real words."""
-        objectives = []
+        """``(objective, words, outputs)``: the joint loss, with an ensemble the sum of its
+        members' (each member's gradient is then its own loss's:
+        :class:`~tfseq.demos.tag.model.TaggerEnsemble`), the batch's real words, and each
+        member's ``(slot_logits, intent_logits)``."""
+        objectives, outputs = [], []
         for member in self.model.members():
             slot_logits, intent_logits = member(batch, training=training)
             transitions = None if member.transitions is None else tf.convert_to_tensor(member.transitions)
             objective, parts = joint_loss(slot_logits, batch["tags"], batch["length"], intent_logits,
                                           batch["intent"], batch["weight"], self.config.intent_weight, transitions)
             objectives.append(objective)
-        return tf.add_n(objectives), parts["words"]
+            outputs.append((slot_logits, intent_logits))
+        return tf.add_n(objectives), parts["words"], outputs
 
     def trackables(self):
         return {"epochs_started": self._epochs.variable, **self.best_trackables()}
 
     # -- prediction and evaluation ---------------------------------------------------------------
     def _eval_step(self, batch):
-        objective, words = self._objective(batch, training=False)
-        tag_ids, intent_ids = self.model.predict_ids(batch["words"], batch["length"], batch.get("chars"))
-        return objective / len(self.model.members()) * words, words, tag_ids, intent_ids
+        objective, words, outputs = self._objective(batch, training=False)
+        tag_ids, intent_ids = self.model.decode(outputs, batch["length"])  # decodes the forward pass the loss used
+        return objective / len(outputs) * words, words, tag_ids, intent_ids
 
     def _run(self, data, count):
         """``(loss, [tag lists], [intents])`` of the ``count`` utterances in ``data``."""
