@@ -40,6 +40,9 @@ def test_each_demo_trains_with_mixed_precision(demo, tmp_path, capsys):
     argv = COMMANDS[demo](tmp_path) + ["--logdir", str(logdir), "--run", "r", "--max-steps", "3"]
     assert main(argv) == 0, capsys.readouterr().err
     assert keras.config.dtype_policy().name == "float32"  # nothing leaked into the process
+    # without --no-xla, the step skips XLA on a CPU (bfloat16 runs faster without it) and says so
+    skipped = "--no-xla" not in argv and not tf.config.list_logical_devices("GPU")
+    assert ("no XLA: bfloat16 runs faster without it on a CPU" in capsys.readouterr().out) is skipped
     run = logdir / "r"
     if demo != "regress":
         assert json.loads((run / "config.json").read_text())["config"]["precision"] == "mixed_bfloat16"

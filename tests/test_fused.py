@@ -174,6 +174,12 @@ def test_when_the_fused_path_uses_xla():
     unknown_length = tf.function(lambda v: fused.uses_xla(v), input_signature=[tf.TensorSpec([None, T, D])])
     assert not unknown_length(x)
     assert fused.uses_xla(x, xla=True) and not tf.function(lambda: fused.uses_xla(x, xla=False))()
+    # bfloat16/float16 stacks: no XLA by default where there is no GPU (XLA's CPU backend is the
+    # slower one for them); asked for, they compile
+    on_gpu = bool(tf.config.list_logical_devices("GPU"))
+    for half in (tf.bfloat16, tf.float16):
+        assert bool(tf.function(lambda: fused.uses_xla(tf.cast(x, half)))()) is on_gpu
+        assert tf.function(lambda: fused.uses_xla(tf.cast(x, half), xla=True))()  # noqa: B023
     with pytest.raises(ValueError, match="xla must be None, True or False, got 'auto'"):
         fused.uses_xla(x, xla="auto")
     with pytest.raises(ValueError, match="dynamic_rnn: xla must be None, True or False, got 1"):

@@ -5,6 +5,7 @@ an evaluation) equals an uninterrupted run."""
 import os
 import signal
 import time
+import warnings
 
 import keras
 import numpy as np
@@ -12,6 +13,7 @@ import pytest
 import tensorflow as tf
 
 from tfseq.data import lm_windows
+from tfseq.demos.frame import dtype_policy_scope
 from tfseq.demos.lm import LanguageModelTask, language_model_from_config, presets
 from tfseq.train import Task, Trainer, average_loss, perplexity
 from tfseq.train.stopping import (Terminated, interrupts_deferred, raise_if_terminated, sigterm_stops,
@@ -320,6 +322,42 @@ def test_step_xla_cannot_compile_falls_back_with_a_warning_or_raises_when_requir
     np.testing.assert_allclose(weight, plain_weight, rtol=1e-5)  # every step ran, none twice
     with pytest.raises(tf.errors.InvalidArgumentError, match="XLA|xla"):
         fit_regression(HostOpTask, True)
+
+
+class HalfPrecisionTask(RecordingTask):
+    """The regression task with its model under Keras' ``mixed_bfloat16`` policy."""
+
+    def __init__(self, optimizer_ref):
+        super().__init__(optimizer_ref)
+        with dtype_policy_scope("mixed_bfloat16"):
+            self.model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1, use_bias=False),
+                                           keras.layers.Activation("linear", dtype="float32")])
+
+
+def test_half_precision_on_a_cpu_runs_the_plain_graph_unless_xla_is_required():
+    """bfloat16 compute runs faster without XLA on a CPU: the default skips it there, quietly;
+    ``jit_compile=True`` still compiles, and float32 still compiles by default."""
+    on_gpu = bool(tf.config.list_logical_devices("GPU"))
+    optimizer = keras.optimizers.SGD(0.01)
+    half = HalfPrecisionTask([optimizer])
+    assert half.model.compute_dtype == "bfloat16"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "cannot be compiled" warning: a choice, not a failure
+        assert Trainer(half, optimizer, 1, None, 5.0).xla is on_gpu
+    assert Trainer(half, optimizer, 1, None, 5.0, jit_compile=True).xla is True
+    assert Trainer(RecordingTask([optimizer]), optimizer, 1, None, 5.0).xla is True
+    assert Trainer(RecordingTask([optimizer]), optimizer, 1, None, 5.0, jit_compile=False).xla is False
+    weight, _ = fit_regression(HalfPrecisionTask, None)
+    assert abs(weight - 0.5) > 0.1  # it trains
+
+
+def test_a_fallback_from_xla_is_recorded():
+    ref = [keras.optimizers.SGD(0.01)]
+    trainer = Trainer(HostOpTask(ref), ref[0], 1, None, 5.0)
+    assert trainer.xla
+    with pytest.warns(UserWarning, match="cannot be compiled with XLA"):
+        trainer.fit()
+    assert not trainer.xla
 
 
 def test_jit_compile_must_be_none_or_bool():

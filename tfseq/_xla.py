@@ -1,7 +1,8 @@
-"""Ground floor: "is the code being traced part of an XLA program?", asked in one place.
+"""Ground floor: "is the code being traced part of an XLA program?" and "does XLA pay for this
+dtype here?", each asked in one place.
 
-TensorFlow has no public test for it; this reads the same private flag TF's own control flow
-uses. Imports nothing from tfseq.
+TensorFlow has no public test for the first; this reads the same private flag TF's own control
+flow uses. Imports nothing from tfseq.
 """
 
 import tensorflow as tf
@@ -18,3 +19,19 @@ def inside_xla() -> bool:
     if tf.executing_eagerly():
         return False
     return bool(control_flow_util.GraphOrParentsInXlaContext(tf.compat.v1.get_default_graph()))
+
+
+HALF_DTYPES = (tf.bfloat16, tf.float16)
+
+
+def xla_pays_for(dtype: tf.dtypes.DType | str) -> bool:
+    """Whether compiling with XLA is the faster default for computation in ``dtype`` here.
+
+    False for ``bfloat16``/``float16`` on a machine without a GPU: XLA's CPU backend runs
+    half-precision programs slower than TensorFlow's own kernels (oneDNN) do; measured for
+    tensorflow/nmt's attention model, the PTB LSTM and the demos' steps under
+    ``mixed_bfloat16`` (benchmarks/RESULTS.md, "Mixed precision"). True otherwise.
+    """
+    if tf.as_dtype(dtype) not in HALF_DTYPES:
+        return True
+    return bool(tf.config.list_logical_devices("GPU"))

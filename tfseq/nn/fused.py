@@ -74,7 +74,7 @@ import keras
 import tensorflow as tf
 
 from tfseq._checks import check_optional_bool
-from tfseq._xla import inside_xla
+from tfseq._xla import inside_xla, xla_pays_for
 from tfseq.nn.kernels import gru_sequence, lstm_sequence, rnn_sequence
 from tfseq.nn.kernels_lstm import lstm_ext_sequence
 from tfseq.rnn_cell.base import LSTMStateTuple
@@ -198,7 +198,9 @@ def uses_xla(inputs_tm: tf.Tensor, xla: bool | None = None) -> bool:
 
     ``xla=None`` (default): inside a ``tf.function`` when the number of steps is static
     (XLA compiles one program per shape; a static length means the caller's trace already
-    fixes it, so no extra compilations). Eagerly, or with an unknown length, no XLA.
+    fixes it, so no extra compilations). Eagerly, or with an unknown length, no XLA; nor for
+    ``bfloat16``/``float16`` inputs on a machine without a GPU, where XLA's CPU backend is the
+    slower one (:func:`tfseq._xla.xla_pays_for`).
     ``True``/``False`` force it on/off; ``True`` eagerly compiles a new program at every
     call (for tests), and a caller's own ``jit_compile=True`` function compiles everything
     in it whatever ``xla`` says.
@@ -208,7 +210,7 @@ def uses_xla(inputs_tm: tf.Tensor, xla: bool | None = None) -> bool:
     """
     if check_optional_bool("uses_xla", "xla", xla) is not None:
         return xla
-    return tf.inside_function() and inputs_tm.shape[0] is not None
+    return tf.inside_function() and inputs_tm.shape[0] is not None and xla_pays_for(inputs_tm.dtype)
 
 
 @tf.autograph.experimental.do_not_convert  # plain Python on Python values; traced as is

@@ -52,6 +52,7 @@ import keras
 import tensorflow as tf
 
 from tfseq._checks import check_optional_bool, check_positive_int
+from tfseq._xla import xla_pays_for
 from tfseq.train import distribute
 from tfseq.train.averaging import WeightAverage, check_decay
 from tfseq.train.checkpoints import CheckpointKeeper, training_trackables
@@ -95,8 +96,11 @@ class Trainer:
         jit_compile: compile the step with XLA: ``None`` (default) compiles it where the
             task allows (``task.xla_compile``) and runs the plain ``tf.function`` graph
             after a one-line warning where it does not, or where XLA fails to compile the
-            step; ``True`` requires XLA (``ValueError`` for a task that does not allow it,
-            XLA's error where compiling fails); ``False`` never uses it. XLA draws other
+            step; a model computing in ``bfloat16``/``float16`` (a mixed-precision policy)
+            on a machine without a GPU runs the plain graph without a warning, being faster
+            there (:func:`tfseq._xla.xla_pays_for`). ``True`` requires XLA (``ValueError``
+            for a task that does not allow it, XLA's error where compiling fails); ``False``
+            never uses it; :attr:`xla` says which was chosen. XLA draws other
             random numbers than TensorFlow (dropout), so resume a run with the same setting.
             Under a strategy each replica's forward/backward pass is compiled (the
             all-reduce stays outside).
@@ -173,6 +177,9 @@ class Trainer:
             self._warn_no_xla(f"the task's step may not be compiled "
                               f"{'under a strategy' if strategy is not None else 'at all'} "
                               f"(task.xla_compile={view.xla_compile!r})", stacklevel=3)
+        if jit_compile is None and xla and not xla_pays_for(getattr(task.model, "compute_dtype", "float32")):
+            xla = False  # half precision on a CPU: the plain graph is the faster one
+        self.xla = xla  # whether the step is compiled with XLA (False after a fallback)
         self._step_fn = self._make_step_fn(xla)
         self._step_compiled = not xla or jit_compile is True  # no XLA attempt left to fall back from
         self._traced = False  # the first step (tracing, compiling) is left out of the throughput
@@ -219,6 +226,7 @@ class Trainer:
             result = self._step_fn(batch)
         except (tf.errors.InvalidArgumentError, tf.errors.UnimplementedError, RuntimeError) as err:
             self._step_fn = self._make_step_fn(False)
+            self.xla = False
             result = self._step_fn(batch)
             reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
             self._warn_no_xla(reason, stacklevel=5)
