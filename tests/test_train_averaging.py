@@ -4,6 +4,8 @@ it (also when the evaluation is interrupted), a run resumed from a checkpoint co
 same average (and one saved without an average is refused by name), and bad decays are
 refused by name."""
 
+import signal
+
 import keras
 import numpy as np
 import pytest
@@ -144,6 +146,31 @@ def test_applied_puts_the_averages_in_and_the_weights_back_even_on_error():
         with average.applied():
             np.testing.assert_allclose(weight.numpy(), [2.8, 5.6], rtol=1e-6)
             raise RuntimeError("inside")
+    np.testing.assert_array_equal(weight.numpy(), [3.0, 6.0])
+
+
+def test_a_ctrl_c_while_the_averages_go_in_leaves_the_trained_weights(monkeypatch):
+    """SIGINT during the switch is held back until the switch is whole, then raised: the
+    model gets its trained weights back, not the averages."""
+    weight = tf.Variable([1.0, 2.0])
+    average = WeightAverage([weight], 0.5)
+    weight.assign([3.0, 6.0])
+    average.update()
+    assign = type(weight).assign
+    sent = []
+
+    def assign_and_interrupt(variable, value, *args, **kwargs):
+        if not sent and np.allclose(np.asarray(value), [2.8, 5.6]):  # the averages going in
+            sent.append(True)
+            signal.raise_signal(signal.SIGINT)  # deferred until the switch ends
+        return assign(variable, value, *args, **kwargs)
+
+    monkeypatch.setattr(type(weight), "assign", assign_and_interrupt)
+    entered = []
+    with pytest.raises(KeyboardInterrupt):
+        with average.applied():
+            entered.append(True)
+    assert sent and not entered
     np.testing.assert_array_equal(weight.numpy(), [3.0, 6.0])
 
 

@@ -70,8 +70,8 @@ class WeightAverage:
         """Within the block the model's weights are the averages; after it (also when the block
         raises, e.g. on Ctrl-C) its trained weights are back, each switch done as a whole."""
         held = [tf.identity(variable) for variable in self.variables]  # snapshots: an assign never changes them
-        self.assign_to_model()
         try:
+            self.assign_to_model()  # inside: a Ctrl-C held back until it ends lands here, and is undone
             yield
         finally:
             with interrupts_deferred():
