@@ -11,8 +11,14 @@ import re
 import numpy as np
 import pytest
 import tensorflow as tf
-from cli_runs import (assert_model_file_holds_the_averages, events, final_weights, kill_after_checkpoint, run_cli,
-                      run_process)
+from cli_runs import (
+    assert_model_file_holds_the_averages,
+    events,
+    final_weights,
+    kill_after_checkpoint,
+    run_cli,
+    run_process,
+)
 
 from tfseq.data.sentiment import load_sentiment
 

@@ -134,7 +134,8 @@ def train(tmp, strategy, steps, slow=False, events=None):
 
     class SlowTask(LanguageModelTask):
         def train_batches(self, start):  # 0.15 s per batch, so the job can be killed mid-run
-            slow_down = lambda x, y: (tf.py_function(lambda: time.sleep(0.15) or 0, [], tf.int32), x, y)[1:]
+            def slow_down(x, y):
+                return (tf.py_function(lambda: time.sleep(0.15) or 0, [], tf.int32), x, y)[1:]
             return super().train_batches(start).map(slow_down) if slow else super().train_batches(start)
 
     ids = np.random.default_rng(0).integers(0, 11, 4000).astype(np.int32)

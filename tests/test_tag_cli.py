@@ -3,11 +3,16 @@ uninterrupted run; its TensorBoard events (scalars, text, hparams); eval and pre
 
 import os
 
-import numpy as np
 import pytest
 import tensorflow as tf
-from cli_runs import (assert_model_file_holds_the_averages, assert_same_checkpoints, events, kill_after_checkpoint,
-                      run_cli, run_process)
+from cli_runs import (
+    assert_model_file_holds_the_averages,
+    assert_same_checkpoints,
+    events,
+    kill_after_checkpoint,
+    run_cli,
+    run_process,
+)
 
 from tfseq.data.slots import load_slots
 

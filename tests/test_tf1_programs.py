@@ -410,7 +410,8 @@ def test_text_classifier(tf1_runs, name):
     assert any("/cell_0/" in n for n in tf1_names) and not any("cell_1" in n for n in tf1_names)  # TF1's fact
     with pytest.warns(UserWarning, match="same object and will share weights"):  # TF1's warning, too
         model = TextClassifier(types.SimpleNamespace(**CLASSIFIER_HP), bidirectional=name == "bilstm")
-    call = lambda: model(CLASSIFIER_DATA["words"], CLASSIFIER_DATA["lengths"], CLASSIFIER_DATA["labels"])
+    def call():
+        return model(CLASSIFIER_DATA["words"], CLASSIFIER_DATA["lengths"], CLASSIFIER_DATA["labels"])
     call()  # builds the cells
     target = {"embedding/table": model.table, "classes/kernel": model.kernel, "classes/bias": model.bias}
     if name == "lstm":
@@ -470,7 +471,8 @@ def test_tagger_char_and_word_bilstm(tf1_runs):
     a masked softmax loss, two SGD steps."""
     ref, ckpt = tf1_runs[0]["tagger"], tf1_runs[1]["tagger"]
     model = Tagger(types.SimpleNamespace(**TAGGER_HP))
-    call = lambda: model(**TAGGER_DATA)
+    def call():
+        return model(**TAGGER_DATA)
     call()  # builds the cells
     target = {
         "spelling/char_table": model.char_table, "spelling/bidirectional_rnn": model.char_cells,

@@ -16,8 +16,7 @@ from tfseq.data import lm_windows
 from tfseq.demos.frame import dtype_policy_scope
 from tfseq.demos.lm import LanguageModelTask, language_model_from_config, presets
 from tfseq.train import Task, Trainer, average_loss, perplexity
-from tfseq.train.stopping import (Terminated, interrupts_deferred, raise_if_terminated, sigterm_stops,
-                                  terminated_at_once)
+from tfseq.train.stopping import Terminated, interrupts_deferred, raise_if_terminated, sigterm_stops, terminated_at_once
 
 VOCAB = 12
 BATCH, STEPS = 4, 5
