@@ -16,7 +16,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tfseq import seq2seq
+from tfseq import nn, seq2seq
 from tfseq.data.subwords import BOS_ID, EOS_ID
 from tfseq.demos.translate.model import TranslationModel
 from tfseq.seq2seq import fused_attention
@@ -100,15 +100,20 @@ def make_batch(shape, seed=0):
     }
 
 
-def sgd_step(variables, forward):
-    """nmt's update: mean token cross-entropy, ``clip_by_global_norm(5)``, SGD(1.0); returns the loss."""
+def sgd_step(variables, forward, xent=None):
+    """nmt's update: mean token cross-entropy, ``clip_by_global_norm(5)``, SGD(1.0); returns the loss.
+    ``xent(labels, logits)``: the per-token cross-entropy (default: TF's op on float32 logits;
+    tfseq's rows use ``tfseq.nn.sparse_cross_entropy``, its own XLA program in a plain graph)."""
     optimizer = keras.optimizers.SGD(1.0)
+    if xent is None:
+        def xent(labels, logits):
+            logits = tf.cast(logits, tf.float32)  # mixed precision: bfloat16 logits, the loss in float32
+            return tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits)
 
     def step():
         with tf.GradientTape() as tape:
             logits, targets = forward()
-            logits = tf.cast(logits, tf.float32)  # mixed precision: bfloat16 logits, the loss in float32
-            loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=targets, logits=logits))
+            loss = tf.reduce_mean(xent(targets, logits))
         grads, _ = tf.clip_by_global_norm(tape.gradient(loss, variables), 5.0)
         optimizer.apply_gradients(zip(grads, variables))
         return loss
@@ -141,7 +146,7 @@ def tfseq_train(model, shape, batch, layout):
         logits = outputs.rnn_output if layout == "inside" else model.projection(outputs.rnn_output)
         return logits, b["target_out"]
 
-    return sgd_step(model.trainable_variables, forward)
+    return sgd_step(model.trainable_variables, forward, nn.sparse_cross_entropy)
 
 
 def _encode_for_decoding(model, shape, b, tile):

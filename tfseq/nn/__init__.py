@@ -2,13 +2,15 @@
 
 ``nn.RNN`` is ``keras.layers.RNN`` with the fused fast path; ``nn.fused.plan(cell)``
 says which path a cell runs. TF1 contrib's sequence-level ``LSTMBlockFusedCell`` and
-stacked bidirectional RNNs live here too, and ``masked_pool`` (mean, max or attention
-pooling of variable-length sequences over their real steps).
+stacked bidirectional RNNs live here too, ``masked_pool`` (mean, max or attention
+pooling of variable-length sequences over their real steps) and ``sparse_cross_entropy``
+(the float32 softmax cross-entropy, compiled with XLA inside a plain graph).
 """
 
 from tfseq.nn import fused
 from tfseq.nn.block_fused import LSTMBlockFusedCell
 from tfseq.nn.layers import RNN, Dropout
+from tfseq.nn.losses import sparse_cross_entropy
 from tfseq.nn.pooling import masked_pool
 from tfseq.nn.rnn import (
     bidirectional_dynamic_rnn,
@@ -31,6 +33,7 @@ __all__ = [
     "Dropout",
     "fused",
     "masked_pool",
+    "sparse_cross_entropy",
     # TF1 contrib (tf.contrib.rnn)
     "LSTMBlockFusedCell",
     "stack_bidirectional_dynamic_rnn",

@@ -7,6 +7,7 @@ import keras
 import tensorflow as tf
 
 from tfseq._checks import deserialize_optional, serialize_optional
+from tfseq.nn.losses import sparse_cross_entropy
 
 _HALF = (tf.float16, tf.bfloat16)  # logits of these dtypes are cast to float32 for the loss
 
@@ -97,10 +98,8 @@ def sequence_loss(
         flat_logits = tf.reshape(logits, [-1, vocab])  # [batch * time, vocab]
         if softmax_loss_function is not None:
             crossent = softmax_loss_function(labels=tf.reshape(targets, [-1]), logits=flat_logits)
-        elif targets.shape.rank == 2:
-            crossent = tf.nn.sparse_softmax_cross_entropy_with_logits(
-                labels=tf.reshape(targets, [-1]), logits=flat_logits
-            )
+        elif targets.shape.rank == 2:  # float32, its own XLA program inside a plain graph
+            crossent = sparse_cross_entropy(tf.reshape(targets, [-1]), flat_logits)
         else:
             crossent = tf.nn.softmax_cross_entropy_with_logits(
                 labels=tf.reshape(targets, [-1, vocab]), logits=flat_logits

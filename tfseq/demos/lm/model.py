@@ -226,7 +226,7 @@ def language_model_from_config(config, seed=None):
 
 def sequence_xent(logits, targets):
     """Per-token cross-entropy in nats: ``[batch, time]`` from ``[batch, time, vocab]`` logits."""
-    return tf.nn.sparse_softmax_cross_entropy_with_logits(labels=targets, logits=logits)
+    return nn.sparse_cross_entropy(targets, logits)
 
 
 def tutorial_cost(logits, targets):

@@ -34,8 +34,7 @@ def masked_xent(logits, targets, weights):
 
     ``logits [batch, T, V]``, ``targets`` int ``[batch, T]``, ``weights`` float ``[batch, T]``.
     """
-    logits = tf.cast(logits, tf.float32)  # mixed precision: the softmax and the loss in float32
-    xent = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=targets, logits=logits)  # [batch, T]
+    xent = nn.sparse_cross_entropy(targets, logits)  # [batch, T], float32 (mixed precision too)
     weights = tf.cast(weights, xent.dtype)
     return tf.reduce_sum(xent * weights), tf.reduce_sum(weights)
 
