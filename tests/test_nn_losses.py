@@ -1,7 +1,7 @@
 """``nn.sparse_cross_entropy``: TF's sparse softmax cross-entropy of float32 logits, in value and
 gradient, whether it runs as its own XLA program (inside a plain graph) or not (eagerly, inside
-an XLA program, forced off); half-precision logits give float32 losses; bad labels and bad
-arguments are refused by name."""
+an XLA program, forced off); half-precision logits give float32 losses, float64 logits float64;
+bad labels and bad arguments are refused by name."""
 
 import numpy as np
 import pytest
@@ -61,6 +61,13 @@ def test_half_precision_logits_give_the_float32_loss_of_their_values(half):
     np.testing.assert_allclose(loss, want_loss, rtol=1e-6, atol=1e-6)
     # the gradient flows back through the cast to half precision
     np.testing.assert_allclose(grad, want_grad, rtol=2e-2, atol=2e-2)
+
+
+@pytest.mark.parametrize("xla", [None, False])
+def test_float64_logits_keep_their_dtype(xla):
+    loss = tf.function(lambda: nn.sparse_cross_entropy(LABELS, LOGITS.astype(np.float64), xla=xla))()
+    assert loss.dtype == tf.float64
+    np.testing.assert_allclose(loss.numpy(), reference(LOGITS)[0], rtol=1e-6)
 
 
 def test_when_the_loss_is_its_own_xla_program():

@@ -1,5 +1,5 @@
-"""``sparse_cross_entropy``: the softmax cross-entropy of integer labels, in float32, fast
-outside XLA too.
+"""``sparse_cross_entropy``: the softmax cross-entropy of integer labels (float32 for a
+mixed-precision model's logits), fast outside XLA too.
 
 ``tf.nn.sparse_softmax_cross_entropy_with_logits`` over a large vocabulary is a sizeable part
 of a training step that runs as a plain graph: a step with a half-precision model, which
@@ -14,12 +14,16 @@ from typing import Any
 import tensorflow as tf
 
 from tfseq._checks import check_optional_bool
-from tfseq._xla import inside_xla
+from tfseq._xla import HALF_DTYPES, inside_xla
 
 
-@tf.function(jit_compile=True, autograph=False)
-def _compiled(labels: tf.Tensor, logits: tf.Tensor) -> tf.Tensor:
-    return tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=tf.cast(logits, tf.float32))
+def _crossent(labels: tf.Tensor, logits: tf.Tensor) -> tf.Tensor:
+    if logits.dtype in HALF_DTYPES:  # mixed precision: the softmax and the loss in float32
+        logits = tf.cast(logits, tf.float32)
+    return tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits)
+
+
+_compiled = tf.function(_crossent, jit_compile=True, autograph=False)
 
 
 @tf.autograph.experimental.do_not_convert  # plain Python on Python values
@@ -40,10 +44,10 @@ def compiles_loss(logits: tf.Tensor, xla: bool | None = None) -> bool:
 
 
 def sparse_cross_entropy(labels: Any, logits: Any, xla: bool | None = None) -> tf.Tensor:
-    """``-log softmax(logits)[labels]`` in float32: labels ``[d_0, ..., d_{n-1}]`` (int), logits
-    ``[d_0, ..., d_{n-1}, classes]`` (any float dtype: ``bfloat16``/``float16`` logits of a
-    mixed-precision model are cast to float32 first). Equals
-    ``tf.nn.sparse_softmax_cross_entropy_with_logits`` of the float32 logits.
+    """``-log softmax(logits)[labels]``: labels ``[d_0, ..., d_{n-1}]`` (int), logits
+    ``[d_0, ..., d_{n-1}, classes]``. ``bfloat16``/``float16`` logits (a mixed-precision model's)
+    are cast to float32 first, so their loss is float32; float32 and float64 logits keep their
+    dtype. Equals ``tf.nn.sparse_softmax_cross_entropy_with_logits`` of those logits.
 
     Compiled as its own XLA program where :func:`compiles_loss` says so. A label outside
     ``[0, classes)`` is then still an ``InvalidArgumentError`` (checked before the program;
@@ -57,7 +61,7 @@ def sparse_cross_entropy(labels: Any, logits: Any, xla: bool | None = None) -> t
     if not logits.dtype.is_floating:
         raise ValueError(f"sparse_cross_entropy: logits must be floating point, got {logits.dtype.name}")
     if not compiles_loss(logits, xla):
-        return tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=tf.cast(logits, tf.float32))
+        return _crossent(labels, logits)
     classes = tf.shape(logits, out_type=labels.dtype)[-1]
     message = "sparse_cross_entropy: labels must be in [0, classes)"
     with tf.control_dependencies([tf.debugging.assert_non_negative(labels, message=message),
