@@ -30,55 +30,35 @@ def parse_shape(text: str) -> tuple[int, int, int]:
     return m, k, n
 
 
-def candidates(shapes, xla=True):
-    """One :class:`~benchmarks.timing.Candidate` per shape, dtype and compilation."""
-    import numpy as np
-    import tensorflow as tf
-
-    from benchmarks.timing import Candidate, timed
-
-    def make(shape, dtype, jit):
-        def build():
-            m, k, n = shape
-            rng = np.random.default_rng(0)
-            a = tf.cast(tf.constant(rng.standard_normal((m, k), dtype=np.float32)), dtype)
-            b = tf.cast(tf.constant(rng.standard_normal((k, n), dtype=np.float32)), dtype)
-            fn = tf.function(lambda: tf.cast(tf.matmul(a, b)[0, 0], tf.float32), jit_compile=jit)
-            fn()
-            return timed(fn, np.asarray)
-
-        return build
-
-    out = []
+def settings(shapes, xla=True):
+    """``(shape, dtype, jit, name)`` of every timed product, in table order."""
     for shape in shapes:
         for dtype in DTYPES:
             for jit in (False, True) if xla else (False,):
-                name = f"{'x'.join(map(str, shape))} {dtype}{' (XLA)' if jit else ''}"
-                out.append(Candidate(name, dtype, make(shape, dtype, jit)))
-    return out
+                yield shape, dtype, jit, f"{'x'.join(map(str, shape))} {dtype}{' (XLA)' if jit else ''}"
 
 
 def run(shapes, rounds=3, min_time=0.3, xla=True, log=lambda msg: None):
-    """``[{"shape", "dtype", "xla", "gflops", "seconds"}]``, the median over rounds of each."""
+    """``[{"shape", "dtype", "xla", "gflops", "seconds"}]``, the median over rounds of each
+    (``"error"`` instead where one failed)."""
     import statistics
 
-    from benchmarks.timing import measure
+    from benchmarks.tf_harness import matmul
+    from benchmarks.timing import Candidate, measure
 
-    cands = candidates(shapes, xla)
+    chosen = list(settings(shapes, xla))
+    cands = [Candidate(name, dtype, lambda s=shape, d=dtype, j=jit: matmul(*s, dtype=d, jit=j))
+             for shape, dtype, jit, name in chosen]
     results = measure(cands, rounds=rounds, min_time=min_time, log=log)
     rows = []
-    for shape in shapes:
-        for dtype in DTYPES:
-            for jit in (False, True) if xla else (False,):
-                name = f"{'x'.join(map(str, shape))} {dtype}{' (XLA)' if jit else ''}"
-                result = results[name]
-                if "error" in result:
-                    rows.append({"shape": shape, "dtype": dtype, "xla": jit, "error": result["error"]})
-                    continue
-                seconds = statistics.median(result["samples"])
-                m, k, n = shape
-                rows.append({"shape": shape, "dtype": dtype, "xla": jit, "seconds": seconds,
-                             "gflops": 2 * m * k * n / seconds / 1e9})
+    for shape, dtype, jit, name in chosen:
+        row = {"shape": shape, "dtype": dtype, "xla": jit}
+        if "error" in results[name]:
+            rows.append({**row, "error": results[name]["error"]})
+            continue
+        seconds = statistics.median(results[name]["samples"])
+        m, k, n = shape
+        rows.append({**row, "seconds": seconds, "gflops": 2 * m * k * n / seconds / 1e9})
     return rows
 
 

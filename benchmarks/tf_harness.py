@@ -172,14 +172,20 @@ def make_generate(stack, shape, data):
 WORKLOADS = {"fwd_bwd": make_fwd_bwd, "train": make_train, "generate": make_generate}
 
 
+def matmul(m, k, n, dtype="float32", jit=False):
+    """``run(reps) -> seconds`` of an ``[m, k] @ [k, n]`` matmul in ``dtype``, in a ``tf.function``
+    (compiled with XLA when ``jit``)."""
+    rng = np.random.default_rng(1)
+    a = tf.cast(tf.constant(rng.standard_normal((m, k), dtype=np.float32)), dtype)
+    b = tf.cast(tf.constant(rng.standard_normal((k, n), dtype=np.float32)), dtype)
+
+    @tf.function(jit_compile=jit)
+    def product():
+        return tf.cast(tf.matmul(a, b)[0, 0], tf.float32)  # a float32 scalar to wait on (NumPy has no bfloat16)
+
+    return timed(product)
+
+
 def matmul_ceiling(size):
     """``run(reps) -> seconds`` of a ``[size, size] @ [size, size]`` float32 matmul."""
-    rng = np.random.default_rng(1)
-    a = tf.constant(rng.standard_normal((size, size), dtype=np.float32))
-    b = tf.constant(rng.standard_normal((size, size), dtype=np.float32))
-
-    @tf.function
-    def matmul():
-        return tf.matmul(a, b)[0, 0]
-
-    return timed(matmul)
+    return matmul(size, size, size)

@@ -179,7 +179,7 @@ def test_when_the_fused_path_uses_xla():
     on_gpu = bool(tf.config.list_logical_devices("GPU"))
     for half in (tf.bfloat16, tf.float16):
         assert bool(tf.function(lambda: fused.uses_xla(tf.cast(x, half)))()) is on_gpu
-        assert tf.function(lambda: fused.uses_xla(tf.cast(x, half), xla=True))()  # noqa: B023
+        assert tf.function(lambda: fused.uses_xla(tf.cast(x, half), xla=True))()
     with pytest.raises(ValueError, match="xla must be None, True or False, got 'auto'"):
         fused.uses_xla(x, xla="auto")
     with pytest.raises(ValueError, match="dynamic_rnn: xla must be None, True or False, got 1"):

@@ -28,9 +28,10 @@ def xla_pays_for(dtype: tf.dtypes.DType | str) -> bool:
     """Whether compiling with XLA is the faster default for computation in ``dtype`` here.
 
     False for ``bfloat16``/``float16`` on a machine without a GPU: XLA's CPU backend runs
-    half-precision programs slower than TensorFlow's own kernels (oneDNN) do; measured for
-    tensorflow/nmt's attention model, the PTB LSTM and the demos' steps under
-    ``mixed_bfloat16`` (benchmarks/RESULTS.md, "Mixed precision"). True otherwise.
+    half-precision programs slower than TensorFlow's own kernels (oneDNN) do; measured under
+    ``mixed_bfloat16`` for tensorflow/nmt's attention model in every tfseq layout (the
+    translation demo's ``nn.dynamic_rnn`` forward among them) and the PTB LSTM step
+    (benchmarks/RESULTS.md, "Mixed precision" and "A second machine"). True otherwise.
     """
     if tf.as_dtype(dtype) not in HALF_DTYPES:
         return True

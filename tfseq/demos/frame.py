@@ -272,6 +272,7 @@ def train(args: argparse.Namespace, strategy: Any, plan: RunPlan, build: Callabl
     """
     import keras
 
+    from tfseq._xla import xla_pays_for
     from tfseq.train import Progress, RunWriters, Trainer
     from tfseq.train.distribute import is_chief
 
@@ -294,8 +295,9 @@ def train(args: argparse.Namespace, strategy: Any, plan: RunPlan, build: Callabl
             log_every=parts.log_every, progress=Progress(enabled=not args.no_progress),
             jit_compile=False if args.no_xla else None, strategy=strategy, weight_average=parts.weight_average,
         )
-        half = getattr(parts.task.model, "compute_dtype", "float32") in ("bfloat16", "float16")
-        note = "; no XLA: bfloat16 runs faster without it on a CPU" if half and not args.no_xla and not trainer.xla else ""
+        compute_dtype = getattr(parts.task.model, "compute_dtype", "float32")
+        skipped = not args.no_xla and not trainer.xla and not xla_pays_for(compute_dtype)
+        note = f"; no XLA: {compute_dtype} runs faster without it on a CPU" if skipped else ""
         print(f"run {plan.path}: {parts.summary}{note}", flush=True)
         code = fit_run(trainer, args.command, strategy, args.max_steps)
         if code is not None:

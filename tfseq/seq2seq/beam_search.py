@@ -14,6 +14,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfseq._checks import check_bool, check_positive_int, deserialize_optional, serialize_optional
+from tfseq._xla import HALF_DTYPES
 from tfseq.rnn_cell.wrappers import check_cell
 from tfseq.seq2seq import beam_search_ops as ops
 from tfseq.seq2seq.basic_decoder import OUTPUT_LAYER_HINT, check_end_token, check_state_batch, rnn_output_size
@@ -243,7 +244,7 @@ class BeamSearchDecoder(BaseDecoder):
         start_ids = tf.tile(start_tokens[:, tf.newaxis], [1, self.beam_width])  # [B, W]
         start_inputs = self._embed(start_ids)  # [B, W, depth]
         dtype = tf.nest.flatten(cell_state)[0].dtype
-        if dtype in (tf.float16, tf.bfloat16):  # mixed precision: log-probs, penalties and scores in float32
+        if dtype in HALF_DTYPES:  # mixed precision: log-probs, penalties and scores in float32
             dtype = tf.float32
         self._dtype_of_state = dtype
         alive = tf.one_hot(tf.zeros([self._batch_size], tf.int32), self.beam_width, True, False, dtype=tf.bool)

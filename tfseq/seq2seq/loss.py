@@ -7,9 +7,8 @@ import keras
 import tensorflow as tf
 
 from tfseq._checks import deserialize_optional, serialize_optional
+from tfseq._xla import HALF_DTYPES
 from tfseq.nn.losses import sparse_cross_entropy
-
-_HALF = (tf.float16, tf.bfloat16)  # logits of these dtypes are cast to float32 for the loss
 
 
 def _check_flags(average_across_timesteps, average_across_batch, sum_over_timesteps, sum_over_batch):
@@ -91,19 +90,21 @@ def sequence_loss(
         raise TypeError(f"sequence_loss: softmax_loss_function must be callable or None, got {softmax_loss_function!r}")
     _check_flags(average_across_timesteps, average_across_batch, sum_over_timesteps, sum_over_batch)
     with tf.name_scope(name or "sequence_loss"):
-        if logits.dtype in _HALF:  # mixed precision: the softmax statistics and the loss in float32
-            logits = tf.cast(logits, tf.float32)
-            targets = tf.cast(targets, tf.float32) if targets.dtype in _HALF else targets
         vocab = tf.shape(logits)[2]
         flat_logits = tf.reshape(logits, [-1, vocab])  # [batch * time, vocab]
-        if softmax_loss_function is not None:
-            crossent = softmax_loss_function(labels=tf.reshape(targets, [-1]), logits=flat_logits)
-        elif targets.shape.rank == 2:  # float32, its own XLA program inside a plain graph
+        if softmax_loss_function is None and targets.shape.rank == 2:
+            # float32 for half-precision logits (cast inside); its own XLA program in a plain graph
             crossent = sparse_cross_entropy(tf.reshape(targets, [-1]), flat_logits)
         else:
-            crossent = tf.nn.softmax_cross_entropy_with_logits(
-                labels=tf.reshape(targets, [-1, vocab]), logits=flat_logits
-            )
+            if flat_logits.dtype in HALF_DTYPES:  # mixed precision: the softmax and the loss in float32
+                flat_logits = tf.cast(flat_logits, tf.float32)
+                targets = tf.cast(targets, tf.float32) if targets.dtype in HALF_DTYPES else targets
+            if softmax_loss_function is not None:
+                crossent = softmax_loss_function(labels=tf.reshape(targets, [-1]), logits=flat_logits)
+            else:
+                crossent = tf.nn.softmax_cross_entropy_with_logits(
+                    labels=tf.reshape(targets, [-1, vocab]), logits=flat_logits
+                )
         weights = tf.cast(weights, crossent.dtype)
         crossent = tf.reshape(crossent, tf.shape(logits)[:2]) * weights  # [batch, time]
 

@@ -30,6 +30,7 @@ from typing import Any
 import keras
 import tensorflow as tf
 
+from tfseq._xla import HALF_DTYPES
 from tfseq.train.task import TaskView
 
 
@@ -48,7 +49,7 @@ def check_float32_objective(objective: tf.Tensor) -> None:
     reached the cross-entropy uncast) raises ``TypeError`` at trace time instead of training on a
     loss rounded to 8 (or 11) bits."""
     dtype = tf.as_dtype(getattr(objective, "dtype", tf.float32))
-    if dtype in (tf.bfloat16, tf.float16):
+    if dtype in HALF_DTYPES:
         raise TypeError(f"task.loss returned a {dtype.name} objective; compute the loss in float32 "
                         "(cast the logits with tf.cast(logits, tf.float32) before the cross-entropy)")
 
