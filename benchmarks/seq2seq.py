@@ -20,6 +20,9 @@ matmul for the machine's ceiling):
   loop (:mod:`tfseq.seq2seq.fused_attention`) and the plain Keras 3
   encoder-decoder of the same sizes (attention after its LSTMs: less work, not the same math);
 * ``train_inside`` -- the projection as ``BasicDecoder``'s ``output_layer``;
+* ``train_parts`` -- where tfseq's step goes: the hoisted nmt-layout step whole, and each of its
+  parts alone (:func:`benchmarks.seq2seq_models.tfseq_train_part`: encoder, attention decoder,
+  projection + loss), each with its own FLOPs;
 * ``greedy`` -- encode + greedy decoding, ``2 * source`` steps, batch 32; keras-hub's
   ``GreedySampler`` stepping tfseq's cell when keras-hub is installed;
 * ``beam`` -- encode + beam search (width 5, length penalty 1), same steps; keras-hub's
@@ -47,7 +50,7 @@ import sys
 import tempfile
 import time
 
-GROUPS = ("train_after", "train_inside", "greedy", "beam")
+GROUPS = ("train_after", "train_inside", "train_parts", "greedy", "beam")
 FLOOR = "the same matmuls alone (XLA)"
 _TFA_WORKER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "tfa_worker.py")
 
@@ -143,7 +146,14 @@ def _group(group, shape, xla, tfa, keras_hub, rec, reference, batch, decode_mode
             cands.append(Candidate(full, framework, make_for_jit(jit, record)))
 
     decode_model = decode_models.get("float32")
-    if group.startswith("train"):
+    if group == "train_parts":
+        add("tfseq fused_attention, whole step", "tfseq", lambda jit, record: _in_process(
+            lambda: m.tfseq_train(m.make_model(shape, reference), shape, batch, "hoisted"), jit, True, record))
+        for part in m.PARTS:
+            add(f"part: {part}", "tfseq-part", lambda jit, record, part=part: _in_process(
+                lambda: m.tfseq_train_part(m.make_model(shape, reference), shape, batch, part), jit, True,
+                lambda first, check, ops, part=part: record(first, check, {**ops, "flops": m.part_flops(shape, part)})))
+    elif group.startswith("train"):
         layouts = [("after", "tfseq BasicDecoder"), ("dynamic_rnn", "tfseq nn.dynamic_rnn"),
                    ("hoisted", "tfseq fused_attention"), ("hoisted_autodiff", "tfseq fused_attention autodiff")]
         for precision in decode_models:
@@ -197,7 +207,7 @@ def compare(group, records, end_id):
     ref = records[ref_name]["check"]
     out = {}
     for name, rec in records.items():
-        if name == ref_name or "check" not in rec or name.startswith(("keras plain", "keras-hub BeamSampler")):
+        if name == ref_name or "check" not in rec or name.startswith(("keras plain", "keras-hub BeamSampler", "part: ")):
             continue
         if group.startswith("train"):
             out[name] = {"max_loss_difference": float(np.max(np.abs(np.subtract(rec["check"], ref))))}
@@ -266,8 +276,8 @@ def _rows(shape, group, cands, results, records, summarize):
             size = int(name.split()[-1])
             ceiling = row["gflops"] = 2 * size**3 / stats["median_s"] / 1e9
         else:
-            row.update(per_second=units / stats["median_s"], gflops=work / stats["median_s"] / 1e9,
-                       **records.get(name, {}))
+            row.update(per_second=units / stats["median_s"], **records.get(name, {}))
+            row["gflops"] = row.get("flops", work) / stats["median_s"] / 1e9
             row.pop("check", None)
         rows[name] = row
     best = {}
@@ -277,7 +287,9 @@ def _rows(shape, group, cands, results, records, summarize):
             if ceiling:
                 row["fraction_of_ceiling"] = row["gflops"] / ceiling
     for name, row in rows.items():
-        if "per_second" in row and row["framework"] != "tfseq" and "tfseq" in best:
+        if "per_second" in row and row["framework"] == "tfseq-part" and "tfseq" in best:
+            row["share_of_step"] = best["tfseq"] / row["per_second"]  # its time over the best whole step's
+        elif "per_second" in row and row["framework"] != "tfseq" and "tfseq" in best:
             row["tfseq_best_over_this"] = best["tfseq"] / row["per_second"]
     if "floor" in best:  # how much faster than each framework's best the same math could be here
         for framework, per_second in best.items():
@@ -308,6 +320,8 @@ def format_table(report):
                 lines.append(f"| {group} | {name} (ceiling) | | {row['gflops']:.0f} | 100 | | | |")
             else:
                 ratio = f"{row['tfseq_best_over_this']:.2f}x" if "tfseq_best_over_this" in row else ""
+                if "share_of_step" in row:
+                    ratio = f"{100 * row['share_of_step']:.0f} % of the step's time"
                 frac = f"{100 * row['fraction_of_ceiling']:.0f}" if "fraction_of_ceiling" in row else ""
                 lines.append(f"| {group} | {name} | {row['per_second']:,.1f} {g['unit']} | {row['gflops']:.1f} | "
                              f"{frac} | {row.get('first_call_s', float('nan')):.1f} | {row.get('ops', '')} "
@@ -320,6 +334,15 @@ def format_table(report):
         if FLOOR in g["rows"] and "floor_over_best" in g["rows"][FLOOR]:
             lines.append(f"{group}: {FLOOR} / each framework's best: " + ", ".join(
                 f"{framework} {ratio:.2f}x" for framework, ratio in g["rows"][FLOOR]["floor_over_best"].items()))
+    for group, g in report["groups"].items():
+        shares = {}  # each part's best setting
+        for name, row in g["rows"].items():
+            if "share_of_step" in row:
+                part = name.removesuffix(" (XLA)")
+                shares[part] = min(shares.get(part, row["share_of_step"]), row["share_of_step"])
+        if shares:
+            lines.append(f"{group}: the parts, each at its best setting, take {100 * sum(shares.values()):.0f} % of "
+                         "the best whole step's time")
     for group, checks in report["checks"].items():
         lines.append(f"agreement with tfseq ({group}): " + ", ".join(
             f"{name}: " + ", ".join(f"{k} {v}" for k, v in c.items() if k != "shapes") for name, c in checks.items()))

@@ -149,6 +149,75 @@ def tfseq_train(model, shape, batch, layout):
     return sgd_step(model.trainable_variables, forward, nn.sparse_cross_entropy)
 
 
+PARTS = ("encoder", "attention decoder", "projection + loss")
+
+
+def tfseq_train_part(model, shape, batch, part):
+    """One part of the hoisted nmt-layout training step (:func:`tfseq_train`, ``"hoisted"``) alone,
+    forward + backward + its SGD update, on the shapes the step gives it: ``"encoder"`` (source
+    embedding, both LSTM directions; a fixed random cotangent on the memory and states),
+    ``"attention decoder"`` (memory keys, target embedding, the hoisted loop with its hand-written
+    backward; gradients also for the memory and the initial states) or ``"projection + loss"``
+    (the output projection and ``nn.sparse_cross_entropy`` on ``[batch, T, units]`` outputs).
+    Their times against the whole step's say where its time goes."""
+    b = {k: tf.constant(v) for k, v in batch.items()}
+    rng = np.random.default_rng(1)
+    memory, encoder_state = model.encode(b["source"], b["source_length"])
+
+    def cotangent(t):
+        return tf.constant(rng.standard_normal(t.shape).astype(np.float32))
+
+    if part == "encoder":
+        variables = [v for v in model.trainable_variables if "encoder" in v.path or "src_embedding" in v.path]
+        weights = [cotangent(t) for t in [memory, *tf.nest.flatten(encoder_state)]]
+
+        def loss():
+            out, state = model.encode(b["source"], b["source_length"], training=True)
+            return tf.add_n([tf.reduce_sum(t * w) for t, w in zip([out, *tf.nest.flatten(state)], weights)])
+    elif part == "attention decoder":
+        inputs = [tf.Variable(memory)] + [tf.Variable(t) for t in tf.nest.flatten(encoder_state)]
+        variables = [v for v in model.trainable_variables if not any(
+            name in v.path for name in ("encoder", "src_embedding", "output_projection"))] + inputs
+        weights = cotangent(tf.zeros([shape.batch, shape.target_length, shape.units]))
+
+        def loss():
+            model.mechanism.setup_memory(inputs[0], memory_sequence_length=b["source_length"])
+            state = model.decoder_initial_state(model.attention_cell, shape.batch,
+                                                tf.nest.pack_sequence_as(encoder_state, inputs[1:]))
+            outputs, _ = fused_attention.teacher_forced(model.attention_cell, model.tgt_embedding(b["target_in"]),
+                                                        state)
+            return tf.reduce_sum(outputs * weights)
+    elif part == "projection + loss":
+        outputs = tf.Variable(rng.standard_normal([shape.batch, shape.target_length, shape.units]).astype(np.float32))
+        variables = [model.projection.kernel, outputs]
+
+        def loss():
+            return tf.reduce_mean(nn.sparse_cross_entropy(b["target_out"], model.projection(outputs)))
+    else:
+        raise ValueError(f"part must be one of {PARTS}, got {part!r}")
+    optimizer = keras.optimizers.SGD(1.0)
+
+    def step():
+        with tf.GradientTape() as tape:
+            value = loss()
+        grads, _ = tf.clip_by_global_norm(tape.gradient(value, variables), 5.0)
+        optimizer.apply_gradients(zip(grads, variables))
+        return value
+
+    return step
+
+
+def part_flops(shape, part):
+    """FLOPs of one :func:`tfseq_train_part` (forward x 3); they add up to :func:`flops` of a step."""
+    parts = flops_parts(shape, "train")
+    u, s = shape.units, shape.source_length
+    keys = 3 * shape.batch * s * 2 * (2 * u) * u  # the memory keys: with the decoder here
+    encoder = parts["encoder (both directions, memory keys)"]
+    return {"encoder": encoder - keys,
+            "attention decoder": parts["decoder LSTMs"] + parts["attention (scores, context, layer)"] + keys,
+            "projection + loss": parts["output projection"]}[part]
+
+
 def _encode_for_decoding(model, shape, b, tile):
     memory, encoder_state = model.encode(b["decode_source"], b["decode_source_length"])
     lengths = b["decode_source_length"]

@@ -114,3 +114,30 @@ def test_main_rejects_bad_rounds(capsys):
     with pytest.raises(SystemExit) as exc:
         bench.main(["--rounds", "0"])
     assert exc.value.code == 2 and "--rounds must be a positive integer, got 0" in capsys.readouterr().err
+
+
+def test_the_parts_of_the_step_add_up_to_its_flops_and_learn():
+    """``train_parts``: each part is a real forward + backward + update (its loss moves), and the
+    parts' FLOPs are exactly the whole step's."""
+    shape = m.QUICK
+    assert sum(m.part_flops(shape, part) for part in m.PARTS) == m.flops(shape, "train_parts")
+    reference, batch = m.make_model(shape), m.make_batch(shape)
+    for part in m.PARTS:
+        step = tf.function(m.tfseq_train_part(m.make_model(shape, reference), shape, batch, part))
+        first, second = float(step()), float(step())
+        assert np.isfinite(first) and first != second, part
+    with pytest.raises(ValueError, match="part must be one of"):
+        m.tfseq_train_part(m.make_model(shape, reference), shape, batch, "softmax")
+
+
+def test_parts_report_their_share_of_the_step():
+    report = bench.run(m.QUICK, ["train_parts"], rounds=1, xla=False, min_time=0.01, log=lambda msg: None)
+    g = report["groups"]["train_parts"]
+    step = g["rows"]["tfseq fused_attention, whole step"]
+    for part in m.PARTS:
+        row = g["rows"][f"part: {part}"]
+        assert row["gflops"] == pytest.approx(m.part_flops(m.QUICK, part) / row["median_s"] / 1e9)
+        assert row["share_of_step"] == pytest.approx(row["median_s"] / step["median_s"], rel=1e-6)
+        assert "tfseq_best_over_this" not in row
+    assert set(report["checks"]["train_parts"]) == set()  # parts compute other losses: never compared
+    assert "of the best whole step's time" in bench.format_table(report)
