@@ -288,7 +288,11 @@ def test_tf1_spelling_equals_tfa_spelling():
         output_layer=out,
         length_penalty_weight=0.5,
     )
-    for decoder in (positional, keywords):
+    mixed = s2s.BeamSearchDecoder(cell, embedding, [START, START], END, init, beam_width=3, output_layer=out,
+                                  length_penalty_weight=0.5)
+    first_two = s2s.BeamSearchDecoder(cell, embedding, [START, START], end_token=END, initial_state=init, beam_width=3,
+                                      output_layer=out, length_penalty_weight=0.5)
+    for decoder in (positional, keywords, mixed, first_two):
         tf1_style, _, _ = s2s.dynamic_decode(decoder, maximum_iterations=4)
         np.testing.assert_array_equal(tf1_style.predicted_ids, tfa_style.predicted_ids)
         np.testing.assert_allclose(
@@ -296,6 +300,13 @@ def test_tf1_spelling_equals_tfa_spelling():
         )
     with pytest.raises(TypeError, match="cannot be saved"):
         positional.get_config()
+    with pytest.raises(TypeError, match=r"got multiple values for \['start_tokens'\]"):
+        s2s.BeamSearchDecoder(cell, embedding, [START, START], start_tokens=[START, START], end_token=END,
+                              initial_state=init, beam_width=3)
+    with pytest.raises(TypeError, match="at most 5 positional arguments"):
+        s2s.BeamSearchDecoder(cell, embedding, [START, START], END, init, out, beam_width=3)
+    with pytest.raises(TypeError, match="missing beam_width"):
+        s2s.BeamSearchDecoder(cell)
 
 
 def _step_case(rng, batch, beam, vocab, quantize, dead_beams, finished_rate, masked=False):

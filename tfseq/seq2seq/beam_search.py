@@ -108,6 +108,19 @@ def _tf1_spelling(second, args, tf1_inputs):
     return beam_width, (None,) + rest, tf1_inputs
 
 
+def _tf1_inputs_by_position(args, tf1_inputs):
+    """TF1's ``BeamSearchDecoder(cell, embedding, start_tokens, end_token, initial_state,
+    beam_width=W, ...)``: the positional ``args`` are its first inputs, in that order."""
+    if len(args) > len(_TF1_INPUTS):
+        raise TypeError(f"BeamSearchDecoder: with beam_width= given by name, at most {len(_TF1_INPUTS) + 1} "
+                        f"positional arguments (cell, {', '.join(_TF1_INPUTS)}), got {1 + len(args)}")
+    named = dict(zip(_TF1_INPUTS, args))
+    twice = sorted(set(named) & set(tf1_inputs))
+    if twice:
+        raise TypeError(f"BeamSearchDecoder: got multiple values for {twice}")
+    return {**named, **tf1_inputs}
+
+
 @keras.saving.register_keras_serializable(package="tfseq")
 class BeamSearchDecoder(BaseDecoder):
     """Beam search over a cell's outputs, keeping the ``beam_width`` best hypotheses per row.
@@ -143,8 +156,9 @@ class BeamSearchDecoder(BaseDecoder):
         **kwargs: loop settings of :class:`~tfseq.seq2seq.decoder.BaseDecoder`.
 
     TF1 contrib's spelling ``BeamSearchDecoder(cell, embedding, start_tokens, end_token,
-    initial_state, beam_width, output_layer=None, ...)`` (positional or keywords; ``embedding``
-    a matrix or a callable) is accepted too: then ``dynamic_decode(decoder)`` needs no inputs.
+    initial_state, beam_width, output_layer=None, ...)`` (positional, keywords, or the first
+    ones positional and the rest by name; ``embedding`` a matrix or a callable) is accepted
+    too: then ``dynamic_decode(decoder)`` needs no inputs.
 
     Call arguments:
         embedding: embedding matrix ``[vocab, depth]`` or None (with ``embedding_fn``).
@@ -163,8 +177,8 @@ class BeamSearchDecoder(BaseDecoder):
     def __init__(
         self,
         cell: Any,
-        beam_width: int,
         *args: Any,
+        beam_width: int | None = None,
         embedding_fn: Callable | None = None,
         output_layer: keras.layers.Layer | None = None,
         length_penalty_weight: float = 0.0,
@@ -174,6 +188,12 @@ class BeamSearchDecoder(BaseDecoder):
         **kwargs: Any,
     ) -> None:
         tf1_inputs = {k: kwargs.pop(k) for k in _TF1_INPUTS if k in kwargs}
+        if beam_width is None:  # TF Addons' BeamSearchDecoder(cell, beam_width, ...) or TF1's all positional
+            if not args:
+                raise TypeError("BeamSearchDecoder: missing beam_width")
+            beam_width, args = args[0], args[1:]
+        elif args:  # TF1's first inputs positional, beam_width=... by keyword
+            args, tf1_inputs = (), _tf1_inputs_by_position(args, tf1_inputs)
         if args or tf1_inputs:
             beam_width, args, tf1_inputs = _tf1_spelling(beam_width, args, tf1_inputs)
         options = dict(zip(_TFA_POSITIONAL, args))
