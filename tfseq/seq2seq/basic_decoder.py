@@ -74,7 +74,8 @@ class BasicDecoder(BaseDecoder):
 
     Args:
         cell: any RNN cell (tfseq cells and wrappers, ``AttentionWrapper``, Keras cells).
-        sampler: a :class:`~tfseq.seq2seq.sampler.Sampler` (or TF1 ``*Helper``).
+        sampler: a :class:`~tfseq.seq2seq.sampler.Sampler` (or TF1 ``*Helper``; by name
+            also ``helper=``, TF1's argument name).
         output_layer: optional layer on the cell output (e.g. ``keras.layers.Dense(vocab)``).
         initial_state: TF1's spelling ``BasicDecoder(cell, helper, initial_state, output_layer)``
             (then ``dynamic_decode(decoder)`` needs no inputs). Positionally, a third
@@ -97,8 +98,14 @@ class BasicDecoder(BaseDecoder):
             from the sampler's.
     """
 
-    def __init__(self, cell: Any, sampler: Sampler, *args: Any, output_layer: keras.layers.Layer | None = None,
-                 initial_state: Any = None, **kwargs: Any) -> None:
+    def __init__(self, cell: Any, sampler: Sampler | None = None, *args: Any,
+                 output_layer: keras.layers.Layer | None = None, initial_state: Any = None, **kwargs: Any) -> None:
+        if "helper" in kwargs:  # TF1's name for the sampler: BasicDecoder(cell=..., helper=..., initial_state=...)
+            if sampler is not None:
+                raise TypeError("BasicDecoder: sampler and helper given both (helper is TF1's name for the sampler)")
+            sampler = kwargs.pop("helper")
+        if sampler is None:
+            raise TypeError("BasicDecoder: missing sampler (TF1: helper)")
         if len(args) > 2:
             raise TypeError(f"BasicDecoder: at most 4 positional arguments, got {2 + len(args)}")
         if len(args) == 1 and (args[0] is None or isinstance(args[0], keras.layers.Layer)):
