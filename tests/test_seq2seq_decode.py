@@ -82,7 +82,8 @@ def test_tf1_helper_spelling_equals_sampler_spelling():
     )
     assert_close(tf1_outputs, outputs)
     np.testing.assert_array_equal(tf1_lengths, lengths)
-    by_name, _, _ = s2s.dynamic_decode(s2s.BasicDecoder(cell=cell, helper=helper, initial_state=state, output_layer=out))
+    by_name, _, _ = s2s.dynamic_decode(
+        s2s.BasicDecoder(cell=cell, helper=helper, initial_state=state, output_layer=out))
     assert_close(by_name, outputs)  # TF1's argument names, helper= among them
     with pytest.raises(TypeError, match="sampler and helper given both"):
         s2s.BasicDecoder(cell, s2s.TrainingSampler(), helper=helper)

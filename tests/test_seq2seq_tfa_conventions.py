@@ -48,6 +48,24 @@ def test_setup_memory_call_mask_and_lengths_agree(cls):
 
 
 @pytest.mark.parametrize("cls", MECHANISMS)
+def test_tf1_num_units_by_name(cls):
+    """TF1 contrib's ``LuongAttention(num_units=..., memory=..., memory_sequence_length=...)``."""
+    by_units = cls(UNITS, MEMORY, LENGTHS)
+    state = by_units.initial_state(B, tf.float32)
+    expected, _ = by_units([QUERY, state])
+    by_name = cls(num_units=UNITS, memory=MEMORY, memory_sequence_length=LENGTHS)
+    assert by_name.units == UNITS and by_name.get_config() == by_units.get_config()
+    by_name([QUERY, state])
+    by_name.set_weights(by_units.get_weights())
+    by_name.setup_memory(MEMORY, LENGTHS)  # keys from the copied memory kernel
+    np.testing.assert_allclose(by_name([QUERY, state])[0], expected, atol=1e-6)
+    with pytest.raises(TypeError, match="units and num_units given both"):
+        cls(UNITS, num_units=UNITS)
+    with pytest.raises(TypeError, match=r"missing units \(TF1: num_units\)"):
+        cls(memory=MEMORY)
+
+
+@pytest.mark.parametrize("cls", MECHANISMS)
 def test_build_from_memory_shape_then_query(cls):
     """TF Addons' restore order: build(memory shape), set the memory weights, set up the
     memory, build(query shapes), set all weights."""

@@ -142,7 +142,8 @@ class AttentionMechanism(keras.layers.Layer):
     given the query depth) and :meth:`score` (the unnormalised ``[batch, max_time]``).
 
     Args:
-        units: int > 0, depth of the keys (``memory @ memory_layer/kernel``).
+        units: int > 0, depth of the keys (``memory @ memory_layer/kernel``); TF1 contrib's name
+            ``num_units=`` is accepted too.
         memory: optional ``[batch, max_time, depth]``; may be set later by :meth:`setup_memory`.
         memory_sequence_length: optional int ``[batch]``, the real length of each memory row.
         probability_fn: ``"softmax"`` (default; TF1's ``None`` means the same), ``"hardmax"`` or a
@@ -171,12 +172,18 @@ class AttentionMechanism(keras.layers.Layer):
 
     tf1_scope_name = None
 
-    def __init__(self, units: int, memory: Any = None, memory_sequence_length: Any = None,
+    def __init__(self, units: int | None = None, memory: Any = None, memory_sequence_length: Any = None,
                  probability_fn: str | Callable | None = "softmax", dtype: Any = None, name: str | None = None,
                  memory_layer: keras.layers.Layer | None = None, score_mask_value: float | None = None,
                  **kwargs: Any) -> None:
-        super().__init__(dtype=dtype, name=name, **kwargs)
         owner = type(self).__name__
+        if "num_units" in kwargs:  # TF1 contrib's name for units
+            if units is not None:
+                raise TypeError(f"{owner}: units and num_units given both (num_units is TF1's name for units)")
+            units = kwargs.pop("num_units")
+        if units is None:
+            raise TypeError(f"{owner}: missing units (TF1: num_units)")
+        super().__init__(dtype=dtype, name=name, **kwargs)
         if score_mask_value is not None and (isinstance(score_mask_value, bool)
                                              or not isinstance(score_mask_value, (int, float))):
             raise ValueError(f"{owner}: score_mask_value must be a number or None, got {score_mask_value!r}")
@@ -478,7 +485,8 @@ class LuongAttention(AttentionMechanism):
 
     tf1_scope_name = "luong_attention"
 
-    def __init__(self, units: int, memory: Any = None, memory_sequence_length: Any = None, scale: bool = False,
+    def __init__(self, units: int | None = None, memory: Any = None, memory_sequence_length: Any = None,
+                 scale: bool = False,
                  probability_fn: str | Callable | None = "softmax", dtype: Any = None, name: str = "LuongAttention",
                  **kwargs: Any) -> None:
         self.scale = check_bool(type(self).__name__, "scale", scale)
@@ -524,7 +532,8 @@ class BahdanauAttention(AttentionMechanism):
 
     tf1_scope_name = "bahdanau_attention"
 
-    def __init__(self, units: int, memory: Any = None, memory_sequence_length: Any = None, normalize: bool = False,
+    def __init__(self, units: int | None = None, memory: Any = None, memory_sequence_length: Any = None,
+                 normalize: bool = False,
                  probability_fn: str | Callable | None = "softmax", kernel_initializer: Any = "glorot_uniform",
                  dtype: Any = None, name: str = "BahdanauAttention", query_layer: keras.layers.Layer | None = None,
                  **kwargs: Any) -> None:

@@ -161,7 +161,8 @@ class LuongMonotonicAttention(_MonotonicMixin, LuongAttention):
 
     tf1_scope_name = "luong_monotonic_attention"
 
-    def __init__(self, units: int, memory: Any = None, memory_sequence_length: Any = None, scale: bool = False,
+    def __init__(self, units: int | None = None, memory: Any = None, memory_sequence_length: Any = None,
+                 scale: bool = False,
                  sigmoid_noise: float = 0.0, sigmoid_noise_seed: int | None = None, score_bias_init: float = 0.0,
                  mode: str = "parallel", dtype: Any = None, name: str = "LuongMonotonicAttention",
                  **kwargs: Any) -> None:
@@ -192,7 +193,8 @@ class BahdanauMonotonicAttention(_MonotonicMixin, BahdanauAttention):
 
     tf1_scope_name = "bahdanau_monotonic_attention"
 
-    def __init__(self, units: int, memory: Any = None, memory_sequence_length: Any = None, normalize: bool = False,
+    def __init__(self, units: int | None = None, memory: Any = None, memory_sequence_length: Any = None,
+                 normalize: bool = False,
                  sigmoid_noise: float = 0.0, sigmoid_noise_seed: int | None = None, score_bias_init: float = 0.0,
                  mode: str = "parallel", kernel_initializer: Any = "glorot_uniform", dtype: Any = None,
                  name: str = "BahdanauMonotonicAttention", **kwargs: Any) -> None:
