@@ -328,6 +328,27 @@ def test_tf1_style_cells_run_in_wrappers_and_drivers(wrap):
     np.testing.assert_allclose(fw, expected, atol=1e-6)
 
 
+def test_tf1_style_cells_run_in_the_seq2seq_decoders():
+    """tensorflow/nmt's GNMT cell pattern: a MultiRNNCell subclass overriding ``__call__(inputs, state,
+    scope=None)`` inside ``BasicDecoder`` and ``BeamSearchDecoder`` (which pass ``training``)."""
+    from tfseq import seq2seq
+
+    class Stack(rnn_cell.MultiRNNCell):
+        def __call__(self, inputs, state, scope=None):
+            return super().__call__(inputs, state)
+
+    cell = Stack([TF1StyleCell(4), rnn_cell.GRUCell(4)])
+    helper = seq2seq.TrainingHelper(tf.constant(X), tf.fill([3], X.shape[1]))
+    outputs, _, _ = seq2seq.dynamic_decode(seq2seq.BasicDecoder(cell, helper, cell.zero_state(3, tf.float32)),
+                                           training=True)
+    np.testing.assert_allclose(outputs.rnn_output, _python_loop(cell, X, cell.zero_state(3, tf.float32)), atol=1e-6)
+    embedding = tf.constant(np.random.default_rng(2).standard_normal((5, X.shape[2])).astype(np.float32))
+    beam = seq2seq.BeamSearchDecoder(cell, 2, output_layer=keras.layers.Dense(5), maximum_iterations=3)
+    ids = beam(embedding, start_tokens=[0, 0, 0], end_token=1, initial_state=cell.zero_state(6, tf.float32),
+               training=True)[0].predicted_ids
+    assert ids.shape[0] == 3 and ids.shape[2] == 2
+
+
 def test_a_fusable_cell_with_its_own_dunder_call_runs_per_step():
     class Doubled(rnn_cell.GRUCell):
         def __call__(self, inputs, state, scope=None):

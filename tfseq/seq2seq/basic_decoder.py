@@ -7,6 +7,7 @@ import keras
 import tensorflow as tf
 
 from tfseq._checks import serialize_optional
+from tfseq.rnn_cell.base import call_cell
 from tfseq.rnn_cell.wrappers import check_cell
 from tfseq.seq2seq import fused_attention
 from tfseq.seq2seq.decoder import BaseDecoder
@@ -166,7 +167,7 @@ class BasicDecoder(BaseDecoder):
         return BasicDecoderOutput(self._cell_dtype, self.sampler.sample_ids_dtype)
 
     def step(self, time, inputs, state, training=None):
-        cell_outputs, cell_state = self.cell(inputs, state, training=training)
+        cell_outputs, cell_state = call_cell(self.cell, inputs, state, training)  # also TF1-style __call__ cells
         cell_state = tf.nest.pack_sequence_as(state, tf.nest.flatten(cell_state))  # Keras cells return lists
         if self.output_layer is not None:
             cell_outputs = self.output_layer(cell_outputs)

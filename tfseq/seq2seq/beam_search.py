@@ -15,6 +15,7 @@ import tensorflow as tf
 
 from tfseq._checks import check_bool, check_positive_int, deserialize_optional, serialize_optional
 from tfseq._xla import HALF_DTYPES
+from tfseq.rnn_cell.base import call_cell
 from tfseq.rnn_cell.wrappers import check_cell
 from tfseq.seq2seq import beam_search_ops as ops
 from tfseq.seq2seq.basic_decoder import OUTPUT_LAYER_HINT, check_end_token, check_state_batch, rnn_output_size
@@ -311,7 +312,7 @@ class BeamSearchDecoder(BaseDecoder):
     def step(self, time, inputs, state, training=None):
         cell_inputs = tf.nest.map_structure(ops.merge_batch_beams, inputs)  # [B * W, depth]
         cell_state = tf.nest.map_structure(ops.merge_batch_beams, state.cell_state)
-        cell_outputs, next_cell_state = self.cell(cell_inputs, cell_state, training=training)
+        cell_outputs, next_cell_state = call_cell(self.cell, cell_inputs, cell_state, training)
         next_cell_state = tf.nest.pack_sequence_as(cell_state, tf.nest.flatten(next_cell_state))
         split = lambda t: ops.split_batch_beams(t, self._batch_size, self.beam_width)  # noqa: E731
         cell_outputs = tf.nest.map_structure(split, cell_outputs)  # [B, W, out]
