@@ -329,19 +329,33 @@ def test_tf1_style_cells_run_in_wrappers_and_drivers(wrap):
 
 
 def test_tf1_style_cells_run_in_the_seq2seq_decoders():
-    """tensorflow/nmt's GNMT cell pattern: a MultiRNNCell subclass overriding ``__call__(inputs, state,
-    scope=None)`` inside ``BasicDecoder`` and ``BeamSearchDecoder`` (which pass ``training``)."""
+    """tensorflow/nmt's GNMT pattern: a MultiRNNCell subclass overriding ``__call__(inputs, state,
+    scope=None)`` that reads TF1's ``self._cells``, an ``AttentionWrapper`` at the bottom whose
+    attention is fed to the upper layers, inside ``BasicDecoder`` and ``BeamSearchDecoder`` (which
+    pass ``training``)."""
     from tfseq import seq2seq
 
-    class Stack(rnn_cell.MultiRNNCell):
+    class AttentionStack(rnn_cell.MultiRNNCell):
         def __call__(self, inputs, state, scope=None):
-            return super().__call__(inputs, state)
+            with tf.compat.v1.variable_scope(scope or "multi_rnn_cell"):
+                output, attention_state = self._cells[0](inputs, state[0])
+                new_states = [attention_state]
+                for cell, cell_state in zip(self._cells[1:], state[1:]):
+                    output, cell_state = cell(tf.concat([output, attention_state.attention], -1), cell_state)
+                    new_states.append(cell_state)
+            return output, tuple(new_states)
 
-    cell = Stack([TF1StyleCell(4), rnn_cell.GRUCell(4)])
+    memory = np.random.default_rng(3).standard_normal((3, 6, 4)).astype(np.float32)
+    mechanism = seq2seq.LuongAttention(4, memory, memory_sequence_length=[6, 2, 4])
+    bottom = seq2seq.AttentionWrapper(rnn_cell.BasicLSTMCell(4), mechanism, attention_layer_size=None,
+                                      output_attention=False, name="attention")
+    cell = AttentionStack([bottom, TF1StyleCell(4), rnn_cell.GRUCell(4)])
+    assert cell._cells == cell.cells
     helper = seq2seq.TrainingHelper(tf.constant(X), tf.fill([3], X.shape[1]))
     outputs, _, _ = seq2seq.dynamic_decode(seq2seq.BasicDecoder(cell, helper, cell.zero_state(3, tf.float32)),
                                            training=True)
     np.testing.assert_allclose(outputs.rnn_output, _python_loop(cell, X, cell.zero_state(3, tf.float32)), atol=1e-6)
+    mechanism.setup_memory(seq2seq.tile_batch(memory, 2), seq2seq.tile_batch(tf.constant([6, 2, 4]), 2))
     embedding = tf.constant(np.random.default_rng(2).standard_normal((5, X.shape[2])).astype(np.float32))
     beam = seq2seq.BeamSearchDecoder(cell, 2, output_layer=keras.layers.Dense(5), maximum_iterations=3)
     ids = beam(embedding, start_tokens=[0, 0, 0], end_token=1, initial_state=cell.zero_state(6, tf.float32),

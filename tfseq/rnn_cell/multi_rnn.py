@@ -73,6 +73,11 @@ class MultiRNNCell(RNNCellWrapper):
             self._track_trackable(cell, name=f"cell_{index}", overwrite=True)
 
     @property
+    def _cells(self) -> list[keras.layers.Layer]:
+        """TF1's (private) name for :attr:`cells`, which TF1 subclasses read (tensorflow/nmt's GNMT cell)."""
+        return self.cells
+
+    @property
     def wrapped_cell(self) -> keras.layers.Layer:
         raise AttributeError("MultiRNNCell wraps several cells: use .cells")
 
