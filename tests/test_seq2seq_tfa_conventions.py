@@ -65,6 +65,30 @@ def test_tf1_num_units_by_name(cls):
         cls(memory=MEMORY)
 
 
+def test_a_tf1_variable_scope_initializer_reaches_the_weights_tf1_created_without_one():
+    """tensorflow/nmt sets one initializer on the variable scope for the whole model; TF1 contrib's
+    mechanisms and attention layer took it for ``memory_layer``, ``query_layer``, ``attention_v`` and
+    the attention layer, and kept their own for ``attention_g`` and ``attention_b``."""
+    with tf.compat.v1.variable_scope("model", initializer=tf.compat.v1.constant_initializer(0.03)):
+        luong = seq2seq.LuongAttention(UNITS, MEMORY, LENGTHS, scale=True)
+        bahdanau = seq2seq.BahdanauAttention(UNITS, MEMORY, LENGTHS, normalize=True)
+        wrapper = seq2seq.AttentionWrapper(keras.layers.LSTMCell(UNITS), [luong, bahdanau], attention_layer_size=[4, 5])
+    wrapper(tf.constant(QUERY[:, :DEPTH]), wrapper.get_initial_state(batch_size=B, dtype=tf.float32))  # built outside
+    scoped = np.float32(0.03)
+    for weight in (luong.memory_kernel, bahdanau.memory_kernel, bahdanau.query_kernel, bahdanau.attention_v,
+                   *wrapper._attention_kernels):
+        np.testing.assert_array_equal(weight.numpy(), scoped, err_msg=weight.path)
+    np.testing.assert_array_equal(luong.scale_weight.numpy(), 1.0)
+    np.testing.assert_allclose(bahdanau.attention_g.numpy(), np.sqrt(1.0 / UNITS), rtol=1e-6)
+    np.testing.assert_array_equal(bahdanau.attention_b.numpy(), 0.0)
+    assert np.unique(wrapper.cell.kernel.numpy()).size > 1  # a Keras cell keeps Keras' initializers
+    plain = seq2seq.BahdanauAttention(UNITS, MEMORY, LENGTHS, kernel_initializer="ones")
+    with tf.compat.v1.variable_scope("model", initializer=tf.compat.v1.constant_initializer(0.03)):
+        plain([QUERY, plain.initial_state(B, tf.float32)])
+    np.testing.assert_array_equal(plain.attention_v.numpy(), 1.0)  # an initializer given stays
+    assert np.unique(plain.memory_kernel.numpy()).size > 1  # made outside the scope: Glorot
+
+
 @pytest.mark.parametrize("cls", MECHANISMS)
 def test_build_from_memory_shape_then_query(cls):
     """TF Addons' restore order: build(memory shape), set the memory weights, set up the

@@ -41,6 +41,15 @@ for v in tf1.global_variables():
     outputs["var:" + v.op.name] = sess.run(v)
     outputs["dtype:" + v.op.name] = np.array(v.dtype.base_dtype.name)
 """
+_SCOPE_INITIALIZER = """
+with tf1.variable_scope("model", initializer=tf1.constant_initializer(0.01)):
+    cells = [tf1.nn.rnn_cell.BasicRNNCell(3), tf1.nn.rnn_cell.BasicLSTMCell(3),
+             tf1.nn.rnn_cell.LSTMCell(3, use_peepholes=True, num_proj=2), tf1.nn.rnn_cell.GRUCell(3)]
+    y, s = tf1.nn.dynamic_rnn(tf1.nn.rnn_cell.MultiRNNCell(cells), tf1.constant(inputs["x"]), dtype=tf.float32)
+sess.run(tf1.global_variables_initializer())
+for v in tf1.global_variables():
+    outputs["var:" + v.op.name] = sess.run(v)
+"""
 _PROGRAM_CKPT = """
 lr = tf1.Variable(0.1, name="learning_rate")
 step = tf1.train.get_or_create_global_step()
@@ -66,6 +75,7 @@ def tf1(tmp_path_factory):
         ("clip0", _CLIP, {"x": X, "proj_clip": 0.0}),
         ("float64", _FLOAT64, {"x": X.astype(np.float64)}),
         ("program", _PROGRAM_CKPT, {"x": X, "ckpt": ckpt}),
+        ("scope_initializer", _SCOPE_INITIALIZER, {"x": X}),
     ])
     results["program"]["ckpt"] = ckpt
     return results
@@ -265,6 +275,37 @@ def test_cell_clip_zero_clips_to_zero_as_tf1(tf1):
     for fast in (True, False):  # the fused kernel clips to zero too
         _, state = nn.dynamic_rnn(plain, X, fast=fast)
         assert not np.any(state.c)
+
+
+def _scope_initializer_cells():
+    return [rnn_cell.BasicRNNCell(3), rnn_cell.BasicLSTMCell(3), rnn_cell.LSTMCell(3, use_peepholes=True, num_proj=2),
+            rnn_cell.GRUCell(3)]
+
+
+def test_a_variable_scope_initializer_initialises_the_weights_tf1_initialises(tf1):
+    """TF1's PTB tutorial and tensorflow/nmt set ``variable_scope(..., initializer=...)``: every weight
+    TF1 created without an initializer takes it (kernels, peepholes, projections), the others keep
+    theirs (zero biases, GRU's gate bias 1)."""
+    ref = {k[len("var:model/"):]: v for k, v in tf1["scope_initializer"].items() if k.startswith("var:model/")}
+    with tf.compat.v1.variable_scope("model", initializer=tf.compat.v1.constant_initializer(0.01)):
+        cell = rnn_cell.MultiRNNCell(_scope_initializer_cells())
+        nn.dynamic_rnn(cell, X, dtype=tf.float32)
+    ours = {name: var.numpy() for name, var in cell.tf1_variables().items()}
+    assert sorted(ours) == sorted(k.removeprefix("rnn/") for k in ref)
+    for name, value in ours.items():
+        np.testing.assert_array_equal(value, ref["rnn/" + name], err_msg=name)
+    assert {float(np.unique(v)[0]) for v in ours.values()} == {0.0, float(np.float32(0.01)), 1.0}
+
+
+def test_a_cell_constructed_in_the_scope_keeps_its_initializer_when_built_later():
+    """A TF2 port builds the cell at its first call, often outside the ``with`` block it was made in."""
+    with tf.compat.v1.variable_scope("model", initializer=tf.compat.v1.constant_initializer(0.5)):
+        cell = rnn_cell.GRUCell(3)
+    outside = rnn_cell.GRUCell(3)
+    tf.function(lambda: (nn.dynamic_rnn(cell, X, dtype=tf.float32), nn.dynamic_rnn(outside, X, dtype=tf.float32)))()
+    np.testing.assert_array_equal(cell.gates_kernel.numpy(), 0.5)
+    np.testing.assert_array_equal(cell.gates_bias.numpy(), 1.0)  # TF1's own bias initializer, not the scope's
+    assert np.unique(outside.gates_kernel.numpy()).size > 1  # glorot_uniform, TF1's default without a scope's
 
 
 # -- 7. TF1's call convention and TF1-style cells -------------------------------------------------------------

@@ -202,6 +202,12 @@ def adopt_input_dtype(cell: keras.layers.Layer, dtype: tf.DType | str | None) ->
         adopt_input_dtype(inner, dtype)
 
 
+def variable_scope_initializer() -> Any:
+    """The initializer of the enclosing ``tf.compat.v1.variable_scope(..., initializer=...)``, or None:
+    TF1 gave it to every variable created without an initializer of its own."""
+    return tf.compat.v1.get_variable_scope().initializer
+
+
 class RNNCell(keras.layers.Layer):
     """Base class of every tfseq cell: one time step of a recurrent network.
 
@@ -218,6 +224,7 @@ class RNNCell(keras.layers.Layer):
         self.dtype_given = kwargs.get("dtype") is not None
         super().__init__(**kwargs)
         self._tf1_weights = {}
+        self._construction_scope_initializer = variable_scope_initializer()
 
     def __call__(
         self,
@@ -286,13 +293,26 @@ class RNNCell(keras.layers.Layer):
         return cls(**config)
 
     # -- weights ---------------------------------------------------------------
+    def tf1_scope_initializer(self) -> Any:
+        """The initializer of the enclosing ``tf.compat.v1.variable_scope(..., initializer=...)``
+        where the weights are created, else where the cell was constructed (a TF2 port often
+        builds the cell later, outside the scope), else None."""
+        return variable_scope_initializer() or self._construction_scope_initializer
+
     def add_tf1_weight(
         self,
         name: str,
         shape: tuple,
         initializer: keras.initializers.Initializer | str | None,
     ) -> keras.Variable:
-        """Create a weight whose TF1 name is ``tf1_weight_name(name)``."""
+        """Create a weight whose TF1 name is ``tf1_weight_name(name)``.
+
+        ``initializer=None`` is TF1's ``get_variable`` without one: the variable scope's
+        initializer (:meth:`tf1_scope_initializer`), else ``glorot_uniform``. TF1 programs set
+        one with ``with tf.variable_scope("model", initializer=tf.random_uniform_initializer(-s, s))``.
+        """
+        if initializer is None:
+            initializer = self.tf1_scope_initializer() or "glorot_uniform"
         weight = self.add_weight(name=name, shape=shape, initializer=initializer)
         self._tf1_weights[tf1_weight_name(name)] = weight
         # TensorFlow's object graph (tf.train.Checkpoint, SavedModel) names it too, however the

@@ -104,12 +104,12 @@ class LSTMBlockCell(LSTMTupleCell):
     def build(self, input_shape: tuple) -> None:
         depth = self.input_depth(input_shape)
         n = self.num_units
-        self.kernel = self.add_tf1_weight("kernel", (depth + n, 4 * n), "glorot_uniform")
+        self.kernel = self.add_tf1_weight("kernel", (depth + n, 4 * n), None)  # the scope's, else glorot
         self.bias = self.add_tf1_weight("bias", (4 * n,), "zeros")
         if self.use_peephole:
-            self.w_i_diag = self.add_tf1_weight("w_i_diag", (n,), "glorot_uniform")
-            self.w_f_diag = self.add_tf1_weight("w_f_diag", (n,), "glorot_uniform")
-            self.w_o_diag = self.add_tf1_weight("w_o_diag", (n,), "glorot_uniform")
+            self.w_i_diag = self.add_tf1_weight("w_i_diag", (n,), None)
+            self.w_f_diag = self.add_tf1_weight("w_f_diag", (n,), None)
+            self.w_o_diag = self.add_tf1_weight("w_o_diag", (n,), None)
 
     def call(self, inputs: tf.Tensor, states: Any, training: bool | tf.Tensor | None = None) -> tuple[tf.Tensor, Any]:
         c_prev, h_prev = self.check_state(states)

@@ -16,10 +16,10 @@ from tfseq._checks import check_optional_nonnegative, check_positive_int, serial
 from tfseq.rnn_cell.base import LSTMStateTuple, RNNCell, get_activation, reject_tf1_only_args
 from tfseq.rnn_cell.fusion import FusedSpec
 
-_GLOROT = "glorot_uniform"  # TF1's default for tf.compat.v1.get_variable
-
 
 def _initializer(init, default):
+    """``init`` (a user's argument) as a Keras initializer, else ``default`` (TF1's ``get_variable``
+    default is the variable scope's initializer, else ``glorot_uniform``: ``RNNCell.tf1_scope_initializer``)."""
     return keras.initializers.get(default if init is None else init)
 
 
@@ -79,7 +79,7 @@ class BasicRNNCell(_UnitsCell):
 
     def build(self, input_shape: tuple) -> None:
         depth = self.input_depth(input_shape)
-        self.kernel = self.add_tf1_weight("kernel", (depth + self.num_units, self.num_units), _GLOROT)
+        self.kernel = self.add_tf1_weight("kernel", (depth + self.num_units, self.num_units), None)
         self.bias = self.add_tf1_weight("bias", (self.num_units,), "zeros")
 
     def call(self, inputs: tf.Tensor, states: Any, training: bool | tf.Tensor | None = None) -> tuple[tf.Tensor, Any]:
@@ -177,7 +177,7 @@ class LSTMCell(_UnitsCell):
 
     def build(self, input_shape: tuple) -> None:
         depth = self.input_depth(input_shape)
-        init = _initializer(self._initializer_arg, _GLOROT)
+        init = _initializer(self._initializer_arg, self.tf1_scope_initializer() or "glorot_uniform")  # TF1's default
         h_size = self.num_proj or self.num_units
         self.kernel = self.add_tf1_weight("kernel", (depth + h_size, 4 * self.num_units), init)
         self.bias = self.add_tf1_weight("bias", (4 * self.num_units,), "zeros")
@@ -322,7 +322,7 @@ class GRUCell(_UnitsCell):
     def build(self, input_shape: tuple) -> None:
         depth = self.input_depth(input_shape)
         n = self.num_units
-        kernel_init = _initializer(self._kernel_initializer_arg, _GLOROT)
+        kernel_init = _initializer(self._kernel_initializer_arg, self.tf1_scope_initializer() or "glorot_uniform")
         gate_bias_init = _initializer(self._bias_initializer_arg, keras.initializers.Constant(1.0))
         candidate_bias_init = _initializer(self._bias_initializer_arg, "zeros")
         self.gates_kernel = self.add_tf1_weight("gates_kernel", (depth + n, 2 * n), kernel_init)

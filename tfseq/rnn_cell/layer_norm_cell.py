@@ -99,7 +99,7 @@ class LayerNormBasicLSTMCell(LSTMTupleCell):
     def build(self, input_shape: tuple) -> None:
         depth = self.input_depth(input_shape)
         n = self.num_units
-        self.kernel = self.add_tf1_weight("kernel", (depth + n, 4 * n), "glorot_uniform")
+        self.kernel = self.add_tf1_weight("kernel", (depth + n, 4 * n), None)  # the scope's, else glorot
         if self.layer_norm:
             gain = keras.initializers.Constant(self.norm_gain)
             shift = keras.initializers.Constant(self.norm_shift)
@@ -109,7 +109,7 @@ class LayerNormBasicLSTMCell(LSTMTupleCell):
                 for norm in _NORMS
             }
         else:
-            self.bias = self.add_tf1_weight("bias", (4 * n,), "glorot_uniform")
+            self.bias = self.add_tf1_weight("bias", (4 * n,), None)
 
     def _norm(self, value, norm):
         """contrib's ``layers.layer_norm`` over the units of each row: ``[batch, n] -> [batch, n]``."""

@@ -277,7 +277,7 @@ class EmbeddingWrapper(RNNCellWrapper):
         if len(shape) not in (1, 2) or (len(shape) == 2 and shape[-1] not in (None, 1)):
             raise ValueError(f"{self.name}: step inputs must be ids shaped [batch] or [batch, 1], got {shape}")
         sqrt3 = math.sqrt(3.0)
-        init = self._initializer_arg or keras.initializers.RandomUniform(-sqrt3, sqrt3)
+        init = self._initializer_arg or self.tf1_scope_initializer() or keras.initializers.RandomUniform(-sqrt3, sqrt3)
         self.embedding = self.add_tf1_weight(
             "embedding", (self.embedding_classes, self.embedding_size), keras.initializers.get(init)
         )
@@ -349,7 +349,7 @@ class InputProjectionWrapper(RNNCellWrapper):
         depth = self.input_depth(input_shape)
         if self.input_size is not None and depth != self.input_size:
             raise ValueError(f"{self.name}: input_size={self.input_size} but the inputs have depth {depth}")
-        self.kernel = self.add_tf1_weight("kernel", (depth, self.num_proj), "glorot_uniform")
+        self.kernel = self.add_tf1_weight("kernel", (depth, self.num_proj), None)  # the scope's, else glorot
         super().build(input_shape)
 
     def call(self, inputs: tf.Tensor, states: Any, training: bool | tf.Tensor | None = None) -> tuple[tf.Tensor, Any]:
@@ -404,7 +404,7 @@ class OutputProjectionWrapper(RNNCellWrapper):
 
     def build(self, input_shape: tuple) -> None:
         cell_output = self.cell.output_size
-        self.kernel = self.add_tf1_weight("kernel", (cell_output, self.projection_size), "glorot_uniform")
+        self.kernel = self.add_tf1_weight("kernel", (cell_output, self.projection_size), None)
         self.bias = self.add_tf1_weight("bias", (self.projection_size,), "zeros")
         super().build(input_shape)
 

@@ -27,7 +27,7 @@ import keras
 import tensorflow as tf
 
 from tfseq._checks import check_bool, check_positive_int, deserialize_optional, serialize_optional
-from tfseq.rnn_cell.base import keras_weight_name, tf1_weight_name
+from tfseq.rnn_cell.base import keras_weight_name, tf1_weight_name, variable_scope_initializer
 
 # -- pure functions ----------------------------------------------------------------
 
@@ -193,6 +193,7 @@ class AttentionMechanism(keras.layers.Layer):
         self.probability_fn = _probability_fn(owner, probability_fn)
         self.memory_layer = _check_layer(owner, "memory_layer", memory_layer)
         self._tf1_weights = {}
+        self._construction_scope_initializer = variable_scope_initializer()
         self._memory_depth = None
         self._query_depth = None
         self.memory_kernel = None
@@ -206,6 +207,8 @@ class AttentionMechanism(keras.layers.Layer):
 
     # -- weights ---------------------------------------------------------------
     def _add_tf1_weight(self, name, shape, initializer):
+        if initializer is None:  # TF1's get_variable default: the variable scope's initializer, else Glorot
+            initializer = variable_scope_initializer() or self._construction_scope_initializer or "glorot_uniform"
         weight = self.add_weight(name=keras_weight_name(name), shape=shape, initializer=initializer)
         self._tf1_weights[tf1_weight_name(name)] = weight
         return weight
@@ -220,8 +223,7 @@ class AttentionMechanism(keras.layers.Layer):
                 )
             return
         if self.memory_layer is None:
-            self.memory_kernel = self._add_tf1_weight("memory_layer_kernel", (memory_depth, self.units),
-                                                      "glorot_uniform")
+            self.memory_kernel = self._add_tf1_weight("memory_layer_kernel", (memory_depth, self.units), None)
         elif not self.memory_layer.built:
             self.memory_layer.build((None, None, int(memory_depth)))
         self._memory_depth = int(memory_depth)
@@ -520,7 +522,8 @@ class BahdanauAttention(AttentionMechanism):
             :class:`AttentionMechanism`.
         normalize: bool, weight normalisation of ``v`` (``g`` initialised to ``sqrt(1/units)``,
             ``b`` to zeros).
-        kernel_initializer: initializer of ``attention_v`` (default Glorot uniform).
+        kernel_initializer: initializer of ``attention_v`` (default Glorot uniform, or the
+            initializer of an enclosing TF1 ``variable_scope``, as TF1 did).
         query_layer, memory_layer: optional layers for the processed query and the keys
             (TF Addons' arguments); default: tfseq's own kernels, the same math.
 
@@ -538,6 +541,7 @@ class BahdanauAttention(AttentionMechanism):
                  dtype: Any = None, name: str = "BahdanauAttention", query_layer: keras.layers.Layer | None = None,
                  **kwargs: Any) -> None:
         self.normalize = check_bool(type(self).__name__, "normalize", normalize)
+        self._default_kernel_initializer = kernel_initializer == "glorot_uniform"  # the default: TF1 had none
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
         self.query_layer = _check_layer(type(self).__name__, "query_layer", query_layer)
         super().__init__(units, memory, memory_sequence_length, probability_fn, dtype=dtype, name=name, **kwargs)
@@ -545,11 +549,13 @@ class BahdanauAttention(AttentionMechanism):
     def build_score(self, query_depth):
         self.query_kernel = None
         if self.query_layer is None:
-            self.query_kernel = self._add_tf1_weight("query_layer_kernel", (query_depth, self.units),
-                                                     "glorot_uniform")
+            self.query_kernel = self._add_tf1_weight("query_layer_kernel", (query_depth, self.units), None)
         elif not self.query_layer.built:
             self.query_layer.build((None, query_depth))
-        self.attention_v = self._add_tf1_weight("attention_v", (self.units,), self.kernel_initializer)
+        v_init = self.kernel_initializer
+        if self._default_kernel_initializer:  # TF1 had no argument: the variable scope's, if one is set
+            v_init = variable_scope_initializer() or self._construction_scope_initializer or v_init
+        self.attention_v = self._add_tf1_weight("attention_v", (self.units,), v_init)
         self._build_score_bias()
         self.attention_g = self.attention_b = None
         if self.normalize:

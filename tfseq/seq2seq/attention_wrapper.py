@@ -153,6 +153,7 @@ class AttentionLayerView:
         if self._wrapper.built:
             raise ValueError(f"{self._wrapper.name}: set kernel_initializer before the wrapper is built")
         self._wrapper._attention_initializers[self._index] = keras.initializers.get(initializer)
+        self._wrapper._attention_initializers_set[self._index] = True
 
     @property
     def kernel(self):
@@ -260,6 +261,7 @@ class AttentionWrapper(RNNCellWrapper):
         self.attention_fn = attention_fn
         self._attention_kernels = None
         self._attention_initializers = [keras.initializers.get("glorot_uniform") for _ in mechanisms]
+        self._attention_initializers_set = [False for _ in mechanisms]  # else a TF1 variable scope's counts
         self._initial_cell_state = None
         if initial_cell_state is not None:
             self._check_batch(tf.nest.flatten(initial_cell_state)[-1], "initial_cell_state")
@@ -334,6 +336,8 @@ class AttentionWrapper(RNNCellWrapper):
             for k, (size, depth) in enumerate(zip(self._layer_sizes, depths)):
                 shape = (self.cell.output_size + depth, size)
                 initializer = self._attention_initializers[k]
+                if not self._attention_initializers_set[k]:
+                    initializer = self.tf1_scope_initializer() or initializer
                 if k == 0:
                     kernel = self.add_tf1_weight("attention_layer_kernel", shape, initializer)
                 else:
