@@ -436,3 +436,20 @@ def test_strict_target_loads_a_cell_next_to_a_programs_other_variables(tf1):
         compat.load_tf1_checkpoint(program, gru, strict="target")
     with pytest.raises(ValueError, match=r"strict must be True, False or 'target', got 'yes'"):
         compat.load_tf1_checkpoint(program, cell, strict="yes")
+
+
+# -- 11. tf.contrib.rnn as one import -----------------------------------------------------------------------------
+def test_contrib_rnn_namespace_is_tfseqs_own_objects_and_runs_a_contrib_style_program():
+    """``from tensorflow.contrib import rnn`` -> ``from tfseq.compat import contrib_rnn as rnn``: the
+    classic TF1 example's ``rnn.BasicLSTMCell`` + ``rnn.static_rnn`` over a list of steps."""
+    from tfseq.compat import contrib_rnn as rnn
+
+    for name in rnn.__all__:
+        assert getattr(rnn, name) is (getattr(rnn_cell, name, None) or getattr(nn, name)), name
+    steps = tf.unstack(tf.constant(X), X.shape[1], 1)  # the example's x = tf.unstack(x, timesteps, 1)
+    lstm_cell = rnn.BasicLSTMCell(5, forget_bias=1.0)
+    outputs, states = rnn.static_rnn(lstm_cell, steps, dtype=tf.float32)
+    expected, _ = nn.dynamic_rnn(lstm_cell, X)
+    np.testing.assert_allclose(np.stack(outputs, 1), expected, atol=1e-6)
+    with pytest.raises(AttributeError, match="NASCell"):
+        rnn.NASCell  # noqa: B018 - a contrib cell tfseq does not provide

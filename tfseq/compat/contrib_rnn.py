@@ -1,0 +1,63 @@
+"""TF1's ``tf.contrib.rnn`` namespace, as far as tfseq has it, so a TF1 program's
+``from tensorflow.contrib import rnn`` becomes one import::
+
+    from tfseq.compat import contrib_rnn as rnn
+
+    cell = rnn.BasicLSTMCell(128, forget_bias=1.0)
+    outputs, state = rnn.static_rnn(cell, steps, dtype=tf.float32)
+
+``tf.contrib.rnn`` held both the cells (here from :mod:`tfseq.rnn_cell`) and sequence
+functions (here from :mod:`tfseq.nn`); every name below is the very object of those modules.
+Contrib cells tfseq does not provide (``NASCell``, ``GLSTMCell``, ``AttentionCellWrapper``, ...)
+are absent: using one is an ``AttributeError`` naming it.
+"""
+
+from tfseq.nn import (
+    LSTMBlockFusedCell,
+    stack_bidirectional_dynamic_rnn,
+    stack_bidirectional_rnn,
+    static_bidirectional_rnn,
+    static_rnn,
+)
+from tfseq.rnn_cell import (
+    BasicLSTMCell,
+    BasicRNNCell,
+    DeviceWrapper,
+    DropoutWrapper,
+    EmbeddingWrapper,
+    GRUBlockCellV2,
+    GRUCell,
+    InputProjectionWrapper,
+    LayerNormBasicLSTMCell,
+    LSTMBlockCell,
+    LSTMCell,
+    LSTMStateTuple,
+    MultiRNNCell,
+    OutputProjectionWrapper,
+    ResidualWrapper,
+    RNNCell,
+)
+
+__all__ = [
+    "BasicLSTMCell",
+    "BasicRNNCell",
+    "DeviceWrapper",
+    "DropoutWrapper",
+    "EmbeddingWrapper",
+    "GRUBlockCellV2",
+    "GRUCell",
+    "InputProjectionWrapper",
+    "LSTMBlockCell",
+    "LSTMBlockFusedCell",
+    "LSTMCell",
+    "LSTMStateTuple",
+    "LayerNormBasicLSTMCell",
+    "MultiRNNCell",
+    "OutputProjectionWrapper",
+    "RNNCell",
+    "ResidualWrapper",
+    "stack_bidirectional_dynamic_rnn",
+    "stack_bidirectional_rnn",
+    "static_bidirectional_rnn",
+    "static_rnn",
+]
