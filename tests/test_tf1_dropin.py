@@ -50,6 +50,36 @@ sess.run(tf1.global_variables_initializer())
 for v in tf1.global_variables():
     outputs["var:" + v.op.name] = sess.run(v)
 """
+RAW_LENGTHS = np.array([4, 1, 3], np.int32)
+_RAW_RNN = """
+x, lengths = inputs["x_tm"], inputs["lengths"]
+steps, batch, depth = x.shape
+cell = tf1.nn.rnn_cell.LSTMCell(6)
+inputs_ta = tf1.TensorArray(tf.float32, size=steps).unstack(tf1.constant(x))
+
+def loop_fn(time, cell_output, cell_state, loop_state):
+    finished = time >= lengths
+    next_input = tf1.cond(tf1.reduce_all(finished), lambda: tf1.zeros([batch, depth]), lambda: inputs_ta.read(time))
+    if cell_output is None:  # time 0: the first input, the state, what is emitted, the loop state
+        emit = (tf1.zeros([6]), tf1.zeros([1])) if inputs["structured"] else None
+        return finished, next_input, cell.zero_state(batch, tf.float32), emit, (
+            tf1.zeros([batch]) if inputs["structured"] else None)
+    if inputs["structured"]:
+        emit = (cell_output, tf1.reduce_sum(cell_output, 1, keepdims=True))
+        return finished, next_input, cell_state, emit, loop_state + tf1.reduce_sum(cell_output, 1)
+    return finished, next_input, cell_state, cell_output, None
+
+emit_ta, final, loop_state = tf1.nn.raw_rnn(cell, loop_fn)
+sess.run(tf1.global_variables_initializer())
+emitted = [ta.stack() for ta in tf1.nest.flatten(emit_ta)]
+values, outputs["c"], outputs["h"] = sess.run([emitted, final.c, final.h])
+for k, value in enumerate(values):
+    outputs[f"emit{k}"] = value
+if loop_state is not None:
+    outputs["loop_state"] = sess.run(loop_state)
+for v in tf1.global_variables():
+    outputs["var:" + v.op.name] = sess.run(v)
+"""
 _PROGRAM_CKPT = """
 lr = tf1.Variable(0.1, name="learning_rate")
 step = tf1.train.get_or_create_global_step()
@@ -76,6 +106,9 @@ def tf1(tmp_path_factory):
         ("float64", _FLOAT64, {"x": X.astype(np.float64)}),
         ("program", _PROGRAM_CKPT, {"x": X, "ckpt": ckpt}),
         ("scope_initializer", _SCOPE_INITIALIZER, {"x": X}),
+        ("raw_rnn", _RAW_RNN, {"x_tm": np.transpose(X, [1, 0, 2]), "lengths": RAW_LENGTHS, "structured": False}),
+        ("raw_rnn_structured", _RAW_RNN, {"x_tm": np.transpose(X, [1, 0, 2]), "lengths": RAW_LENGTHS,
+                                          "structured": True}),
     ])
     results["program"]["ckpt"] = ckpt
     return results
@@ -453,3 +486,58 @@ def test_contrib_rnn_namespace_is_tfseqs_own_objects_and_runs_a_contrib_style_pr
     np.testing.assert_allclose(np.stack(outputs, 1), expected, atol=1e-6)
     with pytest.raises(AttributeError, match="NASCell"):
         rnn.NASCell  # noqa: B018 - a contrib cell tfseq does not provide
+
+
+# -- 12. raw_rnn ------------------------------------------------------------------------------------------------
+def _raw_rnn_run(cell, structured):
+    x_tm = np.transpose(X, [1, 0, 2])
+    steps, batch, depth = x_tm.shape
+    inputs_ta = tf.TensorArray(tf.float32, size=steps).unstack(tf.constant(x_tm))
+
+    def loop_fn(time, cell_output, cell_state, loop_state):  # the TF1 program's, unchanged
+        finished = time >= RAW_LENGTHS
+        next_input = tf.cond(tf.reduce_all(finished), lambda: tf.zeros([batch, depth]), lambda: inputs_ta.read(time))
+        if cell_output is None:
+            emit = (tf.zeros([6]), tf.zeros([1])) if structured else None
+            return finished, next_input, cell.zero_state(batch, tf.float32), emit, (
+                tf.zeros([batch]) if structured else None)
+        if structured:
+            emit = (cell_output, tf.reduce_sum(cell_output, 1, keepdims=True))
+            return finished, next_input, cell_state, emit, loop_state + tf.reduce_sum(cell_output, 1)
+        return finished, next_input, cell_state, cell_output, None
+
+    emit_ta, final, loop_state = nn.raw_rnn(cell, loop_fn)
+    return [ta.stack() for ta in tf.nest.flatten(emit_ta)], final, loop_state
+
+
+@pytest.mark.parametrize("case", ["raw_rnn", "raw_rnn_structured"])
+@pytest.mark.parametrize("graph", [False, True], ids=["eager", "tf.function"])
+def test_raw_rnn_matches_tf1(tf1, case, graph):
+    """TF1's ``raw_rnn`` with its docstring's ``loop_fn`` (inputs from a TensorArray, rows finishing at
+    their lengths), and with an emitted structure and a loop state: emissions (zeros after a row
+    finished), final state and loop state equal TF1's."""
+    ref = tf1[case]
+    cell = rnn_cell.LSTMCell(6)
+    cell.build((None, X.shape[2]))
+    _load_vars(cell, ref, "rnn")
+    run = tf.function(_raw_rnn_run, autograph=False) if graph else _raw_rnn_run
+    emitted, final, loop_state = run(cell, case == "raw_rnn_structured")
+    theirs = [ref[k] for k in sorted(k for k in ref if k.startswith("emit"))]
+    assert len(emitted) == len(theirs) == (2 if case == "raw_rnn_structured" else 1)
+    for ours, their in zip(emitted, theirs):
+        np.testing.assert_allclose(ours, their, atol=1e-6)
+    np.testing.assert_allclose(final.c, ref["c"], atol=1e-6)
+    np.testing.assert_allclose(final.h, ref["h"], atol=1e-6)
+    assert np.all(np.asarray(emitted[0])[RAW_LENGTHS[1]:, 1] == 0)  # row 1 finished after one step: zeros
+    if case == "raw_rnn_structured":
+        np.testing.assert_allclose(loop_state, ref["loop_state"], atol=1e-5)
+    else:
+        assert loop_state is None
+
+
+def test_raw_rnn_rejects_bad_arguments():
+    cell = rnn_cell.GRUCell(3)
+    with pytest.raises(TypeError, match="loop_fn must be a callable"):
+        nn.raw_rnn(cell, None)
+    with pytest.raises(ValueError, match="parallel_iterations must be a positive integer"):
+        nn.raw_rnn(cell, lambda *a: None, parallel_iterations=0)

@@ -1,4 +1,5 @@
-"""TF1's RNN drivers over tfseq and Keras 3 cells, and the fused fast path: ``from tfseq import nn``.
+"""TF1's RNN drivers over tfseq and Keras 3 cells (``raw_rnn`` among them), and the fused fast
+path: ``from tfseq import nn``.
 
 ``nn.RNN`` is ``keras.layers.RNN`` with the fused fast path; ``nn.fused.plan(cell)``
 says which path a cell runs. TF1 contrib's sequence-level ``LSTMBlockFusedCell`` and
@@ -12,6 +13,7 @@ from tfseq.nn.block_fused import LSTMBlockFusedCell
 from tfseq.nn.layers import RNN, Dropout
 from tfseq.nn.losses import sparse_cross_entropy
 from tfseq.nn.pooling import masked_pool
+from tfseq.nn.raw_rnn import raw_rnn
 from tfseq.nn.rnn import (
     bidirectional_dynamic_rnn,
     dynamic_rnn,
@@ -29,6 +31,7 @@ __all__ = [
     "static_rnn",
     "bidirectional_dynamic_rnn",
     "static_bidirectional_rnn",
+    "raw_rnn",
     "RNN",
     "Dropout",
     "fused",
