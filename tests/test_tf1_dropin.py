@@ -484,8 +484,8 @@ def test_contrib_rnn_namespace_is_tfseqs_own_objects_and_runs_a_contrib_style_pr
     outputs, states = rnn.static_rnn(lstm_cell, steps, dtype=tf.float32)
     expected, _ = nn.dynamic_rnn(lstm_cell, X)
     np.testing.assert_allclose(np.stack(outputs, 1), expected, atol=1e-6)
-    with pytest.raises(AttributeError, match="NASCell"):
-        rnn.NASCell  # noqa: B018 - a contrib cell tfseq does not provide
+    with pytest.raises(AttributeError, match="GLSTMCell"):
+        rnn.GLSTMCell  # noqa: B018 - a contrib cell tfseq does not provide
 
 
 # -- 12. raw_rnn ------------------------------------------------------------------------------------------------

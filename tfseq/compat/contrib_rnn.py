@@ -8,7 +8,7 @@
 
 ``tf.contrib.rnn`` held both the cells (here from :mod:`tfseq.rnn_cell`) and sequence
 functions (here from :mod:`tfseq.nn`); every name below is the very object of those modules.
-Contrib cells tfseq does not provide (``NASCell``, ``GLSTMCell``, ``AttentionCellWrapper``, ...)
+Contrib cells tfseq does not provide (``GLSTMCell``, ``AttentionCellWrapper``, ``HighwayWrapper``, ...)
 are absent: using one is an ``AttributeError`` naming it.
 """
 
@@ -33,6 +33,7 @@ from tfseq.rnn_cell import (
     LSTMCell,
     LSTMStateTuple,
     MultiRNNCell,
+    NASCell,
     OutputProjectionWrapper,
     ResidualWrapper,
     RNNCell,
@@ -53,6 +54,7 @@ __all__ = [
     "LSTMStateTuple",
     "LayerNormBasicLSTMCell",
     "MultiRNNCell",
+    "NASCell",
     "OutputProjectionWrapper",
     "RNNCell",
     "ResidualWrapper",

@@ -1,7 +1,7 @@
 """TF1's ``tf.nn.rnn_cell`` as Keras 3 layers: the cell contract, the cells and the wrappers.
 
 ``from tfseq import rnn_cell`` is a drop-in for ``tf.compat.v1.nn.rnn_cell`` (plus TF1 contrib's
-``LSTMBlockCell``, ``GRUBlockCellV2`` and ``LayerNormBasicLSTMCell``); ``make_cell`` builds a cell by
+``LSTMBlockCell``, ``GRUBlockCellV2``, ``LayerNormBasicLSTMCell`` and ``NASCell``); ``make_cell`` builds a cell by
 short name for configs and command lines.
 """
 
@@ -13,6 +13,7 @@ from tfseq.rnn_cell.factory import CELLS, make_cell
 from tfseq.rnn_cell.fusion import FusedDropout, FusedSpec, FusedStack, NotFusable
 from tfseq.rnn_cell.layer_norm_cell import LayerNormBasicLSTMCell
 from tfseq.rnn_cell.multi_rnn import MultiRNNCell
+from tfseq.rnn_cell.nas_cell import NASCell
 from tfseq.rnn_cell.wrappers import (
     DeviceWrapper,
     EmbeddingWrapper,
@@ -43,6 +44,7 @@ __all__ = [
     "LSTMBlockCell",
     "GRUBlockCellV2",
     "LayerNormBasicLSTMCell",
+    "NASCell",
     # the fused fast path's contract (tfseq.rnn_cell.fusion)
     "FusedSpec",
     "FusedDropout",
