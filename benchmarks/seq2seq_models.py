@@ -110,13 +110,22 @@ def sgd_step(variables, forward, xent=None):
             logits = tf.cast(logits, tf.float32)  # mixed precision: bfloat16 logits, the loss in float32
             return tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits)
 
+    def loss():
+        logits, targets = forward()
+        return tf.reduce_mean(xent(targets, logits))
+
+    return _sgd_update(variables, loss, optimizer)
+
+
+def _sgd_update(variables, loss, optimizer):
+    """``step() -> loss()``, its gradients clipped to global norm 5 and applied: nmt's update."""
+
     def step():
         with tf.GradientTape() as tape:
-            logits, targets = forward()
-            loss = tf.reduce_mean(xent(targets, logits))
-        grads, _ = tf.clip_by_global_norm(tape.gradient(loss, variables), 5.0)
+            value = loss()
+        grads, _ = tf.clip_by_global_norm(tape.gradient(value, variables), 5.0)
         optimizer.apply_gradients(zip(grads, variables))
-        return loss
+        return value
 
     return step
 
@@ -195,16 +204,7 @@ def tfseq_train_part(model, shape, batch, part):
             return tf.reduce_mean(nn.sparse_cross_entropy(b["target_out"], model.projection(outputs)))
     else:
         raise ValueError(f"part must be one of {PARTS}, got {part!r}")
-    optimizer = keras.optimizers.SGD(1.0)
-
-    def step():
-        with tf.GradientTape() as tape:
-            value = loss()
-        grads, _ = tf.clip_by_global_norm(tape.gradient(value, variables), 5.0)
-        optimizer.apply_gradients(zip(grads, variables))
-        return value
-
-    return step
+    return _sgd_update(variables, loss, keras.optimizers.SGD(1.0))
 
 
 def part_flops(shape, part):

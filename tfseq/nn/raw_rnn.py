@@ -34,7 +34,8 @@ def _emit_spec(emit_structure, cell, state):
     outputs, or the structure ``loop_fn`` returned at time 0 (tensors shaped like one row's
     emission, as TF1 takes them; sizes or ``TensorShape`` s have the state's dtype)."""
     state_dtype = tf.nest.flatten(state)[0].dtype
-    flat = tf.nest.flatten(cell.output_size if emit_structure is None else emit_structure)
+    structure = cell.output_size if emit_structure is None else emit_structure
+    flat = tf.nest.flatten(structure)
     shapes, dtypes = [], []
     for item in flat:
         shape = tf.TensorShape(item.shape if hasattr(item, "dtype") else item)
@@ -42,7 +43,7 @@ def _emit_spec(emit_structure, cell, state):
             raise ValueError(f"raw_rnn: every emitted tensor needs a known shape, got {shape}")
         shapes.append(shape)
         dtypes.append(tf.as_dtype(item.dtype) if hasattr(item, "dtype") else state_dtype)
-    return (cell.output_size if emit_structure is None else emit_structure), shapes, dtypes
+    return structure, shapes, dtypes
 
 
 def raw_rnn(

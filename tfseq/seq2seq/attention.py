@@ -206,9 +206,13 @@ class AttentionMechanism(keras.layers.Layer):
         # passes them and calls setup_memory later); the lengths given to setup_memory count.
 
     # -- weights ---------------------------------------------------------------
+    def _scope_initializer(self):
+        """A TF1 variable scope's initializer: where the weight is made, else where the mechanism was; or None."""
+        return variable_scope_initializer() or self._construction_scope_initializer
+
     def _add_tf1_weight(self, name, shape, initializer):
         if initializer is None:  # TF1's get_variable default: the variable scope's initializer, else Glorot
-            initializer = variable_scope_initializer() or self._construction_scope_initializer or "glorot_uniform"
+            initializer = self._scope_initializer() or "glorot_uniform"
         weight = self.add_weight(name=keras_weight_name(name), shape=shape, initializer=initializer)
         self._tf1_weights[tf1_weight_name(name)] = weight
         return weight
@@ -554,7 +558,7 @@ class BahdanauAttention(AttentionMechanism):
             self.query_layer.build((None, query_depth))
         v_init = self.kernel_initializer
         if self._default_kernel_initializer:  # TF1 had no argument: the variable scope's, if one is set
-            v_init = variable_scope_initializer() or self._construction_scope_initializer or v_init
+            v_init = self._scope_initializer() or v_init
         self.attention_v = self._add_tf1_weight("attention_v", (self.units,), v_init)
         self._build_score_bias()
         self.attention_g = self.attention_b = None
