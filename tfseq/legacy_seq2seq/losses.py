@@ -1,11 +1,6 @@
-"""TF1's ``tf.contrib.legacy_seq2seq``: ``rnn_decoder``, ``sequence_loss_by_example``, ``sequence_loss``.
+"""TF1's sequence losses over lists of per-step logits: ``sequence_loss_by_example``, ``sequence_loss``.
 
-``from tfseq import legacy_seq2seq`` replaces ``tf.contrib.legacy_seq2seq`` (char-rnn style
-code). Same arguments, defaults and semantics as TF 1.15: sequences are Python lists of
-per-step tensors (``[batch, ...]``), one entry per time step. For new code prefer
-``tfseq.nn.dynamic_rnn`` and a per-token loss over ``[batch, time, vocab]`` logits.
-
-The losses, with ``x_t`` the cross-entropy of step ``t`` (``[batch]``) and ``w_t`` its weight::
+With ``x_t`` the cross-entropy of step ``t`` (``[batch]``) and ``w_t`` its weight::
 
     sequence_loss_by_example = sum_t(w_t * x_t) / (sum_t(w_t) + 1e-12)     # [batch]
                                (without the division if average_across_timesteps=False)
@@ -14,67 +9,15 @@ The losses, with ``x_t`` the cross-entropy of step ``t`` (``[batch]``) and ``w_t
 """
 
 from collections.abc import Callable, Sequence
-from typing import Any
 
-import keras
 import tensorflow as tf
 
-from tfseq.nn.rnn import prepare_cell, tf1_training
-from tfseq.rnn_cell.base import call_cell
 
-
-def _check_list(name, value):
+def check_list(name: str, value: object) -> list:
+    """``value`` as a list; ``TypeError`` naming ``name`` unless it is a non-empty list or tuple."""
     if not isinstance(value, (list, tuple)) or not value:
         raise TypeError(f"{name} must be a non-empty list of per-step tensors, got {type(value).__name__}: {value!r}")
     return list(value)
-
-
-def rnn_decoder(
-    decoder_inputs: Sequence[tf.Tensor],
-    initial_state: Any,
-    cell: keras.layers.Layer,
-    loop_function: Callable | None = None,
-    scope: str | None = None,
-    training: bool | tf.Tensor | None = None,
-) -> tuple[list[tf.Tensor], Any]:
-    """Run ``cell`` over a list of step inputs from ``initial_state``: TF1's ``rnn_decoder``.
-
-    Args:
-        decoder_inputs: list of ``[batch, depth]`` tensors, one per step.
-        initial_state: the cell's start state (e.g. an encoder's final state).
-        cell: any tfseq (or Keras, or TF1-style) RNN cell.
-        loop_function: optional ``(prev_output, i) -> next_input``; when given, every
-            step after the first feeds ``loop_function(output of step i - 1, i)`` instead of
-            ``decoder_inputs[i]`` (greedy decoding; only ``decoder_inputs[0]`` and the
-            length of the list are used). TF1 applies no gradient stop: the function may.
-        scope: name scope of the ops (default ``rnn_decoder``); variable names come from the cell.
-        training: as in :func:`tfseq.nn.dynamic_rnn` (None outside a Keras layer's
-            ``call``: ``DropoutWrapper`` drops as in TF1).
-
-    Returns:
-        ``(outputs, state)``: a list of ``[batch, cell.output_size]``, one per step, and the
-        final state.
-
-    Raises:
-        TypeError: ``decoder_inputs`` is not a non-empty list; ``loop_function`` not callable.
-    """
-    decoder_inputs = _check_list("decoder_inputs", decoder_inputs)
-    if loop_function is not None and not callable(loop_function):
-        raise TypeError(f"loop_function must be callable or None, got {loop_function!r}")
-    context, _ = tf1_training(training)
-    with tf.name_scope(scope or "rnn_decoder"), context:
-        first = tf.convert_to_tensor(decoder_inputs[0])
-        prepare_cell(cell, first.dtype)
-        state, outputs, prev = initial_state, [], None
-        for i, step_input in enumerate(decoder_inputs):
-            if loop_function is not None and prev is not None:
-                with tf.name_scope("loop_function"):
-                    step_input = loop_function(prev, i)
-            output, state = call_cell(cell, tf.convert_to_tensor(step_input), state, training)
-            outputs.append(output)
-            if loop_function is not None:
-                prev = output
-    return outputs, state
 
 
 def sequence_loss_by_example(
@@ -103,9 +46,9 @@ def sequence_loss_by_example(
         ValueError: the three lists differ in length (all three lengths are named).
         TypeError: an argument is not a non-empty list.
     """
-    logits = _check_list("logits", logits)
-    targets = _check_list("targets", targets)
-    weights = _check_list("weights", weights)
+    logits = check_list("logits", logits)
+    targets = check_list("targets", targets)
+    weights = check_list("weights", weights)
     if not len(logits) == len(targets) == len(weights):
         raise ValueError(
             "logits, targets and weights must have the same length, got "
@@ -162,4 +105,4 @@ def sequence_loss(
         return cost
 
 
-__all__ = ["rnn_decoder", "sequence_loss_by_example", "sequence_loss"]
+__all__ = ["sequence_loss_by_example", "sequence_loss"]
