@@ -80,6 +80,35 @@ if loop_state is not None:
 for v in tf1.global_variables():
     outputs["var:" + v.op.name] = sess.run(v)
 """
+_STATE_SAVING = """
+x = inputs["x"]
+batch, depth = x.shape[0], x.shape[2]
+cell = tf1.nn.rnn_cell.LSTMCell(5)
+
+class Saver:  # state saver over variables: state(name), save_state(name, value)
+    def __init__(self):
+        self.vars = {n: tf1.get_variable("saved_" + n, [batch, 5], initializer=tf1.constant_initializer(0.1),
+                                         trainable=False, use_resource=True) for n in ("c", "h")}
+
+    def state(self, name):
+        return self.vars[name].read_value()
+
+    def save_state(self, name, value):
+        return self.vars[name].assign(value)
+
+saver = Saver()
+segment = tf1.placeholder(tf.float32, [batch, None, depth])
+lengths = tf1.placeholder(tf.int32, [batch])
+steps = [segment[:, t] for t in range(3)]
+outs, final = tf1.nn.static_state_saving_rnn(cell, steps, saver, ("c", "h"), sequence_length=lengths)
+sess.run(tf1.global_variables_initializer())
+for k, (part, part_lengths) in enumerate(((x[:, :3], [3, 1, 2]), (x[:, 2:], [3, 3, 3]))):
+    ys, state = sess.run([outs, final], {segment: part, lengths: part_lengths})
+    outputs[f"y{k}"], outputs[f"c{k}"], outputs[f"h{k}"] = np.stack(ys, 1), state.c, state.h
+outputs["saved_c"], outputs["saved_h"] = sess.run([saver.vars["c"], saver.vars["h"]])
+for v in tf1.global_variables():
+    outputs["var:" + v.op.name] = sess.run(v)
+"""
 _PROGRAM_CKPT = """
 lr = tf1.Variable(0.1, name="learning_rate")
 step = tf1.train.get_or_create_global_step()
@@ -109,6 +138,7 @@ def tf1(tmp_path_factory):
         ("raw_rnn", _RAW_RNN, {"x_tm": np.transpose(X, [1, 0, 2]), "lengths": RAW_LENGTHS, "structured": False}),
         ("raw_rnn_structured", _RAW_RNN, {"x_tm": np.transpose(X, [1, 0, 2]), "lengths": RAW_LENGTHS,
                                           "structured": True}),
+        ("state_saving", _STATE_SAVING, {"x": X}),
     ])
     results["program"]["ckpt"] = ckpt
     return results
@@ -541,3 +571,66 @@ def test_raw_rnn_rejects_bad_arguments():
         nn.raw_rnn(cell, None)
     with pytest.raises(ValueError, match="parallel_iterations must be a positive integer"):
         nn.raw_rnn(cell, lambda *a: None, parallel_iterations=0)
+
+
+# -- 13. static_state_saving_rnn --------------------------------------------------------------------------------
+class _VariableSaver:
+    """The TF1 program's state saver, over TF 2 variables."""
+
+    def __init__(self, batch):
+        self.vars = {n: tf.Variable(tf.fill([batch, 5], 0.1), trainable=False) for n in ("c", "h")}
+        self.saved = []
+
+    def state(self, name):
+        return self.vars[name].read_value()
+
+    def save_state(self, name, value):
+        self.saved.append(name)
+        return self.vars[name].assign(value)
+
+
+@pytest.mark.parametrize("graph", [False, True], ids=["eager", "tf.function"])
+def test_static_state_saving_rnn_matches_tf1_over_two_segments(tf1, graph):
+    """Two segments of one sequence: the first starts from the saver's state and saves its final
+    state (rows shorter than the segment keep the state of their last real step), the second starts
+    from what the first saved. Outputs, states and the saved variables equal TF1's."""
+    ref = tf1["state_saving"]
+    cell = rnn_cell.LSTMCell(5)
+    cell.build((None, X.shape[2]))
+    _load_vars(cell, ref, "rnn")
+    saver = _VariableSaver(X.shape[0])
+
+    def run(segment, lengths):
+        outs, final = nn.static_state_saving_rnn(cell, [segment[:, t] for t in range(3)], saver, ("c", "h"),
+                                                 sequence_length=lengths)
+        return tf.stack(outs, 1), final
+
+    run = tf.function(run, autograph=False) if graph else run
+    for k, (part, lengths) in enumerate(((X[:, :3], [3, 1, 2]), (X[:, 2:], [3, 3, 3]))):
+        y, final = run(tf.constant(part), tf.constant(lengths))
+        np.testing.assert_allclose(y, ref[f"y{k}"], atol=1e-6)
+        np.testing.assert_allclose(final.c, ref[f"c{k}"], atol=1e-6)
+        np.testing.assert_allclose(final.h, ref[f"h{k}"], atol=1e-6)
+    np.testing.assert_allclose(saver.vars["c"].numpy(), ref["saved_c"], atol=1e-6)
+    np.testing.assert_allclose(saver.vars["h"].numpy(), ref["saved_h"], atol=1e-6)
+    assert not np.allclose(ref["y0"][:, 0], ref["y1"][:, 0])  # the second segment started from the saved state
+    assert saver.saved[-2:] == ["c", "h"]
+
+
+def test_static_state_saving_rnn_single_state_and_bad_arguments():
+    cell = rnn_cell.GRUCell(5)
+    saver = _VariableSaver(3)
+    steps = [tf.constant(X[:, t]) for t in range(2)]
+    outs, final = nn.static_state_saving_rnn(cell, steps, saver, "h")
+    np.testing.assert_array_equal(saver.vars["h"].numpy(), final.numpy())
+    expected, _ = nn.static_rnn(cell, steps, initial_state=tf.fill([3, 5], 0.1))
+    np.testing.assert_allclose(outs[-1], expected[-1], atol=1e-6)
+    with pytest.raises(ValueError, match=r"state_name=\('c', 'h'\) must be one name for cell.state_size=5"):
+        nn.static_state_saving_rnn(cell, steps, saver, ("c", "h"))
+    with pytest.raises(ValueError, match="state_name='c' must be a tuple of names"):
+        nn.static_state_saving_rnn(rnn_cell.LSTMCell(5), steps, saver, "c")
+    with pytest.raises(ValueError, match=r"has 1 names but cell.state_size=.* has 2 parts"):
+        nn.static_state_saving_rnn(rnn_cell.LSTMCell(5), steps, saver, ("c",))
+    reader = type("ReadOnly", (), {"state": lambda self, name: tf.zeros([3, 5])})()
+    with pytest.raises(TypeError, match=r"ReadOnly object .* has no save_state\(\)"):
+        nn.static_state_saving_rnn(cell, steps, reader, "h")

@@ -18,6 +18,7 @@ from tfseq.nn import (
     stack_bidirectional_rnn,
     static_bidirectional_rnn,
     static_rnn,
+    static_state_saving_rnn,
 )
 from tfseq.rnn_cell import (
     BasicLSTMCell,
@@ -62,4 +63,5 @@ __all__ = [
     "stack_bidirectional_rnn",
     "static_bidirectional_rnn",
     "static_rnn",
+    "static_state_saving_rnn",
 ]

@@ -1,5 +1,5 @@
-"""TF1's RNN drivers over tfseq and Keras 3 cells (``raw_rnn`` among them), and the fused fast
-path: ``from tfseq import nn``.
+"""TF1's RNN drivers over tfseq and Keras 3 cells (``raw_rnn`` and ``static_state_saving_rnn``
+among them), and the fused fast path: ``from tfseq import nn``.
 
 ``nn.RNN`` is ``keras.layers.RNN`` with the fused fast path; ``nn.fused.plan(cell)``
 says which path a cell runs. TF1 contrib's sequence-level ``LSTMBlockFusedCell`` and
@@ -25,12 +25,14 @@ from tfseq.nn.stack_bidi import (
     stack_bidirectional_dynamic_rnn,
     stack_bidirectional_rnn,
 )
+from tfseq.nn.state_saving import static_state_saving_rnn
 
 __all__ = [
     "dynamic_rnn",
     "static_rnn",
     "bidirectional_dynamic_rnn",
     "static_bidirectional_rnn",
+    "static_state_saving_rnn",
     "raw_rnn",
     "RNN",
     "Dropout",
