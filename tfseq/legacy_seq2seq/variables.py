@@ -7,10 +7,17 @@ every training step instead (eagerly or inside a ``tf.function``), so the variab
 outlive a call: each function keeps them in the :class:`VariableStore` of the cell it is given,
 created at the first call and found again by TF1 name at every later call (TF1's
 ``reuse=tf.AUTO_REUSE``). The same cell object therefore means the same model, as it does for
-the cell's own weights; a new cell object starts a new one. TF1 shared by name, so TF1 programs
-often pass ``copy.deepcopy(cell)`` of a cell they never run (the translate tutorial, per bucket):
-an unbuilt cell with the name and class of a cell the store already holds is such a copy, and the
-functions run the held cell instead (its weights, TF1's sharing by name).
+the cell's own weights; a new cell object starts a new one, even with the same ``name=``. TF1
+shared by name, so TF1 programs often pass ``copy.deepcopy(cell)`` of a cell they never run (the
+translate tutorial, per bucket): a tfseq cell remembers what it is a deepcopy of
+(:func:`tfseq.rnn_cell.base.copied_from`), so an unbuilt copy (or a copy of a copy, or the never-run
+original) finds the store of that family, and the functions run the first cell of the family passed
+in (its weights, TF1's sharing by name). A deepcopy of a cell that is not a tfseq cell is a new model.
+
+The store is also TensorFlow's object graph of the model: ``tf.train.Checkpoint(model=store)``
+saves every variable (TF1's ``tf.train.Saver(tf.global_variables())``, less the program's own), and
+restores into a new model of the same program, also before its first call (the values are
+assigned as the variables are created).
 
 The store holds the functions' own weights (``embedding``, ``AttnW_0``, the ``kernel``/``bias``
 of TF1's ``_linear``), the cells the functions create around the given cell (the encoder's
@@ -30,7 +37,7 @@ import keras
 import tensorflow as tf
 
 from tfseq.nn.rnn import prepare_cell
-from tfseq.rnn_cell.base import variable_scope_initializer
+from tfseq.rnn_cell.base import copied_from, keep_construction_state, variable_scope_initializer
 
 _STORES: "weakref.WeakKeyDictionary[keras.layers.Layer, VariableStore]" = weakref.WeakKeyDictionary()
 
@@ -49,13 +56,13 @@ class VariableStore(keras.layers.Layer):
         self._made = {}  # key -> a cell created by a function (EmbeddingWrapper, OutputProjectionWrapper, copies)
         self._first_scope = {}  # id(cell) -> TF1 scope of the cell's first use
         self._used = []  # the cells in order of first use
-        self._by_cell_name = {}  # (class, cell name) -> the first cell passed in with that name
+        self._runs = weakref.WeakKeyDictionary()  # original (_original) -> the first cell passed in for it
 
     def resolve(self, cell: keras.layers.Layer) -> keras.layers.Layer:
-        """The cell to run for ``cell``: itself, or for an unbuilt copy (same class and name) of a
-        cell passed in before, that cell (TF1 found its variables by name)."""
-        key = (type(cell), cell.name)
-        held = self._by_cell_name.setdefault(key, cell)
+        """The cell to run for ``cell``: itself, or for an unbuilt ``copy.deepcopy`` of a cell (or
+        of a copy of it, or the cell itself) when another cell of that family was passed in first,
+        that cell (TF1 found its variables by name)."""
+        held = self._runs.setdefault(_original(cell), cell)
         return cell if held is cell or cell.built else held
 
     def variable(
@@ -90,6 +97,7 @@ class VariableStore(keras.layers.Layer):
                 dtype=tf.as_dtype(dtype).name,
                 initializer=initializer,
             )
+            self._track_trackable(weight, name=name, overwrite=True)  # restores a pending checkpoint value
         self._by_name[name] = weight
         return weight
 
@@ -117,6 +125,7 @@ class VariableStore(keras.layers.Layer):
         cell = self._made.get(key)
         if cell is None:
             cell = self._made[key] = make()
+            self._track_trackable(cell, name=key, overwrite=True)
         return cell
 
     def use(self, scope: str, cell: keras.layers.Layer, dtype: tf.DType | str | None = None) -> keras.layers.Layer:
@@ -125,6 +134,9 @@ class VariableStore(keras.layers.Layer):
         if id(cell) not in self._first_scope:
             self._first_scope[id(cell)] = scope
             self._used.append(cell)
+            same_scope = sum(self._first_scope[id(used)] == scope for used in self._used)
+            name = f"{scope}#cell" + (f"_{same_scope - 1}" if same_scope > 1 else "")
+            self._track_trackable(cell, name=name, overwrite=True)
         if dtype is not None:
             prepare_cell(cell, dtype)
         return cell
@@ -159,12 +171,20 @@ def variable_store(cell: keras.layers.Layer) -> VariableStore:
     if not isinstance(cell, keras.layers.Layer) or not hasattr(cell, "state_size"):
         raise TypeError(f"cell must be an RNN cell (a Keras layer with state_size), got {cell!r}")
     store = _STORES.get(cell)
-    if store is None and not cell.built:  # a copy of a cell that has a store: that store
-        store = next((held for owner, held in list(_STORES.items())
-                      if type(owner) is type(cell) and owner.name == cell.name), None)
     if store is None:
-        store = _STORES[cell] = VariableStore(name=f"{cell.name}_legacy_seq2seq")
+        owner = cell if cell.built else _original(cell)  # an unbuilt copy: the store of what it copies
+        store = _STORES.get(owner)
+        if store is None:
+            store = _STORES[owner] = VariableStore(name=f"{owner.name}_legacy_seq2seq")
     return store
+
+
+def _original(cell: keras.layers.Layer) -> keras.layers.Layer:
+    """The cell that ``cell`` is a (repeated) ``copy.deepcopy`` of, following the links while the
+    copied cells live and are unbuilt; ``cell`` itself if it is no copy."""
+    while not cell.built and (source := copied_from(cell)) is not None:
+        cell = source
+    return cell
 
 
 def tf1_variables(cell: keras.layers.Layer) -> dict[str, keras.Variable]:
@@ -211,9 +231,12 @@ def copy_cell(cell: keras.layers.Layer) -> keras.layers.Layer:
         config = None
     if config is not None:
         try:
-            return type(cell).from_config(config)
+            copied = type(cell).from_config(config)
         except (TypeError, ValueError):
             pass
+        else:
+            keep_construction_state(cell, copied)
+            return copied
     return copy.deepcopy(cell)
 
 

@@ -35,7 +35,9 @@ raises ``ValueError`` saying what to do instead. See :func:`reject_tf1_only_args
 import collections
 import contextlib
 import contextvars
+import copy
 import inspect
+import weakref
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -202,6 +204,27 @@ def adopt_input_dtype(cell: keras.layers.Layer, dtype: tf.DType | str | None) ->
         adopt_input_dtype(inner, dtype)
 
 
+# copy -> weak reference to the cell it is a copy.deepcopy of (RNNCell.__deepcopy__)
+_COPIED_FROM: "weakref.WeakKeyDictionary[keras.layers.Layer, weakref.ref]" = weakref.WeakKeyDictionary()
+
+
+def copied_from(cell: keras.layers.Layer) -> keras.layers.Layer | None:
+    """The cell that ``cell`` is a ``copy.deepcopy`` of, while that cell lives; else None."""
+    ref = _COPIED_FROM.get(cell)
+    return None if ref is None else ref()
+
+
+def keep_construction_state(original: keras.layers.Layer, copied: keras.layers.Layer) -> None:
+    """Give a copy made from ``original``'s config (and its wrapped cells) what the config does not
+    hold: whether ``dtype=`` was given (a config always names a dtype, which would fix the copy's)
+    and the variable scope initializer of the construction."""
+    if isinstance(original, RNNCell) and isinstance(copied, RNNCell):
+        copied.dtype_given = original.dtype_given
+        copied._construction_scope_initializer = original._construction_scope_initializer
+    for inner_original, inner_copied in zip(sub_cells(original), sub_cells(copied)):
+        keep_construction_state(inner_original, inner_copied)
+
+
 def variable_scope_initializer() -> Any:
     """The initializer of the enclosing ``tf.compat.v1.variable_scope(..., initializer=...)``, or None:
     TF1 gave it to every variable created without an initializer of its own."""
@@ -254,6 +277,23 @@ class RNNCell(keras.layers.Layer):
             with tf.name_scope(scope):
                 return super().__call__(inputs, *args, **kwargs)
         return super().__call__(inputs, *args, **kwargs)
+
+    def __deepcopy__(self, memo: dict) -> "RNNCell":
+        """``copy.deepcopy`` as Keras makes it (a save and load of the layer), which also keeps
+        :func:`keep_construction_state` and remembers the original: :func:`copied_from`. TF1
+        programs pass ``copy.deepcopy(cell)`` of a cell they never ran where TF1 shared its
+        variables by name; ``tfseq.legacy_seq2seq`` follows the link to share them."""
+        rebuild, args, *rest = self.__reduce_ex__(4)  # Keras 3: (load from the saved layer, (saved,))
+        copied = rebuild(*copy.deepcopy(args, memo))
+        memo[id(self)] = copied
+        state = rest[0] if rest else None
+        if state:  # a state set after construction (pickle's protocol), should a Keras release add one
+            state = copy.deepcopy(state, memo)
+            setter = getattr(copied, "__setstate__", None)
+            setter(state) if setter is not None else copied.__dict__.update(state)
+        keep_construction_state(self, copied)
+        _COPIED_FROM[copied] = weakref.ref(self)
+        return copied
 
     def _check_input_dtype(self, inputs):
         dtype = getattr(inputs, "dtype", None)
