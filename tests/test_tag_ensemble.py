@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from tfseq import text
 from tfseq.data.slots import SlotCorpus, SlotVocabularies, load_slots
 from tfseq.demos.tag import presets
-from tfseq.demos.tag.crf import crf_decode
 from tfseq.demos.tag.model import MEMBER_SEED_STRIDE, TaggerEnsemble, tag_model_from_config
 from tfseq.demos.tag.task import TagTask
 from tfseq.train import Trainer
@@ -83,7 +83,7 @@ def test_predictions_decode_the_members_mean_scores(crf):
     length = feed["length"].numpy()
     if crf:
         transitions = np.mean([m.transitions.numpy() for m in ensemble.members()], axis=0)
-        expected_tags = crf_decode(mean_slots, length, transitions).numpy()
+        expected_tags = text.crf_decode(mean_slots, transitions, length)[0].numpy()
     else:
         expected_tags = mean_slots.argmax(-1)
     tag_ids, intent_ids = ensemble.predict_ids(feed["words"], feed["length"], feed["chars"])

@@ -23,6 +23,30 @@ from tfseq.rnn_cell.base import LSTMStateTuple, RNNCell, reject_tf1_only_args
 _NAS_BASE = 8  # blocks of each matmul
 
 
+def nas_step(inputs: tf.Tensor, c_prev: tf.Tensor, m_prev: tf.Tensor, kernel: Any, recurrent_kernel: Any,
+             bias: Any = None, projection_weights: Any = None) -> tuple[tf.Tensor, tf.Tensor]:
+    """One NAS step (the math in this module's docstring): ``(m', c')``.
+
+    Shared by ``rnn_cell.NASCell`` (TF1 contrib's arguments, state ``(c, m)``) and
+    ``tfseq.rnn.NASCell`` (TF Addons' arguments, state ``[c, m]``). ``bias`` (``[8 * units]``)
+    is added to the recurrent half; ``projection_weights`` (``[units, proj]``) projects ``m'``.
+    """
+    x = tf.split(tf.matmul(inputs, kernel), _NAS_BASE, axis=1)
+    m = tf.matmul(m_prev, recurrent_kernel)
+    if bias is not None:
+        m = tf.nn.bias_add(m, bias)
+    m = tf.split(m, _NAS_BASE, axis=1)
+    sigmoid, tanh, relu = tf.sigmoid, tf.tanh, tf.nn.relu
+    a = [sigmoid(x[0] + m[0]), relu(x[1] + m[1]), sigmoid(x[2] + m[2]), relu(x[3] * m[3]),
+         tanh(x[4] + m[4]), sigmoid(x[5] + m[5]), tanh(x[6] + m[6]), sigmoid(x[7] + m[7])]
+    b0 = tanh(tanh(a[0] * a[1]) + c_prev)
+    c = b0 * tanh(a[2] + a[3])
+    new_m = tanh(c * tanh(tanh(a[4] * a[5]) + sigmoid(a[6] + a[7])))
+    if projection_weights is not None:
+        new_m = tf.matmul(new_m, projection_weights)
+    return new_m, c
+
+
 @keras.saving.register_keras_serializable(package="tfseq")
 class NASCell(RNNCell):
     """TF1 contrib's ``NASCell(num_units, num_proj=None, use_biases=False, reuse=None)``.
@@ -69,19 +93,8 @@ class NASCell(RNNCell):
 
     def call(self, inputs: tf.Tensor, states: Any, training: bool | tf.Tensor | None = None) -> tuple[tf.Tensor, Any]:
         c_prev, m_prev = self.check_state(states)
-        x = tf.split(tf.matmul(self.check_inputs(inputs), self.kernel), _NAS_BASE, axis=1)
-        m = tf.matmul(m_prev, self.recurrent_kernel)
-        if self.bias is not None:
-            m = tf.nn.bias_add(m, self.bias)
-        m = tf.split(m, _NAS_BASE, axis=1)
-        sigmoid, tanh, relu = tf.sigmoid, tf.tanh, tf.nn.relu
-        a = [sigmoid(x[0] + m[0]), relu(x[1] + m[1]), sigmoid(x[2] + m[2]), relu(x[3] * m[3]),
-             tanh(x[4] + m[4]), sigmoid(x[5] + m[5]), tanh(x[6] + m[6]), sigmoid(x[7] + m[7])]
-        b0 = tanh(tanh(a[0] * a[1]) + c_prev)
-        c = b0 * tanh(a[2] + a[3])
-        new_m = tanh(c * tanh(tanh(a[4] * a[5]) + sigmoid(a[6] + a[7])))
-        if self.projection_weights is not None:
-            new_m = tf.matmul(new_m, self.projection_weights)
+        new_m, c = nas_step(self.check_inputs(inputs), c_prev, m_prev, self.kernel, self.recurrent_kernel,
+                            self.bias, self.projection_weights)
         return new_m, LSTMStateTuple(c, new_m)
 
     def get_config(self) -> dict:

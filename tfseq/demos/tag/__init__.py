@@ -14,11 +14,9 @@ _EXPORTS = {
     "TagConfig": "tfseq.demos.tag.presets",
     "TagTask": "tfseq.demos.tag.task",
     "score": "tfseq.demos.tag.task",
-    "crf_decode": "tfseq.demos.tag.crf",
-    "crf_log_likelihood": "tfseq.demos.tag.crf",
 }
 
-__all__ = ["SlotIntentModel", "TagConfig", "TagTask", "TaggerEnsemble", "crf_decode", "crf_log_likelihood",
-           "joint_loss", "presets", "score", "tag_model_from_config"]
+__all__ = ["SlotIntentModel", "TagConfig", "TagTask", "TaggerEnsemble", "joint_loss", "presets", "score",
+           "tag_model_from_config"]
 
 __getattr__ = lazy_exports(__name__, _EXPORTS)

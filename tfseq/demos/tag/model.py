@@ -46,10 +46,9 @@ together (``members`` in the presets).
 import keras
 import tensorflow as tf
 
-from tfseq import nn, rnn_cell
+from tfseq import nn, rnn_cell, text
 from tfseq._checks import check_bool, check_positive_int
 from tfseq.demos.frame import dtype_policy_scope
-from tfseq.demos.tag.crf import crf_decode, crf_log_likelihood
 from tfseq.demos.tag.presets import ENCODERS, POOLINGS, VARIANTS
 from tfseq.rnn_cell import make_cell
 
@@ -69,7 +68,7 @@ def joint_loss(slot_logits, tags, length, intent_logits, intent, weight, intent_
         objective = slot_sum / words + intent_weight * intent_sum / rows
 
     With ``transitions`` (``[tags, tags]``, a CRF output layer), ``slot_sum`` is instead
-    ``sum_b weight_b * -log p_CRF(tags_b)`` (:func:`~tfseq.demos.tag.crf.crf_log_likelihood`),
+    ``sum_b weight_b * -log p_CRF(tags_b)`` (:func:`tfseq.text.crf_log_likelihood`),
     which equals the sum above when the transitions are 0.
 
     Returns:
@@ -82,7 +81,8 @@ def joint_loss(slot_logits, tags, length, intent_logits, intent, weight, intent_
     intent_xent = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=intent, logits=intent_logits)  # [batch]
     slot_sum = tf.reduce_sum(slot_xent * mask)
     if transitions is not None:
-        slot_sum = -tf.reduce_sum(crf_log_likelihood(slot_logits, tags, length, transitions) * weight)
+        log_likelihood, _ = text.crf_log_likelihood(slot_logits, tags, length, transitions)
+        slot_sum = -tf.reduce_sum(log_likelihood * weight)
     parts = {"slot_sum": slot_sum, "words": tf.reduce_sum(mask),
              "intent_sum": tf.reduce_sum(intent_xent * weight), "rows": tf.reduce_sum(weight)}
     objective = (parts["slot_sum"] / tf.maximum(parts["words"], 1.0)
@@ -108,7 +108,7 @@ class SlotIntentModel(keras.Model):
         intent_pooling: ``"last"`` (the final states) or ``"max"`` (max over the words).
         num_chars: character vocabulary size (specials included); 0: no character features.
         char_embedding_size, char_filters, char_kernel: int > 0, the character CNN (with ``num_chars``).
-        crf: a linear-chain CRF output layer (:mod:`tfseq.demos.tag.crf`): a learned tag
+        crf: a linear-chain CRF output layer (:mod:`tfseq.text`): a learned tag
             transition matrix ``crf_transitions [num_tags, num_tags]``, the slot loss is the
             CRF's negative log-likelihood and :meth:`predict_ids` decodes with Viterbi.
         token_intent: every word predicts the intent and feeds that prediction to its slot
@@ -412,7 +412,7 @@ def decode_ids(slot_logits, intent_logits, length, transitions, blocked_tags, bl
     intent_logits += _blocked(intent_logits.shape[-1], blocked_intents)
     intent_ids = tf.argmax(intent_logits, -1, output_type=tf.int32)
     if transitions is not None:
-        return crf_decode(slot_logits, length, transitions), intent_ids
+        return text.crf_decode(slot_logits, transitions, length)[0], intent_ids
     return tf.argmax(slot_logits, -1, output_type=tf.int32), intent_ids
 
 
