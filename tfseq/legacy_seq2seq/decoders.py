@@ -28,7 +28,7 @@ import keras
 import tensorflow as tf
 
 from tfseq.legacy_seq2seq.losses import check_list
-from tfseq.legacy_seq2seq.variables import VariableStore, join, scope_name, variable_store
+from tfseq.legacy_seq2seq.variables import VariableStore, join, open_store, scope_name
 from tfseq.nn.rnn import tf1_training
 from tfseq.rnn_cell.base import call_cell
 
@@ -135,8 +135,8 @@ def rnn_decoder(
     """
     decoder_inputs = check_list("decoder_inputs", decoder_inputs)
     check_loop_function(loop_function)
-    store, scope = variable_store(cell), scope_name("rnn_decoder", scope, "rnn_decoder")
-    cell = store.resolve(cell)
+    store, cell = open_store(cell)
+    scope = scope_name("rnn_decoder", scope)
     context, _ = tf1_training(training)
     with context:
         return run_decoder(store, scope, decoder_inputs, initial_state, cell, loop_function, training)
@@ -198,8 +198,8 @@ def embedding_rnn_decoder(
     decoder_inputs = check_list("decoder_inputs", decoder_inputs)
     check_positive("num_symbols", num_symbols)
     check_positive("embedding_size", embedding_size)
-    store, scope = variable_store(cell), scope_name("embedding_rnn_decoder", scope, "embedding_rnn_decoder")
-    cell = store.resolve(cell)
+    store, cell = open_store(cell)
+    scope = scope_name("embedding_rnn_decoder", scope)
     context, _ = tf1_training(training)
     with context, tf.name_scope("embedding_rnn_decoder"):
         return run_embedding_decoder(store, scope, decoder_inputs, initial_state, cell, num_symbols, embedding_size,
@@ -316,8 +316,8 @@ def attention_decoder(
     """
     decoder_inputs = check_list("decoder_inputs", decoder_inputs)
     check_loop_function(loop_function)
-    store, scope = variable_store(cell), scope_name("attention_decoder", scope, "attention_decoder")
-    cell = store.resolve(cell)
+    store, cell = open_store(cell)
+    scope = scope_name("attention_decoder", scope)
     context, _ = tf1_training(training)
     with context:
         return run_attention_decoder(store, scope, decoder_inputs, initial_state, attention_states, cell, output_size,
@@ -390,9 +390,8 @@ def embedding_attention_decoder(
     decoder_inputs = check_list("decoder_inputs", decoder_inputs)
     check_positive("num_symbols", num_symbols)
     check_positive("embedding_size", embedding_size)
-    store = variable_store(cell)
-    cell = store.resolve(cell)
-    scope = scope_name("embedding_attention_decoder", scope, "embedding_attention_decoder")
+    store, cell = open_store(cell)
+    scope = scope_name("embedding_attention_decoder", scope)
     context, _ = tf1_training(training)
     with context, tf.name_scope("embedding_attention_decoder"):
         return run_embedding_attention_decoder(

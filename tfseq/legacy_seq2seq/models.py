@@ -36,7 +36,7 @@ from tfseq.legacy_seq2seq.decoders import (
     run_embedding_decoder,
 )
 from tfseq.legacy_seq2seq.losses import check_list, sequence_loss, sequence_loss_by_example
-from tfseq.legacy_seq2seq.variables import copy_cell, join, scope_name, variable_store
+from tfseq.legacy_seq2seq.variables import copy_cell, join, open_store, scope_name
 from tfseq.nn.rnn import prepare_cell, static_rnn, tf1_training
 from tfseq.rnn_cell.wrappers import EmbeddingWrapper, OutputProjectionWrapper, build_cell, check_cell
 
@@ -94,8 +94,8 @@ def basic_rnn_seq2seq(
     ``basic_rnn_seq2seq`` (default scope ``basic_rnn_seq2seq``). Lists of ``[batch, depth]`` steps;
     returns ``(outputs, final decoder state)``. ``dtype``: the encoder's zero state."""
     decoder_inputs = check_list("decoder_inputs", decoder_inputs)
-    store, scope = variable_store(cell), scope_name("basic_rnn_seq2seq", scope, "basic_rnn_seq2seq")
-    cell = store.resolve(cell)
+    store, cell = open_store(cell)
+    scope = scope_name("basic_rnn_seq2seq", scope)
     context, _ = tf1_training(training)
     with context, tf.name_scope("basic_rnn_seq2seq"):
         enc_cell = store.use(join(scope, "rnn"), store.made(join(scope, "rnn") + "#encoder", lambda: copy_cell(cell)))
@@ -127,8 +127,7 @@ def tied_rnn_seq2seq(
     check_loop_function(loop_function)
     if scope is not None and not isinstance(scope, str):
         raise TypeError(f"tied_rnn_seq2seq: scope must be a string or None, got {scope!r}")
-    store = variable_store(cell)
-    cell = store.resolve(cell)
+    store, cell = open_store(cell)
     context, _ = tf1_training(training)
     with context, tf.name_scope("combined_tied_rnn_seq2seq"):
         return _tied(store, tf.compat.v1.get_variable_scope().name, scope, encoder_inputs, decoder_inputs, cell,
@@ -156,8 +155,8 @@ def embedding_rnn_seq2seq(
     steps; the outputs are logits ``[batch, num_decoder_symbols]`` without ``output_projection``.
     """
     check_positive("num_decoder_symbols", num_decoder_symbols)
-    store, scope = variable_store(cell), scope_name("embedding_rnn_seq2seq", scope, "embedding_rnn_seq2seq")
-    cell = store.resolve(cell)
+    store, cell = open_store(cell)
+    scope = scope_name("embedding_rnn_seq2seq", scope)
     dtype = _dtype(dtype)
     decoder_inputs = check_list("decoder_inputs", decoder_inputs)
     context, _ = tf1_training(training)
@@ -196,9 +195,8 @@ def embedding_tied_rnn_seq2seq(
     check_positive("embedding_size", embedding_size)
     if num_decoder_symbols is not None:
         check_positive("num_decoder_symbols", num_decoder_symbols)
-    store = variable_store(cell)
-    cell = store.resolve(cell)
-    scope = scope_name("embedding_tied_rnn_seq2seq", scope, "embedding_tied_rnn_seq2seq")
+    store, cell = open_store(cell)
+    scope = scope_name("embedding_tied_rnn_seq2seq", scope)
     dtype = _dtype(dtype)
     output_projection = check_projection(output_projection, num_symbols, dtype)
     context, _ = tf1_training(training)
@@ -257,9 +255,8 @@ def embedding_attention_seq2seq(
         ``(outputs, state)``: one output per decoder step and the decoder's final state.
     """
     check_positive("num_decoder_symbols", num_decoder_symbols)
-    store = variable_store(cell)
-    cell = store.resolve(cell)
-    scope = scope_name("embedding_attention_seq2seq", scope, "embedding_attention_seq2seq")
+    store, cell = open_store(cell)
+    scope = scope_name("embedding_attention_seq2seq", scope)
     dtype = _dtype(dtype)
     decoder_inputs = check_list("decoder_inputs", decoder_inputs)
     if encoder_cell is not None:
@@ -315,10 +312,9 @@ def one2many_rnn_seq2seq(
                          f"{sorted(decoder_inputs_dict)}")
     for name, dec_cell in dec_cells_dict.items():
         check_cell("one2many_rnn_seq2seq", f"dec_cells_dict[{name!r}]", dec_cell)
-    store = variable_store(enc_cell)
-    enc_cell = store.resolve(enc_cell)
+    store, enc_cell = open_store(enc_cell)
     dec_cells_dict = {name: store.resolve(c) for name, c in dec_cells_dict.items()}
-    scope = scope_name("one2many_rnn_seq2seq", scope, "one2many_rnn_seq2seq")
+    scope = scope_name("one2many_rnn_seq2seq", scope)
     dtype = _dtype(dtype)
     context, _ = tf1_training(training)
     outputs_dict, state_dict = {}, {}

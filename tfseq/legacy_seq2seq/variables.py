@@ -199,15 +199,22 @@ def _join(*parts: str | None) -> str:
     return "/".join(part for part in parts if part)
 
 
-def scope_name(fn: str, scope: Any, default: str) -> str:
-    """The TF1 variable scope a function opens: ``scope`` (a string or a ``VariableScope``), else
-    ``default``, inside an enclosing ``tf.compat.v1.variable_scope`` if any.
+def open_store(cell: keras.layers.Layer) -> tuple[VariableStore, keras.layers.Layer]:
+    """What every function starts with: ``cell``'s :class:`VariableStore` and the cell to run
+    (:meth:`VariableStore.resolve`: the original for a never-run copy)."""
+    store = variable_store(cell)
+    return store, store.resolve(cell)
+
+
+def scope_name(fn: str, scope: Any, default: str | None = None) -> str:
+    """The TF1 variable scope function ``fn`` opens: ``scope`` (a string or a ``VariableScope``), else
+    ``default`` (``fn``'s name), inside an enclosing ``tf.compat.v1.variable_scope`` if any.
 
     Raises:
         TypeError: ``scope`` is neither.
     """
     if scope is None:
-        name = default
+        name = default or fn
     elif isinstance(scope, str):
         name = scope
     elif isinstance(getattr(scope, "name", None), str):
