@@ -8,8 +8,9 @@
 
 ``tf.contrib.rnn`` held both the cells (here from :mod:`tfseq.rnn_cell`) and sequence
 functions (here from :mod:`tfseq.nn`); every name below is the very object of those modules.
-Contrib cells tfseq does not provide (``GLSTMCell``, ``AttentionCellWrapper``, ``HighwayWrapper``, ...)
-are absent: using one is an ``AttributeError`` naming it.
+Contrib cells tfseq does not provide (``GLSTMCell``, ``AttentionCellWrapper``, ``HighwayWrapper``,
+``GridLSTMCell``, ``PhasedLSTMCell``, ``ConvLSTMCell``, ...) are absent: using one is an
+``AttributeError`` naming it.
 """
 
 from tfseq.nn import (
@@ -23,12 +24,17 @@ from tfseq.nn import (
 from tfseq.rnn_cell import (
     BasicLSTMCell,
     BasicRNNCell,
+    CoupledInputForgetGateLSTMCell,
     DeviceWrapper,
     DropoutWrapper,
     EmbeddingWrapper,
     GRUBlockCellV2,
     GRUCell,
+    IndRNNCell,
+    IndyGRUCell,
+    IndyLSTMCell,
     InputProjectionWrapper,
+    IntersectionRNNCell,
     LayerNormBasicLSTMCell,
     LSTMBlockCell,
     LSTMCell,
@@ -38,17 +44,24 @@ from tfseq.rnn_cell import (
     OutputProjectionWrapper,
     ResidualWrapper,
     RNNCell,
+    SRUCell,
+    UGRNNCell,
 )
 
 __all__ = [
     "BasicLSTMCell",
     "BasicRNNCell",
+    "CoupledInputForgetGateLSTMCell",
     "DeviceWrapper",
     "DropoutWrapper",
     "EmbeddingWrapper",
     "GRUBlockCellV2",
     "GRUCell",
+    "IndRNNCell",
+    "IndyGRUCell",
+    "IndyLSTMCell",
     "InputProjectionWrapper",
+    "IntersectionRNNCell",
     "LSTMBlockCell",
     "LSTMBlockFusedCell",
     "LSTMCell",
@@ -59,6 +72,8 @@ __all__ = [
     "OutputProjectionWrapper",
     "RNNCell",
     "ResidualWrapper",
+    "SRUCell",
+    "UGRNNCell",
     "stack_bidirectional_dynamic_rnn",
     "stack_bidirectional_rnn",
     "static_bidirectional_rnn",

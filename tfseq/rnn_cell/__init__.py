@@ -1,13 +1,23 @@
 """TF1's ``tf.nn.rnn_cell`` as Keras 3 layers: the cell contract, the cells and the wrappers.
 
 ``from tfseq import rnn_cell`` is a drop-in for ``tf.compat.v1.nn.rnn_cell`` (plus TF1 contrib's
-``LSTMBlockCell``, ``GRUBlockCellV2``, ``LayerNormBasicLSTMCell`` and ``NASCell``); ``make_cell`` builds a cell by
-short name for configs and command lines.
+``LSTMBlockCell``, ``GRUBlockCellV2``, ``LayerNormBasicLSTMCell``, ``NASCell``, ``SRUCell``, ``IndRNNCell``,
+``IndyGRUCell``, ``IndyLSTMCell``, ``CoupledInputForgetGateLSTMCell``, ``UGRNNCell`` and
+``IntersectionRNNCell``); ``make_cell`` builds a cell by short name for configs and command lines.
 """
 
 from tfseq.rnn_cell.base import LSTMStateTuple, RNNCell, keras_weight_name, tf1_weight_name
 from tfseq.rnn_cell.block_cells import GRUBlockCellV2, LSTMBlockCell
 from tfseq.rnn_cell.cells import BasicLSTMCell, BasicRNNCell, GRUCell, LSTMCell
+from tfseq.rnn_cell.cifg_cell import CoupledInputForgetGateLSTMCell
+from tfseq.rnn_cell.contrib_cells import (
+    IndRNNCell,
+    IndyGRUCell,
+    IndyLSTMCell,
+    IntersectionRNNCell,
+    SRUCell,
+    UGRNNCell,
+)
 from tfseq.rnn_cell.dropout import DropoutWrapper
 from tfseq.rnn_cell.factory import CELLS, make_cell
 from tfseq.rnn_cell.fusion import FusedDropout, FusedSpec, FusedStack, NotFusable
@@ -45,6 +55,13 @@ __all__ = [
     "GRUBlockCellV2",
     "LayerNormBasicLSTMCell",
     "NASCell",
+    "SRUCell",
+    "IndRNNCell",
+    "IndyGRUCell",
+    "IndyLSTMCell",
+    "CoupledInputForgetGateLSTMCell",
+    "UGRNNCell",
+    "IntersectionRNNCell",
     # the fused fast path's contract (tfseq.rnn_cell.fusion)
     "FusedSpec",
     "FusedDropout",
