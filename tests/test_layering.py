@@ -1,10 +1,10 @@
 """The package's layering is a checked contract: import-linter's contracts in setup.cfg hold.
 
 The contracts (docs/architecture.md explains them): a layers contract over the sub-packages
-(``cli > demos > train > compat > seq2seq | legacy_seq2seq | text | rnn > nn > rnn_cell > data > _checks | _xla | _random``),
-the Trainer importing no model code, each demo independent of the others, and no import cycles.
-The other tests here keep the contracts complete: a new sub-package or a new demo must be placed
-in them, or these tests fail.
+(``cli > demos > train > compat > layers > seq2seq | legacy_seq2seq | text | rnn > nn > rnn_cell > data``
+``> _checks | _xla | _random``), the Trainer importing no model code, each demo independent of the
+others, and no import cycles. The other tests here keep the contracts complete: a new sub-package
+or a new demo must be placed in them, or these tests fail.
 """
 
 import configparser

@@ -9,7 +9,7 @@ import importlib
 
 __version__ = "0.1.0"
 
-_SUBPACKAGES = ("rnn_cell", "nn", "rnn", "seq2seq", "text", "legacy_seq2seq", "compat", "data", "train", "demos", "cli")
+_SUBPACKAGES = ("rnn_cell", "nn", "rnn", "seq2seq", "text", "layers", "legacy_seq2seq", "compat", "data", "train", "demos", "cli")
 
 
 def __getattr__(name):

@@ -5,9 +5,13 @@ tagger (BiLSTM-CRF): :func:`crf_log_likelihood` for the loss, :func:`crf_decode`
 or :func:`viterbi_decode` (in NumPy) for the best tags. The names, arguments, defaults and results
 are TF Addons 0.23's; :mod:`tfseq.text.crf` gives the math. TF1 programs import
 :mod:`tfseq.compat.contrib_crf` instead (``from tfseq.compat import contrib_crf as crf``).
+
+:class:`CRFModelWrapper` (TF Addons' ``tfa.text.CRFModelWrapper``) trains a base model topped by
+the Keras CRF layer (:mod:`tfseq.text.crf_layer`, which TF Addons programs import as
+``tfa.layers.CRF``) with ``model.fit``.
 """
 
-from tfseq.text import crf
+from tfseq.text import crf, crf_wrapper
 from tfseq.text.crf import (
     CrfDecodeForwardRnnCell,
     crf_binary_score,
@@ -24,6 +28,7 @@ from tfseq.text.crf import (
     crf_unary_score,
     viterbi_decode,
 )
+from tfseq.text.crf_wrapper import CRFModelWrapper
 
 __all__ = [
     "crf",
@@ -41,4 +46,6 @@ __all__ = [
     "crf_sequence_score",
     "crf_unary_score",
     "viterbi_decode",
+    "crf_wrapper",
+    "CRFModelWrapper",
 ]
