@@ -99,6 +99,45 @@ def test_tf1_helper_spelling_equals_sampler_spelling():
     assert_close(tf1_greedy, greedy)
 
 
+class ArgmaxHelper(s2s.Helper):
+    """A program's own greedy helper, written against TF1's abstract Helper."""
+
+    def __init__(self, embedding, start_tokens, end_token):
+        self._embedding, self._start, self._end = embedding, start_tokens, end_token
+
+    @property
+    def batch_size(self):
+        return tf.size(self._start)
+
+    @property
+    def sample_ids_shape(self):
+        return tf.TensorShape([])
+
+    @property
+    def sample_ids_dtype(self):
+        return tf.int32
+
+    def initialize(self, name=None):
+        return tf.fill([self.batch_size], False), tf.nn.embedding_lookup(self._embedding, self._start)
+
+    def sample(self, time, outputs, state, name=None):
+        return tf.argmax(outputs, -1, output_type=tf.int32)
+
+    def next_inputs(self, time, outputs, state, sample_ids, name=None):
+        return tf.equal(sample_ids, self._end), tf.nn.embedding_lookup(self._embedding, sample_ids), state
+
+
+def test_a_programs_own_tf1_helper_subclass_decodes():
+    cell, out, embedding, _, state = make_parts()
+    helper = ArgmaxHelper(embedding, tf.fill([B], START), END)
+    ours, _, our_lengths = s2s.dynamic_decode(s2s.BasicDecoder(cell, helper, state, out), maximum_iterations=4)
+    greedy, _, lengths = s2s.dynamic_decode(
+        s2s.BasicDecoder(cell, s2s.GreedyEmbeddingHelper(embedding, tf.fill([B], START), END), state, out),
+        maximum_iterations=4)
+    assert_close(ours, greedy)
+    np.testing.assert_array_equal(our_lengths, lengths)
+
+
 def greedy_hand_loop(cell, out, embedding, state, steps):
     ids, token = [], tf.fill([B], START)
     for _ in range(steps):

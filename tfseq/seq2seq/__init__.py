@@ -32,6 +32,7 @@ from tfseq.seq2seq.decoder import BaseDecoder, Decoder, dynamic_decode
 from tfseq.seq2seq.helper import (
     CustomHelper,
     GreedyEmbeddingHelper,
+    Helper,
     InferenceHelper,
     SampleEmbeddingHelper,
     ScheduledEmbeddingTrainingHelper,
@@ -94,6 +95,7 @@ __all__ = [
     "SampleEmbeddingHelper",
     "InferenceHelper",
     "CustomHelper",
+    "Helper",
     "BeamSearchDecoder",
     "BeamSearchDecoderOutput",
     "BeamSearchDecoderState",

@@ -38,6 +38,18 @@ class _HelperMixin:
         )
 
 
+class Helper(sampler_lib.Sampler):
+    """TF1 contrib's abstract ``Helper``, the base of a program's own helpers, subclassed as in TF1.
+
+    A subclass defines ``initialize(name=None) -> (finished, first_inputs)``,
+    ``sample(time, outputs, state, name=None) -> sample_ids``,
+    ``next_inputs(time, outputs, state, sample_ids, name=None) -> (finished, next_inputs, next_state)``
+    and the properties ``batch_size``, ``sample_ids_shape`` and ``sample_ids_dtype``;
+    ``BasicDecoder(cell, helper, initial_state, output_layer)`` calls ``initialize()`` without
+    arguments, as TF1's did. (TF Addons renamed it ``Sampler``; its ``initialize`` takes the inputs.)
+    """
+
+
 class TrainingHelper(_HelperMixin, sampler_lib.TrainingSampler):
     """TF1's ``TrainingHelper(inputs, sequence_length, time_major=False)``: see ``TrainingSampler``."""
 
