@@ -18,10 +18,10 @@ def layer_norm(v, gamma, beta):
 
 
 def sru_step(x, c, w, activation=np.tanh):
-    x_bar, f, r = np.split(x @ w["kernel"], 3, axis=1)
+    x_bar, f, r, x_highway = np.split(x @ w["kernel"], 4, axis=1)
     f, r = np.split(sigmoid(np.concatenate([f, r], 1) + w["bias"]), 2, axis=1)
     c = f * c + (1.0 - f) * x_bar
-    return r * activation(c) + (1.0 - r) * x, c
+    return r * activation(c) + (1.0 - r) * x_highway, c
 
 
 def ind_rnn_step(x, h, w, activation=np.tanh):
@@ -83,3 +83,94 @@ def cifg_step(x, state, w, forget_bias=1.0, proj_clip=None, state_is_tuple=True,
         if proj_clip is not None:
             m = np.clip(m, -proj_clip, proj_clip)
     return m, ((c, m) if state_is_tuple else np.concatenate([c, m], 1))
+
+
+def _flatten(state):
+    if isinstance(state, tuple):
+        return [leaf for part in state for leaf in _flatten(part)]
+    return [state]
+
+
+def highway_step(x, state, w, inner, coupled=True):
+    """HighwayWrapper around ``inner(x, state, w)``; ``w`` holds ``carry_w``, ``carry_b`` (and the
+    ``transform_*`` weights when not ``coupled``) next to the inner cell's."""
+    y, state = inner(x, state, w)
+    carry = sigmoid(x @ w["carry_w"] + w["carry_b"])
+    transform = 1.0 - carry if coupled else sigmoid(x @ w["transform_w"] + w["transform_b"])
+    return x * carry + y * transform, state
+
+
+def attention_step(x, state, w, inner, attn_length, state_is_tuple=True, cell_state_size=None):
+    """AttentionCellWrapper around ``inner(x, cell_state, w)``; ``w`` keyed by names under
+    ``attention_cell_wrapper/``. State ``(cell_state, attns, attn_states)`` or its concatenation."""
+    p = "attention_cell_wrapper/"
+    a = w[p + "attn_output_projection/bias"].shape[0]
+    if state_is_tuple:
+        cell_state, attns, attn_states = state
+    else:
+        n = cell_state_size
+        cell_state, attns, attn_states = state[:, :n], state[:, n : n + a], state[:, n + a :]
+    window = attn_states.reshape(-1, attn_length, a)
+    x = np.concatenate([x, attns], 1) @ w[p + "kernel"] + w[p + "bias"]
+    y, cell_state = inner(x, cell_state, w)
+    q = np.concatenate(_flatten(cell_state), 1) @ w[p + "attention/kernel"] + w[p + "attention/bias"]
+    features = window @ w[p + "attention/attn_w"][0, 0]  # [b, L, V]
+    scores = np.sum(w[p + "attention/attn_v"] * np.tanh(features + q[:, None, :]), 2)
+    weights = np.exp(scores - scores.max(1, keepdims=True))
+    weights /= weights.sum(1, keepdims=True)
+    attns = np.sum(weights[:, :, None] * window, 1)
+    out = np.concatenate([y, attns], 1) @ w[p + "attn_output_projection/kernel"] + w[p + "attn_output_projection/bias"]
+    window = np.concatenate([window[:, 1:], out[:, None, :]], 1).reshape(-1, attn_length * a)
+    if state_is_tuple:
+        return out, (cell_state, attns, window)
+    return out, np.concatenate([cell_state, attns, window], 1)
+
+
+def _norm_no_center(v, gamma):
+    return layer_norm(v, gamma, 0.0)
+
+
+def layer_norm_lstm_step(x, state, w, forget_bias=1.0, cell_clip=None, proj_clip=None, activation=np.tanh):
+    """contrib's LayerNormLSTMCell; which norms, peepholes and projection run follows the weights in ``w``."""
+    c, m = state
+    if "0/gamma" in w:  # layer_norm without columns: a norm per product, then the bias
+        depth = x.shape[1]
+        z = _norm_no_center(x @ w["kernel"][:depth], w["0/gamma"]) + _norm_no_center(m @ w["kernel"][depth:], w["1/gamma"])
+    else:
+        z = np.concatenate([x, m], 1) @ w["kernel"]
+    if "bias" in w:
+        z = z + w["bias"]
+    i, j, f, o = np.split(z, 4, axis=1)
+    if "input/gamma" in w:
+        i, j, f, o = (layer_norm(v, w[f"{k}/gamma"], w[f"{k}/beta"])
+                      for v, k in zip((i, j, f, o), ("input", "transform", "forget", "output")))
+    if "w_f_diag" in w:
+        f, i = f + w["w_f_diag"] * c, i + w["w_i_diag"] * c
+    c = sigmoid(f + forget_bias) * c + sigmoid(i) * activation(j)
+    if "state/gamma" in w:
+        c = layer_norm(c, w["state/gamma"], w["state/beta"])
+    if cell_clip is not None:
+        c = np.clip(c, -cell_clip, cell_clip)
+    if "w_o_diag" in w:
+        o = o + w["w_o_diag"] * c
+    m = sigmoid(o) * activation(c)
+    if "projection/kernel" in w:
+        m = m @ w["projection/kernel"]
+        if "projection/0/gamma" in w:
+            m = _norm_no_center(m, w["projection/0/gamma"])
+        if proj_clip is not None:
+            m = np.clip(m, -proj_clip, proj_clip)
+    return m, (c, m)
+
+
+def glstm_step(x, state, w, groups=1, forget_bias=1.0, activation=np.tanh):
+    """contrib's GLSTMCell: group ``g`` reads the ``g``-th slices of ``x`` and ``m`` with ``group<g>/kernel``."""
+    c, m = state
+    xs, ms = np.split(x, groups, axis=1), np.split(m, groups, axis=1)
+    parts = [np.split(np.concatenate([xs[g], ms[g]], 1) @ w[f"group{g}/kernel"], 4, axis=1) for g in range(groups)]
+    i, j, f, o = (np.concatenate([p[k] for p in parts], 1) + w[f"bias_{gate}"] for k, gate in enumerate("ijfo"))
+    c = sigmoid(f + forget_bias) * c + sigmoid(i) * np.tanh(j)
+    m = sigmoid(o) * activation(c)
+    if "projection/kernel" in w:
+        m = m @ w["projection/kernel"]
+    return m, (c, m)

@@ -25,8 +25,8 @@ RAGGED = np.array([5, 2, 0], np.int32)
 
 # name -> (make_cell(**keras_kwargs), NumPy step(x, state, w), {TF1 name: shape})
 CASES = {
-    "sru": (lambda **kw: rnn_cell.SRUCell(D, **kw), ref.sru_step,
-            {"sru_cell/kernel": (D, 3 * D), "sru_cell/bias": (2 * D,)}),
+    "sru": (lambda **kw: rnn_cell.SRUCell(6, **kw), ref.sru_step,
+            {"sru_cell/kernel": (D, 4 * 6), "sru_cell/bias": (2 * 6,)}),
     "sru_relu": (lambda **kw: rnn_cell.SRUCell(D, activation="relu", **kw),
                  lambda x, s, w: ref.sru_step(x, s, w, activation=ref.relu), None),
     "ind_rnn": (lambda **kw: rnn_cell.IndRNNCell(5, **kw), ref.ind_rnn_step,
@@ -218,8 +218,6 @@ def test_bad_arguments(make_bad, match):
 
 
 def test_input_depth_errors_at_build():
-    with pytest.raises(ValueError, match="SRUCell needs input depth == num_units, got input depth 3 and num_units 4"):
-        rnn_cell.SRUCell(4).build((None, 3))
     with pytest.raises(ValueError, match="needs input depth == num_units .* or num_in_proj"):
         rnn_cell.IntersectionRNNCell(4).build((None, 3))
     cell = rnn_cell.IntersectionRNNCell(4, num_in_proj=4)  # depth == num_units: contrib adds no projection

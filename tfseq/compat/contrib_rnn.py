@@ -8,8 +8,8 @@
 
 ``tf.contrib.rnn`` held both the cells (here from :mod:`tfseq.rnn_cell`) and sequence
 functions (here from :mod:`tfseq.nn`); every name below is the very object of those modules.
-Contrib cells tfseq does not provide (``GLSTMCell``, ``AttentionCellWrapper``, ``HighwayWrapper``,
-``GridLSTMCell``, ``PhasedLSTMCell``, ``ConvLSTMCell``, ...) are absent: using one is an
+Contrib cells tfseq does not provide (``GridLSTMCell``, ``PhasedLSTMCell``, ``ConvLSTMCell``,
+``TimeFreqLSTMCell``, ``BidirectionalGridLSTMCell``, ``WeightNormLSTMCell``, ...) are absent: using one is an
 ``AttributeError`` naming it.
 """
 
@@ -22,20 +22,24 @@ from tfseq.nn import (
     static_state_saving_rnn,
 )
 from tfseq.rnn_cell import (
+    AttentionCellWrapper,
     BasicLSTMCell,
     BasicRNNCell,
     CoupledInputForgetGateLSTMCell,
     DeviceWrapper,
     DropoutWrapper,
     EmbeddingWrapper,
+    GLSTMCell,
     GRUBlockCellV2,
     GRUCell,
+    HighwayWrapper,
     IndRNNCell,
     IndyGRUCell,
     IndyLSTMCell,
     InputProjectionWrapper,
     IntersectionRNNCell,
     LayerNormBasicLSTMCell,
+    LayerNormLSTMCell,
     LSTMBlockCell,
     LSTMCell,
     LSTMStateTuple,
@@ -49,14 +53,17 @@ from tfseq.rnn_cell import (
 )
 
 __all__ = [
+    "AttentionCellWrapper",
     "BasicLSTMCell",
     "BasicRNNCell",
     "CoupledInputForgetGateLSTMCell",
     "DeviceWrapper",
     "DropoutWrapper",
     "EmbeddingWrapper",
+    "GLSTMCell",
     "GRUBlockCellV2",
     "GRUCell",
+    "HighwayWrapper",
     "IndRNNCell",
     "IndyGRUCell",
     "IndyLSTMCell",
@@ -67,6 +74,7 @@ __all__ = [
     "LSTMCell",
     "LSTMStateTuple",
     "LayerNormBasicLSTMCell",
+    "LayerNormLSTMCell",
     "MultiRNNCell",
     "NASCell",
     "OutputProjectionWrapper",

@@ -2,8 +2,9 @@
 
 ``from tfseq import rnn_cell`` is a drop-in for ``tf.compat.v1.nn.rnn_cell`` (plus TF1 contrib's
 ``LSTMBlockCell``, ``GRUBlockCellV2``, ``LayerNormBasicLSTMCell``, ``NASCell``, ``SRUCell``, ``IndRNNCell``,
-``IndyGRUCell``, ``IndyLSTMCell``, ``CoupledInputForgetGateLSTMCell``, ``UGRNNCell`` and
-``IntersectionRNNCell``); ``make_cell`` builds a cell by short name for configs and command lines.
+``IndyGRUCell``, ``IndyLSTMCell``, ``CoupledInputForgetGateLSTMCell``, ``UGRNNCell``,
+``IntersectionRNNCell``, ``LayerNormLSTMCell``, ``GLSTMCell``, ``HighwayWrapper`` and
+``AttentionCellWrapper``); ``make_cell`` builds a cell by short name for configs and command lines.
 """
 
 from tfseq.rnn_cell.base import LSTMStateTuple, RNNCell, keras_weight_name, tf1_weight_name
@@ -18,6 +19,8 @@ from tfseq.rnn_cell.contrib_cells import (
     SRUCell,
     UGRNNCell,
 )
+from tfseq.rnn_cell.contrib_lstm_cells import GLSTMCell, LayerNormLSTMCell
+from tfseq.rnn_cell.contrib_wrappers import AttentionCellWrapper, HighwayWrapper
 from tfseq.rnn_cell.dropout import DropoutWrapper
 from tfseq.rnn_cell.factory import CELLS, make_cell
 from tfseq.rnn_cell.fusion import FusedDropout, FusedSpec, FusedStack, NotFusable
@@ -62,6 +65,10 @@ __all__ = [
     "CoupledInputForgetGateLSTMCell",
     "UGRNNCell",
     "IntersectionRNNCell",
+    "LayerNormLSTMCell",
+    "GLSTMCell",
+    "HighwayWrapper",
+    "AttentionCellWrapper",
     # the fused fast path's contract (tfseq.rnn_cell.fusion)
     "FusedSpec",
     "FusedDropout",

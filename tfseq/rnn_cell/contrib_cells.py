@@ -5,10 +5,10 @@ arguments, math, state layout and variable names.
 Each runs per step (no fused kernel). Notation: ``x`` the step input ``[batch, depth]``,
 ``h``/``s`` the previous state, ``*`` elementwise, ``@`` a matrix product, ``n = num_units``.
 
-* ``SRUCell`` (Lei et al. 2017; needs ``depth == n``)::
+* ``SRUCell`` (Lei et al. 2017; TF 1.15's form, with the highway input projected too)::
 
-      x~, f, r = split(x @ kernel, 3);   f, r = sigmoid([f, r] + bias)
-      c' = f * c + (1 - f) * x~;        h' = r * activation(c') + (1 - r) * x      (state c', output h')
+      x~, f, r, x' = split(x @ kernel, 4);   f, r = sigmoid([f, r] + bias)
+      c' = f * c + (1 - f) * x~;            h' = r * activation(c') + (1 - r) * x'   (state c', output h')
 
 * ``IndRNNCell`` (Li et al. 2018): ``h' = activation(x @ kernel_w + h * kernel_u + bias)``.
 * ``IndyGRUCell``: a GRU whose recurrent matrices are diagonal (vectors ``*_u``)::
@@ -99,8 +99,9 @@ class _SimpleContribCell(RNNCell):
 @keras.saving.register_keras_serializable(package="tfseq")
 class SRUCell(_SimpleContribCell):
     """TF1 contrib's ``SRUCell(num_units, activation=None, reuse=None, name=None)``: the Simple
-    Recurrent Unit (math in the module docstring). The input depth must equal ``num_units``
-    (the highway term adds ``x`` to the output).
+    Recurrent Unit (math in the module docstring), as TF 1.15 defines it: the highway term is a
+    projection of the input, so any input depth works (the first contrib version added ``x``
+    itself and needed depth == ``num_units``; its ``[depth, 3 * num_units]`` kernel does not load).
 
     Args:
         num_units: int > 0, the size of the state ``c`` and of the output ``h``.
@@ -108,30 +109,27 @@ class SRUCell(_SimpleContribCell):
         reuse: TF1 only; accepted as None.
 
     State ``c`` (one tensor); output ``h``. Weights (scope ``sru_cell``): ``kernel``
-    ``[num_units, 3 * num_units]`` (Glorot uniform or the scope's initializer), ``bias``
+    ``[depth, 4 * num_units]`` (Glorot uniform or the scope's initializer), ``bias``
     ``[2 * num_units]`` (zeros).
 
     Raises:
-        ValueError: a bad ``num_units`` or ``reuse``; at build, input depth != ``num_units``.
+        ValueError: a bad ``num_units`` or ``reuse``.
     """
 
     tf1_scope_name = "sru_cell"
 
     def build(self, input_shape: tuple) -> None:
         depth = self.input_depth(input_shape)
-        if depth != self.num_units:
-            raise ValueError(f"{self.name}: SRUCell needs input depth == num_units, got input depth {depth} "
-                             f"and num_units {self.num_units}")
-        self.kernel = self.add_tf1_weight("kernel", (depth, 3 * self.num_units), None)
+        self.kernel = self.add_tf1_weight("kernel", (depth, 4 * self.num_units), None)
         self.bias = self.add_tf1_weight("bias", (2 * self.num_units,), "zeros")
 
     def call(self, inputs: tf.Tensor, states: Any, training: bool | tf.Tensor | None = None) -> tuple[tf.Tensor, Any]:
         c_prev = tf.nest.flatten(self.check_state(states))[0]
         x = self.check_inputs(inputs)
-        x_bar, f, r = tf.split(tf.matmul(x, self.kernel), 3, axis=1)
+        x_bar, f, r, x_highway = tf.split(tf.matmul(x, self.kernel), 4, axis=1)
         f, r = tf.split(tf.sigmoid(tf.nn.bias_add(tf.concat([f, r], 1), self.bias)), 2, axis=1)
         c = f * c_prev + (1.0 - f) * x_bar
-        h = r * self.activation(c) + (1.0 - r) * x
+        h = r * self.activation(c) + (1.0 - r) * x_highway
         return h, c
 
 
