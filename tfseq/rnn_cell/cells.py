@@ -23,6 +23,16 @@ def _initializer(init, default):
     return keras.initializers.get(default if init is None else init)
 
 
+def check_projection(owner: str, num_proj: Any, proj_clip: Any) -> tuple[int | None, float | None]:
+    """An LSTM's ``(num_proj, proj_clip)``: a positive int or None, and a clip >= 0 or None that
+    needs ``num_proj`` (TF1 ignored a clip without a projection; here it is an error)."""
+    num_proj = None if num_proj is None else check_positive_int(owner, "num_proj", num_proj)
+    clip = check_optional_nonnegative(owner, "proj_clip", proj_clip)
+    if clip is not None and num_proj is None:
+        raise ValueError(f"{owner}: proj_clip={proj_clip!r} needs num_proj (got num_proj=None)")
+    return num_proj, clip
+
+
 class _UnitsCell(RNNCell):
     """What the TF1 cells share: ``num_units``, ``activation`` (TF1 default ``tanh``), TF1-only
     arguments accepted at their default (``tf1_only``), and one ``[batch, num_units]`` state
@@ -154,10 +164,7 @@ class LSTMCell(_UnitsCell):
         owner = type(self).__name__
         self.use_peepholes = bool(use_peepholes)
         self.cell_clip = check_optional_nonnegative(owner, "cell_clip", cell_clip)  # TF1: 0.0 clips to 0
-        self.num_proj = None if num_proj is None else check_positive_int(owner, "num_proj", num_proj)
-        self.proj_clip = check_optional_nonnegative(owner, "proj_clip", proj_clip)
-        if self.proj_clip is not None and self.num_proj is None:
-            raise ValueError(f"{owner}: proj_clip={proj_clip!r} needs num_proj (got num_proj=None)")
+        self.num_proj, self.proj_clip = check_projection(owner, num_proj, proj_clip)
         if isinstance(forget_bias, bool) or not isinstance(forget_bias, numbers.Real):
             raise ValueError(f"{owner}: forget_bias must be a number, got {forget_bias!r}")
         self.forget_bias = float(forget_bias)

@@ -23,10 +23,10 @@ from typing import Any
 import keras
 import tensorflow as tf
 
-from tfseq._checks import check_bool, check_optional_nonnegative, check_positive_int, serialize_optional
+from tfseq._checks import check_bool, check_positive_int, serialize_optional
 from tfseq.rnn_cell.base import LSTMStateTuple, RNNCell, get_activation, reject_tf1_only_args
 from tfseq.rnn_cell.block_cells import check_number
-from tfseq.rnn_cell.cells import _initializer
+from tfseq.rnn_cell.cells import _initializer, check_projection
 
 _NORMS = ("transform", "forget", "output", "state")  # contrib's layer-norm scopes, in its order
 _EPSILON = 1e-12  # contrib's layers.layer_norm
@@ -103,10 +103,7 @@ class CoupledInputForgetGateLSTMCell(RNNCell):
         self.num_units = check_positive_int(owner, "num_units", num_units)
         self.use_peepholes = check_bool(owner, "use_peepholes", use_peepholes)
         self._initializer_arg = initializer
-        self.num_proj = None if num_proj is None else check_positive_int(owner, "num_proj", num_proj)
-        self.proj_clip = check_optional_nonnegative(owner, "proj_clip", proj_clip)
-        if self.proj_clip is not None and self.num_proj is None:
-            raise ValueError(f"{owner}: proj_clip={proj_clip!r} needs num_proj (got num_proj=None)")
+        self.num_proj, self.proj_clip = check_projection(owner, num_proj, proj_clip)
         self.forget_bias = check_number(owner, "forget_bias", forget_bias)
         self.state_is_tuple = check_bool(owner, "state_is_tuple", state_is_tuple)
         self.activation = get_activation(owner, activation)

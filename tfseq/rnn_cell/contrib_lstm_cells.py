@@ -39,7 +39,7 @@ import tensorflow as tf
 from tfseq._checks import check_bool, check_optional_nonnegative, check_positive_int, serialize_optional
 from tfseq.rnn_cell.base import LSTMStateTuple, RNNCell, get_activation, reject_tf1_only_args
 from tfseq.rnn_cell.block_cells import check_number
-from tfseq.rnn_cell.cells import _initializer
+from tfseq.rnn_cell.cells import _initializer, check_projection
 from tfseq.rnn_cell.contrib_cells import add_scoped_weight
 
 _EPSILON = 1e-12  # contrib's layers.layer_norm
@@ -132,10 +132,7 @@ class LayerNormLSTMCell(_ProjectedLSTM):
         self.use_peepholes = check_bool(owner, "use_peepholes", use_peepholes)
         self.cell_clip = check_optional_nonnegative(owner, "cell_clip", cell_clip)
         self._initializer_arg = initializer
-        self.num_proj = None if num_proj is None else check_positive_int(owner, "num_proj", num_proj)
-        self.proj_clip = check_optional_nonnegative(owner, "proj_clip", proj_clip)
-        if self.proj_clip is not None and self.num_proj is None:
-            raise ValueError(f"{owner}: proj_clip={proj_clip!r} needs num_proj (got num_proj=None)")
+        self.num_proj, self.proj_clip = check_projection(owner, num_proj, proj_clip)
         self.forget_bias = check_number(owner, "forget_bias", forget_bias)
         self.activation = get_activation(owner, activation)
         self._activation_arg = activation
