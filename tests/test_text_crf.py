@@ -82,9 +82,20 @@ def _ours(case):
     return {k: np.asarray(v) for k, v in outputs.items()}
 
 
+# TF Addons scores a 1-step batch from the first column of ``tag_indices`` alone: extra columns
+# (a tag list padded past the potentials) are ignored, not an error.
+WIDE_TAGS = {**CASES["one_step"], "wide": rng.integers(0, 4, size=(3, 3)).astype(np.int32)}
+WIDE_SOURCE = """
+x, A, lengths, wide = (tf.constant(inputs[k]) for k in ("x", "A", "lengths", "wide"))
+outputs["seq"] = t.crf_sequence_score(x, wide, lengths, A)
+outputs["ll"] = t.crf_log_likelihood(x, wide, lengths, A)[0]
+"""
+
+
 @pytest.fixture(scope="module")
 def reference():
-    return run_tfa_many([(name, "t = tfa.text\n" + SOURCE, case) for name, case in CASES.items()])
+    return run_tfa_many([(name, "t = tfa.text\n" + SOURCE, case) for name, case in CASES.items()]
+                        + [("wide_tags", "t = tfa.text\n" + WIDE_SOURCE, WIDE_TAGS)])
 
 
 @requires_tfa
@@ -109,6 +120,23 @@ def test_every_function_matches_tf_addons(reference, name):
             np.testing.assert_array_equal(ours[key], expected, err_msg=key)
         else:
             np.testing.assert_allclose(ours[key], expected, rtol=tol, atol=tol, err_msg=key)
+
+
+def test_one_step_sequence_score_reads_only_the_first_tag():
+    case = WIDE_TAGS
+    x, a, lengths, wide = (case[k] for k in ("x", "A", "lengths", "wide"))
+    ours = text.crf_sequence_score(x, wide, lengths, a).numpy()
+    np.testing.assert_allclose(ours, text.crf_sequence_score(x, wide[:, :1], lengths, a).numpy(), rtol=1e-6)
+    np.testing.assert_allclose(ours, np.where(lengths > 0, x[np.arange(3), 0, wide[:, 0]], 0.0), rtol=1e-6)
+    assert np.isfinite(text.crf_log_likelihood(x, wide, lengths, a)[0].numpy()).all()
+
+
+@requires_tfa
+def test_one_step_wide_tags_match_tf_addons(reference):
+    ours = {}
+    exec(WIDE_SOURCE, {"tf": tf, "t": text, "inputs": WIDE_TAGS, "outputs": ours})
+    for key in ("seq", "ll"):
+        np.testing.assert_allclose(ours[key], reference["wide_tags"][key], rtol=1e-5, atol=1e-5, err_msg=key)
 
 
 def _score(u, a, path):

@@ -123,6 +123,7 @@ def test_cell_matches_tf_addons(tfa, name):
     config.pop("name", None)  # TF Addons leaves it out for LayerNormSimpleRNNCell
     twin = type(cell).from_config(config)
     assert twin.get_config() == {**cell.get_config(), "name": twin.name}
+    assert twin.get_config().get("implementation") == config.get("implementation")
 
 
 def test_esn_reservoir_has_the_spectral_radius_and_connectivity():
@@ -155,6 +156,33 @@ def test_dropout_acts_in_training_only(cls):
     layer(X)
     input_only.set_weights(plain.get_weights())
     assert np.abs(layer(X, training=True) - layers[0](X)).max() > 1e-2
+
+
+@pytest.mark.parametrize("cls", ["LayerNormLSTMCell", "LayerNormSimpleRNNCell", "PeepholeLSTMCell", "NASCell", "ESNCell"])
+def test_get_initial_state_takes_keras_2_arguments(cls):
+    cell = getattr(rnn, cls)(N)
+    x0 = tf.constant(X[:, 0])
+    sizes = [(B, n) for n in tf.nest.flatten(cell.state_size)]
+    for state in (cell.get_initial_state(inputs=x0, batch_size=B, dtype=tf.float32),  # TF Addons' call
+                  cell.get_initial_state(x0), cell.get_initial_state(batch_size=B)):
+        flat = tf.nest.flatten(state)
+        assert [tuple(s.shape) for s in flat] == sizes and all(s.dtype == tf.float32 for s in flat)
+        assert all(np.all(s.numpy() == 0) for s in flat)
+        output, _ = cell(x0, state)
+        assert output.shape[0] == B
+    # a single state comes bare (Keras 2), except LayerNormSimpleRNNCell's (Keras 3's SimpleRNNCell lists it)
+    assert isinstance(cell.get_initial_state(x0), list) == (cls != "ESNCell")
+    assert all(s.dtype == tf.float64 for s in tf.nest.flatten(cell.get_initial_state(tf.cast(x0, tf.float64))))
+    with pytest.raises(ValueError, match="pass batch_size or inputs"):
+        cell.get_initial_state()
+
+
+@pytest.mark.parametrize("cls", ["LayerNormLSTMCell", "PeepholeLSTMCell"])
+def test_lstm_cells_keep_implementation_in_config(cls):
+    cell = getattr(rnn, cls)(N, implementation=1)
+    assert cell.get_config()["implementation"] == 1
+    assert getattr(rnn, cls).from_config(cell.get_config()).implementation == 1
+    assert getattr(rnn, cls)(N).get_config()["implementation"] == 2
 
 
 @pytest.mark.parametrize("make, match", [

@@ -8,10 +8,11 @@ import tensorflow as tf
 
 from tfseq._checks import check_bool, check_positive_int
 from tfseq.rnn._args import check_real
+from tfseq.rnn._initial_state import KerasTwoInitialState
 
 
 @keras.saving.register_keras_serializable(package="tfseq.rnn")
-class ESNCell(keras.layers.Layer):
+class ESNCell(KerasTwoInitialState, keras.layers.Layer):
     """TF Addons' ``tfa.rnn.ESNCell``: an echo state network cell. One step::
 
         h' = (1 - leaky) * h + leaky * act(x @ kernel + h @ recurrent_kernel + bias)
@@ -41,7 +42,9 @@ class ESNCell(keras.layers.Layer):
     ``[depth, units]``, ``bias`` ``[units]`` (``use_bias``).
 
     Keras 2 → 3: the reservoir is random in both, but not drawn the same under one
-    ``tf.random.set_seed``: to compare with a TF Addons model, copy its weights.
+    ``tf.random.set_seed``: to compare with a TF Addons model, copy its weights. Called on a
+    list of states, the cell returns its new state as ``[h']`` (Keras 3's cells keep the state's
+    structure, which ``keras.layers.StackedRNNCells`` relies on); TF Addons returned ``h'`` bare.
     """
 
     def __init__(self, units: int, connectivity: float = 0.1, leaky: float = 1, spectral_radius: float = 0.9,

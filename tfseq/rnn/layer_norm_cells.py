@@ -13,10 +13,11 @@ import keras
 from keras import ops
 
 from tfseq.rnn._args import check_real, check_units_and_dropout
+from tfseq.rnn._initial_state import KerasTwoInitialState
 
 
 @keras.saving.register_keras_serializable(package="tfseq.rnn")
-class LayerNormLSTMCell(keras.layers.LSTMCell):
+class LayerNormLSTMCell(KerasTwoInitialState, keras.layers.LSTMCell):
     """TF Addons' ``tfa.rnn.LayerNormLSTMCell``: an LSTM cell with layer normalization (Ba et al.,
     2016) before the nonlinearities and recurrent dropout without memory loss (Semeniuta et al., 2016).
 
@@ -107,14 +108,14 @@ class LayerNormLSTMCell(keras.layers.LSTMCell):
         return h, [h, c]
 
     def get_config(self) -> dict:
-        return {**super().get_config(),
+        return {**super().get_config(), "implementation": self.implementation,
                 "norm_gamma_initializer": keras.initializers.serialize(self.norm_gamma_initializer),
                 "norm_beta_initializer": keras.initializers.serialize(self.norm_beta_initializer),
                 "norm_epsilon": self.norm_epsilon}
 
 
 @keras.saving.register_keras_serializable(package="tfseq.rnn")
-class LayerNormSimpleRNNCell(keras.layers.SimpleRNNCell):
+class LayerNormSimpleRNNCell(KerasTwoInitialState, keras.layers.SimpleRNNCell):
     """TF Addons' ``tfa.rnn.LayerNormSimpleRNNCell``: Keras' simple RNN cell with a layer
     normalization (scale only, no centering) of the pre-activation, before the bias::
 
@@ -145,6 +146,8 @@ class LayerNormSimpleRNNCell(keras.layers.SimpleRNNCell):
     Keras 3 puts a sub-layer's weights under its name: ``gamma``'s path is
     ``layer_norm_simple_rnn_cell/layernorm/gamma`` (TF Addons: ``layer_norm_simple_rnn_cell/gamma``).
     """
+
+    single_state_in_list = True  # Keras 3's SimpleRNNCell's form, as before
 
     def __init__(self, units: int, activation: Any = "tanh", use_bias: bool = True,
                  layernorm_epsilon: float = 1e-5, kernel_initializer: Any = "glorot_uniform",

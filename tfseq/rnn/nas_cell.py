@@ -6,11 +6,12 @@ from typing import Any
 import keras
 
 from tfseq._checks import check_bool, check_positive_int
+from tfseq.rnn._initial_state import KerasTwoInitialState
 from tfseq.rnn_cell.nas_cell import nas_step
 
 
 @keras.saving.register_keras_serializable(package="tfseq.rnn")
-class NASCell(keras.layers.Layer):
+class NASCell(KerasTwoInitialState, keras.layers.Layer):
     """TF Addons' ``tfa.rnn.NASCell(units, projection=None, use_bias=False, ...)``.
 
     One step, with ``x @ kernel`` and ``m @ recurrent_kernel (+ bias)`` each split in 8 blocks

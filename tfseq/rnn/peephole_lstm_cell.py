@@ -7,10 +7,11 @@ import keras
 from keras import ops
 
 from tfseq.rnn._args import check_units_and_dropout
+from tfseq.rnn._initial_state import KerasTwoInitialState
 
 
 @keras.saving.register_keras_serializable(package="tfseq.rnn")
-class PeepholeLSTMCell(keras.layers.LSTMCell):
+class PeepholeLSTMCell(KerasTwoInitialState, keras.layers.LSTMCell):
     """TF Addons' ``tfa.rnn.PeepholeLSTMCell``: ``keras.layers.LSTMCell`` whose gates also see
     the cell state through three diagonal (elementwise) peephole weights ``p_i``, ``p_f``, ``p_o``::
 
@@ -21,7 +22,8 @@ class PeepholeLSTMCell(keras.layers.LSTMCell):
         h' = o * act(c')
 
     Arguments, state ``[h, c]``, dropout and ``get_config`` are ``keras.layers.LSTMCell``'s (its
-    ``implementation=1`` path, taken when ``recurrent_dropout > 0``, gets the same peepholes).
+    ``implementation=1`` path, taken when ``recurrent_dropout > 0``, gets the same peepholes);
+    ``get_config`` also keeps ``implementation``, as TF Addons' did.
 
     Weights, in order: ``kernel``, ``recurrent_kernel``, ``bias`` (``use_bias``), then
     ``input_gate_peephole_weights``, ``forget_gate_peephole_weights``,
@@ -40,6 +42,10 @@ class PeepholeLSTMCell(keras.layers.LSTMCell):
         for gate in ("input", "forget", "output"):
             setattr(self, f"{gate}_gate_peephole_weights", self.add_weight(
                 shape=(self.units,), name=f"{gate}_gate_peephole_weights", initializer=self.kernel_initializer))
+
+    def get_config(self) -> dict:
+        # Keras 3's LSTMCell leaves ``implementation`` out of its config; TF Addons' (Keras 2) kept it
+        return {**super().get_config(), "implementation": self.implementation}
 
     def _compute_carry_and_output(self, x: tuple, h_tm1: tuple, c_tm1: Any) -> tuple[Any, Any]:
         # implementation=1: each gate's own recurrent matmul (Keras' split path), then the peepholes

@@ -178,7 +178,8 @@ def crf_sequence_score(
 
     Args:
         inputs: ``[batch, T, K]`` unary potentials.
-        tag_indices: int ``[batch, T]`` tags.
+        tag_indices: int ``[batch, T]`` tags. When ``T`` is 1 only the first column is read
+            (TF Addons' single-step case: ``tag_indices`` may have more columns).
         sequence_lengths: int ``[batch]`` lengths (a length of 0 scores 0).
         transition_params: ``[K, K]`` transition potentials.
 
@@ -187,9 +188,10 @@ def crf_sequence_score(
     """
     inputs = tf.convert_to_tensor(inputs)
     transitions = _transitions_like(transition_params, inputs)
-    return crf_unary_score(tag_indices, sequence_lengths, inputs) + crf_binary_score(
-        tag_indices, sequence_lengths, transitions
-    )
+    tags = _as_tags(tag_indices)
+    used = tf.where(tf.equal(tf.shape(inputs)[1], 1), 1, tf.shape(tags)[1])
+    tags = tags[:, :used]
+    return crf_unary_score(tags, sequence_lengths, inputs) + crf_binary_score(tags, sequence_lengths, transitions)
 
 
 def crf_forward(
