@@ -21,6 +21,9 @@ a fresh, unbuilt cell) and checks, failing with an assertion:
 
 Only public Keras API is used. Pass ``training`` for cells whose step depends on it.
 
+:func:`check_gradients_by_finite_differences` checks a cell's gradients (inputs, initial state,
+every weight) against central differences of a NumPy reference's loss.
+
 Small helpers several test modules share: :func:`randomize` (non-trivial weights),
 :func:`half_kernels` (TF1's constant-weight goldens), :func:`cotangent` (a fixed weighting
 of results in a test loss, also as source text for the reference subprocess).
@@ -32,6 +35,7 @@ import os
 import keras
 import numpy as np
 import tensorflow as tf
+from numpy_ref import dynamic_rnn as np_dynamic_rnn
 
 
 def _step(cell, x_t, state, training):
@@ -160,3 +164,50 @@ def cotangent(t, k):
 
 # The same function for the reference subprocess, where ``tf`` is TensorFlow too.
 COTANGENT_SOURCE = inspect.getsource(cotangent)
+
+
+def check_gradients_by_finite_differences(cell, step, x, state, weights, weight_key=lambda name: name,
+                                          np_state=lambda state: state, seed=11, eps=1e-6):
+    """float64: ``d(loss)/d(inputs, initial state, every weight)`` from the tape through
+    ``tfseq.nn.dynamic_rnn(cell)`` equals central differences of the same loss computed by the
+    NumPy reference, along one random direction per source.
+
+    ``step(x_t, state, w) -> (y_t, state')`` is the reference step over ``weights`` (arrays),
+    keyed by ``weight_key(tf1 name)`` for each of ``cell.tf1_variables()``; ``np_state`` turns
+    ``state`` into the reference's structure. The loss weights every output and final state
+    with fixed random numbers (through ``sin`` for the outputs, so it is not linear in them).
+    """
+    from tfseq import nn
+
+    flat_state = tf.nest.flatten(state)
+    rng = np.random.default_rng(seed)
+    dy = rng.standard_normal((x.shape[0], x.shape[1], cell.output_size))
+    dc = [rng.standard_normal(s.shape) for s in flat_state]
+
+    def np_loss(x, flat_state, w):
+        y, final = np_dynamic_rnn(lambda x_t, s: step(x_t, s, w), x,
+                                  tf.nest.pack_sequence_as(np_state(state), flat_state))
+        return float(np.sum(np.sin(3.0 * y) * dy) + sum(np.sum(f * c) for f, c in zip(tf.nest.flatten(final), dc)))
+
+    x_t = tf.constant(x)
+    s_t = [tf.constant(s) for s in flat_state]
+    with tf.GradientTape() as tape:
+        tape.watch([x_t, *s_t])
+        y, final = nn.dynamic_rnn(cell, x_t, initial_state=tf.nest.pack_sequence_as(state, s_t))
+        loss = tf.reduce_sum(tf.sin(3.0 * y) * dy) + tf.add_n(
+            [tf.reduce_sum(f * c) for f, c in zip(tf.nest.flatten(final), dc)])
+    np.testing.assert_allclose(float(loss), np_loss(x, flat_state, weights), rtol=1e-10)
+    named = cell.tf1_variables()
+    grads = tape.gradient(loss, [x_t, *s_t, *named.values()])
+    sources = [("x", x, lambda v: np_loss(v, flat_state, weights))]
+    for k, s in enumerate(flat_state):
+        sources.append((f"state{k}", s, lambda v, k=k: np_loss(
+            x, [v if i == k else other for i, other in enumerate(flat_state)], weights)))
+    for name in named:
+        key = weight_key(name)
+        sources.append((name, weights[key], lambda v, key=key: np_loss(x, flat_state, {**weights, key: v})))
+    for (label, base, loss_at), grad in zip(sources, grads):
+        direction = rng.standard_normal(base.shape)
+        numeric = (loss_at(base + eps * direction) - loss_at(base - eps * direction)) / (2 * eps)
+        analytic = 0.0 if grad is None else float(np.sum(np.asarray(grad) * direction))
+        np.testing.assert_allclose(analytic, numeric, rtol=1e-6, atol=1e-7, err_msg=label)

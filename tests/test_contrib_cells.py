@@ -14,7 +14,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from cell_harness import check_cell
+from cell_harness import check_cell, check_gradients_by_finite_differences
 from numpy_ref import dynamic_rnn as np_dynamic_rnn
 
 from tfseq import nn, rnn_cell
@@ -104,61 +104,13 @@ def test_matches_numpy_reference(name):
     np.testing.assert_allclose(keras_y.numpy(), full_y, atol=1e-5, rtol=1e-5)
 
 
-def _loss_weights(y_shape, state):
-    rng = np.random.default_rng(11)
-    return rng.standard_normal(y_shape), [rng.standard_normal(s.shape) for s in tf.nest.flatten(state)]
-
-
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_gradients_match_numpy_finite_differences(name):
     """float64: d(loss)/d(inputs, initial state, every weight) from the tape equals central
     differences of the NumPy reference's loss, along a random direction per source."""
     cell, w, state, x = _built(name, "float64")
-    step = CASES[name][1]
-    flat_state = tf.nest.flatten(state)
-
-    def np_loss(x, flat_state, w):
-        s = tf.nest.pack_sequence_as(_np_state(state), flat_state)
-        y, final = np_dynamic_rnn(lambda x_t, s_t: step(x_t, s_t, w), x, s)
-        return float(np.sum(np.sin(3.0 * y) * dy) + sum(np.sum(f * c) for f, c in zip(tf.nest.flatten(final), dc)))
-
-    y_shape = (B, T, cell.output_size)
-    dy, dc = _loss_weights(y_shape, state)
-    x_t = tf.constant(x)
-    s_t = [tf.constant(s) for s in flat_state]
-    with tf.GradientTape() as tape:
-        tape.watch([x_t, *s_t])
-        y, final = nn.dynamic_rnn(cell, x_t, initial_state=tf.nest.pack_sequence_as(state, s_t))
-        loss = tf.reduce_sum(tf.sin(3.0 * y) * dy) + tf.add_n(
-            [tf.reduce_sum(f * c) for f, c in zip(tf.nest.flatten(final), dc)])
-    np.testing.assert_allclose(float(loss), np_loss(x, flat_state, w), rtol=1e-10)
-    names = list(cell.tf1_variables())
-    variables = list(cell.tf1_variables().values())
-    grads = tape.gradient(loss, [x_t, *s_t, *variables])
-    rng = np.random.default_rng(5)
-    eps = 1e-6
-    for index, grad in enumerate(grads):
-        label = "x" if index == 0 else f"state{index - 1}" if index <= len(s_t) else names[index - 1 - len(s_t)]
-        if index == 0:
-            base = x
-        elif index <= len(s_t):
-            base = flat_state[index - 1]
-        else:
-            base = w[names[index - 1 - len(s_t)].split("/", 1)[1]]
-        direction = rng.standard_normal(base.shape)
-
-        def shifted(sign):
-            value = base + sign * eps * direction
-            if index == 0:
-                return np_loss(value, flat_state, w)
-            if index <= len(s_t):
-                return np_loss(x, [value if k == index - 1 else s for k, s in enumerate(flat_state)], w)
-            key = names[index - 1 - len(s_t)].split("/", 1)[1]
-            return np_loss(x, flat_state, {**w, key: value})
-
-        numeric = (shifted(1.0) - shifted(-1.0)) / (2 * eps)
-        analytic = 0.0 if grad is None else float(np.sum(np.asarray(grad) * direction))
-        np.testing.assert_allclose(analytic, numeric, rtol=1e-6, atol=1e-7, err_msg=label)
+    check_gradients_by_finite_differences(cell, CASES[name][1], x, state, w,
+                                          weight_key=lambda n: n.split("/", 1)[1], np_state=_np_state)
 
 
 @pytest.mark.parametrize("name", sorted(k for k, v in CASES.items() if v[2] is not None))

@@ -13,7 +13,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from cell_harness import check_cell
+from cell_harness import check_cell, check_gradients_by_finite_differences
 from numpy_ref import dynamic_rnn as np_dynamic_rnn
 from numpy_ref import gru_step, lstm_step
 
@@ -134,46 +134,10 @@ def test_matches_numpy_reference(name):
 
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_gradients_match_numpy_finite_differences(name):
-    """float64: d(loss)/d(inputs, initial state, every weight) from the tape equals central
-    differences of the NumPy reference's loss, along a random direction per source."""
+    """float64: d(loss)/d(inputs, initial state, every weight, the wrapped cell's too) from the tape
+    equals central differences of the NumPy reference's loss, along a random direction per source."""
     cell, w, state, x = _built(name, "float64")
-    step = CASES[name][1]
-    flat_state = tf.nest.flatten(state)
-    rng = np.random.default_rng(11)
-    dy = rng.standard_normal((B, T, cell.output_size))
-    dc = [rng.standard_normal(s.shape) for s in flat_state]
-
-    def np_loss(x, flat_state, w):
-        y, final = np_dynamic_rnn(lambda x_t, s: step(x_t, s, w), x, tf.nest.pack_sequence_as(state, flat_state))
-        return float(np.sum(np.sin(3.0 * y) * dy) + sum(np.sum(f * c) for f, c in zip(tf.nest.flatten(final), dc)))
-
-    x_t = tf.constant(x)
-    s_t = [tf.constant(s) for s in flat_state]
-    with tf.GradientTape() as tape:
-        tape.watch([x_t, *s_t])
-        y, final = nn.dynamic_rnn(cell, x_t, initial_state=tf.nest.pack_sequence_as(state, s_t))
-        loss = tf.reduce_sum(tf.sin(3.0 * y) * dy) + tf.add_n(
-            [tf.reduce_sum(f * c) for f, c in zip(tf.nest.flatten(final), dc)])
-    np.testing.assert_allclose(float(loss), np_loss(x, flat_state, w), rtol=1e-10)
-    names = list(cell.tf1_variables())
-    grads = tape.gradient(loss, [x_t, *s_t, *cell.tf1_variables().values()])
-    sources = [("x", x), *((f"state{k}", s) for k, s in enumerate(flat_state)), *((n, w[n]) for n in names)]
-    eps = 1e-6
-    for (label, base), grad in zip(sources, grads):
-        direction = rng.standard_normal(base.shape)
-
-        def shifted(sign, label=label, base=base, direction=direction):
-            value = base + sign * eps * direction
-            if label == "x":
-                return np_loss(value, flat_state, w)
-            if label.startswith("state") and label not in w:
-                k = int(label[len("state"):])
-                return np_loss(x, [value if i == k else s for i, s in enumerate(flat_state)], w)
-            return np_loss(x, flat_state, {**w, label: value})
-
-        numeric = (shifted(1.0) - shifted(-1.0)) / (2 * eps)
-        analytic = 0.0 if grad is None else float(np.sum(np.asarray(grad) * direction))
-        np.testing.assert_allclose(analytic, numeric, rtol=1e-6, atol=1e-7, err_msg=label)
+    check_gradients_by_finite_differences(cell, CASES[name][1], x, state, w)
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
