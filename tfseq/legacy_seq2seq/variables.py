@@ -115,8 +115,8 @@ class VariableStore(keras.layers.Layer):
                 raise ValueError(f"linear in {scope}: arguments must be [batch, depth] with a known depth, "
                                  f"got shape {arg.shape}")
             depths.append(int(arg.shape[1]))
-        kernel = self.variable(_join(scope, "kernel"), (sum(depths), output_size), dtype)
-        bias = self.variable(_join(scope, "bias"), (output_size,), dtype, initializer="zeros")
+        kernel = self.variable(join(scope, "kernel"), (sum(depths), output_size), dtype)
+        bias = self.variable(join(scope, "bias"), (output_size,), dtype, initializer="zeros")
         joined = args[0] if len(args) == 1 else tf.concat(args, 1)
         return tf.nn.bias_add(tf.matmul(joined, kernel), bias)
 
@@ -158,7 +158,7 @@ class VariableStore(keras.layers.Layer):
             if not cell.built or not hasattr(cell, "tf1_variables"):
                 continue
             for name, var in cell.tf1_variables().items():
-                add(_join(self._first_scope[id(cell)], name), var)
+                add(join(self._first_scope[id(cell)], name), var)
         return names
 
 
@@ -195,7 +195,8 @@ def tf1_variables(cell: keras.layers.Layer) -> dict[str, keras.Variable]:
     return variable_store(cell).tf1_variables()
 
 
-def _join(*parts: str | None) -> str:
+def join(*parts: str | None) -> str:
+    """``"a/b/c"`` from the non-empty parts."""
     return "/".join(part for part in parts if part)
 
 
@@ -221,12 +222,9 @@ def scope_name(fn: str, scope: Any, default: str | None = None) -> str:
         return scope.name  # a VariableScope object names the full scope, as in TF1
     else:
         raise TypeError(f"{fn}: scope must be a string, a tf.compat.v1.VariableScope or None, got {scope!r}")
-    return _join(tf.compat.v1.get_variable_scope().name, name)
+    return join(tf.compat.v1.get_variable_scope().name, name)
 
 
-def join(*parts: str | None) -> str:
-    """``"a/b/c"`` from the non-empty parts."""
-    return _join(*parts)
 
 
 def copy_cell(cell: keras.layers.Layer) -> keras.layers.Layer:

@@ -3,8 +3,9 @@ cells, which TF Addons programs call (Keras 3's cells take ``batch_size`` only).
 
 from typing import Any
 
-import tensorflow as tf
 from keras import ops, tree
+
+from tfseq.rnn_cell.base import initial_state_args
 
 
 class KerasTwoInitialState:
@@ -23,12 +24,6 @@ class KerasTwoInitialState:
             batch_size: int or scalar tensor (``keras.layers.RNN`` passes it by keyword).
             dtype: the states' dtype (default: the cell's compute dtype).
         """
-        if batch_size is None:
-            if inputs is None:
-                raise ValueError(f"{type(self).__name__}: pass batch_size or inputs to get_initial_state")
-            batch_size = ops.shape(inputs)[0]
-        if dtype is None:
-            floating = inputs is not None and tf.as_dtype(inputs.dtype).is_floating
-            dtype = inputs.dtype if floating else self.compute_dtype
+        batch_size, dtype = initial_state_args(self, batch_size, dtype, inputs)
         zeros = [ops.zeros((batch_size, n), dtype=dtype) for n in tree.flatten(self.state_size)]
         return zeros if tree.is_nested(self.state_size) or self.single_state_in_list else zeros[0]

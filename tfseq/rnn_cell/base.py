@@ -225,6 +225,24 @@ def keep_construction_state(original: keras.layers.Layer, copied: keras.layers.L
         keep_construction_state(inner_original, inner_copied)
 
 
+def initial_state_args(
+    layer: keras.layers.Layer,
+    batch_size: int | tf.Tensor | None = None,
+    dtype: tf.DType | str | None = None,
+    inputs: tf.Tensor | None = None,
+) -> tuple[Any, tf.DType]:
+    """``(batch_size, dtype)`` of ``layer``'s initial state: the given ones, else taken from
+    ``inputs`` (float inputs give their dtype), else the layer's compute dtype."""
+    if batch_size is None:
+        if inputs is None:
+            raise ValueError(f"{layer.name}: pass batch_size or inputs to get_initial_state")
+        batch_size = tf.shape(inputs)[0]
+    if dtype is None:
+        floating = inputs is not None and tf.as_dtype(inputs.dtype).is_floating
+        dtype = inputs.dtype if floating else layer.compute_dtype
+    return batch_size, tf.as_dtype(dtype)
+
+
 def variable_scope_initializer() -> Any:
     """The initializer of the enclosing ``tf.compat.v1.variable_scope(..., initializer=...)``, or None:
     TF1 gave it to every variable created without an initializer of its own."""
@@ -429,16 +447,8 @@ class RNNCell(keras.layers.Layer):
         dtype: tf.DType | str | None = None,
         inputs: tf.Tensor | None = None,
     ) -> tuple[Any, tf.DType]:
-        """``(batch_size, dtype)`` of an initial state: the given ones, else taken from
-        ``inputs`` (float inputs give their dtype), else the layer's compute dtype."""
-        if batch_size is None:
-            if inputs is None:
-                raise ValueError(f"{self.name}: pass batch_size or inputs to get_initial_state")
-            batch_size = tf.shape(inputs)[0]
-        if dtype is None:
-            floating = inputs is not None and tf.as_dtype(inputs.dtype).is_floating
-            dtype = inputs.dtype if floating else self.compute_dtype
-        return batch_size, tf.as_dtype(dtype)
+        """``(batch_size, dtype)`` of an initial state: :func:`initial_state_args`."""
+        return initial_state_args(self, batch_size, dtype, inputs)
 
     def zero_state(self, batch_size: int | tf.Tensor | None, dtype: tf.DType | str | None) -> Any:
         """TF1's name for :meth:`get_initial_state`."""
