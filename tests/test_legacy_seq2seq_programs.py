@@ -5,6 +5,7 @@ of ``model_with_buckets`` (the cell itself, or a ``copy.deepcopy`` of it at ever
 model to decode with it later."""
 
 import copy
+import gc
 
 import keras
 import numpy as np
@@ -106,7 +107,10 @@ def test_deepcopy_shares_and_a_name_does_not():
     assert not ids & {id(v) for v in legacy_seq2seq.variable_store(second).trainable_weights}
 
     cell = _stack(rnn_cell.GRUCell)
-    copies = [copy.deepcopy(cell), copy.deepcopy(copy.deepcopy(cell))]
+    middle = copy.deepcopy(cell)
+    copies = [copy.deepcopy(cell), copy.deepcopy(middle)]
+    del middle
+    gc.collect()  # the copy in the middle is gone: the copy of it still belongs to cell's model
     for c in copies:
         legacy_seq2seq.embedding_rnn_seq2seq(enc, dec, c, VOCAB, VOCAB, 3)
     assert legacy_seq2seq.variable_store(copies[1]) is legacy_seq2seq.variable_store(cell)

@@ -310,7 +310,8 @@ class RNNCell(keras.layers.Layer):
             setter = getattr(copied, "__setstate__", None)
             setter(state) if setter is not None else copied.__dict__.update(state)
         keep_construction_state(self, copied)
-        _COPIED_FROM[copied] = weakref.ref(self)
+        # the first original, not this cell: a copy of a copy stays linked when the middle copy is gone
+        _COPIED_FROM[copied] = weakref.ref(copied_from(self) or self)
         return copied
 
     def _check_input_dtype(self, inputs):
