@@ -8,8 +8,8 @@
 
 ``tf.contrib.rnn`` held both the cells (here from :mod:`tfseq.rnn_cell`) and sequence
 functions (here from :mod:`tfseq.nn`); every name below is the very object of those modules.
-Contrib cells tfseq does not provide (``GridLSTMCell``, ``PhasedLSTMCell``, ``ConvLSTMCell``,
-``TimeFreqLSTMCell``, ``BidirectionalGridLSTMCell``, ``WeightNormLSTMCell``, ...) are absent: using one is an
+Contrib cells tfseq does not provide (``CompiledWrapper``, ``FusedRNNCellAdaptor``,
+``TimeReversedFusedRNN``, ...) are absent: using one is an
 ``AttributeError`` naming it.
 """
 
@@ -25,11 +25,17 @@ from tfseq.rnn_cell import (
     AttentionCellWrapper,
     BasicLSTMCell,
     BasicRNNCell,
+    BidirectionalGridLSTMCell,
+    Conv1DLSTMCell,
+    Conv2DLSTMCell,
+    Conv3DLSTMCell,
+    ConvLSTMCell,
     CoupledInputForgetGateLSTMCell,
     DeviceWrapper,
     DropoutWrapper,
     EmbeddingWrapper,
     GLSTMCell,
+    GridLSTMCell,
     GRUBlockCellV2,
     GRUCell,
     HighwayWrapper,
@@ -46,21 +52,30 @@ from tfseq.rnn_cell import (
     MultiRNNCell,
     NASCell,
     OutputProjectionWrapper,
+    PhasedLSTMCell,
     ResidualWrapper,
     RNNCell,
     SRUCell,
+    TimeFreqLSTMCell,
     UGRNNCell,
+    WeightNormLSTMCell,
 )
 
 __all__ = [
     "AttentionCellWrapper",
     "BasicLSTMCell",
     "BasicRNNCell",
+    "BidirectionalGridLSTMCell",
+    "Conv1DLSTMCell",
+    "Conv2DLSTMCell",
+    "Conv3DLSTMCell",
+    "ConvLSTMCell",
     "CoupledInputForgetGateLSTMCell",
     "DeviceWrapper",
     "DropoutWrapper",
     "EmbeddingWrapper",
     "GLSTMCell",
+    "GridLSTMCell",
     "GRUBlockCellV2",
     "GRUCell",
     "HighwayWrapper",
@@ -78,10 +93,13 @@ __all__ = [
     "MultiRNNCell",
     "NASCell",
     "OutputProjectionWrapper",
+    "PhasedLSTMCell",
     "RNNCell",
     "ResidualWrapper",
     "SRUCell",
+    "TimeFreqLSTMCell",
     "UGRNNCell",
+    "WeightNormLSTMCell",
     "stack_bidirectional_dynamic_rnn",
     "stack_bidirectional_rnn",
     "static_bidirectional_rnn",

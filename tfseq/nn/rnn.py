@@ -35,7 +35,7 @@ import tensorflow as tf
 
 from tfseq._checks import check_bool, check_optional_bool
 from tfseq.nn import fused
-from tfseq.rnn_cell.base import adopt_input_dtype, call_cell, tf1_driver_training
+from tfseq.rnn_cell.base import adopt_input_dtype, call_cell, state_dims, tf1_driver_training
 from tfseq.rnn_cell.wrappers import build_cell
 
 
@@ -120,8 +120,8 @@ def _check_initial_state(cell, state, batch_size_static):
             f"expected {len(sizes)} tensor(s), got {len(flat)}"
         )
     for tensor, size in zip(flat, sizes):
-        shape = tf.TensorShape(tensor.shape)
-        if shape.rank != 2 or shape[-1] not in (None, size) or (
+        shape, dims = tf.TensorShape(tensor.shape), state_dims(size)
+        if shape.rank != 1 + len(dims) or any(s not in (None, d) for s, d in zip(shape[1:], dims)) or (
             batch_size_static is not None and shape[0] not in (None, batch_size_static)
         ):
             raise ValueError(
@@ -166,11 +166,40 @@ def as_driver_inputs(
 
 
 def _check_inputs(fn_name, inputs, time_major, dtype, initial_state):
-    inputs = as_driver_inputs(fn_name, "inputs", inputs, dtype, initial_state)
-    if inputs.shape.rank != 3:
-        layout = "[time, batch, depth]" if time_major else "[batch, time, depth]"
-        raise ValueError(f"inputs must have rank 3 {layout}, got shape {inputs.shape}")
+    """``inputs`` as a tensor of rank 3 or more (a convolutional cell's steps are ``[batch, ...,
+    channels]``), or, as in TF1, a tuple of them (``PhasedLSTMCell``'s ``(times, features)``): its
+    NumPy parts are converted as one input is, its tensors keep their dtypes (a float64 ``times``)."""
+    layout = "[time, batch, depth]" if time_major else "[batch, time, depth]"
+    if isinstance(inputs, tuple):
+        inputs = tf.nest.map_structure(
+            lambda x: x if tf.is_tensor(x) else as_driver_inputs(fn_name, "inputs", x, dtype, initial_state), inputs)
+    else:
+        inputs = as_driver_inputs(fn_name, "inputs", inputs, dtype, initial_state)
+    for x in tf.nest.flatten(inputs):
+        if x.shape.rank is None or x.shape.rank < 3:
+            raise ValueError(f"inputs must have rank 3 {layout} (or more, for a convolutional cell), got shape {x.shape}")
     return inputs  # integer ids are allowed (EmbeddingWrapper); other cells reject them
+
+
+def _swap_batch_time(inputs):
+    """``[batch, time, ...]`` <-> ``[time, batch, ...]`` for each tensor of ``inputs``."""
+    return tf.nest.map_structure(lambda x: tf.transpose(x, [1, 0, *range(2, x.shape.rank)]), inputs)
+
+
+def _nested_inputs_dtype(inputs, dtype, initial_state):
+    """The float dtype a cell reading a tuple of inputs takes: ``dtype``, else the initial state's,
+    else the one its float inputs share (TF1 asked for ``dtype`` or ``initial_state`` anyway)."""
+    if dtype is not None:
+        return tf.as_dtype(dtype)
+    if initial_state is not None:
+        return tf.as_dtype(tf.nest.flatten(initial_state)[0].dtype)
+    floats = {x.dtype for x in tf.nest.flatten(inputs) if x.dtype.is_floating}
+    if len(floats) > 1:
+        raise ValueError(
+            f"inputs hold tensors of several float dtypes ({', '.join(sorted(d.name for d in floats))}): "
+            "pass dtype= (the dtype of the state), as TF1 required"
+        )
+    return floats.pop() if floats else tf.float32
 
 
 def _state_dtype(cell, inputs, dtype):
@@ -216,9 +245,14 @@ def step_with_length(
     new_state = tf.nest.map_structure(lambda old, new: tf.cast(new, old.dtype), state, new_state)
     if sequence_length is None:
         return output, new_state
-    finished = (time >= sequence_length)[:, None]  # [batch, 1]
-    output = tf.where(finished, tf.zeros_like(output), output)
-    new_state = tf.nest.map_structure(lambda old, new: tf.where(finished, old, new), state, new_state)
+    finished = time >= sequence_length  # [batch]
+
+    def rows(like):  # [batch, 1, ...]: broadcasts over like's [batch, ...]
+        rank = like.shape.rank
+        return finished[:, None] if rank is None or rank <= 2 else tf.reshape(finished, [-1] + [1] * (rank - 1))
+
+    output = tf.where(rows(output), tf.zeros_like(output), output)
+    new_state = tf.nest.map_structure(lambda old, new: tf.where(rows(new), old, new), state, new_state)
     return output, new_state
 
 
@@ -267,19 +301,22 @@ def dynamic_rnn(
     context, fused_training = tf1_training(training)
     with tf.name_scope(scope or "rnn"), context:
         inputs = _check_inputs("dynamic_rnn", inputs, time_major, dtype, initial_state)
-        prepare_cell(cell, inputs.dtype)
+        nested = isinstance(inputs, tuple)
+        if nested:
+            dtype = _nested_inputs_dtype(inputs, dtype, initial_state)
+        prepare_cell(cell, dtype if nested else inputs.dtype)
         if not time_major:
-            inputs = tf.transpose(inputs, [1, 0, 2])  # [time, batch, depth]
-        batch_static = inputs.shape[1]
-        sequence_length = _check_sequence_length(sequence_length, batch_static)
+            inputs = _swap_batch_time(inputs)  # [time, batch, ...]
+        first = tf.nest.flatten(inputs)[0]
+        sequence_length = _check_sequence_length(sequence_length, first.shape[1])
         new_sequence(cell, initial_state)
-        state = _start_state(cell, initial_state, inputs, 1, dtype)
-        if fused.plan(cell, inputs, fused_training, fast).path == fused.PER_STEP:
+        state = _start_state(cell, initial_state, first, 1, dtype)
+        if nested or fused.plan(cell, inputs, fused_training, fast).path == fused.PER_STEP:
             outputs, final_state = _time_loop(cell, inputs, state, sequence_length, training, **loop_knobs)
         else:
             outputs, final_state = fused.run(cell, inputs, state, sequence_length, fused_training, xla=xla)
         if not time_major:
-            outputs = tf.transpose(outputs, [1, 0, 2])
+            outputs = _swap_batch_time(outputs)
         return outputs, final_state
 
 
@@ -289,17 +326,20 @@ def _has_unbuilt_layers(cell):
 
 def _time_loop(cell, inputs_tm, state, sequence_length, training, parallel_iterations=32, swap_memory=False):
     """The readable per-step path over time-major inputs."""
-    num_steps = tf.shape(inputs_tm)[0]
-    build_cell(cell, inputs_tm.shape[1:])  # weights must not be created inside the while body
+    flat_inputs = tf.nest.flatten(inputs_tm)  # one tensor, or a tuple's (PhasedLSTMCell)
+    num_steps = tf.shape(flat_inputs[0])[0]
+    # weights must not be created inside the while body
+    build_cell(cell, tf.nest.map_structure(lambda x: x.shape[1:], inputs_tm))
     if tf.inside_function() and _has_unbuilt_layers(cell):
         # A TF1-style cell (own __call__) builds its inner layers on first use: one step
         # outside the loop creates them (its result is discarded).
-        call_cell(cell, inputs_tm[0], state, training)
+        call_cell(cell, tf.nest.map_structure(lambda x: x[0], inputs_tm), state, training)
     output_ta = tf.TensorArray(tf.nest.flatten(state)[0].dtype, size=num_steps)
-    input_ta = tf.TensorArray(inputs_tm.dtype, size=num_steps).unstack(inputs_tm)
+    input_tas = [tf.TensorArray(x.dtype, size=num_steps).unstack(x) for x in flat_inputs]
 
     def body(time, state, output_ta):
-        output, state = step_with_length(cell, input_ta.read(time), state, time, sequence_length, training)
+        x_t = tf.nest.pack_sequence_as(inputs_tm, [ta.read(time) for ta in input_tas])
+        output, state = step_with_length(cell, x_t, state, time, sequence_length, training)
         return time + 1, state, output_ta.write(time, tf.cast(output, output_ta.dtype))
 
     _, final_state, output_ta = tf.while_loop(
@@ -309,7 +349,7 @@ def _time_loop(cell, inputs_tm, state, sequence_length, training, parallel_itera
         swap_memory=swap_memory,
     )
     outputs = output_ta.stack()
-    outputs.set_shape([inputs_tm.shape[0], inputs_tm.shape[1], cell.output_size])
+    outputs.set_shape([*flat_inputs[0].shape[:2], *state_dims(cell.output_size)])
     return outputs, final_state
 
 
@@ -366,8 +406,9 @@ def static_rnn(
 def _reverse(inputs_tm, sequence_length):
     """Reverse each row of time-major ``inputs`` within its own length."""
     if sequence_length is None:
-        return tf.reverse(inputs_tm, [0])
-    return tf.reverse_sequence(inputs_tm, sequence_length, seq_axis=0, batch_axis=1)
+        return tf.nest.map_structure(lambda x: tf.reverse(x, [0]), inputs_tm)
+    return tf.nest.map_structure(
+        lambda x: tf.reverse_sequence(x, sequence_length, seq_axis=0, batch_axis=1), inputs_tm)
 
 
 def bidirectional_dynamic_rnn(
@@ -394,8 +435,8 @@ def bidirectional_dynamic_rnn(
     _check_tf1_knobs("bidirectional_dynamic_rnn", parallel_iterations, swap_memory)
     with tf.name_scope(scope or "bidirectional_rnn"):
         inputs = _check_inputs("bidirectional_dynamic_rnn", inputs, time_major, dtype, initial_state_fw)
-        inputs_tm = inputs if time_major else tf.transpose(inputs, [1, 0, 2])
-        seq = _check_sequence_length(sequence_length, inputs_tm.shape[1])
+        inputs_tm = inputs if time_major else _swap_batch_time(inputs)
+        seq = _check_sequence_length(sequence_length, tf.nest.flatten(inputs_tm)[0].shape[1])
         kwargs = dict(
             sequence_length=seq, dtype=dtype, time_major=True, training=training,
             parallel_iterations=parallel_iterations, swap_memory=swap_memory,
@@ -406,8 +447,7 @@ def bidirectional_dynamic_rnn(
         )
         out_bw = _reverse(out_bw, seq)
         if not time_major:
-            out_fw = tf.transpose(out_fw, [1, 0, 2])
-            out_bw = tf.transpose(out_bw, [1, 0, 2])
+            out_fw, out_bw = _swap_batch_time((out_fw, out_bw))
         return (out_fw, out_bw), (state_fw, state_bw)
 
 

@@ -3,11 +3,14 @@
 ``from tfseq import rnn_cell`` is a drop-in for ``tf.compat.v1.nn.rnn_cell`` (plus TF1 contrib's
 ``LSTMBlockCell``, ``GRUBlockCellV2``, ``LayerNormBasicLSTMCell``, ``NASCell``, ``SRUCell``, ``IndRNNCell``,
 ``IndyGRUCell``, ``IndyLSTMCell``, ``CoupledInputForgetGateLSTMCell``, ``UGRNNCell``,
-``IntersectionRNNCell``, ``LayerNormLSTMCell``, ``GLSTMCell``, ``HighwayWrapper`` and
+``IntersectionRNNCell``, ``LayerNormLSTMCell``, ``GLSTMCell``, ``ConvLSTMCell``, ``Conv1DLSTMCell``,
+``Conv2DLSTMCell``, ``Conv3DLSTMCell``, ``PhasedLSTMCell``, ``WeightNormLSTMCell``, ``GridLSTMCell``,
+``BidirectionalGridLSTMCell``, ``TimeFreqLSTMCell``, ``HighwayWrapper`` and
 ``AttentionCellWrapper``); ``make_cell`` builds a cell by short name for configs and command lines.
 """
 
 from tfseq.rnn_cell.base import LSTMStateTuple, RNNCell, keras_weight_name, tf1_weight_name
+from tfseq.rnn_cell.bidirectional_grid_lstm import BidirectionalGridLSTMCell
 from tfseq.rnn_cell.block_cells import GRUBlockCellV2, LSTMBlockCell
 from tfseq.rnn_cell.cells import BasicLSTMCell, BasicRNNCell, GRUCell, LSTMCell
 from tfseq.rnn_cell.cifg_cell import CoupledInputForgetGateLSTMCell
@@ -21,12 +24,17 @@ from tfseq.rnn_cell.contrib_cells import (
 )
 from tfseq.rnn_cell.contrib_lstm_cells import GLSTMCell, LayerNormLSTMCell
 from tfseq.rnn_cell.contrib_wrappers import AttentionCellWrapper, HighwayWrapper
+from tfseq.rnn_cell.conv_lstm import Conv1DLSTMCell, Conv2DLSTMCell, Conv3DLSTMCell, ConvLSTMCell
 from tfseq.rnn_cell.dropout import DropoutWrapper
 from tfseq.rnn_cell.factory import CELLS, make_cell
 from tfseq.rnn_cell.fusion import FusedDropout, FusedSpec, FusedStack, NotFusable
+from tfseq.rnn_cell.grid_lstm import GridLSTMCell
 from tfseq.rnn_cell.layer_norm_cell import LayerNormBasicLSTMCell
 from tfseq.rnn_cell.multi_rnn import MultiRNNCell
 from tfseq.rnn_cell.nas_cell import NASCell
+from tfseq.rnn_cell.phased_lstm import PhasedLSTMCell
+from tfseq.rnn_cell.time_freq_lstm import TimeFreqLSTMCell
+from tfseq.rnn_cell.weight_norm_lstm import WeightNormLSTMCell
 from tfseq.rnn_cell.wrappers import (
     DeviceWrapper,
     EmbeddingWrapper,
@@ -67,6 +75,15 @@ __all__ = [
     "IntersectionRNNCell",
     "LayerNormLSTMCell",
     "GLSTMCell",
+    "ConvLSTMCell",
+    "Conv1DLSTMCell",
+    "Conv2DLSTMCell",
+    "Conv3DLSTMCell",
+    "PhasedLSTMCell",
+    "WeightNormLSTMCell",
+    "GridLSTMCell",
+    "BidirectionalGridLSTMCell",
+    "TimeFreqLSTMCell",
     "HighwayWrapper",
     "AttentionCellWrapper",
     # the fused fast path's contract (tfseq.rnn_cell.fusion)

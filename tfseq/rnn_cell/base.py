@@ -37,6 +37,7 @@ import contextlib
 import contextvars
 import copy
 import inspect
+import numbers
 import weakref
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -249,6 +250,13 @@ def variable_scope_initializer() -> Any:
     return tf.compat.v1.get_variable_scope().initializer
 
 
+
+def state_dims(size: Any) -> tuple:
+    """The dimensions after the batch of one state or output tensor: ``(n,)`` for an int ``n``,
+    the dimensions of a shape (``TensorShape``) for a cell with multi-dimensional states
+    (``ConvLSTMCell``)."""
+    return (size,) if isinstance(size, numbers.Integral) else tuple(tf.TensorShape(size).as_list())
+
 class RNNCell(keras.layers.Layer):
     """Base class of every tfseq cell: one time step of a recurrent network.
 
@@ -417,12 +425,12 @@ class RNNCell(keras.layers.Layer):
                 f"state_size={self.state_size}, got {len(flat)}"
             )
         for tensor, size in zip(flat, sizes):
-            shape = tf.TensorShape(tensor.shape)
+            shape, dims = tf.TensorShape(tensor.shape), state_dims(size)
             if shape.rank is None:  # unknown rank (traced code): checked at run time by the ops
                 continue
-            if shape.rank != 2 or shape[-1] not in (None, size):
+            if shape.rank != 1 + len(dims) or any(s not in (None, d) for s, d in zip(shape[1:], dims)):
                 raise ValueError(
-                    f"{self.name}: state tensors must be [batch, {size}] "
+                    f"{self.name}: state tensors must be [batch, {', '.join(map(str, dims))}] "
                     f"(state_size={self.state_size}), got shape {shape}"
                 )
         return tf.nest.pack_sequence_as(self.state_size, flat)
