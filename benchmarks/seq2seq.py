@@ -16,7 +16,7 @@ greedy and beam ids. Groups (each in interleaved rounds, :mod:`benchmarks.timing
 matmul for the machine's ceiling):
 
 * ``train_after`` -- training step, projection after the decoder loop (nmt's layout); also
-  tfseq's ``TranslationModel`` forward (``nn.dynamic_rnn``), tfseq's hoisted teacher-forcing
+  the per-step path (``nn.dynamic_rnn`` over the wrapper), tfseq's hoisted teacher-forcing
   loop (:mod:`tfseq.seq2seq.fused_attention`) and the plain Keras 3
   encoder-decoder of the same sizes (attention after its LSTMs: less work, not the same math);
 * ``train_inside`` -- the projection as ``BasicDecoder``'s ``output_layer``;

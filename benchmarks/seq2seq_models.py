@@ -132,7 +132,8 @@ def _sgd_update(variables, loss, optimizer):
 
 def tfseq_train(model, shape, batch, layout):
     """Teacher-forced training step. ``layout``: ``"after"`` / ``"inside"`` (BasicDecoder, the
-    projection after it or inside it), ``"dynamic_rnn"`` (the model's own forward) or
+    projection after it or inside it), ``"dynamic_rnn"`` (``nn.dynamic_rnn`` over the wrapper:
+    the per-step path) or
     ``"hoisted"`` / ``"hoisted_autodiff"`` (:func:`tfseq.seq2seq.fused_attention.teacher_forced`
     with its hand-written backward / with autodiff, projection after)."""
     b = {k: tf.constant(v) for k, v in batch.items()}
@@ -141,12 +142,13 @@ def tfseq_train(model, shape, batch, layout):
                                    maximum_iterations=shape.target_length)
 
     def forward():
-        if layout == "dynamic_rnn":
-            return model(b, training=True), b["target_out"]
         memory, encoder_state = model.encode(b["source"], b["source_length"], training=True)
         model.mechanism.setup_memory(memory, memory_sequence_length=b["source_length"])
         x = model.tgt_embedding(b["target_in"])  # [batch, T, units]
         state = model.decoder_initial_state(model.attention_cell, shape.batch, encoder_state)
+        if layout == "dynamic_rnn":  # the per-step path (TranslationModel's forward takes the hoisted loop)
+            outputs, _ = nn.dynamic_rnn(model.attention_cell, x, initial_state=state, training=True)
+            return model.projection(outputs), b["target_out"]
         if layout.startswith("hoisted"):
             backward = "autodiff" if layout == "hoisted_autodiff" else "manual"
             outputs, _ = fused_attention.teacher_forced(model.attention_cell, x, state, backward=backward)
@@ -182,20 +184,23 @@ def tfseq_train_part(model, shape, batch, part):
 
         def loss():
             out, state = model.encode(b["source"], b["source_length"], training=True)
-            return tf.add_n([tf.reduce_sum(t * w) for t, w in zip([out, *tf.nest.flatten(state)], weights)])
+            return tf.add_n([tf.reduce_sum(tf.cast(t, w.dtype) * w)
+                            for t, w in zip([out, *tf.nest.flatten(state)], weights)])
     elif part == "attention decoder":
-        inputs = [tf.Variable(memory)] + [tf.Variable(t) for t in tf.nest.flatten(encoder_state)]
+        # float32 variables (the update's dtype); cast to the model's compute dtype where used
+        inputs = [tf.Variable(tf.cast(t, tf.float32)) for t in [memory, *tf.nest.flatten(encoder_state)]]
         variables = [v for v in model.trainable_variables if not any(
             name in v.path for name in ("encoder", "src_embedding", "output_projection"))] + inputs
         weights = cotangent(tf.zeros([shape.batch, shape.target_length, shape.units]))
 
         def loss():
-            model.mechanism.setup_memory(inputs[0], memory_sequence_length=b["source_length"])
+            values = [tf.cast(v, memory.dtype) for v in inputs]
+            model.mechanism.setup_memory(values[0], memory_sequence_length=b["source_length"])
             state = model.decoder_initial_state(model.attention_cell, shape.batch,
-                                                tf.nest.pack_sequence_as(encoder_state, inputs[1:]))
+                                                tf.nest.pack_sequence_as(encoder_state, values[1:]))
             outputs, _ = fused_attention.teacher_forced(model.attention_cell, model.tgt_embedding(b["target_in"]),
                                                         state)
-            return tf.reduce_sum(outputs * weights)
+            return tf.reduce_sum(tf.cast(outputs, weights.dtype) * weights)
     elif part == "projection + loss":
         outputs = tf.Variable(rng.standard_normal([shape.batch, shape.target_length, shape.units]).astype(np.float32))
         variables = [model.projection.kernel, outputs]

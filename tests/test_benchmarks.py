@@ -466,3 +466,18 @@ def test_precision_option_is_checked():
     assert options.config_from_args(args).precisions == ("float32", "mixed_bfloat16")
     with pytest.raises(ValueError, match="--precision must be a comma list of float32, mixed_bfloat16"):
         options.config_from_args(cli.build_parser().parse_args(["--precision", "bf16"]))
+
+
+def test_translate_benchmark_times_the_hoisted_and_per_step_decoder(capsys):
+    from benchmarks import translate
+
+    assert translate.main(["--units", "8", "--vocab", "40", "--length", "4", "--batch", "2", "--rounds", "1",
+                           "--min-time", "0.01", "--layers", "2", "--encoder", "bi", "--dropout", "0.3"]) == 0
+    out = capsys.readouterr().out
+    for row in ("tfseq ", "tfseq+xla", "tfseq per-step ", "tfseq per-step+xla"):
+        assert f"  {row}" in out and "failed" not in out, out
+    assert "tfseq / tfseq per-step (fastest setting of each):" in out
+    assert "  keras" not in out  # the Keras model has one layer: only for --layers 1 --encoder uni
+    with pytest.raises(SystemExit):
+        translate.main(["--dropout", "1.0"])
+    assert "--dropout must be in [0, 1), got 1.0" in capsys.readouterr().err

@@ -20,10 +20,13 @@ MEMORY = rng.standard_normal((B, S, M)).astype(np.float32)
 LENGTHS = np.array([4, 2, 3], np.int32)
 
 
-def make(layers=2, scale=True, layer="dense", cell_kind=rnn_cell.BasicLSTMCell, **wrapper_kwargs):
+def make(layers=2, scale=True, layer="dense", cell_kind=rnn_cell.BasicLSTMCell, dropout=None, **wrapper_kwargs):
+    """``dropout``: None, or ``DropoutWrapper`` keyword arguments for every layer (seeds 11, 12, ...)."""
     keras.utils.set_random_seed(3)
     cells = [cell_kind(H, forget_bias=1.0) if cell_kind is rnn_cell.BasicLSTMCell else cell_kind(H)
              for _ in range(layers)]
+    if dropout is not None:
+        cells = [rnn_cell.DropoutWrapper(c, seed=11 + i, **dropout) for i, c in enumerate(cells)]
     stack = rnn_cell.MultiRNNCell(cells) if layers > 1 else cells[0]
     mechanism = s2s.LuongAttention(H, scale=scale)
     kwargs = {"attention_layer": keras.layers.Dense(A, use_bias=False)} if layer == "dense" else \
@@ -36,10 +39,18 @@ def make(layers=2, scale=True, layer="dense", cell_kind=rnn_cell.BasicLSTMCell, 
     return wrapper, mechanism
 
 
-def run_both(wrapper, mechanism, backward):
+def sampler_states(wrapper):
+    stack = wrapper.cell.cells if isinstance(wrapper.cell, rnn_cell.MultiRNNCell) else [wrapper.cell]
+    return [layer.sequence_seed.state for layer in stack if isinstance(layer, rnn_cell.DropoutWrapper)]
+
+
+def run_both(wrapper, mechanism, backward, training=None):
     x, memory = tf.Variable(X), tf.Variable(MEMORY)
     results = {}
+    start = [s.numpy() for s in sampler_states(wrapper)]
     for path in ("per_step", "hoisted"):
+        for state_variable, value in zip(sampler_states(wrapper), start):  # both paths draw the same masks
+            state_variable.assign(value)
         with tf.GradientTape() as tape:
             mechanism.setup_memory(memory, memory_sequence_length=LENGTHS)
             state = wrapper.get_initial_state(batch_size=B, dtype=tf.float32)
@@ -47,15 +58,17 @@ def run_both(wrapper, mechanism, backward):
             state = state.clone(cell_state=tf.nest.map_structure(lambda t: 0.3 * tf.ones_like(t) + 0.1 * t,
                                                                  state.cell_state))
             if path == "per_step":
-                outputs, final = nn.dynamic_rnn(wrapper, x, initial_state=state)
+                outputs, final = nn.dynamic_rnn(wrapper, x, initial_state=state, training=training)
             else:
-                assert fused_attention.plan(wrapper).path == fused_attention.HOISTED
-                outputs, final = fused_attention.teacher_forced(wrapper, x, state, backward=backward)
+                assert fused_attention.plan(wrapper, training).path == fused_attention.HOISTED
+                outputs, final = fused_attention.teacher_forced(wrapper, x, state, backward=backward,
+                                                                training=training)
             flat_final = [t for t in tf.nest.flatten(final) if isinstance(t, tf.Tensor)]
             loss = tf.reduce_sum(outputs * np.cos(np.arange(A, dtype=np.float32))) + sum(
                 tf.reduce_sum(t * (i + 1) * 0.1) for i, t in enumerate(flat_final))
         sources = [x, memory] + wrapper.trainable_variables + mechanism.trainable_variables
-        results[path] = (outputs, flat_final, tape.gradient(loss, sources))
+        results[path] = (outputs, flat_final, tape.gradient(loss, sources),
+                         [v.numpy() for v in sampler_states(wrapper)])
     return results
 
 
@@ -64,7 +77,11 @@ def run_both(wrapper, mechanism, backward):
 def test_hoisted_loop_equals_the_per_step_path(layers, scale, layer, backward):
     wrapper, mechanism = make(layers, scale, layer)
     results = run_both(wrapper, mechanism, backward)
-    (out_ref, final_ref, grads_ref), (out, final, grads) = results["per_step"], results["hoisted"]
+    assert_same(results, layers)
+
+
+def assert_same(results, layers):
+    (out_ref, final_ref, grads_ref, _), (out, final, grads, _) = results["per_step"], results["hoisted"]
     assert out.shape == (B, T, A)
     np.testing.assert_allclose(out, out_ref, atol=1e-5, rtol=0)
     assert len(final) == len(final_ref)
@@ -76,6 +93,56 @@ def test_hoisted_loop_equals_the_per_step_path(layers, scale, layer, backward):
         np.testing.assert_allclose(tf.convert_to_tensor(mine), tf.convert_to_tensor(ref), atol=1e-5, rtol=0,
                                    err_msg=f"gradient {i}")
         assert np.abs(tf.convert_to_tensor(ref)).max() > 0, i  # every gradient is exercised
+
+
+@pytest.mark.parametrize("backward", ["manual", "autodiff"])
+@pytest.mark.parametrize("layers", [2, 3])
+def test_input_dropout_draws_the_per_step_masks(layers, backward):
+    wrapper, mechanism = make(layers, dropout={"input_keep_prob": 0.6})
+    start = [s.numpy() for s in sampler_states(wrapper)]
+    results = run_both(wrapper, mechanism, backward, training=True)
+    assert_same(results, layers)
+    # the same units dropped, and each wrapper's sampler advanced as far: T draws, a new sequence
+    # at the driver's call and one at get_initial_state
+    per_step_samplers, hoisted_samplers = results["per_step"][3], results["hoisted"][3]
+    assert len(hoisted_samplers) == layers
+    for mine, ref, first in zip(hoisted_samplers, per_step_samplers, start):
+        np.testing.assert_array_equal(mine, ref)
+        assert mine[1] - first[1] == T + 2
+    # dropout did drop: without it the outputs differ
+    off = run_both(*make(layers, dropout={"input_keep_prob": 0.6}), backward, training=False)
+    assert np.abs(off["hoisted"][0] - results["hoisted"][0]).max() > 1e-2
+    assert_same(off, layers)
+
+
+def test_dropout_in_a_basic_decoder_equals_dynamic_decode():
+    wrapper, mechanism = make(dropout={"input_keep_prob": 0.5})
+    decoder = s2s.BasicDecoder(wrapper, s2s.TrainingSampler())
+    x = tf.constant(X)
+    mechanism.setup_memory(tf.constant(MEMORY), memory_sequence_length=LENGTHS)
+    state = wrapper.get_initial_state(batch_size=B, dtype=tf.float32)
+    start = [s.numpy() for s in sampler_states(wrapper)]
+    assert fused_attention.decoder_plan(decoder, x, state, {}, True).path == fused_attention.HOISTED
+    hooked = decoder(x, initial_state=state, training=True)[0].rnn_output
+    for state_variable, value in zip(sampler_states(wrapper), start):
+        state_variable.assign(value)
+    reference = s2s.dynamic_decode(decoder, decoder_init_input=x, decoder_init_kwargs={"initial_state": state},
+                                   training=True)[0].rnn_output
+    np.testing.assert_allclose(hooked, reference, atol=1e-5, rtol=0)
+
+
+def test_plan_keeps_other_dropout_per_step():
+    cases = [({"input_keep_prob": 0.6, "variational_recurrent": True},
+              True, "not variational"),
+             ({"output_keep_prob": 0.6}, True, "only input dropout"),
+             ({"input_keep_prob": tf.constant(0.6)}, True, "a keep probability is a tensor"),
+             ({"input_keep_prob": 0.6}, None, "training=None")]
+    for dropout, training, reason in cases:
+        wrapper, _ = make(dropout=dropout)
+        chosen = fused_attention.plan(wrapper, training)
+        assert chosen.path == fused_attention.PER_STEP and reason in chosen.reason, (dropout, chosen)
+    wrapper, _ = make(dropout={"input_keep_prob": 0.6})
+    assert fused_attention.plan(wrapper, False).path == fused_attention.HOISTED
 
 
 def test_hand_written_backward_under_xla_equals_the_per_step_path():

@@ -14,6 +14,7 @@ from tfseq.data.subwords import EOS_ID, WordTokenizer
 from tfseq.demos.translate import presets as translation_presets
 from tfseq.demos.translate.model import TranslationModel, masked_xent, translation_model_from_config
 from tfseq.demos.translate.task import NMTLearningRate, TranslationTask, corpus_bleu
+from tfseq.seq2seq import fused_attention
 from tfseq.train import Trainer
 
 
@@ -59,6 +60,37 @@ def test_keras_save_load_and_config(tmp_path, attention, encoder):
     greedy = model.translate(_batch()["source"], _batch()["source_length"])
     np.testing.assert_array_equal(loaded.translate(_batch()["source"], _batch()["source_length"])["ids"],
                                   greedy["ids"])
+
+
+@pytest.mark.parametrize("dropout", [0.0, 0.3])
+def test_teacher_forcing_takes_the_hoisted_loop_and_equals_the_per_step_path(monkeypatch, dropout):
+    model = TranslationModel(12, 10, 8, num_layers=2, cell="lstm", encoder_type="bi", attention="scaled_luong",
+                             dropout=dropout, seed=3)
+    model.build()
+    samplers = [v for v in model.non_trainable_variables if "seed_generator_state" in v.path]
+    assert len(samplers) == (4 if dropout else 0)  # two encoder and two decoder layers
+    start = [v.numpy() for v in samplers]
+    taken = []
+    teacher_forced = fused_attention.teacher_forced
+    monkeypatch.setattr(fused_attention, "teacher_forced", lambda *a, **k: taken.append(1) or teacher_forced(*a, **k))
+
+    def logits_and_grads():
+        for variable, value in zip(samplers, start):  # the same dropout masks on both paths
+            variable.assign(value)
+        with tf.GradientTape() as tape:
+            logits = model(_batch(), training=True)
+            loss = tf.reduce_sum(tf.sin(logits))
+        return [logits] + tape.gradient(loss, model.trainable_variables) + [v.numpy() for v in samplers]
+
+    hoisted = logits_and_grads()
+    assert taken == [1]
+    monkeypatch.setattr(fused_attention, "plan", lambda cell, training=None: fused_attention.Plan(
+        fused_attention.PER_STEP, "forced by the test"))
+    per_step = logits_and_grads()
+    assert taken == [1]
+    assert len(hoisted) == len(per_step) == 1 + len(model.trainable_variables) + len(samplers)
+    for mine, ref in zip(hoisted, per_step):
+        np.testing.assert_allclose(tf.convert_to_tensor(mine), tf.convert_to_tensor(ref), atol=1e-5, rtol=0)
 
 
 def test_beam_width_one_is_greedy_and_lengths_stop_at_end_token():

@@ -27,6 +27,19 @@ def next_seed(generator: keras.random.SeedGenerator) -> tf.Tensor:
     return seed
 
 
+def next_seeds(generator: keras.random.SeedGenerator, count: Any) -> tf.Tensor:
+    """``[count, 2]`` int32: the seeds that ``count`` calls of :func:`next_seed` return, in
+    order, with the generator advanced as they advance it (a loop's per-step draws, made
+    before the loop)."""
+    start = generator.state.value
+    steps = tf.range(tf.cast(count, start.dtype), dtype=start.dtype)
+    seeds = start[None] + tf.stack([tf.zeros_like(steps), steps], 1)
+    generator.state.assign(start + tf.stack([tf.zeros_like(start[0]), tf.cast(count, start.dtype)]))
+    if seeds.dtype != tf.int32:
+        seeds = tf.cast(tf.math.floormod(seeds, tf.int32.max - 1), tf.int32)
+    return seeds
+
+
 def uniform(shape: Any, seed: Any, dtype: Any = tf.float32) -> tf.Tensor:
     """Uniform ``[0, 1)`` numbers of ``shape`` from ``seed``: an ``int32 [2]`` stateless seed,
     or a ``keras.random.SeedGenerator`` (advanced by one draw). Equal to

@@ -9,7 +9,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfseq._checks import check_optional_int, serialize_optional
-from tfseq._random import uniform
+from tfseq._random import next_seeds, uniform
 from tfseq.rnn_cell.base import LSTMStateTuple, call_cell, cell_training
 from tfseq.rnn_cell.fusion import FusedDropout, FusedSpec, NotFusable, check_not_overridden
 from tfseq.rnn_cell.wrappers import RNNCellWrapper
@@ -246,6 +246,17 @@ class DropoutWrapper(RNNCellWrapper):
         applies it to a whole sequence at once)."""
         return self._drop(inputs, self.input_keep_prob, _INPUT_SALT, "input_keep_prob")
 
+    def input_masks_by_step(self, steps: int | tf.Tensor, shape: Any, dtype: tf.DType | str) -> tf.Tensor:
+        """``[steps, *shape]``: the input-dropout masks (``1 / input_keep_prob`` or 0) that
+        ``steps`` steps of the per-step path draw, step ``t``'s at ``[t]``, the sampler
+        advanced as those draws advance it: a loop that applies them equals the per-step path
+        (non-variational input dropout; the fused attention loop draws its masks so)."""
+        dtype = tf.as_dtype(dtype)
+        keep_prob = keep_prob_tensor("DropoutWrapper", "input_keep_prob", self.input_keep_prob, dtype)
+        noise = tf.map_fn(lambda seed: uniform(shape, seed, dtype), next_seeds(self.sequence_seed, steps),
+                          fn_output_signature=dtype)
+        return tf.floor(keep_prob + noise) / keep_prob
+
     def drop_outputs(self, outputs: tf.Tensor) -> tf.Tensor:
         """Output dropout as a training step applies it."""
         return self._drop(outputs, self.output_keep_prob, _OUTPUT_SALT, "output_keep_prob")
@@ -256,7 +267,8 @@ class DropoutWrapper(RNNCellWrapper):
 
     # -- the fused path ---------------------------------------------------------
     # What fused_dropout() stands in for: a subclass replacing one of these runs per step.
-    _FUSED_REPLACES = ("call", "__call__", "_dropout_step", "drop_inputs", "drop_outputs", "drop_state_component")
+    _FUSED_REPLACES = ("call", "__call__", "_dropout_step", "drop_inputs", "drop_outputs", "drop_state_component",
+                       "input_masks_by_step")
 
     def fused_dropout(self, spec: FusedSpec, training: bool | None) -> FusedDropout | None:
         """This wrapper's dropout around a cell described by ``spec``, for the fused path
@@ -292,6 +304,8 @@ class DropoutWrapper(RNNCellWrapper):
             input_mask=self.drop_inputs if self.input_keep_prob < 1.0 else None,
             h_mask=(lambda ones: self.drop_state_component(ones, 1)) if self.state_keep_prob < 1.0 else None,
             output_mask=self.drop_outputs if self.output_keep_prob < 1.0 else None,
+            input_masks_by_step=(self.input_masks_by_step
+                                 if self.input_keep_prob < 1.0 and not self.variational_recurrent else None),
         )
 
     def _check_fused_state_dropout(self, spec):

@@ -132,8 +132,9 @@ class BasicDecoder(BaseDecoder):
         # Fast-path hook: full-length teacher forcing over an AttentionWrapper that
         # seq2seq.fused_attention covers runs as its one hoisted loop, the output layer after it;
         # everything else (and the reference) is the per-step dynamic_decode.
-        if fused_attention.decoder_plan(self, inputs, initial_state, kwargs).path == fused_attention.HOISTED:
-            outputs, state = fused_attention.teacher_forced(self.cell, inputs, initial_state)
+        if fused_attention.decoder_plan(self, inputs, initial_state, kwargs, training).path == fused_attention.HOISTED:
+            outputs, state = fused_attention.teacher_forced(self.cell, inputs, initial_state, training=training,
+                                                            new_sequence=False)  # as dynamic_decode
             if self.output_layer is not None:
                 outputs = self.output_layer(outputs)  # [batch, T, ...], one batched matmul
             lengths = tf.fill([tf.shape(outputs)[0]], tf.shape(outputs)[1])
