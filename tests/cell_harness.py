@@ -172,40 +172,48 @@ def check_gradients_by_finite_differences(cell, step, x, state, weights, weight_
     ``tfseq.nn.dynamic_rnn(cell)`` equals central differences of the same loss computed by the
     NumPy reference, along one random direction per source.
 
-    ``step(x_t, state, w) -> (y_t, state')`` is the reference step over ``weights`` (arrays),
-    keyed by ``weight_key(tf1 name)`` for each of ``cell.tf1_variables()``; ``np_state`` turns
-    ``state`` into the reference's structure. The loss weights every output and final state
-    with fixed random numbers (through ``sin`` for the outputs, so it is not linear in them).
+    ``x`` is an array ``[batch, time, ...]`` or a tuple of them (``PhasedLSTMCell``'s inputs);
+    outputs and states may have more than two axes (``ConvLSTMCell``'s). ``step(x_t, state, w) ->
+    (y_t, state')`` is the reference step over ``weights`` (arrays), keyed by
+    ``weight_key(tf1 name)`` for each of ``cell.tf1_variables()``; ``np_state`` turns ``state``
+    into the reference's structure. The loss weights every output and final state with fixed
+    random numbers (through ``sin`` for the outputs, so it is not linear in them).
     """
     from tfseq import nn
 
-    flat_state = tf.nest.flatten(state)
+    nested = isinstance(x, tuple)
+    flat_x, flat_state = list(x) if nested else [x], tf.nest.flatten(state)
     rng = np.random.default_rng(seed)
-    dy = rng.standard_normal((x.shape[0], x.shape[1], cell.output_size))
-    dc = [rng.standard_normal(s.shape) for s in flat_state]
 
-    def np_loss(x, flat_state, w):
-        y, final = np_dynamic_rnn(lambda x_t, s: step(x_t, s, w), x,
+    def np_loss(flat_x, flat_state, w):
+        y, final = np_dynamic_rnn(lambda x_t, s: step(x_t, s, w), tuple(flat_x) if nested else flat_x[0],
                                   tf.nest.pack_sequence_as(np_state(state), flat_state))
         return float(np.sum(np.sin(3.0 * y) * dy) + sum(np.sum(f * c) for f, c in zip(tf.nest.flatten(final), dc)))
 
-    x_t = tf.constant(x)
+    dy = rng.standard_normal(np_dynamic_rnn(lambda x_t, s: step(x_t, s, weights), x, np_state(state))[0].shape)
+    dc = [rng.standard_normal(s.shape) for s in flat_state]
+    x_t = [tf.constant(v) for v in flat_x]
     s_t = [tf.constant(s) for s in flat_state]
     with tf.GradientTape() as tape:
-        tape.watch([x_t, *s_t])
-        y, final = nn.dynamic_rnn(cell, x_t, initial_state=tf.nest.pack_sequence_as(state, s_t))
+        tape.watch([*x_t, *s_t])
+        y, final = nn.dynamic_rnn(cell, tuple(x_t) if nested else x_t[0],
+                                  initial_state=tf.nest.pack_sequence_as(state, s_t))
         loss = tf.reduce_sum(tf.sin(3.0 * y) * dy) + tf.add_n(
             [tf.reduce_sum(f * c) for f, c in zip(tf.nest.flatten(final), dc)])
-    np.testing.assert_allclose(float(loss), np_loss(x, flat_state, weights), rtol=1e-10)
+    np.testing.assert_allclose(float(loss), np_loss(flat_x, flat_state, weights), rtol=1e-10)
     named = cell.tf1_variables()
-    grads = tape.gradient(loss, [x_t, *s_t, *named.values()])
-    sources = [("x", x, lambda v: np_loss(v, flat_state, weights))]
-    for k, s in enumerate(flat_state):
-        sources.append((f"state{k}", s, lambda v, k=k: np_loss(
-            x, [v if i == k else other for i, other in enumerate(flat_state)], weights)))
+    grads = tape.gradient(loss, [*x_t, *s_t, *named.values()])
+
+    def replaced(values, k, v):
+        return [v if i == k else other for i, other in enumerate(values)]
+
+    sources = [(f"x{k}" if nested else "x", v, lambda v, k=k: np_loss(replaced(flat_x, k, v), flat_state, weights))
+               for k, v in enumerate(flat_x)]
+    sources += [(f"state{k}", s, lambda v, k=k: np_loss(flat_x, replaced(flat_state, k, v), weights))
+                for k, s in enumerate(flat_state)]
     for name in named:
         key = weight_key(name)
-        sources.append((name, weights[key], lambda v, key=key: np_loss(x, flat_state, {**weights, key: v})))
+        sources.append((name, weights[key], lambda v, key=key: np_loss(flat_x, flat_state, {**weights, key: v})))
     for (label, base, loss_at), grad in zip(sources, grads):
         direction = rng.standard_normal(base.shape)
         numeric = (loss_at(base + eps * direction) - loss_at(base - eps * direction)) / (2 * eps)

@@ -4,7 +4,7 @@
 Weights are a dict keyed by TF1 relative names without the cell's scope (``kernel``, ``biases``,
 ``mask_gates/kernel``, ``period``, ``norm_0``, ``projection/kernel``, ...); every step is
 ``step(x, state, w, **options) -> (output, new_state)`` with contrib's state layout (a ``(c, h)``
-tuple). :func:`dynamic_rnn` runs a step over sequences of any rank, or over a tuple of them.
+tuple); ``numpy_ref.dynamic_rnn`` runs a step over sequences of any rank, or over a tuple of them.
 """
 
 import itertools
@@ -86,20 +86,3 @@ def weight_norm_lstm_step(x, state, w, forget_bias=1.0, cell_clip=None, proj_cli
     return m, (c, m)
 
 
-def dynamic_rnn(step, x, state, sequence_length=None):
-    """TF1 ``dynamic_rnn`` over batch-major ``x`` ``[batch, time, ...]`` (or a tuple of such) with
-    ``step(x_t, state)``: past a row's length its output is zeros and its state is carried unchanged."""
-    parts = x if isinstance(x, tuple) else (x,)
-    batch, time = parts[0].shape[:2]
-    lengths = np.full([batch], time) if sequence_length is None else np.asarray(sequence_length)
-
-    def alive_like(t, a):
-        return (t < lengths).reshape((batch,) + (1,) * (a.ndim - 1))
-
-    outputs = []
-    for t in range(time):
-        x_t = tuple(p[:, t] for p in parts) if isinstance(x, tuple) else x[:, t]
-        out, new_state = step(x_t, state)
-        outputs.append(np.where(alive_like(t, out), out, 0.0))
-        state = tuple(np.where(alive_like(t, new), new, old) for old, new in zip(state, new_state))
-    return np.stack(outputs, 1), state

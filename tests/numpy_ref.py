@@ -45,18 +45,23 @@ def gru_step(x, h, w, activation=np.tanh):
 
 
 def dynamic_rnn(step, x, state, sequence_length=None):
-    """TF1 ``dynamic_rnn`` over batch-major ``x`` ``[batch, time, depth]`` with ``step(x_t, state)``.
+    """TF1 ``dynamic_rnn`` over batch-major ``x`` ``[batch, time, ...]`` (or a tuple of such, a
+    ``PhasedLSTMCell``'s ``(times, features)``) with ``step(x_t, state)``.
 
     Past a row's ``sequence_length`` the output is zeros and the state is carried unchanged.
     """
-    batch, time = x.shape[:2]
+    parts = x if isinstance(x, tuple) else (x,)
+    batch, time = parts[0].shape[:2]
     lengths = np.full([batch], time) if sequence_length is None else np.asarray(sequence_length)
+
+    def where_alive(t, new, old):  # rows past their length keep ``old``; any rank
+        return np.where((t < lengths).reshape((batch,) + (1,) * (np.ndim(new) - 1)), new, old)
+
     outputs = []
     for t in range(time):
-        out, new_state = step(x[:, t], state)
-        alive = (t < lengths)[:, None]
-        outputs.append(np.where(alive, out, 0.0))
-        state = tuple_map(lambda old, new: np.where(alive, new, old), state, new_state)
+        out, new_state = step(tuple(p[:, t] for p in parts) if isinstance(x, tuple) else x[:, t], state)
+        outputs.append(where_alive(t, out, 0.0))
+        state = tuple_map(lambda old, new, t=t: where_alive(t, new, old), state, new_state)
     return np.stack(outputs, 1), state
 
 

@@ -14,9 +14,10 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from cell_harness import check_gradients_by_finite_differences
 from contrib_conv_phased_ref import conv_lstm_step
-from contrib_conv_phased_ref import dynamic_rnn as np_dynamic_rnn
-from nested_cell_harness import SequenceLayer, check_gradients
+from nested_cell_harness import SequenceLayer
+from numpy_ref import dynamic_rnn as np_dynamic_rnn
 
 from tfseq import nn, rnn_cell
 
@@ -84,7 +85,7 @@ def test_matches_numpy_reference(name):
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_gradients_match_numpy_finite_differences(name):
     cell, w, state, x = _built(name, "float64")
-    check_gradients(cell, lambda x_t, s, w: conv_lstm_step(x_t, s, w, **CASES[name][1]), x, state, w,
+    check_gradients_by_finite_differences(cell, lambda x_t, s, w: conv_lstm_step(x_t, s, w, **CASES[name][1]), x, state, w,
                     weight_key=lambda n: n.split("/", 1)[1])
 
 

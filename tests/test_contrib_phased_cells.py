@@ -15,9 +15,10 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from contrib_conv_phased_ref import dynamic_rnn as np_dynamic_rnn
+from cell_harness import check_gradients_by_finite_differences
 from contrib_conv_phased_ref import phased_lstm_step
-from nested_cell_harness import SequenceLayer, check_gradients
+from nested_cell_harness import SequenceLayer
+from numpy_ref import dynamic_rnn as np_dynamic_rnn
 
 from tfseq import nn, rnn_cell
 
@@ -92,7 +93,7 @@ def test_gradients_match_numpy_finite_differences(name):
     """Within one period (0 <= t - phase < period), where the derivative exists everywhere."""
     cell, w, state, x, rng = _built(name, "float64", period=(4.0, 8.0))
     times = rng.uniform(1.0, 4.0, (B, T, 1))
-    check_gradients(cell, lambda x_t, s, w: phased_lstm_step(x_t, s, w, **CASES[name][1]), (times, x), state, w,
+    check_gradients_by_finite_differences(cell, lambda x_t, s, w: phased_lstm_step(x_t, s, w, **CASES[name][1]), (times, x), state, w,
                     weight_key=lambda n: n.split("/", 1)[1])
 
 

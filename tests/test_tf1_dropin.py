@@ -516,8 +516,8 @@ def test_contrib_rnn_namespace_is_tfseqs_own_objects_and_runs_a_contrib_style_pr
     np.testing.assert_allclose(np.stack(outputs, 1), expected, atol=1e-6)
     assert {"SRUCell", "IndRNNCell", "IndyGRUCell", "IndyLSTMCell", "CoupledInputForgetGateLSTMCell", "UGRNNCell",
             "IntersectionRNNCell"} <= set(rnn.__all__)
-    with pytest.raises(AttributeError, match="CompiledWrapper"):
-        rnn.CompiledWrapper  # noqa: B018 - a contrib wrapper tfseq does not provide
+    with pytest.raises(AttributeError, match="LSTMBlockWrapper"):
+        rnn.LSTMBlockWrapper  # noqa: B018 - contrib's abstract base, not provided
 
 
 # -- 12. raw_rnn ------------------------------------------------------------------------------------------------

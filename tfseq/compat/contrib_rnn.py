@@ -8,24 +8,30 @@
 
 ``tf.contrib.rnn`` held both the cells (here from :mod:`tfseq.rnn_cell`) and sequence
 functions (here from :mod:`tfseq.nn`); every name below is the very object of those modules.
-Contrib cells tfseq does not provide (``CompiledWrapper``, ``FusedRNNCellAdaptor``,
-``TimeReversedFusedRNN``, ...) are absent: using one is an
-``AttributeError`` naming it.
+The names tfseq does not provide (``LSTMBlockWrapper``, contrib's abstract base of its block
+cells, and the deprecated ``GRUBlockCell``, whose successor ``GRUBlockCellV2`` is here) are
+absent: using one is an ``AttributeError`` naming it.
 """
 
 from tfseq.nn import (
+    FusedRNNCell,
+    FusedRNNCellAdaptor,
     LSTMBlockFusedCell,
+    TimeReversedFusedRNN,
+    best_effort_input_batch_size,
     stack_bidirectional_dynamic_rnn,
     stack_bidirectional_rnn,
     static_bidirectional_rnn,
     static_rnn,
     static_state_saving_rnn,
+    transpose_batch_time,
 )
 from tfseq.rnn_cell import (
     AttentionCellWrapper,
     BasicLSTMCell,
     BasicRNNCell,
     BidirectionalGridLSTMCell,
+    CompiledWrapper,
     Conv1DLSTMCell,
     Conv2DLSTMCell,
     Conv3DLSTMCell,
@@ -65,6 +71,7 @@ __all__ = [
     "AttentionCellWrapper",
     "BasicLSTMCell",
     "BasicRNNCell",
+    "CompiledWrapper",
     "BidirectionalGridLSTMCell",
     "Conv1DLSTMCell",
     "Conv2DLSTMCell",
@@ -74,6 +81,8 @@ __all__ = [
     "DeviceWrapper",
     "DropoutWrapper",
     "EmbeddingWrapper",
+    "FusedRNNCell",
+    "FusedRNNCellAdaptor",
     "GLSTMCell",
     "GridLSTMCell",
     "GRUBlockCellV2",
@@ -97,6 +106,7 @@ __all__ = [
     "RNNCell",
     "ResidualWrapper",
     "SRUCell",
+    "TimeReversedFusedRNN",
     "TimeFreqLSTMCell",
     "UGRNNCell",
     "WeightNormLSTMCell",
@@ -105,4 +115,6 @@ __all__ = [
     "static_bidirectional_rnn",
     "static_rnn",
     "static_state_saving_rnn",
+    "transpose_batch_time",
+    "best_effort_input_batch_size",
 ]

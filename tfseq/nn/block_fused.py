@@ -38,6 +38,7 @@ class LSTMBlockFusedCell(keras.layers.Layer):
         initial_state: optional ``(c, h)``, each ``[batch, num_units]``; zeros by default.
         dtype: dtype of the zero state (default: the inputs').
         sequence_length: optional int ``[batch]``.
+        scope: TF1's variable scope: None or the layer's ``name`` (else ``ValueError``).
 
     Returns:
         ``(outputs, LSTMStateTuple(c, h))``: outputs ``[time, batch, num_units]`` (a list of
@@ -92,7 +93,11 @@ class LSTMBlockFusedCell(keras.layers.Layer):
         initial_state: Any = None,
         dtype: tf.DType | str | None = None,
         sequence_length: tf.Tensor | Sequence[int] | None = None,
+        scope: str | None = None,
     ) -> tuple[tf.Tensor, Any]:
+        if scope is not None and scope != self.name:
+            raise ValueError(f"{self.name}: scope={scope!r}: the variables' scope is the layer's name here; "
+                             f"construct it with name={scope!r}")
         is_list = isinstance(inputs, (list, tuple))
         x = tf.stack(list(inputs)) if is_list else tf.convert_to_tensor(inputs)
         if x.shape.rank != 3:

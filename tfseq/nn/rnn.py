@@ -181,9 +181,45 @@ def _check_inputs(fn_name, inputs, time_major, dtype, initial_state):
     return inputs  # integer ids are allowed (EmbeddingWrapper); other cells reject them
 
 
+def transpose_batch_time(x: Any) -> tf.Tensor:
+    """``[batch, time, ...]`` <-> ``[time, batch, ...]``: TF1's ``transpose_batch_time``
+    (``tf.contrib.rnn``). A tensor of rank below 2 comes back as it is.
+
+    Raises:
+        ValueError: ``x`` has an unknown rank.
+    """
+    x = tf.convert_to_tensor(x)
+    if x.shape.rank is None:
+        raise ValueError(f"transpose_batch_time: x must have a known rank, got shape {x.shape}")
+    if x.shape.rank < 2:
+        return x
+    return tf.transpose(x, [1, 0, *range(2, x.shape.rank)])
+
+
+def best_effort_input_batch_size(flat_input: Sequence[Any]) -> int | tf.Tensor:
+    """The batch size of time-major inputs ``[time, batch, ...]``: a Python int where one of
+    them knows it statically, else a scalar tensor of the first's. TF1's
+    ``best_effort_input_batch_size`` (``tf.contrib.rnn``).
+
+    Raises:
+        ValueError: an input of rank below 2, or no inputs.
+    """
+    flat_input = [tf.convert_to_tensor(x) for x in flat_input]
+    if not flat_input:
+        raise ValueError("best_effort_input_batch_size: flat_input must hold at least one tensor, got none")
+    for x in flat_input:
+        if x.shape.rank is None:
+            continue
+        if x.shape.rank < 2:
+            raise ValueError(f"best_effort_input_batch_size: inputs must be [time, batch, ...], got shape {x.shape}")
+        if x.shape[1] is not None:
+            return int(x.shape[1])
+    return tf.shape(flat_input[0])[1]
+
+
 def _swap_batch_time(inputs):
-    """``[batch, time, ...]`` <-> ``[time, batch, ...]`` for each tensor of ``inputs``."""
-    return tf.nest.map_structure(lambda x: tf.transpose(x, [1, 0, *range(2, x.shape.rank)]), inputs)
+    """:func:`transpose_batch_time` of each tensor of ``inputs``."""
+    return tf.nest.map_structure(transpose_batch_time, inputs)
 
 
 def _nested_inputs_dtype(inputs, dtype, initial_state):

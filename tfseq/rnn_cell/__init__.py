@@ -23,7 +23,7 @@ from tfseq.rnn_cell.contrib_cells import (
     UGRNNCell,
 )
 from tfseq.rnn_cell.contrib_lstm_cells import GLSTMCell, LayerNormLSTMCell
-from tfseq.rnn_cell.contrib_wrappers import AttentionCellWrapper, HighwayWrapper
+from tfseq.rnn_cell.contrib_wrappers import AttentionCellWrapper, CompiledWrapper, HighwayWrapper
 from tfseq.rnn_cell.conv_lstm import Conv1DLSTMCell, Conv2DLSTMCell, Conv3DLSTMCell, ConvLSTMCell
 from tfseq.rnn_cell.dropout import DropoutWrapper
 from tfseq.rnn_cell.factory import CELLS, make_cell
@@ -86,6 +86,7 @@ __all__ = [
     "TimeFreqLSTMCell",
     "HighwayWrapper",
     "AttentionCellWrapper",
+    "CompiledWrapper",
     # the fused fast path's contract (tfseq.rnn_cell.fusion)
     "FusedSpec",
     "FusedDropout",

@@ -43,6 +43,7 @@ from tfseq._checks import check_bool, check_positive_int
 from tfseq.rnn_cell.base import call_cell
 from tfseq.rnn_cell.block_cells import check_number
 from tfseq.rnn_cell.contrib_cells import add_scoped_weight
+from tfseq.rnn_cell.fusion import FusedStack
 from tfseq.rnn_cell.wrappers import RNNCellWrapper, check_cell
 
 
@@ -253,4 +254,38 @@ class AttentionCellWrapper(RNNCellWrapper):
         }
 
 
-__all__ = ["HighwayWrapper", "AttentionCellWrapper"]
+@keras.saving.register_keras_serializable(package="tfseq")
+class CompiledWrapper(RNNCellWrapper):
+    """TF1 contrib's ``CompiledWrapper(cell, compile_stateful=False)``: the wrapped cell's step,
+    unchanged.
+
+    In TF1 it asked XLA to compile the cell's ops (``jit_scope``). In TensorFlow 2 XLA compiles
+    whole functions: ``tf.function(jit_compile=True)``, which ``tfseq.train.Trainer`` and
+    ``tfseq.nn.dynamic_rnn``'s fused path use by themselves. So the wrapper computes exactly what
+    its cell computes, runs fused where its cell does, and adds no variables or scope
+    (``rnn/lstm_cell/kernel``, as without it).
+
+    Args:
+        cell: the wrapped cell.
+        compile_stateful: bool, TF1's switch for stateful ops (kept in the config only).
+
+    Raises:
+        ValueError: ``compile_stateful`` is not a bool.
+    """
+
+    def __init__(self, cell: keras.layers.Layer, compile_stateful: bool = False, **kwargs: Any):
+        super().__init__(cell, **kwargs)
+        self.compile_stateful = check_bool("CompiledWrapper", "compile_stateful", compile_stateful)
+
+    def fused_layers(self) -> FusedStack:
+        """The fused path runs the wrapped cell (:mod:`tfseq.rnn_cell.fusion`)."""
+        return FusedStack((self.cell,), lambda state: [state], lambda states: states[0])
+
+    def call(self, inputs: tf.Tensor, states: Any, training: bool | tf.Tensor | None = None) -> tuple[tf.Tensor, Any]:
+        return call_cell(self.cell, inputs, states, training)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "compile_stateful": self.compile_stateful}
+
+
+__all__ = ["HighwayWrapper", "AttentionCellWrapper", "CompiledWrapper"]
