@@ -291,6 +291,11 @@ def test_time_freq_sizes_need_the_input_depth():
     assert sized.state_size == 6 * N and not sized.built
     outputs, state = nn.dynamic_rnn(sized, np.ones((B, T, 7), np.float32))  # unbuilt, sized: zero state works
     assert outputs.shape == (B, T, 3 * N) and state.shape == (B, 6 * N)
+    # a TF1 program passes neither: the drivers build the cell before making its zero state
+    outputs, state = nn.dynamic_rnn(TimeFreq(N, feature_size=2, frequency_skip=2), np.ones((B, T, 7), np.float32))
+    assert outputs.shape == (B, T, 3 * N) and state.shape == (B, 6 * N)
+    steps, state = nn.static_rnn(TimeFreq(N, feature_size=2, frequency_skip=2), [np.ones((B, 7), np.float32)] * T)
+    assert len(steps) == T and steps[0].shape == (B, 3 * N) and state.shape == (B, 6 * N)
     with pytest.raises(ValueError, match="input depth 6 differs from input_size=7"):
         TimeFreq(N, feature_size=2, input_size=7).build((None, 6))
     with pytest.raises(ValueError, match="input depth=1 is narrower than feature_size=2"):

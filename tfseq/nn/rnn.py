@@ -345,6 +345,8 @@ def dynamic_rnn(
             inputs = _swap_batch_time(inputs)  # [time, batch, ...]
         first = tf.nest.flatten(inputs)[0]
         sequence_length = _check_sequence_length(sequence_length, first.shape[1])
+        # built before its state is made: a cell may size its state by its input (TimeFreqLSTMCell)
+        build_cell(cell, tf.nest.map_structure(lambda x: x.shape[1:], inputs))
         new_sequence(cell, initial_state)
         state = _start_state(cell, initial_state, first, 1, dtype)
         if nested or fused.plan(cell, inputs, fused_training, fast).path == fused.PER_STEP:
@@ -426,6 +428,7 @@ def static_rnn(
         prepare_cell(cell, inputs[0].dtype)
         batch_static = inputs[0].shape[0]
         sequence_length = _check_sequence_length(sequence_length, batch_static)
+        build_cell(cell, inputs[0].shape)  # before its state is made, as in dynamic_rnn
         new_sequence(cell, initial_state)
         state = _start_state(cell, initial_state, inputs[0], 0, dtype)
         inputs_tm = tf.stack(inputs)  # [time, batch, depth]
