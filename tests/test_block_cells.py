@@ -399,3 +399,28 @@ def test_tf1_published_numbers():
         kernel.assign(np.full(kernel.shape, 0.5, np.float32))
     h, _ = gru(tf.constant(X), tf.constant(STATE))
     np.testing.assert_allclose(h.numpy(), [[GRU_PUBLISHED] * 2], atol=1e-6)
+
+
+def test_gru_block_cell_is_v2_under_its_first_names(tmp_path):
+    """contrib's deprecated GRUBlockCell: GRUBlockCellV2's math and fused path, the names w_ru, b_ru,
+    w_c, b_c; a name-based checkpoint written with them loads."""
+    x = np.random.default_rng(3).standard_normal((2, 4, 3)).astype(np.float32)
+    first, second = rnn_cell.GRUBlockCell(5), rnn_cell.GRUBlockCellV2(5)
+    out, state = nn.dynamic_rnn(first, x, dtype=tf.float32)
+    second.build((None, 3))
+    second.set_weights(first.get_weights())
+    ref, ref_state = nn.dynamic_rnn(second, x, dtype=tf.float32)
+    np.testing.assert_allclose(out, ref, atol=1e-6)
+    np.testing.assert_allclose(state, ref_state, atol=1e-6)
+    assert nn.fused.plan(first, tf.constant(x)).path == nn.fused.plan(second, tf.constant(x)).path != "per_step"
+    names = {k: tuple(v.shape) for k, v in first.tf1_variables().items()}
+    assert names == {"gru_cell/w_ru": (8, 10), "gru_cell/b_ru": (10,), "gru_cell/w_c": (8, 5), "gru_cell/b_c": (5,)}
+    np.testing.assert_array_equal(first.tf1_variables()["gru_cell/b_ru"], np.ones(10))
+    rng = np.random.default_rng(4)
+    values = {f"rnn/{k}": rng.standard_normal(shape).astype(np.float32) for k, shape in names.items()}
+    saver = tf.compat.v1.train.Saver({k: tf.Variable(v) for k, v in values.items()})
+    path = saver.save(None, str(tmp_path / "gru.ckpt"))
+    loaded = compat.load_tf1_checkpoint(path, first)
+    assert sorted(loaded) == sorted(values)
+    for k, v in values.items():
+        np.testing.assert_array_equal(first.tf1_variables()[k[len("rnn/"):]], v)

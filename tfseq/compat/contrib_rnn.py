@@ -8,9 +8,8 @@
 
 ``tf.contrib.rnn`` held both the cells (here from :mod:`tfseq.rnn_cell`) and sequence
 functions (here from :mod:`tfseq.nn`); every name below is the very object of those modules.
-The names tfseq does not provide (``LSTMBlockWrapper``, contrib's abstract base of its block
-cells, and the deprecated ``GRUBlockCell``, whose successor ``GRUBlockCellV2`` is here) are
-absent: using one is an ``AttributeError`` naming it.
+The one name tfseq does not provide, ``LSTMBlockWrapper`` (contrib's abstract base of its block
+cells), is absent: using it is an ``AttributeError`` naming it.
 """
 
 from tfseq.nn import (
@@ -42,6 +41,7 @@ from tfseq.rnn_cell import (
     EmbeddingWrapper,
     GLSTMCell,
     GridLSTMCell,
+    GRUBlockCell,
     GRUBlockCellV2,
     GRUCell,
     HighwayWrapper,
@@ -85,6 +85,7 @@ __all__ = [
     "FusedRNNCellAdaptor",
     "GLSTMCell",
     "GridLSTMCell",
+    "GRUBlockCell",
     "GRUBlockCellV2",
     "GRUCell",
     "HighwayWrapper",

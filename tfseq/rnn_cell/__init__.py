@@ -1,17 +1,17 @@
 """TF1's ``tf.nn.rnn_cell`` as Keras 3 layers: the cell contract, the cells and the wrappers.
 
 ``from tfseq import rnn_cell`` is a drop-in for ``tf.compat.v1.nn.rnn_cell`` (plus TF1 contrib's
-``LSTMBlockCell``, ``GRUBlockCellV2``, ``LayerNormBasicLSTMCell``, ``NASCell``, ``SRUCell``, ``IndRNNCell``,
-``IndyGRUCell``, ``IndyLSTMCell``, ``CoupledInputForgetGateLSTMCell``, ``UGRNNCell``,
+``LSTMBlockCell``, ``GRUBlockCellV2``, ``GRUBlockCell``, ``LayerNormBasicLSTMCell``, ``NASCell``, ``SRUCell``,
+``IndRNNCell``, ``IndyGRUCell``, ``IndyLSTMCell``, ``CoupledInputForgetGateLSTMCell``, ``UGRNNCell``,
 ``IntersectionRNNCell``, ``LayerNormLSTMCell``, ``GLSTMCell``, ``ConvLSTMCell``, ``Conv1DLSTMCell``,
 ``Conv2DLSTMCell``, ``Conv3DLSTMCell``, ``PhasedLSTMCell``, ``WeightNormLSTMCell``, ``GridLSTMCell``,
-``BidirectionalGridLSTMCell``, ``TimeFreqLSTMCell``, ``HighwayWrapper`` and
-``AttentionCellWrapper``); ``make_cell`` builds a cell by short name for configs and command lines.
+``BidirectionalGridLSTMCell``, ``TimeFreqLSTMCell``, ``HighwayWrapper``, ``AttentionCellWrapper``
+and ``CompiledWrapper``); ``make_cell`` builds a cell by short name for configs and command lines.
 """
 
 from tfseq.rnn_cell.base import LSTMStateTuple, RNNCell, keras_weight_name, tf1_weight_name
 from tfseq.rnn_cell.bidirectional_grid_lstm import BidirectionalGridLSTMCell
-from tfseq.rnn_cell.block_cells import GRUBlockCellV2, LSTMBlockCell
+from tfseq.rnn_cell.block_cells import GRUBlockCell, GRUBlockCellV2, LSTMBlockCell
 from tfseq.rnn_cell.cells import BasicLSTMCell, BasicRNNCell, GRUCell, LSTMCell
 from tfseq.rnn_cell.cifg_cell import CoupledInputForgetGateLSTMCell
 from tfseq.rnn_cell.contrib_cells import (
@@ -64,6 +64,7 @@ __all__ = [
     # TF1 contrib's cells (tf.contrib.rnn); LSTMBlockFusedCell is a sequence layer: tfseq.nn.LSTMBlockFusedCell.
     "LSTMBlockCell",
     "GRUBlockCellV2",
+    "GRUBlockCell",
     "LayerNormBasicLSTMCell",
     "NASCell",
     "SRUCell",

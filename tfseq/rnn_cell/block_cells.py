@@ -195,3 +195,21 @@ class GRUBlockCellV2(GRUCell):
         for key in ("activation", "kernel_initializer", "bias_initializer"):
             del config[key]
         return config
+
+
+@keras.saving.register_keras_serializable(package="tfseq")
+class GRUBlockCell(GRUBlockCellV2):
+    """TF1 contrib's deprecated ``GRUBlockCell``: :class:`GRUBlockCellV2` (its math, arguments and
+    fused path) under the variable names the first version had, so its checkpoints load.
+
+    Weights (TF1 names under ``name``, default ``"gru_cell"``): ``w_ru`` ``[depth + n, 2n]``
+    (reset and update gates), ``b_ru`` ``[2n]`` (ones), ``w_c`` ``[depth + n, n]`` (candidate),
+    ``b_c`` ``[n]`` (zeros).
+    """
+
+    _FIRST_NAMES = {"gates/kernel": "w_ru", "gates/bias": "b_ru", "candidate/kernel": "w_c", "candidate/bias": "b_c"}
+
+    def tf1_variables(self) -> dict[str, keras.Variable]:
+        """``{"gru_cell/w_ru": variable, ...}``: the first ``GRUBlockCell``'s names."""
+        prefix = f"{self.tf1_scope_name}/"
+        return {prefix + self._FIRST_NAMES[name[len(prefix):]]: var for name, var in super().tf1_variables().items()}
