@@ -230,3 +230,58 @@ def test_decoder_plan_keeps_ragged_or_scheduled_teacher_forcing_per_step():
     scheduled = s2s.BasicDecoder(wrapper, s2s.ScheduledEmbeddingTrainingSampler(0.5, lambda ids: x[:, 0]))
     assert fused_attention.decoder_plan(scheduled, x, state, {}).reason == (
         "the sampler is not a batch-major TrainingSampler")
+
+
+def test_input_dropout_under_xla_draws_the_per_step_masks():
+    wrapper, mechanism = make(dropout={"input_keep_prob": 0.6})
+    samplers = sampler_states(wrapper)
+    start = [s.numpy() for s in samplers]
+    x = tf.constant(X)
+
+    def loss_and_grads(fused):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            mechanism.setup_memory(tf.constant(MEMORY), memory_sequence_length=LENGTHS)
+            state = wrapper.get_initial_state(batch_size=B, dtype=tf.float32)
+            outputs = (fused_attention.teacher_forced(wrapper, x, state, training=True)[0] if fused
+                       else nn.dynamic_rnn(wrapper, x, initial_state=state, training=True)[0])
+            loss = tf.reduce_sum(tf.sin(outputs))
+        return [loss] + tape.gradient(loss, [x] + wrapper.trainable_variables)
+
+    # both compiled: XLA's Philox numbers equal Keras' under XLA, not a plain graph's (tests/test_random.py)
+    compiled = tf.function(lambda: loss_and_grads(True), jit_compile=True)()
+    after = [s.numpy() for s in samplers]
+    for variable, value in zip(samplers, start):
+        variable.assign(value)
+    reference = tf.function(lambda: loss_and_grads(False), jit_compile=True)()
+    for mine, ref in zip(compiled, reference):
+        np.testing.assert_allclose(mine, ref, atol=1e-5, rtol=0)
+    for mine, ref in zip(after, [s.numpy() for s in samplers]):
+        np.testing.assert_array_equal(mine, ref)
+
+
+def test_input_dropout_under_mixed_precision_draws_the_per_step_masks():
+    keras.mixed_precision.set_dtype_policy("mixed_bfloat16")
+    try:
+        wrapper, mechanism = make(dropout={"input_keep_prob": 0.6})
+    finally:
+        keras.mixed_precision.set_dtype_policy("float32")
+    samplers = sampler_states(wrapper)
+    start = [s.numpy() for s in samplers]
+    x = tf.cast(tf.constant(X), tf.bfloat16)
+    results = []
+    for fused in (True, False):
+        for variable, value in zip(samplers, start):
+            variable.assign(value)
+        mechanism.setup_memory(tf.cast(tf.constant(MEMORY), tf.bfloat16), memory_sequence_length=LENGTHS)
+        state = wrapper.get_initial_state(batch_size=B, dtype=tf.bfloat16)
+        outputs = (fused_attention.teacher_forced(wrapper, x, state, training=True)[0] if fused
+                   else nn.dynamic_rnn(wrapper, x, initial_state=state, training=True)[0])
+        results.append(tf.cast(outputs, tf.float32).numpy())
+    hoisted, per_step = results
+    scale = np.abs(per_step).max()
+    np.testing.assert_allclose(hoisted, per_step, atol=0.04 * scale, rtol=0)  # bfloat16: eight bits
+    for variable, value in zip(samplers, start):  # other masks: far apart (so the check above can fail)
+        variable.assign(value + [0, 1000])
+    other = tf.cast(fused_attention.teacher_forced(wrapper, x, state, training=True)[0], tf.float32).numpy()
+    assert np.abs(other - per_step).max() > 0.2 * scale
