@@ -71,9 +71,11 @@ def test_time_reversed_block_fused_cell_and_its_scope():
     np.testing.assert_allclose(outputs, ref[::-1], atol=1e-6)
     np.testing.assert_allclose(state.c, ref_state.c, atol=1e-6)
     assert sorted(block.tf1_variables()) == ["bw_lstm/bias", "bw_lstm/kernel"]
-    backward(tf.constant(X_TM), dtype=tf.float32, scope="bw_lstm")  # the layer's own name: accepted
-    with pytest.raises(ValueError, match="scope='other'"):
-        backward(tf.constant(X_TM), dtype=tf.float32, scope="other")
+    # TF1's layers took their scope from the first call (DeepSpeech-style scope="bw"), later ones kept it
+    scoped = rnn.TimeReversedFusedRNN(rnn.LSTMBlockFusedCell(H))
+    scoped(tf.constant(X_TM), dtype=tf.float32, scope="bw")
+    scoped(tf.constant(X_TM), dtype=tf.float32, scope="other")
+    assert sorted(scoped.cell.tf1_variables()) == ["bw/bias", "bw/kernel"]
 
 
 def test_fused_rnn_objects_are_keras_layers_that_track_and_serialize():

@@ -38,7 +38,8 @@ class LSTMBlockFusedCell(keras.layers.Layer):
         initial_state: optional ``(c, h)``, each ``[batch, num_units]``; zeros by default.
         dtype: dtype of the zero state (default: the inputs').
         sequence_length: optional int ``[batch]``.
-        scope: TF1's variable scope: None or the layer's ``name`` (else ``ValueError``).
+        scope: TF1's variable scope of the weights (``<scope>/kernel``), as in TF1 taken from the
+            first call only; default the layer's ``name``.
 
     Returns:
         ``(outputs, LSTMStateTuple(c, h))``: outputs ``[time, batch, num_units]`` (a list of
@@ -68,6 +69,7 @@ class LSTMBlockFusedCell(keras.layers.Layer):
         self.cell = LSTMBlockCell(num_units, forget_bias=forget_bias, cell_clip=cell_clip,
                                   use_peephole=use_peephole, dtype=dtype, name=name)
         super().__init__(dtype=dtype, name=name, **kwargs)
+        self._scope_fixed = False
 
     @property
     def num_units(self) -> int:
@@ -95,9 +97,10 @@ class LSTMBlockFusedCell(keras.layers.Layer):
         sequence_length: tf.Tensor | Sequence[int] | None = None,
         scope: str | None = None,
     ) -> tuple[tf.Tensor, Any]:
-        if scope is not None and scope != self.name:
-            raise ValueError(f"{self.name}: scope={scope!r}: the variables' scope is the layer's name here; "
-                             f"construct it with name={scope!r}")
+        if not self._scope_fixed:  # TF1's layers took their variable scope from the first call
+            if scope is not None:
+                self.cell.tf1_scope_name = str(scope)
+            self._scope_fixed = True
         is_list = isinstance(inputs, (list, tuple))
         x = tf.stack(list(inputs)) if is_list else tf.convert_to_tensor(inputs)
         if x.shape.rank != 3:
