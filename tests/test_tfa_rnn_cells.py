@@ -227,3 +227,31 @@ def test_import_tfseq_as_tfa():
         assert getattr(tfa.rnn, name) is getattr(tfseq.rnn, name)
     outputs, c, m = keras.layers.RNN(tfa.rnn.NASCell(4), return_sequences=True, return_state=True)(X)
     assert outputs.shape == (B, T, 4) and c.shape == m.shape == (B, 4)
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_mixed_bfloat16_keeps_float32_weights_and_the_float32_numbers(name):
+    """Under ``dtype="mixed_bfloat16"`` a cell keeps float32 weights, computes in bfloat16 and
+    stays within bfloat16's precision of its float32 twin (4 % of the largest magnitude: ten
+    roundings of eight bits, tests/test_mixed_precision.py's tolerance; 6 % for NAS, whose step
+    rounds twice as deep a tree of gates), gradients float32."""
+    cls, kwargs = CASES[name]
+    tol = 0.06 if cls == "NASCell" else 0.04
+    results = []
+    for dtype in ("float32", "mixed_bfloat16"):
+        cell = getattr(rnn, cls)(N, dtype=dtype, **kwargs)
+        layer = keras.layers.RNN(cell, return_sequences=True, dtype=dtype)
+        layer(X)
+        cell.set_weights(WEIGHTS[name])
+        assert {w.dtype for w in cell.weights} == {"float32"}, dtype
+        with tf.GradientTape() as tape:
+            outputs = layer(X)
+            loss = tf.reduce_sum(tf.cast(outputs, tf.float32) * DY[..., :outputs.shape[-1]])
+        grads = tape.gradient(loss, cell.trainable_weights)
+        assert outputs.dtype == (tf.float32 if dtype == "float32" else tf.bfloat16)
+        assert all(g.dtype == tf.float32 for g in grads), dtype
+        results.append((tf.cast(outputs, tf.float32).numpy(), [g.numpy() for g in grads]))
+    (out_ref, grads_ref), (out, grads) = results
+    np.testing.assert_allclose(out, out_ref, atol=tol * np.abs(out_ref).max(), rtol=0)
+    for mine, ref in zip(grads, grads_ref):
+        np.testing.assert_allclose(mine, ref, atol=tol * np.abs(ref).max() + 1e-6, rtol=0)
