@@ -1,4 +1,5 @@
 import os
+import signal
 import sys
 
 import pytest
@@ -19,3 +20,12 @@ def no_xla(monkeypatch):
         return original(inputs_tm, False if xla is None else xla)
 
     monkeypatch.setattr(fused, "uses_xla", uses_xla)
+
+
+@pytest.fixture
+def python_sigint():
+    """Python's own SIGINT handler (``KeyboardInterrupt``) for the test, restored after: a test run
+    started in the background by a non-interactive shell inherits SIGINT ignored."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)

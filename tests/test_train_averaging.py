@@ -149,7 +149,7 @@ def test_applied_puts_the_averages_in_and_the_weights_back_even_on_error():
     np.testing.assert_array_equal(weight.numpy(), [3.0, 6.0])
 
 
-def test_a_ctrl_c_while_the_averages_go_in_leaves_the_trained_weights(monkeypatch):
+def test_a_ctrl_c_while_the_averages_go_in_leaves_the_trained_weights(monkeypatch, python_sigint):
     """SIGINT during the switch is held back until the switch is whole, then raised: the
     model gets its trained weights back, not the averages."""
     weight = tf.Variable([1.0, 2.0])

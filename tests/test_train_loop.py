@@ -232,7 +232,7 @@ def test_resume_after_interruption_equals_uninterrupted(tmp_path, variant):
         assert "words_per_second" not in history[0]  # no steps of epoch 1 ran in this call
 
 
-def test_interrupts_deferred_delivers_after_the_block_once():
+def test_interrupts_deferred_delivers_after_the_block_once(python_sigint):
     delivered = []
 
     def handler(signum, frame):
