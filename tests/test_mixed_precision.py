@@ -101,6 +101,9 @@ def built(make, policy_name, policy):
 
 
 def test_cells_keep_float32_weights_and_compute_in_bfloat16(policy):
+    # Seeded weights: the error against float32 depends on the draw (worst element 1.3-3.3 % of
+    # the largest over seeds 0-7; one unseeded draw in a CI run reached 4.2 %).
+    keras.utils.set_random_seed(0)
     reference = built(stack_cells, "float32", policy)
     cell = built(stack_cells, "mixed_bfloat16", policy)
     copy_weights(reference, cell)
