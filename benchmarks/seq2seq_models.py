@@ -16,6 +16,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from benchmarks.translate import per_step_forward
 from tfseq import nn, seq2seq
 from tfseq.data.subwords import BOS_ID, EOS_ID
 from tfseq.demos.translate.model import TranslationModel
@@ -142,13 +143,12 @@ def tfseq_train(model, shape, batch, layout):
                                    maximum_iterations=shape.target_length)
 
     def forward():
+        if layout == "dynamic_rnn":  # the per-step path (TranslationModel's forward takes the hoisted loop)
+            return per_step_forward(model)(b), b["target_out"]
         memory, encoder_state = model.encode(b["source"], b["source_length"], training=True)
         model.mechanism.setup_memory(memory, memory_sequence_length=b["source_length"])
         x = model.tgt_embedding(b["target_in"])  # [batch, T, units]
         state = model.decoder_initial_state(model.attention_cell, shape.batch, encoder_state)
-        if layout == "dynamic_rnn":  # the per-step path (TranslationModel's forward takes the hoisted loop)
-            outputs, _ = nn.dynamic_rnn(model.attention_cell, x, initial_state=state, training=True)
-            return model.projection(outputs), b["target_out"]
         if layout.startswith("hoisted"):
             backward = "autodiff" if layout == "hoisted_autodiff" else "manual"
             outputs, _ = fused_attention.teacher_forced(model.attention_cell, x, state, backward=backward)

@@ -42,6 +42,20 @@ class FusedRNNCell(keras.layers.Layer):
         raise NotImplementedError(f"{type(self).__name__} must define call(inputs, initial_state, dtype, "
                                   "sequence_length, scope)")
 
+    # A subclass that wraps one layer keeps it in ``self.cell``: serialized with the config.
+    def get_config(self) -> dict:
+        config = super().get_config()
+        if isinstance(getattr(self, "cell", None), keras.layers.Layer):
+            config["cell"] = keras.saving.serialize_keras_object(self.cell)
+        return config
+
+    @classmethod
+    def from_config(cls, config: dict) -> "FusedRNNCell":
+        config = dict(config)
+        if "cell" in config:
+            config["cell"] = keras.saving.deserialize_keras_object(config["cell"])
+        return cls(**config)
+
 
 def _fused_cell(owner: str, cell: Any) -> keras.layers.Layer:
     if not isinstance(cell, keras.layers.Layer):
@@ -85,14 +99,7 @@ class FusedRNNCellAdaptor(FusedRNNCell):
         return (outputs if is_list else tf.stack(outputs)), state
 
     def get_config(self) -> dict:
-        return {**super().get_config(), "cell": keras.saving.serialize_keras_object(self.cell),
-                "use_dynamic_rnn": self.use_dynamic_rnn}
-
-    @classmethod
-    def from_config(cls, config: dict) -> "FusedRNNCellAdaptor":
-        config = dict(config)
-        config["cell"] = keras.saving.deserialize_keras_object(config["cell"])
-        return cls(**config)
+        return {**super().get_config(), "use_dynamic_rnn": self.use_dynamic_rnn}
 
 
 @keras.saving.register_keras_serializable(package="tfseq")
@@ -132,14 +139,6 @@ class TimeReversedFusedRNN(FusedRNNCell):
                                    sequence_length=sequence_length, **kwargs)
         return self._reverse(outputs, sequence_length), state
 
-    def get_config(self) -> dict:
-        return {**super().get_config(), "cell": keras.saving.serialize_keras_object(self.cell)}
-
-    @classmethod
-    def from_config(cls, config: dict) -> "TimeReversedFusedRNN":
-        config = dict(config)
-        config["cell"] = keras.saving.deserialize_keras_object(config["cell"])
-        return cls(**config)
 
 
 __all__ = ["FusedRNNCell", "FusedRNNCellAdaptor", "TimeReversedFusedRNN"]
