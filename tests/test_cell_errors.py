@@ -114,10 +114,31 @@ def test_dynamic_rnn_wrong_input_rank():
         nn.dynamic_rnn(rnn_cell.GRUCell(3), tf.zeros((3, 4)))
     with pytest.raises(ValueError, match=r"rank 3 \[time, batch, depth\].*\(3, 4\)"):
         nn.dynamic_rnn(rnn_cell.GRUCell(3), tf.zeros((3, 4)), time_major=True)
-    with pytest.raises(ValueError, match=r"inputs\[1\] must have rank 2.*\(3, 4, 1\)"):
-        nn.static_rnn(rnn_cell.GRUCell(3), [tf.zeros((3, 4)), tf.zeros((3, 4, 1))])
     with pytest.raises(TypeError, match=r"inputs must be a non-empty list.*EagerTensor"):
         nn.static_rnn(rnn_cell.GRUCell(3), X)
+
+
+@pytest.mark.parametrize("driver", ["static_rnn", "static_bidirectional_rnn"])
+def test_static_drivers_take_steps_of_rank_2_or_more_all_of_one_shape(driver):
+    """TF1's static drivers run a cell on [batch, ...] steps of any rank >= 2 (a conv cell's [batch, H, W, C]);
+    a step of rank below 2, or of another shape than the first, is a clear error naming it."""
+    run = {"static_rnn": lambda steps: nn.static_rnn(rnn_cell.GRUCell(3), steps),
+           "static_bidirectional_rnn": lambda steps: nn.static_bidirectional_rnn(
+               rnn_cell.GRUCell(3), rnn_cell.GRUCell(2), steps)}[driver]
+    with pytest.raises(ValueError, match=r"inputs\[1\] must have rank 2 \[batch, depth\] \(or more.*got shape \(3,\)"):
+        run([tf.zeros((3, 4)), tf.zeros((3,))])
+    with pytest.raises(ValueError, match=r"every step must have the shape of inputs\[0\], \(3, 4\); inputs\[1\] has "
+                                         r"shape \(3, 4, 1\)"):
+        run([tf.zeros((3, 4)), tf.zeros((3, 4, 1))])
+    conv = rnn_cell.Conv1DLSTMCell(input_shape=[4, 2], output_channels=3, kernel_shape=[3])
+    steps = [tf.ones((3, 4, 2)), tf.zeros((3, 4, 2))]
+    if driver == "static_rnn":
+        outputs, state = nn.static_rnn(conv, steps, sequence_length=[2, 1, 0])
+    else:
+        outputs, state, _ = nn.static_bidirectional_rnn(conv, conv, steps, sequence_length=[2, 1, 0])
+    assert len(outputs) == 2 and tuple(state.h.shape) == (3, 4, 3)
+    assert np.all(outputs[1][1:].numpy() == 0) and np.all(outputs[0][2].numpy() == 0)  # past each row's length
+    assert np.all(state.c[2].numpy() == 0) and np.any(state.c[1].numpy() != 0)
 
 
 @pytest.mark.parametrize(

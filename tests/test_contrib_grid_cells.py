@@ -302,6 +302,23 @@ def test_time_freq_sizes_need_the_input_depth():
         TimeFreq(N, feature_size=2).build((None, 1))
 
 
+def test_time_freq_in_keras_rnn_needs_input_size():
+    """Keras 3's RNN reads the cell's state_size when it is constructed, before it builds the cell, so
+    an unsized TimeFreqLSTMCell cannot tell it: the error says so and names input_size; with input_size
+    (or a built cell) Keras' RNN runs the cell as the TF1 driver does."""
+    for layer in (keras.layers.RNN, nn.RNN):
+        with pytest.raises(ValueError, match=r"keras\.layers\.RNN\(cell\) asks for them when it is constructed, "
+                                             r"before it builds the cell: pass input_size=depth"):
+            layer(TimeFreq(N, feature_size=2, frequency_skip=2))
+    x = np.random.default_rng(2).standard_normal((B, T, 7)).astype(np.float32)
+    cell = TimeFreq(N, feature_size=2, frequency_skip=2, input_size=7)
+    y, state = keras.layers.RNN(cell, return_sequences=True, return_state=True)(x)
+    want_y, want_state = nn.dynamic_rnn(cell, x)
+    assert tuple(y.shape) == (B, T, 3 * N) and tuple(state.shape) == (B, 6 * N)
+    np.testing.assert_allclose(y.numpy(), want_y.numpy(), atol=1e-6)
+    np.testing.assert_allclose(state.numpy(), want_state.numpy(), atol=1e-6)
+
+
 def test_grid_build_errors():
     with pytest.raises(ValueError, match=r"input depth 6 holds 5 window\(s\) of feature_size=2 every "
                                          r"frequency_skip=1, but num_frequency_blocks=\[4\]"):

@@ -429,8 +429,34 @@ def test_residual_wrapper_custom_fn_and_depth_error():
     x = tf.constant(SEQ[:, 0])
     state = bare.get_initial_state(batch_size=3)
     np.testing.assert_allclose(cell(x, state)[0].numpy(), (bare(x, state)[0] - x).numpy(), atol=1e-7)
-    with pytest.raises(ValueError, match="input depth 3 and output_size 4"):
+    with pytest.raises(ValueError, match=r"same shape, got inputs \[batch, 3\] and outputs \[batch, 4\]"):
         rnn_cell.ResidualWrapper(rnn_cell.GRUCell(4)).build((None, 3))
+
+
+class PairCell(keras.layers.Layer):
+    """Test cell of nested steps: ``(a, b) -> (tanh(a) * h, b * h)`` for the state ``h`` ``[batch, 1]``,
+    which becomes ``mean(a)``; ``b`` may have another width than the declared output."""
+
+    state_size = 1
+    output_size = 2
+
+    def call(self, inputs, states):
+        a, b = inputs
+        h = states[0]
+        return (tf.tanh(a) * h, b[:, :2] * h), [tf.reduce_mean(a, 1, keepdims=True)]
+
+
+def test_residual_wrapper_adds_nested_inputs_and_names_both_shapes():
+    """TF1's default residual maps over nested inputs and outputs, checking each pair's shape."""
+    cell = rnn_cell.ResidualWrapper(PairCell())
+    a, b = tf.constant(SEQ[:, 0]), tf.constant(SEQ[:, 1, :2])
+    h = tf.constant([[0.5], [-1.0], [2.0]])
+    (y_a, y_b), state = cell((a, b), [h])
+    np.testing.assert_allclose(y_a.numpy(), (a + tf.tanh(a) * h).numpy(), atol=1e-7)
+    np.testing.assert_allclose(y_b.numpy(), (b + b * h).numpy(), atol=1e-7)
+    np.testing.assert_allclose(tf.nest.flatten(state)[0].numpy(), tf.reduce_mean(a, 1, keepdims=True).numpy())
+    with pytest.raises(ValueError, match=r"same shape, got inputs of shape \(3, 3\) and outputs of shape \(3, 2\)"):
+        cell((a, tf.constant(SEQ[:, 1])), [h])
 
 
 # --- EmbeddingWrapper ---------------------------------------------------------------------

@@ -391,6 +391,31 @@ def _time_loop(cell, inputs_tm, state, sequence_length, training, parallel_itera
     return outputs, final_state
 
 
+def _static_inputs(
+    fn_name: str,
+    inputs: Sequence[tf.Tensor | np.ndarray],
+    dtype: tf.DType | str | None,
+    initial_state: Any,
+) -> list[tf.Tensor]:
+    """The steps of a static driver as tensors: a non-empty list of ``[batch, ...]``, all of one
+    shape (TF1: rank 2 or more, ``[batch, depth]`` or a convolutional cell's ``[batch, *spatial,
+    channels]``)."""
+    if not isinstance(inputs, (list, tuple)) or not inputs:
+        raise TypeError(f"inputs must be a non-empty list of [batch, ...] tensors, got {type(inputs).__name__}")
+    inputs = [as_driver_inputs(fn_name, f"inputs[{t}]", x, dtype, initial_state) for t, x in enumerate(inputs)]
+    for t, x in enumerate(inputs):
+        if x.shape.rank is None or x.shape.rank < 2:
+            raise ValueError(
+                f"inputs[{t}] must have rank 2 [batch, depth] (or more, [batch, ..., channels] for a "
+                f"convolutional cell), got shape {x.shape}"
+            )
+        if not x.shape.is_compatible_with(inputs[0].shape):
+            raise ValueError(
+                f"every step must have the shape of inputs[0], {inputs[0].shape}; inputs[{t}] has shape {x.shape}"
+            )
+    return inputs
+
+
 def static_rnn(
     cell: keras.layers.Layer,
     inputs: Sequence[tf.Tensor | np.ndarray],
@@ -402,7 +427,8 @@ def static_rnn(
     fast: bool | None = None,
     xla: bool | None = None,
 ) -> tuple[list[tf.Tensor], Any]:
-    """TF1's ``static_rnn``: ``inputs`` is a Python list of ``[batch, depth]`` tensors.
+    """TF1's ``static_rnn``: ``inputs`` is a Python list of ``[batch, depth]`` tensors (or of
+    ``[batch, ...]``: a convolutional cell's ``[batch, *spatial, channels]``).
 
     A cell that can run fused (:func:`tfseq.nn.fused.plan`) runs through the same fused
     kernel as :func:`dynamic_rnn`, so both drivers give bit-identical outputs and states, as
@@ -411,27 +437,30 @@ def static_rnn(
     Args:
         cell, initial_state, dtype, sequence_length, scope, training, fast, xla: as in
             :func:`dynamic_rnn`.
-        inputs: non-empty list of ``[batch, depth]`` tensors (or arrays), one per step.
+        inputs: non-empty list of ``[batch, depth]`` tensors (or arrays), one per step, all of
+            one shape; ``[batch, ...]`` of any rank >= 2 for a cell that reads such steps.
 
     Returns:
-        ``(outputs, final_state)`` with ``outputs`` a list of ``[batch, output_size]``.
+        ``(outputs, final_state)`` with ``outputs`` a list of ``[batch, output_size]`` (``[batch,
+        *output_size]`` for a cell whose ``output_size`` is a shape). Past a row's
+        ``sequence_length`` its outputs are zeros and its state (every tensor, of any rank) is
+        carried unchanged.
+
+    Raises:
+        TypeError: ``inputs`` is not a non-empty list.
+        ValueError: a step of rank below 2 or of another shape than ``inputs[0]``.
     """
-    if not isinstance(inputs, (list, tuple)) or not inputs:
-        raise TypeError(f"inputs must be a non-empty list of [batch, depth] tensors, got {type(inputs).__name__}")
     check_optional_bool("static_rnn", "xla", xla)
     context, fused_training = tf1_training(training)
     with tf.name_scope(scope or "rnn"), context:
-        inputs = [as_driver_inputs("static_rnn", f"inputs[{t}]", x, dtype, initial_state) for t, x in enumerate(inputs)]
-        for t, x in enumerate(inputs):
-            if x.shape.rank != 2:
-                raise ValueError(f"inputs[{t}] must have rank 2 [batch, depth], got shape {x.shape}")
+        inputs = _static_inputs("static_rnn", inputs, dtype, initial_state)
         prepare_cell(cell, inputs[0].dtype)
         batch_static = inputs[0].shape[0]
         sequence_length = _check_sequence_length(sequence_length, batch_static)
         build_cell(cell, inputs[0].shape)  # before its state is made, as in dynamic_rnn
         new_sequence(cell, initial_state)
         state = _start_state(cell, initial_state, inputs[0], 0, dtype)
-        inputs_tm = tf.stack(inputs)  # [time, batch, depth]
+        inputs_tm = tf.stack(inputs)  # [time, batch, ...]
         if fused.plan(cell, inputs_tm, fused_training, fast).path != fused.PER_STEP:
             outputs, state = fused.run(cell, inputs_tm, state, sequence_length, fused_training, xla=xla)
             return tf.unstack(outputs, num=len(inputs)), state
@@ -502,14 +531,15 @@ def static_bidirectional_rnn(
     training: bool | tf.Tensor | None = None,
 ) -> tuple[list[tf.Tensor], Any, Any]:
     """TF1's ``static_bidirectional_rnn``: returns ``(outputs, state_fw, state_bw)`` where
-    each output is the depth-concatenation ``[fw, bw]`` of one step. ``training`` as in
-    :func:`dynamic_rnn`."""
-    if not isinstance(inputs, (list, tuple)) or not inputs:
-        raise TypeError(f"inputs must be a non-empty list of [batch, depth] tensors, got {type(inputs).__name__}")
-    stacked = tf.stack([  # [time, batch, depth]
-        as_driver_inputs("static_bidirectional_rnn", f"inputs[{t}]", x, dtype, initial_state_fw)
-        for t, x in enumerate(inputs)
-    ])
+    each output is the concatenation ``[fw, bw]`` of one step on axis 1, TF1's: the depth of
+    ``[batch, depth]`` steps (the first spatial axis of a convolutional cell's). ``inputs``
+    as in :func:`static_rnn`; ``training`` as in :func:`dynamic_rnn`.
+
+    Raises:
+        TypeError, ValueError: as :func:`static_rnn`.
+    """
+    steps = _static_inputs("static_bidirectional_rnn", inputs, dtype, initial_state_fw)
+    stacked = tf.stack(steps)  # [time, batch, ...]
     (out_fw, out_bw), (state_fw, state_bw) = bidirectional_dynamic_rnn(
         cell_fw, cell_bw, stacked, sequence_length=sequence_length, initial_state_fw=initial_state_fw,
         initial_state_bw=initial_state_bw, dtype=dtype, time_major=True, scope=scope, training=training,

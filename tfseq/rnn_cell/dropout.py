@@ -1,7 +1,7 @@
 """TF1's ``DropoutWrapper`` with Keras' training switch and per-sequence variational masks."""
 
 import numbers
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import keras
@@ -12,9 +12,22 @@ from tfseq._checks import check_optional_int, serialize_optional
 from tfseq._random import next_seeds, uniform
 from tfseq.rnn_cell.base import LSTMStateTuple, call_cell, cell_training
 from tfseq.rnn_cell.fusion import FusedDropout, FusedSpec, NotFusable, check_not_overridden
-from tfseq.rnn_cell.wrappers import RNNCellWrapper
+from tfseq.rnn_cell.wrappers import RNNCellWrapper, step_shape
 
 _INPUT_SALT, _OUTPUT_SALT, _STATE_SALT = 0, 1, 2  # state component k uses _STATE_SALT + k
+
+
+def _check_input_size(value: Any) -> int | tuple[int, ...] | None:
+    """None or an int (TF1's input depth), or the shape of a step input after the batch
+    (``tf.TensorShape`` or list of positive ints), kept as a tuple."""
+    if not isinstance(value, (tf.TensorShape, list, tuple)):
+        return check_optional_int("DropoutWrapper", "input_size", value)
+    dims = value.as_list() if isinstance(value, tf.TensorShape) and value.rank is not None else value
+    if isinstance(dims, tf.TensorShape) or not dims or not all(
+        isinstance(d, numbers.Integral) and not isinstance(d, bool) and d > 0 for d in dims
+    ):
+        raise ValueError(f"DropoutWrapper: input_size must be an int, a shape of positive ints or None, got {value!r}")
+    return tuple(int(d) for d in dims)
 
 
 def default_dropout_state_filter_visitor(substate: Any) -> Any:
@@ -134,7 +147,8 @@ class DropoutWrapper(RNNCellWrapper):
 
     ``variational_recurrent=False``: a fresh mask for every element at every step.
     ``variational_recurrent=True`` (Gal & Ghahramani): one mask of shape ``[1, size]``
-    per tensor (input, output, each state part), shared by every time step and every
+    per tensor (input, output, each state part; ``[1, *spatial, channels]`` for a
+    convolutional cell's, as TF1's ``[1] + size``), shared by every time step and every
     batch row of a sequence batch, and resampled for the next sequence batch.
 
     How variational masks stay fixed within a sequence and change between sequences,
@@ -159,7 +173,9 @@ class DropoutWrapper(RNNCellWrapper):
             or scalar float tensors / ``tf.Variable``s checked at run time.
         variational_recurrent: bool, see above.
         input_size: optional int, the input depth (TF1 needed it for variational input
-            dropout; here it is inferred at build and, if given, checked).
+            dropout; here it is inferred at build and, if given, checked), or the shape of a
+            step input after the batch (a ``tf.TensorShape`` or list of ints, TF1's for a
+            convolutional cell's ``[batch, *spatial, channels]`` steps).
         dtype: TF1's dtype of inputs and state; here the Keras layer dtype (policy).
         seed: optional int, makes masks reproducible.
         dropout_state_filter_visitor: ``substate -> bool or depth-1 structure of bools``
@@ -184,7 +200,7 @@ class DropoutWrapper(RNNCellWrapper):
         output_keep_prob: float | tf.Tensor | tf.Variable = 1.0,
         state_keep_prob: float | tf.Tensor | tf.Variable = 1.0,
         variational_recurrent: bool = False,
-        input_size: int | None = None,
+        input_size: int | tf.TensorShape | Sequence[int] | None = None,
         dtype: tf.DType | str | None = None,
         seed: int | None = None,
         dropout_state_filter_visitor: Callable | None = None,
@@ -195,7 +211,7 @@ class DropoutWrapper(RNNCellWrapper):
         self.output_keep_prob = check_keep_prob("DropoutWrapper", "output_keep_prob", output_keep_prob)
         self.state_keep_prob = check_keep_prob("DropoutWrapper", "state_keep_prob", state_keep_prob)
         self.variational_recurrent = bool(variational_recurrent)
-        self.input_size = check_optional_int("DropoutWrapper", "input_size", input_size)
+        self.input_size = _check_input_size(input_size)
         self.seed = check_optional_int("DropoutWrapper", "seed", seed)
         if dropout_state_filter_visitor is not None and not callable(dropout_state_filter_visitor):
             raise TypeError(
@@ -205,9 +221,17 @@ class DropoutWrapper(RNNCellWrapper):
         self.sequence_seed = keras.random.SeedGenerator(seed)
 
     def build(self, input_shape: tuple) -> None:
-        depth = tuple(input_shape)[-1]
-        if self.input_size is not None and depth is not None and depth != self.input_size:
-            raise ValueError(f"{self.name}: input_size={self.input_size} but the inputs have depth {depth}")
+        shape = step_shape(input_shape)
+        if self.input_size is not None and shape is not None:
+            dims = shape[1:]
+            if isinstance(self.input_size, int):
+                if len(dims) == 1 and dims[0] not in (None, self.input_size):
+                    raise ValueError(f"{self.name}: input_size={self.input_size} but the inputs have depth {dims[0]}")
+                if len(dims) > 1:
+                    raise ValueError(f"{self.name}: input_size={self.input_size} is a depth, but the inputs have "
+                                     f"shape {shape}: pass their shape after the batch, input_size={list(dims)}")
+            elif len(dims) != len(self.input_size) or any(d not in (None, n) for d, n in zip(dims, self.input_size)):
+                raise ValueError(f"{self.name}: input_size={list(self.input_size)} but the inputs have shape {shape}")
         super().build(input_shape)
 
     # -- sequences -------------------------------------------------------------
@@ -231,9 +255,11 @@ class DropoutWrapper(RNNCellWrapper):
         keep_prob = keep_prob_tensor("DropoutWrapper", name, keep_prob, value.dtype)
         if self.variational_recurrent:
             seed = tf.random.experimental.stateless_fold_in(self.sequence_seed.state.value, salt)
-            # one [1, size] mask per sequence: TF's default algorithm, whose numbers under XLA
+            # one [1, *size] mask per sequence: TF's default algorithm, whose numbers under XLA
             # (this int64 seed) are not Philox-by-name's; too small to matter for speed
-            noise = tf.random.stateless_uniform([1, value.shape[-1]], seed=seed, dtype=value.dtype)
+            shape = [1, *value.shape[1:]] if value.shape[1:].is_fully_defined() else tf.concat(
+                [[1], tf.shape(value)[1:]], 0)
+            noise = tf.random.stateless_uniform(shape, seed=seed, dtype=value.dtype)
         else:
             # Drawn from the SeedGenerator variable (not a stateful op) so that a checkpoint
             # holds the RNG position and a resumed run draws the same masks; Philox, fast under XLA.
@@ -354,7 +380,7 @@ class DropoutWrapper(RNNCellWrapper):
             "output_keep_prob": keep_prob_config("DropoutWrapper", "output_keep_prob", self.output_keep_prob),
             "state_keep_prob": keep_prob_config("DropoutWrapper", "state_keep_prob", self.state_keep_prob),
             "variational_recurrent": self.variational_recurrent,
-            "input_size": self.input_size,
+            "input_size": list(self.input_size) if isinstance(self.input_size, tuple) else self.input_size,
             "seed": self.seed,
             "dropout_state_filter_visitor": serialize_optional(self.dropout_state_filter_visitor),
         }

@@ -68,7 +68,10 @@ class TimeFreqLSTMCell(RNNCell):
         reuse: TF1 only; accepted as None.
         input_size: None or int >= ``feature_size``, the input depth (not a TF1 argument). The
             state and output sizes depend on it, so it is needed before the cell is built to ask
-            for them (``keras.layers.RNN(cell)``, a zero state); ``build`` sets it.
+            for them: ``keras.layers.RNN(cell)`` reads ``state_size`` when it is constructed,
+            before it builds the cell (without it: ``ValueError`` naming ``input_size``), and a
+            zero state; ``build`` sets it. The TF1 drivers (``tfseq.nn.dynamic_rnn`` & co.) build
+            the cell first and need no ``input_size``.
 
     Call arguments:
         inputs: ``[batch, depth]``.
@@ -135,7 +138,9 @@ class TimeFreqLSTMCell(RNNCell):
         if self.input_size is None:
             raise ValueError(
                 f"{self.name}: the state and output sizes depend on the input depth (one c and m per "
-                "frequency window): build the cell first (cell.build((None, depth))) or pass input_size=depth"
+                "frequency window), unknown before the cell is built; keras.layers.RNN(cell) asks for them when "
+                "it is constructed, before it builds the cell: pass input_size=depth to TimeFreqLSTMCell (or "
+                "build the cell first, cell.build((None, depth)))"
             )
         return window_count(self.input_size, self.feature_size, self.frequency_skip)
 

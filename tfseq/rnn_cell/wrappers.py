@@ -16,14 +16,15 @@ the contrib wrappers add their own scope around their weights and the wrapped ce
 """
 
 import math
-from collections.abc import Callable
+import numbers
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import keras
 import tensorflow as tf
 
 from tfseq._checks import check_positive_int, serialize_optional
-from tfseq.rnn_cell.base import RNNCell, call_cell, get_activation, reject_tf1_only_args
+from tfseq.rnn_cell.base import RNNCell, call_cell, get_activation, reject_tf1_only_args, state_dims
 
 
 def check_cell(owner: str, name: str, cell: keras.layers.Layer) -> keras.layers.Layer:
@@ -66,6 +67,58 @@ def build_cell(cell: keras.layers.Layer, input_shape: tuple) -> keras.layers.Lay
     if not cell.built and type(cell).build is not keras.layers.Layer.build:
         cell.build(tuple(input_shape))
     return cell
+
+
+def step_shape(input_shape: Any) -> tuple | None:
+    """``(batch, *dims)`` of one step's input shape (a ``TensorShape`` or a tuple, also
+    ``(batch, TensorShape)``), or None for the shapes of nested inputs or an unknown rank."""
+    if isinstance(input_shape, tf.TensorShape):
+        return None if input_shape.rank is None else tuple(input_shape.as_list())
+    if not isinstance(input_shape, (tuple, list)) or not input_shape:
+        return None
+    batch, *rest = input_shape
+    if batch is not None and not isinstance(batch, numbers.Integral):
+        return None  # a tuple of shapes: nested inputs
+    dims = [batch]
+    for dim in rest:
+        if dim is None or isinstance(dim, numbers.Integral):
+            dims.append(dim)
+        elif isinstance(dim, tf.TensorShape) and dim.rank is not None:
+            dims.extend(dim.as_list())
+        else:
+            return None
+    return tuple(dims)
+
+
+def _shape_text(dims: Sequence[int | None]) -> str:
+    return "[batch" + "".join(f", {d}" for d in dims) + "]"
+
+
+def residual_add(owner: str, inputs: Any, outputs: Any) -> Any:
+    """TF1's default residual: ``inputs + outputs``, tensor by tensor for nested ones, of any
+    rank (``[batch, depth]``, a convolutional cell's ``[batch, *spatial, channels]``).
+
+    Raises:
+        ValueError: ``inputs`` and ``outputs`` differ in structure or in shape (both named).
+    """
+    try:
+        tf.nest.assert_same_structure(inputs, outputs)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"{owner}: the default residual_fn adds the inputs to the cell's outputs, so they must have "
+            f"the same structure, got inputs {tf.nest.map_structure(lambda x: x.shape, inputs)} and outputs "
+            f"{tf.nest.map_structure(lambda y: y.shape, outputs)}"
+        ) from None
+
+    def add(x: tf.Tensor, y: tf.Tensor) -> tf.Tensor:
+        if not tf.TensorShape(x.shape).is_compatible_with(y.shape):
+            raise ValueError(
+                f"{owner}: the default residual_fn adds the inputs to the cell's outputs, so they must have "
+                f"the same shape, got inputs of shape {x.shape} and outputs of shape {y.shape}"
+            )
+        return x + y
+
+    return tf.nest.map_structure(add, inputs, outputs)
 
 
 class RNNCellWrapper(RNNCell):
@@ -166,14 +219,23 @@ class RNNCellWrapper(RNNCell):
 class ResidualWrapper(RNNCellWrapper):
     """Adds the step input to the step output: ``output = residual_fn(inputs, cell_output)``.
 
+    The default ``residual_fn`` is TF1's: ``inputs + outputs``, for steps of any rank (a
+    convolutional cell's ``[batch, *spatial, channels]`` too) and tensor by tensor for nested
+    inputs and outputs, whose shapes must match.
+
     Args:
-        cell: the wrapped cell; its ``output_size`` must equal the input depth for the
-            default ``residual_fn``.
+        cell: the wrapped cell; for the default ``residual_fn`` its ``output_size`` must be the
+            shape of a step input after the batch (the input depth for ``[batch, depth]`` steps;
+            ``input_shape[:-1] + [output_channels]`` of a convolutional cell's input).
         residual_fn: ``(inputs, outputs) -> outputs``; default ``inputs + outputs``. A
             custom function must be registered with ``keras.saving.register_keras_serializable``
             for ``.keras`` files to load.
 
     TF1 scope: none (``rnn/basic_lstm_cell/kernel``).
+
+    Raises:
+        ValueError: with the default ``residual_fn``, step inputs of another shape than the
+            cell's outputs (both named; at build, or at the first step for nested inputs).
     """
 
     object_args = ("cell", "residual_fn")
@@ -185,18 +247,23 @@ class ResidualWrapper(RNNCellWrapper):
         self.residual_fn = residual_fn
 
     def build(self, input_shape: tuple) -> None:
-        depth = self.input_depth(input_shape)
-        if self.residual_fn is None and depth != self.cell.output_size:
-            raise ValueError(
-                f"{self.name}: the default residual needs input depth == cell output_size, got "
-                f"input depth {depth} and output_size {self.cell.output_size}"
-            )
+        shape, size = step_shape(input_shape), getattr(self.cell, "output_size", None)
+        if self.residual_fn is None and shape is not None and isinstance(size, (numbers.Integral, tf.TensorShape)):
+            dims = state_dims(size)
+            if len(shape) != 1 + len(dims) or any(
+                s is not None and d is not None and s != d for s, d in zip(shape[1:], dims)
+            ):
+                raise ValueError(
+                    f"{self.name}: the default residual_fn adds the inputs to the cell's outputs, so they must "
+                    f"have the same shape, got inputs {_shape_text(shape[1:])} and outputs {_shape_text(dims)} "
+                    f"(the cell's output_size={size})"
+                )
         super().build(input_shape)
 
     def call(self, inputs: tf.Tensor, states: Any, training: bool | tf.Tensor | None = None) -> tuple[tf.Tensor, Any]:
         output, new_state = call_cell(self.cell, inputs, states, training)
         if self.residual_fn is None:
-            return inputs + output, new_state
+            return residual_add(self.name, inputs, output), new_state
         return self.residual_fn(inputs, output), new_state
 
     def get_config(self) -> dict:
