@@ -3,6 +3,8 @@
     python -m benchmarks.translate                       # units 256, batch 64, length 20, vocab 8000
     python -m benchmarks.translate --units 128 --rounds 5
     python -m benchmarks.translate --layers 2 --encoder bi --attention scaled_luong --dropout 0.3  # the docs' Multi30k model
+    python -m benchmarks.translate --units 512 --batch 128 --layers 2 --cell gru --attention bahdanau --dropout 0.5
+                                                         # the multi30k preset's model
 
 Both models have the same size: embeddings of ``units``, a one-layer LSTM encoder and a
 one-layer LSTM decoder of ``units`` started from the encoder's state, Luong (dot) attention
@@ -16,10 +18,10 @@ build it) attends once after the decoder LSTM. Each is timed as one compiled tra
 is target tokens per second. The ratio is of each side's fastest setting.
 
 tfseq's model trains its decoder through ``seq2seq.fused_attention``'s hoisted loop where that
-plans so (LSTM cells, Luong attention, input dropout); the ``tfseq per-step`` rows run the same
-model's decoder through ``nn.dynamic_rnn`` (the per-step path, the same numbers and dropout
-masks). ``--layers``, ``--encoder``, ``--attention`` and ``--dropout`` set tfseq's model (the
-translate demo's fields); the Keras rows run only for its one-layer form (``--dropout`` as their
+plans so (LSTM or GRU cells, Luong or Bahdanau attention, input dropout); the ``tfseq per-step``
+rows run the same model's decoder through ``nn.dynamic_rnn`` (the per-step path, the same
+numbers and dropout masks). ``--layers``, ``--cell``, ``--encoder``, ``--attention`` and
+``--dropout`` set tfseq's model (the translate demo's fields); the Keras rows run only for its one-layer LSTM form (``--dropout`` as their
 LSTMs' input dropout); ``--precision mixed_bfloat16`` runs both models under Keras' mixed policy.
 """
 
@@ -101,7 +103,7 @@ def candidates(args):
 
     def make_tfseq(jit, per_step=False):
         def make():
-            model = TranslationModel(args.vocab, args.vocab, args.units, num_layers=args.layers,
+            model = TranslationModel(args.vocab, args.vocab, args.units, num_layers=args.layers, cell=args.cell,
                                      encoder_type=args.encoder, attention=args.attention, dropout=args.dropout,
                                      init_weight=None, seed=0, dtype=args.precision)
             model.build()
@@ -120,7 +122,7 @@ def candidates(args):
     cands = [Candidate("tfseq", "tfseq", make_tfseq(False)), Candidate("tfseq+xla", "tfseq", make_tfseq(True)),
              Candidate("tfseq per-step", "tfseq per-step", make_tfseq(False, True)),
              Candidate("tfseq per-step+xla", "tfseq per-step", make_tfseq(True, True))]
-    if args.layers == 1 and args.encoder == "uni":
+    if args.layers == 1 and args.encoder == "uni" and args.cell == "lstm":
         cands += [Candidate("keras", "keras", make_keras(False)), Candidate("keras+xla", "keras", make_keras(True))]
     return cands
 
@@ -132,8 +134,10 @@ def main(argv=None):
     parser.add_argument("--length", type=int, default=20, help="source and target length (tokens)")
     parser.add_argument("--vocab", type=int, default=8000)
     parser.add_argument("--layers", type=int, default=1, help="tfseq's num_layers (even for --encoder bi)")
+    parser.add_argument("--cell", choices=["lstm", "gru"], default="lstm", help="tfseq's cells")
     parser.add_argument("--encoder", choices=["uni", "bi"], default="uni")
-    parser.add_argument("--attention", choices=["luong", "scaled_luong"], default="luong")
+    parser.add_argument("--attention", choices=["luong", "scaled_luong", "bahdanau", "normed_bahdanau"],
+                        default="luong")
     parser.add_argument("--dropout", type=float, default=0.0, help="input dropout of every cell, in [0, 1)")
     parser.add_argument("--precision", choices=["float32", "mixed_bfloat16"], default="float32",
                         help="both models' Keras dtype policy")
@@ -154,7 +158,7 @@ def main(argv=None):
     tokens = args.batch * args.length
     best = {}
     print(f"training step, units {args.units}, batch {args.batch}, length {args.length}, vocab {args.vocab}, "
-          f"{args.precision}, tfseq: {args.layers} layer(s), {args.encoder} encoder, {args.attention}, "
+          f"{args.precision}, tfseq: {args.layers} {args.cell} layer(s), {args.encoder} encoder, {args.attention}, "
           f"dropout {args.dropout} "
           f"(target tokens/s, median of {args.rounds} interleaved rounds)")
     for name, result in results.items():

@@ -468,11 +468,12 @@ def test_precision_option_is_checked():
         options.config_from_args(cli.build_parser().parse_args(["--precision", "bf16"]))
 
 
-def test_translate_benchmark_times_the_hoisted_and_per_step_decoder(capsys):
+@pytest.mark.parametrize("model", [["--encoder", "bi"], ["--cell", "gru", "--attention", "bahdanau"]])
+def test_translate_benchmark_times_the_hoisted_and_per_step_decoder(capsys, model):
     from benchmarks import translate
 
     assert translate.main(["--units", "8", "--vocab", "40", "--length", "4", "--batch", "2", "--rounds", "1",
-                           "--min-time", "0.01", "--layers", "2", "--encoder", "bi", "--dropout", "0.3"]) == 0
+                           "--min-time", "0.01", "--layers", "2", "--dropout", "0.3"] + model) == 0
     out = capsys.readouterr().out
     for row in ("tfseq ", "tfseq+xla", "tfseq per-step ", "tfseq per-step+xla"):
         assert f"  {row}" in out and "failed" not in out, out

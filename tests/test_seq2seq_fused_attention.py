@@ -20,27 +20,40 @@ MEMORY = rng.standard_normal((B, S, M)).astype(np.float32)
 LENGTHS = np.array([4, 2, 3], np.int32)
 
 
-def make(layers=2, scale=True, layer="dense", cell_kind=rnn_cell.BasicLSTMCell, dropout=None, **wrapper_kwargs):
-    """``dropout``: None, or ``DropoutWrapper`` keyword arguments for every layer (seeds 11, 12, ...)."""
+def make(layers=2, scale=True, layer="dense", cell_kind=rnn_cell.BasicLSTMCell, dropout=None, mechanism="luong",
+         units=None, residual=(), **wrapper_kwargs):
+    """``dropout``: None, or ``DropoutWrapper`` keyword arguments for every layer (seeds 11, 12, ...);
+    ``mechanism``: ``"luong"`` (scaled with ``scale``), ``"bahdanau"`` or ``"normed_bahdanau"``;
+    ``units``: each layer's size (default ``H``), or a list of cell kinds in ``cell_kind``;
+    ``residual``: the layers wrapped (outermost) in a ``ResidualWrapper``."""
     keras.utils.set_random_seed(3)
-    cells = [cell_kind(H, forget_bias=1.0) if cell_kind is rnn_cell.BasicLSTMCell else cell_kind(H)
-             for _ in range(layers)]
+    units = units or [H] * layers
+    kinds = cell_kind if isinstance(cell_kind, list) else [cell_kind] * layers
+    cells = [kind(n, forget_bias=1.0) if kind is rnn_cell.BasicLSTMCell else kind(n) for kind, n in zip(kinds, units)]
     if dropout is not None:
         cells = [rnn_cell.DropoutWrapper(c, seed=11 + i, **dropout) for i, c in enumerate(cells)]
+    cells = [rnn_cell.ResidualWrapper(c) if i in residual else c for i, c in enumerate(cells)]
     stack = rnn_cell.MultiRNNCell(cells) if layers > 1 else cells[0]
-    mechanism = s2s.LuongAttention(H, scale=scale)
+    if mechanism == "luong":
+        mechanism = s2s.LuongAttention(units[-1], scale=scale)
+    else:
+        mechanism = s2s.BahdanauAttention(H + 2, normalize=mechanism == "normed_bahdanau")
     kwargs = {"attention_layer": keras.layers.Dense(A, use_bias=False)} if layer == "dense" else \
         {"attention_layer_size": A}
     wrapper = s2s.AttentionWrapper(stack, mechanism, **kwargs, **wrapper_kwargs)
     mechanism.setup_memory(tf.constant(MEMORY), memory_sequence_length=LENGTHS)
     wrapper(tf.zeros([B, D]), wrapper.get_initial_state(batch_size=B, dtype=tf.float32))  # build
-    if scale:
+    if isinstance(mechanism, s2s.LuongAttention) and scale:
         mechanism.scale_weight.assign(1.7)
+    if getattr(mechanism, "normalize", False):  # away from their initial values, so that errors show
+        mechanism.attention_g.assign(0.8)
+        mechanism.attention_b.assign(np.linspace(-0.5, 0.5, H + 2).astype(np.float32))
     return wrapper, mechanism
 
 
 def sampler_states(wrapper):
     stack = wrapper.cell.cells if isinstance(wrapper.cell, rnn_cell.MultiRNNCell) else [wrapper.cell]
+    stack = [layer.cell if isinstance(layer, rnn_cell.ResidualWrapper) else layer for layer in stack]
     return [layer.sequence_seed.state for layer in stack if isinstance(layer, rnn_cell.DropoutWrapper)]
 
 
@@ -64,7 +77,7 @@ def run_both(wrapper, mechanism, backward, training=None):
                 outputs, final = fused_attention.teacher_forced(wrapper, x, state, backward=backward,
                                                                 training=training)
             flat_final = [t for t in tf.nest.flatten(final) if isinstance(t, tf.Tensor)]
-            loss = tf.reduce_sum(outputs * np.cos(np.arange(A, dtype=np.float32))) + sum(
+            loss = tf.reduce_sum(outputs * np.cos(np.arange(outputs.shape[-1], dtype=np.float32))) + sum(
                 tf.reduce_sum(t * (i + 1) * 0.1) for i, t in enumerate(flat_final))
         sources = [x, memory] + wrapper.trainable_variables + mechanism.trainable_variables
         results[path] = (outputs, flat_final, tape.gradient(loss, sources),
@@ -80,9 +93,45 @@ def test_hoisted_loop_equals_the_per_step_path(layers, scale, layer, backward):
     assert_same(results, layers)
 
 
-def assert_same(results, layers):
+@pytest.mark.parametrize("backward", ["manual", "autodiff"])
+@pytest.mark.parametrize("cell_kind,mechanism,units", [
+    (rnn_cell.GRUCell, "luong", None),
+    (rnn_cell.BasicLSTMCell, "bahdanau", None),
+    (rnn_cell.GRUCell, "normed_bahdanau", None),
+    ([rnn_cell.GRUCell, rnn_cell.LSTMCell, rnn_cell.GRUCell], "normed_bahdanau", [6, 3, 5]),
+    ([rnn_cell.BasicLSTMCell, rnn_cell.GRUCell], "luong", [3, 6]),
+])
+def test_gru_layers_and_bahdanau_attention_equal_the_per_step_path(cell_kind, mechanism, units, backward):
+    layers = len(units) if units else 2
+    wrapper, mech = make(layers, cell_kind=cell_kind, mechanism=mechanism, units=units)
+    assert fused_attention.plan(wrapper).path == fused_attention.HOISTED
+    assert_same(run_both(wrapper, mech, backward), layers)
+
+
+@pytest.mark.parametrize("backward", ["manual", "autodiff"])
+@pytest.mark.parametrize("cell_kind,mechanism,dropout", [
+    (rnn_cell.BasicLSTMCell, "luong", None),
+    (rnn_cell.GRUCell, "bahdanau", {"input_keep_prob": 0.6}),
+])
+def test_residual_layers_equal_the_per_step_path(cell_kind, mechanism, dropout, backward):
+    wrapper, mech = make(3, cell_kind=cell_kind, mechanism=mechanism, dropout=dropout, residual=(1, 2),
+                         output_attention=False)
+    assert fused_attention.plan(wrapper, True).path == fused_attention.HOISTED
+    assert_same(run_both(wrapper, mech, backward, training=True), 3, width=H)
+
+
+@pytest.mark.parametrize("backward", ["manual", "autodiff"])
+@pytest.mark.parametrize("cell_kind,mechanism", [(rnn_cell.BasicLSTMCell, "luong"), (rnn_cell.GRUCell, "bahdanau")])
+def test_the_cell_output_instead_of_the_attention(cell_kind, mechanism, backward):
+    wrapper, mech = make(cell_kind=cell_kind, mechanism=mechanism, output_attention=False)
+    results = run_both(wrapper, mech, backward)
+    assert results["per_step"][0].shape == (B, T, H)
+    assert_same(results, 2, width=H)
+
+
+def assert_same(results, layers, width=A):
     (out_ref, final_ref, grads_ref, _), (out, final, grads, _) = results["per_step"], results["hoisted"]
-    assert out.shape == (B, T, A)
+    assert out.shape == (B, T, width)
     np.testing.assert_allclose(out, out_ref, atol=1e-5, rtol=0)
     assert len(final) == len(final_ref)
     for mine, ref in zip(final, final_ref):
@@ -145,8 +194,10 @@ def test_plan_keeps_other_dropout_per_step():
     assert fused_attention.plan(wrapper, False).path == fused_attention.HOISTED
 
 
-def test_hand_written_backward_under_xla_equals_the_per_step_path():
-    wrapper, mechanism = make()
+@pytest.mark.parametrize("cell_kind,mechanism", [(rnn_cell.BasicLSTMCell, "luong"),
+                                                (rnn_cell.GRUCell, "normed_bahdanau")])
+def test_hand_written_backward_under_xla_equals_the_per_step_path(cell_kind, mechanism):
+    wrapper, mechanism = make(cell_kind=cell_kind, mechanism=mechanism)
     x = tf.constant(X)
 
     def loss_and_grads(fused):
@@ -170,10 +221,19 @@ def test_plan_explains_the_per_step_cases():
     peephole, _ = make(cell_kind=lambda n: rnn_cell.LSTMCell(n, use_peepholes=True))
     assert fused_attention.plan(peephole).path == fused_attention.PER_STEP
     assert "has peepholes" in fused_attention.plan(peephole).reason
-    bahdanau = s2s.AttentionWrapper(rnn_cell.BasicLSTMCell(H), s2s.BahdanauAttention(H, tf.constant(MEMORY)),
-                                    attention_layer_size=A)
-    bahdanau(tf.zeros([B, D]), bahdanau.get_initial_state(batch_size=B, dtype=tf.float32))
-    assert fused_attention.plan(bahdanau) == (fused_attention.PER_STEP, "BahdanauAttention is not LuongAttention")
+    monotonic = s2s.AttentionWrapper(rnn_cell.BasicLSTMCell(H),
+                                     s2s.BahdanauMonotonicAttention(H, tf.constant(MEMORY)), attention_layer_size=A)
+    monotonic(tf.zeros([B, D]), monotonic.get_initial_state(batch_size=B, dtype=tf.float32))
+    assert fused_attention.plan(monotonic) == (
+        fused_attention.PER_STEP, "BahdanauMonotonicAttention is not LuongAttention or BahdanauAttention")
+    biased_query = s2s.AttentionWrapper(rnn_cell.GRUCell(H), s2s.BahdanauAttention(
+        H, tf.constant(MEMORY), query_layer=keras.layers.Dense(H)), attention_layer_size=A)
+    biased_query(tf.zeros([B, D]), biased_query.get_initial_state(batch_size=B, dtype=tf.float32))
+    assert "query_layer is not a bias-free linear" in fused_attention.plan(biased_query).reason
+    first_residual, _ = make(cell_kind=rnn_cell.GRUCell, units=[D + A] * 2, residual=(0,))
+    assert "on the first layer" in fused_attention.plan(first_residual).reason
+    relu_gru, _ = make(cell_kind=lambda n: rnn_cell.GRUCell(n, activation="relu"))
+    assert "activation other than tanh" in fused_attention.plan(relu_gru).reason
     no_layer = s2s.AttentionWrapper(rnn_cell.BasicLSTMCell(H), s2s.LuongAttention(H, tf.constant(MEMORY)))
     no_layer(tf.zeros([B, D]), no_layer.get_initial_state(batch_size=B, dtype=tf.float32))
     assert "no attention layer" in fused_attention.plan(no_layer).reason

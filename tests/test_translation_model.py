@@ -62,10 +62,15 @@ def test_keras_save_load_and_config(tmp_path, attention, encoder):
                                   greedy["ids"])
 
 
-@pytest.mark.parametrize("dropout", [0.0, 0.3])
-def test_teacher_forcing_takes_the_hoisted_loop_and_equals_the_per_step_path(monkeypatch, dropout):
-    model = TranslationModel(12, 10, 8, num_layers=2, cell="lstm", encoder_type="bi", attention="scaled_luong",
-                             dropout=dropout, seed=3)
+@pytest.mark.parametrize("cell,attention,dropout,residual", [
+    ("lstm", "scaled_luong", 0.0, False), ("lstm", "scaled_luong", 0.3, False),
+    ("gru", "bahdanau", 0.5, False),  # the multi30k preset's model
+    ("gru", "normed_bahdanau", 0.0, False), ("lstm", "luong", 0.3, True),
+])
+def test_teacher_forcing_takes_the_hoisted_loop_and_equals_the_per_step_path(monkeypatch, cell, attention, dropout,
+                                                                              residual):
+    model = TranslationModel(12, 10, 8, num_layers=2, cell=cell, encoder_type="bi", attention=attention,
+                             dropout=dropout, residual=residual, seed=3)
     model.build()
     samplers = [v for v in model.non_trainable_variables if "seed_generator_state" in v.path]
     assert len(samplers) == (4 if dropout else 0)  # two encoder and two decoder layers

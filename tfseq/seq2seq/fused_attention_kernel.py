@@ -1,0 +1,268 @@
+"""The hoisted attention loop's math: one step of each layer kind and score, and the loop with its
+hand-written backward (``tf.custom_gradient``), used by :mod:`tfseq.seq2seq.fused_attention`.
+
+A layer is ``(kind, units, forget_bias)`` with its TF1 weights; ``kind`` is ``"lstm"`` (``kernel``,
+``bias``) or ``"gru"`` (``gates/kernel``, ``gates/bias``, ``candidate/kernel``,
+``candidate/bias``). Each layer's gate pre-activations ``z`` are ``G`` wide (``4H`` or ``3H``);
+of layer 0 the part that the teacher-forced inputs give, ``x @ W_x + b`` (``W_x [D, G]``, the
+inputs' rows of its kernels), is computed for all steps before the loop. A score is ``"luong"``
+(``g * keys . h``; arguments ``keys`` and, when scaled, ``g``) or ``"bahdanau"``
+(``v . tanh(keys + h @ W_q)``; arguments ``keys`` (with the normalised form's bias added),
+``v`` (normalised) and ``W_q``).
+"""
+
+from collections.abc import Sequence
+
+import tensorflow as tf
+
+LSTM, GRU = "lstm", "gru"
+LUONG, BAHDANAU = "luong", "bahdanau"
+_STATES = {LSTM: 2, GRU: 1}  # state tensors per layer: (c, h) or h
+_WEIGHTS = {LSTM: 2, GRU: 4}
+
+
+def gate_width(kind: str, units: int) -> int:
+    """``G``: the width of a layer's gate pre-activations."""
+    return 4 * units if kind == LSTM else 3 * units
+
+
+def split_weights(kind: str, weights: Sequence[tf.Tensor], depth: int) -> tuple:
+    """``(W_x [depth, G], bias [G], recurrent kernels)`` of one layer whose input starts with
+    ``depth`` hoisted features: LSTM ``[K_rest]``, GRU ``[gates K_rest, candidate K_rest]``."""
+    if kind == LSTM:
+        kernel, bias = weights
+        return kernel[:depth], bias, [kernel[depth:]]
+    gates_kernel, gates_bias, candidate_kernel, candidate_bias = weights
+    return (tf.concat([gates_kernel[:depth], candidate_kernel[:depth]], 1), tf.concat([gates_bias, candidate_bias], 0),
+            [gates_kernel[depth:], candidate_kernel[depth:]])
+
+
+def step(kind: str, inputs: tf.Tensor, state: Sequence[tf.Tensor], pre: tf.Tensor, rest: Sequence[tf.Tensor],
+         forget_bias: float) -> tuple:
+    """One layer's step: ``(new state, h, saved)``; ``pre`` is the hoisted part of ``z`` (or the
+    bias) and ``saved`` what the backward needs: LSTM ``(u, [i, j, f, o], c)`` with
+    ``u = [inputs, h_prev]``; GRU ``(u, [inputs, r * h_prev], [r, z, c])``."""
+    h_prev = state[-1]
+    u = tf.concat([inputs, h_prev], 1)
+    if kind == LSTM:
+        i, j, f, o = tf.split(tf.matmul(u, rest[0]) + pre, 4, axis=1)  # input gate, new input, forget, output
+        i, j, f, o = tf.sigmoid(i), tf.tanh(j), tf.sigmoid(f + forget_bias), tf.sigmoid(o)
+        c = f * state[0] + i * j
+        h = o * tf.tanh(c)
+        return [c, h], h, (u, tf.concat([i, j, f, o], 1), c)
+    units = h_prev.shape[-1]
+    r, z = tf.split(tf.sigmoid(tf.matmul(u, rest[0]) + pre[..., :2 * units]), 2, axis=1)  # reset, update gates
+    uc = tf.concat([inputs, r * h_prev], 1)
+    c = tf.tanh(tf.matmul(uc, rest[1]) + pre[..., 2 * units:])
+    h = z * h_prev + (1.0 - z) * c
+    return [h], h, (u, uc, tf.concat([r, z, c], 1))
+
+
+def score(kind: str, h: tf.Tensor, args: Sequence[tf.Tensor]) -> tuple:
+    """``(score [batch, S], saved)`` of the top layer's ``h``; Bahdanau saves ``h @ W_q``."""
+    if kind == LUONG:
+        raw = tf.einsum("bu,bsu->bs", h, args[0])
+        return (args[1] * raw if len(args) > 1 else raw), ()
+    keys, v, w_q = args
+    query = tf.matmul(h, w_q)  # [batch, U]
+    return tf.einsum("bsu,u->bs", tf.tanh(keys + query[:, None, :]), v), (query,)
+
+
+def attend(h: tf.Tensor, scores: tf.Tensor, mask: tf.Tensor | None, values: tf.Tensor, w_a: tf.Tensor) -> tuple:
+    """``(alignments, [h, context], attention)``: masked softmax, context and attention layer."""
+    if mask is not None:
+        scores = tf.where(mask, scores, tf.fill(tf.shape(scores), tf.constant(-float("inf"), scores.dtype)))
+    alignments = tf.nn.softmax(scores)
+    mixed = tf.concat([h, tf.einsum("bs,bsm->bm", alignments, values)], 1)
+    return alignments, mixed, tf.matmul(mixed, w_a)
+
+
+def _layer_backward(kind, t, saved, d_h, d_c, rest, width, c_first):
+    """One layer's step backward: ``(dz [batch, G], d_inputs, d_h_prev, d_c_prev)``."""
+    if kind == LSTM:
+        u, gates, cs = saved
+        i, j, f, o = tf.split(gates[t], 4, axis=1)
+        tanh_c = tf.tanh(cs[t])
+        dc = d_c + d_h * o * (1.0 - tanh_c * tanh_c)
+        dz = tf.concat([dc * j * i * (1.0 - i), dc * i * (1.0 - j * j),
+                        dc * c_first[t] * f * (1.0 - f), d_h * tanh_c * o * (1.0 - o)], 1)
+        du = tf.matmul(dz, rest[0], transpose_b=True)
+        return dz, du[:, :width], du[:, width:], dc * f
+    us, _, rzc = saved
+    r, z, c = tf.split(rzc[t], 3, axis=1)
+    h_prev = us[t][:, width:]
+    d_zc = d_h * (1.0 - z) * (1.0 - c * c)
+    duc = tf.matmul(d_zc, rest[1], transpose_b=True)
+    d_rh = duc[:, width:]
+    d_zg = tf.concat([d_rh * h_prev * r * (1.0 - r), d_h * (h_prev - c) * z * (1.0 - z)], 1)
+    du = tf.matmul(d_zg, rest[0], transpose_b=True)
+    return (tf.concat([d_zg, d_zc], 1), duc[:, :width] + du[:, :width],
+            d_h * z + d_rh * r + du[:, width:], None)
+
+
+def fused_loop(kinds: Sequence[str], forget_biases: Sequence[float], score_kind: str, score_args: int,
+               mask: tf.Tensor | None, drops: Sequence[tf.Tensor | None], output_attention: bool = True,
+               residuals: Sequence[bool] | None = None):
+    """The hoisted loop as one ``tf.custom_gradient`` function of
+    ``(x_tm, attention_0, *flat_state_0, *layer weights, values, W_a, *score arguments)``,
+    returning ``(outputs [T, batch, A or H_top], attention, alignments, *flat_state)``; the
+    outputs are each step's attention, or with ``output_attention=False`` the top layer's ``h``.
+    A layer with ``residuals[layer]`` outputs its input (before dropout) plus its ``h``.
+
+    Forward, per step, it keeps each layer's matmul inputs and gate activations (and the LSTM's
+    ``c``), the alignments, ``[h_top, context]`` and Bahdanau's ``h_top @ W_q``. Backward runs
+    the steps in reverse with one small matmul per kernel and the attention's chain rule::
+
+        d_mixed = d_att @ W_a^T;  d_h_top, d_ctx = split(d_mixed)
+        d_alpha = d_ctx . values;  d_score = alpha * (d_alpha - sum(alpha * d_alpha))
+        Luong:    d_h_top += g * d_score @ keys
+        Bahdanau: d_pre = d_score v (1 - tanh^2);  d_q = sum_s d_pre;  d_h_top += d_q @ W_q^T
+        LSTM:     do = dh * tanh(c);  dc += dh * o * (1 - tanh(c)^2);  dc_prev = dc * f
+                  dz = [dc * j * i (1 - i), dc * i * (1 - j^2), dc * c_prev * f (1 - f), do * o (1 - o)]
+        GRU:      d_zc = dh (1 - z)(1 - c^2);  [d_in, d_rh] = d_zc @ K_c^T
+                  d_zg = [d_rh * h_prev * r (1 - r), dh (h_prev - c) z (1 - z)];  [d_in', d_h'] = d_zg @ K_g^T
+                  dh_prev = dh * z + d_rh * r + d_h'
+
+    With input dropout, a layer's input is multiplied by the step's mask ``drops[layer][t]`` and
+    so is its gradient. After the loop come every weight gradient as one large matmul over all
+    steps, and Luong's memory gradients as batched matmuls (``d_keys = g * sum_t d_score_t (x)
+    h_top_t``, ``d_g = sum(d_keys / g * keys)``: no per-step ``[batch, S, depth]``
+    accumulators, which in bfloat16 on a CPU were a third of the backward); Bahdanau's
+    ``d_keys`` and ``d_v`` are summed in the loop (they need each step's ``tanh``).
+    """
+    layers = len(kinds)
+    residuals = list(residuals or [False] * layers)
+    n_states = [_STATES[k] for k in kinds]
+    state_at = [sum(n_states[:i]) for i in range(layers)]
+
+    @tf.custom_gradient
+    def loop(x_tm, att0, *args):
+        flat0 = list(args[:sum(n_states)])
+        pos = sum(n_states)
+        weights = []
+        for kind in kinds:
+            weights.append(list(args[pos:pos + _WEIGHTS[kind]]))
+            pos += _WEIGHTS[kind]
+        values, w_a, s_args = args[pos], args[pos + 1], list(args[pos + 2:])
+        depth, steps, dtype = x_tm.shape[-1], tf.shape(x_tm)[0], x_tm.dtype
+        units = [flat0[state_at[i]].shape[-1] for i in range(layers)]
+        widths = [att0.shape[-1]] + units[:-1]  # each layer's input width before its h
+        split = [split_weights(kind, w, depth if i == 0 else 0) for i, (kind, w) in enumerate(zip(kinds, weights))]
+        w_x0 = split[0][0]
+        xw = tf.einsum("tbd,dg->tbg", x_tm, w_x0) + split[0][1]  # [T, batch, G0]
+        pres = [None] + [s[1] for s in split[1:]]
+        rests = [s[2] for s in split]
+        bahdanau = score_kind == BAHDANAU
+
+        def ta():
+            return tf.TensorArray(dtype, size=steps)
+
+        def body(t, att, state, align, out, saved, aligns, mixeds, queries):
+            new_state, new_saved, below = [], [], att
+            for layer, kind in enumerate(kinds):
+                inputs = below if drops[layer] is None else below * drops[layer][t]
+                layer_state = state[state_at[layer]:state_at[layer] + n_states[layer]]
+                got, h, keep = step(kind, inputs, layer_state, xw[t] if layer == 0 else pres[layer],
+                                    rests[layer], forget_biases[layer])
+                below = below + h if residuals[layer] else h
+                new_state += got
+                new_saved.append([a.write(t, v) for a, v in zip(saved[layer], keep)])
+            scores, query = score(score_kind, below, s_args)
+            align, mixed, att = attend(below, scores, mask, values, w_a)
+            if bahdanau:
+                queries = [queries[0].write(t, query[0])]
+            return (t + 1, att, new_state, align, out.write(t, att if output_attention else below), new_saved,
+                    aligns.write(t, align),
+                    mixeds.write(t, mixed), queries)
+
+        init = (tf.constant(0), att0, flat0, tf.zeros([tf.shape(att0)[0], tf.shape(values)[1]], dtype), ta(),
+                [[ta() for _ in range(3)] for _ in kinds], ta(), ta(), [ta()] if bahdanau else [])
+        _, att, state, align, out, saved, aligns, mixeds, queries = tf.while_loop(
+            lambda t, *_: t < steps, body, init, maximum_iterations=steps)
+        out = out.stack()  # [T, batch, A or H_top]
+        saved = [[a.stack() for a in layer] for layer in saved]
+        aligns, mixeds = aligns.stack(), mixeds.stack()
+        queries = [q.stack() for q in queries]
+
+        def grad(d_out, d_att, d_align, *d_state):
+            d_out = tf.zeros_like(out) if d_out is None else d_out
+            d_att = tf.zeros_like(att) if d_att is None else d_att
+            d_align = tf.zeros_like(align) if d_align is None else d_align
+            d_state = [tf.zeros_like(s) if d is None else d for s, d in zip(state, d_state)]
+            c_first = [tf.concat([flat0[state_at[i]][None], saved[i][2][:-1]], 0) if kind == LSTM else None
+                       for i, kind in enumerate(kinds)]
+            top = units[-1]
+            w_a_h, w_a_c = w_a[:top], w_a[top:]
+            if bahdanau:
+                keys, v, w_q = s_args
+                accs0 = [tf.zeros_like(keys), tf.zeros_like(v)]
+            else:
+                keys, accs0 = s_args[0], []
+
+            def back(t, d_att_next, d_st, d_align_t, dzs, d_atts, d_ctxs, d_scores, accs):
+                d_att_t = d_out[t] + d_att_next if output_attention else d_att_next
+                alpha = aligns[t]
+                d_h = tf.matmul(d_att_t, w_a_h, transpose_b=True)
+                if not output_attention:
+                    d_h = d_h + d_out[t]
+                d_ctx = tf.matmul(d_att_t, w_a_c, transpose_b=True)  # [batch, M]
+                d_alpha = tf.einsum("bm,bsm->bs", d_ctx, values) + d_align_t
+                d_score = alpha * (d_alpha - tf.reduce_sum(alpha * d_alpha, 1, keepdims=True))
+                if bahdanau:
+                    tanh = tf.tanh(keys + queries[0][t][:, None, :])
+                    d_pre = d_score[:, :, None] * v * (1.0 - tanh * tanh)  # [batch, S, U]
+                    d_query = tf.reduce_sum(d_pre, 1)
+                    d_h = d_h + tf.matmul(d_query, w_q, transpose_b=True)
+                    accs = [accs[0] + d_pre, accs[1] + tf.einsum("bs,bsu->u", d_score, tanh)]
+                    d_scores = d_scores.write(t, d_query)
+                else:  # Luong: d_score is d(g * raw); the memory's gradients come after the loop
+                    d_h = d_h + tf.einsum("bs,bsu->bu", s_args[1] * d_score if len(s_args) > 1 else d_score, keys)
+                    d_scores = d_scores.write(t, d_score)
+                new_st, new_dzs, from_above = list(d_st), list(dzs), d_h
+                for layer in reversed(range(layers)):
+                    at = state_at[layer]
+                    dz, d_in, d_h_prev, d_c_prev = _layer_backward(
+                        kinds[layer], t, saved[layer], d_st[at + n_states[layer] - 1] + from_above,
+                        d_st[at] if kinds[layer] == LSTM else None, rests[layer], widths[layer], c_first[layer])
+                    new_dzs[layer] = dzs[layer].write(t, dz)
+                    d_in = d_in if drops[layer] is None else d_in * drops[layer][t]
+                    from_above = d_in + from_above if residuals[layer] else d_in
+                    new_st[at + n_states[layer] - 1] = d_h_prev
+                    if d_c_prev is not None:
+                        new_st[at] = d_c_prev
+                return (t - 1, from_above, new_st, tf.zeros_like(d_align_t), new_dzs, d_atts.write(t, d_att_t),
+                        d_ctxs.write(t, d_ctx), d_scores, accs)
+
+            init = (steps - 1, d_att, d_state, d_align, [ta() for _ in kinds], ta(), ta(), ta(), accs0)
+            _, d_att0, d_state0, _, dzs, d_atts, d_ctxs, d_scores, accs = tf.while_loop(
+                lambda t, *_: t >= 0, back, init, maximum_iterations=steps)
+            dzs, d_atts = [a.stack() for a in dzs], d_atts.stack()  # [T, batch, G], [T, batch, A]
+            d_ctxs, d_scores, h_tops = d_ctxs.stack(), d_scores.stack(), mixeds[:, :, :top]
+            d_values = tf.einsum("tbs,tbm->bsm", aligns, d_ctxs)
+            if bahdanau:
+                d_score_args = [accs[0], accs[1], tf.einsum("tbh,tbu->hu", h_tops, d_scores)]
+            else:  # the memory's gradients over all steps at once: batched matmuls after the loop
+                d_keys = tf.einsum("tbs,tbu->bsu", d_scores, h_tops)
+                d_score_args = [d_keys] if len(s_args) == 1 else [s_args[1] * d_keys, tf.reduce_sum(d_keys * keys)]
+            d_weights = []
+            for layer, kind in enumerate(kinds):
+                dz, u = dzs[layer], saved[layer][0]
+                d_x = tf.einsum("tbd,tbg->dg", x_tm, dz) if layer == 0 else None
+                d_b = tf.reduce_sum(dz, [0, 1])
+                if kind == LSTM:
+                    d_k = tf.einsum("tbi,tbg->ig", u, dz)
+                    d_weights += [d_k if d_x is None else tf.concat([d_x, d_k], 0), d_b]
+                    continue
+                n = units[layer]
+                d_kg = tf.einsum("tbi,tbg->ig", u, dz[:, :, :2 * n])
+                d_kc = tf.einsum("tbi,tbg->ig", saved[layer][1], dz[:, :, 2 * n:])
+                if d_x is not None:
+                    d_kg, d_kc = tf.concat([d_x[:, :2 * n], d_kg], 0), tf.concat([d_x[:, 2 * n:], d_kc], 0)
+                d_weights += [d_kg, d_b[:2 * n], d_kc, d_b[2 * n:]]
+            d_x_tm = tf.einsum("tbg,dg->tbd", dzs[0], w_x0)
+            d_w_a = tf.einsum("tbk,tba->ka", mixeds, d_atts)
+            return [d_x_tm, d_att0] + d_state0 + d_weights + [d_values, d_w_a] + d_score_args
+
+        return (out, att, align, *state), grad
+
+    return loop
