@@ -185,17 +185,16 @@ def _tfseq_variables(wrapper, mechs):
     """``{key: variable}`` with the keys the TF Addons side understands."""
     out = {f"cell.{w.name}": w for w in wrapper.cell.weights}
     for k, m in enumerate(mechs):
-        if m.memory_layer is None:
-            out[f"m{k}.memory_kernel"] = m.memory_kernel
-        else:
-            out[f"m{k}.memory_kernel"], out[f"m{k}.memory_bias"] = m.memory_layer.kernel, m.memory_layer.bias
+        out[f"m{k}.memory_kernel"] = m.memory_layer.kernel  # TF Addons' names: tfseq's own kernel, or the user's layer
+        if m.memory_layer.bias is not None:
+            out[f"m{k}.memory_bias"] = m.memory_layer.bias
         if isinstance(m, (seq2seq.LuongMonotonicAttention, seq2seq.BahdanauMonotonicAttention)):
             out[f"m{k}.score_bias"] = m.attention_score_bias
         if isinstance(m, seq2seq.LuongAttention):
             if m.scale:
                 out[f"m{k}.scale"] = m.scale_weight
         else:
-            out[f"m{k}.query_kernel"] = m.query_kernel if m.query_layer is None else m.query_layer.kernel
+            out[f"m{k}.query_kernel"] = m.query_layer.kernel
             out[f"m{k}.attention_v"] = m.attention_v
             if m.normalize:
                 out[f"m{k}.attention_g"] = m.attention_g

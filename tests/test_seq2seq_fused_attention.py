@@ -21,11 +21,12 @@ LENGTHS = np.array([4, 2, 3], np.int32)
 
 
 def make(layers=2, scale=True, layer="dense", cell_kind=rnn_cell.BasicLSTMCell, dropout=None, mechanism="luong",
-         units=None, residual=(), **wrapper_kwargs):
+         units=None, residual=(), stack=rnn_cell.MultiRNNCell, **wrapper_kwargs):
     """``dropout``: None, or ``DropoutWrapper`` keyword arguments for every layer (seeds 11, 12, ...);
     ``mechanism``: ``"luong"`` (scaled with ``scale``), ``"bahdanau"`` or ``"normed_bahdanau"``;
     ``units``: each layer's size (default ``H``), or a list of cell kinds in ``cell_kind``;
-    ``residual``: the layers wrapped (outermost) in a ``ResidualWrapper``."""
+    ``residual``: the layers wrapped (outermost) in a ``ResidualWrapper``; ``stack``: the class
+    that stacks more than one layer."""
     keras.utils.set_random_seed(3)
     units = units or [H] * layers
     kinds = cell_kind if isinstance(cell_kind, list) else [cell_kind] * layers
@@ -33,7 +34,7 @@ def make(layers=2, scale=True, layer="dense", cell_kind=rnn_cell.BasicLSTMCell, 
     if dropout is not None:
         cells = [rnn_cell.DropoutWrapper(c, seed=11 + i, **dropout) for i, c in enumerate(cells)]
     cells = [rnn_cell.ResidualWrapper(c) if i in residual else c for i, c in enumerate(cells)]
-    stack = rnn_cell.MultiRNNCell(cells) if layers > 1 else cells[0]
+    stack = stack(cells) if layers > 1 else cells[0]
     if mechanism == "luong":
         mechanism = s2s.LuongAttention(units[-1], scale=scale)
     else:
@@ -105,6 +106,26 @@ def test_gru_layers_and_bahdanau_attention_equal_the_per_step_path(cell_kind, me
     layers = len(units) if units else 2
     wrapper, mech = make(layers, cell_kind=cell_kind, mechanism=mechanism, units=units)
     assert fused_attention.plan(wrapper).path == fused_attention.HOISTED
+    assert_same(run_both(wrapper, mech, backward), layers)
+
+
+def keras_gru(reset_after):
+    return lambda n: keras.layers.GRUCell(n, reset_after=reset_after)
+
+
+@pytest.mark.parametrize("backward", ["manual", "autodiff"])
+@pytest.mark.parametrize("cell_kind,mechanism,stack", [
+    (keras.layers.LSTMCell, "luong", None),  # TF Addons' tutorials: one Keras cell
+    (keras_gru(True), "bahdanau", None),
+    (keras_gru(False), "normed_bahdanau", None),
+    ([keras.layers.LSTMCell, keras_gru(True), keras_gru(False)], "luong", keras.layers.StackedRNNCells),
+    ([rnn_cell.BasicLSTMCell, keras.layers.LSTMCell, keras_gru(True)], "bahdanau", rnn_cell.MultiRNNCell),
+])
+def test_keras_cells_equal_the_per_step_path(cell_kind, mechanism, stack, backward):
+    layers = len(cell_kind) if isinstance(cell_kind, list) else 1
+    wrapper, mech = make(layers, cell_kind=cell_kind, mechanism=mechanism, stack=stack,
+                         units=[H, H + 1, H][:layers] if layers > 1 else None)
+    assert fused_attention.plan(wrapper).path == fused_attention.HOISTED, fused_attention.plan(wrapper)
     assert_same(run_both(wrapper, mech, backward), layers)
 
 
@@ -232,6 +253,8 @@ def test_plan_explains_the_per_step_cases():
     assert "query_layer is not a bias-free linear" in fused_attention.plan(biased_query).reason
     first_residual, _ = make(cell_kind=rnn_cell.GRUCell, units=[D + A] * 2, residual=(0,))
     assert "on the first layer" in fused_attention.plan(first_residual).reason
+    keras_dropout, _ = make(cell_kind=lambda n: keras.layers.LSTMCell(n, dropout=0.2))
+    assert "a Keras cell with dropout" in fused_attention.plan(keras_dropout).reason
     relu_gru, _ = make(cell_kind=lambda n: rnn_cell.GRUCell(n, activation="relu"))
     assert "activation other than tanh" in fused_attention.plan(relu_gru).reason
     no_layer = s2s.AttentionWrapper(rnn_cell.BasicLSTMCell(H), s2s.LuongAttention(H, tf.constant(MEMORY)))

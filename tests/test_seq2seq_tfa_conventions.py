@@ -2,6 +2,7 @@
 
 Memory set-up through ``mechanism(memory, mask=..., setup_memory=True)`` and
 ``build(memory_shape)``; ``memory=None`` with lengths; the user's own ``memory_layer``;
+TF Addons' default ``memory_layer``/``query_layer`` as views of tfseq's kernels;
 ``dynamic_decode``'s ``scope`` objects and ``enable_tflite_convertible`` checks; the errors
 that say what to write instead (symbolic memory in a functional model, ``alignment_history``
 inside the RNN layers, a TF1 ``output_layer``); TF Addons' error wording; ``.keras`` round
@@ -127,6 +128,30 @@ def test_user_memory_and_query_layers_are_used():
     assert names["bahdanau_attention/query_layer/kernel"] is query_layer.kernel
     restored = seq2seq.BahdanauAttention.from_config(mechanism.get_config())
     assert isinstance(restored.memory_layer, keras.layers.Dense) and restored.memory_layer.units == UNITS
+
+
+def test_default_memory_and_query_layers_are_tfa_style_views_of_tfseqs_kernels():
+    """TF Addons' ``mechanism.memory_layer.kernel`` / ``query_layer.kernel`` (loading weights,
+    reading them) reach tfseq's own TF1-named kernels."""
+    unbuilt = seq2seq.BahdanauAttention(UNITS)
+    assert unbuilt.memory_layer.kernel is None and not unbuilt.memory_layer.built
+    with pytest.raises(ValueError, match="not built yet"):
+        unbuilt.memory_layer(MEMORY)
+    mechanism = seq2seq.BahdanauAttention(UNITS, MEMORY)
+    mechanism([QUERY, mechanism.initial_state(B, tf.float32)])
+    names = mechanism.tf1_variables()
+    assert mechanism.memory_layer.kernel is names["memory_layer/kernel"] is mechanism.memory_kernel
+    assert mechanism.query_layer.kernel is names["bahdanau_attention/query_layer/kernel"]
+    assert mechanism.memory_layer.units == UNITS and mechanism.memory_layer.bias is None
+    assert mechanism.memory_layer.weights == [mechanism.memory_kernel]
+    mechanism.memory_layer.kernel.assign(np.full((DEPTH, UNITS), 0.5, np.float32))  # as TF Addons code does
+    mechanism.setup_memory(MEMORY)
+    np.testing.assert_allclose(mechanism.keys, mechanism.memory_layer(MEMORY), atol=1e-6)
+    np.testing.assert_allclose(mechanism.keys, 0.5 * MEMORY.sum(-1, keepdims=True).repeat(UNITS, -1), atol=1e-5)
+    assert "memory_layer" not in mechanism.get_config() and "query_layer" not in mechanism.get_config()
+    luong = seq2seq.LuongAttention(UNITS, MEMORY)
+    luong([QUERY, luong.initial_state(B, tf.float32)])
+    assert luong.memory_layer.kernel is luong.memory_kernel
 
 
 def test_attention_layers_alias_sets_the_initializer():

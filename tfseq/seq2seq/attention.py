@@ -125,6 +125,42 @@ def _probability_fn(owner, probability_fn):
     return probability_fn
 
 
+class KernelLayerView:
+    """TF Addons' default ``memory_layer``/``query_layer`` (a bias-free ``Dense``) for tfseq's own
+    kernel weight: ``kernel`` (None before the mechanism is built), ``units``, ``weights``, and
+    calling it multiplies by the kernel."""
+
+    use_bias = False
+    bias = None
+
+    def __init__(self, mechanism: "AttentionMechanism", attribute: str) -> None:
+        self._mechanism, self._attribute = mechanism, attribute
+
+    @property
+    def kernel(self) -> Any:
+        return getattr(self._mechanism, self._attribute, None)
+
+    @property
+    def units(self) -> int:
+        return self._mechanism.units
+
+    @property
+    def built(self) -> bool:
+        return self.kernel is not None
+
+    @property
+    def weights(self) -> list:
+        return [] if self.kernel is None else [self.kernel]
+
+    trainable_weights = weights
+
+    def __call__(self, inputs: Any) -> tf.Tensor:
+        if self.kernel is None:
+            raise ValueError(f"{self._mechanism.name}: the mechanism is not built yet (set up its memory first)")
+        inputs = tf.convert_to_tensor(inputs)
+        return tf.matmul(inputs, tf.cast(self.kernel, inputs.dtype))
+
+
 def _check_layer(owner, name, layer):
     if layer is not None and not callable(layer):
         raise TypeError(f"{owner}: {name} must be a Keras layer (e.g. keras.layers.Dense(units, use_bias=False)) "
@@ -191,7 +227,7 @@ class AttentionMechanism(keras.layers.Layer):
         self.units = check_positive_int(owner, "units", units)
         self._probability_fn_arg = probability_fn
         self.probability_fn = _probability_fn(owner, probability_fn)
-        self.memory_layer = _check_layer(owner, "memory_layer", memory_layer)
+        self._memory_layer = _check_layer(owner, "memory_layer", memory_layer)
         self._tf1_weights = {}
         self._construction_scope_initializer = variable_scope_initializer()
         self._memory_depth = None
@@ -226,10 +262,10 @@ class AttentionMechanism(keras.layers.Layer):
                     f"built for it), got {memory_depth}"
                 )
             return
-        if self.memory_layer is None:
+        if self._memory_layer is None:
             self.memory_kernel = self._add_tf1_weight("memory_layer_kernel", (memory_depth, self.units), None)
-        elif not self.memory_layer.built:
-            self.memory_layer.build((None, None, int(memory_depth)))
+        elif not self._memory_layer.built:
+            self._memory_layer.build((None, None, int(memory_depth)))
         self._memory_depth = int(memory_depth)
 
     def build(self, input_shape: Any) -> None:
@@ -280,11 +316,17 @@ class AttentionMechanism(keras.layers.Layer):
             name if name.startswith("memory_layer/") else f"{self.tf1_scope_name}/{name}": var
             for name, var in self._tf1_weights.items()
         }
-        for scope, layer in (("memory_layer", self.memory_layer), (f"{self.tf1_scope_name}/query_layer",
-                                                                   getattr(self, "query_layer", None))):
+        for scope, layer in (("memory_layer", self._memory_layer), (f"{self.tf1_scope_name}/query_layer",
+                                                                    getattr(self, "_query_layer", None))):
             if layer is not None:
                 names.update({f"{scope}/{w.name}": w for w in layer.weights})
         return names
+
+    @property
+    def memory_layer(self) -> Any:
+        """TF Addons' ``memory_layer``: the layer given, else a :class:`KernelLayerView` of
+        tfseq's own ``memory_layer/kernel``."""
+        return self._memory_layer if self._memory_layer is not None else KernelLayerView(self, "memory_kernel")
 
     # -- memory ----------------------------------------------------------------
     def setup_memory(self, memory: Any, memory_sequence_length: Any = None, memory_mask: Any = None) -> None:
@@ -335,10 +377,10 @@ class AttentionMechanism(keras.layers.Layer):
         self.build_memory(memory.shape[-1])
         values = memory if mask is None else memory * tf.cast(mask, memory.dtype)[:, :, None]
         self.values = values  # [batch, max_time, depth], zero past each row's length
-        if self.memory_layer is None:
+        if self._memory_layer is None:
             self.keys = tf.matmul(values, tf.cast(self.memory_kernel, values.dtype))  # [batch, max_time, units]
         else:
-            self.keys = self.memory_layer(values)
+            self.keys = self._memory_layer(values)
         self.mask = mask
         self.batch_size = batch if batch is not None else tf.shape(memory)[0]
         self._alignments_size = max_time
@@ -448,8 +490,8 @@ class AttentionMechanism(keras.layers.Layer):
         if self.score_mask_value is not None:
             config["score_mask_value"] = self.score_mask_value
         for key in ("memory_layer", "query_layer"):
-            if getattr(self, key, None) is not None:
-                config[key] = serialize_optional(getattr(self, key))
+            if getattr(self, f"_{key}", None) is not None:  # the user's layer (not the view)
+                config[key] = serialize_optional(getattr(self, f"_{key}"))
         return config
 
     def _probability_fn_serialized(self):
@@ -499,7 +541,7 @@ class LuongAttention(AttentionMechanism):
         super().__init__(units, memory, memory_sequence_length, probability_fn, dtype=dtype, name=name, **kwargs)
 
     def build_score(self, query_depth):
-        if self.memory_layer is None and query_depth != self.units:
+        if self._memory_layer is None and query_depth != self.units:
             raise ValueError(
                 f"{self.name}: the query depth must equal units={self.units} for Luong attention, got {query_depth}"
             )
@@ -547,15 +589,15 @@ class BahdanauAttention(AttentionMechanism):
         self.normalize = check_bool(type(self).__name__, "normalize", normalize)
         self._default_kernel_initializer = kernel_initializer == "glorot_uniform"  # the default: TF1 had none
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
-        self.query_layer = _check_layer(type(self).__name__, "query_layer", query_layer)
+        self._query_layer = _check_layer(type(self).__name__, "query_layer", query_layer)
         super().__init__(units, memory, memory_sequence_length, probability_fn, dtype=dtype, name=name, **kwargs)
 
     def build_score(self, query_depth):
         self.query_kernel = None
-        if self.query_layer is None:
+        if self._query_layer is None:
             self.query_kernel = self._add_tf1_weight("query_layer_kernel", (query_depth, self.units), None)
-        elif not self.query_layer.built:
-            self.query_layer.build((None, query_depth))
+        elif not self._query_layer.built:
+            self._query_layer.build((None, query_depth))
         v_init = self.kernel_initializer
         if self._default_kernel_initializer:  # TF1 had no argument: the variable scope's, if one is set
             v_init = self._scope_initializer() or v_init
@@ -567,13 +609,19 @@ class BahdanauAttention(AttentionMechanism):
             self.attention_g = self._add_tf1_weight("attention_g", (), g0)
             self.attention_b = self._add_tf1_weight("attention_b", (self.units,), "zeros")
 
+    @property
+    def query_layer(self) -> Any:
+        """TF Addons' ``query_layer``: the layer given, else a :class:`KernelLayerView` of
+        tfseq's own ``query_layer/kernel``."""
+        return self._query_layer if self._query_layer is not None else KernelLayerView(self, "query_kernel")
+
     def _build_score_bias(self):
         """No score bias here; monotonic attention adds its ``r`` at this point, which keeps TF
         Addons' weight order (``v``, ``r``, then ``g`` and ``b``)."""
 
     def score(self, query):
-        processed_query = (tf.matmul(query, self.query_kernel) if self.query_layer is None
-                           else self.query_layer(query))  # [batch, units]
+        processed_query = (tf.matmul(query, self.query_kernel) if self._query_layer is None
+                           else self._query_layer(query))  # [batch, units]
         return bahdanau_score(processed_query, self.keys, self.attention_v, self.attention_g, self.attention_b,
                               self.normalize)
 

@@ -32,14 +32,49 @@ from tfseq.nn.fused import Plan
 from tfseq.rnn_cell import BasicLSTMCell, GRUCell, LSTMCell, MultiRNNCell, ResidualWrapper
 from tfseq.rnn_cell.fusion import NotFusable
 from tfseq.seq2seq import fused_attention_kernel as kernel
-from tfseq.seq2seq.attention import BahdanauAttention, LuongAttention
+from tfseq.seq2seq.attention import BahdanauAttention, KernelLayerView, LuongAttention
 from tfseq.seq2seq.attention_wrapper import AttentionWrapper
 
 HOISTED = "hoisted"
 PER_STEP = "per_step"
 _TANH = (tf.tanh, tf.math.tanh, keras.activations.tanh)
+_SIGMOID = (tf.sigmoid, tf.math.sigmoid, keras.activations.sigmoid)
 _WEIGHT_NAMES = {kernel.LSTM: ("kernel", "bias"),
                  kernel.GRU: ("gates/kernel", "gates/bias", "candidate/kernel", "candidate/bias")}
+_KERAS_CELLS = (keras.layers.LSTMCell, keras.layers.GRUCell)
+
+
+def _keras_cell_reason(layer):
+    """Why a Keras ``LSTMCell``/``GRUCell`` runs per step, or None."""
+    if layer.activation not in _TANH or layer.recurrent_activation not in _SIGMOID:
+        return f"layer {layer.name!r}: a Keras cell with activations other than tanh and sigmoid"
+    if layer.dropout or layer.recurrent_dropout or not layer.use_bias:
+        return f"layer {layer.name!r}: a Keras cell with dropout, recurrent_dropout or use_bias=False"
+    return None
+
+
+def _layer_math(layer, dtype):
+    """``(kind, weights, forget_bias, keras_state_order)`` of one covered layer for
+    :mod:`~tfseq.seq2seq.fused_attention_kernel`, its weights cast to ``dtype``. Keras'
+    ``LSTMCell`` (gates ``i, f, c, o``, state ``[h, c]``) and ``GRUCell(reset_after=False)``
+    (gates ``z, r, h``) are TF1's math with their kernels' columns reordered (differentiable ops,
+    so their gradients reach the Keras weights); Keras' ``GRUCell(reset_after=True)`` has its
+    own kind."""
+    if not isinstance(layer, _KERAS_CELLS):
+        spec = layer.fused_spec()
+        forget_bias = float(spec.forget_bias) if spec.kind == kernel.LSTM else 0.0
+        return spec.kind, [tf.cast(spec.weights[name], dtype) for name in _WEIGHT_NAMES[spec.kind]], forget_bias, False
+    n = layer.units
+    weights = [tf.cast(w, dtype) for w in (layer.kernel, layer.recurrent_kernel, layer.bias)]
+    if isinstance(layer, keras.layers.GRUCell) and layer.reset_after:
+        return kernel.GRU_RESET_AFTER, weights, 0.0, False
+    stacked, bias = tf.concat(weights[:2], 0), weights[2]
+    if isinstance(layer, keras.layers.LSTMCell):  # i, f, c, o -> TF1's i, j (= c), f, o
+        order = tf.concat([tf.range(0, n), tf.range(2 * n, 3 * n), tf.range(n, 2 * n), tf.range(3 * n, 4 * n)], 0)
+        return kernel.LSTM, [tf.gather(stacked, order, axis=1), tf.gather(bias, order)], 0.0, True
+    gates = tf.concat([tf.range(n, 2 * n), tf.range(0, n)], 0)  # z, r -> TF1's r, u (= z)
+    return kernel.GRU, [tf.gather(stacked, gates, axis=1), tf.gather(bias, gates), stacked[:, 2 * n:],
+                        bias[2 * n:]], 0.0, False
 
 
 def _layers(cell, training=None):
@@ -48,7 +83,8 @@ def _layers(cell, training=None):
     masks) or None and whether a ``ResidualWrapper`` adds its input to its output;
     ``(None, None, None, reason)`` when the stack is not covered."""
     layers, dropouts, residuals = [], [], []
-    for index, layer in enumerate(list(cell.cells) if type(cell) is MultiRNNCell else [cell]):
+    stack = list(cell.cells) if type(cell) in (MultiRNNCell, keras.layers.StackedRNNCells) else [cell]
+    for index, layer in enumerate(stack):
         dropout, residual = None, type(layer) is ResidualWrapper
         if residual:
             if layer.residual_fn is not None or index == 0:
@@ -69,9 +105,17 @@ def _layers(cell, training=None):
                 return None, None, None, (f"layer {layer.name!r}: only input dropout that is not variational "
                                           "(input_keep_prob, variational_recurrent=False)")
             layer = inner
+        if type(layer) in _KERAS_CELLS:
+            reason = _keras_cell_reason(layer)
+            if reason is not None:
+                return None, None, None, reason
+            layers.append(layer)
+            dropouts.append(dropout)
+            residuals.append(residual)
+            continue
         if type(layer) not in (BasicLSTMCell, LSTMCell, GRUCell):
             return None, None, None, (f"layer {layer.name!r} is a {type(layer).__name__}, not a plain "
-                                      "(Basic)LSTMCell or GRUCell")
+                                      "(Basic)LSTMCell or GRUCell or Keras' LSTMCell or GRUCell")
         spec = layer.fused_spec()
         if spec.kind == kernel.LSTM and (spec.use_peepholes or spec.cell_clip is not None
                                          or spec.num_proj is not None or not spec.state_is_tuple):
@@ -100,9 +144,9 @@ def _attention_kernel(wrapper):
 
 def _query_kernel(mechanism):
     """Bahdanau's ``W_q [query, units]``, or None (reason as second item)."""
-    if mechanism.query_layer is None:
-        return mechanism.query_kernel, None
     layer = mechanism.query_layer
+    if isinstance(layer, KernelLayerView):
+        return layer.kernel, None
     if type(layer) is not keras.layers.Dense or layer.use_bias or layer.activation is not keras.activations.linear:
         return None, "the mechanism's query_layer is not a bias-free linear keras.layers.Dense"
     return layer.kernel, None
@@ -125,14 +169,19 @@ def plan(cell, training=None) -> Plan:
     """Which path teacher forcing through ``cell`` with ``training`` takes:
     ``Plan(HOISTED | PER_STEP, reason)``.
 
-    The hoisted loop covers ``AttentionWrapper`` over a plain ``BasicLSTMCell``/``LSTMCell``
-    (tanh, no peepholes, clip or projection) or ``GRUCell`` (tanh), or a ``MultiRNNCell`` of
-    them, each optionally in a ``DropoutWrapper`` with input dropout only and, above the first, in
-    a ``ResidualWrapper`` with its default ``residual_fn`` (``input_keep_prob``
-    a float, not variational; with dropout, ``training`` must be a Python bool), one
-    ``LuongAttention`` (scaled or not) or ``BahdanauAttention`` (normalised or not; its query
-    layer its own kernel or a bias-free linear ``Dense``) with softmax probabilities and its
-    memory set up, an attention layer without bias, the default
+    The hoisted loop covers ``AttentionWrapper`` over
+    * a plain ``BasicLSTMCell``/``LSTMCell`` (tanh, no peepholes, clip or projection) or
+      ``GRUCell`` (tanh), each optionally in a ``DropoutWrapper`` with input dropout only
+      (``input_keep_prob`` a float, not variational; with dropout, ``training`` must be a Python
+      bool);
+    * Keras' ``LSTMCell`` or ``GRUCell`` (either ``reset_after``; tanh and sigmoid, with bias,
+      no dropout of their own);
+    * a ``MultiRNNCell`` or Keras ``StackedRNNCells`` of those, above the first layer optionally
+      in a ``ResidualWrapper`` with its default ``residual_fn``;
+
+    with one ``LuongAttention`` (scaled or not) or ``BahdanauAttention`` (normalised or not; its
+    query layer its own kernel or a bias-free linear ``Dense``) with softmax probabilities and
+    its memory set up, an attention layer without bias, the default
     ``cell_input_fn``/``attention_fn``, no alignment history; ``output_attention`` either way.
     """
     if not isinstance(cell, AttentionWrapper):
@@ -157,13 +206,14 @@ def plan(cell, training=None) -> Plan:
     layers, _, _, reason = _layers(cell.cell, training)
     if layers is None:
         return Plan(PER_STEP, reason)
-    stack = list(cell.cell.cells) if type(cell.cell) is MultiRNNCell else [cell.cell]
+    stack = list(cell.cell.cells) if type(cell.cell) in (MultiRNNCell, keras.layers.StackedRNNCells) else [cell.cell]
     if len({id(layer) for layer in stack}) != len(stack):  # a shared layer would draw twice per step
         return Plan(PER_STEP, "a layer appears twice in the stack")
     attention_kernel, reason = _attention_kernel(cell)
     if attention_kernel is None:
         return Plan(PER_STEP, reason)
-    kinds = "+".join(sorted({layer.fused_spec().kind.upper() for layer in layers}))
+    kinds = "+".join(sorted({f"Keras {type(layer).__name__[:-4]}" if isinstance(layer, _KERAS_CELLS)
+                             else layer.fused_spec().kind.upper() for layer in layers}))
     return Plan(HOISTED, f"{len(layers)} {kinds} layer(s) + {type(mechanism).__name__.replace('Attention', '')} "
                          "attention: x-projection hoisted, one lean loop")
 
@@ -203,16 +253,14 @@ def teacher_forced(cell, inputs, initial_state, backward: str = "manual", traini
     dtype = inputs.dtype
     x_tm = tf.transpose(inputs, [1, 0, 2])  # [T, batch, D]
     x_tm, drops = _input_dropout(layers, dropouts, x_tm, initial_state.attention)
-    specs = [layer.fused_spec() for layer in layers]
-    kinds = [spec.kind for spec in specs]
-    forget_biases = [float(spec.forget_bias) if spec.kind == kernel.LSTM else 0.0 for spec in specs]
-    weights = [[tf.cast(spec.weights[name], dtype) for name in _WEIGHT_NAMES[spec.kind]] for spec in specs]
+    kinds, weights, forget_biases, keras_order = zip(*[_layer_math(layer, dtype) for layer in layers])
     mechanism = cell.attention_mechanisms[0]
     score_kind, score_args = _score(mechanism, dtype)
     values, w_a = tf.cast(mechanism.values, dtype), tf.cast(_attention_kernel(cell)[0], dtype)
     # tf.cast: a float32 initial state meets bfloat16 inputs under a mixed-precision policy
     attention0 = tf.cast(tf.convert_to_tensor(initial_state.attention), dtype)
-    flat_state = [tf.cast(tf.convert_to_tensor(t), dtype) for t in tf.nest.flatten(initial_state.cell_state)]
+    flat_state = _swap_keras_lstm_states(
+        kinds, keras_order, [tf.cast(tf.convert_to_tensor(t), dtype) for t in tf.nest.flatten(initial_state.cell_state)])
     if backward == "manual":
         loop = kernel.fused_loop(kinds, forget_biases, score_kind, len(score_args), mechanism.mask, drops,
                                  cell.output_attention, residuals)
@@ -222,11 +270,22 @@ def teacher_forced(cell, inputs, initial_state, backward: str = "manual", traini
         out, attention, alignments, state = _autodiff_loop(kinds, forget_biases, weights, score_kind, score_args,
                                                            mechanism.mask, values, w_a, drops, x_tm, attention0,
                                                            flat_state, cell.output_attention, residuals)
+    state = _swap_keras_lstm_states(kinds, keras_order, list(state))
     final = initial_state.clone(
         cell_state=tf.nest.pack_sequence_as(initial_state.cell_state, state), attention=attention,
         alignments=alignments, attention_state=alignments)
     out.set_shape([inputs.shape[1], inputs.shape[0], None])
     return tf.transpose(out, [1, 0, 2]), final
+
+
+def _swap_keras_lstm_states(kinds, keras_order, flat):
+    """Keras' LSTM state ``[h, c]`` to the kernel's ``(c, h)`` and back (the same swap)."""
+    flat, at = list(flat), 0
+    for kind, swap in zip(kinds, keras_order):
+        if swap:
+            flat[at], flat[at + 1] = flat[at + 1], flat[at]
+        at += 2 if kind == kernel.LSTM else 1
+    return flat
 
 
 def _autodiff_loop(kinds, forget_biases, weights, score_kind, score_args, mask, values, w_a, drops, x_tm,
@@ -264,7 +323,8 @@ def _input_dropout(layers, dropouts, x_tm, attention):
     its input (layer 0: the previous attention; above: the layer below's ``h``), or None."""
     steps, batch = tf.shape(x_tm)[0], tf.shape(x_tm)[1]
     depth, dtype = x_tm.shape[-1], x_tm.dtype
-    widths = [depth + attention.shape[-1]] + [layer.fused_spec().output_size for layer in layers[:-1]]
+    widths = [depth + attention.shape[-1]] + [
+        layer.units if isinstance(layer, _KERAS_CELLS) else layer.fused_spec().output_size for layer in layers[:-1]]
     drops = []
     for layer, (dropout, width) in enumerate(zip(dropouts, widths)):
         if dropout is None:

@@ -1,9 +1,11 @@
 """The hoisted attention loop's math: one step of each layer kind and score, and the loop with its
 hand-written backward (``tf.custom_gradient``), used by :mod:`tfseq.seq2seq.fused_attention`.
 
-A layer is ``(kind, units, forget_bias)`` with its TF1 weights; ``kind`` is ``"lstm"`` (``kernel``,
-``bias``) or ``"gru"`` (``gates/kernel``, ``gates/bias``, ``candidate/kernel``,
-``candidate/bias``). Each layer's gate pre-activations ``z`` are ``G`` wide (``4H`` or ``3H``);
+A layer is ``(kind, units, forget_bias)`` with its weights; ``kind`` is ``"lstm"`` (TF1's
+``kernel``, ``bias``), ``"gru"`` (TF1's ``gates/kernel``, ``gates/bias``, ``candidate/kernel``,
+``candidate/bias``) or ``"gru_reset_after"`` (Keras' ``GRUCell(reset_after=True)``: ``kernel``,
+``recurrent_kernel``, ``bias [2, 3H]``, gates ``z, r, h``). Each layer's gate pre-activations
+``z`` are ``G`` wide (``4H`` or ``3H``);
 of layer 0 the part that the teacher-forced inputs give, ``x @ W_x + b`` (``W_x [D, G]``, the
 inputs' rows of its kernels), is computed for all steps before the loop. A score is ``"luong"``
 (``g * keys . h``; arguments ``keys`` and, when scaled, ``g``) or ``"bahdanau"``
@@ -15,10 +17,10 @@ from collections.abc import Sequence
 
 import tensorflow as tf
 
-LSTM, GRU = "lstm", "gru"
+LSTM, GRU, GRU_RESET_AFTER = "lstm", "gru", "gru_reset_after"
 LUONG, BAHDANAU = "luong", "bahdanau"
-_STATES = {LSTM: 2, GRU: 1}  # state tensors per layer: (c, h) or h
-_WEIGHTS = {LSTM: 2, GRU: 4}
+_STATES = {LSTM: 2, GRU: 1, GRU_RESET_AFTER: 1}  # state tensors per layer: (c, h) or h
+_WEIGHTS = {LSTM: 2, GRU: 4, GRU_RESET_AFTER: 3}
 
 
 def gate_width(kind: str, units: int) -> int:
@@ -28,10 +30,14 @@ def gate_width(kind: str, units: int) -> int:
 
 def split_weights(kind: str, weights: Sequence[tf.Tensor], depth: int) -> tuple:
     """``(W_x [depth, G], bias [G], recurrent kernels)`` of one layer whose input starts with
-    ``depth`` hoisted features: LSTM ``[K_rest]``, GRU ``[gates K_rest, candidate K_rest]``."""
+    ``depth`` hoisted features: LSTM ``[K_rest]``, GRU ``[gates K_rest, candidate K_rest]``,
+    reset-after GRU ``[W_rest, U, recurrent bias]``."""
     if kind == LSTM:
         kernel, bias = weights
         return kernel[:depth], bias, [kernel[depth:]]
+    if kind == GRU_RESET_AFTER:
+        kernel, recurrent_kernel, bias = weights
+        return kernel[:depth], bias[0], [kernel[depth:], recurrent_kernel, bias[1]]
     gates_kernel, gates_bias, candidate_kernel, candidate_bias = weights
     return (tf.concat([gates_kernel[:depth], candidate_kernel[:depth]], 1), tf.concat([gates_bias, candidate_bias], 0),
             [gates_kernel[depth:], candidate_kernel[depth:]])
@@ -41,8 +47,17 @@ def step(kind: str, inputs: tf.Tensor, state: Sequence[tf.Tensor], pre: tf.Tenso
          forget_bias: float) -> tuple:
     """One layer's step: ``(new state, h, saved)``; ``pre`` is the hoisted part of ``z`` (or the
     bias) and ``saved`` what the backward needs: LSTM ``(u, [i, j, f, o], c)`` with
-    ``u = [inputs, h_prev]``; GRU ``(u, [inputs, r * h_prev], [r, z, c])``."""
+    ``u = [inputs, h_prev]``; GRU ``(u, [inputs, r * h_prev], [r, z, c])``; reset-after GRU
+    ``(inputs, h_prev, [z, r, c, U_h h_prev + b_h])``."""
     h_prev = state[-1]
+    if kind == GRU_RESET_AFTER:  # Keras: c = tanh(x W_h + b + r * (h U_h + b'))
+        units = h_prev.shape[-1]
+        xz, xr, xh = tf.split(pre + tf.matmul(inputs, rest[0]), 3, axis=1)
+        rz, rr, rh = tf.split(tf.matmul(h_prev, rest[1]) + rest[2], 3, axis=1)
+        z, r = tf.sigmoid(xz + rz), tf.sigmoid(xr + rr)
+        c = tf.tanh(xh + r * rh)
+        h = z * h_prev + (1.0 - z) * c
+        return [h], h, (inputs, h_prev, tf.concat([z, r, c, rh], 1))
     u = tf.concat([inputs, h_prev], 1)
     if kind == LSTM:
         i, j, f, o = tf.split(tf.matmul(u, rest[0]) + pre, 4, axis=1)  # input gate, new input, forget, output
@@ -78,7 +93,18 @@ def attend(h: tf.Tensor, scores: tf.Tensor, mask: tf.Tensor | None, values: tf.T
 
 
 def _layer_backward(kind, t, saved, d_h, d_c, rest, width, c_first):
-    """One layer's step backward: ``(dz [batch, G], d_inputs, d_h_prev, d_c_prev)``."""
+    """One layer's step backward: ``(dz [batch, G], d_inputs, d_h_prev, d_c_prev)``; the
+    reset-after GRU's ``dz`` is ``[d_input_side, d_recurrent_side]``, ``[batch, 6H]``."""
+    if kind == GRU_RESET_AFTER:
+        _, hs, zrch = saved
+        z, r, c, rh = tf.split(zrch[t], 4, axis=1)
+        h_prev = hs[t]
+        d_z = d_h * (h_prev - c) * z * (1.0 - z)
+        d_a = d_h * (1.0 - z) * (1.0 - c * c)
+        d_r = d_a * rh * r * (1.0 - r)
+        d_in, d_rec = tf.concat([d_z, d_r, d_a], 1), tf.concat([d_z, d_r, d_a * r], 1)
+        return (tf.concat([d_in, d_rec], 1), tf.matmul(d_in, rest[0], transpose_b=True),
+                d_h * z + tf.matmul(d_rec, rest[1], transpose_b=True), None)
     if kind == LSTM:
         u, gates, cs = saved
         i, j, f, o = tf.split(gates[t], 4, axis=1)
@@ -122,6 +148,8 @@ def fused_loop(kinds: Sequence[str], forget_biases: Sequence[float], score_kind:
         GRU:      d_zc = dh (1 - z)(1 - c^2);  [d_in, d_rh] = d_zc @ K_c^T
                   d_zg = [d_rh * h_prev * r (1 - r), dh (h_prev - c) z (1 - z)];  [d_in', d_h'] = d_zg @ K_g^T
                   dh_prev = dh * z + d_rh * r + d_h'
+        reset-after GRU: d_a = dh (1 - z)(1 - c^2);  d_x = [dh (h_prev - c) z (1 - z), d_a * U_h h * r (1 - r), d_a]
+                  d_in = d_x @ W^T;  dh_prev = dh * z + [d_x[:2H], d_a * r] @ U^T
 
     With input dropout, a layer's input is multiplied by the step's mask ``drops[layer][t]`` and
     so is its gradient. After the loop come every weight gradient as one large matmul over all
@@ -247,8 +275,16 @@ def fused_loop(kinds: Sequence[str], forget_biases: Sequence[float], score_kind:
             d_weights = []
             for layer, kind in enumerate(kinds):
                 dz, u = dzs[layer], saved[layer][0]
-                d_x = tf.einsum("tbd,tbg->dg", x_tm, dz) if layer == 0 else None
                 d_b = tf.reduce_sum(dz, [0, 1])
+                if kind == GRU_RESET_AFTER:
+                    n = 3 * units[layer]
+                    d_k = tf.einsum("tbi,tbg->ig", u, dz[:, :, :n])
+                    if layer == 0:
+                        d_k = tf.concat([tf.einsum("tbd,tbg->dg", x_tm, dz[:, :, :n]), d_k], 0)
+                    d_weights += [d_k, tf.einsum("tbi,tbg->ig", saved[layer][1], dz[:, :, n:]),
+                                  tf.reshape(d_b, [2, n])]
+                    continue
+                d_x = tf.einsum("tbd,tbg->dg", x_tm, dz) if layer == 0 else None
                 if kind == LSTM:
                     d_k = tf.einsum("tbi,tbg->ig", u, dz)
                     d_weights += [d_k if d_x is None else tf.concat([d_x, d_k], 0), d_b]
@@ -259,7 +295,8 @@ def fused_loop(kinds: Sequence[str], forget_biases: Sequence[float], score_kind:
                 if d_x is not None:
                     d_kg, d_kc = tf.concat([d_x[:, :2 * n], d_kg], 0), tf.concat([d_x[:, 2 * n:], d_kc], 0)
                 d_weights += [d_kg, d_b[:2 * n], d_kc, d_b[2 * n:]]
-            d_x_tm = tf.einsum("tbg,dg->tbd", dzs[0], w_x0)
+            dz0 = dzs[0][:, :, :3 * units[0]] if kinds[0] == GRU_RESET_AFTER else dzs[0]
+            d_x_tm = tf.einsum("tbg,dg->tbd", dz0, w_x0)
             d_w_a = tf.einsum("tbk,tba->ka", mixeds, d_atts)
             return [d_x_tm, d_att0] + d_state0 + d_weights + [d_values, d_w_a] + d_score_args
 
