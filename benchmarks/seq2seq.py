@@ -20,6 +20,9 @@ matmul for the machine's ceiling):
   loop (:mod:`tfseq.seq2seq.fused_attention`) and the plain Keras 3
   encoder-decoder of the same sizes (attention after its LSTMs: less work, not the same math);
 * ``train_inside`` -- the projection as ``BasicDecoder``'s ``output_layer``;
+* in both, ``tfseq, TF Addons' program (Keras cells)``: the TF Addons worker's program itself
+  (Keras ``LSTMCell``s, ``tfa.seq2seq``) run on Keras 3 with ``tfa`` = ``tfseq``, and the line
+  ``TF Addons' program on tfseq / on TF Addons`` (best setting of each);
 * ``train_parts`` -- where tfseq's step goes: the hoisted nmt-layout step whole, and each of its
   parts alone (:func:`benchmarks.seq2seq_models.tfseq_train_part`: encoder, attention decoder,
   projection + loss), each with its own FLOPs;
@@ -114,6 +117,25 @@ def _in_process(factory, jit, training, record):
 
 
 PRECISIONS = ("float32", "mixed_bfloat16")
+PROGRAM = "tfseq, TF Addons' program (Keras cells)"
+
+
+def _tfa_program_step(shape, reference, batch, inside):
+    """The TF Addons worker's own program (:class:`benchmarks.tfa_worker.Model`: Keras
+    ``LSTMCell``s in ``RNN``/``StackedRNNCells``, ``tfa.seq2seq``; its training step) run here on
+    Keras 3 with ``tfa`` = ``tfseq``: what a user who renames the import gets."""
+    import keras
+    import tensorflow as tf
+
+    import tfseq
+    from benchmarks import seq2seq_models as m
+    from benchmarks import tfa_worker
+
+    data = {**m.export_weights(reference), **batch}
+    model = tfa_worker.Model(keras, tfseq, data, shape.as_dict())
+    tensors = {name: tf.constant(data[name]) for name in ("source", "source_length", "target_in", "target_out",
+                                                          "target_length")}
+    return tfa_worker.train_step(model, keras, tensors, inside)
 
 
 def candidates(shape, groups, xla, tfa, keras_hub, records, precisions=("float32",)):
@@ -167,6 +189,8 @@ def _group(group, shape, xla, tfa, keras_hub, rec, reference, batch, decode_mode
                         jit, True, record))
         if tfa is not None:
             add("TF Addons BasicDecoder", "tfa", lambda jit, record: lambda: tfa.build(group, jit, record))
+        add(PROGRAM, "tfseq-tfa-program", lambda jit, record: _in_process(
+            lambda: _tfa_program_step(shape, reference, batch, group == "train_inside"), jit, True, record))
         if group == "train_after":
             add("keras plain enc-dec", "keras", lambda jit, record: _in_process(
                 lambda: m.keras_train(m.keras_model(shape), shape, batch), jit, True, record))
@@ -296,8 +320,11 @@ def _rows(shape, group, cands, results, records, summarize):
         for framework, per_second in best.items():
             if framework != "floor":
                 rows[FLOOR].setdefault("floor_over_best", {})[framework] = best["floor"] / per_second
+    extra = {}
+    if "tfseq-tfa-program" in best and "tfa" in best:  # the same program, renamed import against TF Addons
+        extra["program_over_tfa"] = best["tfseq-tfa-program"] / best["tfa"]
     return {"unit": "target tokens/s" if group.startswith("train") else "sentences/s", "rows": rows,
-            "best": best, "flops_per_iteration": work,
+            "best": best, **extra, "flops_per_iteration": work,
             "flops_shares": {part: f / work for part, f in m.flops_parts(shape, group).items()}}
 
 
@@ -332,6 +359,9 @@ def format_table(report):
         lines.append(f"FLOPs ({group}, {g['flops_per_iteration'] / 1e9:.2f} GFLOP per iteration): " + ", ".join(
             f"{part} {100 * share:.0f} %" for part, share in g["flops_shares"].items()))
     for group, g in report["groups"].items():
+        if "program_over_tfa" in g:
+            lines.append(f"{group}: TF Addons' program on tfseq / on TF Addons (best setting of each): "
+                         f"{g['program_over_tfa']:.2f}x")
         if FLOOR in g["rows"] and "floor_over_best" in g["rows"][FLOOR]:
             lines.append(f"{group}: {FLOOR} / each framework's best: " + ", ".join(
                 f"{framework} {ratio:.2f}x" for framework, ratio in g["rows"][FLOOR]["floor_over_best"].items()))

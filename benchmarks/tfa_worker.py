@@ -1,9 +1,12 @@
 """TF Addons peer worker: tensorflow/nmt's attention model through ``tfa.seq2seq`` (tf-keras).
 
-Run by :mod:`benchmarks.seq2seq` as a script, never imported: TF Addons 0.23 imports only
+Run by :mod:`benchmarks.seq2seq` as a script: TF Addons 0.23 imports only
 against Keras 2, so it runs in a process of its own with ``TF_USE_LEGACY_KERAS=1``, every
 ``tf_keras*`` module aliased as ``keras*`` before ``tensorflow_addons`` is imported, and
-``np.Inf`` (removed in NumPy 2) restored. It imports nothing from tfseq. Protocol (that of
+``np.Inf`` (removed in NumPy 2) restored. It imports nothing from tfseq; imported, it lends
+its program (:class:`Model`, :func:`train_step`, written against ``keras`` and ``tfa`` modules
+passed in), which :mod:`benchmarks.seq2seq` also runs on Keras 3 with ``tfa`` = ``tfseq``, the
+only change a user makes. Protocol (that of
 :mod:`benchmarks.tf1_worker`): one JSON request per line on stdin, one JSON reply per line::
 
     {"op": "probe"}  -> {"ok": true, "versions": {...}} | {"error": "..."}
@@ -120,7 +123,9 @@ class Model:
                 + self.cell.trainable_variables + self.projection.trainable_variables)
 
 
-def _train_step(model, keras, batch, inside):
+def train_step(model, keras, batch, inside):
+    """``step() -> loss``: the program's compiled-to-be training step (``inside``: the projection as
+    ``BasicDecoder``'s output layer)."""
     tfa, shape = model.tfa, model.shape
     optimizer = keras.optimizers.SGD(1.0)
     decoder = tfa.seq2seq.BasicDecoder(model.cell, tfa.seq2seq.TrainingSampler(),
@@ -181,7 +186,7 @@ def build(request, keras, tfa):
     batch = {name: tf.constant(data[name]) for name in ("source", "source_length", "target_in", "target_out",
                                                         "target_length", "decode_source", "decode_source_length")}
     if bench.startswith("train"):
-        fn = tf.function(_train_step(model, keras, batch, inside=bench == "train_inside"),
+        fn = tf.function(train_step(model, keras, batch, inside=bench == "train_inside"),
                          jit_compile=request["jit"])
     else:
         fn = tf.function(_decode(model, batch, beam=bench == "beam"), jit_compile=request["jit"])

@@ -52,6 +52,11 @@ def test_tf_addons_agrees_with_tfseq_or_is_left_out_with_a_note(report):
     assert report["checks"]["train_inside"]["TF Addons BasicDecoder"]["max_loss_difference"] <= 1e-5
     assert report["checks"]["greedy"]["TF Addons BasicDecoder"]["rows_identical"] == 1.0
     assert report["groups"]["greedy"]["rows"]["TF Addons BasicDecoder"]["framework"] == "tfa"
+    # the worker's own program, run on tfseq with the import renamed: the same losses, its speed over TF Addons'
+    assert report["checks"]["train_inside"][bench.PROGRAM]["max_loss_difference"] <= 1e-5
+    g = report["groups"]["train_inside"]
+    assert g["program_over_tfa"] == pytest.approx(g["best"]["tfseq-tfa-program"] / g["best"]["tfa"])
+    assert "TF Addons' program on tfseq / on TF Addons" in bench.format_table(report)
 
 
 @pytest.mark.parametrize("workload", ["greedy", "beam"])
