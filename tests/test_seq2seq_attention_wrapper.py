@@ -168,6 +168,24 @@ def test_runs_in_dynamic_rnn_keras_rnn_and_nn_rnn():
         assert np.all(ragged.numpy()[b, n:] == 0)
 
 
+def test_dynamic_rnn_over_a_memory_of_unknown_length():
+    """Traced with unknown batch and lengths (as a demo's evaluation step is), the alignments'
+    state size is unknown (None) until run: the driver takes it."""
+    mechanism = bahdanau()
+    wrapper = wrapper_of(mechanism, rnn_cell.GRUCell(5), attention_layer_size=4)
+
+    @tf.function(input_signature=[tf.TensorSpec([None, None, DEPTH]), tf.TensorSpec([None, None, IN_DEPTH])])
+    def run(memory, x):
+        mechanism.setup_memory(memory)
+        assert wrapper.state_size.alignments is None
+        state = wrapper.get_initial_state(batch_size=tf.shape(x)[0], dtype=tf.float32)
+        return nn.dynamic_rnn(wrapper, x, initial_state=state)[0]
+
+    mechanism.setup_memory(MEMORY)
+    expected, _ = python_loop(wrapper, tf.constant(X))
+    np.testing.assert_allclose(run(MEMORY, X).numpy(), expected.numpy(), atol=ATOL)
+
+
 def test_xla_compiled_step_equals_eager():
     """Memory set up, teacher-forced decoder and its gradients inside one jit_compile program."""
     mechanism = bahdanau()

@@ -98,6 +98,18 @@ def test_teacher_forcing_takes_the_hoisted_loop_and_equals_the_per_step_path(mon
         np.testing.assert_allclose(tf.convert_to_tensor(mine), tf.convert_to_tensor(ref), atol=1e-5, rtol=0)
 
 
+def test_the_per_step_forward_traces_with_unknown_shapes(monkeypatch):
+    """As the demo's evaluation step traces it: batch and lengths unknown, the decoder per step."""
+    model = TranslationModel(12, 10, 8, num_layers=2, cell="gru", attention="bahdanau", seed=3)
+    model.build()
+    expected = model(_batch(), training=False)
+    monkeypatch.setattr(fused_attention, "plan", lambda cell, training=None: fused_attention.Plan(
+        fused_attention.PER_STEP, "forced by the test"))
+    signature = {k: tf.TensorSpec([None] * len(v.shape), v.dtype) for k, v in _batch().items()}
+    traced = tf.function(lambda batch: model(batch, training=False), input_signature=[signature])
+    np.testing.assert_allclose(traced(_batch()).numpy(), expected.numpy(), atol=1e-5)
+
+
 def test_beam_width_one_is_greedy_and_lengths_stop_at_end_token():
     model = TranslationModel(12, 10, 8, num_layers=2, seed=1)
     model.build()

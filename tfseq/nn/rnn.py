@@ -121,7 +121,8 @@ def _check_initial_state(cell, state, batch_size_static):
         )
     for tensor, size in zip(flat, sizes):
         shape, dims = tf.TensorShape(tensor.shape), state_dims(size)
-        if shape.rank != 1 + len(dims) or any(s not in (None, d) for s, d in zip(shape[1:], dims)) or (
+        if shape.rank != 1 + len(dims) or any(s is not None and d is not None and s != d
+                                              for s, d in zip(shape[1:], dims)) or (
             batch_size_static is not None and shape[0] not in (None, batch_size_static)
         ):
             raise ValueError(

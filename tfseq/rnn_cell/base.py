@@ -254,7 +254,10 @@ def variable_scope_initializer() -> Any:
 def state_dims(size: Any) -> tuple:
     """The dimensions after the batch of one state or output tensor: ``(n,)`` for an int ``n``,
     the dimensions of a shape (``TensorShape``) for a cell with multi-dimensional states
-    (``ConvLSTMCell``)."""
+    (``ConvLSTMCell``); ``(None,)`` for a size not known yet (``None``: an attention wrapper's
+    alignments over a memory of unknown length)."""
+    if size is None:
+        return (None,)
     return (size,) if isinstance(size, numbers.Integral) else tuple(tf.TensorShape(size).as_list())
 
 class RNNCell(keras.layers.Layer):
@@ -428,7 +431,9 @@ class RNNCell(keras.layers.Layer):
             shape, dims = tf.TensorShape(tensor.shape), state_dims(size)
             if shape.rank is None:  # unknown rank (traced code): checked at run time by the ops
                 continue
-            if shape.rank != 1 + len(dims) or any(s not in (None, d) for s, d in zip(shape[1:], dims)):
+            if shape.rank != 1 + len(dims) or any(
+                s is not None and d is not None and s != d for s, d in zip(shape[1:], dims)
+            ):
                 raise ValueError(
                     f"{self.name}: state tensors must be [batch, {', '.join(map(str, dims))}] "
                     f"(state_size={self.state_size}), got shape {shape}"
