@@ -164,16 +164,20 @@ def test_rnn_layer_with_a_mixed_dtype_argument(policy):
 
 
 def attention_model(kind="lstm_luong"):
-    """``kind``: ``"lstm_luong"`` (scaled Luong) or ``"gru_bahdanau"`` (Bahdanau; not the normalised
+    """``kind``: ``"lstm_luong"`` (scaled Luong), ``"keras_cells"`` (Keras' ``LSTMCell`` and
+    ``GRUCell`` in ``StackedRNNCells``, scaled Luong) or ``"gru_bahdanau"`` (Bahdanau; not the normalised
     form, whose scalar ``g`` has a small gradient summed from terms that largely cancel: a bound
     relative to it fails in bfloat16 on the per-step path as on the hoisted one)."""
     keras.utils.set_random_seed(5)
     if kind == "lstm_luong":
         cell = rnn_cell.MultiRNNCell([rnn_cell.BasicLSTMCell(H, forget_bias=1.0) for _ in range(2)])
         mechanism = s2s.LuongAttention(H, scale=True)
-    else:
+    elif kind == "gru_bahdanau":
         cell = rnn_cell.MultiRNNCell([rnn_cell.GRUCell(H) for _ in range(2)])
         mechanism = s2s.BahdanauAttention(H)
+    else:  # Keras' own cells, as TF Addons programs stack them
+        cell = keras.layers.StackedRNNCells([keras.layers.LSTMCell(H), keras.layers.GRUCell(H)])
+        mechanism = s2s.LuongAttention(H, scale=True)
     wrapper = s2s.AttentionWrapper(cell, mechanism, attention_layer=keras.layers.Dense(A, use_bias=False))
     embedding = keras.layers.Embedding(V, D)
     output_layer = keras.layers.Dense(V)
@@ -235,7 +239,8 @@ def teacher_forced_loss(model, path, policy_name, policy):
 
 
 @pytest.mark.parametrize("path,kind", [("per_step", "lstm_luong"), ("hoisted", "lstm_luong"), ("decoder", "lstm_luong"),
-                                       ("per_step", "gru_bahdanau"), ("hoisted", "gru_bahdanau")])
+                                       ("per_step", "gru_bahdanau"), ("hoisted", "gru_bahdanau"),
+                                       ("hoisted", "keras_cells")])
 def test_attention_decoder_training_under_mixed_precision(path, kind, policy):
     reference = build_attention("float32", policy, kind)
     model = build_attention("mixed_bfloat16", policy, kind)
