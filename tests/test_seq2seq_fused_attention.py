@@ -300,19 +300,100 @@ def test_basic_decoder_teacher_forcing_takes_the_hoisted_loop_and_equals_dynamic
         np.testing.assert_allclose(tf.convert_to_tensor(mine), tf.convert_to_tensor(ref), atol=1e-5, rtol=0)
 
 
-def test_decoder_plan_keeps_ragged_or_scheduled_teacher_forcing_per_step():
+def test_decoder_plan_keeps_imputed_short_or_scheduled_teacher_forcing_per_step():
     wrapper, _ = make()
     state = wrapper.get_initial_state(batch_size=B, dtype=tf.float32)
     x = tf.constant(X)
-    decoder = s2s.BasicDecoder(wrapper, s2s.TrainingSampler())
     ragged = {"sequence_length": tf.constant([T, 2, T])}
-    assert fused_attention.decoder_plan(decoder, x, state, ragged) == (
-        fused_attention.PER_STEP, "sequence_length is not statically the full length of every row")
+    decoder = s2s.BasicDecoder(wrapper, s2s.TrainingSampler())
+    assert fused_attention.decoder_plan(decoder, x, state, ragged).path == fused_attention.HOISTED
+    imputed = s2s.BasicDecoder(wrapper, s2s.TrainingSampler(), impute_finished=True)
+    assert fused_attention.decoder_plan(imputed, x, state, ragged) == (
+        fused_attention.PER_STEP, "impute_finished=True with a sequence_length shorter than the inputs")
+    assert fused_attention.decoder_plan(decoder, x, state, {"sequence_length": tf.zeros([B], tf.int32)}).reason == (
+        "sequence_length is zero for every row")
     short = s2s.BasicDecoder(wrapper, s2s.TrainingSampler(), maximum_iterations=T - 1)
     assert fused_attention.decoder_plan(short, x, state, {}).path == fused_attention.PER_STEP
     scheduled = s2s.BasicDecoder(wrapper, s2s.ScheduledEmbeddingTrainingSampler(0.5, lambda ids: x[:, 0]))
     assert fused_attention.decoder_plan(scheduled, x, state, {}).reason == (
         "the sampler is not a batch-major TrainingSampler")
+
+    traced = []
+    tf.function(lambda lengths: traced.append(fused_attention.decoder_plan(
+        decoder, x, state, {"sequence_length": lengths}).reason) or lengths, jit_compile=True).get_concrete_function(
+        tf.TensorSpec([B], tf.int32))
+    assert traced == ["sequence_length known only at run time, under XLA (a dynamic step count)"]
+
+
+@pytest.mark.parametrize("known", ["static", "run time"])
+@pytest.mark.parametrize("lengths", [[4, 2, 3], [0, 1, 0], [0, 0, 0]])
+def test_rows_ending_early_take_the_loop_and_equal_dynamic_decode(known, lengths):
+    """nmt's ``TrainingHelper(inputs, target_lengths)``: ``dynamic_decode`` runs ``max(lengths)``
+    steps over every row (``impute_finished=False``); so does the loop, dropout and all."""
+    wrapper, mechanism = make(dropout={"input_keep_prob": 0.6})
+    output_layer = keras.layers.Dense(V_OUT)
+    x, memory = tf.Variable(X), tf.Variable(MEMORY)
+    start = [v.numpy() for v in sampler_states(wrapper)]
+    taken, teacher_forced = [], fused_attention.teacher_forced
+
+    def counting(*args, **kwargs):
+        taken.append(1)
+        return teacher_forced(*args, **kwargs)
+
+    def run(hoisted):
+        for variable, value in zip(sampler_states(wrapper), start):
+            variable.assign(value)
+        decoder = s2s.BasicDecoder(wrapper, s2s.TrainingSampler(), output_layer=output_layer)
+
+        def go(length_tensor):
+            with tf.GradientTape() as tape:
+                mechanism.setup_memory(memory, memory_sequence_length=LENGTHS)
+                state = wrapper.get_initial_state(batch_size=B, dtype=tf.float32)
+                outputs, final, out_lengths = decoder(x, initial_state=state, sequence_length=length_tensor,
+                                                      training=True)
+                flat = [t for t in tf.nest.flatten(final) if isinstance(t, tf.Tensor)]
+                loss = tf.reduce_sum(tf.sin(outputs.rnn_output)) + sum(tf.reduce_sum(t) * 0.1 for t in flat)
+            sources = [x, memory] + wrapper.trainable_variables + output_layer.trainable_variables
+            return [outputs.rnn_output, out_lengths] + flat + tape.gradient(loss, sources)
+
+        if known == "static":
+            fn = tf.function(lambda: go(tf.constant(lengths)))
+        else:
+            fn = tf.function(go, input_signature=[tf.TensorSpec([B], tf.int32)])
+        fused_attention.teacher_forced = counting if hoisted else teacher_forced
+        if not hoisted:
+            saved_plan = fused_attention.plan
+            fused_attention.plan = lambda cell, training=None: fused_attention.Plan(fused_attention.PER_STEP, "test")
+        try:
+            result = fn() if known == "static" else fn(tf.constant(lengths))
+        finally:
+            fused_attention.teacher_forced = teacher_forced
+            if not hoisted:
+                fused_attention.plan = saved_plan
+        return [tf.zeros([]) if r is None else r for r in result] + [v.numpy() for v in sampler_states(wrapper)]
+
+    output_layer.build((None, A))
+    ref, mine = run(False), run(True)
+    static_all_zero = known == "static" and max(lengths) == 0  # planned per step: nothing to take
+    assert (taken == []) if static_all_zero else taken, taken
+    assert mine[0].shape == (B, max(lengths), V_OUT) and ref[0].shape == mine[0].shape
+    np.testing.assert_array_equal(mine[1], lengths)
+    assert len(mine) == len(ref)
+    for i, (a, b) in enumerate(zip(mine, ref)):
+        np.testing.assert_allclose(tf.convert_to_tensor(a), tf.convert_to_tensor(b), atol=1e-5, rtol=0,
+                                   err_msg=f"item {i}")
+
+
+def test_rows_longer_than_the_inputs_are_an_error():
+    wrapper, _ = make()
+    state = wrapper.get_initial_state(batch_size=B, dtype=tf.float32)
+    decoder = s2s.BasicDecoder(wrapper, s2s.TrainingSampler())
+    with pytest.raises(ValueError, match=f"sequence_length must be at most the number of input steps, {T}, got"):
+        decoder(tf.constant(X), initial_state=state, sequence_length=tf.constant([T + 2, 1, 1]))
+    run_time = tf.function(lambda lengths: decoder(tf.constant(X), initial_state=state, sequence_length=lengths)[2],
+                           input_signature=[tf.TensorSpec([B], tf.int32)])
+    with pytest.raises(tf.errors.InvalidArgumentError, match=f"sequence_length must be at most the number of input steps, {T}"):
+        run_time(tf.constant([T + 2, 1, 1]))
 
 
 def test_input_dropout_under_xla_draws_the_per_step_masks():

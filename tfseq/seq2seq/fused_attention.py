@@ -28,6 +28,7 @@ equal (outputs, final state and every gradient, 1e-5).
 import keras
 import tensorflow as tf
 
+from tfseq._xla import inside_xla
 from tfseq.nn.fused import Plan
 from tfseq.rnn_cell import BasicLSTMCell, GRUCell, LSTMCell, MultiRNNCell, ResidualWrapper
 from tfseq.rnn_cell.fusion import NotFusable
@@ -339,10 +340,12 @@ def _input_dropout(layers, dropouts, x_tm, attention):
 
 def decoder_plan(decoder, inputs, initial_state, kwargs, training=None) -> Plan:
     """Which path ``BasicDecoder(cell, TrainingSampler(), ...)(inputs, initial_state, **kwargs)``
-    takes. The hoisted loop needs full-length teacher forcing that ``dynamic_decode`` would run
-    for exactly ``T = inputs.shape[1]`` steps: a plain batch-major ``TrainingSampler``,
-    batch-major outputs, ``sequence_length`` absent or statically all ``T``, no ``mask``,
-    ``maximum_iterations`` absent or ``>= T``; and :func:`plan` of the cell with ``training``."""
+    takes. The hoisted loop needs the teacher forcing ``dynamic_decode`` would run: a plain
+    batch-major ``TrainingSampler``, batch-major outputs, no ``mask``, ``maximum_iterations``
+    absent or ``>= T = inputs.shape[1]``, and ``sequence_length`` absent or all ``T``, or with
+    rows ending early (:func:`ragged_teacher_forced`) under ``impute_finished=False`` and, where
+    the lengths are known only at run time, outside XLA; and :func:`plan` of the cell with
+    ``training``."""
     from tfseq.seq2seq.sampler import TrainingSampler
 
     if type(decoder.sampler) is not TrainingSampler or decoder.sampler.time_major:
@@ -361,6 +364,48 @@ def decoder_plan(decoder, inputs, initial_state, kwargs, training=None) -> Plan:
     lengths = kwargs.get("sequence_length")
     if lengths is not None:
         value = tf.get_static_value(lengths)
-        if value is None or not (value == steps).all():
-            return Plan(PER_STEP, "sequence_length is not statically the full length of every row")
+        if value is None or not (value == steps).all():  # rows end early: the loop runs max(lengths) steps
+            if decoder.impute_finished:
+                return Plan(PER_STEP, "impute_finished=True with a sequence_length shorter than the inputs")
+            if value is None and inside_xla():
+                return Plan(PER_STEP, "sequence_length known only at run time, under XLA (a dynamic step count)")
+            if value is not None and (value.size == 0 or value.max() <= 0):
+                return Plan(PER_STEP, "sequence_length is zero for every row")
     return plan(decoder.cell, training)
+
+
+def ragged_teacher_forced(cell, inputs, initial_state, sequence_length, training: bool | None = None):
+    """``(outputs [batch, max(lengths), ...], final_state)`` of ``dynamic_decode`` over
+    ``BasicDecoder(cell, TrainingSampler())`` with ``impute_finished=False`` and rows ending at
+    ``sequence_length``: the loop runs ``max(sequence_length)`` steps over every row (what the
+    per-step loop computes), by :func:`teacher_forced` (``new_sequence=False``). A run-time
+    ``max`` of 0 gives no steps and the initial state, as the per-step loop does.
+
+    Raises:
+        InvalidArgumentError: a length beyond the inputs' ``T`` (at run time), as the per-step
+            loop does when it reads past the inputs.
+    """
+    steps = inputs.shape[1]
+    lengths = tf.convert_to_tensor(sequence_length)
+    value = tf.get_static_value(lengths)
+    if value is not None:
+        if value.size and value.max() > steps:
+            raise ValueError(f"BasicDecoder: sequence_length must be at most the number of input steps, {steps}, "
+                             f"got {value.tolist()}")
+        return teacher_forced(cell, inputs[:, :int(value.max())], initial_state, training=training,
+                              new_sequence=False)
+    with tf.control_dependencies([tf.debugging.assert_less_equal(
+            lengths, tf.cast(steps, lengths.dtype),
+            message=f"BasicDecoder: sequence_length must be at most the number of input steps, {steps}")]):
+        longest = tf.reduce_max(lengths)
+
+    def run():
+        return teacher_forced(cell, inputs[:, :longest], initial_state, training=training, new_sequence=False)
+
+    def none():  # no step: the initial state, in the loop's dtype
+        width = cell.output_size
+        state = tf.nest.map_structure(lambda t: tf.cast(t, inputs.dtype) if t.dtype.is_floating else t,
+                                      initial_state)
+        return tf.zeros([tf.shape(inputs)[0], 0, width], inputs.dtype), state
+
+    return tf.cond(longest > 0, run, none)
