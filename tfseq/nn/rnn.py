@@ -35,7 +35,7 @@ import tensorflow as tf
 
 from tfseq._checks import check_bool, check_optional_bool
 from tfseq.nn import fused
-from tfseq.rnn_cell.base import adopt_input_dtype, call_cell, state_dims, tf1_driver_training
+from tfseq.rnn_cell.base import adopt_input_dtype, call_cell, dims_compatible, state_dims, tf1_driver_training
 from tfseq.rnn_cell.wrappers import build_cell
 
 
@@ -121,8 +121,7 @@ def _check_initial_state(cell, state, batch_size_static):
         )
     for tensor, size in zip(flat, sizes):
         shape, dims = tf.TensorShape(tensor.shape), state_dims(size)
-        if shape.rank != 1 + len(dims) or any(s is not None and d is not None and s != d
-                                              for s, d in zip(shape[1:], dims)) or (
+        if shape.rank is None or not dims_compatible(shape[1:], dims) or (
             batch_size_static is not None and shape[0] not in (None, batch_size_static)
         ):
             raise ValueError(

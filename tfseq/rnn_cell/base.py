@@ -260,6 +260,11 @@ def state_dims(size: Any) -> tuple:
         return (None,)
     return (size,) if isinstance(size, numbers.Integral) else tuple(tf.TensorShape(size).as_list())
 
+def dims_compatible(actual: Any, expected: Any) -> bool:
+    """Two lists of dimensions of one length, equal wherever both are known (None: unknown)."""
+    return len(actual) == len(expected) and all(a is None or e is None or a == e for a, e in zip(actual, expected))
+
+
 class RNNCell(keras.layers.Layer):
     """Base class of every tfseq cell: one time step of a recurrent network.
 
@@ -431,9 +436,7 @@ class RNNCell(keras.layers.Layer):
             shape, dims = tf.TensorShape(tensor.shape), state_dims(size)
             if shape.rank is None:  # unknown rank (traced code): checked at run time by the ops
                 continue
-            if shape.rank != 1 + len(dims) or any(
-                s is not None and d is not None and s != d for s, d in zip(shape[1:], dims)
-            ):
+            if not dims_compatible(shape[1:], dims):
                 raise ValueError(
                     f"{self.name}: state tensors must be [batch, {', '.join(map(str, dims))}] "
                     f"(state_size={self.state_size}), got shape {shape}"

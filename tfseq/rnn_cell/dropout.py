@@ -10,7 +10,7 @@ import tensorflow as tf
 
 from tfseq._checks import check_optional_int, serialize_optional
 from tfseq._random import next_seeds, uniform
-from tfseq.rnn_cell.base import LSTMStateTuple, call_cell, cell_training
+from tfseq.rnn_cell.base import LSTMStateTuple, call_cell, cell_training, dims_compatible
 from tfseq.rnn_cell.fusion import FusedDropout, FusedSpec, NotFusable, check_not_overridden
 from tfseq.rnn_cell.wrappers import RNNCellWrapper, step_shape
 
@@ -230,7 +230,7 @@ class DropoutWrapper(RNNCellWrapper):
                 if len(dims) > 1:
                     raise ValueError(f"{self.name}: input_size={self.input_size} is a depth, but the inputs have "
                                      f"shape {shape}: pass their shape after the batch, input_size={list(dims)}")
-            elif len(dims) != len(self.input_size) or any(d not in (None, n) for d, n in zip(dims, self.input_size)):
+            elif not dims_compatible(dims, self.input_size):
                 raise ValueError(f"{self.name}: input_size={list(self.input_size)} but the inputs have shape {shape}")
         super().build(input_shape)
 

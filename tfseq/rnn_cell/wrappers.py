@@ -24,7 +24,7 @@ import keras
 import tensorflow as tf
 
 from tfseq._checks import check_positive_int, serialize_optional
-from tfseq.rnn_cell.base import RNNCell, call_cell, get_activation, reject_tf1_only_args, state_dims
+from tfseq.rnn_cell.base import RNNCell, call_cell, dims_compatible, get_activation, reject_tf1_only_args, state_dims
 
 
 def check_cell(owner: str, name: str, cell: keras.layers.Layer) -> keras.layers.Layer:
@@ -250,9 +250,7 @@ class ResidualWrapper(RNNCellWrapper):
         shape, size = step_shape(input_shape), getattr(self.cell, "output_size", None)
         if self.residual_fn is None and shape is not None and isinstance(size, (numbers.Integral, tf.TensorShape)):
             dims = state_dims(size)
-            if len(shape) != 1 + len(dims) or any(
-                s is not None and d is not None and s != d for s, d in zip(shape[1:], dims)
-            ):
+            if not dims_compatible(shape[1:], dims):
                 raise ValueError(
                     f"{self.name}: the default residual_fn adds the inputs to the cell's outputs, so they must "
                     f"have the same shape, got inputs {_shape_text(shape[1:])} and outputs {_shape_text(dims)} "

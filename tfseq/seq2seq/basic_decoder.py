@@ -129,20 +129,12 @@ class BasicDecoder(BaseDecoder):
         self._tf1_initial_state = initial_state
 
     def call(self, inputs, initial_state=None, training=None, **kwargs):
-        # Fast-path hook: full-length teacher forcing over an AttentionWrapper that
+        # Fast-path hook: teacher forcing over an AttentionWrapper that
         # seq2seq.fused_attention covers runs as its one hoisted loop, the output layer after it;
         # everything else (and the reference) is the per-step dynamic_decode.
         if fused_attention.decoder_plan(self, inputs, initial_state, kwargs, training).path == fused_attention.HOISTED:
-            lengths = kwargs.get("sequence_length")
-            value = None if lengths is None else tf.get_static_value(lengths)
-            if lengths is None or (value is not None and (value == inputs.shape[1]).all()):
-                outputs, state = fused_attention.teacher_forced(self.cell, inputs, initial_state, training=training,
-                                                                new_sequence=False)  # as dynamic_decode
-                lengths = tf.fill([tf.shape(outputs)[0]], tf.shape(outputs)[1])
-            else:  # rows end early: max(lengths) steps, as dynamic_decode with impute_finished=False
-                outputs, state = fused_attention.ragged_teacher_forced(self.cell, inputs, initial_state, lengths,
-                                                                       training=training)
-                lengths = tf.cast(lengths, tf.int32)
+            outputs, state, lengths = fused_attention.decoder_teacher_forced(
+                self.cell, inputs, initial_state, kwargs.get("sequence_length"), training=training)
             if self.output_layer is not None:
                 outputs = self.output_layer(outputs)  # [batch, T, ...], one batched matmul
             return BasicDecoderOutput(outputs, tf.argmax(outputs, -1, output_type=tf.int32)), state, lengths

@@ -78,14 +78,18 @@ def _layer_math(layer, dtype):
                         bias[2 * n:]], 0.0, False
 
 
+def _stack(cell):
+    """The layers of a ``MultiRNNCell`` or Keras ``StackedRNNCells``, or ``[cell]``."""
+    return list(cell.cells) if type(cell) in (MultiRNNCell, keras.layers.StackedRNNCells) else [cell]
+
+
 def _layers(cell, training=None):
     """``(layers, dropouts, residuals, reason)``: the plain LSTM/GRU layers and, per layer, its
     input dropout in this call (a :class:`~tfseq.rnn_cell.fusion.FusedDropout` with per-step
     masks) or None and whether a ``ResidualWrapper`` adds its input to its output;
     ``(None, None, None, reason)`` when the stack is not covered."""
     layers, dropouts, residuals = [], [], []
-    stack = list(cell.cells) if type(cell) in (MultiRNNCell, keras.layers.StackedRNNCells) else [cell]
-    for index, layer in enumerate(stack):
+    for index, layer in enumerate(_stack(cell)):
         dropout, residual = None, type(layer) is ResidualWrapper
         if residual:
             if layer.residual_fn is not None or index == 0:
@@ -207,7 +211,7 @@ def plan(cell, training=None) -> Plan:
     layers, _, _, reason = _layers(cell.cell, training)
     if layers is None:
         return Plan(PER_STEP, reason)
-    stack = list(cell.cell.cells) if type(cell.cell) in (MultiRNNCell, keras.layers.StackedRNNCells) else [cell.cell]
+    stack = _stack(cell.cell)
     if len({id(layer) for layer in stack}) != len(stack):  # a shared layer would draw twice per step
         return Plan(PER_STEP, "a layer appears twice in the stack")
     attention_kernel, reason = _attention_kernel(cell)
@@ -263,14 +267,14 @@ def teacher_forced(cell, inputs, initial_state, backward: str = "manual", traini
     flat_state = _swap_keras_lstm_states(
         kinds, keras_order, [tf.cast(tf.convert_to_tensor(t), dtype) for t in tf.nest.flatten(initial_state.cell_state)])
     if backward == "manual":
-        loop = kernel.fused_loop(kinds, forget_biases, score_kind, len(score_args), mechanism.mask, drops,
-                                 cell.output_attention, residuals)
+        loop = kernel.fused_loop(kinds, forget_biases, score_kind, mechanism.mask, drops, cell.output_attention,
+                                 residuals)
         out, attention, alignments, *state = loop(x_tm, attention0, *flat_state, *[w for ws in weights for w in ws],
                                                   values, w_a, *score_args)
     else:
-        out, attention, alignments, state = _autodiff_loop(kinds, forget_biases, weights, score_kind, score_args,
-                                                           mechanism.mask, values, w_a, drops, x_tm, attention0,
-                                                           flat_state, cell.output_attention, residuals)
+        forward = kernel.Forward(kinds, weights, forget_biases, residuals, drops, x_tm, score_kind, score_args,
+                                 mechanism.mask, values, w_a, cell.output_attention)
+        out, attention, alignments, state = _autodiff_loop(forward, x_tm, attention0, flat_state)
     state = _swap_keras_lstm_states(kinds, keras_order, list(state))
     final = initial_state.clone(
         cell_state=tf.nest.pack_sequence_as(initial_state.cell_state, state), attention=attention,
@@ -285,32 +289,20 @@ def _swap_keras_lstm_states(kinds, keras_order, flat):
     for kind, swap in zip(kinds, keras_order):
         if swap:
             flat[at], flat[at + 1] = flat[at + 1], flat[at]
-        at += 2 if kind == kernel.LSTM else 1
+        at += kernel.STATES[kind]
     return flat
 
 
-def _autodiff_loop(kinds, forget_biases, weights, score_kind, score_args, mask, values, w_a, drops, x_tm,
-                   attention0, flat_state, output_attention, residuals):
-    """The hoisted loop's forward in a ``tf.while_loop`` that TensorFlow differentiates."""
-    depth, steps, dtype = x_tm.shape[-1], tf.shape(x_tm)[0], x_tm.dtype
-    split = [kernel.split_weights(kind, w, depth if i == 0 else 0) for i, (kind, w) in enumerate(zip(kinds, weights))]
-    xw = tf.einsum("tbd,dg->tbg", x_tm, split[0][0]) + split[0][1]  # [T, batch, G0], hoisted
-    sizes = [2 if kind == kernel.LSTM else 1 for kind in kinds]
-    starts = [sum(sizes[:i]) for i in range(len(kinds))]
+def _autodiff_loop(forward, x_tm, attention0, flat_state):
+    """The hoisted loop's forward (a :class:`~tfseq.seq2seq.fused_attention_kernel.Forward`) in a
+    ``tf.while_loop`` that TensorFlow differentiates."""
+    steps, dtype = tf.shape(x_tm)[0], x_tm.dtype
 
     def body(t, attention, state, alignments, outputs):
-        new_state, below = [], attention
-        for layer, kind in enumerate(kinds):
-            inputs = below if drops[layer] is None else below * drops[layer][t]
-            got, h, _ = kernel.step(kind, inputs, state[starts[layer]:starts[layer] + sizes[layer]],
-                                    xw[t] if layer == 0 else split[layer][1], split[layer][2], forget_biases[layer])
-            below = below + h if residuals[layer] else h
-            new_state += got
-        scores, _ = kernel.score(score_kind, below, score_args)
-        alignments, _, attention = kernel.attend(below, scores, mask, values, w_a)
-        return t + 1, attention, new_state, alignments, outputs.write(t, attention if output_attention else below)
+        attention, state, alignments, output, _, _, _ = forward.step(t, attention, state)
+        return t + 1, attention, state, alignments, outputs.write(t, output)
 
-    alignments0 = tf.zeros([tf.shape(attention0)[0], tf.shape(values)[1]], dtype)
+    alignments0 = tf.zeros([tf.shape(attention0)[0], tf.shape(forward.values)[1]], dtype)
     _, attention, state, alignments, outputs = tf.while_loop(
         lambda t, *_: t < steps, body,
         (tf.constant(0), attention0, flat_state, alignments0, tf.TensorArray(dtype, size=steps)),
@@ -343,7 +335,7 @@ def decoder_plan(decoder, inputs, initial_state, kwargs, training=None) -> Plan:
     takes. The hoisted loop needs the teacher forcing ``dynamic_decode`` would run: a plain
     batch-major ``TrainingSampler``, batch-major outputs, no ``mask``, ``maximum_iterations``
     absent or ``>= T = inputs.shape[1]``, and ``sequence_length`` absent or all ``T``, or with
-    rows ending early (:func:`ragged_teacher_forced`) under ``impute_finished=False`` and, where
+    rows ending early (:func:`decoder_teacher_forced`) under ``impute_finished=False`` and, where
     the lengths are known only at run time, outside XLA; and :func:`plan` of the cell with
     ``training``."""
     from tfseq.seq2seq.sampler import TrainingSampler
@@ -374,38 +366,43 @@ def decoder_plan(decoder, inputs, initial_state, kwargs, training=None) -> Plan:
     return plan(decoder.cell, training)
 
 
-def ragged_teacher_forced(cell, inputs, initial_state, sequence_length, training: bool | None = None):
-    """``(outputs [batch, max(lengths), ...], final_state)`` of ``dynamic_decode`` over
-    ``BasicDecoder(cell, TrainingSampler())`` with ``impute_finished=False`` and rows ending at
-    ``sequence_length``: the loop runs ``max(sequence_length)`` steps over every row (what the
-    per-step loop computes), by :func:`teacher_forced` (``new_sequence=False``). A run-time
-    ``max`` of 0 gives no steps and the initial state, as the per-step loop does.
+def decoder_teacher_forced(cell, inputs, initial_state, sequence_length=None, training: bool | None = None):
+    """``(outputs [batch, steps, ...], final_state, lengths)`` of ``dynamic_decode`` over
+    ``BasicDecoder(cell, TrainingSampler())`` with ``impute_finished=False``, by
+    :func:`teacher_forced` (``new_sequence=False``): all ``T = inputs.shape[1]`` steps without a
+    ``sequence_length``, else ``max(sequence_length)`` steps over every row (what the per-step
+    loop computes when rows end early); a run-time ``max`` of 0 gives no steps and the initial
+    state, as the per-step loop does.
 
     Raises:
-        InvalidArgumentError: a length beyond the inputs' ``T`` (at run time), as the per-step
-            loop does when it reads past the inputs.
+        ValueError, InvalidArgumentError: a length beyond ``T`` (known at trace time, or at run
+            time), where the per-step loop reads past the inputs.
     """
-    steps = inputs.shape[1]
-    lengths = tf.convert_to_tensor(sequence_length)
+    batch, steps = tf.shape(inputs)[0], inputs.shape[1]
+    if sequence_length is None:
+        outputs, state = teacher_forced(cell, inputs, initial_state, training=training, new_sequence=False)
+        return outputs, state, tf.fill([batch], steps)
+    lengths = tf.cast(sequence_length, tf.int32)
     value = tf.get_static_value(lengths)
     if value is not None:
         if value.size and value.max() > steps:
             raise ValueError(f"BasicDecoder: sequence_length must be at most the number of input steps, {steps}, "
                              f"got {value.tolist()}")
-        return teacher_forced(cell, inputs[:, :int(value.max())], initial_state, training=training,
-                              new_sequence=False)
+        outputs, state = teacher_forced(cell, inputs[:, :int(value.max())], initial_state, training=training,
+                                        new_sequence=False)
+        return outputs, state, lengths
     with tf.control_dependencies([tf.debugging.assert_less_equal(
-            lengths, tf.cast(steps, lengths.dtype),
-            message=f"BasicDecoder: sequence_length must be at most the number of input steps, {steps}")]):
+            lengths, steps, message=f"BasicDecoder: sequence_length must be at most the number of input steps, "
+                                    f"{steps}")]):
         longest = tf.reduce_max(lengths)
 
     def run():
         return teacher_forced(cell, inputs[:, :longest], initial_state, training=training, new_sequence=False)
 
     def none():  # no step: the initial state, in the loop's dtype
-        width = cell.output_size
         state = tf.nest.map_structure(lambda t: tf.cast(t, inputs.dtype) if t.dtype.is_floating else t,
                                       initial_state)
-        return tf.zeros([tf.shape(inputs)[0], 0, width], inputs.dtype), state
+        return tf.zeros([batch, 0, cell.output_size], inputs.dtype), state
 
-    return tf.cond(longest > 0, run, none)
+    outputs, state = tf.cond(longest > 0, run, none)
+    return outputs, state, lengths

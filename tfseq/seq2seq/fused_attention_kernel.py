@@ -19,13 +19,8 @@ import tensorflow as tf
 
 LSTM, GRU, GRU_RESET_AFTER = "lstm", "gru", "gru_reset_after"
 LUONG, BAHDANAU = "luong", "bahdanau"
-_STATES = {LSTM: 2, GRU: 1, GRU_RESET_AFTER: 1}  # state tensors per layer: (c, h) or h
+STATES = {LSTM: 2, GRU: 1, GRU_RESET_AFTER: 1}  # state tensors per layer: (c, h) or h
 _WEIGHTS = {LSTM: 2, GRU: 4, GRU_RESET_AFTER: 3}
-
-
-def gate_width(kind: str, units: int) -> int:
-    """``G``: the width of a layer's gate pre-activations."""
-    return 4 * units if kind == LSTM else 3 * units
 
 
 def split_weights(kind: str, weights: Sequence[tf.Tensor], depth: int) -> tuple:
@@ -92,6 +87,47 @@ def attend(h: tf.Tensor, scores: tf.Tensor, mask: tf.Tensor | None, values: tf.T
     return alignments, mixed, tf.matmul(mixed, w_a)
 
 
+class Forward:
+    """One step of the hoisted loop's forward, shared by the hand-written and the autodiff loop:
+    ``step(t, attention, flat_state) -> (attention, flat_state, alignments, output, saved,
+    [h_top, context], saved score)``, ``saved`` per layer as :func:`step` returns it.
+
+    Built from the layers' ``kinds``, ``weights``, ``forget_biases``, ``residuals`` and input
+    ``drops`` (masks ``[T, batch, width]`` or None), the time-major inputs ``x_tm`` (layer 0's
+    input projection is computed here for every step), and the attention: ``score_kind``,
+    ``score_args``, ``mask``, ``values``, ``w_a``, ``output_attention``.
+    """
+
+    def __init__(self, kinds, weights, forget_biases, residuals, drops, x_tm, score_kind, score_args, mask, values,
+                 w_a, output_attention):
+        self.kinds, self.forget_biases, self.residuals, self.drops = kinds, forget_biases, residuals, drops
+        self.score_kind, self.score_args, self.mask, self.values, self.w_a = score_kind, score_args, mask, values, w_a
+        self.output_attention = output_attention
+        self.n_states = [STATES[k] for k in kinds]
+        self.state_at = [sum(self.n_states[:i]) for i in range(len(kinds))]
+        depth = x_tm.shape[-1]
+        split = [split_weights(kind, w, depth if i == 0 else 0) for i, (kind, w) in enumerate(zip(kinds, weights))]
+        self.w_x0 = split[0][0]
+        self.xw = tf.einsum("tbd,dg->tbg", x_tm, self.w_x0) + split[0][1]  # [T, batch, G0], hoisted
+        self.pres = [None] + [s[1] for s in split[1:]]
+        self.rests = [s[2] for s in split]
+
+    def step(self, t, att, state):
+        new_state, saved, below = [], [], att
+        for layer, kind in enumerate(self.kinds):
+            inputs = below if self.drops[layer] is None else below * self.drops[layer][t]
+            at = self.state_at[layer]
+            got, h, keep = step(kind, inputs, state[at:at + self.n_states[layer]],
+                                self.xw[t] if layer == 0 else self.pres[layer], self.rests[layer],
+                                self.forget_biases[layer])
+            below = below + h if self.residuals[layer] else h
+            new_state += got
+            saved.append(keep)
+        scores, query = score(self.score_kind, below, self.score_args)
+        align, mixed, att = attend(below, scores, self.mask, self.values, self.w_a)
+        return att, new_state, align, att if self.output_attention else below, saved, mixed, query
+
+
 def _layer_backward(kind, t, saved, d_h, d_c, rest, width, c_first):
     """One layer's step backward: ``(dz [batch, G], d_inputs, d_h_prev, d_c_prev)``; the
     reset-after GRU's ``dz`` is ``[d_input_side, d_recurrent_side]``, ``[batch, 6H]``."""
@@ -126,8 +162,7 @@ def _layer_backward(kind, t, saved, d_h, d_c, rest, width, c_first):
             d_h * z + d_rh * r + du[:, width:], None)
 
 
-def fused_loop(kinds: Sequence[str], forget_biases: Sequence[float], score_kind: str, score_args: int,
-               mask: tf.Tensor | None, drops: Sequence[tf.Tensor | None], output_attention: bool = True,
+def fused_loop(kinds: Sequence[str], forget_biases: Sequence[float], score_kind: str, mask: tf.Tensor | None, drops: Sequence[tf.Tensor | None], output_attention: bool = True,
                residuals: Sequence[bool] | None = None):
     """The hoisted loop as one ``tf.custom_gradient`` function of
     ``(x_tm, attention_0, *flat_state_0, *layer weights, values, W_a, *score arguments)``,
@@ -160,7 +195,7 @@ def fused_loop(kinds: Sequence[str], forget_biases: Sequence[float], score_kind:
     """
     layers = len(kinds)
     residuals = list(residuals or [False] * layers)
-    n_states = [_STATES[k] for k in kinds]
+    n_states = [STATES[k] for k in kinds]
     state_at = [sum(n_states[:i]) for i in range(layers)]
 
     @tf.custom_gradient
@@ -172,35 +207,23 @@ def fused_loop(kinds: Sequence[str], forget_biases: Sequence[float], score_kind:
             weights.append(list(args[pos:pos + _WEIGHTS[kind]]))
             pos += _WEIGHTS[kind]
         values, w_a, s_args = args[pos], args[pos + 1], list(args[pos + 2:])
-        depth, steps, dtype = x_tm.shape[-1], tf.shape(x_tm)[0], x_tm.dtype
+        steps, dtype = tf.shape(x_tm)[0], x_tm.dtype
         units = [flat0[state_at[i]].shape[-1] for i in range(layers)]
         widths = [att0.shape[-1]] + units[:-1]  # each layer's input width before its h
-        split = [split_weights(kind, w, depth if i == 0 else 0) for i, (kind, w) in enumerate(zip(kinds, weights))]
-        w_x0 = split[0][0]
-        xw = tf.einsum("tbd,dg->tbg", x_tm, w_x0) + split[0][1]  # [T, batch, G0]
-        pres = [None] + [s[1] for s in split[1:]]
-        rests = [s[2] for s in split]
+        forward = Forward(kinds, weights, forget_biases, residuals, drops, x_tm, score_kind, s_args, mask, values,
+                          w_a, output_attention)
+        w_x0, rests = forward.w_x0, forward.rests
         bahdanau = score_kind == BAHDANAU
 
         def ta():
             return tf.TensorArray(dtype, size=steps)
 
         def body(t, att, state, align, out, saved, aligns, mixeds, queries):
-            new_state, new_saved, below = [], [], att
-            for layer, kind in enumerate(kinds):
-                inputs = below if drops[layer] is None else below * drops[layer][t]
-                layer_state = state[state_at[layer]:state_at[layer] + n_states[layer]]
-                got, h, keep = step(kind, inputs, layer_state, xw[t] if layer == 0 else pres[layer],
-                                    rests[layer], forget_biases[layer])
-                below = below + h if residuals[layer] else h
-                new_state += got
-                new_saved.append([a.write(t, v) for a, v in zip(saved[layer], keep)])
-            scores, query = score(score_kind, below, s_args)
-            align, mixed, att = attend(below, scores, mask, values, w_a)
+            att, new_state, align, output, keep, mixed, query = forward.step(t, att, state)
+            new_saved = [[a.write(t, v) for a, v in zip(tas, kept)] for tas, kept in zip(saved, keep)]
             if bahdanau:
                 queries = [queries[0].write(t, query[0])]
-            return (t + 1, att, new_state, align, out.write(t, att if output_attention else below), new_saved,
-                    aligns.write(t, align),
+            return (t + 1, att, new_state, align, out.write(t, output), new_saved, aligns.write(t, align),
                     mixeds.write(t, mixed), queries)
 
         init = (tf.constant(0), att0, flat0, tf.zeros([tf.shape(att0)[0], tf.shape(values)[1]], dtype), ta(),
