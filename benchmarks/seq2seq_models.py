@@ -136,7 +136,9 @@ def tfseq_train(model, shape, batch, layout):
     projection after it or inside it), ``"dynamic_rnn"`` (``nn.dynamic_rnn`` over the wrapper:
     the per-step path) or
     ``"hoisted"`` / ``"hoisted_autodiff"`` (:func:`tfseq.seq2seq.fused_attention.teacher_forced`
-    with its hand-written backward / with autodiff, projection after)."""
+    with its hand-written backward / with autodiff, projection after) or ``"nmt_tf1"``
+    (tensorflow/nmt's TF1 spelling: ``dynamic_decode(BasicDecoder(cell, TrainingHelper(inputs,
+    lengths, time_major=True), initial_state), output_time_major=True)``, projection after)."""
     b = {k: tf.constant(v) for k, v in batch.items()}
     decoder = seq2seq.BasicDecoder(model.attention_cell, seq2seq.TrainingSampler(),
                                    output_layer=model.projection if layout == "inside" else None,
@@ -153,6 +155,12 @@ def tfseq_train(model, shape, batch, layout):
             backward = "autodiff" if layout == "hoisted_autodiff" else "manual"
             outputs, _ = fused_attention.teacher_forced(model.attention_cell, x, state, backward=backward)
             return model.projection(outputs), b["target_out"]
+        if layout == "nmt_tf1":
+            helper = seq2seq.TrainingHelper(tf.transpose(x, [1, 0, 2]), b["target_length"], time_major=True)
+            outputs, _, _ = seq2seq.dynamic_decode(seq2seq.BasicDecoder(model.attention_cell, helper, state),
+                                                   output_time_major=True, swap_memory=True, training=True)
+            logits = tf.transpose(model.projection(outputs.rnn_output), [1, 0, 2])
+            return logits, b["target_out"]
         outputs, _, _ = decoder(x, initial_state=state, sequence_length=b["target_length"], training=True)
         logits = outputs.rnn_output if layout == "inside" else model.projection(outputs.rnn_output)
         return logits, b["target_out"]

@@ -316,7 +316,7 @@ def test_decoder_plan_keeps_imputed_short_or_scheduled_teacher_forcing_per_step(
     assert fused_attention.decoder_plan(short, x, state, {}).path == fused_attention.PER_STEP
     scheduled = s2s.BasicDecoder(wrapper, s2s.ScheduledEmbeddingTrainingSampler(0.5, lambda ids: x[:, 0]))
     assert fused_attention.decoder_plan(scheduled, x, state, {}).reason == (
-        "the sampler is not a batch-major TrainingSampler")
+        "the sampler is not a TrainingSampler")
 
     traced = []
     tf.function(lambda lengths: traced.append(fused_attention.decoder_plan(

@@ -4,6 +4,7 @@ import collections
 from typing import Any
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from tfseq._checks import serialize_optional
@@ -11,6 +12,7 @@ from tfseq.rnn_cell.base import call_cell
 from tfseq.rnn_cell.wrappers import check_cell
 from tfseq.seq2seq import fused_attention
 from tfseq.seq2seq.decoder import BaseDecoder
+from tfseq.seq2seq.helper import TrainingHelper
 from tfseq.seq2seq.sampler import Sampler
 
 
@@ -128,17 +130,32 @@ class BasicDecoder(BaseDecoder):
         self.output_layer = output_layer
         self._tf1_initial_state = initial_state
 
-    def call(self, inputs, initial_state=None, training=None, **kwargs):
-        # Fast-path hook: teacher forcing over an AttentionWrapper that
-        # seq2seq.fused_attention covers runs as its one hoisted loop, the output layer after it;
-        # everything else (and the reference) is the per-step dynamic_decode.
-        if fused_attention.decoder_plan(self, inputs, initial_state, kwargs, training).path == fused_attention.HOISTED:
-            outputs, state, lengths = fused_attention.decoder_teacher_forced(
-                self.cell, inputs, initial_state, kwargs.get("sequence_length"), training=training)
-            if self.output_layer is not None:
-                outputs = self.output_layer(outputs)  # [batch, T, ...], one batched matmul
-            return BasicDecoderOutput(outputs, tf.argmax(outputs, -1, output_type=tf.int32)), state, lengths
-        return super().call(inputs, initial_state=initial_state, training=training, **kwargs)
+    def decode_at_once(self, inputs, init_kwargs, output_time_major, impute_finished, maximum_iterations,
+                       training):
+        # Teacher forcing through an AttentionWrapper that seq2seq.fused_attention covers runs as
+        # its one hoisted loop, the output layer after it as one batched matmul; everything else
+        # (and the reference) is dynamic_decode's per-step loop.
+        initial_state = init_kwargs.pop("initial_state", None)
+        if inputs is None and initial_state is None and not init_kwargs:  # TF1: given at construction
+            if not isinstance(self.sampler, TrainingHelper):
+                return None
+            inputs, init_kwargs, initial_state = self.sampler.inputs, self.sampler.init_kwargs, self._tf1_initial_state
+        if isinstance(inputs, (np.ndarray, list)):
+            inputs = tf.convert_to_tensor(inputs)
+        loop = fused_attention.DecodeLoop(output_time_major, impute_finished, maximum_iterations)
+        if fused_attention.decoder_plan(self, inputs, initial_state, init_kwargs, training, loop).path != (
+                fused_attention.HOISTED):
+            return None
+        time_major = self.sampler.time_major
+        check_state_batch("BasicDecoder", initial_state, tf.shape(inputs)[1 if time_major else 0])
+        outputs, state, lengths = fused_attention.decoder_teacher_forced(
+            self.cell, inputs, initial_state, init_kwargs.get("sequence_length"), training, time_major)
+        if self.output_layer is not None:
+            outputs = self.output_layer(outputs)  # [batch, T, ...] (or [T, batch, ...]), one batched matmul
+        if time_major != output_time_major:
+            outputs = tf.transpose(outputs, [1, 0, 2])
+        outputs = fused_attention.pad_steps(outputs, maximum_iterations, output_time_major)
+        return BasicDecoderOutput(outputs, tf.argmax(outputs, -1, output_type=tf.int32)), state, lengths
 
     def initialize(self, inputs=None, initial_state=None, **kwargs):
         if initial_state is None and inputs is None and not kwargs:  # TF1: everything given at construction

@@ -149,6 +149,15 @@ class BaseDecoder(_DecoderContract, keras.layers.Layer):
     def step(self, time, inputs, state, training=None):
         raise NotImplementedError
 
+    def decode_at_once(self, inputs: Any, init_kwargs: dict, output_time_major: bool, impute_finished: bool,
+                       maximum_iterations: Any, training: bool | None) -> tuple | None:
+        """:func:`dynamic_decode`'s result by a faster path than the per-step loop, or None (the
+        default: run the loop). ``inputs`` and ``init_kwargs`` are what :meth:`initialize` would
+        get (None and ``{}`` in TF1's spelling, everything given at construction); a subclass
+        that answers must return exactly what the loop returns (``BasicDecoder``: teacher
+        forcing through an attention wrapper, :mod:`tfseq.seq2seq.fused_attention`)."""
+        return None
+
     def get_config(self):
         return {
             **super().get_config(),
@@ -286,6 +295,13 @@ def dynamic_decode(
     maximum_iterations = check_maximum_iterations("dynamic_decode", maximum_iterations)
     check_bool("dynamic_decode", "enable_tflite_convertible", enable_tflite_convertible)
     with tf.name_scope(_scope_name(scope)):
+        if isinstance(decoder, BaseDecoder) and not enable_tflite_convertible and set(kwargs) <= {
+                "decoder_init_input", "decoder_init_kwargs"}:
+            at_once = decoder.decode_at_once(
+                kwargs.get("decoder_init_input"), dict(kwargs.get("decoder_init_kwargs") or {}), output_time_major,
+                impute_finished, maximum_iterations, training)
+            if at_once is not None:
+                return at_once
         in_xla = inside_xla()
         if maximum_iterations is not None:
             maximum_iterations = tf.convert_to_tensor(maximum_iterations, tf.int32, name="maximum_iterations")

@@ -25,6 +25,8 @@ loop, XLA-compilable), or TensorFlow's autodiff through the loop (``backward="au
 equal (outputs, final state and every gradient, 1e-5).
 """
 
+from typing import Any, NamedTuple
+
 import keras
 import tensorflow as tf
 
@@ -224,7 +226,7 @@ def plan(cell, training=None) -> Plan:
 
 
 def teacher_forced(cell, inputs, initial_state, backward: str = "manual", training: bool | None = None,
-                   new_sequence: bool = True):
+                   new_sequence: bool = True, time_major: bool = False):
     """``(outputs [batch, T, attention or cell output], final_state)`` of ``nn.dynamic_rnn(cell, inputs,
     initial_state=..., training=training)`` over full-length ``inputs [batch, T, D]``, by the
     hoisted loop.
@@ -241,6 +243,7 @@ def teacher_forced(cell, inputs, initial_state, backward: str = "manual", traini
         new_sequence: start a new sequence batch first, as ``nn.dynamic_rnn`` does when given
             an ``initial_state`` (``resample_dropout_masks``); ``BasicDecoder`` passes False, as
             ``dynamic_decode`` does not.
+        time_major: ``inputs`` and outputs are ``[T, batch, ...]``.
 
     Raises:
         ValueError: when :func:`plan` says the wrapper takes the per-step path, or for an
@@ -256,7 +259,7 @@ def teacher_forced(cell, inputs, initial_state, backward: str = "manual", traini
     layers, dropouts, residuals, _ = _layers(cell.cell, training)
     inputs = tf.convert_to_tensor(inputs)
     dtype = inputs.dtype
-    x_tm = tf.transpose(inputs, [1, 0, 2])  # [T, batch, D]
+    x_tm = inputs if time_major else tf.transpose(inputs, [1, 0, 2])  # [T, batch, D]
     x_tm, drops = _input_dropout(layers, dropouts, x_tm, initial_state.attention)
     kinds, weights, forget_biases, keras_order = zip(*[_layer_math(layer, dtype) for layer in layers])
     mechanism = cell.attention_mechanisms[0]
@@ -279,8 +282,8 @@ def teacher_forced(cell, inputs, initial_state, backward: str = "manual", traini
     final = initial_state.clone(
         cell_state=tf.nest.pack_sequence_as(initial_state.cell_state, state), attention=attention,
         alignments=alignments, attention_state=alignments)
-    out.set_shape([inputs.shape[1], inputs.shape[0], None])
-    return tf.transpose(out, [1, 0, 2]), final
+    out.set_shape([x_tm.shape[0], x_tm.shape[1], None])
+    return (out if time_major else tf.transpose(out, [1, 0, 2])), final
 
 
 def _swap_keras_lstm_states(kinds, keras_order, flat):
@@ -330,34 +333,47 @@ def _input_dropout(layers, dropouts, x_tm, attention):
     return x_tm, drops
 
 
-def decoder_plan(decoder, inputs, initial_state, kwargs, training=None) -> Plan:
-    """Which path ``BasicDecoder(cell, TrainingSampler(), ...)(inputs, initial_state, **kwargs)``
-    takes. The hoisted loop needs the teacher forcing ``dynamic_decode`` would run: a plain
-    batch-major ``TrainingSampler``, batch-major outputs, no ``mask``, ``maximum_iterations``
-    absent or ``>= T = inputs.shape[1]``, and ``sequence_length`` absent or all ``T``, or with
-    rows ending early (:func:`decoder_teacher_forced`) under ``impute_finished=False`` and, where
-    the lengths are known only at run time, outside XLA; and :func:`plan` of the cell with
-    ``training``."""
+class DecodeLoop(NamedTuple):
+    """``dynamic_decode``'s loop settings (``maximum_iterations``: None, an int or a tensor)."""
+
+    output_time_major: bool = False
+    impute_finished: bool = False
+    maximum_iterations: Any = None
+
+
+def decoder_plan(decoder, inputs, initial_state, kwargs, training=None, loop: DecodeLoop | None = None) -> Plan:
+    """Which path ``dynamic_decode`` over ``BasicDecoder(cell, TrainingSampler())`` with ``inputs``,
+    ``initial_state`` and the sampler's other arguments ``kwargs`` takes, under ``loop`` (default:
+    the decoder's own settings, as calling it uses). The hoisted loop needs the teacher forcing
+    ``dynamic_decode`` would run: a plain ``TrainingSampler`` (or TF1's ``TrainingHelper``),
+    either major, no ``mask``, ``maximum_iterations`` absent or a static ``>= T`` (the inputs'
+    steps), and ``sequence_length`` absent or all ``T``, or with rows ending early
+    (:func:`decoder_teacher_forced`) under ``impute_finished=False`` and, where the lengths are
+    known only at run time, outside XLA; and :func:`plan` of the cell with ``training``."""
+    from tfseq.seq2seq.helper import TrainingHelper
     from tfseq.seq2seq.sampler import TrainingSampler
 
-    if type(decoder.sampler) is not TrainingSampler or decoder.sampler.time_major:
-        return Plan(PER_STEP, "the sampler is not a batch-major TrainingSampler")
-    if decoder.output_time_major or initial_state is None:
-        return Plan(PER_STEP, "time-major outputs or no initial_state")
+    if loop is None:
+        loop = DecodeLoop(decoder.output_time_major, decoder.impute_finished, decoder.maximum_iterations)
+    if type(decoder.sampler) not in (TrainingSampler, TrainingHelper):
+        return Plan(PER_STEP, "the sampler is not a TrainingSampler")
+    if initial_state is None:
+        return Plan(PER_STEP, "no initial_state")
     if set(kwargs) - {"sequence_length"}:
         return Plan(PER_STEP, f"sampler arguments {sorted(set(kwargs) - {'sequence_length'})}")
-    if not isinstance(inputs, (tf.Tensor, tf.Variable)) or inputs.shape.rank != 3 or inputs.shape[1] is None:
-        return Plan(PER_STEP, "inputs are not one [batch, T, depth] tensor with a static T")
-    steps = inputs.shape[1]
-    if decoder.maximum_iterations is not None and not (
-        isinstance(decoder.maximum_iterations, int) and decoder.maximum_iterations >= steps
-    ):
-        return Plan(PER_STEP, "maximum_iterations may stop before the inputs end")
+    time_axis = 0 if decoder.sampler.time_major else 1
+    if not isinstance(inputs, (tf.Tensor, tf.Variable)) or inputs.shape.rank != 3 or inputs.shape[time_axis] is None:
+        return Plan(PER_STEP, "inputs are not one tensor [batch, T, depth] (or [T, batch, depth]) with a static T")
+    steps = inputs.shape[time_axis]
+    if loop.maximum_iterations is not None:
+        most = tf.get_static_value(loop.maximum_iterations)
+        if most is None or most < steps:
+            return Plan(PER_STEP, "maximum_iterations may stop before the inputs end")
     lengths = kwargs.get("sequence_length")
     if lengths is not None:
-        value = tf.get_static_value(lengths)
+        value = tf.get_static_value(tf.convert_to_tensor(lengths))
         if value is None or not (value == steps).all():  # rows end early: the loop runs max(lengths) steps
-            if decoder.impute_finished:
+            if loop.impute_finished:
                 return Plan(PER_STEP, "impute_finished=True with a sequence_length shorter than the inputs")
             if value is None and inside_xla():
                 return Plan(PER_STEP, "sequence_length known only at run time, under XLA (a dynamic step count)")
@@ -366,21 +382,38 @@ def decoder_plan(decoder, inputs, initial_state, kwargs, training=None) -> Plan:
     return plan(decoder.cell, training)
 
 
-def decoder_teacher_forced(cell, inputs, initial_state, sequence_length=None, training: bool | None = None):
+def pad_steps(outputs, maximum_iterations, time_major: bool):
+    """Under XLA ``dynamic_decode``'s outputs are ``maximum_iterations`` steps long, zeros past
+    the last step (static shapes): ``outputs`` padded so; elsewhere ``outputs`` as they are."""
+    if maximum_iterations is None or not inside_xla():
+        return outputs
+    missing = int(tf.get_static_value(maximum_iterations)) - outputs.shape[0 if time_major else 1]
+    if missing <= 0:
+        return outputs
+    return tf.pad(outputs, [[0, missing], [0, 0], [0, 0]] if time_major else [[0, 0], [0, missing], [0, 0]])
+
+
+def decoder_teacher_forced(cell, inputs, initial_state, sequence_length=None, training: bool | None = None,
+                           time_major: bool = False):
     """``(outputs [batch, steps, ...], final_state, lengths)`` of ``dynamic_decode`` over
-    ``BasicDecoder(cell, TrainingSampler())`` with ``impute_finished=False``, by
-    :func:`teacher_forced` (``new_sequence=False``): all ``T = inputs.shape[1]`` steps without a
+    ``BasicDecoder(cell, TrainingSampler(time_major))`` with ``impute_finished=False``, by
+    :func:`teacher_forced` (``new_sequence=False``): all ``T`` steps of ``inputs`` without a
     ``sequence_length``, else ``max(sequence_length)`` steps over every row (what the per-step
     loop computes when rows end early); a run-time ``max`` of 0 gives no steps and the initial
-    state, as the per-step loop does.
+    state, as the per-step loop does. ``time_major``: inputs and outputs ``[T, batch, ...]``.
 
     Raises:
         ValueError, InvalidArgumentError: a length beyond ``T`` (known at trace time, or at run
             time), where the per-step loop reads past the inputs.
     """
-    batch, steps = tf.shape(inputs)[0], inputs.shape[1]
+    batch, steps = tf.shape(inputs)[1 if time_major else 0], inputs.shape[0 if time_major else 1]
+
+    def first(n):  # the first n steps of the inputs
+        return inputs[:n] if time_major else inputs[:, :n]
+
     if sequence_length is None:
-        outputs, state = teacher_forced(cell, inputs, initial_state, training=training, new_sequence=False)
+        outputs, state = teacher_forced(cell, inputs, initial_state, training=training, new_sequence=False,
+                                        time_major=time_major)
         return outputs, state, tf.fill([batch], steps)
     lengths = tf.cast(sequence_length, tf.int32)
     value = tf.get_static_value(lengths)
@@ -388,8 +421,8 @@ def decoder_teacher_forced(cell, inputs, initial_state, sequence_length=None, tr
         if value.size and value.max() > steps:
             raise ValueError(f"BasicDecoder: sequence_length must be at most the number of input steps, {steps}, "
                              f"got {value.tolist()}")
-        outputs, state = teacher_forced(cell, inputs[:, :int(value.max())], initial_state, training=training,
-                                        new_sequence=False)
+        outputs, state = teacher_forced(cell, first(int(value.max())), initial_state, training=training,
+                                        new_sequence=False, time_major=time_major)
         return outputs, state, lengths
     with tf.control_dependencies([tf.debugging.assert_less_equal(
             lengths, steps, message=f"BasicDecoder: sequence_length must be at most the number of input steps, "
@@ -397,12 +430,14 @@ def decoder_teacher_forced(cell, inputs, initial_state, sequence_length=None, tr
         longest = tf.reduce_max(lengths)
 
     def run():
-        return teacher_forced(cell, inputs[:, :longest], initial_state, training=training, new_sequence=False)
+        return teacher_forced(cell, first(longest), initial_state, training=training, new_sequence=False,
+                              time_major=time_major)
 
     def none():  # no step: the initial state, in the loop's dtype
         state = tf.nest.map_structure(lambda t: tf.cast(t, inputs.dtype) if t.dtype.is_floating else t,
                                       initial_state)
-        return tf.zeros([batch, 0, cell.output_size], inputs.dtype), state
+        empty = [0, batch, cell.output_size] if time_major else [batch, 0, cell.output_size]
+        return tf.zeros(empty, inputs.dtype), state
 
     outputs, state = tf.cond(longest > 0, run, none)
     return outputs, state, lengths

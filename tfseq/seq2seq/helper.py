@@ -57,6 +57,16 @@ class TrainingHelper(_HelperMixin, sampler_lib.TrainingSampler):
         super().__init__(time_major=time_major)
         self._store(inputs, sequence_length=sequence_length)
 
+    @property
+    def inputs(self):
+        """The ground-truth inputs given at construction."""
+        return self._helper_args[0]
+
+    @property
+    def init_kwargs(self) -> dict:
+        """The other ``initialize`` arguments given at construction (``sequence_length``)."""
+        return dict(self._helper_kwargs)
+
 
 class ScheduledEmbeddingTrainingHelper(_HelperMixin, sampler_lib.ScheduledEmbeddingTrainingSampler):
     """TF1's ``ScheduledEmbeddingTrainingHelper(inputs, sequence_length, embedding,

@@ -1,0 +1,145 @@
+"""``dynamic_decode`` takes the hoisted attention loop for teacher forcing in the spellings users
+write, and answers exactly as its per-step loop: TF1's ``dynamic_decode(BasicDecoder(cell,
+TrainingHelper(inputs, lengths, time_major), initial_state, output_layer))`` (tensorflow/nmt's,
+time major with run-time target lengths), time-major inputs through the sampler spelling, and
+XLA with ``maximum_iterations`` beyond the inputs (outputs that long, zeros past the last step).
+Compared: outputs, sample ids, lengths, final state and the gradients of the inputs, the memory
+and every weight."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+from test_seq2seq_fused_attention import LENGTHS, MEMORY, V_OUT, B, T, X, make
+
+from tfseq import seq2seq as s2s
+from tfseq.seq2seq import fused_attention
+
+TARGET_LENGTHS = [4, 2, 3]
+
+
+def nmt_spelling(wrapper, output_layer, x, lengths):
+    """tensorflow/nmt's training decoder: time major, the projection after ``dynamic_decode``."""
+    helper = s2s.TrainingHelper(tf.transpose(x, [1, 0, 2]), lengths, time_major=True)
+    state = wrapper.get_initial_state(batch_size=B, dtype=tf.float32)
+    decoder = s2s.BasicDecoder(wrapper, helper, state)
+    outputs, final, out_lengths = s2s.dynamic_decode(decoder, output_time_major=True, swap_memory=True,
+                                                     scope="decoder")
+    logits = output_layer(outputs.rnn_output)  # [T, batch, V]
+    return tf.transpose(logits, [1, 0, 2]), outputs.sample_id, final, out_lengths
+
+
+def tf1_layer_inside(wrapper, output_layer, x, lengths):
+    state = wrapper.get_initial_state(batch_size=B, dtype=tf.float32)
+    decoder = s2s.BasicDecoder(wrapper, s2s.TrainingHelper(x, lengths), state, output_layer)
+    outputs, final, out_lengths = s2s.dynamic_decode(decoder)
+    return outputs.rnn_output, outputs.sample_id, final, out_lengths
+
+
+def time_major_inputs(wrapper, output_layer, x, lengths):
+    """The sampler spelling with time-major inputs and batch-major outputs."""
+    state = wrapper.get_initial_state(batch_size=B, dtype=tf.float32)
+    decoder = s2s.BasicDecoder(wrapper, s2s.TrainingSampler(time_major=True), output_layer=output_layer)
+    outputs, final, out_lengths = decoder(tf.transpose(x, [1, 0, 2]), initial_state=state, sequence_length=lengths)
+    return outputs.rnn_output, outputs.sample_id, final, out_lengths
+
+
+def xla_longer_maximum(wrapper, output_layer, x, lengths):
+    state = wrapper.get_initial_state(batch_size=B, dtype=tf.float32)
+    decoder = s2s.BasicDecoder(wrapper, s2s.TrainingSampler(), output_layer=output_layer, maximum_iterations=T + 3)
+    outputs, final, out_lengths = decoder(x, initial_state=state, sequence_length=lengths)
+    return outputs.rnn_output, outputs.sample_id, final, out_lengths
+
+
+SPELLINGS = {  # name: (function, lengths known at trace time, jit_compile, output steps)
+    "nmt, run-time lengths": (nmt_spelling, False, False, max(TARGET_LENGTHS)),
+    "TF1, layer inside, static lengths": (tf1_layer_inside, True, False, max(TARGET_LENGTHS)),
+    "time-major inputs": (time_major_inputs, False, False, max(TARGET_LENGTHS)),
+    "XLA, maximum_iterations > T": (xla_longer_maximum, True, True, T + 3),
+}
+
+
+def run(spelling, hoisted):
+    """``[outputs, sample ids, lengths, *final state, *gradients]`` and how often the hoisted loop ran."""
+    function, static, jit, _ = SPELLINGS[spelling]
+    wrapper, mechanism = make()
+    output_layer = keras.layers.Dense(V_OUT)
+    output_layer.build((None, wrapper.output_size))
+    x, memory = tf.Variable(X), tf.Variable(MEMORY)
+    taken, teacher_forced, plan = [], fused_attention.teacher_forced, fused_attention.plan
+
+    def go(lengths):
+        with tf.GradientTape() as tape:
+            mechanism.setup_memory(memory, memory_sequence_length=LENGTHS)
+            logits, ids, final, out_lengths = function(wrapper, output_layer, x.value(), lengths)
+            flat = [t for t in tf.nest.flatten(final) if isinstance(t, tf.Tensor)]
+            loss = tf.reduce_sum(tf.sin(logits)) + sum(tf.reduce_sum(t) * 0.1 * (i + 1) for i, t in enumerate(flat))
+        sources = [x, memory] + wrapper.trainable_variables + output_layer.trainable_variables
+        return [logits, ids, out_lengths] + flat + tape.gradient(loss, sources)
+
+    def counting(*args, **kwargs):
+        taken.append(1)
+        return teacher_forced(*args, **kwargs)
+
+    fused_attention.teacher_forced = counting
+    if not hoisted:
+        fused_attention.plan = lambda cell, training=None: fused_attention.Plan(fused_attention.PER_STEP, "test")
+    try:
+        if static:
+            result = tf.function(lambda: go(tf.constant(TARGET_LENGTHS)), jit_compile=jit)()
+        else:
+            result = tf.function(go, input_signature=[tf.TensorSpec([B], tf.int32)], jit_compile=jit)(
+                tf.constant(TARGET_LENGTHS))
+    finally:
+        fused_attention.teacher_forced, fused_attention.plan = teacher_forced, plan
+    return [tf.zeros([]) if r is None else r for r in result], len(taken)
+
+
+@pytest.mark.parametrize("spelling", list(SPELLINGS))
+def test_teacher_forcing_takes_the_hoisted_loop_and_equals_the_per_step_loop(spelling):
+    ref, ref_taken = run(spelling, hoisted=False)
+    mine, taken = run(spelling, hoisted=True)
+    assert (ref_taken, taken) == (0, 1)
+    steps = SPELLINGS[spelling][3]
+    assert mine[0].shape == ref[0].shape == (B, steps, V_OUT)
+    np.testing.assert_array_equal(mine[1], ref[1])
+    np.testing.assert_array_equal(mine[2], TARGET_LENGTHS)
+    assert len(mine) == len(ref)
+    for i, (a, b) in enumerate(zip(mine, ref)):
+        np.testing.assert_allclose(a, b, atol=1e-5, rtol=0, err_msg=f"item {i}")
+    if steps > max(TARGET_LENGTHS):  # padded as the per-step loop's fixed-size outputs are
+        assert not np.any(mine[0][:, max(TARGET_LENGTHS):])
+
+
+def test_other_helpers_and_loop_settings_stay_per_step():
+    wrapper, _ = make()
+    state = wrapper.get_initial_state(batch_size=B, dtype=tf.float32)
+    x = tf.constant(X)
+    tf1 = s2s.BasicDecoder(wrapper, s2s.TrainingHelper(x, TARGET_LENGTHS), state)
+    loop = fused_attention.DecodeLoop(maximum_iterations=tf.constant(T))
+    assert fused_attention.decoder_plan(tf1, x, state, {"sequence_length": TARGET_LENGTHS}, None, loop).path == (
+        fused_attention.HOISTED)
+    for settings, reason in [
+        (fused_attention.DecodeLoop(maximum_iterations=T - 1), "maximum_iterations may stop before the inputs end"),
+        (fused_attention.DecodeLoop(impute_finished=True),
+         "impute_finished=True with a sequence_length shorter than the inputs"),
+    ]:
+        assert fused_attention.decoder_plan(tf1, x, state, {"sequence_length": TARGET_LENGTHS}, None, settings) == (
+            fused_attention.PER_STEP, reason)
+    run_time = []
+    tf.function(lambda most: run_time.append(fused_attention.decoder_plan(
+        tf1, x, state, {}, None, fused_attention.DecodeLoop(maximum_iterations=most)).reason) or most).get_concrete_function(
+        tf.TensorSpec([], tf.int32))
+    assert run_time == ["maximum_iterations may stop before the inputs end"]
+    scheduled = s2s.BasicDecoder(wrapper, s2s.ScheduledEmbeddingTrainingHelper(
+        x, TARGET_LENGTHS, lambda ids: tf.zeros([B, X.shape[-1]]), 0.5), state)
+    assert fused_attention.decoder_plan(scheduled, x, state, {}).reason == "the sampler is not a TrainingSampler"
+
+
+def test_a_state_of_another_batch_is_named_as_on_the_per_step_loop():
+    wrapper, _ = make()
+    state = wrapper.get_initial_state(batch_size=B, dtype=tf.float32)
+    inputs = tf.constant(np.concatenate([X, X[:1]]))  # one row more than the state
+    decoder = s2s.BasicDecoder(wrapper, s2s.TrainingHelper(inputs, TARGET_LENGTHS + [1]), state)
+    with pytest.raises(ValueError, match=f"initial_state has batch size {B} but the decoder's batch is {B + 1}"):
+        s2s.dynamic_decode(decoder)
