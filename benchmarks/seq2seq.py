@@ -16,8 +16,9 @@ greedy and beam ids. Groups (each in interleaved rounds, :mod:`benchmarks.timing
 matmul for the machine's ceiling):
 
 * ``train_after`` -- training step, projection after the decoder loop (nmt's layout); also
-  nmt's own TF1 spelling (``dynamic_decode`` over a time-major ``TrainingHelper``), the per-step path (``nn.dynamic_rnn`` over the wrapper), tfseq's hoisted teacher-forcing
-  loop (:mod:`tfseq.seq2seq.fused_attention`) and the plain Keras 3
+  nmt's own TF1 spelling (``dynamic_decode`` over a time-major ``TrainingHelper``), the
+  per-step path (``nn.dynamic_rnn(..., fast=False)`` over the wrapper), tfseq's hoisted
+  teacher-forcing loop (:mod:`tfseq.seq2seq.fused_attention`) and the plain Keras 3
   encoder-decoder of the same sizes (attention after its LSTMs: less work, not the same math);
 * ``train_inside`` -- the projection as ``BasicDecoder``'s ``output_layer``;
 * in both, ``tfseq, TF Addons' program (Keras cells)``: the TF Addons worker's program itself
@@ -177,7 +178,7 @@ def _group(group, shape, xla, tfa, keras_hub, rec, reference, batch, decode_mode
                 lambda first, check, ops, part=part: record(first, check, {**ops, "flops": m.part_flops(shape, part)})))
     elif group.startswith("train"):
         layouts = [("after", "tfseq BasicDecoder"), ("nmt_tf1", "tfseq, nmt's TF1 spelling"),
-                   ("dynamic_rnn", "tfseq nn.dynamic_rnn"),
+                   ("dynamic_rnn", "tfseq per step (nn.dynamic_rnn, fast=False)"),
                    ("hoisted", "tfseq fused_attention"), ("hoisted_autodiff", "tfseq fused_attention autodiff")]
         for precision in decode_models:
             mixed = precision != "float32"

@@ -77,7 +77,7 @@ def _step(model, forward, jit):
 
 
 def per_step_forward(model):
-    """``TranslationModel``'s training forward with the decoder through ``nn.dynamic_rnn``."""
+    """``TranslationModel``'s training forward with the decoder per step (``nn.dynamic_rnn``, ``fast=False``)."""
     import tensorflow as tf
 
     from tfseq import nn
@@ -87,7 +87,7 @@ def per_step_forward(model):
         model.mechanism.setup_memory(memory, memory_sequence_length=batch["source_length"])
         state = model.decoder_initial_state(model.attention_cell, tf.shape(batch["source"])[0], encoder_state)
         outputs, _ = nn.dynamic_rnn(model.attention_cell, model.tgt_embedding(batch["target_in"]),
-                                    initial_state=state, training=True)
+                                    initial_state=state, training=True, fast=False)
         return tf.cast(model.projection(outputs), tf.float32)
 
     return forward

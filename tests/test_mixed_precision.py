@@ -227,7 +227,7 @@ def teacher_forced_loss(model, path, policy_name, policy):
                 assert fused_attention.plan(wrapper).path == fused_attention.HOISTED
                 outputs, _ = fused_attention.teacher_forced(wrapper, inputs, state)
             elif path == "per_step":
-                outputs, _ = nn.dynamic_rnn(wrapper, inputs, initial_state=state)
+                outputs, _ = nn.dynamic_rnn(wrapper, inputs, initial_state=state, fast=False)
             else:  # BasicDecoder with teacher forcing (takes the hoisted loop by its plan)
                 decoder = s2s.BasicDecoder(wrapper, s2s.TrainingSampler(), output_layer=None)
                 outputs = decoder(inputs, initial_state=state)[0].rnn_output

@@ -72,7 +72,7 @@ def run_both(wrapper, mechanism, backward, training=None):
             state = state.clone(cell_state=tf.nest.map_structure(lambda t: 0.3 * tf.ones_like(t) + 0.1 * t,
                                                                  state.cell_state))
             if path == "per_step":
-                outputs, final = nn.dynamic_rnn(wrapper, x, initial_state=state, training=training)
+                outputs, final = nn.dynamic_rnn(wrapper, x, initial_state=state, training=training, fast=False)
             else:
                 assert fused_attention.plan(wrapper, training).path == fused_attention.HOISTED
                 outputs, final = fused_attention.teacher_forced(wrapper, x, state, backward=backward,
@@ -227,7 +227,7 @@ def test_hand_written_backward_under_xla_equals_the_per_step_path(cell_kind, mec
             mechanism.setup_memory(tf.constant(MEMORY), memory_sequence_length=LENGTHS)
             state = wrapper.get_initial_state(batch_size=B, dtype=tf.float32)
             outputs = (fused_attention.teacher_forced(wrapper, x, state)[0] if fused
-                       else nn.dynamic_rnn(wrapper, x, initial_state=state)[0])
+                       else nn.dynamic_rnn(wrapper, x, initial_state=state, fast=False)[0])
             loss = tf.reduce_sum(tf.sin(outputs))
         return [loss] + tape.gradient(loss, [x] + wrapper.trainable_variables)
 
@@ -408,7 +408,7 @@ def test_input_dropout_under_xla_draws_the_per_step_masks():
             mechanism.setup_memory(tf.constant(MEMORY), memory_sequence_length=LENGTHS)
             state = wrapper.get_initial_state(batch_size=B, dtype=tf.float32)
             outputs = (fused_attention.teacher_forced(wrapper, x, state, training=True)[0] if fused
-                       else nn.dynamic_rnn(wrapper, x, initial_state=state, training=True)[0])
+                       else nn.dynamic_rnn(wrapper, x, initial_state=state, training=True, fast=False)[0])
             loss = tf.reduce_sum(tf.sin(outputs))
         return [loss] + tape.gradient(loss, [x] + wrapper.trainable_variables)
 
@@ -440,7 +440,7 @@ def test_input_dropout_under_mixed_precision_draws_the_per_step_masks():
         mechanism.setup_memory(tf.cast(tf.constant(MEMORY), tf.bfloat16), memory_sequence_length=LENGTHS)
         state = wrapper.get_initial_state(batch_size=B, dtype=tf.bfloat16)
         outputs = (fused_attention.teacher_forced(wrapper, x, state, training=True)[0] if fused
-                   else nn.dynamic_rnn(wrapper, x, initial_state=state, training=True)[0])
+                   else nn.dynamic_rnn(wrapper, x, initial_state=state, training=True, fast=False)[0])
         results.append(tf.cast(outputs, tf.float32).numpy())
     hoisted, per_step = results
     scale = np.abs(per_step).max()

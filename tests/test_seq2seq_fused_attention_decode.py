@@ -12,7 +12,9 @@ import pytest
 import tensorflow as tf
 from test_seq2seq_fused_attention import LENGTHS, MEMORY, V_OUT, B, T, X, make
 
+from tfseq import nn, rnn_cell
 from tfseq import seq2seq as s2s
+from tfseq.rnn_cell.fusion import NotFusable, sequence_kernel
 from tfseq.seq2seq import fused_attention
 
 TARGET_LENGTHS = [4, 2, 3]
@@ -143,3 +145,50 @@ def test_a_state_of_another_batch_is_named_as_on_the_per_step_loop():
     decoder = s2s.BasicDecoder(wrapper, s2s.TrainingHelper(inputs, TARGET_LENGTHS + [1]), state)
     with pytest.raises(ValueError, match=f"initial_state has batch size {B} but the decoder's batch is {B + 1}"):
         s2s.dynamic_decode(decoder)
+
+
+@pytest.mark.parametrize("time_major", [False, True])
+def test_dynamic_rnn_over_full_length_inputs_takes_the_hoisted_loop(time_major):
+    """TF1's ``tf.nn.dynamic_rnn(attention_cell, inputs, initial_state=...)``; with input dropout, so
+    that both paths must draw the same masks; full-length ``sequence_length`` too."""
+    results, taken = [], []
+    teacher_forced = fused_attention.teacher_forced
+    fused_attention.teacher_forced = lambda *a, **k: taken.append(1) or teacher_forced(*a, **k)
+    try:
+        for fast in (None, False):
+            wrapper, mechanism = make(dropout={"input_keep_prob": 0.6})
+            x = tf.Variable(np.transpose(X, [1, 0, 2]) if time_major else X)
+            with tf.GradientTape() as tape:
+                mechanism.setup_memory(tf.constant(MEMORY), memory_sequence_length=LENGTHS)
+                state = wrapper.get_initial_state(batch_size=B, dtype=tf.float32)
+                outputs, final = nn.dynamic_rnn(wrapper, x, sequence_length=[T] * B, initial_state=state,
+                                                    time_major=time_major, training=True, fast=fast)
+                flat = [t for t in tf.nest.flatten(final) if isinstance(t, tf.Tensor)]
+                loss = tf.reduce_sum(tf.sin(outputs)) + sum(tf.reduce_sum(t) * 0.1 * (i + 1) for i, t in enumerate(flat))
+            results.append([outputs] + flat + tape.gradient(loss, [x] + wrapper.trainable_variables))
+    finally:
+        fused_attention.teacher_forced = teacher_forced
+    assert taken == [1]
+    for i, (a, b) in enumerate(zip(*results)):
+        np.testing.assert_allclose(a, b, atol=1e-5, rtol=0, err_msg=f"item {i}")
+    wrapper, _ = make()
+    assert nn.dynamic_rnn(wrapper, X, sequence_length=[T, 2, T])[0].shape == (B, T, wrapper.output_size)
+    with pytest.raises(ValueError, match="fast=True"):  # rows cut short: per step
+        nn.dynamic_rnn(wrapper, X, sequence_length=[T, 2, T], fast=True)
+
+
+def test_a_subclass_that_overrides_call_runs_per_step():
+    class Logged(s2s.AttentionWrapper):
+        def call(self, inputs, states, training=None):
+            return super().call(inputs * 2.0, states, training=training)
+
+    keras.utils.set_random_seed(3)
+    mechanism = s2s.LuongAttention(5, memory=tf.constant(MEMORY), memory_sequence_length=LENGTHS)
+    wrapper = Logged(rnn_cell.BasicLSTMCell(5), mechanism, attention_layer_size=4)
+    assert fused_attention.plan(wrapper) == (fused_attention.PER_STEP, "Logged overrides call()")
+    with pytest.raises(NotFusable, match="Logged has no whole-sequence kernel"):
+        sequence_kernel(wrapper, wrapper.get_initial_state(batch_size=B, dtype=tf.float32))
+    with pytest.raises(NotFusable, match="BasicLSTMCell has no whole-sequence kernel"):
+        sequence_kernel(rnn_cell.BasicLSTMCell(5), None)
+    per_step, _ = nn.dynamic_rnn(wrapper, X, fast=False)
+    np.testing.assert_allclose(nn.dynamic_rnn(wrapper, X)[0], per_step, atol=1e-6)  # its own call, doubled inputs

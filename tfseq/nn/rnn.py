@@ -36,6 +36,7 @@ import tensorflow as tf
 from tfseq._checks import check_bool, check_optional_bool
 from tfseq.nn import fused
 from tfseq.rnn_cell.base import adopt_input_dtype, call_cell, dims_compatible, state_dims, tf1_driver_training
+from tfseq.rnn_cell.fusion import NotFusable, sequence_kernel
 from tfseq.rnn_cell.wrappers import build_cell
 
 
@@ -320,7 +321,8 @@ def dynamic_rnn(
             ``call``: ``DropoutWrapper`` drops (TF1), Keras cells keep Keras' rule; inside
             one, Keras' own resolution (module docstring).
         fast: ``None`` (default) runs a fused fast path when the cell allows it
-            (:func:`tfseq.nn.fused.plan` says which and why), ``False`` forces the
+            (:func:`tfseq.nn.fused.plan` says which and why; an ``AttentionWrapper`` over
+            full-length inputs: :func:`tfseq.seq2seq.fused_attention.plan`), ``False`` forces the
             readable per-step loop, ``True`` raises ``ValueError`` if no fast path applies.
         xla: whether the fused path is compiled with XLA: ``None`` (default) inside a
             ``tf.function`` when the number of steps is static, ``True``/``False`` force it
@@ -349,13 +351,32 @@ def dynamic_rnn(
         build_cell(cell, tf.nest.map_structure(lambda x: x.shape[1:], inputs))
         new_sequence(cell, initial_state)
         state = _start_state(cell, initial_state, first, 1, dtype)
-        if nested or fused.plan(cell, inputs, fused_training, fast).path == fused.PER_STEP:
+        whole = None if nested else _whole_sequence(cell, state, sequence_length, first.shape[0], fused_training, fast)
+        if whole is not None:
+            outputs, final_state = whole(inputs, state)
+        elif nested or fused.plan(cell, inputs, fused_training, fast).path == fused.PER_STEP:
             outputs, final_state = _time_loop(cell, inputs, state, sequence_length, training, **loop_knobs)
         else:
             outputs, final_state = fused.run(cell, inputs, state, sequence_length, fused_training, xla=xla)
         if not time_major:
             outputs = _swap_batch_time(outputs)
         return outputs, final_state
+
+
+def _whole_sequence(cell, state, sequence_length, steps, training, fast):
+    """The whole-sequence kernel registered for the cell's class
+    (:func:`tfseq.rnn_cell.fusion.sequence_kernel`), or None: ``fast=False``, rows cut short by
+    ``sequence_length``, or no kernel covers the cell (``NotFusable``)."""
+    if fast is False:
+        return None
+    if sequence_length is not None:
+        lengths = tf.get_static_value(sequence_length)
+        if lengths is None or steps is None or not (lengths == steps).all():
+            return None
+    try:
+        return sequence_kernel(cell, state, training)
+    except NotFusable:
+        return None
 
 
 def _has_unbuilt_layers(cell):

@@ -10,6 +10,11 @@ three descriptions, and reads nothing else of it (no private attributes, no clas
   drops in this call);
 * a **stack** run layer by layer defines ``fused_layers()``, returning a :class:`FusedStack`.
 
+A cell class whose whole full-length sequence runs by a kernel of its own is registered with
+:func:`register_sequence_kernel` by the module holding that kernel (``AttentionWrapper``:
+:mod:`tfseq.seq2seq.fused_attention`'s hoisted loop); ``nn.dynamic_rnn`` asks
+:func:`sequence_kernel` before the planner, where no ``sequence_length`` cuts rows short.
+
 Each description vouches for the ``call`` (and ``__call__``) of the class that defines the
 method; a subclass that overrides ``call`` without overriding the method runs per step.
 A description that cannot cover a case raises :class:`NotFusable` with the reason, which
@@ -46,6 +51,30 @@ def check_not_overridden(obj: object, base: type, methods: Sequence[str]) -> Non
     for name in methods:
         if getattr(type(obj), name) is not getattr(base, name):
             raise NotFusable(f"{type(obj).__name__} overrides {name}()")
+
+
+_SEQUENCE_KERNELS: dict[type, Callable] = {}
+
+
+def register_sequence_kernel(cell_type: type, describe: Callable) -> None:
+    """Register ``describe(cell, state, training) -> run`` for cells of exactly ``cell_type``
+    (a subclass is not covered): ``run(inputs_tm [T, batch, depth], state) -> (outputs_tm,
+    final_state)`` equals stepping the cell from ``state`` over full-length inputs; ``describe``
+    raises :class:`NotFusable` with the reason where its kernel does not cover ``cell``."""
+    _SEQUENCE_KERNELS[cell_type] = describe
+
+
+def sequence_kernel(cell: Any, state: Any, training: Any = None) -> Callable:
+    """The registered whole-sequence kernel's ``run`` for ``cell`` (see
+    :func:`register_sequence_kernel`).
+
+    Raises:
+        NotFusable: no kernel is registered for ``type(cell)``, or it does not cover ``cell``.
+    """
+    describe = _SEQUENCE_KERNELS.get(type(cell))
+    if describe is None:
+        raise NotFusable(f"{type(cell).__name__} has no whole-sequence kernel")
+    return describe(cell, state, training)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -33,10 +33,10 @@ import tensorflow as tf
 from tfseq._xla import inside_xla
 from tfseq.nn.fused import Plan
 from tfseq.rnn_cell import BasicLSTMCell, GRUCell, LSTMCell, MultiRNNCell, ResidualWrapper
-from tfseq.rnn_cell.fusion import NotFusable
+from tfseq.rnn_cell.fusion import NotFusable, register_sequence_kernel
 from tfseq.seq2seq import fused_attention_kernel as kernel
 from tfseq.seq2seq.attention import BahdanauAttention, KernelLayerView, LuongAttention
-from tfseq.seq2seq.attention_wrapper import AttentionWrapper
+from tfseq.seq2seq.attention_wrapper import AttentionWrapper, AttentionWrapperState
 
 HOISTED = "hoisted"
 PER_STEP = "per_step"
@@ -193,6 +193,8 @@ def plan(cell, training=None) -> Plan:
     """
     if not isinstance(cell, AttentionWrapper):
         return Plan(PER_STEP, f"{type(cell).__name__} is not an AttentionWrapper")
+    if type(cell).call is not AttentionWrapper.call:
+        return Plan(PER_STEP, f"{type(cell).__name__} overrides call()")
     if not cell.built:
         return Plan(PER_STEP, "the wrapper is not built yet")
     if cell.cell_input_fn is not None or cell.attention_fn is not None:
@@ -441,3 +443,22 @@ def decoder_teacher_forced(cell, inputs, initial_state, sequence_length=None, tr
 
     outputs, state = tf.cond(longest > 0, run, none)
     return outputs, state, lengths
+
+
+def _sequence_kernel(cell, state, training=None):
+    """``nn.dynamic_rnn``'s whole-sequence kernel for an ``AttentionWrapper``
+    (:func:`tfseq.rnn_cell.fusion.register_sequence_kernel`): :func:`teacher_forced` over
+    time-major inputs from ``state``, where :func:`plan` covers the wrapper."""
+    if not isinstance(state, AttentionWrapperState):
+        raise NotFusable(f"{cell.name}: the initial state is not an AttentionWrapperState")
+    chosen = plan(cell, training)
+    if chosen.path != HOISTED:
+        raise NotFusable(chosen.reason)
+
+    def run(inputs_tm, state):  # dynamic_rnn has started the sequence (dropout masks) already
+        return teacher_forced(cell, inputs_tm, state, training=training, new_sequence=False, time_major=True)
+
+    return run
+
+
+register_sequence_kernel(AttentionWrapper, _sequence_kernel)

@@ -8,8 +8,8 @@
     mech    = attention(units, memory=h, memory_sequence_length)     # Luong / Bahdanau (+ scale / normalize)
     cell    = AttentionWrapper(MultiRNNCell(decoder layers), mech, attention_layer=W_a)
     s0      = cell.zero_state.clone(cell_state=s)                    # pass_hidden_state
-    o_t     = cell(tgt_embedding[y_{t-1}], s_{t-1})                  # teacher forcing: nn.dynamic_rnn, or
-                                                                     #   seq2seq.fused_attention where it plans so
+    o_t     = cell(tgt_embedding[y_{t-1}], s_{t-1})                  # teacher forcing: nn.dynamic_rnn (its
+                                                                     #   seq2seq.fused_attention loop where it plans so)
     logits  = o_t @ W_out                                            # [batch, T, tgt_vocab]
 
 Every layer's cell is ``make_cell(cell, units)`` wrapped in ``DropoutWrapper(input_keep_prob
@@ -28,7 +28,6 @@ from tfseq.data.subwords import BOS_ID, EOS_ID
 from tfseq.demos.frame import dtype_policy_scope
 from tfseq.demos.translate.presets import ATTENTIONS, ENCODERS
 from tfseq.rnn_cell import make_cell
-from tfseq.seq2seq import fused_attention
 
 
 def masked_xent(logits, targets, weights):
@@ -187,11 +186,9 @@ class TranslationModel(keras.Model):
         self.mechanism.setup_memory(memory, memory_sequence_length=source_length)
         state = self.decoder_initial_state(self.attention_cell, tf.shape(source)[0], encoder_state)
         x = self.tgt_embedding(inputs["target_in"])  # [batch, T, units]
-        if fused_attention.plan(self.attention_cell, training).path == fused_attention.HOISTED:
-            # the same math and dropout masks as the per-step path, in one lean loop
-            outputs, _ = fused_attention.teacher_forced(self.attention_cell, x, state, training=training)
-        else:
-            outputs, _ = nn.dynamic_rnn(self.attention_cell, x, initial_state=state, training=training)
+        # the hoisted loop of seq2seq.fused_attention where it covers the wrapper (the same math and
+        # dropout masks as the per-step path), else per step
+        outputs, _ = nn.dynamic_rnn(self.attention_cell, x, initial_state=state, training=training)
         return tf.cast(self.projection(outputs), tf.float32)  # [batch, T, tgt_vocab], float32 for the loss
 
     def call(self, inputs, training=False):
