@@ -32,9 +32,10 @@ matmul for the machine's ceiling):
 * ``beam`` -- encode + beam search (width 5, length penalty 1), same steps; keras-hub's
   ``BeamSampler`` (no length penalty, so its ids are not compared).
 
-The decoding groups also time the same matrix products with nothing else
-(:func:`benchmarks.seq2seq_models.matmul_floor`, under XLA): the bound on how fast any
-decoder of this math can be on the machine, reported as its speed over each framework's best.
+The training and decoding groups also time the same matrix products with nothing else
+(:func:`benchmarks.seq2seq_models.matmul_floor`, under XLA; training: forward and backward, the
+per-step products in their dependency order): the bound on how fast any implementation of this
+math can be on the machine, reported as its speed over each framework's best.
 
 Each implementation runs in a ``tf.function`` and compiled with XLA. Figures: target tokens/s
 (training) or sentences/s (decoding), GFLOP/s and the fraction of the matmul ceiling, the
@@ -196,6 +197,7 @@ def _group(group, shape, xla, tfa, keras_hub, rec, reference, batch, decode_mode
         if group == "train_after":
             add("keras plain enc-dec", "keras", lambda jit, record: _in_process(
                 lambda: m.keras_train(m.keras_model(shape), shape, batch), jit, True, record))
+        cands.append(_floor(shape, group, rec))
     else:
         beam = group == "beam"
         for precision, model in decode_models.items():
@@ -213,12 +215,20 @@ def _group(group, shape, xla, tfa, keras_hub, rec, reference, batch, decode_mode
             add("keras-hub " + ("BeamSampler" if beam else "GreedySampler"), "keras-hub",
                 lambda jit, record: _in_process(
                     lambda: m.keras_hub_decode(decode_model, shape, batch, sampler(), beam), jit, False, record))
-        cands.append(Candidate(FLOOR, "floor", _in_process(lambda: m.matmul_floor(shape, group), True, False,
-                                                           lambda first, check, ops: rec.update(
-                                                               {FLOOR: {"first_call_s": first, **ops}}))))
+        cands.append(_floor(shape, group, rec))
     size = 256 if shape.units < 64 else 1024
     cands.append(Candidate(f"matmul {size}", "ceiling", lambda: matmul_ceiling(size)))
     return cands
+
+
+def _floor(shape, group, rec):
+    """The group's matrix products alone (:func:`benchmarks.seq2seq_models.matmul_floor`), under XLA."""
+    from benchmarks import seq2seq_models as m
+    from benchmarks.timing import Candidate
+
+    return Candidate(FLOOR, "floor", _in_process(lambda: m.matmul_floor(shape, group), True, False,
+                                                 lambda first, check, ops: rec.update(
+                                                     {FLOOR: {"first_call_s": first, **ops}})))
 
 
 def compare(group, records, end_id):

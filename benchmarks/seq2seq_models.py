@@ -312,12 +312,15 @@ def keras_train(model, shape, batch):
 
 
 def matmul_floor(shape, workload):
-    """The decoding workload's matrix products alone (``workload``: ``greedy`` or ``beam``): the
-    FLOPs of :func:`flops_parts`, in their dependency order, with nothing else, and as XLA likes
-    them best (the encoder's input projection for all steps at once, every loop unrolled). Each
-    step's next input is a slice of the step's logits, so no step can start before the last one
-    ends. Any decoder of the same math is at most this fast on the machine: its time over this
-    one's bounds what a faster implementation could still win. Returns ``fn() -> scalar``."""
+    """The workload's matrix products alone (``workload``: ``greedy``, ``beam`` or a training
+    group, :func:`_train_floor`): the FLOPs of :func:`flops_parts`, in their dependency order,
+    with nothing else, and as XLA likes them best (the encoder's input projection for all steps
+    at once, every loop unrolled). Each decoding step's next input is a slice of the step's
+    logits, so no step can start before the last one ends. Any implementation of the same math
+    is at most this fast on the machine: its time over this one's bounds what a faster
+    implementation could still win. Returns ``fn() -> scalar``."""
+    if workload.startswith("train"):
+        return _train_floor(shape)
     u, s, v, b = shape.units, shape.source_length, shape.vocab, shape.decode_batch
     rows = b * (shape.beam_width if workload == "beam" else 1)
     rng = np.random.default_rng(0)
@@ -349,6 +352,103 @@ def matmul_floor(shape, workload):
             attention = tf.concat([h1, context], 1) @ attention_kernel
             x = (attention @ projection)[:, :u]
         return tf.reduce_sum(x)
+
+    return run
+
+
+def _train_floor(shape):
+    """The training step's matrix products alone: the forward of :func:`matmul_floor` with
+    teacher forcing (the target's input projection for all steps at once, the output projection
+    after the loop), then the backward in reverse dependency order: per step the transposed
+    products that carry the gradient to the step before (decoder, then both encoder directions),
+    after each loop every weight's gradient as one large product. Where the real backward has
+    element-wise gate derivatives, the floor passes the gradient on unchanged (four copies for
+    four gates). Three times the forward FLOPs, as :func:`flops_parts` counts."""
+    u, s, n, v, b = shape.units, shape.source_length, shape.target_length, shape.vocab, shape.batch
+    rng = np.random.default_rng(0)
+
+    def weight(*dims):
+        return tf.constant((rng.standard_normal(dims) / np.sqrt(dims[-2])).astype(np.float32))
+
+    source, target, input_kernel, recurrent_kernels = weight(b * s, u), weight(b * n, u), weight(u, 8 * u), \
+        weight(2, u, 4 * u)
+    memory_kernel, x_kernel, ah_kernel, kernel_1 = weight(2 * u, u), weight(u, 4 * u), weight(2 * u, 4 * u), \
+        weight(2 * u, 4 * u)
+    attention_kernel, projection = weight(3 * u, u), weight(u, v)
+
+    def gates(d):  # the gradient of four gates, each taken as d itself
+        return tf.concat([d] * 4, 1)
+
+    def run():
+        inputs = tf.reshape(source @ input_kernel, [b, s, 2, 4 * u])
+        states, enc = [tf.zeros([b, u])] * 2, [[], []]  # enc[d][k]: the state before direction d's k-th step
+        for t in range(s):
+            for d, step in ((0, t), (1, s - 1 - t)):
+                enc[d].append(states[d])
+                states[d] = (inputs[:, step, d] + states[d] @ recurrent_kernels[d])[:, :u]
+        outs = [[], []]
+        for d in (0, 1):  # the outputs in source order
+            outs[d] = enc[d][1:] + [states[d]]
+        memory = tf.concat([tf.stack(outs[0], 1), tf.stack(outs[1][::-1], 1)], -1)  # [b, s, 2u]
+        flat_memory = tf.reshape(memory, [b * s, 2 * u])
+        keys = tf.reshape(flat_memory @ memory_kernel, [b, s, u])
+        xw = tf.reshape(target @ x_kernel, [b, n, 4 * u])
+        attention, h0, h1 = tf.zeros([b, u]), tf.zeros([b, u]), tf.zeros([b, u])
+        in0, in1, in_a, scores_all, h1_all, out = [], [], [], [], [], []
+        for t in range(n):
+            in0.append(tf.concat([attention, h0], 1))
+            h0 = (xw[:, t] + in0[-1] @ ah_kernel)[:, :u]
+            in1.append(tf.concat([h0, h1], 1))
+            h1 = (in1[-1] @ kernel_1)[:, :u]
+            scores = tf.einsum("rk,rsk->rs", h1, keys)
+            context = tf.einsum("rs,rsd->rd", scores, memory)
+            in_a.append(tf.concat([h1, context], 1))
+            attention = in_a[-1] @ attention_kernel
+            scores_all.append(scores)
+            h1_all.append(h1)
+            out.append(attention)
+        flat_out = tf.reshape(tf.stack(out, 1), [b * n, u])
+        logits = flat_out @ projection  # [b * n, v]; its gradient taken as the logits themselves
+        d_out = tf.reshape(logits @ tf.transpose(projection), [b, n, u])
+        grads = [tf.transpose(flat_out) @ logits]
+        d_attention, d_h0, d_h1 = tf.zeros([b, u]), tf.zeros([b, u]), tf.zeros([b, u])
+        d_keys, d_memory = tf.zeros([b, s, u]), tf.zeros([b, s, 2 * u])
+        dz0, dz1, d_a = [None] * n, [None] * n, [None] * n
+        for t in reversed(range(n)):
+            d_a[t] = d_out[:, t] + d_attention
+            d_in_a = d_a[t] @ tf.transpose(attention_kernel)
+            d_context = d_in_a[:, u:]
+            d_scores = tf.einsum("rd,rsd->rs", d_context, memory)
+            d_memory += tf.einsum("rs,rd->rsd", scores_all[t], d_context)
+            d_keys += tf.einsum("rs,rk->rsk", d_scores, h1_all[t])
+            dz1[t] = gates(d_in_a[:, :u] + d_h1 + tf.einsum("rs,rsk->rk", d_scores, keys))
+            d_in1 = dz1[t] @ tf.transpose(kernel_1)
+            dz0[t] = gates(d_in1[:, :u] + d_h0)
+            d_in0 = dz0[t] @ tf.transpose(ah_kernel)
+            d_attention, d_h0, d_h1 = d_in0[:, :u], d_in0[:, u:], d_in1[:, u:]
+
+        def flat(steps):
+            return tf.reshape(tf.stack(steps, 1), [b * n, -1])
+
+        dz0_flat = flat(dz0)
+        grads += [tf.transpose(flat(in0)) @ dz0_flat, tf.transpose(flat(in1)) @ flat(dz1),
+                  tf.transpose(flat(in_a)) @ flat(d_a), tf.transpose(target) @ dz0_flat,
+                  dz0_flat @ tf.transpose(x_kernel)]
+        flat_d_keys = tf.reshape(d_keys, [b * s, u])
+        grads.append(tf.transpose(flat_memory) @ flat_d_keys)
+        d_memory += tf.reshape(flat_d_keys @ tf.transpose(memory_kernel), [b, s, 2 * u])
+        d_states, dz_enc = [tf.zeros([b, u])] * 2, [[None] * s, [None] * s]
+        for t in reversed(range(s)):
+            for d, step in ((0, t), (1, s - 1 - t)):
+                dz_enc[d][step] = gates(d_states[d] + d_memory[:, step, d * u:(d + 1) * u])
+                d_states[d] = dz_enc[d][step] @ tf.transpose(recurrent_kernels[d])
+        for d in (0, 1):
+            order = range(s) if d == 0 else range(s - 1, -1, -1)  # direction d's k-th step reads enc[d][k]
+            dz = tf.stack([dz_enc[d][step] for step in order], 1)
+            grads.append(tf.transpose(tf.reshape(tf.stack(enc[d], 1), [b * s, u])) @ tf.reshape(dz, [b * s, 4 * u]))
+        dz_in = tf.reshape(tf.stack([tf.stack(dz_enc[0], 1), tf.stack(dz_enc[1], 1)], 2), [b * s, 8 * u])
+        grads += [tf.transpose(source) @ dz_in, dz_in @ tf.transpose(input_kernel)]
+        return tf.add_n([tf.reduce_sum(g) for g in grads])
 
     return run
 
