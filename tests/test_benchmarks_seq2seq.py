@@ -59,10 +59,10 @@ def test_tf_addons_agrees_with_tfseq_or_is_left_out_with_a_note(report):
     assert "TF Addons' program on tfseq / on TF Addons" in bench.format_table(report)
 
 
-@pytest.mark.parametrize("workload", ["greedy", "beam"])
+@pytest.mark.parametrize("workload", ["greedy", "beam", "train_after"])
 def test_matmul_floor_does_the_flops_of_the_model(workload):
     """Its matrix products (counted in the traced graph: 2 x every index's size) are the FLOPs that
-    every decoder row's speed is divided by."""
+    every row's speed is divided by (training: forward and backward)."""
     graph = tf.function(m.matmul_floor(m.QUICK, workload)).get_concrete_function().graph
     total = 0
     for op in graph.get_operations():
