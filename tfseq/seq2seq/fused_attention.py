@@ -31,7 +31,7 @@ import keras
 import tensorflow as tf
 
 from tfseq._xla import inside_xla
-from tfseq.nn.fused import Plan
+from tfseq.nn.fused import Plan, uses_xla
 from tfseq.rnn_cell import BasicLSTMCell, GRUCell, LSTMCell, MultiRNNCell, ResidualWrapper
 from tfseq.rnn_cell.fusion import NotFusable, register_sequence_kernel
 from tfseq.seq2seq import fused_attention_kernel as kernel
@@ -237,6 +237,12 @@ def teacher_forced(cell, inputs, initial_state, backward: str = "manual", traini
     the very masks the per-step path draws step by step (``DropoutWrapper.input_masks_by_step``),
     so both paths drop the same units and leave the wrappers' samplers in the same state.
 
+    Inside a ``tf.function`` that is not compiled with XLA, the hand-written loop (forward and
+    backward) compiles itself with XLA where :func:`tfseq.nn.fused.uses_xla` says it pays (a
+    static number of steps; float32, or any dtype on a GPU), as ``nn.dynamic_rnn``'s fused
+    layers do: a training step written as a plain ``tf.function`` (TF Addons' tutorials) runs
+    the loop compiled. Dropout masks are drawn outside it, so they are the same numbers.
+
     Args:
         backward: ``"manual"`` (the hand-written backward of
             :func:`tfseq.seq2seq.fused_attention_kernel.fused_loop`) or ``"autodiff"``
@@ -274,6 +280,8 @@ def teacher_forced(cell, inputs, initial_state, backward: str = "manual", traini
     if backward == "manual":
         loop = kernel.fused_loop(kinds, forget_biases, score_kind, mechanism.mask, drops, cell.output_attention,
                                  residuals)
+        if uses_xla(x_tm) and not inside_xla():  # a plain tf.function (a caller's jit_compile compiles it anyway)
+            loop = tf.function(loop, jit_compile=True, autograph=False)
         out, attention, alignments, *state = loop(x_tm, attention0, *flat_state, *[w for ws in weights for w in ws],
                                                   values, w_a, *score_args)
     else:
