@@ -4,7 +4,9 @@ TrainingHelper(inputs, lengths, time_major), initial_state, output_layer))`` (te
 time major with run-time target lengths), time-major inputs through the sampler spelling, and
 XLA with ``maximum_iterations`` beyond the inputs (outputs that long, zeros past the last step).
 Compared: outputs, sample ids, lengths, final state and the gradients of the inputs, the memory
-and every weight."""
+and every weight. Also: ``nn.dynamic_rnn`` over the wrapper takes the loop (full-length inputs),
+a subclass that overrides ``call`` does not, and inside a plain ``tf.function`` the loop compiles
+itself with XLA."""
 
 import keras
 import numpy as np
