@@ -130,8 +130,8 @@ class BasicDecoder(BaseDecoder):
         self.output_layer = output_layer
         self._tf1_initial_state = initial_state
 
-    def decode_at_once(self, inputs, init_kwargs, output_time_major, impute_finished, maximum_iterations,
-                       training):
+    def decode_at_once(self, inputs: Any, init_kwargs: dict, output_time_major: bool, impute_finished: bool,
+                       maximum_iterations: Any, training: bool | None) -> tuple | None:
         # Teacher forcing through an AttentionWrapper that seq2seq.fused_attention covers runs as
         # its one hoisted loop, the output layer after it as one batched matmul; everything else
         # (and the reference) is dynamic_decode's per-step loop.
@@ -147,7 +147,7 @@ class BasicDecoder(BaseDecoder):
                 fused_attention.HOISTED):
             return None
         time_major = self.sampler.time_major
-        check_state_batch("BasicDecoder", initial_state, tf.shape(inputs)[1 if time_major else 0])
+        check_state_batch("BasicDecoder", initial_state, inputs.shape[1 if time_major else 0])
         outputs, state, lengths = fused_attention.decoder_teacher_forced(
             self.cell, inputs, initial_state, init_kwargs.get("sequence_length"), training, time_major)
         if self.output_layer is not None:

@@ -37,6 +37,8 @@ from tfseq.rnn_cell.fusion import NotFusable, register_sequence_kernel
 from tfseq.seq2seq import fused_attention_kernel as kernel
 from tfseq.seq2seq.attention import BahdanauAttention, KernelLayerView, LuongAttention
 from tfseq.seq2seq.attention_wrapper import AttentionWrapper, AttentionWrapperState
+from tfseq.seq2seq.helper import TrainingHelper
+from tfseq.seq2seq.sampler import TrainingSampler
 
 HOISTED = "hoisted"
 PER_STEP = "per_step"
@@ -298,11 +300,10 @@ def teacher_forced(cell, inputs, initial_state, backward: str = "manual", traini
 
 def _swap_keras_lstm_states(kinds, keras_order, flat):
     """Keras' LSTM state ``[h, c]`` to the kernel's ``(c, h)`` and back (the same swap)."""
-    flat, at = list(flat), 0
-    for kind, swap in zip(kinds, keras_order):
+    flat = list(flat)
+    for at, swap in zip(kernel.state_layout(kinds)[1], keras_order):
         if swap:
             flat[at], flat[at + 1] = flat[at + 1], flat[at]
-        at += kernel.STATES[kind]
     return flat
 
 
@@ -360,9 +361,6 @@ def decoder_plan(decoder, inputs, initial_state, kwargs, training=None, loop: De
     steps), and ``sequence_length`` absent or all ``T``, or with rows ending early
     (:func:`decoder_teacher_forced`) under ``impute_finished=False`` and, where the lengths are
     known only at run time, outside XLA; and :func:`plan` of the cell with ``training``."""
-    from tfseq.seq2seq.helper import TrainingHelper
-    from tfseq.seq2seq.sampler import TrainingSampler
-
     if loop is None:
         loop = DecodeLoop(decoder.output_time_major, decoder.impute_finished, decoder.maximum_iterations)
     if type(decoder.sampler) not in (TrainingSampler, TrainingHelper):

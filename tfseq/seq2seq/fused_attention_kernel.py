@@ -23,6 +23,13 @@ STATES = {LSTM: 2, GRU: 1, GRU_RESET_AFTER: 1}  # state tensors per layer: (c, h
 _WEIGHTS = {LSTM: 2, GRU: 4, GRU_RESET_AFTER: 3}
 
 
+def state_layout(kinds: Sequence[str]) -> tuple[list[int], list[int]]:
+    """``(n_states, state_at)``: each layer's number of state tensors and where they start in
+    the flat state."""
+    n_states = [STATES[k] for k in kinds]
+    return n_states, [sum(n_states[:i]) for i in range(len(kinds))]
+
+
 def split_weights(kind: str, weights: Sequence[tf.Tensor], depth: int) -> tuple:
     """``(W_x [depth, G], bias [G], recurrent kernels)`` of one layer whose input starts with
     ``depth`` hoisted features: LSTM ``[K_rest]``, GRU ``[gates K_rest, candidate K_rest]``,
@@ -103,8 +110,7 @@ class Forward:
         self.kinds, self.forget_biases, self.residuals, self.drops = kinds, forget_biases, residuals, drops
         self.score_kind, self.score_args, self.mask, self.values, self.w_a = score_kind, score_args, mask, values, w_a
         self.output_attention = output_attention
-        self.n_states = [STATES[k] for k in kinds]
-        self.state_at = [sum(self.n_states[:i]) for i in range(len(kinds))]
+        self.n_states, self.state_at = state_layout(kinds)
         depth = x_tm.shape[-1]
         split = [split_weights(kind, w, depth if i == 0 else 0) for i, (kind, w) in enumerate(zip(kinds, weights))]
         self.w_x0 = split[0][0]
@@ -162,7 +168,8 @@ def _layer_backward(kind, t, saved, d_h, d_c, rest, width, c_first):
             d_h * z + d_rh * r + du[:, width:], None)
 
 
-def fused_loop(kinds: Sequence[str], forget_biases: Sequence[float], score_kind: str, mask: tf.Tensor | None, drops: Sequence[tf.Tensor | None], output_attention: bool = True,
+def fused_loop(kinds: Sequence[str], forget_biases: Sequence[float], score_kind: str, mask: tf.Tensor | None,
+               drops: Sequence[tf.Tensor | None], output_attention: bool = True,
                residuals: Sequence[bool] | None = None):
     """The hoisted loop as one ``tf.custom_gradient`` function of
     ``(x_tm, attention_0, *flat_state_0, *layer weights, values, W_a, *score arguments)``,
@@ -195,8 +202,7 @@ def fused_loop(kinds: Sequence[str], forget_biases: Sequence[float], score_kind:
     """
     layers = len(kinds)
     residuals = list(residuals or [False] * layers)
-    n_states = [STATES[k] for k in kinds]
-    state_at = [sum(n_states[:i]) for i in range(layers)]
+    n_states, state_at = state_layout(kinds)
 
     @tf.custom_gradient
     def loop(x_tm, att0, *args):
