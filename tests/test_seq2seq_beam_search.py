@@ -380,6 +380,34 @@ def test_pruned_step_runs_under_xla_with_the_same_result():
         np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-6)
 
 
+@pytest.mark.parametrize("vocab", [20, 997, 8000])
+def test_pruned_step_under_xla_equals_the_whole_vocabulary_step_bit_for_bit(vocab):
+    """Inside XLA the pruned step never writes the log-probabilities out (log_softmax_top_k maps
+    only the entries it reads); it still keeps exactly the whole-vocabulary step's survivors,
+    scores, log-probabilities, lengths and states, and log_softmax equals tf.nn.log_softmax."""
+    rng = np.random.default_rng(vocab)
+    state_cls = collections.namedtuple("State", ["cell_state", "alignments"])
+
+    def step(logits, log_probs, finished, lengths, accumulated, alignments, end_token, prune):
+        cell_state = state_cls(logits[:, :, :4], alignments)
+        return ops.beam_search_step(logits, cell_state, log_probs, finished, lengths, accumulated, end_token,
+                                    0.6, 0.2, prune=prune)
+
+    pruned = tf.function(lambda *a: step(*a, True), jit_compile=True)
+    whole = tf.function(lambda *a: step(*a, False), jit_compile=True)
+    for trial in range(6):
+        case = _step_case(rng, 3, 4, vocab, quantize=trial % 2 == 0, dead_beams=trial == 1, finished_rate=0.3,
+                          masked=trial == 3)
+        args = [tf.constant(x) for x in case] + [tf.constant((0, 19)[trial % 2])]
+        for got, want in zip(tf.nest.flatten(pruned(*args)), tf.nest.flatten(whole(*args))):
+            np.testing.assert_array_equal(got.numpy(), want.numpy(), err_msg=f"trial {trial}")
+        logits = args[0]
+        np.testing.assert_array_equal(tf.function(ops.log_softmax, jit_compile=True)(logits),
+                                      tf.function(tf.nn.log_softmax, jit_compile=True)(logits))
+    graph = pruned.get_concrete_function(*args).graph
+    assert "LogSoftmax" not in {op.type for op in graph.get_operations()}
+
+
 @pytest.mark.parametrize("length", [100, 997, 1000, 8000])
 def test_row_top_k_equals_top_k_with_its_tie_rule(length):
     """Chunked top-k (divisible and padded lengths) returns top_k's values and indices,

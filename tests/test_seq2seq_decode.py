@@ -148,9 +148,10 @@ def greedy_hand_loop(cell, out, embedding, state, steps):
 
 
 def test_greedy_decoding_equals_hand_loop_and_stops_at_end_token():
-    cell, out, embedding, _, state = make_parts(seed=1)
+    cell, out, embedding, _, state = make_parts(seed=2)
+    rng = np.random.default_rng(2)
+    state = tf.nest.map_structure(lambda s: tf.constant(rng.standard_normal(s.shape), tf.float32), state)
     out(tf.zeros([1, H]))
-    out.bias.assign(tf.one_hot(END, V) * 0.8)  # some rows end early
     decoder = s2s.BasicDecoder(cell, s2s.GreedyEmbeddingSampler(), out, maximum_iterations=8)
     outputs, _, lengths = decoder(embedding, initial_state=state, start_tokens=tf.fill([B], START), end_token=END)
     want = greedy_hand_loop(cell, out, embedding, state, outputs.sample_id.shape[1])
@@ -159,6 +160,48 @@ def test_greedy_decoding_equals_hand_loop_and_stops_at_end_token():
         ends = np.flatnonzero(want[b] == END)
         assert lengths[b] == (ends[0] + 1 if ends.size else 8)
     assert min(lengths) < 8 and outputs.sample_id.shape[1] == max(lengths)
+
+
+def _op_types(fn, *args):
+    return {op.type for op in fn.get_concrete_function(*args).graph.get_operations()}
+
+
+@pytest.mark.parametrize("dtype", [tf.float32, tf.bfloat16])
+def test_greedy_argmax_inside_xla_is_tf_argmax_with_its_tie_rule(dtype):
+    """Inside XLA the greedy samplers' argmax is two reductions (the maximum, then the lowest
+    index holding it), not XLA's (value, index) reduction; the ids are tf.argmax's, ties
+    (the first one), rows of -inf and wide rows included. Outside XLA it is tf.argmax itself."""
+    from tfseq import _xla
+
+    rng = np.random.default_rng(0)
+    for depth in (1, 7, 8000):
+        x = np.round(rng.standard_normal((3, 5, depth)) * 2).astype(np.float32)  # many exact ties
+        x[0, 1] = -np.inf
+        x[2, 3, :] = x[2, 3, :].max()  # the whole row tied
+        values = tf.cast(tf.constant(x), dtype)
+        want = tf.argmax(values, -1, output_type=tf.int32)
+        compiled = tf.function(_xla.argmax, jit_compile=True)
+        np.testing.assert_array_equal(compiled(values), want, err_msg=f"depth {depth}")
+        np.testing.assert_array_equal(_xla.argmax(values), want)
+    assert "ArgMax" not in _op_types(tf.function(_xla.argmax, jit_compile=True), values)
+    assert "ArgMax" in _op_types(tf.function(_xla.argmax), values)
+
+
+def test_greedy_decoding_under_xla_equals_the_graph():
+    cell, out, embedding, _, state = make_parts(seed=2)
+    rng = np.random.default_rng(2)
+    state = tf.nest.map_structure(lambda s: tf.constant(rng.standard_normal(s.shape), tf.float32), state)
+    out(tf.zeros([1, H]))
+    decoder = s2s.BasicDecoder(cell, s2s.GreedyEmbeddingSampler(), out, maximum_iterations=8)
+
+    def decode():
+        outputs, _, lengths = decoder(embedding, initial_state=state, start_tokens=tf.fill([B], START), end_token=END)
+        return outputs.sample_id, lengths
+
+    (xla_ids, xla_lengths), (ids, lengths) = tf.function(decode, jit_compile=True)(), tf.function(decode)()
+    assert min(lengths) < 8 and ids.shape[1] == 8  # some rows end early, one runs to the end
+    np.testing.assert_array_equal(xla_lengths, lengths)
+    np.testing.assert_array_equal(xla_ids, ids)
 
 
 def test_sampling_samplers():

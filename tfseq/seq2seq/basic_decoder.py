@@ -8,6 +8,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfseq._checks import serialize_optional
+from tfseq._xla import argmax
 from tfseq.rnn_cell.base import call_cell
 from tfseq.rnn_cell.wrappers import check_cell
 from tfseq.seq2seq import fused_attention
@@ -155,7 +156,7 @@ class BasicDecoder(BaseDecoder):
         if time_major != output_time_major:
             outputs = tf.transpose(outputs, [1, 0, 2])
         outputs = fused_attention.pad_steps(outputs, maximum_iterations, output_time_major)
-        return BasicDecoderOutput(outputs, tf.argmax(outputs, -1, output_type=tf.int32)), state, lengths
+        return BasicDecoderOutput(outputs, argmax(outputs)), state, lengths
 
     def initialize(self, inputs=None, initial_state=None, **kwargs):
         if initial_state is None and inputs is None and not kwargs:  # TF1: everything given at construction

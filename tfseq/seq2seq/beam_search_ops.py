@@ -192,11 +192,11 @@ def beam_search_step(
     if prune is None:
         prune = can_prune(beam_width, vocab_size, output_all_scores)
     # mixed precision: bfloat16/float16 logits join the float32 log-probs before the softmax
-    step_log_probs = tf.nn.log_softmax(tf.cast(logits, log_probs.dtype))
+    logits = tf.cast(logits, log_probs.dtype)
     if prune:  # [B, W, W + 1] candidates
-        ids, step_log_probs = beam_candidates(step_log_probs, finished, end_token, beam_width)
+        ids, step_log_probs = beam_candidates(logits, finished, end_token, beam_width)
     else:  # every token
-        ids, step_log_probs = None, mask_finished(step_log_probs, finished, end_token)  # [B, W, V]
+        ids, step_log_probs = None, mask_finished(log_softmax(logits), finished, end_token)  # [B, W, V]
     total_log_probs = tf.expand_dims(log_probs, 2) + step_log_probs
 
     if accumulated_attention is not None:
@@ -266,18 +266,81 @@ def row_top_k(values: tf.Tensor, k: int) -> tuple:
     chunk = _chunk_size(length, k) if isinstance(length, int) else None
     if chunk is None:
         return tf.math.top_k(values, k=k)
-    lead = tf.shape(values)[:-1]
-    batch_dims = values.shape.rank - 1
+    blocks = _blocks(values, chunk)
+    return _top_k_of_blocks(blocks, tf.reduce_max(blocks, -1), k)
+
+
+def _blocks(values, chunk):
+    """``values [..., n] -> [..., ceil(n / chunk), chunk]``, padded with ``-inf``."""
+    length, lead = values.shape[-1], tf.shape(values)[:-1]
     chunks = -(-length // chunk)
     if chunks * chunk != length:
         pad = tf.fill(tf.concat([lead, [chunks * chunk - length]], 0), tf.constant(-math.inf, values.dtype))
         values = tf.concat([values, pad], -1)
-    blocks = tf.reshape(values, tf.concat([lead, [chunks, chunk]], 0))  # [..., chunks, chunk]
-    _, best = tf.math.top_k(tf.reduce_max(blocks, -1), k=k)  # [..., k] chunk numbers
+    return tf.reshape(values, tf.concat([lead, [chunks, chunk]], 0))
+
+
+def _top_k_of_blocks(blocks, block_max, k, monotone=None):
+    """:func:`row_top_k`'s two passes over ``blocks [..., chunks, chunk]`` with their maxima
+    ``block_max [..., chunks]``, ranking ``monotone(entry)`` where given: an element-wise
+    non-decreasing map (so ``monotone(max) = max(monotone)``), applied only to the chunk
+    maxima and the entries of the chosen chunks."""
+    monotone = monotone or (lambda x: x)
+    lead, batch_dims = tf.shape(blocks)[:-2], blocks.shape.rank - 2
+    chunk = blocks.shape[-1]
+    _, best = tf.math.top_k(monotone(block_max), k=k)  # [..., k] chunk numbers
     best = tf.sort(best, -1)  # index order, for top_k's tie rule
     picked = tf.reshape(tf.gather(blocks, best, batch_dims=batch_dims), tf.concat([lead, [k * chunk]], 0))
-    top_values, at = tf.math.top_k(picked, k=k)
+    top_values, at = tf.math.top_k(monotone(picked), k=k)
     return top_values, tf.gather(best, at // chunk, batch_dims=batch_dims) * chunk + at % chunk
+
+
+def _log_softmax_of(logits, row_max):
+    """The element-wise map ``x -> (x - max) - log(sum(exp(logits - max)))`` of each row of
+    ``logits``: what ``tf.nn.log_softmax`` computes, as XLA writes it, for any entries ``x``
+    read from that row (``[..., n]``, the leading axes those of ``logits``)."""
+    log_sum = tf.math.log(tf.reduce_sum(tf.exp(logits - row_max), -1, keepdims=True))
+    return lambda x: (x - row_max) - log_sum
+
+
+def log_softmax(logits: tf.Tensor) -> tf.Tensor:
+    """``tf.nn.log_softmax(logits)`` over the last axis; inside XLA written out as
+    :func:`_log_softmax_of` does, so that the whole-vocabulary step and the candidates of
+    :func:`log_softmax_top_k` compute every log-probability with the same operations."""
+    if not inside_xla():
+        return tf.nn.log_softmax(logits)
+    return _log_softmax_of(logits, tf.reduce_max(logits, -1, keepdims=True))(logits)
+
+
+def log_softmax_top_k(logits: tf.Tensor, k: int) -> tuple:
+    """``top_k(log_softmax(logits), k)`` over the last axis, and ``log_prob_at(i)``, the
+    log-probability of token ``i`` in every row: ``(values, indices, log_prob_at)``.
+
+    Outside XLA: ``tf.nn.log_softmax`` (one fused kernel), then :func:`row_top_k`. Inside XLA
+    the log-probabilities are never written out: the rows are read once for their chunk
+    maxima (whose maximum is the row's) and once for the sum of exponentials, and only the
+    chunk maxima, the entries of the chosen chunks and the entries asked for are mapped to
+    log-probabilities (:func:`_log_softmax_of`, non-decreasing, so it ranks them as it ranks
+    the log-probabilities). The values are those of :func:`log_softmax` bit for bit.
+    """
+    if not inside_xla():
+        step_log_probs = tf.nn.log_softmax(logits)
+        values, indices = row_top_k(step_log_probs, k)
+        return values, indices, lambda i: tf.gather(step_log_probs, i, axis=-1)
+    length = logits.shape[-1]
+    chunk = _chunk_size(length, k) if isinstance(length, int) else None
+    if chunk is None:
+        to_log_probs = _log_softmax_of(logits, tf.reduce_max(logits, -1, keepdims=True))
+        values, indices = tf.math.top_k(to_log_probs(logits), k=k)
+    else:
+        blocks = _blocks(logits, chunk)
+        block_max = tf.reduce_max(blocks, -1)
+        # the row maximum from the chunk maxima (not a second pass over the row), spelled as a
+        # minimum so that XLA does not merge it with their reduction into one over the row
+        row_max = -tf.reduce_min(-block_max, -1, keepdims=True)
+        to_log_probs = _log_softmax_of(logits, row_max)
+        values, indices = _top_k_of_blocks(blocks, block_max, k, to_log_probs)
+    return values, indices, lambda i: to_log_probs(tf.gather(logits, [i], axis=-1))[..., 0]
 
 
 def _drop_end_token(ids, values, end_token, keep):
@@ -287,24 +350,25 @@ def _drop_end_token(ids, values, end_token, keep):
     return tf.gather(ids, order, batch_dims=ids.shape.rank - 1), tf.gather(values, order, batch_dims=ids.shape.rank - 1)
 
 
-def beam_candidates(step_log_probs, finished, end_token, beam_width):
+def beam_candidates(logits, finished, end_token, beam_width):
     """Each beam's possible survivors ``(token ids, log-probabilities)``, ``[B, W, W + 1]`` each,
     sorted by token id: its ``W`` most probable tokens other than ``end_token`` and
     ``end_token``; for a finished beam the values :func:`mask_finished` gives them (``0`` at
     ``end_token``, ``dtype.min`` elsewhere) and, as the lowest-index ties that a top-k over
     the whole frozen row picks, the ``W`` lowest token ids other than ``end_token``.
 
-    ``step_log_probs [B, W, V]`` unmasked, ``finished [B, W]``.
+    ``logits [B, W, V]`` this step's, ``finished [B, W]``; the log-probabilities are
+    :func:`log_softmax`'s (:func:`log_softmax_top_k`).
     """
-    dtype = step_log_probs.dtype
-    top_values, top_ids = row_top_k(step_log_probs, beam_width + 1)  # [B, W, W + 1]
+    dtype = logits.dtype
+    top_values, top_ids, log_prob_at = log_softmax_top_k(logits, beam_width + 1)  # [B, W, W + 1]
     ids, values = _drop_end_token(top_ids, top_values, end_token, beam_width)  # [B, W, W]
     low_ids = tf.range(beam_width + 1)
     low_ids, _ = _drop_end_token(low_ids, low_ids, end_token, beam_width)  # [W]
     frozen = finished[:, :, tf.newaxis]
     ids = tf.where(frozen, tf.broadcast_to(low_ids, tf.shape(ids)), ids)
     values = tf.where(frozen, tf.constant(dtype.min, dtype), values)
-    end_values = tf.where(finished, tf.constant(0.0, dtype), tf.gather(step_log_probs, end_token, axis=2))
+    end_values = tf.where(finished, tf.constant(0.0, dtype), log_prob_at(end_token))
     ids = tf.concat([ids, tf.fill(tf.shape(end_values[:, :, tf.newaxis]), end_token)], 2)  # [B, W, W + 1]
     values = tf.concat([values, end_values[:, :, tf.newaxis]], 2)
     order = tf.argsort(ids, axis=2, stable=True)

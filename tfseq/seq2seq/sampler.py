@@ -37,6 +37,7 @@ import keras
 import tensorflow as tf
 
 from tfseq._checks import check_bool, deserialize_optional, serialize_optional
+from tfseq._xla import argmax
 from tfseq.seq2seq.decoder import transpose_batch_time
 
 
@@ -173,7 +174,7 @@ class TrainingSampler(Sampler):
         )
 
     def sample(self, time, outputs, state):
-        return tf.argmax(outputs, axis=-1, output_type=tf.int32)
+        return argmax(outputs)
 
     def next_inputs(self, time, outputs, state, sample_ids):
         finished = time + 1 >= self.sequence_length
@@ -283,7 +284,7 @@ class GreedyEmbeddingSampler(Sampler):
     def sample(self, time, outputs, state):
         if not isinstance(outputs, tf.Tensor):
             raise TypeError(f"{type(self).__name__}: outputs must be one logits tensor, got {type(outputs).__name__}")
-        return tf.argmax(outputs, axis=-1, output_type=tf.int32)
+        return argmax(outputs)
 
     def next_inputs(self, time, outputs, state, sample_ids):
         finished = tf.equal(sample_ids, self.end_token)
