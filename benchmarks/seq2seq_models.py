@@ -341,14 +341,13 @@ def matmul_floor(shape, workload):
                 outputs[d].append(states[d])
         memory = tf.concat([tf.stack(outputs[0], 1), tf.stack(outputs[1][::-1], 1)], -1)  # [b, s, 2u]
         keys = tf.reshape(tf.reshape(memory, [b * s, 2 * u]) @ memory_kernel, [b, s, u])
-        repeat = rows // b
-        memory, keys = tf.repeat(memory, repeat, 0), tf.repeat(keys, repeat, 0)  # one copy per beam
+        group = rows // b  # a sentence's beams read its memory once a step, as tfseq reads tile_batch's rows
         x, attention, h0, h1 = first_input, tf.zeros([rows, u]), tf.zeros([rows, u]), tf.zeros([rows, u])
         for _ in range(shape.decode_steps):
             h0 = (tf.concat([x, attention, h0], 1) @ layer_kernels[0])[:, :u]
             h1 = (tf.concat([h0, h1], 1) @ layer_kernels[1])[:, :u]
-            scores = tf.einsum("rk,rsk->rs", h1, keys)
-            context = tf.einsum("rs,rsd->rd", scores, memory)
+            scores = tf.einsum("bgk,bsk->bgs", tf.reshape(h1, [b, group, u]), keys)
+            context = tf.reshape(tf.einsum("bgs,bsd->bgd", scores, memory), [rows, 2 * u])
             attention = tf.concat([h1, context], 1) @ attention_kernel
             x = (attention @ projection)[:, :u]
         return tf.reduce_sum(x)

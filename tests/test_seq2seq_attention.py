@@ -137,6 +137,71 @@ def test_mechanism_matches_numpy(kind, traced):
     assert np.all(alignments.numpy()[padded] == 0.0) and np.all(alignments.numpy()[~padded] > 0.0)
 
 
+@pytest.mark.parametrize("score_mask_value", [None, 0.0])
+@pytest.mark.parametrize("traced", [False, True], ids=["eager", "xla"])
+@pytest.mark.parametrize("kind", list(VARIANTS))
+def test_tile_batch_memory_is_read_per_group_with_the_same_results(kind, traced, score_mask_value):
+    """A memory (and lengths) from tile_batch is read once per group of tiled rows (the scores
+    of Luong attention and every mechanism's context); alignments, contexts and the gradients of
+    the memory, the query and every weight equal those of the same rows tiled by tf.repeat, also
+    where padded positions get weight (a finite score_mask_value: the padding must read as 0)."""
+    width = 2  # != BATCH: a group of rows is not a column of rows
+    query = tf.constant(RNG.standard_normal((BATCH * width, 4)), tf.float32)
+    memory, lengths = tf.constant(MEMORY), tf.constant(LENGTHS)
+    mechanism = make(kind, VARIANTS[kind][0], score_mask_value=score_mask_value)
+    mechanism([query[:BATCH], mechanism.initial_state(BATCH, tf.float32)])  # build
+    randomize(mechanism)
+
+    def run(tile):
+        with tf.GradientTape() as tape:
+            tape.watch([memory, query])
+            mechanism.setup_memory(tile(memory), tile(lengths))
+            alignments, _ = mechanism([query, mechanism.initial_state(BATCH * width, tf.float32)])
+            context = mechanism.context(alignments)
+            loss = tf.reduce_sum(tf.sin(context)) + tf.reduce_sum(tf.cos(alignments))
+        grads = tape.gradient(loss, [memory, query] + mechanism.trainable_weights)
+        return [alignments, context] + grads, mechanism._tiled is not None
+
+    def results(tile):
+        if not traced:
+            return run(tile)
+        grouped = []
+
+        def traced_run():
+            out, by_group = run(tile)
+            grouped.append(by_group)
+            return out
+
+        return tf.function(traced_run, jit_compile=True)(), grouped[0]
+
+    got, got_grouped = results(lambda t: seq2seq.tile_batch(t, width))
+    want, want_grouped = results(lambda t: tf.repeat(t, width, axis=0))
+    assert got_grouped and not want_grouped  # tf.repeat: read row by row, as before
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g.numpy(), w.numpy(), atol=1e-6)
+    assert mechanism.values.shape[0] == BATCH * width  # the public memory stays tiled
+
+
+def test_tiled_from_knows_only_tile_batch_outputs():
+    source = tf.constant(MEMORY)
+    tiled = seq2seq.tile_batch({"memory": source, "lengths": tf.constant(LENGTHS)}, 2)
+    found, multiplier = seq2seq.beam_search_ops.tiled_from(tiled["memory"])
+    assert found is source and multiplier == 2
+    assert seq2seq.beam_search_ops.tiled_from(tiled["lengths"])[1] == 2
+    for other in (source, tf.repeat(source, 2, axis=0), tiled["memory"] + 0.0):
+        assert seq2seq.beam_search_ops.tiled_from(other) is None
+    # lengths tiled otherwise: the memory is read row by row
+    mechanism = make("luong", 4, memory=None)
+    mechanism.setup_memory(tiled["memory"], tf.repeat(tf.constant(LENGTHS), 2))
+    assert mechanism._tiled is None
+    mechanism.setup_memory(tiled["memory"], seq2seq.tile_batch(np.repeat(LENGTHS, 2), 1))  # another multiplier
+    assert mechanism._tiled is None
+    # an entry lives as long as its tensor
+    before = len(seq2seq.beam_search_ops._TILED)
+    del tiled, mechanism
+    assert len(seq2seq.beam_search_ops._TILED) == before - 2
+
+
 def test_memory_is_zeroed_past_lengths_and_keys_follow():
     mechanism = make("luong", 4)
     valid = np.arange(MAX_TIME)[None, :, None] < LENGTHS[:, None, None]

@@ -236,6 +236,38 @@ def test_alignment_history_is_reordered_along_the_final_beams():
     assert np.all(history[:, 1, :, 2:] == 0), "padding of the shorter memory gets no attention"
 
 
+@pytest.mark.parametrize("attention", ["scaled_luong", "bahdanau"])
+def test_tile_batch_memory_read_per_sentence_decodes_the_same(attention):
+    """The beams of one sentence read its memory once a step (the mechanism knows tile_batch's
+    rows): the same ids, scores and lengths as a memory tiled by tf.repeat, graph and XLA."""
+    keras.utils.set_random_seed(5)
+    B, W, S = 3, 4, 6
+    memory, memory_lengths = tf.random.normal([B, S, H]), tf.constant([6, 3, 1])
+    if attention == "scaled_luong":
+        mechanism = s2s.LuongAttention(H, scale=True)
+    else:
+        mechanism = s2s.BahdanauAttention(H)
+    cell = s2s.AttentionWrapper(rnn_cell.GRUCell(H), mechanism, attention_layer_size=H)
+    decoder = s2s.BeamSearchDecoder(cell, W, output_layer=keras.layers.Dense(V), length_penalty_weight=0.6,
+                                    maximum_iterations=7)
+    embedding = tf.random.normal([V, D])
+
+    def run(tile):
+        mechanism.setup_memory(tile(memory), tile(memory_lengths))
+        init = cell.get_initial_state(batch_size=B * W, dtype=tf.float32)
+        outputs, _, lengths = decoder(embedding, start_tokens=[START] * B, end_token=END, initial_state=init)
+        return outputs.predicted_ids, outputs.beam_search_decoder_output.scores, lengths
+
+    run(lambda t: tf.repeat(t, W, axis=0))  # build
+    for jit in (False, True):
+        got = tf.function(lambda: run(lambda t: s2s.tile_batch(t, W)), jit_compile=jit)()
+        want = tf.function(lambda: run(lambda t: tf.repeat(t, W, axis=0)), jit_compile=jit)()
+        np.testing.assert_array_equal(got[0], want[0])
+        np.testing.assert_allclose(got[1], want[1], atol=1e-5)
+        np.testing.assert_array_equal(got[2], want[2])
+    assert len(set(want[2].numpy().ravel())) > 1  # beams of several lengths
+
+
 def test_bad_input_raises_value_error_naming_argument_and_value():
     cell, out, embedding, states = make_model()
     for bad in (0, -2, 1.5):

@@ -126,7 +126,7 @@ def compute_attention(mechanism: AttentionMechanism, cell_output: tf.Tensor, att
             applied to ``concat([cell_output, context])``.
     """
     alignments, next_state = mechanism([cell_output, attention_state])  # [batch, max_time]
-    context = tf.matmul(alignments[:, None, :], mechanism.values)[:, 0, :]  # [batch, depth]
+    context = mechanism.context(alignments)  # [batch, depth]
     if attention_kernel is None:
         return context, alignments, next_state
     mixed = tf.concat([cell_output, context], 1)  # [batch, query_depth + depth]

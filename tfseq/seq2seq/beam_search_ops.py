@@ -24,6 +24,7 @@ broken as over ``W * V`` (the lower beam, then the lower token id) among the can
 """
 
 import math
+import weakref
 from typing import Any
 
 import tensorflow as tf
@@ -51,10 +52,33 @@ def tile_batch(t: Any, multiplier: int, name: str | None = None) -> Any:
         tiled = tf.repeat(x, multiplier, axis=0)  # [B * multiplier, ...]
         static_batch = None if x.shape[0] is None else x.shape[0] * multiplier
         tiled.set_shape(tf.TensorShape([static_batch]).concatenate(x.shape[1:]))
+        _remember_tiling(tiled, x, multiplier)
         return tiled
 
     with tf.name_scope(name or "tile_batch"):
         return tf.nest.map_structure(tile_one, t)
+
+
+_TILED: dict = {}  # id(a tile_batch output) -> (weak reference to it, its source, multiplier)
+
+
+def _remember_tiling(tiled, source, multiplier):
+    key = id(tiled)
+    _TILED[key] = (weakref.ref(tiled, lambda _, key=key: _TILED.pop(key, None)), source, multiplier)
+
+
+def tiled_from(t: Any) -> tuple | None:
+    """``(source, multiplier)`` when ``t`` is a tensor that :func:`tile_batch` returned (so
+    ``t = tf.repeat(source, multiplier, axis=0)``), else None.
+
+    An attention mechanism whose memory comes from ``tile_batch`` reads it per group of
+    ``multiplier`` rows from the source (:meth:`~tfseq.seq2seq.attention.AttentionMechanism.setup_memory`):
+    beam search's ``W`` copies of each sentence's memory are then read once a step, not ``W`` times.
+    """
+    entry = _TILED.get(id(t))
+    if entry is None or entry[0]() is not t:
+        return None
+    return entry[1], entry[2]
 
 
 def merge_batch_beams(t):
