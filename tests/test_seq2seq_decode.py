@@ -147,11 +147,18 @@ def greedy_hand_loop(cell, out, embedding, state, steps):
     return tf.stack(ids, 1).numpy()
 
 
-def test_greedy_decoding_equals_hand_loop_and_stops_at_end_token():
+def greedy_parts():
+    """make_parts with a distinct random state per row: greedy decoding ends its rows after 7, 2
+    and 8 (= maximum_iterations) steps."""
     cell, out, embedding, _, state = make_parts(seed=2)
     rng = np.random.default_rng(2)
     state = tf.nest.map_structure(lambda s: tf.constant(rng.standard_normal(s.shape), tf.float32), state)
     out(tf.zeros([1, H]))
+    return cell, out, embedding, state
+
+
+def test_greedy_decoding_equals_hand_loop_and_stops_at_end_token():
+    cell, out, embedding, state = greedy_parts()
     decoder = s2s.BasicDecoder(cell, s2s.GreedyEmbeddingSampler(), out, maximum_iterations=8)
     outputs, _, lengths = decoder(embedding, initial_state=state, start_tokens=tf.fill([B], START), end_token=END)
     want = greedy_hand_loop(cell, out, embedding, state, outputs.sample_id.shape[1])
@@ -188,10 +195,7 @@ def test_greedy_argmax_inside_xla_is_tf_argmax_with_its_tie_rule(dtype):
 
 
 def test_greedy_decoding_under_xla_equals_the_graph():
-    cell, out, embedding, _, state = make_parts(seed=2)
-    rng = np.random.default_rng(2)
-    state = tf.nest.map_structure(lambda s: tf.constant(rng.standard_normal(s.shape), tf.float32), state)
-    out(tf.zeros([1, H]))
+    cell, out, embedding, state = greedy_parts()
     decoder = s2s.BasicDecoder(cell, s2s.GreedyEmbeddingSampler(), out, maximum_iterations=8)
 
     def decode():
