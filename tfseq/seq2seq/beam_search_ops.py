@@ -21,6 +21,11 @@ runs the top-k over ``W * (W + 1)`` of them instead of ``W * V``: the same survi
 scores and log-probabilities (the same float operations on the same values), without the
 five ``[B, W, V]`` passes of masking, adding, penalising and dividing. Exact float ties are
 broken as over ``W * V`` (the lower beam, then the lower token id) among the candidates.
+Inside XLA the step's ``[B, W, V]`` log-probabilities are never written out either
+(:func:`log_softmax_top_k`).
+
+:func:`tile_batch` remembers what it tiled (:func:`tiled_from`), so that an attention
+mechanism over a tiled memory reads each sentence's rows once per step.
 """
 
 import math
