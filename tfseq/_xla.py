@@ -45,7 +45,7 @@ def argmax(values: tf.Tensor) -> tf.Tensor:
     Inside an XLA program it is written as two reductions (the row's maximum, then the lowest
     index holding it), which XLA's CPU backend vectorises, instead of its single
     ``(value, index)`` reduction, which it does not: over greedy decoding's ``[32, 8000]``
-    logits, 95 against 210 microseconds a step (benchmarks/RESULTS.md). Outside XLA,
+    logits, 95 against 210 microseconds a step (benchmarks/RESULTS.md, "decoding under XLA"). Outside XLA,
     ``tf.argmax`` (TensorFlow's own kernel is the faster one there). The indices are the same
     wherever the row holds no NaN; with NaNs ``tf.argmax`` itself answers differently under
     XLA and without it, and this returns some index in range.

@@ -380,8 +380,11 @@ class AttentionMechanism(keras.layers.Layer):
         self.build_memory(memory.shape[-1])
         values = memory if mask is None else memory * tf.cast(mask, memory.dtype)[:, :, None]
         self.values = values  # [batch, max_time, depth], zero past each row's length
-        self.keys = self._keys_of(values)  # [batch, max_time, units]
         self._tiled = self._before_tiling(given, memory_sequence_length, memory_mask)
+        if self._tiled is None:
+            self.keys = self._keys_of(values)  # [batch, max_time, units]
+        else:  # the memory layer once per sentence, its rows repeated as tile_batch repeated the memory's
+            self.keys = tf.repeat(self._tiled[2], self._tiled[0], axis=0)
         self.mask = mask
         self.batch_size = batch if batch is not None else tf.shape(memory)[0]
         self._alignments_size = max_time

@@ -69,6 +69,12 @@ def check_state_batch(owner, initial_state, batch_size, hint=""):
             )
 
 
+def _given_at_construction(inputs, initial_state, kwargs) -> bool:
+    """TF1's spelling: ``BasicDecoder(cell, helper, initial_state)`` then ``initialize()`` or
+    ``dynamic_decode(decoder)`` with nothing, the inputs held by the helper."""
+    return inputs is None and initial_state is None and not kwargs
+
+
 @keras.saving.register_keras_serializable(package="tfseq")
 class BasicDecoder(BaseDecoder):
     """Decodes with ``cell`` and a sampler: at step ``t``
@@ -137,7 +143,7 @@ class BasicDecoder(BaseDecoder):
         # its one hoisted loop, the output layer after it as one batched matmul; everything else
         # (and the reference) is dynamic_decode's per-step loop.
         initial_state = init_kwargs.pop("initial_state", None)
-        if inputs is None and initial_state is None and not init_kwargs:  # TF1: given at construction
+        if _given_at_construction(inputs, initial_state, init_kwargs):
             if not isinstance(self.sampler, TrainingHelper):
                 return None
             inputs, init_kwargs, initial_state = self.sampler.inputs, self.sampler.init_kwargs, self._tf1_initial_state
@@ -159,7 +165,7 @@ class BasicDecoder(BaseDecoder):
         return BasicDecoderOutput(outputs, argmax(outputs)), state, lengths
 
     def initialize(self, inputs=None, initial_state=None, **kwargs):
-        if initial_state is None and inputs is None and not kwargs:  # TF1: everything given at construction
+        if _given_at_construction(inputs, initial_state, kwargs):
             finished, first_inputs = self.sampler.initialize()
             initial_state = self._tf1_initial_state
         else:
