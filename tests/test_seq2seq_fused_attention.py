@@ -3,6 +3,8 @@ and with autodiff, equals the per-step path (``nn.dynamic_rnn`` over the ``Atten
 outputs, final state and the gradient of every weight, the inputs, the memory and the initial
 state, to 1e-5, also under XLA; and its plan says why a wrapper it does not cover runs per step."""
 
+import contextlib
+
 import keras
 import numpy as np
 import pytest
@@ -50,6 +52,25 @@ def make(layers=2, scale=True, layer="dense", cell_kind=rnn_cell.BasicLSTMCell, 
         mechanism.attention_g.assign(0.8)
         mechanism.attention_b.assign(np.linspace(-0.5, 0.5, H + 2).astype(np.float32))
     return wrapper, mechanism
+
+
+@contextlib.contextmanager
+def paths(hoisted):
+    """Yields a list that gets an entry each time the hoisted loop runs; with ``hoisted=False``
+    every wrapper is planned per step meanwhile (the reference path of ``dynamic_decode``)."""
+    taken, teacher_forced, plan = [], fused_attention.teacher_forced, fused_attention.plan
+
+    def counting(*args, **kwargs):
+        taken.append(1)
+        return teacher_forced(*args, **kwargs)
+
+    fused_attention.teacher_forced = counting
+    if not hoisted:
+        fused_attention.plan = lambda cell, training=None: fused_attention.Plan(fused_attention.PER_STEP, "test")
+    try:
+        yield taken
+    finally:
+        fused_attention.teacher_forced, fused_attention.plan = teacher_forced, plan
 
 
 def sampler_states(wrapper):
@@ -238,7 +259,12 @@ def test_hand_written_backward_under_xla_equals_the_per_step_path(cell_kind, mec
 
 def test_plan_explains_the_per_step_cases():
     wrapper, _ = make(alignment_history=True)
-    assert fused_attention.plan(wrapper) == (fused_attention.PER_STEP, "alignment_history=True (kept per step)")
+    assert fused_attention.plan(wrapper).path == fused_attention.HOISTED
+    under_xla = []
+    tf.function(lambda: under_xla.append(fused_attention.plan(wrapper)) or tf.zeros([]),
+                jit_compile=True).get_concrete_function()
+    assert under_xla == [(fused_attention.PER_STEP,
+                          "alignment_history=True under XLA (its TensorArray grows, which XLA cannot compile)")]
     peephole, _ = make(cell_kind=lambda n: rnn_cell.LSTMCell(n, use_peepholes=True))
     assert fused_attention.plan(peephole).path == fused_attention.PER_STEP
     assert "has peepholes" in fused_attention.plan(peephole).reason
@@ -264,8 +290,76 @@ def test_plan_explains_the_per_step_cases():
     good, _ = make()
     with pytest.raises(ValueError, match="backward must be 'manual' or 'autodiff', got 'tape'"):
         fused_attention.teacher_forced(good, X, good.get_initial_state(batch_size=B, dtype=tf.float32), "tape")
-    with pytest.raises(ValueError, match="alignment_history=True"):
-        fused_attention.teacher_forced(wrapper, X, wrapper.get_initial_state(batch_size=B, dtype=tf.float32))
+    with pytest.raises(ValueError, match="runs per step .alignment_history=True under XLA"):
+        tf.function(lambda: fused_attention.teacher_forced(
+            wrapper, X, wrapper.get_initial_state(batch_size=B, dtype=tf.float32))[0], jit_compile=True)()
+
+
+def history_run(wrapper, mechanism, hoisted, backward="manual", lengths=None):
+    """``[outputs, alignment history [1 + steps, B, S], final alignments, lengths, *gradients]`` of
+    teacher forcing through ``wrapper`` (``alignment_history=True``) from a state whose history
+    already holds one entry; the loss reads the history. ``hoisted``: the loop
+    (:func:`fused_attention.teacher_forced` with ``backward``, or ``BasicDecoder`` with run-time
+    ``lengths`` inside a ``tf.function``), else ``dynamic_decode`` per step."""
+    x, memory = tf.Variable(X), tf.Variable(MEMORY)
+
+    def go(lengths):
+        with tf.GradientTape() as tape:
+            mechanism.setup_memory(memory, memory_sequence_length=LENGTHS)
+            state = wrapper.get_initial_state(batch_size=B, dtype=tf.float32)
+            state = state.clone(alignment_history=state.alignment_history.write(0, tf.fill([B, S], 0.25)))
+            if hoisted and lengths is None:
+                outputs, final = fused_attention.teacher_forced(wrapper, x, state, backward=backward)
+                out_lengths = tf.fill([B], T)
+            else:
+                kwargs = {} if lengths is None else {"sequence_length": lengths}
+                decoded, final, out_lengths = s2s.BasicDecoder(wrapper, s2s.TrainingSampler())(
+                    x.value(), initial_state=state, **kwargs)
+                outputs = decoded.rnn_output
+            history = final.alignment_history.stack()
+            weights = np.cos(np.arange(np.prod(history.shape[1:]))).reshape(history.shape[1:]).astype(np.float32)
+            loss = (tf.reduce_sum(outputs * 0.1) + tf.reduce_sum(history * weights)
+                    + tf.reduce_sum(tf.sin(final.alignments)))
+        grads = tape.gradient(loss, [x, memory] + wrapper.trainable_variables + mechanism.trainable_variables)
+        return [outputs, history, final.alignments, out_lengths] + [tf.zeros([]) if g is None else g for g in grads]
+
+    with paths(hoisted) as taken:
+        if lengths is None:
+            result = go(None)
+        else:
+            result = tf.function(go, input_signature=[tf.TensorSpec([B], tf.int32)])(tf.constant(lengths))
+    return result, len(taken)
+
+
+@pytest.mark.parametrize("backward", ["manual", "autodiff"])
+@pytest.mark.parametrize("cell_kind,mechanism", [(rnn_cell.BasicLSTMCell, "luong"), (rnn_cell.GRUCell, "bahdanau")])
+def test_alignment_history_equals_the_per_step_path(cell_kind, mechanism, backward):
+    """The loop appends every step's alignments to the history after what it held, and the
+    gradient of a loss on them reaches the inputs, the memory and every weight as per step."""
+    wrapper, mech = make(cell_kind=cell_kind, mechanism=mechanism, alignment_history=True)
+    ref, ref_taken = history_run(wrapper, mech, hoisted=False)
+    mine, taken = history_run(wrapper, mech, hoisted=True, backward=backward)
+    assert (ref_taken, taken) == (0, 1)
+    assert mine[1].shape == ref[1].shape == (1 + T, B, S)
+    np.testing.assert_array_equal(mine[1][0], np.full([B, S], 0.25))
+    assert len(mine) == len(ref) > 6
+    for i, (a, b) in enumerate(zip(mine, ref)):
+        np.testing.assert_allclose(a, b, atol=1e-5, rtol=0, err_msg=f"item {i}")
+        if i >= 4:
+            assert np.abs(b).max() > 0, i  # every gradient is exercised
+
+
+@pytest.mark.parametrize("lengths", [[4, 2, 3], [0, 0, 0]])
+def test_alignment_history_with_rows_ending_early_equals_dynamic_decode(lengths):
+    """``BasicDecoder`` with run-time lengths: ``max(lengths)`` entries appended (none for all
+    zeros, where the loop does not run and the history is the one given)."""
+    wrapper, mech = make(alignment_history=True)
+    ref, _ = history_run(wrapper, mech, hoisted=False, lengths=lengths)
+    mine, taken = history_run(wrapper, mech, hoisted=True, lengths=lengths)
+    assert taken == 1
+    assert mine[1].shape == ref[1].shape == (1 + max(lengths), B, S)
+    for i, (a, b) in enumerate(zip(mine, ref)):
+        np.testing.assert_allclose(a, b, atol=1e-5, rtol=0, err_msg=f"item {i}")
 
 
 @pytest.mark.parametrize("lengths", [None, np.full([B], T, np.int32)])
@@ -277,16 +371,17 @@ def test_basic_decoder_teacher_forcing_takes_the_hoisted_loop_and_equals_dynamic
     decoder = s2s.BasicDecoder(wrapper, s2s.TrainingSampler(), output_layer=out)
     results = []
     for hooked in (True, False):
-        with tf.GradientTape() as tape:
+        with paths(hoisted=hooked) as taken, tf.GradientTape() as tape:
             mechanism.setup_memory(tf.constant(MEMORY), memory_sequence_length=LENGTHS)
             state = wrapper.get_initial_state(batch_size=B, dtype=tf.float32)
-            assert fused_attention.decoder_plan(decoder, x.value(), state, kwargs).path == fused_attention.HOISTED
             if hooked:
+                assert fused_attention.decoder_plan(decoder, x.value(), state, kwargs).path == fused_attention.HOISTED
                 outputs, final, seq_lengths = decoder(x.value(), initial_state=state, **kwargs)
-            else:  # the per-step reference: dynamic_decode itself
+            else:  # the per-step reference: dynamic_decode, every wrapper planned per step
                 outputs, final, seq_lengths = s2s.dynamic_decode(
                     decoder, decoder_init_input=x.value(), decoder_init_kwargs=dict(kwargs, initial_state=state))
             loss = tf.reduce_sum(tf.sin(outputs.rnn_output)) + tf.reduce_sum(final.cell_state[1].h)
+        assert len(taken) == (1 if hooked else 0)
         grads = tape.gradient(loss, [x] + wrapper.trainable_variables + out.trainable_variables)
         results.append((outputs, final, seq_lengths, grads))
     (o, f, n, g), (o_ref, f_ref, n_ref, g_ref) = results
@@ -334,11 +429,7 @@ def test_rows_ending_early_take_the_loop_and_equal_dynamic_decode(known, lengths
     output_layer = keras.layers.Dense(V_OUT)
     x, memory = tf.Variable(X), tf.Variable(MEMORY)
     start = [v.numpy() for v in sampler_states(wrapper)]
-    taken, teacher_forced = [], fused_attention.teacher_forced
-
-    def counting(*args, **kwargs):
-        taken.append(1)
-        return teacher_forced(*args, **kwargs)
+    taken = []
 
     def run(hoisted):
         for variable, value in zip(sampler_states(wrapper), start):
@@ -360,16 +451,10 @@ def test_rows_ending_early_take_the_loop_and_equal_dynamic_decode(known, lengths
             fn = tf.function(lambda: go(tf.constant(lengths)))
         else:
             fn = tf.function(go, input_signature=[tf.TensorSpec([B], tf.int32)])
-        fused_attention.teacher_forced = counting if hoisted else teacher_forced
-        if not hoisted:
-            saved_plan = fused_attention.plan
-            fused_attention.plan = lambda cell, training=None: fused_attention.Plan(fused_attention.PER_STEP, "test")
-        try:
+        with paths(hoisted) as hoisted_runs:
             result = fn() if known == "static" else fn(tf.constant(lengths))
-        finally:
-            fused_attention.teacher_forced = teacher_forced
-            if not hoisted:
-                fused_attention.plan = saved_plan
+        if hoisted:
+            taken.extend(hoisted_runs)
         return [tf.zeros([]) if r is None else r for r in result] + [v.numpy() for v in sampler_states(wrapper)]
 
     output_layer.build((None, A))

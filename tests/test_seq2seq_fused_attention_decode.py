@@ -12,7 +12,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from test_seq2seq_fused_attention import LENGTHS, MEMORY, V_OUT, B, T, X, make, sampler_states
+from test_seq2seq_fused_attention import LENGTHS, MEMORY, V_OUT, B, T, X, make, paths, sampler_states
 
 from tfseq import nn, rnn_cell
 from tfseq import seq2seq as s2s
@@ -70,7 +70,6 @@ def run(spelling, hoisted):
     output_layer = keras.layers.Dense(V_OUT)
     output_layer.build((None, wrapper.output_size))
     x, memory = tf.Variable(X), tf.Variable(MEMORY)
-    taken, teacher_forced, plan = [], fused_attention.teacher_forced, fused_attention.plan
 
     def go(lengths):
         with tf.GradientTape() as tape:
@@ -81,21 +80,12 @@ def run(spelling, hoisted):
         sources = [x, memory] + wrapper.trainable_variables + output_layer.trainable_variables
         return [logits, ids, out_lengths] + flat + tape.gradient(loss, sources)
 
-    def counting(*args, **kwargs):
-        taken.append(1)
-        return teacher_forced(*args, **kwargs)
-
-    fused_attention.teacher_forced = counting
-    if not hoisted:
-        fused_attention.plan = lambda cell, training=None: fused_attention.Plan(fused_attention.PER_STEP, "test")
-    try:
+    with paths(hoisted) as taken:
         if static:
             result = tf.function(lambda: go(tf.constant(TARGET_LENGTHS)), jit_compile=jit)()
         else:
             result = tf.function(go, input_signature=[tf.TensorSpec([B], tf.int32)], jit_compile=jit)(
                 tf.constant(TARGET_LENGTHS))
-    finally:
-        fused_attention.teacher_forced, fused_attention.plan = teacher_forced, plan
     return [tf.zeros([]) if r is None else r for r in result], len(taken)
 
 

@@ -191,7 +191,9 @@ def plan(cell, training=None) -> Plan:
     with one ``LuongAttention`` (scaled or not) or ``BahdanauAttention`` (normalised or not; its
     query layer its own kernel or a bias-free linear ``Dense``) with softmax probabilities and
     its memory set up, an attention layer without bias, the default
-    ``cell_input_fn``/``attention_fn``, no alignment history; ``output_attention`` either way.
+    ``cell_input_fn``/``attention_fn``; ``output_attention`` either way; ``alignment_history``
+    either way outside XLA (the history gets every step's alignments after the loop, and their
+    gradient reaches each step in the backward).
     """
     if not isinstance(cell, AttentionWrapper):
         return Plan(PER_STEP, f"{type(cell).__name__} is not an AttentionWrapper")
@@ -203,8 +205,8 @@ def plan(cell, training=None) -> Plan:
         return Plan(PER_STEP, "a custom cell_input_fn or attention_fn")
     if len(cell.attention_mechanisms) != 1:
         return Plan(PER_STEP, "more than one attention mechanism")
-    if cell.alignment_history:
-        return Plan(PER_STEP, "alignment_history=True (kept per step)")
+    if cell.alignment_history and inside_xla():
+        return Plan(PER_STEP, "alignment_history=True under XLA (its TensorArray grows, which XLA cannot compile)")
     mechanism = cell.attention_mechanisms[0]
     if type(mechanism) not in (LuongAttention, BahdanauAttention):
         return Plan(PER_STEP, f"{type(mechanism).__name__} is not LuongAttention or BahdanauAttention")
@@ -284,16 +286,20 @@ def teacher_forced(cell, inputs, initial_state, backward: str = "manual", traini
                                  residuals)
         if uses_xla(x_tm) and not inside_xla():  # a plain tf.function (a caller's jit_compile compiles it anyway)
             loop = tf.function(loop, jit_compile=True, autograph=False)
-        out, attention, alignments, *state = loop(x_tm, attention0, *flat_state, *[w for ws in weights for w in ws],
-                                                  values, w_a, *score_args)
+        out, attention, alignments, every_step, *state = loop(
+            x_tm, attention0, *flat_state, *[w for ws in weights for w in ws], values, w_a, *score_args)
     else:
         forward = kernel.Forward(kinds, weights, forget_biases, residuals, drops, x_tm, score_kind, score_args,
                                  mechanism.mask, values, w_a, cell.output_attention)
-        out, attention, alignments, state = _autodiff_loop(forward, x_tm, attention0, flat_state)
+        out, attention, alignments, every_step, state = _autodiff_loop(forward, x_tm, attention0, flat_state)
     state = _swap_keras_lstm_states(kinds, keras_order, list(state))
+    history = initial_state.alignment_history
+    if cell.alignment_history:  # appended after what it holds, as the per-step path's writes
+        history = history.scatter(history.size() + tf.range(tf.shape(every_step)[0]),
+                                  tf.cast(every_step, history.dtype))
     final = initial_state.clone(
         cell_state=tf.nest.pack_sequence_as(initial_state.cell_state, state), attention=attention,
-        alignments=alignments, attention_state=alignments)
+        alignments=alignments, attention_state=alignments, alignment_history=history)
     out.set_shape([x_tm.shape[0], x_tm.shape[1], None])
     return (out if time_major else tf.transpose(out, [1, 0, 2])), final
 
@@ -309,19 +315,21 @@ def _swap_keras_lstm_states(kinds, keras_order, flat):
 
 def _autodiff_loop(forward, x_tm, attention0, flat_state):
     """The hoisted loop's forward (a :class:`~tfseq.seq2seq.fused_attention_kernel.Forward`) in a
-    ``tf.while_loop`` that TensorFlow differentiates."""
+    ``tf.while_loop`` that TensorFlow differentiates: ``(outputs, attention, alignments, every
+    step's alignments, flat state)``."""
     steps, dtype = tf.shape(x_tm)[0], x_tm.dtype
 
-    def body(t, attention, state, alignments, outputs):
+    def body(t, attention, state, alignments, outputs, every_step):
         attention, state, alignments, output, _, _, _ = forward.step(t, attention, state)
-        return t + 1, attention, state, alignments, outputs.write(t, output)
+        return t + 1, attention, state, alignments, outputs.write(t, output), every_step.write(t, alignments)
 
     alignments0 = tf.zeros([tf.shape(attention0)[0], tf.shape(forward.values)[1]], dtype)
-    _, attention, state, alignments, outputs = tf.while_loop(
+    _, attention, state, alignments, outputs, every_step = tf.while_loop(
         lambda t, *_: t < steps, body,
-        (tf.constant(0), attention0, flat_state, alignments0, tf.TensorArray(dtype, size=steps)),
+        (tf.constant(0), attention0, flat_state, alignments0, tf.TensorArray(dtype, size=steps),
+         tf.TensorArray(dtype, size=steps)),
         maximum_iterations=steps)
-    return outputs.stack(), attention, alignments, state
+    return outputs.stack(), attention, alignments, every_step.stack(), state
 
 
 def _input_dropout(layers, dropouts, x_tm, attention):
@@ -441,9 +449,10 @@ def decoder_teacher_forced(cell, inputs, initial_state, sequence_length=None, tr
         return teacher_forced(cell, first(longest), initial_state, training=training, new_sequence=False,
                               time_major=time_major)
 
-    def none():  # no step: the initial state, in the loop's dtype
-        state = tf.nest.map_structure(lambda t: tf.cast(t, inputs.dtype) if t.dtype.is_floating else t,
-                                      initial_state)
+    def none():  # no step: the initial state, in the loop's dtype (an alignment_history as it is)
+        state = tf.nest.map_structure(
+            lambda t: tf.cast(t, inputs.dtype) if isinstance(t, tf.Tensor) and t.dtype.is_floating else t,
+            initial_state)
         empty = [0, batch, cell.output_size] if time_major else [batch, 0, cell.output_size]
         return tf.zeros(empty, inputs.dtype), state
 
@@ -457,6 +466,8 @@ def _sequence_kernel(cell, state, training=None):
     time-major inputs from ``state``, where :func:`plan` covers the wrapper."""
     if not isinstance(state, AttentionWrapperState):
         raise NotFusable(f"{cell.name}: the initial state is not an AttentionWrapperState")
+    if cell.alignment_history:  # nn.dynamic_rnn carries no TensorArray; the per-step path says so
+        raise NotFusable(f"{cell.name}: alignment_history=True (a TensorArray)")
     chosen = plan(cell, training)
     if chosen.path != HOISTED:
         raise NotFusable(chosen.reason)

@@ -173,8 +173,10 @@ def fused_loop(kinds: Sequence[str], forget_biases: Sequence[float], score_kind:
                residuals: Sequence[bool] | None = None):
     """The hoisted loop as one ``tf.custom_gradient`` function of
     ``(x_tm, attention_0, *flat_state_0, *layer weights, values, W_a, *score arguments)``,
-    returning ``(outputs [T, batch, A or H_top], attention, alignments, *flat_state)``; the
-    outputs are each step's attention, or with ``output_attention=False`` the top layer's ``h``.
+    returning ``(outputs [T, batch, A or H_top], attention, alignments, every step's alignments
+    [T, batch, S], *flat_state)``; the outputs are each step's attention, or with
+    ``output_attention=False`` the top layer's ``h``. The alignments of every step (an
+    ``alignment_history``) are kept for the backward anyway; their gradient joins each step's.
     A layer with ``residuals[layer]`` outputs its input (before dropout) plus its ``h``.
 
     Forward, per step, it keeps each layer's matmul inputs and gate activations (and the LSTM's
@@ -241,7 +243,7 @@ def fused_loop(kinds: Sequence[str], forget_biases: Sequence[float], score_kind:
         aligns, mixeds = aligns.stack(), mixeds.stack()
         queries = [q.stack() for q in queries]
 
-        def grad(d_out, d_att, d_align, *d_state):
+        def grad(d_out, d_att, d_align, d_aligns, *d_state):
             d_out = tf.zeros_like(out) if d_out is None else d_out
             d_att = tf.zeros_like(att) if d_att is None else d_att
             d_align = tf.zeros_like(align) if d_align is None else d_align
@@ -264,6 +266,8 @@ def fused_loop(kinds: Sequence[str], forget_biases: Sequence[float], score_kind:
                     d_h = d_h + d_out[t]
                 d_ctx = tf.matmul(d_att_t, w_a_c, transpose_b=True)  # [batch, M]
                 d_alpha = tf.einsum("bm,bsm->bs", d_ctx, values) + d_align_t
+                if d_aligns is not None:  # the alignment history's gradient
+                    d_alpha = d_alpha + d_aligns[t]
                 d_score = alpha * (d_alpha - tf.reduce_sum(alpha * d_alpha, 1, keepdims=True))
                 if bahdanau:
                     tanh = tf.tanh(keys + queries[0][t][:, None, :])
@@ -329,6 +333,6 @@ def fused_loop(kinds: Sequence[str], forget_biases: Sequence[float], score_kind:
             d_w_a = tf.einsum("tbk,tba->ka", mixeds, d_atts)
             return [d_x_tm, d_att0] + d_state0 + d_weights + [d_values, d_w_a] + d_score_args
 
-        return (out, att, align, *state), grad
+        return (out, att, align, aligns, *state), grad
 
     return loop
