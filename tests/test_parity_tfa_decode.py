@@ -7,14 +7,16 @@ get the same random weights; then they compare: ``BasicDecoder`` teacher forcing
 with a length penalty (predicted ids, per-step scores and parents, final log-probs and
 lengths; and with ``output_all_scores=True`` every token's scores), beam search over
 attention with length and coverage penalties (same, plus the raw alignment history and TFA's
-reordering of it, :func:`gather_tree_from_array`),
-``gather_tree`` and ``sequence_loss``. All TF Addons cases run in ONE subprocess.
+reordering of it, :func:`gather_tree_from_array`), teacher forcing through that wrapper with rows
+ending early (imputed, or with the alignment history; tfseq's hoisted loop) with the gradients
+of the inputs, the memory and every weight, ``gather_tree`` and ``sequence_loss``. All TF Addons cases run in ONE subprocess.
 """
 
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from test_seq2seq_fused_attention import paths
 from tfa_reference import describe, requires_tfa, run_tfa_many
 
 from tfseq import seq2seq as s2s
@@ -119,6 +121,32 @@ for reorder in (False, True):
     outputs[f"history{reorder}"] = s.cell_state.alignment_history if reorder else s.cell_state.alignment_history.stack()
 save("out", o); outputs["log_probs"] = s.log_probs; outputs["lengths"] = l
 outputs["accumulated"] = s.accumulated_attention_probs
+""",
+    "train_attention": SETUP
+    + """
+for history in (False, True):  # impute_finished=True without a history; rows ending early with one
+    cell, out = parts(inputs["att_cell_weights"], inputs["att_out_weights"], inputs["D"] + inputs["A"])
+    memory, memory_lengths = tf.constant(inputs["memory"]), tf.constant(inputs["memory_lengths"])
+    mech = tfa.seq2seq.LuongAttention(inputs["H"], memory, memory_lengths)
+    wrapper = tfa.seq2seq.AttentionWrapper(cell, mech, attention_layer_size=inputs["A"], alignment_history=history)
+    n = inputs["B"]
+    wrapper(tf.zeros([n, inputs["D"]]), wrapper.get_initial_state(batch_size=n, dtype=tf.float32))
+    cell.set_weights(inputs["att_cell_weights"])
+    mech.memory_layer.kernel.assign(inputs["memory_kernel"])
+    wrapper._attention_layers[0].kernel.assign(inputs["attention_kernel"])
+    with tf.GradientTape() as tape:
+        tape.watch([x, memory])
+        mech.setup_memory(memory, memory_lengths)
+        dec = tfa.seq2seq.BasicDecoder(wrapper, tfa.seq2seq.TrainingSampler(), out, impute_finished=not history)
+        o, s, l = dec(x, initial_state=wrapper.get_initial_state(batch_size=n, dtype=tf.float32),
+                      sequence_length=tf.constant(inputs["lengths"]))
+        flat_state = [t.stack() if isinstance(t, tf.TensorArray) else t for t in tf.nest.flatten(s)]
+        loss = tf.reduce_sum(tf.sin(o.rnn_output)) + sum(tf.reduce_sum(tf.cos(t * (i + 1)))
+                                                         for i, t in enumerate(flat_state))
+    weights = [x, memory, *cell.trainable_weights, mech.memory_layer.kernel, wrapper._attention_layers[0].kernel,
+               *out.trainable_weights]
+    save(f"att{history}_out", o); save(f"att{history}_state", s); outputs[f"att{history}_lengths"] = l
+    save(f"att{history}_grad", tape.gradient(loss, weights))
 """,
     "gather_tree": """
 outputs["ids"] = tfa.seq2seq.gather_tree(inputs["step_ids"], inputs["parent_ids"], inputs["max_lengths"], 3)
@@ -254,6 +282,40 @@ def test_beam_search_over_attention_with_coverage_penalty_matches_tfa(tfa):
     assert_matches(
         {"historyTrue": beam_search_ops.gather_tree_from_array(raw, parent_ids, s.lengths)}, tfa["beam_attention"]
     )
+
+
+@pytest.mark.parametrize("history", [False, True])
+def test_attention_teacher_forcing_matches_tfa(tfa, history):
+    """A Luong ``AttentionWrapper`` over a Keras ``LSTMCell`` in ``BasicDecoder(TrainingSampler())``
+    with rows ending early, which tfseq runs as its hoisted loop: ``impute_finished=True`` (a
+    finished row's outputs zeros, its state carried), or an alignment history. Outputs, final
+    state, lengths and the gradients of the inputs, the memory and every weight, against TF Addons."""
+    cell, out = parts(DATA["att_cell_weights"], DATA["att_out_weights"], D + A)
+    memory, memory_lengths = tf.constant(DATA["memory"]), tf.constant(DATA["memory_lengths"])
+    x = tf.constant(DATA["x"])
+    mech = s2s.LuongAttention(H, memory, memory_lengths)
+    wrapper = s2s.AttentionWrapper(cell, mech, attention_layer_size=A, alignment_history=history)
+    wrapper(tf.zeros([B, D]), wrapper.get_initial_state(batch_size=B, dtype=tf.float32))  # build
+    cell.set_weights(DATA["att_cell_weights"])
+    mech.memory_kernel.assign(DATA["memory_kernel"])
+    wrapper._attention_kernels[0].assign(DATA["attention_kernel"])
+    with paths(hoisted=True) as taken, tf.GradientTape() as tape:
+        tape.watch([x, memory])
+        mech.setup_memory(memory, memory_lengths)
+        dec = s2s.BasicDecoder(wrapper, s2s.TrainingSampler(), out, impute_finished=not history)
+        o, state, lengths = dec(x, initial_state=wrapper.get_initial_state(batch_size=B, dtype=tf.float32),
+                                sequence_length=DATA["lengths"])
+        flat_state = [t.stack() if isinstance(t, tf.TensorArray) else t for t in tf.nest.flatten(state)]
+        loss = tf.reduce_sum(tf.sin(o.rnn_output)) + sum(tf.reduce_sum(tf.cos(t * (i + 1)))
+                                                         for i, t in enumerate(flat_state))
+    assert taken == [1]
+    weights = [x, memory, *cell.trainable_weights, mech.memory_kernel, wrapper._attention_kernels[0],
+               *out.trainable_weights]
+    grads = [tf.convert_to_tensor(g) for g in tape.gradient(loss, weights)]  # a bias reordered by a gather: slices
+    prefix = f"att{history}_"
+    assert_matches({**flat(prefix + "out", o), **flat(prefix + "state", state), prefix + "lengths": lengths,
+                    **flat(prefix + "grad", grads)}, tfa["train_attention"])
+    assert len(flat(prefix + "state", state)) == len([k for k in tfa["train_attention"] if k.startswith(prefix + "state")])
 
 
 def test_gather_tree_and_sequence_loss_match_tfa(tfa):

@@ -159,17 +159,15 @@ def test_runs_in_dynamic_rnn_keras_rnn_and_nn_rnn():
     for layer in (keras.layers.RNN(wrapper, return_sequences=True), nn.RNN(wrapper, return_sequences=True)):
         np.testing.assert_allclose(layer(x).numpy(), expected.numpy(), atol=ATOL)
     assert nn.RNN(wrapper).plan(x).path == fused.PER_STEP
-    # full-length inputs: dynamic_rnn runs seq2seq.fused_attention's hoisted loop (fast=True accepts
-    # it), fast=False the per-step loop; rows cut short run per step, and fast=True then says so
+    # dynamic_rnn runs seq2seq.fused_attention's hoisted loop (fast=True accepts it), rows cut
+    # short too; fast=False the per-step loop
+    lengths = np.array([4, 2, 3])
     for fast in (True, False):
         np.testing.assert_allclose(nn.dynamic_rnn(wrapper, x, fast=fast)[0].numpy(), expected.numpy(), atol=ATOL)
-    lengths = np.array([4, 2, 3])
-    with pytest.raises(ValueError, match="fast=True"):
-        nn.dynamic_rnn(wrapper, x, sequence_length=lengths, fast=True)
-    ragged, _ = nn.dynamic_rnn(wrapper, x, sequence_length=lengths)
-    for b, n in enumerate(lengths):  # TF1 semantics: the real steps as before, zeros after
-        np.testing.assert_allclose(ragged.numpy()[b, :n], expected.numpy()[b, :n], atol=ATOL)
-        assert np.all(ragged.numpy()[b, n:] == 0)
+        ragged, _ = nn.dynamic_rnn(wrapper, x, sequence_length=lengths, fast=fast)
+        for b, n in enumerate(lengths):  # TF1 semantics: the real steps as before, zeros after
+            np.testing.assert_allclose(ragged.numpy()[b, :n], expected.numpy()[b, :n], atol=ATOL)
+            assert np.all(ragged.numpy()[b, n:] == 0)
 
 
 def test_dynamic_rnn_over_a_memory_of_unknown_length():

@@ -395,7 +395,7 @@ def test_basic_decoder_teacher_forcing_takes_the_hoisted_loop_and_equals_dynamic
         np.testing.assert_allclose(tf.convert_to_tensor(mine), tf.convert_to_tensor(ref), atol=1e-5, rtol=0)
 
 
-def test_decoder_plan_keeps_imputed_short_or_scheduled_teacher_forcing_per_step():
+def test_decoder_plan_keeps_short_or_scheduled_teacher_forcing_per_step():
     wrapper, _ = make()
     state = wrapper.get_initial_state(batch_size=B, dtype=tf.float32)
     x = tf.constant(X)
@@ -403,8 +403,11 @@ def test_decoder_plan_keeps_imputed_short_or_scheduled_teacher_forcing_per_step(
     decoder = s2s.BasicDecoder(wrapper, s2s.TrainingSampler())
     assert fused_attention.decoder_plan(decoder, x, state, ragged).path == fused_attention.HOISTED
     imputed = s2s.BasicDecoder(wrapper, s2s.TrainingSampler(), impute_finished=True)
-    assert fused_attention.decoder_plan(imputed, x, state, ragged) == (
-        fused_attention.PER_STEP, "impute_finished=True with a sequence_length shorter than the inputs")
+    assert fused_attention.decoder_plan(imputed, x, state, ragged).path == fused_attention.HOISTED
+    historian, _ = make(alignment_history=True)
+    imputed_history = s2s.BasicDecoder(historian, s2s.TrainingSampler(), impute_finished=True)
+    assert fused_attention.decoder_plan(imputed_history, x, state, ragged) == (
+        fused_attention.PER_STEP, "impute_finished=True and alignment_history=True with rows ending early")
     assert fused_attention.decoder_plan(decoder, x, state, {"sequence_length": tf.zeros([B], tf.int32)}).reason == (
         "sequence_length is zero for every row")
     short = s2s.BasicDecoder(wrapper, s2s.TrainingSampler(), maximum_iterations=T - 1)
@@ -534,3 +537,111 @@ def test_input_dropout_under_mixed_precision_draws_the_per_step_masks():
         variable.assign(value + [0, 1000])
     other = tf.cast(fused_attention.teacher_forced(wrapper, x, state, training=True)[0], tf.float32).numpy()
     assert np.abs(other - per_step).max() > 0.2 * scale
+
+
+def ragged_run(wrapper, mechanism, lengths, path, known="static", training=None):
+    """``[outputs, *final state, *gradients]`` of ``nn.dynamic_rnn(wrapper, x, sequence_length=lengths)``
+    in a ``tf.function`` (``lengths`` static or known at ``"run time"``) from a state whose every
+    part is non-zero (an encoder's cell state, a given attention, alignments and attention state
+    of their own); ``path``: ``"per_step"`` (``fast=False``), ``"dynamic_rnn"`` (its default, the
+    loop) or the loop's ``"manual"``/``"autodiff"`` backward through ``teacher_forced``."""
+    x, memory = tf.Variable(X), tf.Variable(MEMORY)
+    start = [v.numpy() for v in sampler_states(wrapper)]
+
+    def go(length_tensor):
+        with tf.GradientTape() as tape:
+            mechanism.setup_memory(memory, memory_sequence_length=LENGTHS)
+            state = wrapper.get_initial_state(batch_size=B, dtype=tf.float32)
+            state = state.clone(cell_state=tf.nest.map_structure(lambda t: 0.3 * tf.ones_like(t) + 0.1 * t,
+                                                                 state.cell_state),
+                                attention=tf.fill(tf.shape(state.attention), 0.2),
+                                alignments=tf.nn.softmax(tf.reshape(tf.range(B * S, dtype=tf.float32), [B, S])),
+                                attention_state=tf.fill([B, S], 0.7))
+            if path in ("per_step", "dynamic_rnn"):
+                outputs, final = nn.dynamic_rnn(wrapper, x, sequence_length=length_tensor, initial_state=state,
+                                                training=training, fast=False if path == "per_step" else None)
+            else:
+                outputs, final = fused_attention.teacher_forced(wrapper, x, state, backward=path, training=training,
+                                                                sequence_length=length_tensor)
+            flat = tf.nest.flatten(final)
+            loss = tf.reduce_sum(tf.sin(outputs)) + sum(tf.reduce_sum(tf.cos(t * (i + 1))) for i, t in enumerate(flat))
+        grads = tape.gradient(loss, [x, memory] + wrapper.trainable_variables + mechanism.trainable_variables)
+        return [outputs] + flat + grads
+
+    for variable, value in zip(sampler_states(wrapper), start):
+        variable.assign(value)
+    with paths(hoisted=path != "per_step") as taken:
+        if known == "static":
+            result = tf.function(lambda: go(tf.constant(lengths)))()
+        else:
+            result = tf.function(go, input_signature=[tf.TensorSpec([B], tf.int32)])(tf.constant(lengths))
+    for variable, value in zip(sampler_states(wrapper), start):
+        variable.assign(value)
+    return result, len(taken)
+
+
+@pytest.mark.parametrize("path", ["dynamic_rnn", "manual", "autodiff"])
+@pytest.mark.parametrize("cell_kind,mechanism,dropout", [
+    (rnn_cell.BasicLSTMCell, "luong", None),
+    (rnn_cell.GRUCell, "normed_bahdanau", None),
+    ([rnn_cell.LSTMCell, rnn_cell.GRUCell], "luong", {"input_keep_prob": 0.6}),
+])
+@pytest.mark.parametrize("lengths,known", [([T, 2, 0], "static"), ([3, T + 2, 1], "run time")])
+def test_rows_cut_short_take_the_loop_with_tf1_semantics(cell_kind, mechanism, dropout, path, lengths, known):
+    """``nn.dynamic_rnn(wrapper, x, sequence_length=...)``: past each row's length zeros out and the
+    whole state carried (a row of length 0 keeps the state it was given, alignments included),
+    the gradients passing those steps unchanged: as the per-step loop, to 1e-5."""
+    wrapper, mech = make(cell_kind=cell_kind, mechanism=mechanism, dropout=dropout)
+    training = None if dropout is None else True
+    ref, ref_taken = ragged_run(wrapper, mech, lengths, "per_step", known, training)
+    mine, taken = ragged_run(wrapper, mech, lengths, path, known, training)
+    assert (ref_taken, taken) == (0, 1)
+    outputs = mine[0].numpy()
+    for row, n in enumerate(lengths):
+        assert not np.any(outputs[row, n:]) and np.all(np.any(outputs[row, :n] != 0, axis=-1)), row
+    assert len(mine) == len(ref)
+    for i, (a, b) in enumerate(zip(mine, ref)):
+        np.testing.assert_allclose(a, b, atol=1e-5, rtol=0, err_msg=f"item {i}")
+
+
+@pytest.mark.parametrize("known", ["static", "run time"])
+def test_imputed_rows_ending_early_take_the_loop_and_equal_dynamic_decode(known):
+    """``BasicDecoder(cell, TrainingSampler(), output_layer, impute_finished=True)`` with rows
+    ending early: ``max(lengths)`` steps, each finished row's outputs (after the output layer and
+    its bias) and sample ids zeros and its state carried, as ``dynamic_decode`` imputes them."""
+    lengths = [4, 2, 0]
+    wrapper, mechanism = make()
+    output_layer = keras.layers.Dense(V_OUT, bias_initializer="ones")
+    output_layer.build((None, A))
+    x, memory = tf.Variable(X), tf.Variable(MEMORY)
+
+    def go(length_tensor):
+        with tf.GradientTape() as tape:
+            mechanism.setup_memory(memory, memory_sequence_length=LENGTHS)
+            state = wrapper.get_initial_state(batch_size=B, dtype=tf.float32)
+            state = state.clone(attention=tf.fill(tf.shape(state.attention), 0.2))
+            decoder = s2s.BasicDecoder(wrapper, s2s.TrainingSampler(), output_layer=output_layer,
+                                       impute_finished=True)
+            outputs, final, out_lengths = decoder(x, initial_state=state, sequence_length=length_tensor)
+            flat = tf.nest.flatten(final)
+            loss = tf.reduce_sum(tf.sin(outputs.rnn_output)) + sum(tf.reduce_sum(t) * 0.1 * (i + 1)
+                                                                   for i, t in enumerate(flat))
+        grads = tape.gradient(loss, [x, memory] + wrapper.trainable_variables + output_layer.trainable_variables)
+        return [outputs.rnn_output, outputs.sample_id, out_lengths] + flat + grads
+
+    results = []
+    for hoisted in (False, True):
+        with paths(hoisted) as taken:
+            if known == "static":
+                results.append(tf.function(lambda: go(tf.constant(lengths)))())
+            else:
+                results.append(tf.function(go, input_signature=[tf.TensorSpec([B], tf.int32)])(tf.constant(lengths)))
+        assert len(taken) == hoisted
+    ref, mine = results
+    assert mine[0].shape == (B, max(lengths), V_OUT)
+    for row, n in enumerate(lengths):
+        assert not np.any(mine[0][row, n:].numpy()) and not np.any(mine[1][row, n:].numpy()), row
+    np.testing.assert_array_equal(mine[2], lengths)
+    assert len(mine) == len(ref)
+    for i, (a, b) in enumerate(zip(mine, ref)):
+        np.testing.assert_allclose(a, b, atol=1e-5, rtol=0, err_msg=f"item {i}")

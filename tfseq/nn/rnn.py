@@ -321,8 +321,8 @@ def dynamic_rnn(
             ``call``: ``DropoutWrapper`` drops (TF1), Keras cells keep Keras' rule; inside
             one, Keras' own resolution (module docstring).
         fast: ``None`` (default) runs a fused fast path when the cell allows it
-            (:func:`tfseq.nn.fused.plan` says which and why; an ``AttentionWrapper`` over
-            full-length inputs: :func:`tfseq.seq2seq.fused_attention.plan`), ``False`` forces the
+            (:func:`tfseq.nn.fused.plan` says which and why; an ``AttentionWrapper``:
+            :func:`tfseq.seq2seq.fused_attention.plan`), ``False`` forces the
             readable per-step loop, ``True`` raises ``ValueError`` if no fast path applies.
         xla: whether the fused path is compiled with XLA: ``None`` (default) inside a
             ``tf.function`` when the number of steps is static, ``True``/``False`` force it
@@ -351,9 +351,9 @@ def dynamic_rnn(
         build_cell(cell, tf.nest.map_structure(lambda x: x.shape[1:], inputs))
         new_sequence(cell, initial_state)
         state = _start_state(cell, initial_state, first, 1, dtype)
-        whole = None if nested else _whole_sequence(cell, state, sequence_length, first.shape[0], fused_training, fast)
+        whole = None if nested else _whole_sequence(cell, state, fused_training, fast)
         if whole is not None:
-            outputs, final_state = whole(inputs, state)
+            outputs, final_state = whole(inputs, state, sequence_length)
         elif nested or fused.plan(cell, inputs, fused_training, fast).path == fused.PER_STEP:
             outputs, final_state = _time_loop(cell, inputs, state, sequence_length, training, **loop_knobs)
         else:
@@ -363,16 +363,12 @@ def dynamic_rnn(
         return outputs, final_state
 
 
-def _whole_sequence(cell, state, sequence_length, steps, training, fast):
+def _whole_sequence(cell, state, training, fast):
     """The whole-sequence kernel registered for the cell's class
-    (:func:`tfseq.rnn_cell.fusion.sequence_kernel`), or None: ``fast=False``, rows cut short by
-    ``sequence_length``, or no kernel covers the cell (``NotFusable``)."""
+    (:func:`tfseq.rnn_cell.fusion.sequence_kernel`), or None: ``fast=False``, or no kernel covers
+    the cell (``NotFusable``)."""
     if fast is False:
         return None
-    if sequence_length is not None:
-        lengths = tf.get_static_value(sequence_length)
-        if lengths is None or steps is None or not (lengths == steps).all():
-            return None
     try:
         return sequence_kernel(cell, state, training)
     except NotFusable:

@@ -13,7 +13,7 @@ three descriptions, and reads nothing else of it (no private attributes, no clas
 A cell class whose whole full-length sequence runs by a kernel of its own is registered with
 :func:`register_sequence_kernel` by the module holding that kernel (``AttentionWrapper``:
 :mod:`tfseq.seq2seq.fused_attention`'s hoisted loop); ``nn.dynamic_rnn`` asks
-:func:`sequence_kernel` before the planner, where no ``sequence_length`` cuts rows short.
+:func:`sequence_kernel` before the planner.
 
 Each description vouches for the ``call`` (and ``__call__``) of the class that defines the
 method; a subclass that overrides ``call`` without overriding the method runs per step.
@@ -58,9 +58,11 @@ _SEQUENCE_KERNELS: dict[type, Callable] = {}
 
 def register_sequence_kernel(cell_type: type, describe: Callable) -> None:
     """Register ``describe(cell, state, training) -> run`` for cells of exactly ``cell_type``
-    (a subclass is not covered): ``run(inputs_tm [T, batch, depth], state) -> (outputs_tm,
-    final_state)`` equals stepping the cell from ``state`` over full-length inputs; ``describe``
-    raises :class:`NotFusable` with the reason where its kernel does not cover ``cell``."""
+    (a subclass is not covered): ``run(inputs_tm [T, batch, depth], state, sequence_length=None)
+    -> (outputs_tm, final_state)`` equals stepping the cell from ``state`` over the inputs, with
+    a ``sequence_length`` as ``nn.dynamic_rnn`` does (zero outputs and the state carried past each
+    row's length); ``describe`` raises :class:`NotFusable` with the reason where its kernel does
+    not cover ``cell``."""
     _SEQUENCE_KERNELS[cell_type] = describe
 
 

@@ -155,10 +155,13 @@ class BasicDecoder(BaseDecoder):
             return None
         time_major = self.sampler.time_major
         check_state_batch("BasicDecoder", initial_state, inputs.shape[1 if time_major else 0])
+        given_lengths = init_kwargs.get("sequence_length")
         outputs, state, lengths = fused_attention.decoder_teacher_forced(
-            self.cell, inputs, initial_state, init_kwargs.get("sequence_length"), training, time_major)
+            self.cell, inputs, initial_state, given_lengths, training, time_major, impute_finished)
         if self.output_layer is not None:
             outputs = self.output_layer(outputs)  # [batch, T, ...] (or [T, batch, ...]), one batched matmul
+            if impute_finished and given_lengths is not None:  # finished rows' outputs are zeros, as imputed
+                outputs = fused_attention.zero_past_lengths(outputs, lengths, time_major)
         if time_major != output_time_major:
             outputs = tf.transpose(outputs, [1, 0, 2])
         outputs = fused_attention.pad_steps(outputs, maximum_iterations, output_time_major)

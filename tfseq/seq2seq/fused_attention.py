@@ -232,10 +232,11 @@ def plan(cell, training=None) -> Plan:
 
 
 def teacher_forced(cell, inputs, initial_state, backward: str = "manual", training: bool | None = None,
-                   new_sequence: bool = True, time_major: bool = False):
+                   new_sequence: bool = True, time_major: bool = False, sequence_length=None):
     """``(outputs [batch, T, attention or cell output], final_state)`` of ``nn.dynamic_rnn(cell, inputs,
-    initial_state=..., training=training)`` over full-length ``inputs [batch, T, D]``, by the
-    hoisted loop.
+    initial_state=..., training=training, sequence_length=sequence_length)`` over ``inputs [batch, T, D]``,
+    by the hoisted loop: with a ``sequence_length`` ``[batch]``, TF1's semantics past each row's
+    length (zero outputs, the whole state carried: each row's final state is the one at its length).
 
     Input dropout (a ``DropoutWrapper`` layer's ``input_keep_prob``) draws, before the loop,
     the very masks the per-step path draws step by step (``DropoutWrapper.input_masks_by_step``),
@@ -258,10 +259,13 @@ def teacher_forced(cell, inputs, initial_state, backward: str = "manual", traini
         time_major: ``inputs`` and outputs are ``[T, batch, ...]``.
 
     Raises:
-        ValueError: when :func:`plan` says the wrapper takes the per-step path, or for an
-            unknown ``backward``.
+        ValueError: when :func:`plan` says the wrapper takes the per-step path (or it keeps an
+            ``alignment_history`` and a ``sequence_length`` is given), or for an unknown
+            ``backward``.
     """
     chosen = plan(cell, training)
+    if chosen.path == HOISTED and sequence_length is not None and cell.alignment_history:
+        chosen = Plan(PER_STEP, "alignment_history=True with rows ending early")
     if chosen.path != HOISTED:
         raise ValueError(f"teacher_forced: this wrapper runs per step ({chosen.reason}); use nn.dynamic_rnn")
     if backward not in ("manual", "autodiff"):
@@ -273,6 +277,11 @@ def teacher_forced(cell, inputs, initial_state, backward: str = "manual", traini
     dtype = inputs.dtype
     x_tm = inputs if time_major else tf.transpose(inputs, [1, 0, 2])  # [T, batch, D]
     x_tm, drops = _input_dropout(layers, dropouts, x_tm, initial_state.attention)
+    lengths = None if sequence_length is None else tf.cast(sequence_length, tf.int32)
+    known = None if lengths is None else tf.get_static_value(lengths)
+    if known is not None and x_tm.shape[0] is not None and (known >= x_tm.shape[0]).all():
+        lengths = None  # no row ends before the inputs do
+    done = None if lengths is None else (tf.range(tf.shape(x_tm)[0])[:, None] >= lengths[None, :])[:, :, None]
     kinds, weights, forget_biases, keras_order = zip(*[_layer_math(layer, dtype) for layer in layers])
     mechanism = cell.attention_mechanisms[0]
     score_kind, score_args = _score(mechanism, dtype)
@@ -283,7 +292,7 @@ def teacher_forced(cell, inputs, initial_state, backward: str = "manual", traini
         kinds, keras_order, [tf.cast(tf.convert_to_tensor(t), dtype) for t in tf.nest.flatten(initial_state.cell_state)])
     if backward == "manual":
         loop = kernel.fused_loop(kinds, forget_biases, score_kind, mechanism.mask, drops, cell.output_attention,
-                                 residuals)
+                                 residuals, done)
         if uses_xla(x_tm) and not inside_xla():  # a plain tf.function (a caller's jit_compile compiles it anyway)
             loop = tf.function(loop, jit_compile=True, autograph=False)
         out, attention, alignments, every_step, *state = loop(
@@ -291,15 +300,20 @@ def teacher_forced(cell, inputs, initial_state, backward: str = "manual", traini
     else:
         forward = kernel.Forward(kinds, weights, forget_biases, residuals, drops, x_tm, score_kind, score_args,
                                  mechanism.mask, values, w_a, cell.output_attention)
-        out, attention, alignments, every_step, state = _autodiff_loop(forward, x_tm, attention0, flat_state)
+        out, attention, alignments, every_step, state = _autodiff_loop(forward, x_tm, attention0, flat_state, done)
     state = _swap_keras_lstm_states(kinds, keras_order, list(state))
+    attention_state = alignments
+    if lengths is not None:  # a row that never stepped keeps the alignments it was given
+        started = (lengths > 0)[:, None]
+        alignments, attention_state = (tf.where(started, alignments, tf.cast(given, alignments.dtype)) for given in (
+            initial_state.alignments, initial_state.attention_state))
     history = initial_state.alignment_history
     if cell.alignment_history:  # appended after what it holds, as the per-step path's writes
         history = history.scatter(history.size() + tf.range(tf.shape(every_step)[0]),
                                   tf.cast(every_step, history.dtype))
     final = initial_state.clone(
         cell_state=tf.nest.pack_sequence_as(initial_state.cell_state, state), attention=attention,
-        alignments=alignments, attention_state=alignments, alignment_history=history)
+        alignments=alignments, attention_state=attention_state, alignment_history=history)
     out.set_shape([x_tm.shape[0], x_tm.shape[1], None])
     return (out if time_major else tf.transpose(out, [1, 0, 2])), final
 
@@ -313,15 +327,21 @@ def _swap_keras_lstm_states(kinds, keras_order, flat):
     return flat
 
 
-def _autodiff_loop(forward, x_tm, attention0, flat_state):
+def _autodiff_loop(forward, x_tm, attention0, flat_state, done=None):
     """The hoisted loop's forward (a :class:`~tfseq.seq2seq.fused_attention_kernel.Forward`) in a
     ``tf.while_loop`` that TensorFlow differentiates: ``(outputs, attention, alignments, every
     step's alignments, flat state)``."""
     steps, dtype = tf.shape(x_tm)[0], x_tm.dtype
 
     def body(t, attention, state, alignments, outputs, every_step):
-        attention, state, alignments, output, _, _, _ = forward.step(t, attention, state)
-        return t + 1, attention, state, alignments, outputs.write(t, output), every_step.write(t, alignments)
+        new_attention, new_state, new_alignments, output, _, _, _ = forward.step(t, attention, state)
+        every_step = every_step.write(t, new_alignments)
+        ended = None if done is None else done[t]
+        attention, alignments, *state = kernel.carry_finished(
+            ended, [attention, alignments, *state], [new_attention, new_alignments, *new_state])
+        if ended is not None:
+            output = tf.where(ended, tf.zeros_like(output), output)
+        return t + 1, attention, state, alignments, outputs.write(t, output), every_step
 
     alignments0 = tf.zeros([tf.shape(attention0)[0], tf.shape(forward.values)[1]], dtype)
     _, attention, state, alignments, outputs, every_step = tf.while_loop(
@@ -367,8 +387,9 @@ def decoder_plan(decoder, inputs, initial_state, kwargs, training=None, loop: De
     ``dynamic_decode`` would run: a plain ``TrainingSampler`` (or TF1's ``TrainingHelper``),
     either major, no ``mask``, ``maximum_iterations`` absent or a static ``>= T`` (the inputs'
     steps), and ``sequence_length`` absent or all ``T``, or with rows ending early
-    (:func:`decoder_teacher_forced`) under ``impute_finished=False`` and, where the lengths are
-    known only at run time, outside XLA; and :func:`plan` of the cell with ``training``."""
+    (:func:`decoder_teacher_forced`; with ``impute_finished=True`` not with an alignment history)
+    and, where the lengths are known only at run time, outside XLA; and :func:`plan` of the cell
+    with ``training``."""
     if loop is None:
         loop = DecodeLoop(decoder.output_time_major, decoder.impute_finished, decoder.maximum_iterations)
     if type(decoder.sampler) not in (TrainingSampler, TrainingHelper):
@@ -389,8 +410,8 @@ def decoder_plan(decoder, inputs, initial_state, kwargs, training=None, loop: De
     if lengths is not None:
         value = tf.get_static_value(tf.convert_to_tensor(lengths))
         if value is None or not (value == steps).all():  # rows end early: the loop runs max(lengths) steps
-            if loop.impute_finished:
-                return Plan(PER_STEP, "impute_finished=True with a sequence_length shorter than the inputs")
+            if loop.impute_finished and getattr(decoder.cell, "alignment_history", False):
+                return Plan(PER_STEP, "impute_finished=True and alignment_history=True with rows ending early")
             if value is None and inside_xla():
                 return Plan(PER_STEP, "sequence_length known only at run time, under XLA (a dynamic step count)")
             if value is not None and (value.size == 0 or value.max() <= 0):
@@ -410,13 +431,15 @@ def pad_steps(outputs, maximum_iterations, time_major: bool):
 
 
 def decoder_teacher_forced(cell, inputs, initial_state, sequence_length=None, training: bool | None = None,
-                           time_major: bool = False):
+                           time_major: bool = False, impute_finished: bool = False):
     """``(outputs [batch, steps, ...], final_state, lengths)`` of ``dynamic_decode`` over
-    ``BasicDecoder(cell, TrainingSampler(time_major))`` with ``impute_finished=False``, by
-    :func:`teacher_forced` (``new_sequence=False``): all ``T`` steps of ``inputs`` without a
-    ``sequence_length``, else ``max(sequence_length)`` steps over every row (what the per-step
-    loop computes when rows end early); a run-time ``max`` of 0 gives no steps and the initial
-    state, as the per-step loop does. ``time_major``: inputs and outputs ``[T, batch, ...]``.
+    ``BasicDecoder(cell, TrainingSampler(time_major))``, by :func:`teacher_forced`
+    (``new_sequence=False``): all ``T`` steps of ``inputs`` without a ``sequence_length``, else
+    ``max(sequence_length)`` steps, over every row (what the per-step loop computes when rows end
+    early) or, with ``impute_finished``, each row's state carried and zeros out past its length
+    (zero the output layer's outputs there too, as :func:`zero_past_lengths` does); a run-time
+    ``max`` of 0 gives no steps and the initial state, as the per-step loop does. ``time_major``:
+    inputs and outputs ``[T, batch, ...]``.
 
     Raises:
         ValueError, InvalidArgumentError: a length beyond ``T`` (known at trace time, or at run
@@ -438,7 +461,8 @@ def decoder_teacher_forced(cell, inputs, initial_state, sequence_length=None, tr
             raise ValueError(f"BasicDecoder: sequence_length must be at most the number of input steps, {steps}, "
                              f"got {value.tolist()}")
         outputs, state = teacher_forced(cell, first(int(value.max())), initial_state, training=training,
-                                        new_sequence=False, time_major=time_major)
+                                        new_sequence=False, time_major=time_major,
+                                        sequence_length=lengths if impute_finished else None)
         return outputs, state, lengths
     with tf.control_dependencies([tf.debugging.assert_less_equal(
             lengths, steps, message=f"BasicDecoder: sequence_length must be at most the number of input steps, "
@@ -447,7 +471,7 @@ def decoder_teacher_forced(cell, inputs, initial_state, sequence_length=None, tr
 
     def run():
         return teacher_forced(cell, first(longest), initial_state, training=training, new_sequence=False,
-                              time_major=time_major)
+                              time_major=time_major, sequence_length=lengths if impute_finished else None)
 
     def none():  # no step: the initial state, in the loop's dtype (an alignment_history as it is)
         state = tf.nest.map_structure(
@@ -460,10 +484,19 @@ def decoder_teacher_forced(cell, inputs, initial_state, sequence_length=None, tr
     return outputs, state, lengths
 
 
+def zero_past_lengths(outputs, lengths, time_major: bool):
+    """``outputs [batch, steps, ...]`` (or time major) with zeros from each row's length on."""
+    steps = tf.shape(outputs)[0 if time_major else 1]
+    going = tf.sequence_mask(lengths, steps)  # [batch, steps]
+    going = tf.transpose(going) if time_major else going
+    return tf.where(going[:, :, None], outputs, tf.zeros_like(outputs))
+
+
 def _sequence_kernel(cell, state, training=None):
     """``nn.dynamic_rnn``'s whole-sequence kernel for an ``AttentionWrapper``
     (:func:`tfseq.rnn_cell.fusion.register_sequence_kernel`): :func:`teacher_forced` over
-    time-major inputs from ``state``, where :func:`plan` covers the wrapper."""
+    time-major inputs from ``state`` (and a ``sequence_length``, TF1's semantics past each row's
+    length), where :func:`plan` covers the wrapper."""
     if not isinstance(state, AttentionWrapperState):
         raise NotFusable(f"{cell.name}: the initial state is not an AttentionWrapperState")
     if cell.alignment_history:  # nn.dynamic_rnn carries no TensorArray; the per-step path says so
@@ -472,8 +505,9 @@ def _sequence_kernel(cell, state, training=None):
     if chosen.path != HOISTED:
         raise NotFusable(chosen.reason)
 
-    def run(inputs_tm, state):  # dynamic_rnn has started the sequence (dropout masks) already
-        return teacher_forced(cell, inputs_tm, state, training=training, new_sequence=False, time_major=True)
+    def run(inputs_tm, state, sequence_length=None):  # dynamic_rnn has started the sequence (dropout masks)
+        return teacher_forced(cell, inputs_tm, state, training=training, new_sequence=False, time_major=True,
+                              sequence_length=sequence_length)
 
     return run
 

@@ -168,9 +168,15 @@ def _layer_backward(kind, t, saved, d_h, d_c, rest, width, c_first):
             d_h * z + d_rh * r + du[:, width:], None)
 
 
+def carry_finished(done: tf.Tensor | None, old: Sequence[tf.Tensor], new: Sequence[tf.Tensor]) -> list:
+    """``new`` where a row goes on, ``old`` where ``done [batch, 1]`` says its sequence has ended
+    (TF1's copy-through past a row's length); ``new`` when ``done`` is None."""
+    return list(new) if done is None else [tf.where(done, a, b) for a, b in zip(old, new)]
+
+
 def fused_loop(kinds: Sequence[str], forget_biases: Sequence[float], score_kind: str, mask: tf.Tensor | None,
                drops: Sequence[tf.Tensor | None], output_attention: bool = True,
-               residuals: Sequence[bool] | None = None):
+               residuals: Sequence[bool] | None = None, done: tf.Tensor | None = None):
     """The hoisted loop as one ``tf.custom_gradient`` function of
     ``(x_tm, attention_0, *flat_state_0, *layer weights, values, W_a, *score arguments)``,
     returning ``(outputs [T, batch, A or H_top], attention, alignments, every step's alignments
@@ -196,7 +202,9 @@ def fused_loop(kinds: Sequence[str], forget_biases: Sequence[float], score_kind:
                   d_in = d_x @ W^T;  dh_prev = dh * z + [d_x[:2H], d_a * r] @ U^T
 
     With input dropout, a layer's input is multiplied by the step's mask ``drops[layer][t]`` and
-    so is its gradient. After the loop come every weight gradient as one large matmul over all
+    so is its gradient. ``done [T, batch, 1]`` (True past a row's length): such a row's step
+    outputs zeros and carries its state, attention and alignments unchanged; backward, its
+    gradients pass the step unchanged and the step adds nothing to any weight's. After the loop come every weight gradient as one large matmul over all
     steps, and Luong's memory gradients as batched matmuls (``d_keys = g * sum_t d_score_t (x)
     h_top_t``, ``d_g = sum(d_keys / g * keys)``: no per-step ``[batch, S, depth]``
     accumulators, which in bfloat16 on a CPU were a third of the backward); Bahdanau's
@@ -227,11 +235,15 @@ def fused_loop(kinds: Sequence[str], forget_biases: Sequence[float], score_kind:
             return tf.TensorArray(dtype, size=steps)
 
         def body(t, att, state, align, out, saved, aligns, mixeds, queries):
-            att, new_state, align, output, keep, mixed, query = forward.step(t, att, state)
+            new_att, new_state, new_align, output, keep, mixed, query = forward.step(t, att, state)
+            ended = None if done is None else done[t]  # rows past their length: zeros out, everything carried
+            att, align, *new_state = carry_finished(ended, [att, align, *state], [new_att, new_align, *new_state])
+            if ended is not None:
+                output = tf.where(ended, tf.zeros_like(output), output)
             new_saved = [[a.write(t, v) for a, v in zip(tas, kept)] for tas, kept in zip(saved, keep)]
             if bahdanau:
                 queries = [queries[0].write(t, query[0])]
-            return (t + 1, att, new_state, align, out.write(t, output), new_saved, aligns.write(t, align),
+            return (t + 1, att, new_state, align, out.write(t, output), new_saved, aligns.write(t, new_align),
                     mixeds.write(t, mixed), queries)
 
         init = (tf.constant(0), att0, flat0, tf.zeros([tf.shape(att0)[0], tf.shape(values)[1]], dtype), ta(),
@@ -259,11 +271,17 @@ def fused_loop(kinds: Sequence[str], forget_biases: Sequence[float], score_kind:
                 keys, accs0 = s_args[0], []
 
             def back(t, d_att_next, d_st, d_align_t, dzs, d_atts, d_ctxs, d_scores, accs):
-                d_att_t = d_out[t] + d_att_next if output_attention else d_att_next
+                d_out_t, ended = d_out[t], None if done is None else done[t]
+                passed = (d_att_next, d_st, d_align_t)  # what a finished row passes on unchanged
+                if ended is not None:  # the step's own math sees zeros for finished rows
+                    d_out_t, d_att_next, d_align_t, *d_st = carry_finished(
+                        ended, [tf.zeros_like(d_out_t), tf.zeros_like(d_att_next), tf.zeros_like(d_align_t),
+                                *[tf.zeros_like(d) for d in d_st]], [d_out_t, d_att_next, d_align_t, *d_st])
+                d_att_t = d_out_t + d_att_next if output_attention else d_att_next
                 alpha = aligns[t]
                 d_h = tf.matmul(d_att_t, w_a_h, transpose_b=True)
                 if not output_attention:
-                    d_h = d_h + d_out[t]
+                    d_h = d_h + d_out_t
                 d_ctx = tf.matmul(d_att_t, w_a_c, transpose_b=True)  # [batch, M]
                 d_alpha = tf.einsum("bm,bsm->bs", d_ctx, values) + d_align_t
                 if d_aligns is not None:  # the alignment history's gradient
@@ -291,7 +309,12 @@ def fused_loop(kinds: Sequence[str], forget_biases: Sequence[float], score_kind:
                     new_st[at + n_states[layer] - 1] = d_h_prev
                     if d_c_prev is not None:
                         new_st[at] = d_c_prev
-                return (t - 1, from_above, new_st, tf.zeros_like(d_align_t), new_dzs, d_atts.write(t, d_att_t),
+                d_align_prev = tf.zeros_like(d_align_t)
+                if ended is not None:
+                    from_above, d_align_prev, *new_st = [
+                        computed + tf.where(ended, through, tf.zeros_like(through)) for computed, through in
+                        zip([from_above, d_align_prev, *new_st], [passed[0], passed[2], *passed[1]])]
+                return (t - 1, from_above, new_st, d_align_prev, new_dzs, d_atts.write(t, d_att_t),
                         d_ctxs.write(t, d_ctx), d_scores, accs)
 
             init = (steps - 1, d_att, d_state, d_align, [ta() for _ in kinds], ta(), ta(), ta(), accs0)
