@@ -539,12 +539,13 @@ def test_input_dropout_under_mixed_precision_draws_the_per_step_masks():
     assert np.abs(other - per_step).max() > 0.2 * scale
 
 
-def ragged_run(wrapper, mechanism, lengths, path, known="static", training=None):
+def ragged_run(wrapper, mechanism, lengths, path, known="static", training=None, jit=False):
     """``[outputs, *final state, *gradients]`` of ``nn.dynamic_rnn(wrapper, x, sequence_length=lengths)``
     in a ``tf.function`` (``lengths`` static or known at ``"run time"``) from a state whose every
     part is non-zero (an encoder's cell state, a given attention, alignments and attention state
     of their own); ``path``: ``"per_step"`` (``fast=False``), ``"dynamic_rnn"`` (its default, the
-    loop) or the loop's ``"manual"``/``"autodiff"`` backward through ``teacher_forced``."""
+    loop) or the loop's ``"manual"``/``"autodiff"`` backward through ``teacher_forced``; ``jit``:
+    the ``tf.function`` compiled with XLA."""
     x, memory = tf.Variable(X), tf.Variable(MEMORY)
     start = [v.numpy() for v in sampler_states(wrapper)]
 
@@ -572,9 +573,10 @@ def ragged_run(wrapper, mechanism, lengths, path, known="static", training=None)
         variable.assign(value)
     with paths(hoisted=path != "per_step") as taken:
         if known == "static":
-            result = tf.function(lambda: go(tf.constant(lengths)))()
+            result = tf.function(lambda: go(tf.constant(lengths)), jit_compile=jit)()
         else:
-            result = tf.function(go, input_signature=[tf.TensorSpec([B], tf.int32)])(tf.constant(lengths))
+            result = tf.function(go, input_signature=[tf.TensorSpec([B], tf.int32)], jit_compile=jit)(
+                tf.constant(lengths))
     for variable, value in zip(sampler_states(wrapper), start):
         variable.assign(value)
     return result, len(taken)
@@ -600,6 +602,16 @@ def test_rows_cut_short_take_the_loop_with_tf1_semantics(cell_kind, mechanism, d
     for row, n in enumerate(lengths):
         assert not np.any(outputs[row, n:]) and np.all(np.any(outputs[row, :n] != 0, axis=-1)), row
     assert len(mine) == len(ref)
+    for i, (a, b) in enumerate(zip(mine, ref)):
+        np.testing.assert_allclose(a, b, atol=1e-5, rtol=0, err_msg=f"item {i}")
+
+
+def test_rows_cut_short_under_xla_take_the_loop():
+    """Under XLA too, lengths known at run time (the loop runs all ``T`` steps either way)."""
+    wrapper, mech = make()
+    ref, _ = ragged_run(wrapper, mech, [T, 2, 0], "per_step", "run time", jit=True)
+    mine, taken = ragged_run(wrapper, mech, [T, 2, 0], "dynamic_rnn", "run time", jit=True)
+    assert taken == 1 and len(mine) == len(ref)
     for i, (a, b) in enumerate(zip(mine, ref)):
         np.testing.assert_allclose(a, b, atol=1e-5, rtol=0, err_msg=f"item {i}")
 
