@@ -204,11 +204,12 @@ def fused_loop(kinds: Sequence[str], forget_biases: Sequence[float], score_kind:
     With input dropout, a layer's input is multiplied by the step's mask ``drops[layer][t]`` and
     so is its gradient. ``done [T, batch, 1]`` (True past a row's length): such a row's step
     outputs zeros and carries its state, attention and alignments unchanged; backward, its
-    gradients pass the step unchanged and the step adds nothing to any weight's. After the loop come every weight gradient as one large matmul over all
-    steps, and Luong's memory gradients as batched matmuls (``d_keys = g * sum_t d_score_t (x)
-    h_top_t``, ``d_g = sum(d_keys / g * keys)``: no per-step ``[batch, S, depth]``
-    accumulators, which in bfloat16 on a CPU were a third of the backward); Bahdanau's
-    ``d_keys`` and ``d_v`` are summed in the loop (they need each step's ``tanh``).
+    gradients pass the step unchanged and the step adds nothing to any weight's. After the loop
+    come every weight gradient as one large matmul over all steps, and Luong's memory gradients
+    as batched matmuls (``d_keys = g * sum_t d_score_t (x) h_top_t``, ``d_g = sum(d_keys / g *
+    keys)``: no per-step ``[batch, S, depth]`` accumulators, which in bfloat16 on a CPU were a
+    third of the backward); Bahdanau's ``d_keys`` and ``d_v`` are summed in the loop (they need
+    each step's ``tanh``).
     """
     layers = len(kinds)
     residuals = list(residuals or [False] * layers)
