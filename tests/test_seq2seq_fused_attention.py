@@ -206,6 +206,28 @@ def test_input_dropout_draws_the_per_step_masks(layers, backward):
     assert_same(off, layers)
 
 
+@pytest.mark.parametrize("backward", ["manual", "autodiff"])
+@pytest.mark.parametrize("dropout,layers,residual", [
+    ({"output_keep_prob": 0.7}, 2, ()),
+    ({"input_keep_prob": 0.6, "output_keep_prob": 0.7}, 3, (1, 2)),
+])
+def test_output_dropout_draws_the_per_step_masks(dropout, layers, residual, backward):
+    """Output dropout (with input dropout: each step's input mask, then its output mask, as the
+    per-step path draws them) on every layer, the top one's feeding the attention; above the
+    first layer in a ResidualWrapper too (the residual adds the undropped input)."""
+    units = [A + D] * layers if residual else None  # a residual layer's input and output widths agree
+    wrapper, mechanism = make(layers, dropout=dropout, residual=residual, units=units)
+    start = [s.numpy() for s in sampler_states(wrapper)]
+    results = run_both(wrapper, mechanism, backward, training=True)
+    assert_same(results, layers)
+    draws = T * len(dropout) + 2  # per step one draw per dropout, a new sequence at the driver's call and one
+    for mine, ref, first in zip(results["hoisted"][3], results["per_step"][3], start):  # at get_initial_state
+        np.testing.assert_array_equal(mine, ref)
+        assert mine[1] - first[1] == draws
+    off = run_both(*make(layers, dropout=dropout, residual=residual, units=units), backward, training=False)
+    assert np.abs(off["hoisted"][0] - results["hoisted"][0]).max() > 1e-2  # dropout did drop
+
+
 def test_dropout_in_a_basic_decoder_equals_dynamic_decode():
     wrapper, mechanism = make(dropout={"input_keep_prob": 0.5})
     decoder = s2s.BasicDecoder(wrapper, s2s.TrainingSampler())
@@ -214,18 +236,21 @@ def test_dropout_in_a_basic_decoder_equals_dynamic_decode():
     state = wrapper.get_initial_state(batch_size=B, dtype=tf.float32)
     start = [s.numpy() for s in sampler_states(wrapper)]
     assert fused_attention.decoder_plan(decoder, x, state, {}, True).path == fused_attention.HOISTED
-    hooked = decoder(x, initial_state=state, training=True)[0].rnn_output
+    with paths(hoisted=True) as taken:
+        hooked = decoder(x, initial_state=state, training=True)[0].rnn_output
     for state_variable, value in zip(sampler_states(wrapper), start):
         state_variable.assign(value)
-    reference = s2s.dynamic_decode(decoder, decoder_init_input=x, decoder_init_kwargs={"initial_state": state},
-                                   training=True)[0].rnn_output
+    with paths(hoisted=False):  # the reference: dynamic_decode per step
+        reference = s2s.dynamic_decode(decoder, decoder_init_input=x, decoder_init_kwargs={"initial_state": state},
+                                       training=True)[0].rnn_output
+    assert taken == [1]
     np.testing.assert_allclose(hooked, reference, atol=1e-5, rtol=0)
 
 
 def test_plan_keeps_other_dropout_per_step():
     cases = [({"input_keep_prob": 0.6, "variational_recurrent": True},
               True, "not variational"),
-             ({"output_keep_prob": 0.6}, True, "only input dropout"),
+             ({"output_keep_prob": 0.6, "state_keep_prob": 0.8}, True, "per-step state dropout"),
              ({"input_keep_prob": tf.constant(0.6)}, True, "a keep probability is a tensor"),
              ({"input_keep_prob": 0.6}, None, "training=None")]
     for dropout, training, reason in cases:

@@ -272,16 +272,25 @@ class DropoutWrapper(RNNCellWrapper):
         applies it to a whole sequence at once)."""
         return self._drop(inputs, self.input_keep_prob, _INPUT_SALT, "input_keep_prob")
 
-    def input_masks_by_step(self, steps: int | tf.Tensor, shape: Any, dtype: tf.DType | str) -> tf.Tensor:
-        """``[steps, *shape]``: the input-dropout masks (``1 / input_keep_prob`` or 0) that
-        ``steps`` steps of the per-step path draw, step ``t``'s at ``[t]``, the sampler
-        advanced as those draws advance it: a loop that applies them equals the per-step path
-        (non-variational input dropout; the fused attention loop draws its masks so)."""
+    def masks_by_step(self, steps: int | tf.Tensor, input_shape: Any, output_shape: Any,
+                      dtype: tf.DType | str) -> tuple[tf.Tensor | None, tf.Tensor | None]:
+        """``(input masks [steps, *input_shape], output masks [steps, *output_shape])`` (each
+        ``1 / keep_prob`` or 0; None where that dropout is off): the masks ``steps`` steps of the
+        per-step path draw, step ``t``'s at ``[t]``, in its order (a step's input mask, then its
+        output mask), the sampler advanced as those draws advance it. A loop that applies them
+        equals the per-step path (non-variational input and output dropout, no state dropout; the
+        fused attention loop draws its masks so)."""
         dtype = tf.as_dtype(dtype)
-        keep_prob = keep_prob_tensor("DropoutWrapper", "input_keep_prob", self.input_keep_prob, dtype)
-        noise = tf.map_fn(lambda seed: uniform(shape, seed, dtype), next_seeds(self.sequence_seed, steps),
-                          fn_output_signature=dtype)
-        return tf.floor(keep_prob + noise) / keep_prob
+        wanted = [(keep, shape, name) for keep, shape, name in (
+            (self.input_keep_prob, input_shape, "input_keep_prob"),
+            (self.output_keep_prob, output_shape, "output_keep_prob")) if may_drop(keep)]
+        seeds = tf.reshape(next_seeds(self.sequence_seed, steps * len(wanted)), [steps, len(wanted), 2])
+        masks = {}
+        for k, (keep, shape, name) in enumerate(wanted):
+            keep_prob = keep_prob_tensor("DropoutWrapper", name, keep, dtype)
+            noise = tf.map_fn(lambda seed: uniform(shape, seed, dtype), seeds[:, k], fn_output_signature=dtype)
+            masks[name] = tf.floor(keep_prob + noise) / keep_prob
+        return masks.get("input_keep_prob"), masks.get("output_keep_prob")
 
     def drop_outputs(self, outputs: tf.Tensor) -> tf.Tensor:
         """Output dropout as a training step applies it."""
@@ -294,7 +303,7 @@ class DropoutWrapper(RNNCellWrapper):
     # -- the fused path ---------------------------------------------------------
     # What fused_dropout() stands in for: a subclass replacing one of these runs per step.
     _FUSED_REPLACES = ("call", "__call__", "_dropout_step", "drop_inputs", "drop_outputs", "drop_state_component",
-                       "input_masks_by_step")
+                       "masks_by_step")
 
     def fused_dropout(self, spec: FusedSpec, training: bool | None) -> FusedDropout | None:
         """This wrapper's dropout around a cell described by ``spec``, for the fused path
@@ -330,8 +339,8 @@ class DropoutWrapper(RNNCellWrapper):
             input_mask=self.drop_inputs if self.input_keep_prob < 1.0 else None,
             h_mask=(lambda ones: self.drop_state_component(ones, 1)) if self.state_keep_prob < 1.0 else None,
             output_mask=self.drop_outputs if self.output_keep_prob < 1.0 else None,
-            input_masks_by_step=(self.input_masks_by_step
-                                 if self.input_keep_prob < 1.0 and not self.variational_recurrent else None),
+            masks_by_step=(self.masks_by_step if not self.variational_recurrent and self.state_keep_prob == 1.0
+                           else None),
         )
 
     def _check_fused_state_dropout(self, spec):

@@ -146,16 +146,18 @@ class FusedDropout:
         input_mask: mask of the inputs, or None (no input dropout).
         h_mask: mask of the LSTM's carried ``h`` (variational state dropout; ``c`` is kept), or None.
         output_mask: mask of the outputs, or None.
-        input_masks_by_step: ``(steps, shape, dtype) -> [steps, *shape]`` masks of the inputs
-            equal to those the per-step path draws at steps ``0 .. steps - 1`` (advancing the
-            sampler as those draws do), or None; only for input dropout that is not variational.
+        masks_by_step: ``(steps, input_shape, output_shape, dtype) -> (input masks, output
+            masks)``, each ``[steps, *shape]`` or None where that dropout is off, equal to those
+            the per-step path draws at steps ``0 .. steps - 1`` (advancing the sampler as those
+            draws do), or None; only for input and output dropout that is not variational,
+            without state dropout.
     """
 
     variational: bool
     input_mask: MaskFn | None = None
     h_mask: MaskFn | None = None
     output_mask: MaskFn | None = None
-    input_masks_by_step: Callable[..., Any] | None = None
+    masks_by_step: Callable[..., Any] | None = None
 
 
 @dataclasses.dataclass(frozen=True)

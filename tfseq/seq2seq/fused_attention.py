@@ -89,8 +89,8 @@ def _stack(cell):
 
 def _layers(cell, training=None):
     """``(layers, dropouts, residuals, reason)``: the plain LSTM/GRU layers and, per layer, its
-    input dropout in this call (a :class:`~tfseq.rnn_cell.fusion.FusedDropout` with per-step
-    masks) or None and whether a ``ResidualWrapper`` adds its input to its output;
+    input and output dropout in this call (a :class:`~tfseq.rnn_cell.fusion.FusedDropout` with
+    per-step masks) or None and whether a ``ResidualWrapper`` adds its input to its output;
     ``(None, None, None, reason)`` when the stack is not covered."""
     layers, dropouts, residuals = [], [], []
     for index, layer in enumerate(_stack(cell)):
@@ -109,10 +109,10 @@ def _layers(cell, training=None):
                 dropout = layer.fused_dropout(spec, training)
             except NotFusable as error:
                 return None, None, None, str(error)
-            if dropout is not None and (dropout.input_masks_by_step is None or dropout.h_mask is not None
-                                        or dropout.output_mask is not None):
-                return None, None, None, (f"layer {layer.name!r}: only input dropout that is not variational "
-                                          "(input_keep_prob, variational_recurrent=False)")
+            if dropout is not None and dropout.masks_by_step is None:
+                return None, None, None, (f"layer {layer.name!r}: only input and output dropout that is not "
+                                          "variational (input_keep_prob, output_keep_prob; variational_recurrent="
+                                          "False, no state_keep_prob)")
             layer = inner
         if type(layer) in _KERAS_CELLS:
             reason = _keras_cell_reason(layer)
@@ -180,9 +180,9 @@ def plan(cell, training=None) -> Plan:
 
     The hoisted loop covers ``AttentionWrapper`` over
     * a plain ``BasicLSTMCell``/``LSTMCell`` (tanh, no peepholes, clip or projection) or
-      ``GRUCell`` (tanh), each optionally in a ``DropoutWrapper`` with input dropout only
-      (``input_keep_prob`` a float, not variational; with dropout, ``training`` must be a Python
-      bool);
+      ``GRUCell`` (tanh), each optionally in a ``DropoutWrapper`` with input and output
+      dropout (``input_keep_prob``, ``output_keep_prob`` floats, not variational, no state
+      dropout; with dropout, ``training`` must be a Python bool);
     * Keras' ``LSTMCell`` or ``GRUCell`` (either ``reset_after``; tanh and sigmoid, with bias,
       no dropout of their own);
     * a ``MultiRNNCell`` or Keras ``StackedRNNCells`` of those, above the first layer optionally
@@ -238,9 +238,10 @@ def teacher_forced(cell, inputs, initial_state, backward: str = "manual", traini
     by the hoisted loop: with a ``sequence_length`` ``[batch]``, TF1's semantics past each row's
     length (zero outputs, the whole state carried: each row's final state is the one at its length).
 
-    Input dropout (a ``DropoutWrapper`` layer's ``input_keep_prob``) draws, before the loop,
-    the very masks the per-step path draws step by step (``DropoutWrapper.input_masks_by_step``),
-    so both paths drop the same units and leave the wrappers' samplers in the same state.
+    Input and output dropout (a ``DropoutWrapper`` layer's ``input_keep_prob`` and
+    ``output_keep_prob``) draw, before the loop, the very masks the per-step path draws step by
+    step (``DropoutWrapper.masks_by_step``), so both paths drop the same units and leave the
+    wrappers' samplers in the same state.
 
     Inside a ``tf.function`` that is not compiled with XLA, the hand-written loop (forward and
     backward) compiles itself with XLA where :func:`tfseq.nn.fused.uses_xla` says it pays (a
@@ -276,7 +277,7 @@ def teacher_forced(cell, inputs, initial_state, backward: str = "manual", traini
     inputs = tf.convert_to_tensor(inputs)
     dtype = inputs.dtype
     x_tm = inputs if time_major else tf.transpose(inputs, [1, 0, 2])  # [T, batch, D]
-    x_tm, drops = _input_dropout(layers, dropouts, x_tm, initial_state.attention)
+    x_tm, drops, out_drops = _dropout_masks(layers, dropouts, x_tm, initial_state.attention)
     lengths = None if sequence_length is None else tf.cast(sequence_length, tf.int32)
     known = None if lengths is None else tf.get_static_value(lengths)
     if known is not None and x_tm.shape[0] is not None and (known >= x_tm.shape[0]).all():
@@ -292,14 +293,14 @@ def teacher_forced(cell, inputs, initial_state, backward: str = "manual", traini
         kinds, keras_order, [tf.cast(tf.convert_to_tensor(t), dtype) for t in tf.nest.flatten(initial_state.cell_state)])
     if backward == "manual":
         loop = kernel.fused_loop(kinds, forget_biases, score_kind, mechanism.mask, drops, cell.output_attention,
-                                 residuals, done)
+                                 residuals, done, out_drops)
         if uses_xla(x_tm) and not inside_xla():  # a plain tf.function (a caller's jit_compile compiles it anyway)
             loop = tf.function(loop, jit_compile=True, autograph=False)
         out, attention, alignments, every_step, *state = loop(
             x_tm, attention0, *flat_state, *[w for ws in weights for w in ws], values, w_a, *score_args)
     else:
         forward = kernel.Forward(kinds, weights, forget_biases, residuals, drops, x_tm, score_kind, score_args,
-                                 mechanism.mask, values, w_a, cell.output_attention)
+                                 mechanism.mask, values, w_a, cell.output_attention, out_drops)
         out, attention, alignments, every_step, state = _autodiff_loop(forward, x_tm, attention0, flat_state, done)
     state = _swap_keras_lstm_states(kinds, keras_order, list(state))
     attention_state = alignments
@@ -352,24 +353,28 @@ def _autodiff_loop(forward, x_tm, attention0, flat_state, done=None):
     return outputs.stack(), attention, alignments, every_step.stack(), state
 
 
-def _input_dropout(layers, dropouts, x_tm, attention):
-    """``(x_tm, drops)``: the inputs with layer 0's input dropout applied (before the hoisted
-    projection) and, per layer, the ``[T, batch, width]`` masks the loop applies to the rest of
-    its input (layer 0: the previous attention; above: the layer below's ``h``), or None."""
+def _dropout_masks(layers, dropouts, x_tm, attention):
+    """``(x_tm, drops, out_drops)``: the inputs with layer 0's input dropout applied (before the
+    hoisted projection) and, per layer, the ``[T, batch, width]`` masks the loop applies to the
+    rest of its input (layer 0: the previous attention; above: the layer below's output) and
+    to its output ``h``, or None; drawn as the per-step path draws them."""
     steps, batch = tf.shape(x_tm)[0], tf.shape(x_tm)[1]
     depth, dtype = x_tm.shape[-1], x_tm.dtype
-    widths = [depth + attention.shape[-1]] + [
-        layer.units if isinstance(layer, _KERAS_CELLS) else layer.fused_spec().output_size for layer in layers[:-1]]
-    drops = []
+    units = [layer.units if isinstance(layer, _KERAS_CELLS) else layer.fused_spec().output_size for layer in layers]
+    widths = [depth + attention.shape[-1]] + units[:-1]
+    drops, out_drops = [], []
     for layer, (dropout, width) in enumerate(zip(dropouts, widths)):
         if dropout is None:
             drops.append(None)
+            out_drops.append(None)
             continue
-        masks = dropout.input_masks_by_step(steps, tf.stack([batch, width]), dtype)  # [T, batch, width]
-        if layer == 0:  # the per-step path drops [x_t, attention_{t-1}] as one tensor
+        masks, out_masks = dropout.masks_by_step(steps, tf.stack([batch, width]), tf.stack([batch, units[layer]]),
+                                                 dtype)  # [T, batch, width], [T, batch, units]
+        if layer == 0 and masks is not None:  # the per-step path drops [x_t, attention_{t-1}] as one tensor
             x_tm, masks = x_tm * masks[:, :, :depth], masks[:, :, depth:]
         drops.append(masks)
-    return x_tm, drops
+        out_drops.append(out_masks)
+    return x_tm, drops, out_drops
 
 
 class DecodeLoop(NamedTuple):

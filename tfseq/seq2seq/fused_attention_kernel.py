@@ -101,13 +101,15 @@ class Forward:
 
     Built from the layers' ``kinds``, ``weights``, ``forget_biases``, ``residuals`` and input
     ``drops`` (masks ``[T, batch, width]`` or None), the time-major inputs ``x_tm`` (layer 0's
-    input projection is computed here for every step), and the attention: ``score_kind``,
-    ``score_args``, ``mask``, ``values``, ``w_a``, ``output_attention``.
+    input projection is computed here for every step), the attention: ``score_kind``,
+    ``score_args``, ``mask``, ``values``, ``w_a``, ``output_attention``, and the layers' output
+    dropout ``out_drops`` (masks ``[T, batch, units]`` or None; default none).
     """
 
     def __init__(self, kinds, weights, forget_biases, residuals, drops, x_tm, score_kind, score_args, mask, values,
-                 w_a, output_attention):
+                 w_a, output_attention, out_drops=None):
         self.kinds, self.forget_biases, self.residuals, self.drops = kinds, forget_biases, residuals, drops
+        self.out_drops = list(out_drops or [None] * len(kinds))
         self.score_kind, self.score_args, self.mask, self.values, self.w_a = score_kind, score_args, mask, values, w_a
         self.output_attention = output_attention
         self.n_states, self.state_at = state_layout(kinds)
@@ -126,6 +128,8 @@ class Forward:
             got, h, keep = step(kind, inputs, state[at:at + self.n_states[layer]],
                                 self.xw[t] if layer == 0 else self.pres[layer], self.rests[layer],
                                 self.forget_biases[layer])
+            if self.out_drops[layer] is not None:  # the layer's output, not its state
+                h = h * self.out_drops[layer][t]
             below = below + h if self.residuals[layer] else h
             new_state += got
             saved.append(keep)
@@ -176,7 +180,8 @@ def carry_finished(done: tf.Tensor | None, old: Sequence[tf.Tensor], new: Sequen
 
 def fused_loop(kinds: Sequence[str], forget_biases: Sequence[float], score_kind: str, mask: tf.Tensor | None,
                drops: Sequence[tf.Tensor | None], output_attention: bool = True,
-               residuals: Sequence[bool] | None = None, done: tf.Tensor | None = None):
+               residuals: Sequence[bool] | None = None, done: tf.Tensor | None = None,
+               out_drops: Sequence[tf.Tensor | None] | None = None):
     """The hoisted loop as one ``tf.custom_gradient`` function of
     ``(x_tm, attention_0, *flat_state_0, *layer weights, values, W_a, *score arguments)``,
     returning ``(outputs [T, batch, A or H_top], attention, alignments, every step's alignments
@@ -202,7 +207,8 @@ def fused_loop(kinds: Sequence[str], forget_biases: Sequence[float], score_kind:
                   d_in = d_x @ W^T;  dh_prev = dh * z + [d_x[:2H], d_a * r] @ U^T
 
     With input dropout, a layer's input is multiplied by the step's mask ``drops[layer][t]`` and
-    so is its gradient. ``done [T, batch, 1]`` (True past a row's length): such a row's step
+    so is its gradient; with output dropout, the ``h`` a layer passes up (not the one it keeps)
+    by ``out_drops[layer][t]``, and so is the gradient that comes down. ``done [T, batch, 1]`` (True past a row's length): such a row's step
     outputs zeros and carries its state, attention and alignments unchanged; backward, its
     gradients pass the step unchanged and the step adds nothing to any weight's. After the loop
     come every weight gradient as one large matmul over all steps, and Luong's memory gradients
@@ -213,6 +219,7 @@ def fused_loop(kinds: Sequence[str], forget_biases: Sequence[float], score_kind:
     """
     layers = len(kinds)
     residuals = list(residuals or [False] * layers)
+    out_drops = list(out_drops or [None] * layers)
     n_states, state_at = state_layout(kinds)
 
     @tf.custom_gradient
@@ -228,7 +235,7 @@ def fused_loop(kinds: Sequence[str], forget_biases: Sequence[float], score_kind:
         units = [flat0[state_at[i]].shape[-1] for i in range(layers)]
         widths = [att0.shape[-1]] + units[:-1]  # each layer's input width before its h
         forward = Forward(kinds, weights, forget_biases, residuals, drops, x_tm, score_kind, s_args, mask, values,
-                          w_a, output_attention)
+                          w_a, output_attention, out_drops)
         w_x0, rests = forward.w_x0, forward.rests
         bahdanau = score_kind == BAHDANAU
 
@@ -301,8 +308,9 @@ def fused_loop(kinds: Sequence[str], forget_biases: Sequence[float], score_kind:
                 new_st, new_dzs, from_above = list(d_st), list(dzs), d_h
                 for layer in reversed(range(layers)):
                     at = state_at[layer]
+                    d_up = from_above if out_drops[layer] is None else from_above * out_drops[layer][t]
                     dz, d_in, d_h_prev, d_c_prev = _layer_backward(
-                        kinds[layer], t, saved[layer], d_st[at + n_states[layer] - 1] + from_above,
+                        kinds[layer], t, saved[layer], d_st[at + n_states[layer] - 1] + d_up,
                         d_st[at] if kinds[layer] == LSTM else None, rests[layer], widths[layer], c_first[layer])
                     new_dzs[layer] = dzs[layer].write(t, dz)
                     d_in = d_in if drops[layer] is None else d_in * drops[layer][t]
