@@ -509,8 +509,9 @@ def test_rows_longer_than_the_inputs_are_an_error():
         run_time(tf.constant([T + 2, 1, 1]))
 
 
-def test_input_dropout_under_xla_draws_the_per_step_masks():
-    wrapper, mechanism = make(dropout={"input_keep_prob": 0.6})
+@pytest.mark.parametrize("dropout", [{"input_keep_prob": 0.6}, {"input_keep_prob": 0.6, "output_keep_prob": 0.7}])
+def test_dropout_under_xla_draws_the_per_step_masks(dropout):
+    wrapper, mechanism = make(dropout=dropout)
     samplers = sampler_states(wrapper)
     start = [s.numpy() for s in samplers]
     x = tf.constant(X)
