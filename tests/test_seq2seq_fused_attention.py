@@ -12,7 +12,7 @@ import tensorflow as tf
 
 from tfseq import nn, rnn_cell
 from tfseq import seq2seq as s2s
-from tfseq.seq2seq import fused_attention
+from tfseq.seq2seq import fused_attention, fused_attention_decode
 
 B, S, T, D, H, M, A = 3, 4, 5, 6, 5, 7, 4  # batch, memory time, steps, input, units, memory depth, attention
 V_OUT = 9  # output layer width
@@ -235,7 +235,7 @@ def test_dropout_in_a_basic_decoder_equals_dynamic_decode():
     mechanism.setup_memory(tf.constant(MEMORY), memory_sequence_length=LENGTHS)
     state = wrapper.get_initial_state(batch_size=B, dtype=tf.float32)
     start = [s.numpy() for s in sampler_states(wrapper)]
-    assert fused_attention.decoder_plan(decoder, x, state, {}, True).path == fused_attention.HOISTED
+    assert fused_attention_decode.decoder_plan(decoder, x, state, {}, True).path == fused_attention.HOISTED
     with paths(hoisted=True) as taken:
         hooked = decoder(x, initial_state=state, training=True)[0].rnn_output
     for state_variable, value in zip(sampler_states(wrapper), start):
@@ -400,7 +400,7 @@ def test_basic_decoder_teacher_forcing_takes_the_hoisted_loop_and_equals_dynamic
             mechanism.setup_memory(tf.constant(MEMORY), memory_sequence_length=LENGTHS)
             state = wrapper.get_initial_state(batch_size=B, dtype=tf.float32)
             if hooked:
-                assert fused_attention.decoder_plan(decoder, x.value(), state, kwargs).path == fused_attention.HOISTED
+                assert fused_attention_decode.decoder_plan(decoder, x.value(), state, kwargs).path == fused_attention.HOISTED
                 outputs, final, seq_lengths = decoder(x.value(), initial_state=state, **kwargs)
             else:  # the per-step reference: dynamic_decode, every wrapper planned per step
                 outputs, final, seq_lengths = s2s.dynamic_decode(
@@ -426,23 +426,23 @@ def test_decoder_plan_keeps_short_or_scheduled_teacher_forcing_per_step():
     x = tf.constant(X)
     ragged = {"sequence_length": tf.constant([T, 2, T])}
     decoder = s2s.BasicDecoder(wrapper, s2s.TrainingSampler())
-    assert fused_attention.decoder_plan(decoder, x, state, ragged).path == fused_attention.HOISTED
+    assert fused_attention_decode.decoder_plan(decoder, x, state, ragged).path == fused_attention.HOISTED
     imputed = s2s.BasicDecoder(wrapper, s2s.TrainingSampler(), impute_finished=True)
-    assert fused_attention.decoder_plan(imputed, x, state, ragged).path == fused_attention.HOISTED
+    assert fused_attention_decode.decoder_plan(imputed, x, state, ragged).path == fused_attention.HOISTED
     historian, _ = make(alignment_history=True)
     imputed_history = s2s.BasicDecoder(historian, s2s.TrainingSampler(), impute_finished=True)
-    assert fused_attention.decoder_plan(imputed_history, x, state, ragged) == (
+    assert fused_attention_decode.decoder_plan(imputed_history, x, state, ragged) == (
         fused_attention.PER_STEP, "impute_finished=True and alignment_history=True with rows ending early")
-    assert fused_attention.decoder_plan(decoder, x, state, {"sequence_length": tf.zeros([B], tf.int32)}).reason == (
+    assert fused_attention_decode.decoder_plan(decoder, x, state, {"sequence_length": tf.zeros([B], tf.int32)}).reason == (
         "sequence_length is zero for every row")
     short = s2s.BasicDecoder(wrapper, s2s.TrainingSampler(), maximum_iterations=T - 1)
-    assert fused_attention.decoder_plan(short, x, state, {}).path == fused_attention.PER_STEP
+    assert fused_attention_decode.decoder_plan(short, x, state, {}).path == fused_attention.PER_STEP
     scheduled = s2s.BasicDecoder(wrapper, s2s.ScheduledEmbeddingTrainingSampler(0.5, lambda ids: x[:, 0]))
-    assert fused_attention.decoder_plan(scheduled, x, state, {}).reason == (
+    assert fused_attention_decode.decoder_plan(scheduled, x, state, {}).reason == (
         "the sampler is not a TrainingSampler")
 
     traced = []
-    tf.function(lambda lengths: traced.append(fused_attention.decoder_plan(
+    tf.function(lambda lengths: traced.append(fused_attention_decode.decoder_plan(
         decoder, x, state, {"sequence_length": lengths}).reason) or lengths, jit_compile=True).get_concrete_function(
         tf.TensorSpec([B], tf.int32))
     assert traced == ["sequence_length known only at run time, under XLA (a dynamic step count)"]

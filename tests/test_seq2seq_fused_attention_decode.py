@@ -17,7 +17,7 @@ from test_seq2seq_fused_attention import LENGTHS, MEMORY, V_OUT, B, T, X, make, 
 from tfseq import nn, rnn_cell
 from tfseq import seq2seq as s2s
 from tfseq.rnn_cell.fusion import NotFusable, sequence_kernel
-from tfseq.seq2seq import fused_attention
+from tfseq.seq2seq import fused_attention, fused_attention_decode
 
 TARGET_LENGTHS = [4, 2, 3]
 
@@ -110,20 +110,20 @@ def test_other_helpers_and_loop_settings_stay_per_step():
     state = wrapper.get_initial_state(batch_size=B, dtype=tf.float32)
     x = tf.constant(X)
     tf1 = s2s.BasicDecoder(wrapper, s2s.TrainingHelper(x, TARGET_LENGTHS), state)
-    loop = fused_attention.DecodeLoop(maximum_iterations=tf.constant(T))
-    assert fused_attention.decoder_plan(tf1, x, state, {"sequence_length": TARGET_LENGTHS}, None, loop).path == (
+    loop = fused_attention_decode.DecodeLoop(maximum_iterations=tf.constant(T))
+    assert fused_attention_decode.decoder_plan(tf1, x, state, {"sequence_length": TARGET_LENGTHS}, None, loop).path == (
         fused_attention.HOISTED)
-    assert fused_attention.decoder_plan(tf1, x, state, {"sequence_length": TARGET_LENGTHS}, None,
-                                        fused_attention.DecodeLoop(maximum_iterations=T - 1)) == (
+    assert fused_attention_decode.decoder_plan(tf1, x, state, {"sequence_length": TARGET_LENGTHS}, None,
+                                        fused_attention_decode.DecodeLoop(maximum_iterations=T - 1)) == (
         fused_attention.PER_STEP, "maximum_iterations may stop before the inputs end")
     run_time = []
-    tf.function(lambda most: run_time.append(fused_attention.decoder_plan(
-        tf1, x, state, {}, None, fused_attention.DecodeLoop(maximum_iterations=most)).reason) or most).get_concrete_function(
+    tf.function(lambda most: run_time.append(fused_attention_decode.decoder_plan(
+        tf1, x, state, {}, None, fused_attention_decode.DecodeLoop(maximum_iterations=most)).reason) or most).get_concrete_function(
         tf.TensorSpec([], tf.int32))
     assert run_time == ["maximum_iterations may stop before the inputs end"]
     scheduled = s2s.BasicDecoder(wrapper, s2s.ScheduledEmbeddingTrainingHelper(
         x, TARGET_LENGTHS, lambda ids: tf.zeros([B, X.shape[-1]]), 0.5), state)
-    assert fused_attention.decoder_plan(scheduled, x, state, {}).reason == "the sampler is not a TrainingSampler"
+    assert fused_attention_decode.decoder_plan(scheduled, x, state, {}).reason == "the sampler is not a TrainingSampler"
 
 
 def test_a_state_of_another_batch_is_named_as_on_the_per_step_loop():

@@ -11,7 +11,7 @@ from tfseq._checks import serialize_optional
 from tfseq._xla import argmax
 from tfseq.rnn_cell.base import call_cell
 from tfseq.rnn_cell.wrappers import check_cell
-from tfseq.seq2seq import fused_attention
+from tfseq.seq2seq import fused_attention, fused_attention_decode
 from tfseq.seq2seq.decoder import BaseDecoder
 from tfseq.seq2seq.helper import TrainingHelper
 from tfseq.seq2seq.sampler import Sampler
@@ -149,22 +149,22 @@ class BasicDecoder(BaseDecoder):
             inputs, init_kwargs, initial_state = self.sampler.inputs, self.sampler.init_kwargs, self._tf1_initial_state
         if isinstance(inputs, (np.ndarray, list)):
             inputs = tf.convert_to_tensor(inputs)
-        loop = fused_attention.DecodeLoop(output_time_major, impute_finished, maximum_iterations)
-        if fused_attention.decoder_plan(self, inputs, initial_state, init_kwargs, training, loop).path != (
+        loop = fused_attention_decode.DecodeLoop(output_time_major, impute_finished, maximum_iterations)
+        if fused_attention_decode.decoder_plan(self, inputs, initial_state, init_kwargs, training, loop).path != (
                 fused_attention.HOISTED):
             return None
         time_major = self.sampler.time_major
         check_state_batch("BasicDecoder", initial_state, inputs.shape[1 if time_major else 0])
         given_lengths = init_kwargs.get("sequence_length")
-        outputs, state, lengths = fused_attention.decoder_teacher_forced(
+        outputs, state, lengths = fused_attention_decode.decoder_teacher_forced(
             self.cell, inputs, initial_state, given_lengths, training, time_major, impute_finished)
         if self.output_layer is not None:
             outputs = self.output_layer(outputs)  # [batch, T, ...] (or [T, batch, ...]), one batched matmul
             if impute_finished and given_lengths is not None:  # finished rows' outputs are zeros, as imputed
-                outputs = fused_attention.zero_past_lengths(outputs, lengths, time_major)
+                outputs = fused_attention_decode.zero_past_lengths(outputs, lengths, time_major)
         if time_major != output_time_major:
             outputs = tf.transpose(outputs, [1, 0, 2])
-        outputs = fused_attention.pad_steps(outputs, maximum_iterations, output_time_major)
+        outputs = fused_attention_decode.pad_steps(outputs, maximum_iterations, output_time_major)
         return BasicDecoderOutput(outputs, argmax(outputs)), state, lengths
 
     def initialize(self, inputs=None, initial_state=None, **kwargs):
