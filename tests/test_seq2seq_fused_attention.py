@@ -210,17 +210,20 @@ def test_input_dropout_draws_the_per_step_masks(layers, backward):
 @pytest.mark.parametrize("dropout,layers,residual", [
     ({"output_keep_prob": 0.7}, 2, ()),
     ({"input_keep_prob": 0.6, "output_keep_prob": 0.7}, 3, (1, 2)),
+    ({"input_keep_prob": 0.6, "output_keep_prob": 0.7, "variational_recurrent": True, "dtype": tf.float32}, 2, ()),
 ])
 def test_output_dropout_draws_the_per_step_masks(dropout, layers, residual, backward):
     """Output dropout (with input dropout: each step's input mask, then its output mask, as the
-    per-step path draws them) on every layer, the top one's feeding the attention; above the
-    first layer in a ResidualWrapper too (the residual adds the undropped input)."""
+    per-step path draws them; variational: one mask per sequence) on every layer, the top one's
+    feeding the attention; above the first layer in a ResidualWrapper too (the residual adds
+    the undropped input)."""
     units = [A + D] * layers if residual else None  # a residual layer's input and output widths agree
     wrapper, mechanism = make(layers, dropout=dropout, residual=residual, units=units)
     start = [s.numpy() for s in sampler_states(wrapper)]
     results = run_both(wrapper, mechanism, backward, training=True)
     assert_same(results, layers)
-    draws = T * len(dropout) + 2  # per step one draw per dropout, a new sequence at the driver's call and one
+    variational = dropout.get("variational_recurrent", False)  # per step one draw per dropout (variational:
+    draws = 2 + (0 if variational else T * len(dropout))  # none), a new sequence at the driver's call and one
     for mine, ref, first in zip(results["hoisted"][3], results["per_step"][3], start):  # at get_initial_state
         np.testing.assert_array_equal(mine, ref)
         assert mine[1] - first[1] == draws
@@ -248,8 +251,8 @@ def test_dropout_in_a_basic_decoder_equals_dynamic_decode():
 
 
 def test_plan_keeps_other_dropout_per_step():
-    cases = [({"input_keep_prob": 0.6, "variational_recurrent": True},
-              True, "not variational"),
+    cases = [({"input_keep_prob": 0.6, "state_keep_prob": 0.7, "variational_recurrent": True, "dtype": tf.float32},
+              True, "state dropout"),
              ({"output_keep_prob": 0.6, "state_keep_prob": 0.8}, True, "per-step state dropout"),
              ({"input_keep_prob": tf.constant(0.6)}, True, "a keep probability is a tensor"),
              ({"input_keep_prob": 0.6}, None, "training=None")]

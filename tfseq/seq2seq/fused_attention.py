@@ -106,10 +106,10 @@ def _layers(cell, training=None):
                 dropout = layer.fused_dropout(spec, training)
             except NotFusable as error:
                 return None, None, None, str(error)
-            if dropout is not None and dropout.masks_by_step is None:
-                return None, None, None, (f"layer {layer.name!r}: only input and output dropout that is not "
-                                          "variational (input_keep_prob, output_keep_prob; variational_recurrent="
-                                          "False, no state_keep_prob)")
+            if dropout is not None and (dropout.h_mask is not None or not (
+                    dropout.variational or dropout.masks_by_step is not None)):
+                return None, None, None, (f"layer {layer.name!r}: state dropout (only input_keep_prob and "
+                                          "output_keep_prob)")
             layer = inner
         if type(layer) in _KERAS_CELLS:
             reason = _keras_cell_reason(layer)
@@ -178,7 +178,7 @@ def plan(cell, training=None) -> Plan:
     The hoisted loop covers ``AttentionWrapper`` over
     * a plain ``BasicLSTMCell``/``LSTMCell`` (tanh, no peepholes, clip or projection) or
       ``GRUCell`` (tanh), each optionally in a ``DropoutWrapper`` with input and output
-      dropout (``input_keep_prob``, ``output_keep_prob`` floats, not variational, no state
+      dropout (``input_keep_prob``, ``output_keep_prob`` floats, variational or not, no state
       dropout; with dropout, ``training`` must be a Python bool);
     * Keras' ``LSTMCell`` or ``GRUCell`` (either ``reset_after``; tanh and sigmoid, with bias,
       no dropout of their own);
@@ -237,8 +237,8 @@ def teacher_forced(cell, inputs, initial_state, backward: str = "manual", traini
 
     Input and output dropout (a ``DropoutWrapper`` layer's ``input_keep_prob`` and
     ``output_keep_prob``) draw, before the loop, the very masks the per-step path draws step by
-    step (``DropoutWrapper.masks_by_step``), so both paths drop the same units and leave the
-    wrappers' samplers in the same state.
+    step (``DropoutWrapper.masks_by_step``; variational: its one mask per sequence), so both
+    paths drop the same units and leave the wrappers' samplers in the same state.
 
     Inside a ``tf.function`` that is not compiled with XLA, the hand-written loop (forward and
     backward) compiles itself with XLA where :func:`tfseq.nn.fused.uses_xla` says it pays (a
@@ -365,8 +365,13 @@ def _dropout_masks(layers, dropouts, x_tm, attention):
             drops.append(None)
             out_drops.append(None)
             continue
-        masks, out_masks = dropout.masks_by_step(steps, tf.stack([batch, width]), tf.stack([batch, units[layer]]),
-                                                 dtype)  # [T, batch, width], [T, batch, units]
+        if dropout.variational:  # one [1, size] mask per sequence, the per-step path's own: [T, 1, size]
+            masks, out_masks = (None if draw is None else tf.broadcast_to(draw(tf.ones([1, size], dtype)),
+                                                                            tf.stack([steps, 1, size]))
+                                for draw, size in ((dropout.input_mask, width), (dropout.output_mask, units[layer])))
+        else:
+            masks, out_masks = dropout.masks_by_step(steps, tf.stack([batch, width]),
+                                                     tf.stack([batch, units[layer]]), dtype)  # [T, batch, size]
         if layer == 0 and masks is not None:  # the per-step path drops [x_t, attention_{t-1}] as one tensor
             x_tm, masks = x_tm * masks[:, :, :depth], masks[:, :, depth:]
         drops.append(masks)
