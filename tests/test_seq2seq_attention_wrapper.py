@@ -156,9 +156,12 @@ def test_runs_in_dynamic_rnn_keras_rnn_and_nn_rnn():
     np.testing.assert_array_equal(single(x[:, 0], tf.nest.flatten(start))[0].numpy(), single(x[:, 0], start)[0].numpy())
     traced, _ = tf.function(lambda x: nn.dynamic_rnn(wrapper, x))(x)
     np.testing.assert_allclose(traced.numpy(), expected.numpy(), atol=ATOL)
-    for layer in (keras.layers.RNN(wrapper, return_sequences=True), nn.RNN(wrapper, return_sequences=True)):
+    for layer in (keras.layers.RNN(wrapper, return_sequences=True), nn.RNN(wrapper, return_sequences=True),
+                  nn.RNN(wrapper, return_sequences=True, fast=False)):
         np.testing.assert_allclose(layer(x).numpy(), expected.numpy(), atol=ATOL)
-    assert nn.RNN(wrapper).plan(x).path == fused.PER_STEP
+    # nn.RNN runs seq2seq.fused_attention's hoisted loop (the wrapper's whole-sequence kernel)
+    assert nn.RNN(wrapper).plan(x).path == "whole_sequence"
+    assert nn.RNN(wrapper, fast=False).plan(x).path == fused.PER_STEP
     # dynamic_rnn runs seq2seq.fused_attention's hoisted loop (fast=True accepts it), rows cut
     # short too; fast=False the per-step loop
     lengths = np.array([4, 2, 3])

@@ -16,6 +16,7 @@ from test_seq2seq_fused_attention import LENGTHS, MEMORY, V_OUT, B, T, X, make, 
 
 from tfseq import nn, rnn_cell
 from tfseq import seq2seq as s2s
+from tfseq.nn import fused
 from tfseq.rnn_cell.fusion import NotFusable, sequence_kernel
 from tfseq.seq2seq import fused_attention, fused_attention_decode
 
@@ -201,3 +202,63 @@ def test_the_loop_compiles_itself_inside_a_plain_tf_function():
     assert any("backward" in name for name in compiled) and len(compiled) >= 2, compiled
     for a, b in zip(traced(), step()):  # eagerly: the loop as plain ops
         np.testing.assert_allclose(a, b, atol=1e-5, rtol=0)
+
+
+def masked_run(wrapper, mechanism, mask, layer=None):
+    """``[outputs, *final state, *gradients]`` over ``X`` with a Keras ``mask``, in a ``tf.function``,
+    from a non-zero state: through ``layer`` (a ``tfseq.nn.RNN`` over the wrapper), or, without
+    one, the reference, a loop stepping the wrapper by hand with Keras' mask semantics (zeros out
+    and every state tensor carried where the mask is False)."""
+    x, memory = tf.Variable(X), tf.Variable(MEMORY)
+
+    @tf.function
+    def go():
+        with tf.GradientTape() as tape:
+            mechanism.setup_memory(memory, memory_sequence_length=LENGTHS)
+            start = wrapper.get_initial_state(batch_size=B, dtype=tf.float32)
+            start = start.clone(cell_state=tf.nest.map_structure(lambda t: t + 0.3, start.cell_state),
+                                attention=start.attention + 0.2, alignments=start.alignments + 0.1)
+            if layer is not None:
+                outputs, *state = layer(x, initial_state=tf.nest.flatten(start), mask=tf.constant(mask))
+            else:
+                state, steps = start, []
+                for t in range(T):
+                    keep = tf.constant(mask[:, t])[:, None]
+                    output, new = wrapper(x[:, t], state)
+                    steps.append(tf.where(keep, output, tf.zeros_like(output)))
+                    state = tf.nest.map_structure(lambda a, b: tf.where(keep, a, b), new, state)
+                outputs, state = tf.stack(steps, 1), tf.nest.flatten(state)
+            loss = tf.reduce_sum(tf.sin(outputs)) + sum(tf.reduce_sum(tf.cos(t * (i + 1))) for i, t in enumerate(state))
+        grads = tape.gradient(loss, [x, memory] + wrapper.trainable_variables)
+        return [outputs, *state] + [tf.convert_to_tensor(g) for g in grads]  # Keras cells' biases: slices
+
+    return go()
+
+
+@pytest.mark.parametrize("cell_kind,mechanism,stack", [
+    (rnn_cell.BasicLSTMCell, "luong", rnn_cell.MultiRNNCell),
+    (rnn_cell.GRUCell, "normed_bahdanau", rnn_cell.MultiRNNCell),
+    ([keras.layers.LSTMCell, lambda n: keras.layers.GRUCell(n, reset_after=True)], "bahdanau",
+     keras.layers.StackedRNNCells),
+])
+def test_tfseq_rnn_layer_takes_the_loop_with_a_keras_mask(cell_kind, mechanism, stack):
+    """``tfseq.nn.RNN`` over the wrapper runs the hoisted loop, also with a Keras mask at any steps
+    (leading, inner and trailing ones masked, one row masked throughout): zeros at masked steps
+    and the whole state carried, as stepping the wrapper by hand does, outputs, states and
+    gradients. (Keras' own loop cannot mask the wrapper's nested state.)"""
+    wrapper, mechanism = make(cell_kind=cell_kind, mechanism=mechanism, stack=stack)
+    mask = np.ones([B, T], bool)
+    mask[0, 3:] = False
+    mask[1, [0, 2]] = False
+    mask[2, :] = False
+    layer = nn.RNN(wrapper, return_sequences=True, return_state=True, zero_output_for_mask=True)
+    assert layer.plan(tf.constant(X)).path == "whole_sequence"
+    with paths(hoisted=True) as taken:
+        mine = masked_run(wrapper, mechanism, mask, layer)
+    assert taken == [1]
+    ref = masked_run(wrapper, mechanism, mask)
+    assert not np.any(mine[0].numpy()[~mask])
+    assert len(mine) == len(ref)
+    for i, (a, b) in enumerate(zip(mine, ref)):
+        np.testing.assert_allclose(a, b, atol=1e-5, rtol=0, err_msg=f"item {i}")
+    assert nn.RNN(wrapper, fast=False).plan(tf.constant(X)).path == fused.PER_STEP

@@ -9,6 +9,9 @@ import tensorflow as tf
 from tfseq._checks import check_optional_bool
 from tfseq._random import ALGORITHM, next_seed
 from tfseq.nn import fused
+from tfseq.rnn_cell.fusion import NotFusable, sequence_kernel
+
+WHOLE_SEQUENCE = "whole_sequence"  # the cell class's own whole-sequence kernel (an AttentionWrapper's)
 
 
 @keras.saving.register_keras_serializable(package="tfseq")
@@ -18,7 +21,10 @@ class RNN(keras.layers.RNN):
     Same arguments, call signature, outputs and config as ``keras.layers.RNN``, plus
     ``fast`` and ``xla``. When :func:`tfseq.nn.fused.plan` accepts the cell (tfseq LSTM/GRU/BasicRNN
     cells, ``DropoutWrapper``/``MultiRNNCell`` of them), the sequence runs through the
-    fused kernels of :mod:`tfseq.nn.fused`; otherwise (Keras cells, other wrappers,
+    fused kernels of :mod:`tfseq.nn.fused`; an ``AttentionWrapper`` that
+    :func:`tfseq.seq2seq.fused_attention.plan` covers, through its hoisted loop (the cell
+    class's registered whole-sequence kernel, :func:`tfseq.rnn_cell.fusion.sequence_kernel`;
+    plan path ``"whole_sequence"``); otherwise (Keras cells, other wrappers,
     ``go_backwards``, ``unroll``, a mask with ``zero_output_for_mask=False``) it runs
     Keras' own per-step loop. Both give the same numbers (``tests/test_fused.py``).
 
@@ -68,6 +74,11 @@ class RNN(keras.layers.RNN):
                 if self.fast:
                     raise ValueError(f"fast=True but {self.name} cannot run fused: {reason}")
                 return fused.Plan(fused.PER_STEP, reason)
+            try:
+                sequence_kernel(self.cell, None, training)
+                return fused.Plan(WHOLE_SEQUENCE, f"{type(self.cell).__name__}'s whole-sequence kernel")
+            except NotFusable:
+                pass
         return fused.plan(self.cell, sequences, training, self.fast)
 
     def inner_loop(
@@ -82,15 +93,20 @@ class RNN(keras.layers.RNN):
             self.cell.resample_dropout_masks()
         if tf.nest.is_nested(mask):
             mask = tf.nest.flatten(mask)[0]
-        if self.plan(sequences, mask, training).path == fused.PER_STEP:
+        path = self.plan(sequences, mask, training).path
+        if path == fused.PER_STEP:
             return super().inner_loop(sequences, initial_state, mask, training=training)
         state = tf.nest.pack_sequence_as(self.cell.state_size, tf.nest.flatten(initial_state))
-        # Keras masks are True where a step is real; fused.run wants [time, batch] True where skipped.
+        # Keras masks are True where a step is real; the kernels want [time, batch] True where skipped.
         finished = None if mask is None else tf.logical_not(tf.transpose(tf.cast(mask, tf.bool)))
-        outputs, final_state = fused.run(
-            self.cell, tf.transpose(sequences, [1, 0, 2]), state, training=training, finished=finished,
-            xla=self.xla,
-        )
+        if path == WHOLE_SEQUENCE:
+            run = sequence_kernel(self.cell, state, training)
+            outputs, final_state = run(tf.transpose(sequences, [1, 0, 2]), state, finished=finished)
+        else:
+            outputs, final_state = fused.run(
+                self.cell, tf.transpose(sequences, [1, 0, 2]), state, training=training, finished=finished,
+                xla=self.xla,
+            )
         last_output = outputs[-1]
         outputs = tf.transpose(outputs, [1, 0, 2])  # [batch, time, output_size]
         return last_output, outputs, tf.nest.pack_sequence_as(initial_state, tf.nest.flatten(final_state))

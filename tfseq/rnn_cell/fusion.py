@@ -58,11 +58,12 @@ _SEQUENCE_KERNELS: dict[type, Callable] = {}
 
 def register_sequence_kernel(cell_type: type, describe: Callable) -> None:
     """Register ``describe(cell, state, training) -> run`` for cells of exactly ``cell_type``
-    (a subclass is not covered): ``run(inputs_tm [T, batch, depth], state, sequence_length=None)
-    -> (outputs_tm, final_state)`` equals stepping the cell from ``state`` over the inputs, with
-    a ``sequence_length`` as ``nn.dynamic_rnn`` does (zero outputs and the state carried past each
-    row's length); ``describe`` raises :class:`NotFusable` with the reason where its kernel does
-    not cover ``cell``."""
+    (a subclass is not covered): ``run(inputs_tm [T, batch, depth], state, sequence_length=None,
+    finished=None) -> (outputs_tm, final_state)`` equals stepping the cell from ``state`` over
+    the inputs, with a ``sequence_length`` as ``nn.dynamic_rnn`` does (zero outputs and the state
+    carried past each row's length) or ``finished [T, batch]`` as ``nn.RNN`` does with a Keras
+    mask (the same at the steps marked True); ``describe`` raises :class:`NotFusable` with the
+    reason where its kernel does not cover ``cell`` (``state=None``: whatever the state)."""
     _SEQUENCE_KERNELS[cell_type] = describe
 
 

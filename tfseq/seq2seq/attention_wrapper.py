@@ -14,8 +14,9 @@ One step (TF Addons' order, which is TF1 contrib's)::
 The state is :class:`AttentionWrapperState` (TFA's field order). It is a proper RNN cell:
 it runs stepped by hand, in ``tfseq.nn.dynamic_rnn`` / ``static_rnn``, ``keras.layers.RNN``
 and ``tfseq.nn.RNN`` (never by the fused layer kernels: :func:`tfseq.nn.fused.plan` sends it per
-step; ``nn.dynamic_rnn`` (with or without a ``sequence_length``) runs the hoisted loop of
-:mod:`tfseq.seq2seq.fused_attention` where that covers it),
+step; ``nn.dynamic_rnn`` (with or without a ``sequence_length``) and ``nn.RNN`` (with or
+without a Keras mask) run the hoisted loop of :mod:`tfseq.seq2seq.fused_attention` where that
+covers it),
 and in the seq2seq decoders. ``alignment_history=True`` keeps a ``TensorArray`` in the state,
 as TFA does: use it stepped by hand or in ``dynamic_decode``; the RNN layers and
 ``dynamic_rnn`` carry tensors only and need ``alignment_history=False`` (given one, they

@@ -229,11 +229,13 @@ def plan(cell, training=None) -> Plan:
 
 
 def teacher_forced(cell, inputs, initial_state, backward: str = "manual", training: bool | None = None,
-                   new_sequence: bool = True, time_major: bool = False, sequence_length=None):
+                   new_sequence: bool = True, time_major: bool = False, sequence_length=None, finished=None):
     """``(outputs [batch, T, attention or cell output], final_state)`` of ``nn.dynamic_rnn(cell, inputs,
     initial_state=..., training=training, sequence_length=sequence_length)`` over ``inputs [batch, T, D]``,
     by the hoisted loop: with a ``sequence_length`` ``[batch]``, TF1's semantics past each row's
-    length (zero outputs, the whole state carried: each row's final state is the one at its length).
+    length (zero outputs, the whole state carried: each row's final state is the one at its length);
+    ``finished [T, batch]`` (True: the step is skipped, as a Keras mask's False) instead gives
+    those semantics at any steps.
 
     Input and output dropout (a ``DropoutWrapper`` layer's ``input_keep_prob`` and
     ``output_keep_prob``) draw, before the loop, the very masks the per-step path draws step by
@@ -258,11 +260,11 @@ def teacher_forced(cell, inputs, initial_state, backward: str = "manual", traini
 
     Raises:
         ValueError: when :func:`plan` says the wrapper takes the per-step path (or it keeps an
-            ``alignment_history`` and a ``sequence_length`` is given), or for an unknown
-            ``backward``.
+            ``alignment_history`` and a ``sequence_length`` or ``finished`` is given), or for an
+            unknown ``backward``.
     """
     chosen = plan(cell, training)
-    if chosen.path == HOISTED and sequence_length is not None and cell.alignment_history:
+    if chosen.path == HOISTED and (sequence_length is not None or finished is not None) and cell.alignment_history:
         chosen = Plan(PER_STEP, "alignment_history=True with rows ending early")
     if chosen.path != HOISTED:
         raise ValueError(f"teacher_forced: this wrapper runs per step ({chosen.reason}); use nn.dynamic_rnn")
@@ -280,6 +282,8 @@ def teacher_forced(cell, inputs, initial_state, backward: str = "manual", traini
     if known is not None and x_tm.shape[0] is not None and (known >= x_tm.shape[0]).all():
         lengths = None  # no row ends before the inputs do
     done = None if lengths is None else (tf.range(tf.shape(x_tm)[0])[:, None] >= lengths[None, :])[:, :, None]
+    if finished is not None:
+        done = tf.cast(finished, tf.bool)[:, :, None]  # [T, batch, 1]
     kinds, weights, forget_biases, keras_order = zip(*[_layer_math(layer, dtype) for layer in layers])
     mechanism = cell.attention_mechanisms[0]
     score_kind, score_args = _score(mechanism, dtype)
@@ -301,8 +305,8 @@ def teacher_forced(cell, inputs, initial_state, backward: str = "manual", traini
         out, attention, alignments, every_step, state = _autodiff_loop(forward, x_tm, attention0, flat_state, done)
     state = _swap_keras_lstm_states(kinds, keras_order, list(state))
     attention_state = alignments
-    if lengths is not None:  # a row that never stepped keeps the alignments it was given
-        started = (lengths > 0)[:, None]
+    if done is not None:  # a row that never stepped keeps the alignments it was given
+        started = tf.logical_not(tf.reduce_all(done, 0))  # [batch, 1]
         alignments, attention_state = (tf.where(started, alignments, tf.cast(given, alignments.dtype)) for given in (
             initial_state.alignments, initial_state.attention_state))
     history = initial_state.alignment_history
@@ -380,21 +384,22 @@ def _dropout_masks(layers, dropouts, x_tm, attention):
 
 
 def _sequence_kernel(cell, state, training=None):
-    """``nn.dynamic_rnn``'s whole-sequence kernel for an ``AttentionWrapper``
+    """``nn.dynamic_rnn``'s and ``nn.RNN``'s whole-sequence kernel for an ``AttentionWrapper``
     (:func:`tfseq.rnn_cell.fusion.register_sequence_kernel`): :func:`teacher_forced` over
     time-major inputs from ``state`` (and a ``sequence_length``, TF1's semantics past each row's
-    length), where :func:`plan` covers the wrapper."""
-    if not isinstance(state, AttentionWrapperState):
+    length, or the ``finished`` steps of a Keras mask), where :func:`plan` covers the wrapper;
+    ``state=None`` asks only whether it does."""
+    if state is not None and not isinstance(state, AttentionWrapperState):
         raise NotFusable(f"{cell.name}: the initial state is not an AttentionWrapperState")
-    if cell.alignment_history:  # nn.dynamic_rnn carries no TensorArray; the per-step path says so
+    if cell.alignment_history:  # the RNN drivers carry no TensorArray; their per-step paths say so
         raise NotFusable(f"{cell.name}: alignment_history=True (a TensorArray)")
     chosen = plan(cell, training)
     if chosen.path != HOISTED:
         raise NotFusable(chosen.reason)
 
-    def run(inputs_tm, state, sequence_length=None):  # dynamic_rnn has started the sequence (dropout masks)
+    def run(inputs_tm, state, sequence_length=None, finished=None):  # the driver has started the sequence
         return teacher_forced(cell, inputs_tm, state, training=training, new_sequence=False, time_major=True,
-                              sequence_length=sequence_length)
+                              sequence_length=sequence_length, finished=finished)
 
     return run
 

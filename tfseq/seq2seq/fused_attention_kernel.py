@@ -248,6 +248,9 @@ def fused_loop(kinds: Sequence[str], forget_biases: Sequence[float], score_kind:
             att, align, *new_state = carry_finished(ended, [att, align, *state], [new_att, new_align, *new_state])
             if ended is not None:
                 output = tf.where(ended, tf.zeros_like(output), output)
+                # the c the next step starts from, also after a skipped step inside the sequence (a Keras mask)
+                keep = [(kept[0], kept[1], new_state[state_at[i]]) if kinds[i] == LSTM else kept
+                        for i, kept in enumerate(keep)]
             new_saved = [[a.write(t, v) for a, v in zip(tas, kept)] for tas, kept in zip(saved, keep)]
             if bahdanau:
                 queries = [queries[0].write(t, query[0])]
