@@ -26,6 +26,7 @@ import tensorflow as tf
 
 from tfseq.nn.rnn import _check_tf1_knobs, _has_unbuilt_layers, prepare_cell, tf1_training
 from tfseq.rnn_cell.base import call_cell
+from tfseq.rnn_cell.keras_dropout import keras_dropout_masks
 from tfseq.rnn_cell.wrappers import build_cell
 
 
@@ -112,7 +113,8 @@ def raw_rnn(
             emit_ta = tf.nest.map_structure(lambda ta, value: ta.write(time, value), emit_ta, emit)
             return (next_time, tf.logical_or(finished, next_finished), next_input, emit_ta, next_state, loop_state)
 
-        _, _, _, emit_ta, final_state, final_loop_state = tf.while_loop(
-            lambda time, finished, *_: tf.logical_not(tf.reduce_all(finished)), body,
-            (time, finished, next_input, emit_ta, state, loop_state), **knobs)
+        with keras_dropout_masks(cell, batch):  # Keras cells' masks: one per sequence, as keras.layers.RNN
+            _, _, _, emit_ta, final_state, final_loop_state = tf.while_loop(
+                lambda time, finished, *_: tf.logical_not(tf.reduce_all(finished)), body,
+                (time, finished, next_input, emit_ta, state, loop_state), **knobs)
     return emit_ta, final_state, (None if initial_loop_state is None else final_loop_state)

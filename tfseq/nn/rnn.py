@@ -37,6 +37,7 @@ from tfseq._checks import check_bool, check_optional_bool
 from tfseq.nn import fused
 from tfseq.rnn_cell.base import adopt_input_dtype, call_cell, dims_compatible, state_dims, tf1_driver_training
 from tfseq.rnn_cell.fusion import NotFusable, sequence_kernel
+from tfseq.rnn_cell.keras_dropout import keras_dropout_masks
 from tfseq.rnn_cell.wrappers import build_cell
 
 
@@ -397,12 +398,13 @@ def _time_loop(cell, inputs_tm, state, sequence_length, training, parallel_itera
         output, state = step_with_length(cell, x_t, state, time, sequence_length, training)
         return time + 1, state, output_ta.write(time, tf.cast(output, output_ta.dtype))
 
-    _, final_state, output_ta = tf.while_loop(
-        lambda time, *_: time < num_steps, body, (tf.constant(0), state, output_ta),
-        maximum_iterations=num_steps,  # a bound lets XLA (jit_compile=True) compile the loop and its gradient
-        parallel_iterations=parallel_iterations,
-        swap_memory=swap_memory,
-    )
+    with keras_dropout_masks(cell, tf.shape(flat_inputs[0])[1]):  # Keras cells' masks: one per sequence
+        _, final_state, output_ta = tf.while_loop(
+            lambda time, *_: time < num_steps, body, (tf.constant(0), state, output_ta),
+            maximum_iterations=num_steps,  # a bound lets XLA (jit_compile=True) compile the loop and its gradient
+            parallel_iterations=parallel_iterations,
+            swap_memory=swap_memory,
+        )
     outputs = output_ta.stack()
     outputs.set_shape([*flat_inputs[0].shape[:2], *state_dims(cell.output_size)])
     return outputs, final_state
@@ -482,9 +484,10 @@ def static_rnn(
             outputs, state = fused.run(cell, inputs_tm, state, sequence_length, fused_training, xla=xla)
             return tf.unstack(outputs, num=len(inputs)), state
         outputs = []
-        for t, x in enumerate(inputs):
-            output, state = step_with_length(cell, x, state, t, sequence_length, training)
-            outputs.append(output)
+        with keras_dropout_masks(cell, tf.shape(tf.nest.flatten(inputs[0])[0])[0]):
+            for t, x in enumerate(inputs):
+                output, state = step_with_length(cell, x, state, t, sequence_length, training)
+                outputs.append(output)
         return outputs, state
 
 

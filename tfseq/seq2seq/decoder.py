@@ -18,6 +18,7 @@ each step's outputs into ``tf.TensorArray`` s and stacks them at the end.
 """
 
 import abc
+import contextlib
 import numbers
 from typing import Any
 
@@ -27,6 +28,8 @@ import tensorflow as tf
 
 from tfseq._checks import check_bool
 from tfseq._xla import inside_xla
+from tfseq.rnn_cell.keras_dropout import keras_dropout_cells, keras_dropout_masks
+from tfseq.rnn_cell.wrappers import build_cell
 
 
 class _DecoderContract:
@@ -244,6 +247,19 @@ def _check_batch_of_one(batch_size):
     )
 
 
+def _keras_dropout_masks(decoder, inputs, batch_size):
+    """Keras' dropout rule for the Keras cells in ``decoder.cell`` (:mod:`tfseq.rnn_cell.keras_dropout`):
+    masks drawn before the loop for the rows the cell steps (``batch_size``, times the beam
+    width of a beam search), the cell built first where one of them is not yet."""
+    cell = getattr(decoder, "cell", None)
+    if cell is None or not keras_dropout_cells(cell):
+        return contextlib.nullcontext()
+    flat = tf.nest.flatten(inputs)
+    if not all(layer.built for layer in keras_dropout_cells(cell)) and len(flat) == 1 and flat[0].shape.rank:
+        build_cell(cell, (None, flat[0].shape[-1]))  # a step's input: [rows, depth]
+    return keras_dropout_masks(cell, batch_size * getattr(decoder, "beam_width", 1))
+
+
 def dynamic_decode(
     decoder: Any,
     output_time_major: bool = False,
@@ -376,14 +392,15 @@ def dynamic_decode(
             outputs_ta = tf.nest.map_structure(lambda ta, out: ta.write(time, out), outputs_ta, outputs)
             return time + 1, outputs_ta, next_state, next_inputs, next_finished, next_lengths
 
-        _, outputs_ta, state, _, _, lengths = tf.while_loop(
-            condition,
-            body,
-            loop_vars=(tf.constant(0, tf.int32), outputs_ta, state, inputs, finished, lengths),
-            parallel_iterations=parallel_iterations,
-            maximum_iterations=maximum_iterations,
-            swap_memory=swap_memory,
-        )
+        with _keras_dropout_masks(decoder, inputs, batch_size):
+            _, outputs_ta, state, _, _, lengths = tf.while_loop(
+                condition,
+                body,
+                loop_vars=(tf.constant(0, tf.int32), outputs_ta, state, inputs, finished, lengths),
+                parallel_iterations=parallel_iterations,
+                maximum_iterations=maximum_iterations,
+                swap_memory=swap_memory,
+            )
         final_outputs = tf.nest.map_structure(lambda ta: ta.stack(), outputs_ta)  # [time, batch, ...]
         try:
             final_outputs, state = decoder.finalize(final_outputs, state, lengths)
