@@ -213,6 +213,15 @@ def uses_xla(inputs_tm: tf.Tensor, xla: bool | None = None) -> bool:
     return tf.inside_function() and inputs_tm.shape[0] is not None and xla_pays_for(inputs_tm.dtype)
 
 
+def finished_steps(num_steps: Any, sequence_length: Any = None, finished: Any = None) -> tf.Tensor | None:
+    """``[time, batch, 1]`` bool, True where a row's step is skipped (zeros out, state carried):
+    ``finished [time, batch]`` as given (a Keras mask's negation), else TF1's from each row's
+    ``sequence_length`` on; None with neither."""
+    if finished is None and sequence_length is not None:
+        finished = tf.range(num_steps)[:, None] >= sequence_length[None, :]  # [time, batch]
+    return None if finished is None else tf.cast(finished, tf.bool)[:, :, None]
+
+
 @tf.autograph.experimental.do_not_convert  # plain Python on Python values; traced as is
 def run(
     cell: keras.layers.Layer,
@@ -243,11 +252,7 @@ def run(
     build_cell(cell, inputs_tm.shape[1:])  # builds every wrapped core too, as the per-step path does
     stack, layers = _layers(cell, training)  # after building: the specs hold the weights
     compile_with_xla = uses_xla(inputs_tm, xla)
-    if finished is None and sequence_length is not None:
-        steps = tf.range(tf.shape(inputs_tm)[0])
-        finished = steps[:, None] >= sequence_length[None, :]  # [time, batch]
-    if finished is not None:
-        finished = finished[:, :, None]  # [time, batch, 1]
+    finished = finished_steps(tf.shape(inputs_tm)[0], sequence_length, finished)
     # Mixed precision (Keras' autocast): the kernels compute in the cells' compute dtype, outputs
     # and final state come back in the given state's dtype, as the per-step path gives them.
     state = tf.nest.map_structure(tf.convert_to_tensor, state)

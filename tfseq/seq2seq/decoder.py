@@ -252,10 +252,11 @@ def _keras_dropout_masks(decoder, inputs, batch_size):
     masks drawn before the loop for the rows the cell steps (``batch_size``, times the beam
     width of a beam search), the cell built first where one of them is not yet."""
     cell = getattr(decoder, "cell", None)
-    if cell is None or not keras_dropout_cells(cell):
+    cells = [] if cell is None else keras_dropout_cells(cell)
+    if not cells:
         return contextlib.nullcontext()
     flat = tf.nest.flatten(inputs)
-    if not all(layer.built for layer in keras_dropout_cells(cell)) and len(flat) == 1 and flat[0].shape.rank:
+    if not all(layer.built for layer in cells) and len(flat) == 1 and flat[0].shape.rank:
         build_cell(cell, (None, flat[0].shape[-1]))  # a step's input: [rows, depth]
     return keras_dropout_masks(cell, batch_size * getattr(decoder, "beam_width", 1))
 

@@ -30,7 +30,7 @@ import keras
 import tensorflow as tf
 
 from tfseq._xla import inside_xla
-from tfseq.nn.fused import Plan, uses_xla
+from tfseq.nn.fused import Plan, finished_steps, uses_xla
 from tfseq.rnn_cell import BasicLSTMCell, GRUCell, LSTMCell, MultiRNNCell, ResidualWrapper
 from tfseq.rnn_cell.fusion import NotFusable, register_sequence_kernel
 from tfseq.seq2seq import fused_attention_kernel as kernel
@@ -106,8 +106,7 @@ def _layers(cell, training=None):
                 dropout = layer.fused_dropout(spec, training)
             except NotFusable as error:
                 return None, None, None, str(error)
-            if dropout is not None and (dropout.h_mask is not None or not (
-                    dropout.variational or dropout.masks_by_step is not None)):
+            if dropout is not None and dropout.h_mask is not None:  # other per-step state dropout: NotFusable
                 return None, None, None, (f"layer {layer.name!r}: state dropout (only input_keep_prob and "
                                           "output_keep_prob)")
             layer = inner
@@ -281,9 +280,7 @@ def teacher_forced(cell, inputs, initial_state, backward: str = "manual", traini
     known = None if lengths is None else tf.get_static_value(lengths)
     if known is not None and x_tm.shape[0] is not None and (known >= x_tm.shape[0]).all():
         lengths = None  # no row ends before the inputs do
-    done = None if lengths is None else (tf.range(tf.shape(x_tm)[0])[:, None] >= lengths[None, :])[:, :, None]
-    if finished is not None:
-        done = tf.cast(finished, tf.bool)[:, :, None]  # [T, batch, 1]
+    done = finished_steps(tf.shape(x_tm)[0], lengths, finished)  # [T, batch, 1] or None
     kinds, weights, forget_biases, keras_order = zip(*[_layer_math(layer, dtype) for layer in layers])
     mechanism = cell.attention_mechanisms[0]
     score_kind, score_args = _score(mechanism, dtype)

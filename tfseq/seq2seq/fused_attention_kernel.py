@@ -208,9 +208,10 @@ def fused_loop(kinds: Sequence[str], forget_biases: Sequence[float], score_kind:
 
     With input dropout, a layer's input is multiplied by the step's mask ``drops[layer][t]`` and
     so is its gradient; with output dropout, the ``h`` a layer passes up (not the one it keeps)
-    by ``out_drops[layer][t]``, and so is the gradient that comes down. ``done [T, batch, 1]`` (True past a row's length): such a row's step
-    outputs zeros and carries its state, attention and alignments unchanged; backward, its
-    gradients pass the step unchanged and the step adds nothing to any weight's. After the loop
+    by ``out_drops[layer][t]``, and so is the gradient that comes down. ``done [T, batch, 1]``
+    (True where a row's step is skipped): such a row's step outputs zeros and carries its state,
+    attention and alignments unchanged; backward, its gradients pass the step unchanged and the
+    step adds nothing to any weight's. After the loop
     come every weight gradient as one large matmul over all steps, and Luong's memory gradients
     as batched matmuls (``d_keys = g * sum_t d_score_t (x) h_top_t``, ``d_g = sum(d_keys / g *
     keys)``: no per-step ``[batch, S, depth]`` accumulators, which in bfloat16 on a CPU were a
@@ -321,11 +322,8 @@ def fused_loop(kinds: Sequence[str], forget_biases: Sequence[float], score_kind:
                     new_st[at + n_states[layer] - 1] = d_h_prev
                     if d_c_prev is not None:
                         new_st[at] = d_c_prev
-                d_align_prev = tf.zeros_like(d_align_t)
-                if ended is not None:
-                    from_above, d_align_prev, *new_st = [
-                        computed + tf.where(ended, through, tf.zeros_like(through)) for computed, through in
-                        zip([from_above, d_align_prev, *new_st], [passed[0], passed[2], *passed[1]])]
+                from_above, d_align_prev, *new_st = carry_finished(  # a skipped row passes its gradients on
+                    ended, [passed[0], passed[2], *passed[1]], [from_above, tf.zeros_like(d_align_t), *new_st])
                 return (t - 1, from_above, new_st, d_align_prev, new_dzs, d_atts.write(t, d_att_t),
                         d_ctxs.write(t, d_ctx), d_scores, accs)
 
