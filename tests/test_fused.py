@@ -308,7 +308,8 @@ FALLBACKS = {
         lambda: LoggingMultiRNNCell([rnn_cell.BasicLSTMCell(4)]),
         "LoggingMultiRNNCell overrides call()",
     ),
-    "residual": (lambda: rnn_cell.ResidualWrapper(rnn_cell.BasicRNNCell(D)), "ResidualWrapper has no fused kernel"),
+    "residual_fn": (lambda: rnn_cell.ResidualWrapper(rnn_cell.BasicRNNCell(D), residual_fn=lambda i, o: i - o),
+                    "a ResidualWrapper with a residual_fn"),
     "multi_with_layer_norm": (
         lambda: rnn_cell.MultiRNNCell([rnn_cell.BasicLSTMCell(4), rnn_cell.LayerNormBasicLSTMCell(4)]),
         "fused_spec() is None",

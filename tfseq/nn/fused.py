@@ -29,6 +29,11 @@ planner knows no cell class: cells, wrappers and stacks describe themselves
   overrides ``call`` but not ``fused_spec`` runs per step.
 * A wrapper that describes its dropout with ``fused_dropout(spec, training)`` around one
   of those: ``DropoutWrapper`` (see *Dropout* below).
+* Around either, wrappers that describe themselves with ``fused_wrapping()``:
+  ``DeviceWrapper`` (the layer's whole sequence runs on its device) and ``ResidualWrapper``
+  with its default ``residual_fn`` (the layer's inputs, before its input dropout, are added to
+  its outputs; not past a row's length, where the outputs stay zeros). A ``ResidualWrapper``
+  inside a ``DropoutWrapper`` runs per step.
 * A stack that describes its layers with ``fused_layers()``: ``MultiRNNCell`` of the
   above, run layer by layer (each layer's input projection is then one matmul over the
   previous layer's whole output sequence).
@@ -58,7 +63,7 @@ own sampler (XLA's random numbers differ from TensorFlow's). A caller's own
 ``jit_compile=True`` step compiles both paths too (``tfseq.train.Trainer`` does so).
 
 Not fused: other activations, per-step or non-LSTM state dropout, Keras cells, other
-wrappers, cells without ``fused_spec`` or whose ``fused_spec()`` is None
+wrappers (a ``ResidualWrapper`` with a ``residual_fn``, two residual wrappers on one layer), cells without ``fused_spec`` or whose ``fused_spec()`` is None
 (``LayerNormBasicLSTMCell`` with layer norm or dropout); no GPU (cuDNN) branch yet.
 
 Tested equal to the per-step path (outputs, final states, gradients <= 1e-5) in
@@ -67,6 +72,7 @@ derivatives (a gradient of a gradient) need ``fast=False``.
 """
 
 import collections
+import contextlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -78,7 +84,7 @@ from tfseq._xla import inside_xla, xla_pays_for
 from tfseq.nn.kernels import gru_sequence, lstm_sequence, rnn_sequence
 from tfseq.nn.kernels_lstm import lstm_ext_sequence
 from tfseq.rnn_cell.base import LSTMStateTuple
-from tfseq.rnn_cell.fusion import FusedDropout, FusedSpec, FusedStack, NotFusable, check_not_overridden
+from tfseq.rnn_cell.fusion import FusedDropout, FusedSpec, FusedStack, NotFusable, check_not_overridden, peel_wrappings
 from tfseq.rnn_cell.wrappers import build_cell
 
 PER_STEP = "per_step"
@@ -89,8 +95,9 @@ Plan.__doc__ = """Which path runs a cell: ``path`` (``"fused_lstm"``, ``"fused_g
 
 _TANH = {tf.tanh, tf.math.tanh, tf.nn.tanh, keras.activations.tanh, keras.ops.tanh}
 
-# One fusable layer: its spec, the cell that owns the weights, its dropout in this call (or None).
-_Layer = collections.namedtuple("_Layer", ["spec", "core", "dropout"])
+# One fusable layer: its spec, the cell that owns the weights, its dropout in this call (or None),
+# the device it runs on (or None) and whether its inputs are added to its outputs.
+_Layer = collections.namedtuple("_Layer", ["spec", "core", "dropout", "device", "residual"])
 
 
 # -- planning ----------------------------------------------------------------------
@@ -120,15 +127,17 @@ def _spec(cell) -> FusedSpec:
 
 
 def _layer(cell, training) -> _Layer:
-    """One fusable layer: a cell with ``fused_spec()``, or a dropout wrapper of one."""
+    """One fusable layer: a cell with ``fused_spec()``, or a dropout wrapper of one, inside any
+    device and (at most one) residual wrapper."""
+    cell, device, residual = peel_wrappings(cell)
     if not _describing(cell, "fused_dropout"):
-        return _Layer(_spec(cell), cell, None)
+        return _Layer(_spec(cell), cell, None, device, residual)
     wrapped = cell.wrapped_cells()
     if len(wrapped) != 1:
         raise NotFusable(f"{cell.name}: a dropout wrapper of {len(wrapped)} cells")
     core = wrapped[0]
     spec = _spec(core)
-    return _Layer(spec, core, cell.fused_dropout(spec, training))
+    return _Layer(spec, core, cell.fused_dropout(spec, training), device, residual)
 
 
 def _stack(cell) -> FusedStack | None:
@@ -263,19 +272,37 @@ def run(
     states = [state] if stack is None else stack.split_state(state)
     masks = _dropout_masks(layers, inputs_tm)
 
-    def run_layers(x, states, finished, masks):
-        new_states = []
-        for layer, layer_state, layer_masks in zip(layers, states, masks):
-            x, new_state = _run_layer(layer.spec, x, layer_state, finished, *layer_masks)
-            new_states.append(new_state)
-        return x, new_states
+    devices = {layer.device for layer in layers}
 
-    if compile_with_xla and not inside_xla():  # else the caller's program compiles it
-        run_layers = tf.function(run_layers, jit_compile=True, autograph=False)
-    outputs, new_states = run_layers(inputs_tm, list(states), finished, masks)
+    def stack_of(chosen):
+        def run_layers(x, states, finished, masks):
+            new_states = []
+            for layer, layer_state, layer_masks in zip(chosen, states, masks):
+                x, new_state = _run_layer(layer.spec, x, layer_state, finished, *layer_masks, residual=layer.residual)
+                new_states.append(new_state)
+            return x, new_states
+
+        if compile_with_xla and not inside_xla():  # else the caller's program compiles it
+            return tf.function(run_layers, jit_compile=True, autograph=False)
+        return run_layers
+
+    if len(devices) > 1:  # layers on devices of their own: one program per layer, on its device
+        outputs, new_states = inputs_tm, []
+        for layer, layer_state, layer_masks in zip(layers, states, masks):
+            with _on(layer.device):
+                outputs, (new_state,) = stack_of([layer])(outputs, [layer_state], finished, [layer_masks])
+            new_states.append(new_state)
+    else:
+        with _on(devices.pop()):
+            outputs, new_states = stack_of(layers)(inputs_tm, list(states), finished, masks)
     final_state = new_states[0] if stack is None else stack.join_states(new_states)
     final_state = tf.nest.map_structure(lambda s: tf.cast(s, given_dtype), final_state)
     return tf.cast(outputs, given_dtype), final_state
+
+
+def _on(device):
+    """``tf.device(device)``, or no placement for None."""
+    return contextlib.nullcontext() if device is None else tf.device(device)
 
 
 def _dropout_masks(layers, inputs_tm):
@@ -295,7 +322,7 @@ def _dropout_masks(layers, inputs_tm):
         return tf.ones(tf.concat([time_batch, [size]], 0), dtype)
 
     masks = []
-    for spec, _, dropout in layers:
+    for spec, _, dropout, _, _ in layers:
         in_mask = h_mask = out_mask = None
         if dropout is not None:
             if dropout.input_mask is not None:
@@ -309,8 +336,10 @@ def _dropout_masks(layers, inputs_tm):
     return masks
 
 
-def _run_layer(spec, x, state, finished, in_mask, h_mask, out_mask):
-    """One layer over the whole sequence, as ``spec`` describes it."""
+def _run_layer(spec, x, state, finished, in_mask, h_mask, out_mask, residual=False):
+    """One layer over the whole sequence, as ``spec`` describes it; ``residual``: its inputs
+    (before input dropout) added to its outputs, except at the ``finished`` steps."""
+    given = x
     if in_mask is not None:
         x = x * in_mask
     depth = x.shape[-1]
@@ -330,6 +359,8 @@ def _run_layer(spec, x, state, finished, in_mask, h_mask, out_mask):
         outputs, new_state = rnn_sequence(xw, h0, w["kernel"][depth:], finished)
     if out_mask is not None:
         outputs = outputs * out_mask
+    if residual:
+        outputs = outputs + (given if finished is None else tf.where(finished, tf.zeros_like(given), given))
     return outputs, new_state
 
 

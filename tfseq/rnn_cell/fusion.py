@@ -1,19 +1,23 @@
 """How cells, wrappers and stacks describe themselves to the fused fast path.
 
 The planner of :mod:`tfseq.nn.fused` knows no cell class. It asks each object for one of
-three descriptions, and reads nothing else of it (no private attributes, no class checks):
+four descriptions, and reads nothing else of it (no private attributes, no class checks):
 
 * a **cell** the fused kernels can run defines ``fused_spec()``, returning a
   :class:`FusedSpec` (or ``None``: the cell runs per step);
 * a **dropout wrapper** around one such cell (its ``wrapped_cells()``) defines
   ``fused_dropout(spec, training)``, returning a :class:`FusedDropout` (or ``None``: nothing
   drops in this call);
-* a **stack** run layer by layer defines ``fused_layers()``, returning a :class:`FusedStack`.
+* a **stack** run layer by layer defines ``fused_layers()``, returning a :class:`FusedStack`;
+* a wrapper that **places** one cell on a device or **adds its inputs** to its outputs
+  (``DeviceWrapper``, ``ResidualWrapper``), around a layer or a dropout wrapper of one,
+  defines ``fused_wrapping()``, returning a :class:`FusedWrapping`.
 
 A cell class whose whole full-length sequence runs by a kernel of its own is registered with
 :func:`register_sequence_kernel` by the module holding that kernel (``AttentionWrapper``:
 :mod:`tfseq.seq2seq.fused_attention`'s hoisted loop); ``nn.dynamic_rnn`` asks
-:func:`sequence_kernel` before the planner.
+:func:`sequence_kernel` before the planner, which looks through wrappers that only place
+their cell on a device.
 
 Each description vouches for the ``call`` (and ``__call__``) of the class that defines the
 method; a subclass that overrides ``call`` without overriding the method runs per step.
@@ -36,6 +40,8 @@ matmul of ``[x, h]``:
 import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
+
+import tensorflow as tf
 
 KINDS = ("lstm", "gru", "rnn")
 CLIP_GRADIENTS = ("masked", "straight_through")
@@ -69,15 +75,74 @@ def register_sequence_kernel(cell_type: type, describe: Callable) -> None:
 
 def sequence_kernel(cell: Any, state: Any, training: Any = None) -> Callable:
     """The registered whole-sequence kernel's ``run`` for ``cell`` (see
-    :func:`register_sequence_kernel`).
+    :func:`register_sequence_kernel`); for a wrapper that only places its cell on a device
+    (``fused_wrapping()`` with a device and no residual), the wrapped cell's, run on that device.
 
     Raises:
         NotFusable: no kernel is registered for ``type(cell)``, or it does not cover ``cell``.
     """
     describe = _SEQUENCE_KERNELS.get(type(cell))
-    if describe is None:
+    if describe is not None:
+        return describe(cell, state, training)
+    inner, device = placed_cell(cell)
+    if inner is cell:
         raise NotFusable(f"{type(cell).__name__} has no whole-sequence kernel")
-    return describe(cell, state, training)
+    run = sequence_kernel(inner, state, training)
+
+    def run_on_device(*args: Any, **kwargs: Any) -> Any:
+        with tf.device(device):
+            return run(*args, **kwargs)
+
+    return run_on_device
+
+
+def wrapping(obj: Any) -> "FusedWrapping | None":
+    """``obj``'s :class:`FusedWrapping` where it describes itself with ``fused_wrapping()``
+    (for the ``call`` of the class defining that method), else None.
+
+    Raises:
+        NotFusable: ``obj`` is such a wrapper but cannot run fused (its description says why,
+            or a subclass overrides its ``call``).
+    """
+    owner = next((cls for cls in type(obj).__mro__ if "fused_wrapping" in vars(cls)), None)
+    if owner is None:
+        return None
+    check_not_overridden(obj, owner, ("call", "__call__"))
+    return obj.fused_wrapping()
+
+
+def peel_wrappings(cell: Any) -> tuple[Any, str | None, bool]:
+    """``(inner, device, residual)``: ``cell`` with the wrappers that describe themselves with
+    ``fused_wrapping()`` peeled off, the device its inner cell runs on (the innermost one named,
+    or None) and whether one of them adds the inputs to the outputs.
+
+    Raises:
+        NotFusable: a wrapper cannot run fused, or two add the inputs.
+    """
+    device, residual = None, False
+    described = wrapping(cell)
+    while described is not None:
+        if described.residual and residual:
+            raise NotFusable(f"{cell.name}: two residual wrappers on one layer")
+        device, residual = described.device or device, residual or described.residual
+        cell = cell.wrapped_cells()[0]
+        described = wrapping(cell)
+    return cell, device, residual
+
+
+def placed_cell(cell: Any) -> tuple[Any, str | None]:
+    """``(inner, device)``: ``cell`` with the wrappers that only place it on a device peeled
+    off, and the device its inner cell runs on (the innermost one named), or ``(cell, None)``."""
+    device = None
+    while True:
+        try:
+            described = wrapping(cell)
+        except NotFusable:
+            return cell, device
+        if described is None or described.residual:
+            return cell, device
+        device = described.device or device
+        cell = cell.wrapped_cells()[0]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -159,6 +224,22 @@ class FusedDropout:
     h_mask: MaskFn | None = None
     output_mask: MaskFn | None = None
     masks_by_step: Callable[..., Any] | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class FusedWrapping:
+    """What a wrapper around one cell does that the fused path reproduces around the whole
+    sequence of that cell (its ``wrapped_cells()[0]``).
+
+    Args:
+        device: the device the wrapped cell's step runs on (``tf.device``), or None.
+        residual: the wrapper adds the step inputs to the cell's outputs (TF1's default
+            ``residual_fn``); past a row's length the fused path adds nothing, as the per-step
+            path zeroes those outputs.
+    """
+
+    device: str | None = None
+    residual: bool = False
 
 
 @dataclasses.dataclass(frozen=True)

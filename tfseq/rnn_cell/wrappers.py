@@ -25,6 +25,7 @@ import tensorflow as tf
 
 from tfseq._checks import check_positive_int, serialize_optional
 from tfseq.rnn_cell.base import RNNCell, call_cell, dims_compatible, get_activation, reject_tf1_only_args, state_dims
+from tfseq.rnn_cell.fusion import FusedWrapping, NotFusable
 
 
 def check_cell(owner: str, name: str, cell: keras.layers.Layer) -> keras.layers.Layer:
@@ -264,6 +265,17 @@ class ResidualWrapper(RNNCellWrapper):
             return residual_add(self.name, inputs, output), new_state
         return self.residual_fn(inputs, output), new_state
 
+    def fused_wrapping(self) -> FusedWrapping:
+        """For the fused path (:mod:`tfseq.rnn_cell.fusion`): the default ``residual_fn`` adds
+        the inputs to the whole output sequence.
+
+        Raises:
+            NotFusable: a custom ``residual_fn`` (it runs per step).
+        """
+        if self.residual_fn is not None:
+            raise NotFusable(f"{self.name}: a ResidualWrapper with a residual_fn")
+        return FusedWrapping(residual=True)
+
     def get_config(self) -> dict:
         return {**super().get_config(), "residual_fn": serialize_optional(self.residual_fn)}
 
@@ -293,6 +305,11 @@ class DeviceWrapper(RNNCellWrapper):
     def call(self, inputs: tf.Tensor, states: Any, training: bool | tf.Tensor | None = None) -> tuple[tf.Tensor, Any]:
         with tf.device(self.device):
             return call_cell(self.cell, inputs, states, training)
+
+    def fused_wrapping(self) -> FusedWrapping:
+        """For the fused path (:mod:`tfseq.rnn_cell.fusion`): the whole sequence of the wrapped
+        cell runs on ``device``."""
+        return FusedWrapping(device=self.device)
 
     def get_config(self) -> dict:
         return {**super().get_config(), "device": self.device}

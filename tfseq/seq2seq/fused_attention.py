@@ -26,13 +26,15 @@ equal (outputs, final state and every gradient, 1e-5). Which ``dynamic_decode`` 
 :mod:`tfseq.seq2seq.fused_attention_decode`.
 """
 
+import contextlib
+
 import keras
 import tensorflow as tf
 
 from tfseq._xla import inside_xla
 from tfseq.nn.fused import Plan, finished_steps, uses_xla
-from tfseq.rnn_cell import BasicLSTMCell, GRUCell, LSTMCell, MultiRNNCell, ResidualWrapper
-from tfseq.rnn_cell.fusion import NotFusable, register_sequence_kernel
+from tfseq.rnn_cell import BasicLSTMCell, GRUCell, LSTMCell, MultiRNNCell
+from tfseq.rnn_cell.fusion import NotFusable, peel_wrappings, placed_cell, register_sequence_kernel
 from tfseq.seq2seq import fused_attention_kernel as kernel
 from tfseq.seq2seq.attention import BahdanauAttention, KernelLayerView, LuongAttention
 from tfseq.seq2seq.attention_wrapper import AttentionWrapper, AttentionWrapperState
@@ -85,53 +87,59 @@ def _stack(cell):
 
 
 def _layers(cell, training=None):
-    """``(layers, dropouts, residuals, reason)``: the plain LSTM/GRU layers and, per layer, its
-    input and output dropout in this call (a :class:`~tfseq.rnn_cell.fusion.FusedDropout` with
-    per-step masks) or None and whether a ``ResidualWrapper`` adds its input to its output;
-    ``(None, None, None, reason)`` when the stack is not covered."""
-    layers, dropouts, residuals = [], [], []
+    """``(layers, dropouts, residuals, devices, reason)``: the plain LSTM/GRU layers and, per
+    layer, its input and output dropout in this call (a
+    :class:`~tfseq.rnn_cell.fusion.FusedDropout` with per-step masks) or None, whether a
+    ``ResidualWrapper`` adds its input to its output and the device a ``DeviceWrapper`` puts
+    it on (or None); ``(None, None, None, None, reason)`` when the stack is not covered."""
+    layers, dropouts, residuals, devices = [], [], [], []
+    not_covered = None, None, None, None
     for index, layer in enumerate(_stack(cell)):
-        dropout, residual = None, type(layer) is ResidualWrapper
-        if residual:
-            if layer.residual_fn is not None or index == 0:
-                return None, None, None, (f"layer {layer.name!r}: a ResidualWrapper with a residual_fn, or on the "
-                                          "first layer (whose input is [inputs, attention])")
-            layer = layer.cell
+        dropout, name = None, layer.name
+        try:
+            layer, device, residual = peel_wrappings(layer)
+        except NotFusable as error:
+            return *not_covered, str(error)
+        if residual and index == 0:
+            return *not_covered, (f"layer {name!r}: a ResidualWrapper on the first layer (whose input is "
+                                  "[inputs, attention])")
         if hasattr(layer, "fused_dropout"):  # a dropout wrapper (rnn_cell.fusion's contract)
             inner = layer.wrapped_cells()[0]
             spec = getattr(inner, "fused_spec", lambda: None)()
             if spec is None:
-                return None, None, None, f"layer {layer.name!r} wraps a cell that does not run fused"
+                return *not_covered, f"layer {layer.name!r} wraps a cell that does not run fused"
             try:
                 dropout = layer.fused_dropout(spec, training)
             except NotFusable as error:
-                return None, None, None, str(error)
+                return *not_covered, str(error)
             if dropout is not None and dropout.h_mask is not None:  # other per-step state dropout: NotFusable
-                return None, None, None, (f"layer {layer.name!r}: state dropout (only input_keep_prob and "
+                return *not_covered, (f"layer {layer.name!r}: state dropout (only input_keep_prob and "
                                           "output_keep_prob)")
             layer = inner
         if type(layer) in _KERAS_CELLS:
             reason = _keras_cell_reason(layer)
             if reason is not None:
-                return None, None, None, reason
+                return *not_covered, reason
             layers.append(layer)
             dropouts.append(dropout)
             residuals.append(residual)
+            devices.append(device)
             continue
         if type(layer) not in (BasicLSTMCell, LSTMCell, GRUCell):
-            return None, None, None, (f"layer {layer.name!r} is a {type(layer).__name__}, not a plain "
+            return *not_covered, (f"layer {layer.name!r} is a {type(layer).__name__}, not a plain "
                                       "(Basic)LSTMCell or GRUCell or Keras' LSTMCell or GRUCell")
         spec = layer.fused_spec()
         if spec.kind == kernel.LSTM and (spec.use_peepholes or spec.cell_clip is not None
                                          or spec.num_proj is not None or not spec.state_is_tuple):
-            return None, None, None, (f"layer {layer.name!r} has peepholes, a cell clip, a projection or a "
+            return *not_covered, (f"layer {layer.name!r} has peepholes, a cell clip, a projection or a "
                                       "concatenated state")
         if spec.activation not in _TANH:
-            return None, None, None, f"layer {layer.name!r} has an activation other than tanh"
+            return *not_covered, f"layer {layer.name!r} has an activation other than tanh"
         layers.append(layer)
         dropouts.append(dropout)
         residuals.append(residual)
-    return layers, dropouts, residuals, None
+        devices.append(device)
+    return layers, dropouts, residuals, devices, None
 
 
 def _attention_kernel(wrapper):
@@ -184,6 +192,10 @@ def plan(cell, training=None) -> Plan:
     * a ``MultiRNNCell`` or Keras ``StackedRNNCells`` of those, above the first layer optionally
       in a ``ResidualWrapper`` with its default ``residual_fn``;
 
+    each layer optionally in ``DeviceWrapper``s (the whole loop then runs on their one device;
+    layers on different devices run per step), and the wrapper itself optionally in one (nmt's
+    spelling: every cell in ``DeviceWrapper(cell, "/cpu:0")`` on a machine without a GPU);
+
     with one ``LuongAttention`` (scaled or not) or ``BahdanauAttention`` (normalised or not; its
     query layer its own kernel or a bias-free linear ``Dense``) with softmax probabilities and
     its memory set up, an attention layer without bias, the default
@@ -191,6 +203,7 @@ def plan(cell, training=None) -> Plan:
     either way outside XLA (the history gets every step's alignments after the loop, and their
     gradient reaches each step in the backward).
     """
+    cell, device = placed_cell(cell)
     if not isinstance(cell, AttentionWrapper):
         return Plan(PER_STEP, f"{type(cell).__name__} is not an AttentionWrapper")
     if type(cell).call is not AttentionWrapper.call:
@@ -212,9 +225,11 @@ def plan(cell, training=None) -> Plan:
         return Plan(PER_STEP, "the mechanism has no memory set up")
     if type(mechanism) is BahdanauAttention and _query_kernel(mechanism)[0] is None:
         return Plan(PER_STEP, _query_kernel(mechanism)[1])
-    layers, _, _, reason = _layers(cell.cell, training)
+    layers, _, _, devices, reason = _layers(cell.cell, training)
     if layers is None:
         return Plan(PER_STEP, reason)
+    if len({device if placed is None else placed for placed in devices}) > 1:
+        return Plan(PER_STEP, "the layers run on different devices (one loop runs on one device)")
     stack = _stack(cell.cell)
     if len({id(layer) for layer in stack}) != len(stack):  # a shared layer would draw twice per step
         return Plan(PER_STEP, "a layer appears twice in the stack")
@@ -263,6 +278,7 @@ def teacher_forced(cell, inputs, initial_state, backward: str = "manual", traini
             unknown ``backward``.
     """
     chosen = plan(cell, training)
+    cell, device = placed_cell(cell)
     if chosen.path == HOISTED and (sequence_length is not None or finished is not None) and cell.alignment_history:
         chosen = Plan(PER_STEP, "alignment_history=True with rows ending early")
     if chosen.path != HOISTED:
@@ -271,7 +287,16 @@ def teacher_forced(cell, inputs, initial_state, backward: str = "manual", traini
         raise ValueError(f"teacher_forced: backward must be 'manual' or 'autodiff', got {backward!r}")
     if new_sequence and hasattr(cell, "resample_dropout_masks"):
         cell.resample_dropout_masks()
-    layers, dropouts, residuals, _ = _layers(cell.cell, training)
+    layers, dropouts, residuals, devices, _ = _layers(cell.cell, training)
+    device = next((placed for placed in devices if placed is not None), device)
+    with contextlib.nullcontext() if device is None else tf.device(device):
+        return _teacher_forced(cell, layers, dropouts, residuals, inputs, initial_state, backward, time_major,
+                               sequence_length, finished)
+
+
+def _teacher_forced(cell, layers, dropouts, residuals, inputs, initial_state, backward, time_major, sequence_length,
+                    finished):
+    """:func:`teacher_forced` of a covered ``AttentionWrapper`` with its stack's ``_layers``."""
     inputs = tf.convert_to_tensor(inputs)
     dtype = inputs.dtype
     x_tm = inputs if time_major else tf.transpose(inputs, [1, 0, 2])  # [T, batch, D]

@@ -11,6 +11,7 @@ import tensorflow as tf
 
 from tfseq._xla import inside_xla
 from tfseq.nn.fused import Plan
+from tfseq.rnn_cell.fusion import placed_cell
 from tfseq.seq2seq import fused_attention  # its plan and loop looked up at call time
 from tfseq.seq2seq.fused_attention import PER_STEP
 from tfseq.seq2seq.helper import TrainingHelper
@@ -55,7 +56,7 @@ def decoder_plan(decoder, inputs, initial_state, kwargs, training=None, loop: De
     if lengths is not None:
         value = tf.get_static_value(tf.convert_to_tensor(lengths))
         if value is None or not (value == steps).all():  # rows end early: the loop runs max(lengths) steps
-            if loop.impute_finished and getattr(decoder.cell, "alignment_history", False):
+            if loop.impute_finished and getattr(placed_cell(decoder.cell)[0], "alignment_history", False):
                 return Plan(PER_STEP, "impute_finished=True and alignment_history=True with rows ending early")
             if value is None and inside_xla():
                 return Plan(PER_STEP, "sequence_length known only at run time, under XLA (a dynamic step count)")
