@@ -27,7 +27,7 @@ from tfseq.rnn_cell.contrib_wrappers import AttentionCellWrapper, CompiledWrappe
 from tfseq.rnn_cell.conv_lstm import Conv1DLSTMCell, Conv2DLSTMCell, Conv3DLSTMCell, ConvLSTMCell
 from tfseq.rnn_cell.dropout import DropoutWrapper
 from tfseq.rnn_cell.factory import CELLS, make_cell
-from tfseq.rnn_cell.fusion import FusedDropout, FusedSpec, FusedStack, NotFusable
+from tfseq.rnn_cell.fusion import FusedDropout, FusedSpec, FusedStack, FusedWrapping, NotFusable
 from tfseq.rnn_cell.grid_lstm import GridLSTMCell
 from tfseq.rnn_cell.layer_norm_cell import LayerNormBasicLSTMCell
 from tfseq.rnn_cell.multi_rnn import MultiRNNCell
@@ -92,6 +92,7 @@ __all__ = [
     "FusedSpec",
     "FusedDropout",
     "FusedStack",
+    "FusedWrapping",
     "NotFusable",
     "CELLS",
     "make_cell",
