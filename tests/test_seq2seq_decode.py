@@ -448,3 +448,47 @@ def test_other_tf1_helpers_and_training_flag():
     plain, _, _ = s2s.BasicDecoder(cell, s2s.TrainingSampler(), out)(inputs, initial_state=state)
     assert_close(inference.rnn_output, plain.rnn_output)
     assert np.abs(training.rnn_output - plain.rnn_output).max() > 1e-3
+
+
+@pytest.mark.parametrize("wrap", ["device", "projection", "stack"])
+def test_a_wrapped_attention_wrapper_keeps_its_alignment_history(wrap):
+    """tensorflow/nmt decodes with DeviceWrapper(AttentionWrapper(..., alignment_history=True)); the
+    history's TensorArray in the state reaches the attention wrapper through any wrapper or stack,
+    and the steps are those of the same cell without a history."""
+    memory = tf.random.normal([B, 4, H], seed=1)
+    embedding = tf.random.normal([V, D], seed=2)
+
+    def make(history):
+        keras.utils.set_random_seed(3)
+        mechanism = s2s.LuongAttention(H, memory=memory, memory_sequence_length=[4, 2, 3])
+        attention = s2s.AttentionWrapper(rnn_cell.GRUCell(H), mechanism, attention_layer_size=H,
+                                         alignment_history=history)
+        cell = {"device": lambda: rnn_cell.DeviceWrapper(attention, "/cpu:0"),
+                "projection": lambda: rnn_cell.OutputProjectionWrapper(attention, V),
+                "stack": lambda: rnn_cell.MultiRNNCell([attention, rnn_cell.BasicLSTMCell(H)])}[wrap]()
+        cell(tf.zeros([B, D]), cell.get_initial_state(batch_size=B, dtype=tf.float32))
+        return cell, (None if wrap == "projection" else keras.layers.Dense(V))
+
+    def decode(cell, out):
+        decoder = s2s.BasicDecoder(cell, s2s.GreedyEmbeddingSampler(), out, maximum_iterations=5)
+        outputs, final, _ = decoder(embedding, initial_state=cell.get_initial_state(batch_size=B, dtype=tf.float32),
+                                    start_tokens=tf.fill([B], START), end_token=END)
+        attention_state = final[0] if wrap == "stack" else final
+        history = attention_state.alignment_history
+        return outputs, attention_state.alignments, (history.stack() if isinstance(history, tf.TensorArray) else None)
+
+    (cell, out), (reference, reference_out) = make(True), make(False)
+    reference.set_weights(cell.get_weights())
+    if out is not None:
+        reference_out.build((None, H))
+        out.build((None, H))
+        reference_out.set_weights(out.get_weights())
+    want, want_alignments, _ = decode(reference, reference_out)
+    for run in (decode, tf.function(decode)):
+        outputs, alignments, history = run(cell, out)
+        np.testing.assert_allclose(outputs.rnn_output, want.rnn_output, atol=1e-6)
+        np.testing.assert_array_equal(outputs.sample_id, want.sample_id)
+        np.testing.assert_allclose(alignments, want_alignments, atol=1e-6)
+        assert history.shape == (outputs.sample_id.shape[1], B, 4)
+        np.testing.assert_allclose(history[-1], alignments, atol=1e-6)
+        np.testing.assert_allclose(tf.reduce_sum(history, -1), np.ones(history.shape[:2]), atol=1e-5)

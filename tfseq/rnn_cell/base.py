@@ -294,7 +294,10 @@ class RNNCell(keras.layers.Layer):
         """Keras' ``__call__``, also with TF1's keywords: ``cell(inputs, state=s, scope="name")``.
 
         ``scope`` (a string) names the ops of this step; variable names come from the cell.
-        Float inputs decide the weights' dtype of an unbuilt cell (module docstring).
+        Float inputs decide the weights' dtype of an unbuilt cell (module docstring). A state
+        holding ``TensorArray``s (an ``AttentionWrapper``'s ``alignment_history``, also inside
+        any wrapper or stack), which Keras 3's ``__call__`` refuses, is stepped directly: the
+        cell is built if needed and float inputs are cast to its compute dtype, as Keras does.
 
         Raises:
             TypeError: ``state`` passed both positionally and by keyword; ``scope`` not a
@@ -307,10 +310,24 @@ class RNNCell(keras.layers.Layer):
         if scope is not None and not isinstance(scope, str):
             raise TypeError(f"{self.name}: scope must be a string (it names the ops), got {scope!r}")
         self._check_input_dtype(inputs)
+        holds_arrays = any(isinstance(t, tf.TensorArray) for t in tf.nest.flatten((args, kwargs)))
+        step = self._step_with_tensor_arrays if holds_arrays else super().__call__
         if scope:
             with tf.name_scope(scope):
-                return super().__call__(inputs, *args, **kwargs)
-        return super().__call__(inputs, *args, **kwargs)
+                return step(inputs, *args, **kwargs)
+        return step(inputs, *args, **kwargs)
+
+    def _step_with_tensor_arrays(self, inputs: tf.Tensor, *args: Any, **kwargs: Any) -> Any:
+        """One step without Keras' ``__call__`` (which refuses ``TensorArray`` arguments); the
+        sublayers a step calls still go through Keras."""
+        if not self.built:
+            self.build(tuple(inputs.shape))
+        inputs = tf.convert_to_tensor(inputs)
+        if inputs.dtype.is_floating:  # Keras' autocast of float inputs (mixed precision: float16)
+            inputs = tf.cast(inputs, self.compute_dtype)
+        if "training" in kwargs and "training" not in inspect.signature(self.call).parameters:
+            kwargs.pop("training")
+        return self.call(inputs, *args, **kwargs)
 
     def __deepcopy__(self, memo: dict) -> "RNNCell":
         """``copy.deepcopy`` as Keras makes it (a save and load of the layer), which also keeps
@@ -433,6 +450,8 @@ class RNNCell(keras.layers.Layer):
                 f"state_size={self.state_size}, got {len(flat)}"
             )
         for tensor, size in zip(flat, sizes):
+            if isinstance(tensor, tf.TensorArray):  # an attention wrapper's alignment_history
+                continue
             shape, dims = tf.TensorShape(tensor.shape), state_dims(size)
             if shape.rank is None:  # unknown rank (traced code): checked at run time by the ops
                 continue

@@ -423,18 +423,6 @@ class AttentionWrapper(RNNCellWrapper):
         return tf.nest.pack_sequence_as(structure, tf.nest.flatten(states))
 
     # -- step ------------------------------------------------------------------
-    def __call__(self, inputs, states, training=None, **kwargs):
-        if not any(isinstance(s, tf.TensorArray) for s in tf.nest.flatten(states)):
-            return super().__call__(inputs, states, training=training, **kwargs)
-        # alignment_history: Keras 3's Layer.__call__ refuses a state mixing tensors and
-        # TensorArrays, so build and step directly (the sublayers still go through Keras).
-        if not self.built:
-            self.build(tuple(inputs.shape))
-        inputs = tf.convert_to_tensor(inputs)
-        if inputs.dtype.is_floating:  # Keras' autocast of float inputs (mixed precision: float16)
-            inputs = tf.cast(inputs, self.compute_dtype)
-        return self.call(inputs, states, training=training)
-
     def call(self, inputs, states, training=None):
         state = self._as_state(states)
         cell_inputs = (self.cell_input_fn or default_cell_input_fn)(inputs, state.attention)
