@@ -41,13 +41,17 @@ def make(layers=2, scale=True, layer="dense", cell_kind=rnn_cell.BasicLSTMCell, 
         mechanism = s2s.LuongAttention(units[-1], scale=scale)
     else:
         mechanism = s2s.BahdanauAttention(H + 2, normalize=mechanism == "normed_bahdanau")
-    kwargs = {"attention_layer": keras.layers.Dense(A, use_bias=False)} if layer == "dense" else \
+    dense = {"dense": {"use_bias": False}, "dense_bias": {}, "tanh": {"use_bias": False, "activation": "tanh"},
+             "tanh_bias": {"activation": tf.tanh}}
+    kwargs = {"attention_layer": keras.layers.Dense(A, **dense[layer])} if layer in dense else \
         {"attention_layer_size": A}
     wrapper = s2s.AttentionWrapper(stack, mechanism, **kwargs, **wrapper_kwargs)
     mechanism.setup_memory(tf.constant(MEMORY), memory_sequence_length=LENGTHS)
     wrapper(tf.zeros([B, D]), wrapper.get_initial_state(batch_size=B, dtype=tf.float32))  # build
     if isinstance(mechanism, s2s.LuongAttention) and scale:
         mechanism.scale_weight.assign(1.7)
+    if layer in dense and wrapper.attention_layers[0].use_bias:  # a bias away from zero, so that errors show
+        wrapper.attention_layers[0].bias.assign(np.linspace(-0.4, 0.6, A).astype(np.float32))
     if getattr(mechanism, "normalize", False):  # away from their initial values, so that errors show
         mechanism.attention_g.assign(0.8)
         mechanism.attention_b.assign(np.linspace(-0.5, 0.5, H + 2).astype(np.float32))
@@ -169,6 +173,20 @@ def test_the_cell_output_instead_of_the_attention(cell_kind, mechanism, backward
     results = run_both(wrapper, mech, backward)
     assert results["per_step"][0].shape == (B, T, H)
     assert_same(results, 2, width=H)
+
+
+@pytest.mark.parametrize("backward", ["manual", "autodiff"])
+@pytest.mark.parametrize("layer,cell_kind,mechanism,output_attention", [
+    ("dense_bias", rnn_cell.BasicLSTMCell, "luong", True),
+    ("tanh", rnn_cell.GRUCell, "bahdanau", True),  # Luong et al.'s attention layer, tanh(W_c [h, context])
+    ("tanh_bias", keras.layers.LSTMCell, "luong", False),
+    ("tanh_bias", rnn_cell.BasicLSTMCell, "normed_bahdanau", True),
+])
+def test_attention_layers_with_a_bias_or_tanh_equal_the_per_step_path(layer, cell_kind, mechanism, output_attention,
+                                                                      backward):
+    wrapper, mech = make(layer=layer, cell_kind=cell_kind, mechanism=mechanism, output_attention=output_attention)
+    assert fused_attention.plan(wrapper).path == fused_attention.HOISTED
+    assert_same(run_both(wrapper, mech, backward), 2, width=A if output_attention else H)
 
 
 def assert_same(results, layers, width=A):
@@ -311,6 +329,11 @@ def test_plan_explains_the_per_step_cases():
     assert "a Keras cell with dropout" in fused_attention.plan(keras_dropout).reason
     relu_gru, _ = make(cell_kind=lambda n: rnn_cell.GRUCell(n, activation="relu"))
     assert "activation other than tanh" in fused_attention.plan(relu_gru).reason
+    relu_layer = s2s.AttentionWrapper(rnn_cell.BasicLSTMCell(H), s2s.LuongAttention(H, tf.constant(MEMORY)),
+                                      attention_layer=keras.layers.Dense(A, activation="relu"))
+    relu_layer(tf.zeros([B, D]), relu_layer.get_initial_state(batch_size=B, dtype=tf.float32))
+    assert fused_attention.plan(relu_layer).reason == ("the attention layer is not a keras.layers.Dense with a linear "
+                                                        "or tanh activation")
     no_layer = s2s.AttentionWrapper(rnn_cell.BasicLSTMCell(H), s2s.LuongAttention(H, tf.constant(MEMORY)))
     no_layer(tf.zeros([B, D]), no_layer.get_initial_state(batch_size=B, dtype=tf.float32))
     assert "no attention layer" in fused_attention.plan(no_layer).reason
@@ -635,9 +658,10 @@ def test_rows_cut_short_take_the_loop_with_tf1_semantics(cell_kind, mechanism, d
         np.testing.assert_allclose(a, b, atol=1e-5, rtol=0, err_msg=f"item {i}")
 
 
-def test_rows_cut_short_under_xla_take_the_loop():
+@pytest.mark.parametrize("layer", ["dense", "tanh_bias"])
+def test_rows_cut_short_under_xla_take_the_loop(layer):
     """Under XLA too, lengths known at run time (the loop runs all ``T`` steps either way)."""
-    wrapper, mech = make()
+    wrapper, mech = make(layer=layer)
     ref, _ = ragged_run(wrapper, mech, [T, 2, 0], "per_step", "run time", jit=True)
     mine, taken = ragged_run(wrapper, mech, [T, 2, 0], "dynamic_rnn", "run time", jit=True)
     assert taken == 1 and len(mine) == len(ref)

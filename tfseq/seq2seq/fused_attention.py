@@ -142,17 +142,19 @@ def _layers(cell, training=None):
     return layers, dropouts, residuals, devices, None
 
 
-def _attention_kernel(wrapper):
-    """The attention layer's ``[query + depth, size]`` weight, or None (reason as second item)."""
+def _attention_layer(wrapper):
+    """The attention layer as ``(kernel [query + depth, size], bias or None, tanh)``, or None
+    (reason as second item)."""
     layer = wrapper.attention_layers[0] if wrapper.attention_layers else None
     if layer is not None:
-        if type(layer) is not keras.layers.Dense or layer.use_bias or layer.activation is not keras.activations.linear:
-            return None, "the attention layer is not a bias-free linear keras.layers.Dense"
-        return layer.kernel, None
+        if type(layer) is not keras.layers.Dense or (layer.activation is not keras.activations.linear
+                                                     and layer.activation not in _TANH):
+            return None, "the attention layer is not a keras.layers.Dense with a linear or tanh activation"
+        return (layer.kernel, layer.bias if layer.use_bias else None, layer.activation in _TANH), None
     kernels = getattr(wrapper, "_attention_kernels", None)
     if not kernels or kernels[0] is None:
         return None, "the wrapper has no attention layer (the context is the attention)"
-    return kernels[0], None
+    return (kernels[0], None, False), None
 
 
 def _query_kernel(mechanism):
@@ -198,7 +200,8 @@ def plan(cell, training=None) -> Plan:
 
     with one ``LuongAttention`` (scaled or not) or ``BahdanauAttention`` (normalised or not; its
     query layer its own kernel or a bias-free linear ``Dense``) with softmax probabilities and
-    its memory set up, an attention layer without bias, the default
+    its memory set up, an attention layer (``attention_layer_size``, or a ``keras.layers.Dense``
+    with or without bias, linear or tanh: Luong's ``tanh(W_c [h, context])``), the default
     ``cell_input_fn``/``attention_fn``; ``output_attention`` either way; ``alignment_history``
     either way outside XLA (the history gets every step's alignments after the loop, and their
     gradient reaches each step in the backward).
@@ -233,8 +236,8 @@ def plan(cell, training=None) -> Plan:
     stack = _stack(cell.cell)
     if len({id(layer) for layer in stack}) != len(stack):  # a shared layer would draw twice per step
         return Plan(PER_STEP, "a layer appears twice in the stack")
-    attention_kernel, reason = _attention_kernel(cell)
-    if attention_kernel is None:
+    attention_layer, reason = _attention_layer(cell)
+    if attention_layer is None:
         return Plan(PER_STEP, reason)
     kinds = "+".join(sorted({f"Keras {type(layer).__name__[:-4]}" if isinstance(layer, _KERAS_CELLS)
                              else layer.fused_spec().kind.upper() for layer in layers}))
@@ -309,21 +312,24 @@ def _teacher_forced(cell, layers, dropouts, residuals, inputs, initial_state, ba
     kinds, weights, forget_biases, keras_order = zip(*[_layer_math(layer, dtype) for layer in layers])
     mechanism = cell.attention_mechanisms[0]
     score_kind, score_args = _score(mechanism, dtype)
-    values, w_a = tf.cast(mechanism.values, dtype), tf.cast(_attention_kernel(cell)[0], dtype)
+    (w_a, b_a, tanh), _ = _attention_layer(cell)
+    values, w_a = tf.cast(mechanism.values, dtype), tf.cast(w_a, dtype)
+    b_a = [] if b_a is None else [tf.cast(b_a, dtype)]
     # tf.cast: a float32 initial state meets bfloat16 inputs under a mixed-precision policy
     attention0 = tf.cast(tf.convert_to_tensor(initial_state.attention), dtype)
     flat_state = _swap_keras_lstm_states(
         kinds, keras_order, [tf.cast(tf.convert_to_tensor(t), dtype) for t in tf.nest.flatten(initial_state.cell_state)])
     if backward == "manual":
         loop = kernel.fused_loop(kinds, forget_biases, score_kind, mechanism.mask, drops, cell.output_attention,
-                                 residuals, done, out_drops)
+                                 residuals, done, out_drops, attention_bias=bool(b_a), attention_tanh=tanh)
         if uses_xla(x_tm) and not inside_xla():  # a plain tf.function (a caller's jit_compile compiles it anyway)
             loop = tf.function(loop, jit_compile=True, autograph=False)
         out, attention, alignments, every_step, *state = loop(
-            x_tm, attention0, *flat_state, *[w for ws in weights for w in ws], values, w_a, *score_args)
+            x_tm, attention0, *flat_state, *[w for ws in weights for w in ws], values, w_a, *b_a, *score_args)
     else:
         forward = kernel.Forward(kinds, weights, forget_biases, residuals, drops, x_tm, score_kind, score_args,
-                                 mechanism.mask, values, w_a, cell.output_attention, out_drops)
+                                 mechanism.mask, values, w_a, cell.output_attention, out_drops,
+                                 b_a[0] if b_a else None, tanh)
         out, attention, alignments, every_step, state = _autodiff_loop(forward, x_tm, attention0, flat_state, done)
     state = _swap_keras_lstm_states(kinds, keras_order, list(state))
     attention_state = alignments

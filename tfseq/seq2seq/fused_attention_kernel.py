@@ -85,13 +85,18 @@ def score(kind: str, h: tf.Tensor, args: Sequence[tf.Tensor]) -> tuple:
     return tf.einsum("bsu,u->bs", tf.tanh(keys + query[:, None, :]), v), (query,)
 
 
-def attend(h: tf.Tensor, scores: tf.Tensor, mask: tf.Tensor | None, values: tf.Tensor, w_a: tf.Tensor) -> tuple:
-    """``(alignments, [h, context], attention)``: masked softmax, context and attention layer."""
+def attend(h: tf.Tensor, scores: tf.Tensor, mask: tf.Tensor | None, values: tf.Tensor, w_a: tf.Tensor,
+           b_a: tf.Tensor | None = None, tanh: bool = False) -> tuple:
+    """``(alignments, [h, context], attention)``: masked softmax, context and attention layer
+    ``[h, context] @ W_a (+ b_a)``, through ``tanh`` where the layer has it (Luong's)."""
     if mask is not None:
         scores = tf.where(mask, scores, tf.fill(tf.shape(scores), tf.constant(-float("inf"), scores.dtype)))
     alignments = tf.nn.softmax(scores)
     mixed = tf.concat([h, tf.einsum("bs,bsm->bm", alignments, values)], 1)
-    return alignments, mixed, tf.matmul(mixed, w_a)
+    attention = tf.matmul(mixed, w_a)
+    if b_a is not None:
+        attention = attention + b_a
+    return alignments, mixed, tf.tanh(attention) if tanh else attention
 
 
 class Forward:
@@ -103,14 +108,16 @@ class Forward:
     ``drops`` (masks ``[T, batch, width]`` or None), the time-major inputs ``x_tm`` (layer 0's
     input projection is computed here for every step), the attention: ``score_kind``,
     ``score_args``, ``mask``, ``values``, ``w_a``, ``output_attention``, and the layers' output
-    dropout ``out_drops`` (masks ``[T, batch, units]`` or None; default none).
+    dropout ``out_drops`` (masks ``[T, batch, units]`` or None; default none); the attention
+    layer's bias ``b_a`` (or None) and ``tanh`` (its activation is tanh, else linear).
     """
 
     def __init__(self, kinds, weights, forget_biases, residuals, drops, x_tm, score_kind, score_args, mask, values,
-                 w_a, output_attention, out_drops=None):
+                 w_a, output_attention, out_drops=None, b_a=None, tanh=False):
         self.kinds, self.forget_biases, self.residuals, self.drops = kinds, forget_biases, residuals, drops
         self.out_drops = list(out_drops or [None] * len(kinds))
         self.score_kind, self.score_args, self.mask, self.values, self.w_a = score_kind, score_args, mask, values, w_a
+        self.b_a, self.tanh = b_a, tanh
         self.output_attention = output_attention
         self.n_states, self.state_at = state_layout(kinds)
         depth = x_tm.shape[-1]
@@ -134,7 +141,7 @@ class Forward:
             new_state += got
             saved.append(keep)
         scores, query = score(self.score_kind, below, self.score_args)
-        align, mixed, att = attend(below, scores, self.mask, self.values, self.w_a)
+        align, mixed, att = attend(below, scores, self.mask, self.values, self.w_a, self.b_a, self.tanh)
         return att, new_state, align, att if self.output_attention else below, saved, mixed, query
 
 
@@ -181,9 +188,11 @@ def carry_finished(done: tf.Tensor | None, old: Sequence[tf.Tensor], new: Sequen
 def fused_loop(kinds: Sequence[str], forget_biases: Sequence[float], score_kind: str, mask: tf.Tensor | None,
                drops: Sequence[tf.Tensor | None], output_attention: bool = True,
                residuals: Sequence[bool] | None = None, done: tf.Tensor | None = None,
-               out_drops: Sequence[tf.Tensor | None] | None = None):
+               out_drops: Sequence[tf.Tensor | None] | None = None, attention_bias: bool = False,
+               attention_tanh: bool = False):
     """The hoisted loop as one ``tf.custom_gradient`` function of
-    ``(x_tm, attention_0, *flat_state_0, *layer weights, values, W_a, *score arguments)``,
+    ``(x_tm, attention_0, *flat_state_0, *layer weights, values, W_a, [b_a,] *score arguments)``
+    (``b_a`` with ``attention_bias``; ``attention_tanh``: the attention layer's activation is tanh),
     returning ``(outputs [T, batch, A or H_top], attention, alignments, every step's alignments
     [T, batch, S], *flat_state)``; the outputs are each step's attention, or with
     ``output_attention=False`` the top layer's ``h``. The alignments of every step (an
@@ -194,7 +203,8 @@ def fused_loop(kinds: Sequence[str], forget_biases: Sequence[float], score_kind:
     ``c``), the alignments, ``[h_top, context]`` and Bahdanau's ``h_top @ W_q``. Backward runs
     the steps in reverse with one small matmul per kernel and the attention's chain rule::
 
-        d_mixed = d_att @ W_a^T;  d_h_top, d_ctx = split(d_mixed)
+        d_pre = d_att (1 - att^2) with a tanh attention layer, else d_att
+        d_mixed = d_pre @ W_a^T;  d_h_top, d_ctx = split(d_mixed);  d_b_a = sum d_pre
         d_alpha = d_ctx . values;  d_score = alpha * (d_alpha - sum(alpha * d_alpha))
         Luong:    d_h_top += g * d_score @ keys
         Bahdanau: d_pre = d_score v (1 - tanh^2);  d_q = sum_s d_pre;  d_h_top += d_q @ W_q^T
@@ -231,20 +241,24 @@ def fused_loop(kinds: Sequence[str], forget_biases: Sequence[float], score_kind:
         for kind in kinds:
             weights.append(list(args[pos:pos + _WEIGHTS[kind]]))
             pos += _WEIGHTS[kind]
-        values, w_a, s_args = args[pos], args[pos + 1], list(args[pos + 2:])
+        values, w_a = args[pos], args[pos + 1]
+        b_a = args[pos + 2] if attention_bias else None
+        s_args = list(args[pos + 2 + int(attention_bias):])
         steps, dtype = tf.shape(x_tm)[0], x_tm.dtype
         units = [flat0[state_at[i]].shape[-1] for i in range(layers)]
         widths = [att0.shape[-1]] + units[:-1]  # each layer's input width before its h
         forward = Forward(kinds, weights, forget_biases, residuals, drops, x_tm, score_kind, s_args, mask, values,
-                          w_a, output_attention, out_drops)
+                          w_a, output_attention, out_drops, b_a, attention_tanh)
         w_x0, rests = forward.w_x0, forward.rests
         bahdanau = score_kind == BAHDANAU
 
         def ta():
             return tf.TensorArray(dtype, size=steps)
 
-        def body(t, att, state, align, out, saved, aligns, mixeds, queries):
+        def body(t, att, state, align, out, saved, aligns, mixeds, queries, atts):
             new_att, new_state, new_align, output, keep, mixed, query = forward.step(t, att, state)
+            if attention_tanh:  # the step's own attention (before carrying finished rows): tanh's derivative
+                atts = [atts[0].write(t, new_att)]
             ended = None if done is None else done[t]  # rows past their length: zeros out, everything carried
             att, align, *new_state = carry_finished(ended, [att, align, *state], [new_att, new_align, *new_state])
             if ended is not None:
@@ -256,12 +270,14 @@ def fused_loop(kinds: Sequence[str], forget_biases: Sequence[float], score_kind:
             if bahdanau:
                 queries = [queries[0].write(t, query[0])]
             return (t + 1, att, new_state, align, out.write(t, output), new_saved, aligns.write(t, new_align),
-                    mixeds.write(t, mixed), queries)
+                    mixeds.write(t, mixed), queries, atts)
 
         init = (tf.constant(0), att0, flat0, tf.zeros([tf.shape(att0)[0], tf.shape(values)[1]], dtype), ta(),
-                [[ta() for _ in range(3)] for _ in kinds], ta(), ta(), [ta()] if bahdanau else [])
-        _, att, state, align, out, saved, aligns, mixeds, queries = tf.while_loop(
+                [[ta() for _ in range(3)] for _ in kinds], ta(), ta(), [ta()] if bahdanau else [],
+                [ta()] if attention_tanh else [])
+        _, att, state, align, out, saved, aligns, mixeds, queries, atts = tf.while_loop(
             lambda t, *_: t < steps, body, init, maximum_iterations=steps)
+        atts = [a.stack() for a in atts]  # [T, batch, A] with a tanh attention layer
         out = out.stack()  # [T, batch, A or H_top]
         saved = [[a.stack() for a in layer] for layer in saved]
         aligns, mixeds = aligns.stack(), mixeds.stack()
@@ -290,6 +306,8 @@ def fused_loop(kinds: Sequence[str], forget_biases: Sequence[float], score_kind:
                         ended, [tf.zeros_like(d_out_t), tf.zeros_like(d_att_next), tf.zeros_like(d_align_t),
                                 *[tf.zeros_like(d) for d in d_st]], [d_out_t, d_att_next, d_align_t, *d_st])
                 d_att_t = d_out_t + d_att_next if output_attention else d_att_next
+                if attention_tanh:  # from here d_att_t is the gradient before the tanh
+                    d_att_t = d_att_t * (1.0 - atts[0][t] * atts[0][t])
                 alpha = aligns[t]
                 d_h = tf.matmul(d_att_t, w_a_h, transpose_b=True)
                 if not output_attention:
@@ -364,7 +382,8 @@ def fused_loop(kinds: Sequence[str], forget_biases: Sequence[float], score_kind:
             dz0 = dzs[0][:, :, :3 * units[0]] if kinds[0] == GRU_RESET_AFTER else dzs[0]
             d_x_tm = tf.einsum("tbg,dg->tbd", dz0, w_x0)
             d_w_a = tf.einsum("tbk,tba->ka", mixeds, d_atts)
-            return [d_x_tm, d_att0] + d_state0 + d_weights + [d_values, d_w_a] + d_score_args
+            d_b_a = [tf.reduce_sum(d_atts, [0, 1])] if attention_bias else []
+            return [d_x_tm, d_att0] + d_state0 + d_weights + [d_values, d_w_a] + d_b_a + d_score_args
 
         return (out, att, align, aligns, *state), grad
 
