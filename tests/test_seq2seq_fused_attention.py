@@ -12,6 +12,7 @@ import tensorflow as tf
 
 from tfseq import nn, rnn_cell
 from tfseq import seq2seq as s2s
+from tfseq.rnn_cell.keras_dropout import keras_dropout_cells
 from tfseq.seq2seq import fused_attention, fused_attention_decode
 
 B, S, T, D, H, M, A = 3, 4, 5, 6, 5, 7, 4  # batch, memory time, steps, input, units, memory depth, attention
@@ -78,9 +79,11 @@ def paths(hoisted):
 
 
 def sampler_states(wrapper):
+    """The seed states of the stack's dropout: ``DropoutWrapper`` samplers, Keras cells' generators."""
     stack = wrapper.cell.cells if isinstance(wrapper.cell, rnn_cell.MultiRNNCell) else [wrapper.cell]
     stack = [layer.cell if isinstance(layer, rnn_cell.ResidualWrapper) else layer for layer in stack]
-    return [layer.sequence_seed.state for layer in stack if isinstance(layer, rnn_cell.DropoutWrapper)]
+    return [layer.sequence_seed.state for layer in stack if isinstance(layer, rnn_cell.DropoutWrapper)] + [
+        layer.seed_generator.state for layer in keras_dropout_cells(wrapper)]
 
 
 def run_both(wrapper, mechanism, backward, training=None):
@@ -187,6 +190,38 @@ def test_attention_layers_with_a_bias_or_tanh_equal_the_per_step_path(layer, cel
     wrapper, mech = make(layer=layer, cell_kind=cell_kind, mechanism=mechanism, output_attention=output_attention)
     assert fused_attention.plan(wrapper).path == fused_attention.HOISTED
     assert_same(run_both(wrapper, mech, backward), 2, width=A if output_attention else H)
+
+
+def keras_dropout_cell(kind, seed, **dropout):
+    return lambda n: kind(n, seed=seed, **dropout)
+
+
+@pytest.mark.parametrize("backward", ["manual", "autodiff"])
+@pytest.mark.parametrize("training", [True, False])
+@pytest.mark.parametrize("cell_kind,stack", [
+    (keras_dropout_cell(keras.layers.LSTMCell, 4, dropout=0.3), None),  # a TF Addons decoder with dropout
+    ([keras_dropout_cell(keras.layers.GRUCell, 5, dropout=0.3),
+      keras_dropout_cell(keras.layers.LSTMCell, 6, dropout=0.2, recurrent_dropout=0.4)], keras.layers.StackedRNNCells),
+])
+def test_keras_cells_own_input_dropout_draws_the_per_step_masks(cell_kind, stack, training, backward):
+    """Keras cells' ``dropout`` (one mask per row for the sequence, Keras' rule): the loop applies
+    the mask the per-step loop draws, from the same generator state, to the x and attention parts
+    of layer 0's input and to the layers' inputs above; ``training=False`` drops nothing, with
+    ``recurrent_dropout`` too, and leaves the generators where the per-step path does."""
+    layers = len(cell_kind) if isinstance(cell_kind, list) else 1
+    wrapper, mech = make(layers, cell_kind=cell_kind, mechanism="luong", stack=stack,
+                         units=[H, H + 1][:layers] if layers > 1 else None)
+    if training and layers > 1:  # recurrent_dropout on the second layer: state dropout, per step
+        assert "recurrent_dropout" in fused_attention.plan(wrapper, training).reason
+        return
+    assert fused_attention.plan(wrapper, training).path == fused_attention.HOISTED
+    results = run_both(wrapper, mech, backward, training=training)
+    assert_same(results, layers)
+    for ref, mine in zip(results["per_step"][3], results["hoisted"][3]):  # the generators advanced alike
+        np.testing.assert_array_equal(mine, ref)
+    if training:
+        no_dropout = run_both(wrapper, mech, backward, training=False)
+        assert np.abs(no_dropout["hoisted"][0] - results["hoisted"][0]).max() > 1e-3  # dropout did act
 
 
 def assert_same(results, layers, width=A):
@@ -326,7 +361,10 @@ def test_plan_explains_the_per_step_cases():
     first_residual, _ = make(cell_kind=rnn_cell.GRUCell, units=[D + A] * 2, residual=(0,))
     assert "on the first layer" in fused_attention.plan(first_residual).reason
     keras_dropout, _ = make(cell_kind=lambda n: keras.layers.LSTMCell(n, dropout=0.2))
-    assert "a Keras cell with dropout" in fused_attention.plan(keras_dropout).reason
+    assert "a Keras cell with dropout and training=None" in fused_attention.plan(keras_dropout).reason
+    assert fused_attention.plan(keras_dropout, True).path == fused_attention.HOISTED
+    per_gate, _ = make(cell_kind=lambda n: keras.layers.GRUCell(n, dropout=0.2, implementation=1))
+    assert "implementation=1" in fused_attention.plan(per_gate, True).reason
     relu_gru, _ = make(cell_kind=lambda n: rnn_cell.GRUCell(n, activation="relu"))
     assert "activation other than tanh" in fused_attention.plan(relu_gru).reason
     relu_layer = s2s.AttentionWrapper(rnn_cell.BasicLSTMCell(H), s2s.LuongAttention(H, tf.constant(MEMORY)),

@@ -34,7 +34,8 @@ import tensorflow as tf
 from tfseq._xla import inside_xla
 from tfseq.nn.fused import Plan, finished_steps, uses_xla
 from tfseq.rnn_cell import BasicLSTMCell, GRUCell, LSTMCell, MultiRNNCell
-from tfseq.rnn_cell.fusion import NotFusable, peel_wrappings, placed_cell, register_sequence_kernel
+from tfseq.rnn_cell.fusion import FusedDropout, NotFusable, peel_wrappings, placed_cell, register_sequence_kernel
+from tfseq.rnn_cell.keras_dropout import keras_dropout_masks
 from tfseq.seq2seq import fused_attention_kernel as kernel
 from tfseq.seq2seq.attention import BahdanauAttention, KernelLayerView, LuongAttention
 from tfseq.seq2seq.attention_wrapper import AttentionWrapper, AttentionWrapperState
@@ -48,13 +49,32 @@ _WEIGHT_NAMES = {kernel.LSTM: ("kernel", "bias"),
 _KERAS_CELLS = (keras.layers.LSTMCell, keras.layers.GRUCell)
 
 
-def _keras_cell_reason(layer):
-    """Why a Keras ``LSTMCell``/``GRUCell`` runs per step, or None."""
+def _keras_cell_reason(layer, training=None):
+    """Why a Keras ``LSTMCell``/``GRUCell`` runs per step with ``training``, or None."""
     if layer.activation not in _TANH or layer.recurrent_activation not in _SIGMOID:
         return f"layer {layer.name!r}: a Keras cell with activations other than tanh and sigmoid"
-    if layer.dropout or layer.recurrent_dropout or not layer.use_bias:
-        return f"layer {layer.name!r}: a Keras cell with dropout, recurrent_dropout or use_bias=False"
+    if not layer.use_bias:
+        return f"layer {layer.name!r}: a Keras cell with use_bias=False"
+    if layer.dropout or layer.recurrent_dropout:
+        if not isinstance(training, bool):  # Keras resolves training=None from the calling layer, per step
+            return f"layer {layer.name!r}: a Keras cell with dropout and training={training!r} (not True or False)"
+        if training and (layer.recurrent_dropout or layer.implementation == 1):
+            return (f"layer {layer.name!r}: a Keras cell with recurrent_dropout or implementation=1 (state "
+                    "dropout, or a mask per gate)")
     return None
+
+
+def _keras_input_dropout(layer):
+    """A Keras cell's own input dropout as the loop applies it: the one mask per row that
+    :func:`~tfseq.rnn_cell.keras_dropout.keras_dropout_masks` draws before the loop (Keras' rule,
+    the per-step path's very mask), at every step; a
+    :class:`~tfseq.rnn_cell.fusion.FusedDropout` whose ``masks_by_step`` gives it ``[T, batch, width]``."""
+
+    def masks_by_step(steps, input_shape, output_shape, dtype):
+        mask = tf.cast(layer.get_dropout_mask(tf.zeros(input_shape, layer.compute_dtype)), dtype)  # [batch, width]
+        return tf.broadcast_to(mask[None], tf.concat([[steps], tf.shape(mask)], 0)), None
+
+    return FusedDropout(variational=False, masks_by_step=masks_by_step)
 
 
 def _layer_math(layer, dtype):
@@ -117,9 +137,11 @@ def _layers(cell, training=None):
                                           "output_keep_prob)")
             layer = inner
         if type(layer) in _KERAS_CELLS:
-            reason = _keras_cell_reason(layer)
+            reason = _keras_cell_reason(layer, training)
             if reason is not None:
                 return *not_covered, reason
+            if training is True and layer.dropout:
+                dropout = _keras_input_dropout(layer)
             layers.append(layer)
             dropouts.append(dropout)
             residuals.append(residual)
@@ -292,7 +314,10 @@ def teacher_forced(cell, inputs, initial_state, backward: str = "manual", traini
         cell.resample_dropout_masks()
     layers, dropouts, residuals, devices, _ = _layers(cell.cell, training)
     device = next((placed for placed in devices if placed is not None), device)
-    with contextlib.nullcontext() if device is None else tf.device(device):
+    inputs = tf.convert_to_tensor(inputs)
+    batch = tf.shape(inputs)[1 if time_major else 0]
+    # Keras cells' own masks drawn before the loop, as the per-step loops draw them (Keras' rule)
+    with contextlib.nullcontext() if device is None else tf.device(device), keras_dropout_masks(cell.cell, batch):
         return _teacher_forced(cell, layers, dropouts, residuals, inputs, initial_state, backward, time_major,
                                sequence_length, finished)
 
