@@ -211,8 +211,10 @@ def plan(cell, training=None) -> Plan:
       ``GRUCell`` (tanh), each optionally in a ``DropoutWrapper`` with input and output
       dropout (``input_keep_prob``, ``output_keep_prob`` floats, variational or not, no state
       dropout; with dropout, ``training`` must be a Python bool);
-    * Keras' ``LSTMCell`` or ``GRUCell`` (either ``reset_after``; tanh and sigmoid, with bias,
-      no dropout of their own);
+    * Keras' ``LSTMCell`` or ``GRUCell`` (either ``reset_after``; tanh and sigmoid, with bias;
+      with their own ``dropout``, ``training`` a Python bool and, when True, no
+      ``recurrent_dropout`` and ``implementation=2``: Keras' one input mask per row, drawn
+      before the loop as the per-step loops draw it);
     * a ``MultiRNNCell`` or Keras ``StackedRNNCells`` of those, above the first layer optionally
       in a ``ResidualWrapper`` with its default ``residual_fn``;
 
