@@ -63,8 +63,9 @@ own sampler (XLA's random numbers differ from TensorFlow's). A caller's own
 ``jit_compile=True`` step compiles both paths too (``tfseq.train.Trainer`` does so).
 
 Not fused: other activations, per-step or non-LSTM state dropout, Keras cells, other
-wrappers (a ``ResidualWrapper`` with a ``residual_fn``, two residual wrappers on one layer), cells without ``fused_spec`` or whose ``fused_spec()`` is None
-(``LayerNormBasicLSTMCell`` with layer norm or dropout); no GPU (cuDNN) branch yet.
+wrappers (a ``ResidualWrapper`` with a ``residual_fn``, two residual wrappers on one layer),
+cells without ``fused_spec`` or whose ``fused_spec()`` is None (``LayerNormBasicLSTMCell`` with
+layer norm or dropout); no GPU (cuDNN) branch yet.
 
 Tested equal to the per-step path (outputs, final states, gradients <= 1e-5) in
 ``tests/test_fused.py``. The hand-written gradients are first-order only: second
