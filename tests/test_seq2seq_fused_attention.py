@@ -303,16 +303,35 @@ def test_dropout_in_a_basic_decoder_equals_dynamic_decode():
     np.testing.assert_allclose(hooked, reference, atol=1e-5, rtol=0)
 
 
+VARIATIONAL_STATE = {"input_keep_prob": 0.7, "output_keep_prob": 0.8, "state_keep_prob": 0.6,
+                     "variational_recurrent": True, "dtype": tf.float32}
+
+
+@pytest.mark.parametrize("backward", ["manual", "autodiff"])
+@pytest.mark.parametrize("layers,residual", [(2, ()), (3, (1, 2))])
+def test_variational_state_dropout_equals_the_per_step_path(layers, residual, backward):
+    """TF1's ``DropoutWrapper(state_keep_prob=..., variational_recurrent=True)``: the ``h`` each
+    LSTM layer carries to its next step (and returns as its state) is dropped with the per-step
+    path's very mask, the ``h`` it passes up is not."""
+    wrapper, mech = make(layers, dropout=VARIATIONAL_STATE, residual=residual)
+    assert fused_attention.plan(wrapper, True).path == fused_attention.HOISTED
+    results = run_both(wrapper, mech, backward, training=True)
+    assert_same(results, layers)
+    no_state = run_both(*make(layers, dropout=dict(VARIATIONAL_STATE, state_keep_prob=1.0), residual=residual),
+                        backward, training=True)
+    assert np.abs(no_state["hoisted"][0] - results["hoisted"][0]).max() > 1e-3  # the state dropout acts
+
+
 def test_plan_keeps_other_dropout_per_step():
-    cases = [({"input_keep_prob": 0.6, "state_keep_prob": 0.7, "variational_recurrent": True, "dtype": tf.float32},
-              True, "state dropout"),
-             ({"output_keep_prob": 0.6, "state_keep_prob": 0.8}, True, "per-step state dropout"),
+    cases = [({"output_keep_prob": 0.6, "state_keep_prob": 0.8}, True, "per-step state dropout"),
              ({"input_keep_prob": tf.constant(0.6)}, True, "a keep probability is a tensor"),
              ({"input_keep_prob": 0.6}, None, "training=None")]
     for dropout, training, reason in cases:
         wrapper, _ = make(dropout=dropout)
         chosen = fused_attention.plan(wrapper, training)
         assert chosen.path == fused_attention.PER_STEP and reason in chosen.reason, (dropout, chosen)
+    gru, _ = make(dropout=VARIATIONAL_STATE, cell_kind=rnn_cell.GRUCell)
+    assert "state dropout of a GRUCell" in fused_attention.plan(gru, True).reason
     wrapper, _ = make(dropout={"input_keep_prob": 0.6})
     assert fused_attention.plan(wrapper, False).path == fused_attention.HOISTED
 
@@ -677,6 +696,7 @@ def ragged_run(wrapper, mechanism, lengths, path, known="static", training=None,
     (rnn_cell.BasicLSTMCell, "luong", None),
     (rnn_cell.GRUCell, "normed_bahdanau", None),
     ([rnn_cell.LSTMCell, rnn_cell.GRUCell], "luong", {"input_keep_prob": 0.6}),
+    (rnn_cell.BasicLSTMCell, "bahdanau", VARIATIONAL_STATE),
 ])
 @pytest.mark.parametrize("lengths,known", [([T, 2, 0], "static"), ([3, T + 2, 1], "run time")])
 def test_rows_cut_short_take_the_loop_with_tf1_semantics(cell_kind, mechanism, dropout, path, lengths, known):

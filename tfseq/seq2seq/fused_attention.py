@@ -132,10 +132,7 @@ def _layers(cell, training=None):
                 dropout = layer.fused_dropout(spec, training)
             except NotFusable as error:
                 return *not_covered, str(error)
-            if dropout is not None and dropout.h_mask is not None:  # other per-step state dropout: NotFusable
-                return *not_covered, (f"layer {layer.name!r}: state dropout (only input_keep_prob and "
-                                          "output_keep_prob)")
-            layer = inner
+            layer = inner  # state dropout reaching here: a variational mask of an LSTM's h (else NotFusable)
         if type(layer) in _KERAS_CELLS:
             reason = _keras_cell_reason(layer, training)
             if reason is not None:
@@ -209,8 +206,10 @@ def plan(cell, training=None) -> Plan:
     The hoisted loop covers ``AttentionWrapper`` over
     * a plain ``BasicLSTMCell``/``LSTMCell`` (tanh, no peepholes, clip or projection) or
       ``GRUCell`` (tanh), each optionally in a ``DropoutWrapper`` with input and output
-      dropout (``input_keep_prob``, ``output_keep_prob`` floats, variational or not, no state
-      dropout; with dropout, ``training`` must be a Python bool);
+      dropout (``input_keep_prob``, ``output_keep_prob`` floats, variational or not) and
+      variational state dropout of an LSTM's ``h`` (``state_keep_prob``,
+      ``variational_recurrent=True``, TF1's filter keeping ``c``); with dropout, ``training``
+      must be a Python bool;
     * Keras' ``LSTMCell`` or ``GRUCell`` (either ``reset_after``; tanh and sigmoid, with bias;
       with their own ``dropout``, ``training`` a Python bool and, when True, no
       ``recurrent_dropout`` and ``implementation=2``: Keras' one input mask per row, drawn
@@ -330,7 +329,7 @@ def _teacher_forced(cell, layers, dropouts, residuals, inputs, initial_state, ba
     inputs = tf.convert_to_tensor(inputs)
     dtype = inputs.dtype
     x_tm = inputs if time_major else tf.transpose(inputs, [1, 0, 2])  # [T, batch, D]
-    x_tm, drops, out_drops = _dropout_masks(layers, dropouts, x_tm, initial_state.attention)
+    x_tm, drops, out_drops, h_drops = _dropout_masks(layers, dropouts, x_tm, initial_state.attention)
     lengths = None if sequence_length is None else tf.cast(sequence_length, tf.int32)
     known = None if lengths is None else tf.get_static_value(lengths)
     if known is not None and x_tm.shape[0] is not None and (known >= x_tm.shape[0]).all():
@@ -348,7 +347,8 @@ def _teacher_forced(cell, layers, dropouts, residuals, inputs, initial_state, ba
         kinds, keras_order, [tf.cast(tf.convert_to_tensor(t), dtype) for t in tf.nest.flatten(initial_state.cell_state)])
     if backward == "manual":
         loop = kernel.fused_loop(kinds, forget_biases, score_kind, mechanism.mask, drops, cell.output_attention,
-                                 residuals, done, out_drops, attention_bias=bool(b_a), attention_tanh=tanh)
+                                 residuals, done, out_drops, attention_bias=bool(b_a), attention_tanh=tanh,
+                                 h_drops=h_drops)
         if uses_xla(x_tm) and not inside_xla():  # a plain tf.function (a caller's jit_compile compiles it anyway)
             loop = tf.function(loop, jit_compile=True, autograph=False)
         out, attention, alignments, every_step, *state = loop(
@@ -356,7 +356,7 @@ def _teacher_forced(cell, layers, dropouts, residuals, inputs, initial_state, ba
     else:
         forward = kernel.Forward(kinds, weights, forget_biases, residuals, drops, x_tm, score_kind, score_args,
                                  mechanism.mask, values, w_a, cell.output_attention, out_drops,
-                                 b_a[0] if b_a else None, tanh)
+                                 b_a[0] if b_a else None, tanh, h_drops)
         out, attention, alignments, every_step, state = _autodiff_loop(forward, x_tm, attention0, flat_state, done)
     state = _swap_keras_lstm_states(kinds, keras_order, list(state))
     attention_state = alignments
@@ -410,16 +410,19 @@ def _autodiff_loop(forward, x_tm, attention0, flat_state, done=None):
 
 
 def _dropout_masks(layers, dropouts, x_tm, attention):
-    """``(x_tm, drops, out_drops)``: the inputs with layer 0's input dropout applied (before the
-    hoisted projection) and, per layer, the ``[T, batch, width]`` masks the loop applies to the
-    rest of its input (layer 0: the previous attention; above: the layer below's output) and
-    to its output ``h``, or None; drawn as the per-step path draws them."""
+    """``(x_tm, drops, out_drops, h_drops)``: the inputs with layer 0's input dropout applied
+    (before the hoisted projection) and, per layer, the ``[T, batch, width]`` masks the loop
+    applies to the rest of its input (layer 0: the previous attention; above: the layer below's
+    output) and to its output ``h``, and the variational ``[1, units]`` mask of the ``h`` an LSTM
+    layer carries on (state dropout), or None; drawn as the per-step path draws them."""
     steps, batch = tf.shape(x_tm)[0], tf.shape(x_tm)[1]
     depth, dtype = x_tm.shape[-1], x_tm.dtype
     units = [layer.units if isinstance(layer, _KERAS_CELLS) else layer.fused_spec().output_size for layer in layers]
     widths = [depth + attention.shape[-1]] + units[:-1]
-    drops, out_drops = [], []
+    drops, out_drops, h_drops = [], [], []
     for layer, (dropout, width) in enumerate(zip(dropouts, widths)):
+        h_drops.append(None if dropout is None or dropout.h_mask is None else
+                       dropout.h_mask(tf.ones([1, units[layer]], dtype)))
         if dropout is None:
             drops.append(None)
             out_drops.append(None)
@@ -435,7 +438,7 @@ def _dropout_masks(layers, dropouts, x_tm, attention):
             x_tm, masks = x_tm * masks[:, :, :depth], masks[:, :, depth:]
         drops.append(masks)
         out_drops.append(out_masks)
-    return x_tm, drops, out_drops
+    return x_tm, drops, out_drops, h_drops
 
 
 def _sequence_kernel(cell, state, training=None):

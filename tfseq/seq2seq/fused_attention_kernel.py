@@ -109,13 +109,16 @@ class Forward:
     input projection is computed here for every step), the attention: ``score_kind``,
     ``score_args``, ``mask``, ``values``, ``w_a``, ``output_attention``, and the layers' output
     dropout ``out_drops`` (masks ``[T, batch, units]`` or None; default none); the attention
-    layer's bias ``b_a`` (or None) and ``tanh`` (its activation is tanh, else linear).
+    layer's bias ``b_a`` (or None) and ``tanh`` (its activation is tanh, else linear); the LSTM
+    layers' state dropout ``h_drops`` (a variational mask ``[1, units]`` of the ``h`` each carries
+    to its next step, not of the one it passes up, or None).
     """
 
     def __init__(self, kinds, weights, forget_biases, residuals, drops, x_tm, score_kind, score_args, mask, values,
-                 w_a, output_attention, out_drops=None, b_a=None, tanh=False):
+                 w_a, output_attention, out_drops=None, b_a=None, tanh=False, h_drops=None):
         self.kinds, self.forget_biases, self.residuals, self.drops = kinds, forget_biases, residuals, drops
         self.out_drops = list(out_drops or [None] * len(kinds))
+        self.h_drops = list(h_drops or [None] * len(kinds))
         self.score_kind, self.score_args, self.mask, self.values, self.w_a = score_kind, score_args, mask, values, w_a
         self.b_a, self.tanh = b_a, tanh
         self.output_attention = output_attention
@@ -135,6 +138,8 @@ class Forward:
             got, h, keep = step(kind, inputs, state[at:at + self.n_states[layer]],
                                 self.xw[t] if layer == 0 else self.pres[layer], self.rests[layer],
                                 self.forget_biases[layer])
+            if self.h_drops[layer] is not None:  # state dropout: the h carried on (TF1's filter keeps c)
+                got = got[:-1] + [got[-1] * self.h_drops[layer]]
             if self.out_drops[layer] is not None:  # the layer's output, not its state
                 h = h * self.out_drops[layer][t]
             below = below + h if self.residuals[layer] else h
@@ -189,7 +194,7 @@ def fused_loop(kinds: Sequence[str], forget_biases: Sequence[float], score_kind:
                drops: Sequence[tf.Tensor | None], output_attention: bool = True,
                residuals: Sequence[bool] | None = None, done: tf.Tensor | None = None,
                out_drops: Sequence[tf.Tensor | None] | None = None, attention_bias: bool = False,
-               attention_tanh: bool = False):
+               attention_tanh: bool = False, h_drops: Sequence[tf.Tensor | None] | None = None):
     """The hoisted loop as one ``tf.custom_gradient`` function of
     ``(x_tm, attention_0, *flat_state_0, *layer weights, values, W_a, [b_a,] *score arguments)``
     (``b_a`` with ``attention_bias``; ``attention_tanh``: the attention layer's activation is tanh),
@@ -218,7 +223,9 @@ def fused_loop(kinds: Sequence[str], forget_biases: Sequence[float], score_kind:
 
     With input dropout, a layer's input is multiplied by the step's mask ``drops[layer][t]`` and
     so is its gradient; with output dropout, the ``h`` a layer passes up (not the one it keeps)
-    by ``out_drops[layer][t]``, and so is the gradient that comes down. ``done [T, batch, 1]``
+    by ``out_drops[layer][t]``, and so is the gradient that comes down; with state dropout, the
+    ``h`` an LSTM layer carries to its next step by ``h_drops[layer]`` (``[1, units]``), and so is
+    the gradient that comes back from that step. ``done [T, batch, 1]``
     (True where a row's step is skipped): such a row's step outputs zeros and carries its state,
     attention and alignments unchanged; backward, its gradients pass the step unchanged and the
     step adds nothing to any weight's. After the loop
@@ -231,6 +238,7 @@ def fused_loop(kinds: Sequence[str], forget_biases: Sequence[float], score_kind:
     layers = len(kinds)
     residuals = list(residuals or [False] * layers)
     out_drops = list(out_drops or [None] * layers)
+    h_drops = list(h_drops or [None] * layers)
     n_states, state_at = state_layout(kinds)
 
     @tf.custom_gradient
@@ -248,7 +256,7 @@ def fused_loop(kinds: Sequence[str], forget_biases: Sequence[float], score_kind:
         units = [flat0[state_at[i]].shape[-1] for i in range(layers)]
         widths = [att0.shape[-1]] + units[:-1]  # each layer's input width before its h
         forward = Forward(kinds, weights, forget_biases, residuals, drops, x_tm, score_kind, s_args, mask, values,
-                          w_a, output_attention, out_drops, b_a, attention_tanh)
+                          w_a, output_attention, out_drops, b_a, attention_tanh, h_drops)
         w_x0, rests = forward.w_x0, forward.rests
         bahdanau = score_kind == BAHDANAU
 
@@ -331,8 +339,11 @@ def fused_loop(kinds: Sequence[str], forget_biases: Sequence[float], score_kind:
                 for layer in reversed(range(layers)):
                     at = state_at[layer]
                     d_up = from_above if out_drops[layer] is None else from_above * out_drops[layer][t]
+                    d_carried = d_st[at + n_states[layer] - 1]  # the gradient of the h carried on
+                    if h_drops[layer] is not None:
+                        d_carried = d_carried * h_drops[layer]
                     dz, d_in, d_h_prev, d_c_prev = _layer_backward(
-                        kinds[layer], t, saved[layer], d_st[at + n_states[layer] - 1] + d_up,
+                        kinds[layer], t, saved[layer], d_carried + d_up,
                         d_st[at] if kinds[layer] == LSTM else None, rests[layer], widths[layer], c_first[layer])
                     new_dzs[layer] = dzs[layer].write(t, dz)
                     d_in = d_in if drops[layer] is None else d_in * drops[layer][t]
