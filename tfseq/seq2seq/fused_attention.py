@@ -33,132 +33,15 @@ import tensorflow as tf
 
 from tfseq._xla import inside_xla
 from tfseq.nn.fused import Plan, finished_steps, uses_xla
-from tfseq.rnn_cell import BasicLSTMCell, GRUCell, LSTMCell, MultiRNNCell
-from tfseq.rnn_cell.fusion import FusedDropout, NotFusable, peel_wrappings, placed_cell, register_sequence_kernel
+from tfseq.rnn_cell.fusion import NotFusable, placed_cell, register_sequence_kernel
 from tfseq.rnn_cell.keras_dropout import keras_dropout_masks
 from tfseq.seq2seq import fused_attention_kernel as kernel
+from tfseq.seq2seq import fused_attention_layers as stacks
 from tfseq.seq2seq.attention import BahdanauAttention, KernelLayerView, LuongAttention
 from tfseq.seq2seq.attention_wrapper import AttentionWrapper, AttentionWrapperState
 
 HOISTED = "hoisted"
 PER_STEP = "per_step"
-_TANH = (tf.tanh, tf.math.tanh, keras.activations.tanh)
-_SIGMOID = (tf.sigmoid, tf.math.sigmoid, keras.activations.sigmoid)
-_WEIGHT_NAMES = {kernel.LSTM: ("kernel", "bias"),
-                 kernel.GRU: ("gates/kernel", "gates/bias", "candidate/kernel", "candidate/bias")}
-_KERAS_CELLS = (keras.layers.LSTMCell, keras.layers.GRUCell)
-
-
-def _keras_cell_reason(layer, training=None):
-    """Why a Keras ``LSTMCell``/``GRUCell`` runs per step with ``training``, or None."""
-    if layer.activation not in _TANH or layer.recurrent_activation not in _SIGMOID:
-        return f"layer {layer.name!r}: a Keras cell with activations other than tanh and sigmoid"
-    if not layer.use_bias:
-        return f"layer {layer.name!r}: a Keras cell with use_bias=False"
-    if layer.dropout or layer.recurrent_dropout:
-        if not isinstance(training, bool):  # Keras resolves training=None from the calling layer, per step
-            return f"layer {layer.name!r}: a Keras cell with dropout and training={training!r} (not True or False)"
-        if training and (layer.recurrent_dropout or layer.implementation == 1):
-            return (f"layer {layer.name!r}: a Keras cell with recurrent_dropout or implementation=1 (state "
-                    "dropout, or a mask per gate)")
-    return None
-
-
-def _keras_input_dropout(layer):
-    """A Keras cell's own input dropout as the loop applies it: the one mask per row that
-    :func:`~tfseq.rnn_cell.keras_dropout.keras_dropout_masks` draws before the loop (Keras' rule,
-    the per-step path's very mask), at every step; a
-    :class:`~tfseq.rnn_cell.fusion.FusedDropout` whose ``masks_by_step`` gives it ``[T, batch, width]``."""
-
-    def masks_by_step(steps, input_shape, output_shape, dtype):
-        mask = tf.cast(layer.get_dropout_mask(tf.zeros(input_shape, layer.compute_dtype)), dtype)  # [batch, width]
-        return tf.broadcast_to(mask[None], tf.concat([[steps], tf.shape(mask)], 0)), None
-
-    return FusedDropout(variational=False, masks_by_step=masks_by_step)
-
-
-def _layer_math(layer, dtype):
-    """``(kind, weights, forget_bias, keras_state_order)`` of one covered layer for
-    :mod:`~tfseq.seq2seq.fused_attention_kernel`, its weights cast to ``dtype``. Keras'
-    ``LSTMCell`` (gates ``i, f, c, o``, state ``[h, c]``) and ``GRUCell(reset_after=False)``
-    (gates ``z, r, h``) are TF1's math with their kernels' columns reordered (differentiable ops,
-    so their gradients reach the Keras weights); Keras' ``GRUCell(reset_after=True)`` has its
-    own kind."""
-    if not isinstance(layer, _KERAS_CELLS):
-        spec = layer.fused_spec()
-        forget_bias = float(spec.forget_bias) if spec.kind == kernel.LSTM else 0.0
-        return spec.kind, [tf.cast(spec.weights[name], dtype) for name in _WEIGHT_NAMES[spec.kind]], forget_bias, False
-    n = layer.units
-    weights = [tf.cast(w, dtype) for w in (layer.kernel, layer.recurrent_kernel, layer.bias)]
-    if isinstance(layer, keras.layers.GRUCell) and layer.reset_after:
-        return kernel.GRU_RESET_AFTER, weights, 0.0, False
-    stacked, bias = tf.concat(weights[:2], 0), weights[2]
-    if isinstance(layer, keras.layers.LSTMCell):  # i, f, c, o -> TF1's i, j (= c), f, o
-        order = tf.concat([tf.range(0, n), tf.range(2 * n, 3 * n), tf.range(n, 2 * n), tf.range(3 * n, 4 * n)], 0)
-        return kernel.LSTM, [tf.gather(stacked, order, axis=1), tf.gather(bias, order)], 0.0, True
-    gates = tf.concat([tf.range(n, 2 * n), tf.range(0, n)], 0)  # z, r -> TF1's r, u (= z)
-    return kernel.GRU, [tf.gather(stacked, gates, axis=1), tf.gather(bias, gates), stacked[:, 2 * n:],
-                        bias[2 * n:]], 0.0, False
-
-
-def _stack(cell):
-    """The layers of a ``MultiRNNCell`` or Keras ``StackedRNNCells``, or ``[cell]``."""
-    return list(cell.cells) if type(cell) in (MultiRNNCell, keras.layers.StackedRNNCells) else [cell]
-
-
-def _layers(cell, training=None):
-    """``(layers, dropouts, residuals, devices, reason)``: the plain LSTM/GRU layers and, per
-    layer, its input and output dropout in this call (a
-    :class:`~tfseq.rnn_cell.fusion.FusedDropout` with per-step masks) or None, whether a
-    ``ResidualWrapper`` adds its input to its output and the device a ``DeviceWrapper`` puts
-    it on (or None); ``(None, None, None, None, reason)`` when the stack is not covered."""
-    layers, dropouts, residuals, devices = [], [], [], []
-    not_covered = None, None, None, None
-    for index, layer in enumerate(_stack(cell)):
-        dropout, name = None, layer.name
-        try:
-            layer, device, residual = peel_wrappings(layer)
-        except NotFusable as error:
-            return *not_covered, str(error)
-        if residual and index == 0:
-            return *not_covered, (f"layer {name!r}: a ResidualWrapper on the first layer (whose input is "
-                                  "[inputs, attention])")
-        if hasattr(layer, "fused_dropout"):  # a dropout wrapper (rnn_cell.fusion's contract)
-            inner = layer.wrapped_cells()[0]
-            spec = getattr(inner, "fused_spec", lambda: None)()
-            if spec is None:
-                return *not_covered, f"layer {layer.name!r} wraps a cell that does not run fused"
-            try:
-                dropout = layer.fused_dropout(spec, training)
-            except NotFusable as error:
-                return *not_covered, str(error)
-            layer = inner  # state dropout reaching here: a variational mask of an LSTM's h (else NotFusable)
-        if type(layer) in _KERAS_CELLS:
-            reason = _keras_cell_reason(layer, training)
-            if reason is not None:
-                return *not_covered, reason
-            if training is True and layer.dropout:
-                dropout = _keras_input_dropout(layer)
-            layers.append(layer)
-            dropouts.append(dropout)
-            residuals.append(residual)
-            devices.append(device)
-            continue
-        if type(layer) not in (BasicLSTMCell, LSTMCell, GRUCell):
-            return *not_covered, (f"layer {layer.name!r} is a {type(layer).__name__}, not a plain "
-                                      "(Basic)LSTMCell or GRUCell or Keras' LSTMCell or GRUCell")
-        spec = layer.fused_spec()
-        if spec.kind == kernel.LSTM and (spec.use_peepholes or spec.cell_clip is not None
-                                         or spec.num_proj is not None or not spec.state_is_tuple):
-            return *not_covered, (f"layer {layer.name!r} has peepholes, a cell clip, a projection or a "
-                                      "concatenated state")
-        if spec.activation not in _TANH:
-            return *not_covered, f"layer {layer.name!r} has an activation other than tanh"
-        layers.append(layer)
-        dropouts.append(dropout)
-        residuals.append(residual)
-        devices.append(device)
-    return layers, dropouts, residuals, devices, None
 
 
 def _attention_layer(wrapper):
@@ -167,9 +50,9 @@ def _attention_layer(wrapper):
     layer = wrapper.attention_layers[0] if wrapper.attention_layers else None
     if layer is not None:
         if type(layer) is not keras.layers.Dense or (layer.activation is not keras.activations.linear
-                                                     and layer.activation not in _TANH):
+                                                     and layer.activation not in stacks.TANH):
             return None, "the attention layer is not a keras.layers.Dense with a linear or tanh activation"
-        return (layer.kernel, layer.bias if layer.use_bias else None, layer.activation in _TANH), None
+        return (layer.kernel, layer.bias if layer.use_bias else None, layer.activation in stacks.TANH), None
     kernels = getattr(wrapper, "_attention_kernels", None)
     if not kernels or kernels[0] is None:
         return None, "the wrapper has no attention layer (the context is the attention)"
@@ -251,18 +134,18 @@ def plan(cell, training=None) -> Plan:
         return Plan(PER_STEP, "the mechanism has no memory set up")
     if type(mechanism) is BahdanauAttention and _query_kernel(mechanism)[0] is None:
         return Plan(PER_STEP, _query_kernel(mechanism)[1])
-    layers, _, _, devices, reason = _layers(cell.cell, training)
+    layers, _, _, devices, reason = stacks.stack_layers(cell.cell, training)
     if layers is None:
         return Plan(PER_STEP, reason)
     if len({device if placed is None else placed for placed in devices}) > 1:
         return Plan(PER_STEP, "the layers run on different devices (one loop runs on one device)")
-    stack = _stack(cell.cell)
+    stack = stacks.stack(cell.cell)
     if len({id(layer) for layer in stack}) != len(stack):  # a shared layer would draw twice per step
         return Plan(PER_STEP, "a layer appears twice in the stack")
     attention_layer, reason = _attention_layer(cell)
     if attention_layer is None:
         return Plan(PER_STEP, reason)
-    kinds = "+".join(sorted({f"Keras {type(layer).__name__[:-4]}" if isinstance(layer, _KERAS_CELLS)
+    kinds = "+".join(sorted({f"Keras {type(layer).__name__[:-4]}" if isinstance(layer, stacks.KERAS_CELLS)
                              else layer.fused_spec().kind.upper() for layer in layers}))
     return Plan(HOISTED, f"{len(layers)} {kinds} layer(s) + {type(mechanism).__name__.replace('Attention', '')} "
                          "attention: x-projection hoisted, one lean loop")
@@ -313,7 +196,7 @@ def teacher_forced(cell, inputs, initial_state, backward: str = "manual", traini
         raise ValueError(f"teacher_forced: backward must be 'manual' or 'autodiff', got {backward!r}")
     if new_sequence and hasattr(cell, "resample_dropout_masks"):
         cell.resample_dropout_masks()
-    layers, dropouts, residuals, devices, _ = _layers(cell.cell, training)
+    layers, dropouts, residuals, devices, _ = stacks.stack_layers(cell.cell, training)
     device = next((placed for placed in devices if placed is not None), device)
     inputs = tf.convert_to_tensor(inputs)
     batch = tf.shape(inputs)[1 if time_major else 0]
@@ -325,17 +208,18 @@ def teacher_forced(cell, inputs, initial_state, backward: str = "manual", traini
 
 def _teacher_forced(cell, layers, dropouts, residuals, inputs, initial_state, backward, time_major, sequence_length,
                     finished):
-    """:func:`teacher_forced` of a covered ``AttentionWrapper`` with its stack's ``_layers``."""
+    """:func:`teacher_forced` of a covered ``AttentionWrapper``, its stack's layers, dropout and
+    residuals as :func:`~tfseq.seq2seq.fused_attention_layers.stack_layers` describes them."""
     inputs = tf.convert_to_tensor(inputs)
     dtype = inputs.dtype
     x_tm = inputs if time_major else tf.transpose(inputs, [1, 0, 2])  # [T, batch, D]
-    x_tm, drops, out_drops, h_drops = _dropout_masks(layers, dropouts, x_tm, initial_state.attention)
+    x_tm, drops, out_drops, h_drops = stacks.dropout_masks(layers, dropouts, x_tm, initial_state.attention)
     lengths = None if sequence_length is None else tf.cast(sequence_length, tf.int32)
     known = None if lengths is None else tf.get_static_value(lengths)
     if known is not None and x_tm.shape[0] is not None and (known >= x_tm.shape[0]).all():
         lengths = None  # no row ends before the inputs do
     done = finished_steps(tf.shape(x_tm)[0], lengths, finished)  # [T, batch, 1] or None
-    kinds, weights, forget_biases, keras_order = zip(*[_layer_math(layer, dtype) for layer in layers])
+    kinds, weights, forget_biases, keras_order = zip(*[stacks.layer_math(layer, dtype) for layer in layers])
     mechanism = cell.attention_mechanisms[0]
     score_kind, score_args = _score(mechanism, dtype)
     (w_a, b_a, tanh), _ = _attention_layer(cell)
@@ -343,7 +227,7 @@ def _teacher_forced(cell, layers, dropouts, residuals, inputs, initial_state, ba
     b_a = [] if b_a is None else [tf.cast(b_a, dtype)]
     # tf.cast: a float32 initial state meets bfloat16 inputs under a mixed-precision policy
     attention0 = tf.cast(tf.convert_to_tensor(initial_state.attention), dtype)
-    flat_state = _swap_keras_lstm_states(
+    flat_state = stacks.swap_keras_lstm_states(
         kinds, keras_order, [tf.cast(tf.convert_to_tensor(t), dtype) for t in tf.nest.flatten(initial_state.cell_state)])
     if backward == "manual":
         loop = kernel.fused_loop(kinds, forget_biases, score_kind, mechanism.mask, drops, cell.output_attention,
@@ -358,7 +242,7 @@ def _teacher_forced(cell, layers, dropouts, residuals, inputs, initial_state, ba
                                  mechanism.mask, values, w_a, cell.output_attention, out_drops,
                                  b_a[0] if b_a else None, tanh, h_drops)
         out, attention, alignments, every_step, state = _autodiff_loop(forward, x_tm, attention0, flat_state, done)
-    state = _swap_keras_lstm_states(kinds, keras_order, list(state))
+    state = stacks.swap_keras_lstm_states(kinds, keras_order, list(state))
     attention_state = alignments
     if done is not None:  # a row that never stepped keeps the alignments it was given
         started = tf.logical_not(tf.reduce_all(done, 0))  # [batch, 1]
@@ -373,15 +257,6 @@ def _teacher_forced(cell, layers, dropouts, residuals, inputs, initial_state, ba
         alignments=alignments, attention_state=attention_state, alignment_history=history)
     out.set_shape([x_tm.shape[0], x_tm.shape[1], None])
     return (out if time_major else tf.transpose(out, [1, 0, 2])), final
-
-
-def _swap_keras_lstm_states(kinds, keras_order, flat):
-    """Keras' LSTM state ``[h, c]`` to the kernel's ``(c, h)`` and back (the same swap)."""
-    flat = list(flat)
-    for at, swap in zip(kernel.state_layout(kinds)[1], keras_order):
-        if swap:
-            flat[at], flat[at + 1] = flat[at + 1], flat[at]
-    return flat
 
 
 def _autodiff_loop(forward, x_tm, attention0, flat_state, done=None):
@@ -407,38 +282,6 @@ def _autodiff_loop(forward, x_tm, attention0, flat_state, done=None):
          tf.TensorArray(dtype, size=steps)),
         maximum_iterations=steps)
     return outputs.stack(), attention, alignments, every_step.stack(), state
-
-
-def _dropout_masks(layers, dropouts, x_tm, attention):
-    """``(x_tm, drops, out_drops, h_drops)``: the inputs with layer 0's input dropout applied
-    (before the hoisted projection) and, per layer, the ``[T, batch, width]`` masks the loop
-    applies to the rest of its input (layer 0: the previous attention; above: the layer below's
-    output) and to its output ``h``, and the variational ``[1, units]`` mask of the ``h`` an LSTM
-    layer carries on (state dropout), or None; drawn as the per-step path draws them."""
-    steps, batch = tf.shape(x_tm)[0], tf.shape(x_tm)[1]
-    depth, dtype = x_tm.shape[-1], x_tm.dtype
-    units = [layer.units if isinstance(layer, _KERAS_CELLS) else layer.fused_spec().output_size for layer in layers]
-    widths = [depth + attention.shape[-1]] + units[:-1]
-    drops, out_drops, h_drops = [], [], []
-    for layer, (dropout, width) in enumerate(zip(dropouts, widths)):
-        h_drops.append(None if dropout is None or dropout.h_mask is None else
-                       dropout.h_mask(tf.ones([1, units[layer]], dtype)))
-        if dropout is None:
-            drops.append(None)
-            out_drops.append(None)
-            continue
-        if dropout.variational:  # one [1, size] mask per sequence, the per-step path's own: [T, 1, size]
-            masks, out_masks = (None if draw is None else tf.broadcast_to(draw(tf.ones([1, size], dtype)),
-                                                                            tf.stack([steps, 1, size]))
-                                for draw, size in ((dropout.input_mask, width), (dropout.output_mask, units[layer])))
-        else:
-            masks, out_masks = dropout.masks_by_step(steps, tf.stack([batch, width]),
-                                                     tf.stack([batch, units[layer]]), dtype)  # [T, batch, size]
-        if layer == 0 and masks is not None:  # the per-step path drops [x_t, attention_{t-1}] as one tensor
-            x_tm, masks = x_tm * masks[:, :, :depth], masks[:, :, depth:]
-        drops.append(masks)
-        out_drops.append(out_masks)
-    return x_tm, drops, out_drops, h_drops
 
 
 def _sequence_kernel(cell, state, training=None):
