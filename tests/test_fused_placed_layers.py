@@ -114,7 +114,7 @@ def test_fused_layers_run_on_the_wrappers_device():
     assert products and all(op.device.endswith("CPU:0") for op in products), [op.device for op in products]
 
 
-def test_layers_on_devices_of_their_own_run_one_program_each():
+def test_layers_on_devices_of_their_own_equal_the_per_step_path():
     # the same device spelt two ways counts as two devices: each layer runs alone on its own
     cell = rnn_cell.MultiRNNCell([nmt_layer(rnn_cell.BasicLSTMCell(H), 0, device=CPU),
                                   nmt_layer(rnn_cell.GRUCell(H), 1, device="/job:localhost/replica:0/task:0/device:CPU:0"),
@@ -146,8 +146,6 @@ def test_what_the_fused_layers_do_not_cover_runs_per_step():
             return super().call(inputs, states, training)
 
     assert fused.plan(Logged(rnn_cell.BasicLSTMCell(H), CPU)).reason == "Logged overrides call()"
-    cell = rnn_cell.ResidualWrapper(rnn_cell.BasicLSTMCell(H), residual_fn=custom)
-    assert_close(per_step_and_fused(cell))  # both run per step: the same numbers
 
 
 # -- the attention decoder ---------------------------------------------------------------------

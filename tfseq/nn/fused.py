@@ -323,7 +323,8 @@ def _dropout_masks(layers, inputs_tm):
         return tf.ones(tf.concat([time_batch, [size]], 0), dtype)
 
     masks = []
-    for spec, _, dropout, _, _ in layers:
+    for layer in layers:
+        spec, dropout = layer.spec, layer.dropout
         in_mask = h_mask = out_mask = None
         if dropout is not None:
             if dropout.input_mask is not None:

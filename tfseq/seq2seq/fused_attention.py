@@ -208,9 +208,9 @@ def teacher_forced(cell, inputs, initial_state, backward: str = "manual", traini
 
 def _teacher_forced(cell, layers, dropouts, residuals, inputs, initial_state, backward, time_major, sequence_length,
                     finished):
-    """:func:`teacher_forced` of a covered ``AttentionWrapper``, its stack's layers, dropout and
-    residuals as :func:`~tfseq.seq2seq.fused_attention_layers.stack_layers` describes them."""
-    inputs = tf.convert_to_tensor(inputs)
+    """:func:`teacher_forced` of a covered ``AttentionWrapper`` over ``inputs`` (a tensor), its
+    stack's layers, dropout and residuals as
+    :func:`~tfseq.seq2seq.fused_attention_layers.stack_layers` describes them."""
     dtype = inputs.dtype
     x_tm = inputs if time_major else tf.transpose(inputs, [1, 0, 2])  # [T, batch, D]
     x_tm, drops, out_drops, h_drops = stacks.dropout_masks(layers, dropouts, x_tm, initial_state.attention)
