@@ -208,6 +208,44 @@ def test_greedy_decoding_under_xla_equals_the_graph():
     np.testing.assert_array_equal(xla_ids, ids)
 
 
+def test_teacher_forcing_bounds_its_own_loop_under_xla():
+    """nmt's training graph: dynamic_decode over a TrainingHelper without maximum_iterations. Under
+    XLA the inputs' static length bounds the per-step loop; outputs, lengths, state and gradients equal
+    the plain graph's, cut to the steps run (here 4 of T = 5)."""
+    cell, out, embedding, inputs, state = make_parts(seed=8)
+    lengths = [4, 2, 3]
+
+    def tf1_spelling(x):
+        helper = s2s.TrainingHelper(tf.transpose(x, [1, 0, 2]), lengths, time_major=True)
+        return s2s.dynamic_decode(s2s.BasicDecoder(cell, helper, state, out), output_time_major=True)
+
+    tf1_spelling(inputs)  # builds the weights
+    weights = cell.trainable_variables + out.trainable_variables
+    assert len(weights) == 8  # GRU gates and candidate, LSTM, output layer: kernels and biases
+
+    def sampler_spelling(x):
+        decoder = s2s.BasicDecoder(cell, s2s.ScheduledEmbeddingTrainingSampler(0.0), out)
+        return decoder(x, initial_state=state, sequence_length=lengths, embedding=embedding)
+
+    for spelling in (tf1_spelling, sampler_spelling):
+        def step(x, spelling=spelling):
+            with tf.GradientTape() as tape:
+                tape.watch(x)
+                outputs, final, steps = spelling(x)
+                loss = tf.reduce_sum(outputs.rnn_output ** 2) + sum(tf.reduce_sum(s) for s in tf.nest.flatten(final))
+            return outputs, final, steps, tape.gradient(loss, [x] + weights)
+
+        graph, xla = tf.function(step)(inputs), tf.function(step, jit_compile=True)(inputs)
+        assert graph[0].rnn_output.shape[0 if spelling is tf1_spelling else 1] == 4
+        for a, b in zip(tf.nest.flatten(graph), tf.nest.flatten(xla)):
+            assert a.shape == b.shape
+            np.testing.assert_allclose(a, b, atol=1e-5)
+    # a length known only when run bounds nothing: the error says what is missing
+    unknown = tf.function(tf1_spelling, jit_compile=True, input_signature=[tf.TensorSpec([B, None, D])])
+    with pytest.raises(ValueError, match="maximum_iterations is required inside an XLA program.*static length"):
+        unknown(inputs)
+
+
 def test_sampling_samplers():
     cell, out, embedding, inputs, state = make_parts(seed=2)
     # temperature -> 0 samples the argmax

@@ -186,6 +186,11 @@ class BasicDecoder(BaseDecoder):
         return self.sampler.batch_size
 
     @property
+    def steps_bound(self) -> int | None:
+        """The sampler's (:attr:`Sampler.steps_bound`): teacher forcing's inputs' static length."""
+        return self.sampler.steps_bound
+
+    @property
     def output_size(self):
         return BasicDecoderOutput(rnn_output_size(self.cell, self.output_layer), self.sampler.sample_ids_shape)
 

@@ -13,8 +13,9 @@ A decoder turns a cell into a step function over *decoding* time::
 * ``outputs``: a namedtuple of tensors (e.g. ``BasicDecoderOutput``), one per step.
 
 :func:`dynamic_decode` runs that loop as **one** ``tf.while_loop`` (eagerly, in a
-``tf.function``, and in an XLA program when ``maximum_iterations`` is given), writes
-each step's outputs into ``tf.TensorArray`` s and stacks them at the end.
+``tf.function``, and in an XLA program when ``maximum_iterations`` is given or the decoder
+bounds its steps), writes each step's outputs into ``tf.TensorArray`` s and stacks them at
+the end.
 """
 
 import abc
@@ -56,6 +57,13 @@ class _DecoderContract:
     def tracks_own_finished(self):
         """True when the decoder reorders rows, so ``dynamic_decode`` must not OR ``finished``."""
         return False
+
+    @property
+    def steps_bound(self) -> int | None:
+        """After ``initialize``: a static number of steps the decoder never runs past, or None
+        (the default). Inside an XLA program, where a loop's outputs need a static size,
+        :func:`dynamic_decode` uses it when ``maximum_iterations`` is not given."""
+        return None
 
 
 class Decoder(_DecoderContract, metaclass=abc.ABCMeta):
@@ -286,9 +294,14 @@ def dynamic_decode(
         output_time_major: ``[time, batch, ...]`` outputs if True, else ``[batch, time, ...]``.
         impute_finished: zero outputs and copy the state through for finished rows, so the
             final state is each row's state at its last step and no gradient flows past it.
-        maximum_iterations: ``None`` or an int (or int32 scalar tensor) ``>= 0``. Required
-            inside an XLA program, where outputs are then ``maximum_iterations`` long
-            (zeros past the last step), since XLA needs static shapes.
+        maximum_iterations: ``None`` or an int (or int32 scalar tensor) ``>= 0``. Inside an XLA
+            program, where outputs are then ``maximum_iterations`` long (zeros past the last
+            step), since XLA needs static shapes, it is required unless the decoder bounds its
+            own steps (``decoder.steps_bound``: teacher forcing through a ``TrainingSampler``,
+            ``TrainingHelper`` or a scheduled one, with inputs of a static length, as
+            tensorflow/nmt's training graph decodes); the outputs are then as long as outside
+            XLA, the steps run. Such a sampler given a ``sequence_length`` beyond its inputs'
+            length fails outside XLA (a read past the inputs) and stops at their length inside it.
         parallel_iterations, swap_memory: passed to ``tf.while_loop``.
         training: passed to ``decoder.step`` (and on to the cell).
         scope: name scope of the ops: a string, or an object with a ``name`` (a TF1
@@ -307,7 +320,8 @@ def dynamic_decode(
 
     Raises:
         ValueError: negative or non-integer ``maximum_iterations``; inside an XLA program,
-            no ``maximum_iterations`` or a ``TensorArray`` in the state (``alignment_history``).
+            no ``maximum_iterations`` and no ``decoder.steps_bound``, or a ``TensorArray`` in the
+            state (``alignment_history``).
     """
     maximum_iterations = check_maximum_iterations("dynamic_decode", maximum_iterations)
     check_bool("dynamic_decode", "enable_tflite_convertible", enable_tflite_convertible)
@@ -324,8 +338,6 @@ def dynamic_decode(
             maximum_iterations = tf.convert_to_tensor(maximum_iterations, tf.int32, name="maximum_iterations")
             if not in_xla and tf.get_static_value(maximum_iterations) is None:
                 tf.debugging.assert_non_negative(maximum_iterations, "dynamic_decode: maximum_iterations must be >= 0")
-        elif in_xla:
-            raise ValueError("dynamic_decode: maximum_iterations is required inside an XLA program, got None")
         elif enable_tflite_convertible:
             raise ValueError(
                 "dynamic_decode: enable_tflite_convertible=True needs maximum_iterations (its outputs have a "
@@ -340,6 +352,18 @@ def dynamic_decode(
             finished, inputs, state = decoder.initialize()
         if kwargs:
             raise TypeError(f"dynamic_decode: unexpected keyword arguments {sorted(kwargs)}")
+        # Inside XLA the outputs need a static size: a decoder that can say how many steps it may take
+        # at most (teacher forcing: its inputs' length) stands in for a missing maximum_iterations,
+        # and its outputs are cut back to the steps it ran, as outside XLA.
+        steps_run_only = False
+        if in_xla and maximum_iterations is None:
+            bound = getattr(decoder, "steps_bound", None)
+            if bound is None:
+                raise ValueError(
+                    "dynamic_decode: maximum_iterations is required inside an XLA program, got None (only "
+                    "teacher forcing with inputs of a static length bounds the loop by itself)"
+                )
+            maximum_iterations, steps_run_only = tf.constant(bound, tf.int32, name="maximum_iterations"), True
         if in_xla and any(isinstance(x, tf.TensorArray) for x in tf.nest.flatten(state)):
             raise ValueError(
                 "dynamic_decode: a TensorArray in the decoder state (an attention alignment_history) "
@@ -394,7 +418,7 @@ def dynamic_decode(
             return time + 1, outputs_ta, next_state, next_inputs, next_finished, next_lengths
 
         with _keras_dropout_masks(decoder, inputs, batch_size):
-            _, outputs_ta, state, _, _, lengths = tf.while_loop(
+            steps, outputs_ta, state, _, _, lengths = tf.while_loop(
                 condition,
                 body,
                 loop_vars=(tf.constant(0, tf.int32), outputs_ta, state, inputs, finished, lengths),
@@ -403,6 +427,8 @@ def dynamic_decode(
                 swap_memory=swap_memory,
             )
         final_outputs = tf.nest.map_structure(lambda ta: ta.stack(), outputs_ta)  # [time, batch, ...]
+        if steps_run_only:
+            final_outputs = tf.nest.map_structure(lambda x: x[:steps], final_outputs)
         try:
             final_outputs, state = decoder.finalize(final_outputs, state, lengths)
         except NotImplementedError:

@@ -97,6 +97,15 @@ class Sampler:
         return self._batch_size
 
     @property
+    def steps_bound(self) -> int | None:
+        """After :meth:`initialize`: a static number of steps this sampler never runs past, or
+        None (the default). Teacher forcing reads its inputs step by step, so a
+        :class:`TrainingSampler` (and the scheduled ones) gives its inputs' static length; inside
+        an XLA program :func:`~tfseq.seq2seq.dynamic_decode` takes it for a ``maximum_iterations``
+        that was not given."""
+        return None
+
+    @property
     def sample_ids_shape(self):
         return tf.TensorShape([])
 
@@ -142,6 +151,7 @@ class TrainingSampler(Sampler):
             inputs = tf.nest.map_structure(transpose_batch_time, inputs)  # [time, batch, ...]
         first = tf.nest.flatten(inputs)[0]
         self._batch_size = tf.shape(first)[1]
+        self._steps_bound = first.shape[0]  # None where the length is known only at run time
         self.input_tas = tf.nest.map_structure(_unstack_ta, inputs)
         if sequence_length is not None and mask is not None:
             raise ValueError(f"{owner}: pass sequence_length or mask, not both")
@@ -172,6 +182,12 @@ class TrainingSampler(Sampler):
             lambda: self.zero_inputs,
             lambda: tf.nest.map_structure(lambda ta: ta.read(time), self.input_tas),
         )
+
+    @property
+    def steps_bound(self) -> int | None:
+        """The inputs' static length (after :meth:`initialize`), or None: a row's steps are its
+        ``sequence_length``, at most the length of the inputs it reads."""
+        return getattr(self, "_steps_bound", None)
 
     def sample(self, time, outputs, state):
         return argmax(outputs)
