@@ -1,11 +1,23 @@
 import os
 import signal
 import sys
+import tempfile
 
 import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, os.path.dirname(__file__))  # test helpers (tf1_reference, numpy_ref, cell_harness)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def temporary_files_under_pytest(tmp_path_factory):
+    """Temporary files that code under test makes in this process without a directory of its own land
+    under pytest's base directory, which pytest prunes, not in the system's: TFDS, for one, leaves an
+    empty ``tmp*tfds`` folder behind for every dataset it looks up that is not prepared yet."""
+    previous = tempfile.tempdir
+    tempfile.tempdir = str(tmp_path_factory.mktemp("tempfile"))
+    yield
+    tempfile.tempdir = previous
 
 
 @pytest.fixture
