@@ -208,6 +208,32 @@ def test_greedy_decoding_under_xla_equals_the_graph():
     np.testing.assert_array_equal(xla_ids, ids)
 
 
+def test_a_mask_that_is_not_right_padded_is_an_error():
+    """A left-padded mask or one with a gap would give lengths that mean nothing (TF Addons asserts too)."""
+    cell, out, _, inputs, state = make_parts(seed=9)
+    left = tf.constant([[False, True, True, True, True], [True] * 5, [False, False, False, True, True]])
+    gap = tf.constant([[True, False, True, False, False], [True] * 5, [True] + [False] * 4])
+    right = tf.sequence_mask(LENGTHS, T)
+    for mask in (left, gap):
+        with pytest.raises(ValueError, match=r"TrainingSampler: mask must be right padded .*got \[\[[01]"):
+            s2s.BasicDecoder(cell, s2s.TrainingSampler(), out)(inputs, initial_state=state, mask=mask)
+        with pytest.raises(ValueError, match="TrainingSampler: mask must be right padded"):  # [time, batch]
+            s2s.TrainingSampler(time_major=True).initialize(tf.transpose(inputs, [1, 0, 2]), mask=tf.transpose(mask))
+
+    # time major: the mask is [time, batch], each column right padded
+    sampler = s2s.TrainingSampler(time_major=True)
+    sampler.initialize(tf.transpose(inputs, [1, 0, 2]), mask=tf.transpose(tf.sequence_mask([2, 5, 4], T)))
+    np.testing.assert_array_equal(sampler.sequence_length, [2, 5, 4])
+
+    @tf.function
+    def decode(mask):  # the values are known only when it runs
+        return s2s.BasicDecoder(cell, s2s.TrainingSampler(), out)(inputs, initial_state=state, mask=mask)[2]
+
+    np.testing.assert_array_equal(decode(right), LENGTHS)
+    with pytest.raises(tf.errors.InvalidArgumentError, match="mask must be right padded"):
+        decode(left)
+
+
 def test_teacher_forcing_bounds_its_own_loop_under_xla():
     """nmt's training graph: dynamic_decode over a TrainingHelper without maximum_iterations. Under
     XLA the inputs' static length bounds the per-step loop; outputs, lengths, state and gradients equal

@@ -69,6 +69,26 @@ def serialize_embedding_fn(owner, embedding_fn):
     return keras.saving.serialize_keras_object(embedding_fn)
 
 
+def _right_padded_lengths(owner: str, mask: tf.Tensor, time_major: bool) -> tf.Tensor:
+    """Each row's length from a right-padded bool ``mask`` (every True before every False).
+
+    Any other mask (left padding, a gap) would give lengths that mean nothing, so it is an error:
+    a ``ValueError`` where the mask's values are known (eagerly), else a run-time
+    ``InvalidArgumentError``, as TF Addons raises it (checked where TensorFlow runs assertions;
+    XLA does not)."""
+    rows = tf.transpose(mask) if time_major else mask  # [batch, time]
+    lengths = tf.reduce_sum(tf.cast(rows, tf.int32), axis=1)
+    right_padded = tf.reduce_all(tf.equal(rows, tf.sequence_mask(lengths, tf.shape(rows)[1])))
+    message = f"{owner}: mask must be right padded (each row True up to its length, then False)"
+    known = tf.get_static_value(right_padded)
+    if known is not None:
+        if not known:
+            raise ValueError(f"{message}, got {tf.get_static_value(mask).astype(int).tolist()}")
+        return lengths
+    with tf.control_dependencies([tf.debugging.Assert(right_padded, [message])]):
+        return tf.identity(lengths)
+
+
 def _unstack_ta(tensor):
     """A TensorArray over the first (time) axis of ``tensor [time, batch, ...]``."""
     return tf.TensorArray(tensor.dtype, size=tf.shape(tensor)[0], element_shape=tensor.shape[1:]).unstack(tensor)
@@ -137,7 +157,8 @@ class TrainingSampler(Sampler):
     or a right-padded bool ``mask [batch, time]``; neither means every row is full length.
 
     Raises:
-        ValueError: both ``sequence_length`` and ``mask``, or a wrong rank/dtype.
+        ValueError: both ``sequence_length`` and ``mask``, a wrong rank/dtype, or a ``mask`` that
+            is not right padded (where its values are known; else ``InvalidArgumentError`` when run).
     """
 
     def __init__(self, time_major: bool = False) -> None:
@@ -168,7 +189,7 @@ class TrainingSampler(Sampler):
                 raise ValueError(
                     f"{owner}: mask must be a bool [batch, time] tensor, got {mask.dtype.name} {mask.shape}"
                 )
-            self.sequence_length = tf.reduce_sum(tf.cast(mask, tf.int32), axis=0 if self.time_major else 1)
+            self.sequence_length = _right_padded_lengths(owner, mask, self.time_major)
         else:
             self.sequence_length = tf.fill([self._batch_size], tf.shape(first)[0])
         self.zero_inputs = tf.nest.map_structure(lambda x: tf.zeros_like(x[0]), inputs)
