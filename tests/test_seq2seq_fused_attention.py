@@ -308,17 +308,19 @@ VARIATIONAL_STATE = {"input_keep_prob": 0.7, "output_keep_prob": 0.8, "state_kee
 
 
 @pytest.mark.parametrize("backward", ["manual", "autodiff"])
-@pytest.mark.parametrize("layers,residual", [(2, ()), (3, (1, 2))])
-def test_variational_state_dropout_equals_the_per_step_path(layers, residual, backward):
+@pytest.mark.parametrize("layers,residual,cell_kind", [
+    (2, (), rnn_cell.BasicLSTMCell), (3, (1, 2), rnn_cell.BasicLSTMCell), (2, (), rnn_cell.GRUCell),
+    (3, (1,), [rnn_cell.GRUCell, rnn_cell.BasicLSTMCell, rnn_cell.GRUCell])])
+def test_variational_state_dropout_equals_the_per_step_path(layers, residual, cell_kind, backward):
     """TF1's ``DropoutWrapper(state_keep_prob=..., variational_recurrent=True)``: the ``h`` each
-    LSTM layer carries to its next step (and returns as its state) is dropped with the per-step
-    path's very mask, the ``h`` it passes up is not."""
-    wrapper, mech = make(layers, dropout=VARIATIONAL_STATE, residual=residual)
+    layer carries to its next step (and returns as its state; an LSTM's ``c`` is kept) is dropped
+    with the per-step path's very mask, the ``h`` it passes up is not."""
+    wrapper, mech = make(layers, dropout=VARIATIONAL_STATE, residual=residual, cell_kind=cell_kind)
     assert fused_attention.plan(wrapper, True).path == fused_attention.HOISTED
     results = run_both(wrapper, mech, backward, training=True)
     assert_same(results, layers)
-    no_state = run_both(*make(layers, dropout=dict(VARIATIONAL_STATE, state_keep_prob=1.0), residual=residual),
-                        backward, training=True)
+    no_state = run_both(*make(layers, dropout=dict(VARIATIONAL_STATE, state_keep_prob=1.0), residual=residual,
+                              cell_kind=cell_kind), backward, training=True)
     assert np.abs(no_state["hoisted"][0] - results["hoisted"][0]).max() > 1e-3  # the state dropout acts
 
 
@@ -330,8 +332,8 @@ def test_plan_keeps_other_dropout_per_step():
         wrapper, _ = make(dropout=dropout)
         chosen = fused_attention.plan(wrapper, training)
         assert chosen.path == fused_attention.PER_STEP and reason in chosen.reason, (dropout, chosen)
-    gru, _ = make(dropout=VARIATIONAL_STATE, cell_kind=rnn_cell.GRUCell)
-    assert "state dropout of a GRUCell" in fused_attention.plan(gru, True).reason
+    gru, _ = make(dropout=dict(VARIATIONAL_STATE, variational_recurrent=False), cell_kind=rnn_cell.GRUCell)
+    assert "per-step state dropout" in fused_attention.plan(gru, True).reason
     wrapper, _ = make(dropout={"input_keep_prob": 0.6})
     assert fused_attention.plan(wrapper, False).path == fused_attention.HOISTED
 

@@ -138,7 +138,11 @@ def _layer(cell, training) -> _Layer:
         raise NotFusable(f"{cell.name}: a dropout wrapper of {len(wrapped)} cells")
     core = wrapped[0]
     spec = _spec(core)
-    return _Layer(spec, core, cell.fused_dropout(spec, training), device, residual)
+    dropout = cell.fused_dropout(spec, training)
+    if dropout is not None and dropout.h_mask is not None and spec.kind != "lstm":
+        raise NotFusable(f"{cell.name}: state dropout of a {type(core).__name__} (the fused layers drop an "
+                         "LSTM's h only)")
+    return _Layer(spec, core, dropout, device, residual)
 
 
 def _stack(cell) -> FusedStack | None:

@@ -310,8 +310,9 @@ class DropoutWrapper(RNNCellWrapper):
         (:mod:`tfseq.rnn_cell.fusion`): None when nothing drops in a call with ``training``.
 
         The fused path applies input and output dropout to whole sequences; state dropout
-        only where it is a variational mask on an LSTM's ``h`` (tuple state, TF1's default
-        filter keeping ``c``). ``training`` must be a Python bool (or None with every keep
+        only where it is a variational mask on the ``h`` a layer carries (an LSTM's with a tuple
+        state and TF1's default filter keeping ``c``, or a GRU's or basic RNN's one state; the
+        fused layers of :mod:`tfseq.nn.fused` take an LSTM's only). ``training`` must be a Python bool (or None with every keep
         probability 1): the per-step path alone resolves it at run time.
 
         Raises:
@@ -332,25 +333,29 @@ class DropoutWrapper(RNNCellWrapper):
             raise NotFusable(f"{self.name}: dropout with a tensor training={training!r}")
         if not training:
             return None
-        if self.state_keep_prob < 1.0:
-            self._check_fused_state_dropout(spec)
+        h_index = self._check_fused_state_dropout(spec) if self.state_keep_prob < 1.0 else None
         return FusedDropout(
             variational=self.variational_recurrent,
             input_mask=self.drop_inputs if self.input_keep_prob < 1.0 else None,
-            h_mask=(lambda ones: self.drop_state_component(ones, 1)) if self.state_keep_prob < 1.0 else None,
+            h_mask=(lambda ones: self.drop_state_component(ones, h_index)) if h_index is not None else None,
             output_mask=self.drop_outputs if self.output_keep_prob < 1.0 else None,
             masks_by_step=(self.masks_by_step if not self.variational_recurrent and self.state_keep_prob == 1.0
                            else None),
         )
 
-    def _check_fused_state_dropout(self, spec):
+    def _check_fused_state_dropout(self, spec: FusedSpec) -> int | None:
+        """Which flattened state tensor the fused path drops: an LSTM's ``h`` (1; ``c`` kept), the
+        one state ``h`` of a GRU or basic RNN (0), or None where the filter drops nothing."""
         if not self.variational_recurrent:
             raise NotFusable(f"{self.name}: per-step state dropout (variational_recurrent=False)")
-        if spec.kind != "lstm" or not spec.state_is_tuple:
-            raise NotFusable(f"{self.name}: state dropout of a {type(self.cell).__name__} without a tuple state")
         visitor = self.dropout_state_filter_visitor or default_dropout_state_filter_visitor
+        if spec.kind != "lstm":
+            return 0 if dropout_flags(visitor, tf.zeros([1, spec.output_size])) == [True] else None
+        if not spec.state_is_tuple:
+            raise NotFusable(f"{self.name}: state dropout of a {type(self.cell).__name__} without a tuple state")
         if dropout_flags(visitor, LSTMStateTuple(0, 0)) != [False, True]:
             raise NotFusable(f"{self.name}: state dropout on c (a custom dropout_state_filter_visitor)")
+        return 1
 
     # -- the step ----------------------------------------------------------------
     def _dropout_step(self, inputs, states, training):

@@ -210,7 +210,8 @@ class FusedDropout:
     Args:
         variational: one mask per sequence (``[1, size]``), shared by every step and row.
         input_mask: mask of the inputs, or None (no input dropout).
-        h_mask: mask of the LSTM's carried ``h`` (variational state dropout; ``c`` is kept), or None.
+        h_mask: mask of the ``h`` the cell carries to its next step (variational state dropout: an
+            LSTM's ``h``, its ``c`` kept; a GRU's or basic RNN's one state), or None.
         output_mask: mask of the outputs, or None.
         masks_by_step: ``(steps, input_shape, output_shape, dtype) -> (input masks, output
             masks)``, each ``[steps, *shape]`` or None where that dropout is off, equal to those

@@ -90,9 +90,9 @@ def plan(cell, training=None) -> Plan:
     * a plain ``BasicLSTMCell``/``LSTMCell`` (tanh, no peepholes, clip or projection) or
       ``GRUCell`` (tanh), each optionally in a ``DropoutWrapper`` with input and output
       dropout (``input_keep_prob``, ``output_keep_prob`` floats, variational or not) and
-      variational state dropout of an LSTM's ``h`` (``state_keep_prob``,
-      ``variational_recurrent=True``, TF1's filter keeping ``c``); with dropout, ``training``
-      must be a Python bool;
+      variational state dropout of the ``h`` a layer carries (``state_keep_prob``,
+      ``variational_recurrent=True``; an LSTM's with TF1's filter keeping ``c``, a GRU's one
+      state); with dropout, ``training`` must be a Python bool;
     * Keras' ``LSTMCell`` or ``GRUCell`` (either ``reset_after``; tanh and sigmoid, with bias;
       with their own ``dropout``, ``training`` a Python bool and, when True, no
       ``recurrent_dropout`` and ``implementation=2``: Keras' one input mask per row, drawn

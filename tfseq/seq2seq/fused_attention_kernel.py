@@ -109,7 +109,7 @@ class Forward:
     input projection is computed here for every step), the attention: ``score_kind``,
     ``score_args``, ``mask``, ``values``, ``w_a``, ``output_attention``, and the layers' output
     dropout ``out_drops`` (masks ``[T, batch, units]`` or None; default none); the attention
-    layer's bias ``b_a`` (or None) and ``tanh`` (its activation is tanh, else linear); the LSTM
+    layer's bias ``b_a`` (or None) and ``tanh`` (its activation is tanh, else linear); the
     layers' state dropout ``h_drops`` (a variational mask ``[1, units]`` of the ``h`` each carries
     to its next step, not of the one it passes up, or None).
     """
@@ -138,7 +138,7 @@ class Forward:
             got, h, keep = step(kind, inputs, state[at:at + self.n_states[layer]],
                                 self.xw[t] if layer == 0 else self.pres[layer], self.rests[layer],
                                 self.forget_biases[layer])
-            if self.h_drops[layer] is not None:  # state dropout: the h carried on (TF1's filter keeps c)
+            if self.h_drops[layer] is not None:  # state dropout: the h carried on (an LSTM's c is kept)
                 got = got[:-1] + [got[-1] * self.h_drops[layer]]
             if self.out_drops[layer] is not None:  # the layer's output, not its state
                 h = h * self.out_drops[layer][t]
@@ -224,7 +224,7 @@ def fused_loop(kinds: Sequence[str], forget_biases: Sequence[float], score_kind:
     With input dropout, a layer's input is multiplied by the step's mask ``drops[layer][t]`` and
     so is its gradient; with output dropout, the ``h`` a layer passes up (not the one it keeps)
     by ``out_drops[layer][t]``, and so is the gradient that comes down; with state dropout, the
-    ``h`` an LSTM layer carries to its next step by ``h_drops[layer]`` (``[1, units]``), and so is
+    ``h`` a layer carries to its next step by ``h_drops[layer]`` (``[1, units]``), and so is
     the gradient that comes back from that step. ``done [T, batch, 1]``
     (True where a row's step is skipped): such a row's step outputs zeros and carries its state,
     attention and alignments unchanged; backward, its gradients pass the step unchanged and the

@@ -105,7 +105,7 @@ def stack_layers(cell: keras.layers.Layer, training: bool | tf.Tensor | None = N
                 dropout = layer.fused_dropout(spec, training)
             except NotFusable as error:
                 return *not_covered, str(error)
-            layer = inner  # state dropout reaching here: a variational mask of an LSTM's h (else NotFusable)
+            layer = inner  # state dropout reaching here: a variational mask of the h carried (else NotFusable)
         if type(layer) in KERAS_CELLS:
             reason = keras_cell_reason(layer, training)
             if reason is not None:
@@ -147,8 +147,8 @@ def dropout_masks(layers: Sequence, dropouts: Sequence, x_tm: tf.Tensor, attenti
     """``(x_tm, drops, out_drops, h_drops)``: the inputs with layer 0's input dropout applied
     (before the hoisted projection) and, per layer, the ``[T, batch, width]`` masks the loop
     applies to the rest of its input (layer 0: the previous attention; above: the layer below's
-    output) and to its output ``h``, and the variational ``[1, units]`` mask of the ``h`` an LSTM
-    layer carries on (state dropout), or None; drawn as the per-step path draws them."""
+    output) and to its output ``h``, and the variational ``[1, units]`` mask of the ``h`` a layer
+    carries on (state dropout), or None; drawn as the per-step path draws them."""
     steps, batch = tf.shape(x_tm)[0], tf.shape(x_tm)[1]
     depth, dtype = x_tm.shape[-1], x_tm.dtype
     units = [layer.units if isinstance(layer, KERAS_CELLS) else layer.fused_spec().output_size for layer in layers]
