@@ -312,8 +312,9 @@ class DropoutWrapper(RNNCellWrapper):
         The fused path applies input and output dropout to whole sequences; state dropout
         only where it is a variational mask on the ``h`` a layer carries (an LSTM's with a tuple
         state and TF1's default filter keeping ``c``, or a GRU's or basic RNN's one state; the
-        fused layers of :mod:`tfseq.nn.fused` take an LSTM's only). ``training`` must be a Python bool (or None with every keep
-        probability 1): the per-step path alone resolves it at run time.
+        fused layers of :mod:`tfseq.nn.fused` take an LSTM's only). ``training`` must be a
+        Python bool (or None with every keep probability 1): the per-step path alone resolves
+        it at run time.
 
         Raises:
             NotFusable: the per-step path must run this call (the message says why).
