@@ -2,7 +2,9 @@
 when ``torch.cuda.is_available()``, else the CPU). On a CPU with more than one thread each
 also runs as ``<name> 1 thread`` (PyTorch set to one intra-op thread while it is timed):
 on this project's 2-core machine one thread was the faster setting for ``nn.LSTM``, and the
-summary compares with the fastest entry.
+summary compares with the fastest entry. ``torch.compile`` is not among the settings: its
+Dynamo leaves ``nn.LSTM`` eager, and with its experimental ``allow_rnn`` the compiled LSTM was
+slower than eager here (``benchmarks/RESULTS.md``).
 
 Optional: :func:`available` is False when ``torch`` is not installed and the runner
 skips these peers with a note. The workloads mirror :mod:`benchmarks.tf_harness`
