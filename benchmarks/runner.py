@@ -113,7 +113,9 @@ def _notes(config, use_torch, use_tf1):
 
     notes = []
     if "torch" in config.peers and not use_torch:
-        notes.append("PyTorch is not installed: torch peers skipped (pip install torch to include them).")
+        notes.append("PyTorch is not installed: torch peers skipped (to include them: pip install torch, or on a "
+                     "machine without a GPU its CPU build, pip install torch --index-url "
+                     "https://download.pytorch.org/whl/cpu).")
     if "tf1" in config.peers and not use_tf1:
         notes.append("tf-keras is not installed: TF1 legacy peers skipped (pip install tf-keras).")
     if use_torch:
