@@ -37,7 +37,7 @@ import keras
 import tensorflow as tf
 
 from tfseq._checks import check_bool, deserialize_optional, serialize_optional
-from tfseq._xla import argmax
+from tfseq._xla import argmax, inside_xla
 from tfseq.seq2seq.decoder import transpose_batch_time
 
 
@@ -84,6 +84,8 @@ def _right_padded_lengths(owner: str, mask: tf.Tensor, time_major: bool) -> tf.T
     if known is not None:
         if not known:
             raise ValueError(f"{message}, got {tf.get_static_value(mask).astype(int).tolist()}")
+        return lengths
+    if inside_xla():  # XLA drops (and logs) Assert ops
         return lengths
     with tf.control_dependencies([tf.debugging.Assert(right_padded, [message])]):
         return tf.identity(lengths)
