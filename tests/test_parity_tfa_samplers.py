@@ -5,7 +5,8 @@ Each case is ONE piece of source run twice: in the TF Addons subprocess with
 ``K = keras`` (the renames a user makes), on the same weights and inputs. The cases cover
 ``ScheduledOutputTrainingSampler`` (sampling everywhere and nowhere; auxiliary inputs;
 ``next_inputs_fn``; per row against those runs), ``InferenceSampler``, ``CustomSampler``,
-``ScheduledEmbeddingTrainingSampler`` at probabilities 0 and 1, and
+``ScheduledEmbeddingTrainingSampler`` at probabilities 0 and 1, ``TrainingSampler`` reading the
+rows' lengths from the Keras mask of an ``Embedding(mask_zero=True)``, and
 ``dynamic_decode(enable_tflite_convertible=True)``. The TF1 ``*Helper`` spellings
 (TF Addons has none) are checked against the same TF Addons sampler runs.
 """
@@ -30,6 +31,7 @@ DATA = dict(
     x_aux=rng.standard_normal((B, T, H - AUX)).astype(np.float32),
     aux=rng.standard_normal((B, T, AUX)).astype(np.float32),
     lengths=np.array([5, 3, 4], np.int32),
+    ids=np.array([[1, 3, 5, 2, 4], [4, 4, 1, 0, 0], [5, 1, 3, 3, 0]], np.int32),  # 0: padding, rows 5, 3, 4 long
     embedding=rng.standard_normal((V, H)).astype(np.float32),
     h0=(0.5 * rng.standard_normal((B, H))).astype(np.float32),
     c0=(0.5 * rng.standard_normal((B, H))).astype(np.float32),
@@ -94,6 +96,16 @@ dec = s2s.BasicDecoder(lstm(inputs["H"]), sampler, dense(inputs["out_weights"]))
 o, s, l = dec(tf.constant(inputs["x"]), initial_state=init, sequence_length=tf.constant(inputs["lengths"]),
               embedding=emb)
 save("out", o); save("state", s); outputs["lengths"] = l
+""",
+    "training_sampler_keras_mask_from_embedding": """
+embedding = K.layers.Embedding(inputs["V"], inputs["H"], mask_zero=True)
+embedding.build((None, None))
+embedding.set_weights([inputs["embedding"]])
+dec = s2s.BasicDecoder(lstm(inputs["H"]), s2s.TrainingSampler(), dense(inputs["out_weights"]))
+o, s, l = dec(embedding(tf.constant(inputs["ids"])), initial_state=init)  # the rows' lengths: the mask's
+save("out", o); save("state", s); outputs["lengths"] = l
+o, s, l = tf.function(lambda ids: dec(embedding(ids), initial_state=init))(tf.constant(inputs["ids"]))
+save("graph_out", o); save("graph_state", s); outputs["graph_lengths"] = l
 """,
     "inference_sampler_argmax": """
 sampler = s2s.InferenceSampler(

@@ -1,6 +1,8 @@
 """dynamic_decode, BasicDecoder and the samplers: equivalences with hand-written loops, gradients,
 XLA, Keras integration, a toy task learnt, bad input."""
 
+import warnings
+
 import keras
 import numpy as np
 import pytest
@@ -232,6 +234,40 @@ def test_a_mask_that_is_not_right_padded_is_an_error():
     np.testing.assert_array_equal(decode(right), LENGTHS)
     with pytest.raises(tf.errors.InvalidArgumentError, match="mask must be right padded"):
         decode(left)
+
+
+def test_the_keras_mask_on_the_inputs_gives_the_lengths(tmp_path):
+    """An ``Embedding(mask_zero=True)``'s mask is the sampler's ``mask`` (tf.keras 2 passed it to TF
+    Addons' decoders so), in a functional model too, saved and loaded; an explicit
+    ``sequence_length`` wins; the outputs carry no mask, and Keras warns of nothing."""
+    cell, out, _, _, state = make_parts(seed=4)
+    ids = np.array([[1, 2, 3, 4, 5], [3, 3, 6, 0, 0], [5, 0, 0, 0, 0]], np.int32)  # 0 pads: LENGTHS
+    embedding = keras.layers.Embedding(V, D, mask_zero=True)
+    decoder = s2s.BasicDecoder(cell, s2s.TrainingSampler(), out, impute_finished=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # Keras' "does not support masking" warning would fail here
+        outputs, final, lengths = decoder(embedding(ids), initial_state=state)
+    np.testing.assert_array_equal(lengths, LENGTHS)
+    assert getattr(outputs.rnn_output, "_keras_mask", None) is None
+    want, want_final, _ = decoder(embedding(ids), initial_state=state, sequence_length=LENGTHS)
+    assert_close((outputs.rnn_output, final), (want.rnn_output, want_final))
+    _, _, given = decoder(embedding(ids), initial_state=state, sequence_length=[2, 2, 2])
+    np.testing.assert_array_equal(given, [2, 2, 2])
+
+    source = keras.Input((T,), dtype="int32")
+    logits = decoder(embedding(source), initial_state=cell.get_initial_state(batch_size=B, dtype=tf.float32))[0]
+    model = keras.Model(source, logits.rnn_output)
+    zero_state = cell.get_initial_state(batch_size=B, dtype=tf.float32)
+    want = decoder(embedding(ids), initial_state=zero_state, sequence_length=LENGTHS)[0].rnn_output
+    np.testing.assert_allclose(model(ids), want, atol=1e-6)
+    assert not np.any(model(ids).numpy()[2, 1:])  # row 3 is one step long: zeros after it
+    path = str(tmp_path / "masked.keras")
+    model.save(path)
+    np.testing.assert_allclose(keras.models.load_model(path)(ids), want, atol=1e-6)
+
+    pair = (embedding(ids), embedding(ids))
+    with pytest.raises(ValueError, match="nested inputs carry Keras masks; pass mask= or sequence_length="):
+        decoder(pair, initial_state=state)
 
 
 def test_teacher_forcing_bounds_its_own_loop_under_xla():

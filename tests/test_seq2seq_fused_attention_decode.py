@@ -1,8 +1,8 @@
 """``dynamic_decode`` takes the hoisted attention loop for teacher forcing in the spellings users
 write, and answers exactly as its per-step loop: TF1's ``dynamic_decode(BasicDecoder(cell,
 TrainingHelper(inputs, lengths, time_major), initial_state, output_layer))`` (tensorflow/nmt's,
-time major with run-time target lengths), time-major inputs through the sampler spelling, and
-XLA with ``maximum_iterations`` beyond the inputs (outputs that long, zeros past the last step).
+time major with run-time target lengths), time-major inputs through the sampler spelling, the
+rows' lengths from a Keras mask on the inputs, and XLA with ``maximum_iterations`` beyond the inputs (outputs that long, zeros past the last step).
 Compared: outputs, sample ids, lengths, final state and the gradients of the inputs, the memory
 and every weight. Also: ``nn.dynamic_rnn`` over the wrapper takes the loop (full-length inputs),
 a subclass that overrides ``call`` does not, and inside a plain ``tf.function`` the loop compiles
@@ -56,8 +56,19 @@ def xla_longer_maximum(wrapper, output_layer, x, lengths):
     return outputs.rnn_output, outputs.sample_id, final, out_lengths
 
 
+def keras_mask_on_the_inputs(wrapper, output_layer, x, lengths):
+    """No ``sequence_length``: the rows' lengths come from the Keras mask the inputs carry (a
+    ``Masking`` layer's here, an ``Embedding(mask_zero=True)``'s in a translation model)."""
+    state = wrapper.get_initial_state(batch_size=B, dtype=tf.float32)
+    masked = keras.layers.Masking()(x * tf.sequence_mask(lengths, T, x.dtype)[:, :, None])
+    decoder = s2s.BasicDecoder(wrapper, s2s.TrainingSampler(), output_layer=output_layer)
+    outputs, final, out_lengths = decoder(masked, initial_state=state)
+    return outputs.rnn_output, outputs.sample_id, final, out_lengths
+
+
 SPELLINGS = {  # name: (function, lengths known at trace time, jit_compile, output steps)
     "nmt, run-time lengths": (nmt_spelling, False, False, max(TARGET_LENGTHS)),
+    "a Keras mask on the inputs": (keras_mask_on_the_inputs, False, False, max(TARGET_LENGTHS)),
     "TF1, layer inside, static lengths": (tf1_layer_inside, True, False, max(TARGET_LENGTHS)),
     "time-major inputs": (time_major_inputs, False, False, max(TARGET_LENGTHS)),
     "XLA, maximum_iterations > T": (xla_longer_maximum, True, True, T + 3),

@@ -14,7 +14,7 @@ from tfseq.rnn_cell.wrappers import check_cell
 from tfseq.seq2seq import fused_attention, fused_attention_decode
 from tfseq.seq2seq.decoder import BaseDecoder
 from tfseq.seq2seq.helper import TrainingHelper
-from tfseq.seq2seq.sampler import Sampler
+from tfseq.seq2seq.sampler import Sampler, TrainingSampler, mask_lengths
 
 
 class BasicDecoderOutput(collections.namedtuple("BasicDecoderOutput", ("rnn_output", "sample_id"))):
@@ -149,6 +149,12 @@ class BasicDecoder(BaseDecoder):
             inputs, init_kwargs, initial_state = self.sampler.inputs, self.sampler.init_kwargs, self._tf1_initial_state
         if isinstance(inputs, (np.ndarray, list)):
             inputs = tf.convert_to_tensor(inputs)
+        if "mask" in init_kwargs and type(self.sampler) is TrainingSampler and init_kwargs.get("sequence_length") is None:
+            # a mask gives the rows' lengths, as the sampler reads it (the per-step loop raises for both)
+            init_kwargs = dict(init_kwargs)
+            mask = init_kwargs.pop("mask")
+            if mask is not None:
+                init_kwargs["sequence_length"] = mask_lengths("TrainingSampler", mask, self.sampler.time_major)
         loop = fused_attention_decode.DecodeLoop(output_time_major, impute_finished, maximum_iterations)
         if fused_attention_decode.decoder_plan(self, inputs, initial_state, init_kwargs, training, loop).path != (
                 fused_attention.HOISTED):

@@ -101,7 +101,11 @@ class BaseDecoder(_DecoderContract, keras.layers.Layer):
         inputs: what the sampler's (or decoder's) ``initialize`` reads first.
         initial_state: the cell's initial state.
         training: passed to the cell at every step (dropout).
-        **kwargs: further ``initialize`` arguments.
+        **kwargs: further ``initialize`` arguments. Without a ``mask`` or a
+            ``sequence_length``, the Keras mask that ``inputs`` carries (from
+            ``Embedding(mask_zero=True)``, say) is passed as ``mask``, as tf.keras 2 passed it
+            to TF Addons' decoders (``TrainingSampler`` reads each row's length from it; TF
+            Addons raised where ``sequence_length`` was given too). The outputs carry no Keras mask.
 
     Returns:
         ``(final_outputs, final_state, final_sequence_lengths)``.
@@ -120,6 +124,7 @@ class BaseDecoder(_DecoderContract, keras.layers.Layer):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.supports_masking = True  # it reads a mask (compute_mask: its outputs carry none)
         owner = type(self).__name__
         self.output_time_major = check_bool(owner, "output_time_major", output_time_major)
         self.impute_finished = check_bool(owner, "impute_finished", impute_finished)
@@ -132,6 +137,10 @@ class BaseDecoder(_DecoderContract, keras.layers.Layer):
         self.built = True
 
     def __call__(self, *args, **kwargs):
+        if "mask" not in kwargs and kwargs.get("sequence_length") is None:  # given lengths win
+            mask = _keras_mask(args[0] if args else kwargs.get("inputs"))
+            if mask is not None:
+                kwargs["mask"] = mask
         if any(isinstance(x, tf.TensorArray) for x in tf.nest.flatten((args, kwargs))):
             # Keras 3's Layer.__call__ refuses arguments mixing tensors and TensorArrays (an
             # attention state with alignment_history): call directly (sublayers still go through Keras).
@@ -169,6 +178,9 @@ class BaseDecoder(_DecoderContract, keras.layers.Layer):
         forcing through an attention wrapper, :mod:`tfseq.seq2seq.fused_attention`)."""
         return None
 
+    def compute_mask(self, inputs, mask=None):
+        return None  # the mask gives the rows' lengths; the outputs carry none (TF Addons' neither)
+
     def get_config(self):
         return {
             **super().get_config(),
@@ -178,6 +190,21 @@ class BaseDecoder(_DecoderContract, keras.layers.Layer):
             "parallel_iterations": self.parallel_iterations,
             "swap_memory": self.swap_memory,
         }
+
+
+def _keras_mask(inputs):
+    """The Keras mask ``inputs`` carries (Keras keeps it on the tensor as ``_keras_mask``), or None.
+
+    Raises:
+        ValueError: nested ``inputs`` of which some carry a mask (pass ``mask=`` or
+            ``sequence_length=`` for them).
+    """
+    if isinstance(inputs, (tf.Tensor, keras.KerasTensor)):
+        return getattr(inputs, "_keras_mask", None)
+    if tf.nest.is_nested(inputs) and any(getattr(x, "_keras_mask", None) is not None for x in tf.nest.flatten(inputs)):
+        raise ValueError("decoder inputs: nested inputs carry Keras masks; pass mask= or sequence_length= "
+                         "for the rows' lengths")
+    return None
 
 
 def _numbers_as_tensors(value):

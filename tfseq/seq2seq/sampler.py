@@ -69,6 +69,20 @@ def serialize_embedding_fn(owner, embedding_fn):
     return keras.saving.serialize_keras_object(embedding_fn)
 
 
+def mask_lengths(owner: str, mask: Any, time_major: bool = False) -> tf.Tensor:
+    """Each row's length, int32 ``[batch]``, from ``TrainingSampler``'s ``mask``: a right-padded
+    bool ``[batch, time]`` tensor (``[time, batch]`` when ``time_major``).
+
+    Raises:
+        ValueError: not a bool tensor of rank 2, or not right padded (where its values are
+            known; else ``InvalidArgumentError`` when run).
+    """
+    mask = tf.convert_to_tensor(mask)
+    if mask.shape.rank != 2 or mask.dtype != tf.bool:
+        raise ValueError(f"{owner}: mask must be a bool [batch, time] tensor, got {mask.dtype.name} {mask.shape}")
+    return _right_padded_lengths(owner, mask, time_major)
+
+
 def _right_padded_lengths(owner: str, mask: tf.Tensor, time_major: bool) -> tf.Tensor:
     """Each row's length from a right-padded bool ``mask`` (every True before every False).
 
@@ -186,12 +200,7 @@ class TrainingSampler(Sampler):
                 )
             self.sequence_length = tf.cast(sequence_length, tf.int32)
         elif mask is not None:
-            mask = tf.convert_to_tensor(mask)
-            if mask.shape.rank != 2 or mask.dtype != tf.bool:
-                raise ValueError(
-                    f"{owner}: mask must be a bool [batch, time] tensor, got {mask.dtype.name} {mask.shape}"
-                )
-            self.sequence_length = _right_padded_lengths(owner, mask, self.time_major)
+            self.sequence_length = mask_lengths(owner, mask, self.time_major)
         else:
             self.sequence_length = tf.fill([self._batch_size], tf.shape(first)[0])
         self.zero_inputs = tf.nest.map_structure(lambda x: tf.zeros_like(x[0]), inputs)
