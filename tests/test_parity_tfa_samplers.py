@@ -6,7 +6,8 @@ Each case is ONE piece of source run twice: in the TF Addons subprocess with
 ``ScheduledOutputTrainingSampler`` (sampling everywhere and nowhere; auxiliary inputs;
 ``next_inputs_fn``; per row against those runs), ``InferenceSampler``, ``CustomSampler``,
 ``ScheduledEmbeddingTrainingSampler`` at probabilities 0 and 1, ``TrainingSampler`` reading the
-rows' lengths from the Keras mask of an ``Embedding(mask_zero=True)``, and
+rows' lengths from the Keras mask of an ``Embedding(mask_zero=True)``, the attention mechanisms
+reading that mask as their memory's (or not, through ``setup_memory``), and
 ``dynamic_decode(enable_tflite_convertible=True)``. The TF1 ``*Helper`` spellings
 (TF Addons has none) are checked against the same TF Addons sampler runs.
 """
@@ -106,6 +107,23 @@ o, s, l = dec(embedding(tf.constant(inputs["ids"])), initial_state=init)  # the 
 save("out", o); save("state", s); outputs["lengths"] = l
 o, s, l = tf.function(lambda ids: dec(embedding(ids), initial_state=init))(tf.constant(inputs["ids"]))
 save("graph_out", o); save("graph_state", s); outputs["graph_lengths"] = l
+""",
+    "mechanisms_read_the_keras_mask_of_their_memory": """
+embedding = K.layers.Embedding(inputs["V"], inputs["H"], mask_zero=True)
+embedding.build((None, None))
+embedding.set_weights([inputs["embedding"]])
+memory = embedding(tf.constant(inputs["ids"]))  # carries the padding mask
+query, state = tf.constant(inputs["h0"]), tf.zeros([inputs["B"], inputs["T"]])
+for name, mechanism in (("luong", s2s.LuongAttention), ("bahdanau", s2s.BahdanauAttention)):
+    at_construction = mechanism(inputs["H"], memory=memory)
+    called = mechanism(inputs["H"])
+    outputs[name + "_called"] = called(memory, setup_memory=True)
+    set_up = mechanism(inputs["H"])
+    set_up.setup_memory(memory)  # a plain method: no Keras mask there
+    for how, m in (("at_construction", at_construction), ("called", called), ("set_up", set_up)):
+        outputs[f"{name}_{how}_values"] = m.values
+        alignments, _ = m([query, state])
+        outputs[f"{name}_{how}_attends"] = tf.cast(alignments > 0, tf.int32)
 """,
     "inference_sampler_argmax": """
 sampler = s2s.InferenceSampler(

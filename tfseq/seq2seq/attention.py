@@ -162,6 +162,11 @@ class KernelLayerView:
         return tf.matmul(inputs, tf.cast(self.kernel, inputs.dtype))
 
 
+def _keras_mask(memory):
+    """The Keras mask a memory tensor carries (Keras keeps it on the tensor as ``_keras_mask``), or None."""
+    return getattr(memory, "_keras_mask", None) if isinstance(memory, (tf.Tensor, keras.KerasTensor)) else None
+
+
 def _check_layer(owner, name, layer):
     if layer is not None and not callable(layer):
         raise TypeError(f"{owner}: {name} must be a Keras layer (e.g. keras.layers.Dense(units, use_bias=False)) "
@@ -238,8 +243,9 @@ class AttentionMechanism(keras.layers.Layer):
         self._tiled = None  # (multiplier, values, keys) of a tile_batch memory before tiling
         self.batch_size = None
         self._alignments_size = None
-        if memory is not None:
-            self.setup_memory(memory, memory_sequence_length)
+        if memory is not None:  # TF Addons set it up through Keras' __call__, which passed the memory's mask
+            self.setup_memory(memory, memory_sequence_length,
+                              memory_mask=None if memory_sequence_length is not None else _keras_mask(memory))
         # memory=None with memory_sequence_length: TF Addons ignores the lengths (its NMT tutorial
         # passes them and calls setup_memory later); the lengths given to setup_memory count.
 
@@ -489,7 +495,10 @@ class AttentionMechanism(keras.layers.Layer):
 
         ``mechanism(memory, mask=mask, setup_memory=True)`` or
         ``mechanism([memory, memory_sequence_length], setup_memory=True)`` stores the memory
-        (as :meth:`setup_memory`) and returns the masked ``values``;
+        (as :meth:`setup_memory`) and returns the masked ``values``; without a ``mask`` or
+        lengths, the Keras mask the memory carries (an ``Embedding(mask_zero=True)``'s, passed
+        on by a Keras RNN layer) is its mask, as tf.keras 2 passed it to TF Addons' mechanisms
+        (so is it for ``memory=`` given at construction without ``memory_sequence_length``);
         ``mechanism([query, state])`` (a third item, TF Addons' processed memory, is
         ignored) or ``mechanism(query, state)`` returns ``(alignments, next_state)``.
         """
@@ -503,6 +512,8 @@ class AttentionMechanism(keras.layers.Layer):
                 memory, lengths = inputs[0], (inputs[1] if len(inputs) == 2 else None)
             else:
                 memory, lengths = inputs, None
+            if mask is None and lengths is None:  # tf.keras 2 passed the Keras mask the memory carries
+                mask = _keras_mask(memory)
             self.setup_memory(memory, memory_sequence_length=lengths, memory_mask=mask)
             return self.values
         if mask is not None:
