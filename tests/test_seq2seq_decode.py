@@ -269,6 +269,14 @@ def test_the_keras_mask_on_the_inputs_gives_the_lengths(tmp_path):
     with pytest.raises(ValueError, match="nested inputs carry Keras masks; pass mask= or sequence_length="):
         decoder(pair, initial_state=state)
 
+    # a sampler whose initialize takes no mask gets none (its first inputs may carry one)
+    start = embedding(tf.fill([B], START))  # masked True everywhere
+    sampler = s2s.InferenceSampler(lambda logits: tf.argmax(logits, -1, output_type=tf.int32), [], tf.int32,
+                                   end_fn=lambda ids: tf.equal(ids, END), next_inputs_fn=embedding)
+    inference = s2s.BasicDecoder(cell, sampler, out, maximum_iterations=3)
+    assert decoder.reads_mask() and not inference.reads_mask()
+    assert inference(start, initial_state=state)[0].sample_id.shape[0] == B
+
 
 def test_teacher_forcing_bounds_its_own_loop_under_xla():
     """nmt's training graph: dynamic_decode over a TrainingHelper without maximum_iterations. Under

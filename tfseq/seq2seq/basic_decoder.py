@@ -1,6 +1,7 @@
 """``BasicDecoder``: a cell, an optional output layer and a sampler, stepped by ``dynamic_decode``."""
 
 import collections
+import inspect
 from typing import Any
 
 import keras
@@ -172,6 +173,9 @@ class BasicDecoder(BaseDecoder):
             outputs = tf.transpose(outputs, [1, 0, 2])
         outputs = fused_attention_decode.pad_steps(outputs, maximum_iterations, output_time_major)
         return BasicDecoderOutput(outputs, argmax(outputs)), state, lengths
+
+    def reads_mask(self) -> bool:
+        return "mask" in inspect.signature(self.sampler.initialize).parameters  # the sampler's initialize reads it
 
     def initialize(self, inputs=None, initial_state=None, **kwargs):
         if _given_at_construction(inputs, initial_state, kwargs):

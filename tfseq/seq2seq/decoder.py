@@ -20,6 +20,7 @@ the end.
 
 import abc
 import contextlib
+import inspect
 import numbers
 from typing import Any
 
@@ -103,9 +104,10 @@ class BaseDecoder(_DecoderContract, keras.layers.Layer):
         training: passed to the cell at every step (dropout).
         **kwargs: further ``initialize`` arguments. Without a ``mask`` or a
             ``sequence_length``, the Keras mask that ``inputs`` carries (from
-            ``Embedding(mask_zero=True)``, say) is passed as ``mask``, as tf.keras 2 passed it
-            to TF Addons' decoders (``TrainingSampler`` reads each row's length from it; TF
-            Addons raised where ``sequence_length`` was given too). The outputs carry no Keras mask.
+            ``Embedding(mask_zero=True)``, say) is passed as ``mask`` where :meth:`initialize`
+            takes one (:meth:`reads_mask`), as tf.keras 2 passed it to TF Addons' decoders
+            (``TrainingSampler`` reads each row's length from it; TF Addons raised where
+            ``sequence_length`` was given too). The outputs carry no Keras mask.
 
     Returns:
         ``(final_outputs, final_state, final_sequence_lengths)``.
@@ -137,7 +139,7 @@ class BaseDecoder(_DecoderContract, keras.layers.Layer):
         self.built = True
 
     def __call__(self, *args, **kwargs):
-        if "mask" not in kwargs and kwargs.get("sequence_length") is None:  # given lengths win
+        if "mask" not in kwargs and kwargs.get("sequence_length") is None and self.reads_mask():  # lengths win
             mask = _keras_mask(args[0] if args else kwargs.get("inputs"))
             if mask is not None:
                 kwargs["mask"] = mask
@@ -165,6 +167,11 @@ class BaseDecoder(_DecoderContract, keras.layers.Layer):
 
     def initialize(self, inputs, initial_state=None, **kwargs):
         raise NotImplementedError
+
+    def reads_mask(self) -> bool:
+        """Whether :meth:`initialize` takes a ``mask`` (then calling the decoder passes it the Keras
+        mask its inputs carry)."""
+        return "mask" in inspect.signature(self.initialize).parameters
 
     def step(self, time, inputs, state, training=None):
         raise NotImplementedError
