@@ -1,4 +1,5 @@
-"""sequence_loss / SequenceLoss against a NumPy reference of contrib's reductions."""
+"""sequence_loss / SequenceLoss against a NumPy reference of contrib's reductions, and a model
+whose outputs carry a Keras mask fit and evaluated against real TF Addons 0.23."""
 
 import itertools
 
@@ -6,7 +7,9 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from tfa_reference import requires_tfa, run_tfa
 
+from tfseq import seq2seq
 from tfseq.seq2seq import SequenceLoss, sequence_loss
 
 B, T, V = 3, 4, 5
@@ -132,3 +135,52 @@ def test_sequence_loss_class_saves_its_softmax_loss_function():
     assert revived.softmax_loss_function is doubled_xent
     want = 2.0 * numpy_sequence_loss(LOGITS, TARGETS, WEIGHTS, False, False, True, True)
     np.testing.assert_allclose(revived(TARGETS, LOGITS, WEIGHTS), want, rtol=1e-6)
+
+
+# A model whose outputs carry a Keras mask (``Embedding(mask_zero=True)`` then ``Dense``), fit and
+# evaluated with ``SequenceLoss``; ``K`` and ``s2s`` are the library under test and its Keras.
+MASKED_MODEL = """
+model = K.Sequential([K.layers.Embedding(inputs["V"], 3, mask_zero=True), K.layers.Dense(inputs["V"])])
+model.build((None, inputs["T"]))
+model.set_weights(inputs["weights"])
+model.compile(K.optimizers.SGD(0.5), loss=s2s.SequenceLoss())
+ids, y, w = inputs["ids"], inputs["y"], inputs["w"]
+outputs["evaluate"] = np.float32(model.evaluate(ids, y, batch_size=3, verbose=0))
+outputs["evaluate_weighted"] = np.float32(model.evaluate(ids, y, sample_weight=w, batch_size=3, verbose=0))
+model.fit(ids, y, sample_weight=w, batch_size=3, epochs=2, shuffle=False, verbose=0)
+outputs["after_fit"] = model.get_weights()[1]
+"""
+MASKED_DATA = dict(
+    V=V, T=T,
+    ids=np.array([[1, 2, 3, 4], [3, 1, 0, 0], [2, 0, 0, 0]], np.int32),  # 0 pads: rows 4, 2 and 1 long
+    y=rng.integers(0, V, (B, T)).astype(np.int32),
+    w=np.array([[1, 0.5, 1, 2], [1, 1, 1, 1], [3, 1, 1, 1]], np.float32),
+    weights=[rng.standard_normal(s).astype(np.float32) for s in ((V, 3), (3, V), (V,))],
+)
+
+
+def test_a_keras_mask_on_the_outputs_weighs_the_loss():
+    """The mask multiplies the weights (and ``sample_weight``), called directly and in ``fit``."""
+    mask = MASKED_DATA["ids"] != 0
+    model = keras.Sequential([keras.layers.Embedding(V, 3, mask_zero=True), keras.layers.Dense(V)])
+    model.build((None, T))
+    model.set_weights(MASKED_DATA["weights"])
+    logits = model(MASKED_DATA["ids"])
+    assert logits._keras_mask is not None
+    y, w = MASKED_DATA["y"], MASKED_DATA["w"]
+    for weights, want_weights in ((None, mask * 1.0), (w, mask * w)):
+        want = numpy_sequence_loss(logits.numpy(), y, want_weights.astype(np.float32), False, False, True, True)
+        np.testing.assert_allclose(SequenceLoss()(y, logits, weights), want, rtol=1e-6)
+    unmasked = numpy_sequence_loss(logits.numpy(), y, np.ones((B, T), np.float32), False, False, True, True)
+    assert abs(float(SequenceLoss()(y, logits)) - unmasked) > 1e-3  # the padding would count otherwise
+
+
+@requires_tfa
+def test_fit_and_evaluate_with_a_masked_model_match_tfa():
+    """tf.keras 2's ``compile`` weighed TF Addons' ``SequenceLoss`` by the outputs' mask; so does
+    Keras 3 with tfseq's: the same losses and the same weights after two epochs."""
+    theirs = run_tfa("K = tf.keras\ns2s = tfa.seq2seq\n" + MASKED_MODEL, MASKED_DATA)
+    ours = {}
+    exec(MASKED_MODEL, dict(K=keras, s2s=seq2seq, np=np, inputs=MASKED_DATA, outputs=ours))
+    for key in ("evaluate", "evaluate_weighted", "after_fit"):
+        np.testing.assert_allclose(ours[key], theirs[key], atol=1e-5, rtol=0, err_msg=key)

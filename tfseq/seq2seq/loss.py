@@ -128,6 +128,9 @@ class SequenceLoss(keras.losses.Loss):
     """``sequence_loss`` as a Keras loss: ``loss(y_true [batch, time] ids, y_pred [batch, time, vocab],
     sample_weight [batch, time])``. Defaults (TFA's): mean over non-zero weights
     (``sum_over_timesteps=sum_over_batch=True``). ``sample_weight=None`` weighs every token 1.
+    A Keras mask on ``y_pred`` (a model's outputs after ``Embedding(mask_zero=True)``) multiplies
+    the weights: Keras 3's rule for every loss, and what tf.keras 2's ``compile``/``fit`` did with
+    TF Addons' ``SequenceLoss`` (called directly, TF Addons' ignored the mask).
 
     Args: as :func:`sequence_loss`; ``softmax_loss_function`` must then be a registered
     serialisable function for the loss to be saved.
@@ -152,8 +155,11 @@ class SequenceLoss(keras.losses.Loss):
         self.softmax_loss_function = softmax_loss_function
 
     def __call__(self, y_true, y_pred, sample_weight=None):
+        mask = getattr(y_pred, "_keras_mask", None)  # where Keras keeps a tensor's mask
         if sample_weight is None:
             sample_weight = tf.ones(tf.shape(y_pred)[:2], y_pred.dtype)
+        if mask is not None:
+            sample_weight = tf.cast(sample_weight, y_pred.dtype) * tf.cast(mask, y_pred.dtype)
         return sequence_loss(
             y_pred,
             y_true,
