@@ -477,6 +477,27 @@ def test_rnn_layer_equals_keras_rnn(name, masked):
     assert_close(*results)
 
 
+@pytest.mark.parametrize("fast", [None, False], ids=["fused", "keras_loop"])
+def test_rnn_layer_reads_the_carried_mask_with_an_initial_state(fast):
+    """The mask the sequences carry counts with an ``initial_state`` too, as without one and as
+    an explicit ``mask=`` (Keras 3's own RNN layers drop it there)."""
+    units = 6
+    cell = rnn_cell.BasicLSTMCell(units)
+    cell.build((None, D))
+    randomize(cell)
+    x = tf.constant(X_NP)
+    masked = keras.layers.Masking()(x * MASK[:, :, None])  # carries MASK (rows 2-4 have masked steps)
+    np.testing.assert_array_equal(masked._keras_mask, MASK)
+    layer = nn.RNN(cell, return_sequences=True, return_state=True, zero_output_for_mask=True, fast=fast)
+    state = [tf.fill([B, units], 0.3), tf.fill([B, units], -0.2)]
+    carried = layer(masked, initial_state=state)
+    explicit = layer(masked, initial_state=state, mask=tf.constant(MASK))
+    unmasked = layer(x * MASK[:, :, None], initial_state=state)
+    assert_close(carried, explicit)
+    assert not np.any(carried[0].numpy()[~MASK])  # zeros at the masked steps
+    assert np.abs(np.asarray(carried[1]) - np.asarray(unmasked[1])).max() > 1e-3  # without the mask the states differ
+
+
 def test_rnn_layer_fallbacks():
     cell = rnn_cell.GRUCell(3)
     assert nn.RNN(cell, go_backwards=True).plan().reason == "go_backwards=True"

@@ -29,7 +29,9 @@ class RNN(keras.layers.RNN):
     Keras' own per-step loop. Both give the same numbers (``tests/test_fused.py``).
 
     A Keras mask (e.g. from ``Embedding(mask_zero=True)``) gives TF1's semantics when
-    ``zero_output_for_mask=True``: zeros at masked steps, state carried unchanged.
+    ``zero_output_for_mask=True``: zeros at masked steps, state carried unchanged. The mask the
+    sequences carry counts with an ``initial_state`` too (Keras 3's own RNN layers drop it then,
+    as Keras 3.15 does: it looks for a mask only where a layer's call gets one tensor).
 
     ``training`` follows Keras (``DropoutWrapper`` drops in ``fit``, not in ``predict`` or a
     call without ``training``); every call draws new variational dropout masks, also with a
@@ -54,6 +56,13 @@ class RNN(keras.layers.RNN):
         fast, xla = check_optional_bool("RNN", "fast", fast), check_optional_bool("RNN", "xla", xla)
         super().__init__(cell, **kwargs)
         self.fast, self.xla = fast, xla
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if kwargs.get("mask") is None and len(args) < 3:  # mask: call()'s third argument
+            mask = getattr(args[0] if args else kwargs.get("sequences"), "_keras_mask", None)  # Keras keeps it there
+            if mask is not None:
+                kwargs["mask"] = mask
+        return super().__call__(*args, **kwargs)
 
     def plan(
         self,
