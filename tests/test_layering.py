@@ -2,7 +2,7 @@
 
 The contracts (docs/architecture.md explains them): a layers contract over the sub-packages
 (``cli > demos > train > compat > layers > seq2seq | legacy_seq2seq | text | rnn > nn > rnn_cell > data``
-``> _checks | _xla | _random``), the Trainer importing no model code, each demo independent of the
+``> _checks | _xla | _random | _keras``), the Trainer importing no model code, each demo independent of the
 others, and no import cycles. The other tests here keep the contracts complete: a new sub-package
 or a new demo must be placed in them, or these tests fail.
 """

@@ -7,6 +7,7 @@ import keras
 import tensorflow as tf
 
 from tfseq._checks import check_optional_bool
+from tfseq._keras import keras_mask
 from tfseq._random import ALGORITHM, next_seed
 from tfseq.nn import fused
 from tfseq.rnn_cell.fusion import NotFusable, sequence_kernel
@@ -59,7 +60,7 @@ class RNN(keras.layers.RNN):
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if kwargs.get("mask") is None and len(args) < 3:  # mask: call()'s third argument
-            mask = getattr(args[0] if args else kwargs.get("sequences"), "_keras_mask", None)  # Keras keeps it there
+            mask = keras_mask(args[0] if args else kwargs.get("sequences"))
             if mask is not None:
                 kwargs["mask"] = mask
         return super().__call__(*args, **kwargs)

@@ -27,6 +27,7 @@ import keras
 import tensorflow as tf
 
 from tfseq._checks import check_bool, check_positive_int, deserialize_optional, serialize_optional
+from tfseq._keras import keras_mask
 from tfseq.rnn_cell.base import keras_weight_name, tf1_weight_name, variable_scope_initializer
 from tfseq.seq2seq.beam_search_ops import tiled_from
 
@@ -162,11 +163,6 @@ class KernelLayerView:
         return tf.matmul(inputs, tf.cast(self.kernel, inputs.dtype))
 
 
-def _keras_mask(memory):
-    """The Keras mask a memory tensor carries (Keras keeps it on the tensor as ``_keras_mask``), or None."""
-    return getattr(memory, "_keras_mask", None) if isinstance(memory, (tf.Tensor, keras.KerasTensor)) else None
-
-
 def _check_layer(owner, name, layer):
     if layer is not None and not callable(layer):
         raise TypeError(f"{owner}: {name} must be a Keras layer (e.g. keras.layers.Dense(units, use_bias=False)) "
@@ -245,7 +241,7 @@ class AttentionMechanism(keras.layers.Layer):
         self._alignments_size = None
         if memory is not None:  # TF Addons set it up through Keras' __call__, which passed the memory's mask
             self.setup_memory(memory, memory_sequence_length,
-                              memory_mask=None if memory_sequence_length is not None else _keras_mask(memory))
+                              memory_mask=None if memory_sequence_length is not None else keras_mask(memory))
         # memory=None with memory_sequence_length: TF Addons ignores the lengths (its NMT tutorial
         # passes them and calls setup_memory later); the lengths given to setup_memory count.
 
@@ -513,7 +509,7 @@ class AttentionMechanism(keras.layers.Layer):
             else:
                 memory, lengths = inputs, None
             if mask is None and lengths is None:  # tf.keras 2 passed the Keras mask the memory carries
-                mask = _keras_mask(memory)
+                mask = keras_mask(memory)
             self.setup_memory(memory, memory_sequence_length=lengths, memory_mask=mask)
             return self.values
         if mask is not None:

@@ -150,13 +150,17 @@ class BasicDecoder(BaseDecoder):
             inputs, init_kwargs, initial_state = self.sampler.inputs, self.sampler.init_kwargs, self._tf1_initial_state
         if isinstance(inputs, (np.ndarray, list)):
             inputs = tf.convert_to_tensor(inputs)
+        loop = fused_attention_decode.DecodeLoop(output_time_major, impute_finished, maximum_iterations)
         if "mask" in init_kwargs and type(self.sampler) is TrainingSampler and init_kwargs.get("sequence_length") is None:
-            # a mask gives the rows' lengths, as the sampler reads it (the per-step loop raises for both)
+            # a mask gives the rows' lengths, as the sampler reads it (the per-step loop raises for both);
+            # read only where the rest of the call takes the hoisted loop
             init_kwargs = dict(init_kwargs)
             mask = init_kwargs.pop("mask")
             if mask is not None:
+                if fused_attention_decode.decoder_plan(self, inputs, initial_state, init_kwargs, training,
+                                                       loop).path != fused_attention.HOISTED:
+                    return None
                 init_kwargs["sequence_length"] = mask_lengths("TrainingSampler", mask, self.sampler.time_major)
-        loop = fused_attention_decode.DecodeLoop(output_time_major, impute_finished, maximum_iterations)
         if fused_attention_decode.decoder_plan(self, inputs, initial_state, init_kwargs, training, loop).path != (
                 fused_attention.HOISTED):
             return None

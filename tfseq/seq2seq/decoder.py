@@ -29,6 +29,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfseq._checks import check_bool
+from tfseq._keras import keras_mask
 from tfseq._xla import inside_xla
 from tfseq.rnn_cell.keras_dropout import keras_dropout_cells, keras_dropout_masks
 from tfseq.rnn_cell.wrappers import build_cell
@@ -139,9 +140,9 @@ class BaseDecoder(_DecoderContract, keras.layers.Layer):
         self.built = True
 
     def __call__(self, *args, **kwargs):
-        if "mask" not in kwargs and kwargs.get("sequence_length") is None and self.reads_mask():  # lengths win
+        if "mask" not in kwargs and kwargs.get("sequence_length") is None:  # given lengths win
             mask = _keras_mask(args[0] if args else kwargs.get("inputs"))
-            if mask is not None:
+            if mask is not None and self.reads_mask():
                 kwargs["mask"] = mask
         if any(isinstance(x, tf.TensorArray) for x in tf.nest.flatten((args, kwargs))):
             # Keras 3's Layer.__call__ refuses arguments mixing tensors and TensorArrays (an
@@ -200,15 +201,15 @@ class BaseDecoder(_DecoderContract, keras.layers.Layer):
 
 
 def _keras_mask(inputs):
-    """The Keras mask ``inputs`` carries (Keras keeps it on the tensor as ``_keras_mask``), or None.
+    """The Keras mask ``inputs`` carries (:func:`tfseq._keras.keras_mask`), or None.
 
     Raises:
         ValueError: nested ``inputs`` of which some carry a mask (pass ``mask=`` or
             ``sequence_length=`` for them).
     """
-    if isinstance(inputs, (tf.Tensor, keras.KerasTensor)):
-        return getattr(inputs, "_keras_mask", None)
-    if tf.nest.is_nested(inputs) and any(getattr(x, "_keras_mask", None) is not None for x in tf.nest.flatten(inputs)):
+    if not tf.nest.is_nested(inputs):
+        return keras_mask(inputs)
+    if any(keras_mask(x) is not None for x in tf.nest.flatten(inputs)):
         raise ValueError("decoder inputs: nested inputs carry Keras masks; pass mask= or sequence_length= "
                          "for the rows' lengths")
     return None

@@ -7,6 +7,7 @@ import keras
 import tensorflow as tf
 
 from tfseq._checks import deserialize_optional, serialize_optional
+from tfseq._keras import keras_mask
 from tfseq._xla import HALF_DTYPES
 from tfseq.nn.losses import sparse_cross_entropy
 
@@ -155,7 +156,7 @@ class SequenceLoss(keras.losses.Loss):
         self.softmax_loss_function = softmax_loss_function
 
     def __call__(self, y_true, y_pred, sample_weight=None):
-        mask = getattr(y_pred, "_keras_mask", None)  # where Keras keeps a tensor's mask
+        mask = keras_mask(y_pred)
         if sample_weight is None:
             sample_weight = tf.ones(tf.shape(y_pred)[:2], y_pred.dtype)
         if mask is not None:
